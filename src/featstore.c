@@ -23,6 +23,11 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+#define FS_MAX_GROUP_CALLBACKS 8
+
+static FsGroupChangeCallback group_callbacks[FS_MAX_GROUP_CALLBACKS];
+static int	n_group_callbacks = 0;
+
 /* _PG_init sets up every subsystem when the library is loaded */
 void
 _PG_init(void)
@@ -90,4 +95,21 @@ void
 FeatstoreEndRegistryWrite(Oid save_userid, int save_sec_context)
 {
 	SetUserIdAndSecContext(save_userid, save_sec_context);
+}
+
+/* RegisterGroupChangeCallback adds a subsystem's registry-change callback */
+void
+RegisterGroupChangeCallback(FsGroupChangeCallback callback)
+{
+	if (n_group_callbacks >= FS_MAX_GROUP_CALLBACKS)
+		elog(ERROR, "too many featstore group change callbacks");
+	group_callbacks[n_group_callbacks++] = callback;
+}
+
+/* FireGroupChange tells every subsystem about a feature-group change */
+void
+FireGroupChange(FsGroupEvent event, const FsGroup *group)
+{
+	for (int i = 0; i < n_group_callbacks; i++)
+		group_callbacks[i] (event, group);
 }

@@ -58,7 +58,25 @@ typedef struct FsGroup
 	List	   *features;		/* of FsFeature *, in position order */
 } FsGroup;
 
+/*
+ * Registry changes other subsystems must follow (the online store attaches
+ * change capture to new group tables, re-applies TTLs, removes keys).
+ * Callbacks run inside the DDL statement's transaction, as the calling role,
+ * after the registry and the table reflect the change (CREATED, ALTERED) or
+ * before anything is removed (DROPPING).  An error aborts the statement.
+ */
+typedef enum FsGroupEvent
+{
+	FS_GROUP_CREATED,
+	FS_GROUP_ALTERED,
+	FS_GROUP_DROPPING
+} FsGroupEvent;
+
+typedef void (*FsGroupChangeCallback) (FsGroupEvent event, const FsGroup *group);
+
 /* featstore.c */
+extern void RegisterGroupChangeCallback(FsGroupChangeCallback callback);
+extern void FireGroupChange(FsGroupEvent event, const FsGroup *group);
 extern Oid	FeatstoreExtensionOwner(void);
 extern Oid	FeatstoreSchemaOid(bool missing_ok);
 extern void FeatstoreBeginRegistryWrite(Oid *save_userid, int *save_sec_context);
