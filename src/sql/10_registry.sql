@@ -6,7 +6,6 @@
 -- featstore DDL (DO LANGUAGE featstore, featstore.exec and the registry
 -- functions), which validate every change and keep the group tables in step.
 
-\echo Use "CREATE EXTENSION featstore" to load this file. \quit
 
 COMMENT ON SCHEMA featstore IS 'featstore: feature registry, catalog views, point-in-time join and online-store functions';
 

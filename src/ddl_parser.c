@@ -1,0 +1,843 @@
+/*
+ * ddl_parser.c
+ *		Parser for the featstore statement language.
+ *
+ * PostgreSQL has no parser hook, so featstore statements arrive as text
+ * through DO LANGUAGE featstore and featstore.exec().  They are lexed with
+ * PostgreSQL's own scanner, so quoting, dollar quotes, comments and case
+ * folding behave exactly as in SQL, and parsed by recursive descent.  No
+ * keyword is reserved: words are recognised by position, and a quoted
+ * identifier is never taken for a keyword.
+ *
+ * The grammar is documented in docs/ddl.md.
+ */
+#include "postgres.h"
+
+#include "mb/pg_wchar.h"
+#include "nodes/parsenodes.h"
+#include "parser/scanner.h"
+#include "parser/gram.h"
+
+#include "ddl.h"
+
+typedef struct FsToken
+{
+	int			code;			/* gram.h token code, a character, or 0 at the end */
+	char	   *str;			/* identifier, string or operator text */
+	int			location;		/* byte offset in the source */
+	bool		quoted;			/* a double-quoted identifier */
+} FsToken;
+
+typedef struct FsParser
+{
+	const char *source;
+	FsToken    *tokens;
+	int			ntokens;
+	int			pos;
+} FsParser;
+
+/* An empty keyword list: the core scanner then returns every word as IDENT */
+static const char empty_kw_string[] = "";
+static const uint16 empty_kw_offsets[1] = {0};
+
+static int
+EmptyKeywordHash(const void *key, size_t keylen)
+{
+	return 0;
+}
+
+static const ScanKeywordList empty_keywords = {
+	empty_kw_string, empty_kw_offsets, EmptyKeywordHash, 0, 0
+};
+static const uint16 empty_keyword_tokens[1] = {0};
+
+static void Tokenize(FsParser *p);
+static FsStatement *ParseStatement(FsParser *p);
+static FsStatement *ParseCreate(FsParser *p);
+static FsStatement *ParseAlter(FsParser *p);
+static FsStatement *ParseDrop(FsParser *p);
+static FsEntityDef *ParseCreateEntity(FsParser *p, int location);
+static FsGroupDef *ParseCreateGroup(FsParser *p, int location);
+static FsServiceDef *ParseCreateService(FsParser *p, int location, bool or_replace);
+static List *ParseAlterGroupActions(FsParser *p);
+static FsFeatureDef *ParseFeatureDef(FsParser *p);
+static FsFeatureRef *ParseFeatureRef(FsParser *p);
+static char *ParseTypeText(FsParser *p, int *location);
+static char *ParseName(FsParser *p, const char *what);
+static char *ParseString(FsParser *p, const char *what);
+static List *ParseStringList(FsParser *p, const char *what);
+static bool ParseIfExists(FsParser *p, bool not);
+static FsToken *Peek(FsParser *p);
+static bool PeekWord(FsParser *p, const char *word);
+static bool PeekWordAt(FsParser *p, int offset, const char *word);
+static bool AcceptWord(FsParser *p, const char *word);
+static bool AcceptChar(FsParser *p, char c);
+static void ExpectWord(FsParser *p, const char *word);
+static void ExpectChar(FsParser *p, char c);
+static void SyntaxError(FsParser *p, const char *expected) pg_attribute_noreturn();
+static void RedundantOption(FsParser *p, int location, const char *option) pg_attribute_noreturn();
+static char *TokenText(FsToken *t);
+
+/* DdlParse parses a block of featstore statements into a List of FsStatement */
+List *
+DdlParse(const char *source)
+{
+	FsParser	p;
+	List	   *stmts = NIL;
+
+	p.source = source;
+	Tokenize(&p);
+
+	for (;;)
+	{
+		FsStatement *stmt;
+		FsToken    *end;
+		int			len;
+
+		while (AcceptChar(&p, ';'))
+			;
+		if (Peek(&p)->code == 0)
+			break;
+		stmt = ParseStatement(&p);
+		end = Peek(&p);
+		if (end->code != ';' && end->code != 0)
+			SyntaxError(&p, "\";\" or the end of the statement");
+
+		len = end->location - stmt->location;
+		while (len > 0 && isspace((unsigned char) source[stmt->location + len - 1]))
+			len--;
+		stmt->text = pnstrdup(source + stmt->location, len);
+		stmts = lappend(stmts, stmt);
+	}
+	return stmts;
+}
+
+/* DdlCharPosition converts a byte offset in source into a 1-based character position */
+int
+DdlCharPosition(const char *source, int byte_offset)
+{
+	return pg_mbstrlen_with_len(source, byte_offset) + 1;
+}
+
+/*
+ * Tokenize runs the core scanner over the whole block.  Reading every token
+ * first gives the parser free lookahead; blocks are small.
+ */
+static void
+Tokenize(FsParser *p)
+{
+	core_yy_extra_type yyext;
+	core_yyscan_t scanner;
+	int			allocated = 64;
+
+	p->tokens = palloc(sizeof(FsToken) * allocated);
+	p->ntokens = 0;
+	p->pos = 0;
+	scanner = scanner_init(p->source, &yyext, &empty_keywords, empty_keyword_tokens);
+
+	for (;;)
+	{
+		core_YYSTYPE lval;
+		YYLTYPE		loc;
+		int			code = core_yylex(&lval, &loc, scanner);
+		FsToken    *t;
+
+		if (p->ntokens >= allocated)
+		{
+			allocated *= 2;
+			p->tokens = repalloc(p->tokens, sizeof(FsToken) * allocated);
+		}
+		t = &p->tokens[p->ntokens++];
+		t->code = code;
+		t->location = code == 0 ? (int) strlen(p->source) : loc;
+		t->str = NULL;
+		t->quoted = false;
+
+		switch (code)
+		{
+			case 0:
+				break;
+			case IDENT:
+				t->str = pstrdup(lval.str);
+				t->quoted = (p->source[loc] == '"');
+				break;
+			case SCONST:
+			case FCONST:
+			case Op:
+			case BCONST:
+			case XCONST:
+				t->str = pstrdup(lval.str);
+				break;
+			case ICONST:
+				t->str = psprintf("%d", lval.ival);
+				break;
+			case UIDENT:
+			case USCONST:
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("Unicode escapes are not supported in featstore statements"),
+						 errhint("Write the characters directly, or use a standard string literal."),
+						 errposition(DdlCharPosition(p->source, loc))));
+				break;
+			default:
+				break;
+		}
+		if (code == 0)
+			break;
+	}
+	scanner_finish(scanner);
+}
+
+/* ParseStatement parses one statement, up to but excluding its ';' */
+static FsStatement *
+ParseStatement(FsParser *p)
+{
+	if (PeekWord(p, "create"))
+		return ParseCreate(p);
+	if (PeekWord(p, "alter"))
+		return ParseAlter(p);
+	if (PeekWord(p, "drop"))
+		return ParseDrop(p);
+	SyntaxError(p, "CREATE, ALTER or DROP");
+}
+
+/* ParseCreate parses CREATE ENTITY, CREATE FEATURE GROUP and CREATE FEATURE SERVICE */
+static FsStatement *
+ParseCreate(FsParser *p)
+{
+	FsStatement *stmt = palloc0(sizeof(FsStatement));
+	bool		or_replace = false;
+
+	stmt->location = Peek(p)->location;
+	ExpectWord(p, "create");
+	if (AcceptWord(p, "or"))
+	{
+		ExpectWord(p, "replace");
+		or_replace = true;
+	}
+	if (!or_replace && AcceptWord(p, "entity"))
+	{
+		stmt->kind = FS_STMT_CREATE_ENTITY;
+		stmt->entity = ParseCreateEntity(p, stmt->location);
+		return stmt;
+	}
+	if (!AcceptWord(p, "feature"))
+		SyntaxError(p, or_replace ? "FEATURE SERVICE" : "ENTITY, FEATURE GROUP or FEATURE SERVICE");
+	if (!or_replace && AcceptWord(p, "group"))
+	{
+		stmt->kind = FS_STMT_CREATE_GROUP;
+		stmt->group = ParseCreateGroup(p, stmt->location);
+		return stmt;
+	}
+	if (AcceptWord(p, "service"))
+	{
+		stmt->kind = FS_STMT_CREATE_SERVICE;
+		stmt->service = ParseCreateService(p, stmt->location, or_replace);
+		return stmt;
+	}
+	SyntaxError(p, or_replace ? "SERVICE" : "GROUP or SERVICE");
+}
+
+/* ParseCreateEntity parses: [IF NOT EXISTS] name (col type, ...) [DESCRIPTION s] [OWNER s] */
+static FsEntityDef *
+ParseCreateEntity(FsParser *p, int location)
+{
+	FsEntityDef *def = palloc0(sizeof(FsEntityDef));
+
+	def->location = location;
+	def->if_not_exists = ParseIfExists(p, true);
+	def->location = Peek(p)->location;
+	def->name = ParseName(p, "an entity name");
+	ExpectChar(p, '(');
+	do
+	{
+		FsKeyDef   *key = palloc0(sizeof(FsKeyDef));
+
+		key->location = Peek(p)->location;
+		key->name = ParseName(p, "a key column name");
+		key->type_text = ParseTypeText(p, &key->location);
+		def->keys = lappend(def->keys, key);
+	} while (AcceptChar(p, ','));
+	ExpectChar(p, ')');
+
+	for (;;)
+	{
+		int			loc = Peek(p)->location;
+
+		if (AcceptWord(p, "description"))
+		{
+			if (def->description)
+				RedundantOption(p, loc, "DESCRIPTION");
+			def->description = ParseString(p, "a description string");
+		}
+		else if (AcceptWord(p, "owner"))
+		{
+			if (def->owner)
+				RedundantOption(p, loc, "OWNER");
+			def->owner = ParseString(p, "an owner string");
+		}
+		else
+			break;
+	}
+	return def;
+}
+
+/*
+ * ParseCreateGroup parses:
+ *	[IF NOT EXISTS] [schema.]name ENTITY e FEATURES (feature, ...) [options]
+ * where options are TTL, ONLINE | OFFLINE, TAGS, OWNER and DESCRIPTION, in
+ * any order, each at most once.
+ */
+static FsGroupDef *
+ParseCreateGroup(FsParser *p, int location)
+{
+	FsGroupDef *def = palloc0(sizeof(FsGroupDef));
+	bool		seen_online = false;
+	bool		seen_tags = false;
+	bool		seen_ttl = false;
+
+	def->if_not_exists = ParseIfExists(p, true);
+	def->location = Peek(p)->location;
+	def->schema_location = -1;
+	def->name = ParseName(p, "a feature group name");
+	if (AcceptChar(p, '.'))
+	{
+		def->schema_name = def->name;
+		def->schema_location = def->location;
+		def->location = Peek(p)->location;
+		def->name = ParseName(p, "a feature group name");
+	}
+	ExpectWord(p, "entity");
+	def->entity_location = Peek(p)->location;
+	def->entity_name = ParseName(p, "an entity name");
+	ExpectWord(p, "features");
+	ExpectChar(p, '(');
+	do
+	{
+		def->features = lappend(def->features, ParseFeatureDef(p));
+	} while (AcceptChar(p, ','));
+	ExpectChar(p, ')');
+
+	for (;;)
+	{
+		int			loc = Peek(p)->location;
+
+		if (AcceptWord(p, "ttl"))
+		{
+			if (seen_ttl)
+				RedundantOption(p, loc, "TTL");
+			seen_ttl = true;
+			def->ttl_location = Peek(p)->location;
+			if (AcceptWord(p, "none"))
+				def->has_ttl = false;
+			else
+			{
+				AcceptWord(p, "interval");
+				def->ttl_location = Peek(p)->location;
+				def->ttl_text = ParseString(p, "a TTL string such as '24 hours', or NONE");
+				def->has_ttl = true;
+			}
+		}
+		else if (PeekWord(p, "online") || PeekWord(p, "offline"))
+		{
+			if (seen_online)
+				RedundantOption(p, loc, "ONLINE/OFFLINE");
+			seen_online = true;
+			def->online = AcceptWord(p, "online");
+			if (!def->online)
+				ExpectWord(p, "offline");
+		}
+		else if (AcceptWord(p, "tags"))
+		{
+			if (seen_tags)
+				RedundantOption(p, loc, "TAGS");
+			seen_tags = true;
+			def->tags = ParseStringList(p, "a tag string");
+		}
+		else if (AcceptWord(p, "owner"))
+		{
+			if (def->owner)
+				RedundantOption(p, loc, "OWNER");
+			def->owner = ParseString(p, "an owner string");
+		}
+		else if (AcceptWord(p, "description"))
+		{
+			if (def->description)
+				RedundantOption(p, loc, "DESCRIPTION");
+			def->description = ParseString(p, "a description string");
+		}
+		else
+			break;
+	}
+	return def;
+}
+
+/* ParseFeatureDef parses: name type ['description' | DESCRIPTION 'description'] [TAGS (...)] */
+static FsFeatureDef *
+ParseFeatureDef(FsParser *p)
+{
+	FsFeatureDef *def = palloc0(sizeof(FsFeatureDef));
+
+	def->location = Peek(p)->location;
+	def->name = ParseName(p, "a feature name");
+	def->type_text = ParseTypeText(p, &def->type_location);
+	if (Peek(p)->code == SCONST)
+		def->description = ParseString(p, "a description string");
+	else if (AcceptWord(p, "description"))
+		def->description = ParseString(p, "a description string");
+	if (AcceptWord(p, "tags"))
+		def->tags = ParseStringList(p, "a tag string");
+	return def;
+}
+
+/*
+ * ParseCreateService parses: name FEATURES (group.feature | group.*, ...)
+ * [DESCRIPTION s] [OWNER s]
+ */
+static FsServiceDef *
+ParseCreateService(FsParser *p, int location, bool or_replace)
+{
+	FsServiceDef *def = palloc0(sizeof(FsServiceDef));
+
+	def->or_replace = or_replace;
+	def->location = Peek(p)->location;
+	def->name = ParseName(p, "a feature service name");
+	ExpectWord(p, "features");
+	ExpectChar(p, '(');
+	do
+	{
+		def->members = lappend(def->members, ParseFeatureRef(p));
+	} while (AcceptChar(p, ','));
+	ExpectChar(p, ')');
+	for (;;)
+	{
+		int			loc = Peek(p)->location;
+
+		if (AcceptWord(p, "description"))
+		{
+			if (def->description)
+				RedundantOption(p, loc, "DESCRIPTION");
+			def->description = ParseString(p, "a description string");
+		}
+		else if (AcceptWord(p, "owner"))
+		{
+			if (def->owner)
+				RedundantOption(p, loc, "OWNER");
+			def->owner = ParseString(p, "an owner string");
+		}
+		else
+			break;
+	}
+	return def;
+}
+
+/* ParseFeatureRef parses group.feature or group.* */
+static FsFeatureRef *
+ParseFeatureRef(FsParser *p)
+{
+	FsFeatureRef *ref = palloc0(sizeof(FsFeatureRef));
+
+	ref->location = Peek(p)->location;
+	ref->group_name = ParseName(p, "a feature group name");
+	if (!AcceptChar(p, '.'))
+		SyntaxError(p, "\".\" followed by a feature name or *, as in group.feature or group.*");
+	if (AcceptChar(p, '*'))
+		ref->feature_name = NULL;
+	else
+		ref->feature_name = ParseName(p, "a feature name or *");
+	return ref;
+}
+
+/* ParseAlter parses ALTER ENTITY and ALTER FEATURE GROUP */
+static FsStatement *
+ParseAlter(FsParser *p)
+{
+	FsStatement *stmt = palloc0(sizeof(FsStatement));
+
+	stmt->location = Peek(p)->location;
+	ExpectWord(p, "alter");
+	if (AcceptWord(p, "entity"))
+	{
+		stmt->kind = FS_STMT_ALTER_ENTITY;
+		stmt->name_location = Peek(p)->location;
+		stmt->name = ParseName(p, "an entity name");
+		do
+		{
+			int			loc = Peek(p)->location;
+
+			ExpectWord(p, "set");
+			if (AcceptWord(p, "description"))
+			{
+				if (stmt->set_description)
+					RedundantOption(p, loc, "DESCRIPTION");
+				stmt->set_description = true;
+				stmt->description = ParseString(p, "a description string");
+			}
+			else if (AcceptWord(p, "owner"))
+			{
+				if (stmt->set_owner)
+					RedundantOption(p, loc, "OWNER");
+				stmt->set_owner = true;
+				stmt->owner = ParseString(p, "an owner string");
+			}
+			else
+				SyntaxError(p, "DESCRIPTION or OWNER");
+		} while (AcceptChar(p, ','));
+		return stmt;
+	}
+	ExpectWord(p, "feature");
+	ExpectWord(p, "group");
+	stmt->kind = FS_STMT_ALTER_GROUP;
+	stmt->name_location = Peek(p)->location;
+	stmt->name = ParseName(p, "a feature group name");
+	stmt->actions = ParseAlterGroupActions(p);
+	return stmt;
+}
+
+/*
+ * ParseAlterGroupActions parses a comma-separated list of:
+ *	ADD FEATURE feature
+ *	DEPRECATE FEATURE name
+ *	ALTER FEATURE name TYPE type | SET DESCRIPTION s | SET TAGS (...)
+ *	SET TTL s | SET TTL NONE | SET ONLINE | SET OFFLINE
+ *	SET DESCRIPTION s | SET OWNER s | SET TAGS (...)
+ */
+static List *
+ParseAlterGroupActions(FsParser *p)
+{
+	List	   *actions = NIL;
+
+	do
+	{
+		FsAlterAction *act = palloc0(sizeof(FsAlterAction));
+
+		act->location = Peek(p)->location;
+		if (AcceptWord(p, "add"))
+		{
+			ExpectWord(p, "feature");
+			act->kind = FS_ALTER_ADD_FEATURE;
+			act->feature = ParseFeatureDef(p);
+		}
+		else if (AcceptWord(p, "deprecate"))
+		{
+			ExpectWord(p, "feature");
+			act->kind = FS_ALTER_DEPRECATE_FEATURE;
+			act->feature = palloc0(sizeof(FsFeatureDef));
+			act->location = act->feature->location = Peek(p)->location;
+			act->feature->name = ParseName(p, "a feature name");
+		}
+		else if (AcceptWord(p, "alter"))
+		{
+			ExpectWord(p, "feature");
+			act->feature = palloc0(sizeof(FsFeatureDef));
+			act->location = act->feature->location = Peek(p)->location;
+			act->feature->name = ParseName(p, "a feature name");
+			if (AcceptWord(p, "type") || (PeekWord(p, "set") && PeekWordAt(p, 1, "data") &&
+										  AcceptWord(p, "set") && AcceptWord(p, "data") &&
+										  AcceptWord(p, "type")))
+			{
+				act->kind = FS_ALTER_FEATURE_TYPE;
+				act->feature->type_text = ParseTypeText(p, &act->feature->type_location);
+			}
+			else
+			{
+				ExpectWord(p, "set");
+				if (AcceptWord(p, "description"))
+				{
+					act->kind = FS_ALTER_FEATURE_DESCRIPTION;
+					act->text_value = ParseString(p, "a description string");
+				}
+				else if (AcceptWord(p, "tags"))
+				{
+					act->kind = FS_ALTER_FEATURE_TAGS;
+					act->tags = ParseStringList(p, "a tag string");
+				}
+				else
+					SyntaxError(p, "TYPE, SET DESCRIPTION or SET TAGS");
+			}
+		}
+		else if (AcceptWord(p, "set"))
+		{
+			if (AcceptWord(p, "ttl"))
+			{
+				act->kind = FS_ALTER_SET_TTL;
+				if (!AcceptWord(p, "none"))
+				{
+					AcceptWord(p, "interval");
+					act->location = Peek(p)->location;
+					act->text_value = ParseString(p, "a TTL string such as '24 hours', or NONE");
+				}
+			}
+			else if (AcceptWord(p, "online"))
+			{
+				act->kind = FS_ALTER_SET_ONLINE;
+				act->bool_value = true;
+			}
+			else if (AcceptWord(p, "offline"))
+			{
+				act->kind = FS_ALTER_SET_ONLINE;
+				act->bool_value = false;
+			}
+			else if (AcceptWord(p, "description"))
+			{
+				act->kind = FS_ALTER_SET_DESCRIPTION;
+				act->text_value = ParseString(p, "a description string");
+			}
+			else if (AcceptWord(p, "owner"))
+			{
+				act->kind = FS_ALTER_SET_OWNER;
+				act->text_value = ParseString(p, "an owner string");
+			}
+			else if (AcceptWord(p, "tags"))
+			{
+				act->kind = FS_ALTER_SET_TAGS;
+				act->tags = ParseStringList(p, "a tag string");
+			}
+			else
+				SyntaxError(p, "TTL, ONLINE, OFFLINE, DESCRIPTION, OWNER or TAGS");
+		}
+		else
+			SyntaxError(p, "ADD FEATURE, DEPRECATE FEATURE, ALTER FEATURE or SET");
+		actions = lappend(actions, act);
+	} while (AcceptChar(p, ','));
+	return actions;
+}
+
+/* ParseDrop parses DROP ENTITY, DROP FEATURE GROUP and DROP FEATURE SERVICE */
+static FsStatement *
+ParseDrop(FsParser *p)
+{
+	FsStatement *stmt = palloc0(sizeof(FsStatement));
+	bool		allow_cascade = true;
+
+	stmt->location = Peek(p)->location;
+	ExpectWord(p, "drop");
+	if (AcceptWord(p, "entity"))
+		stmt->kind = FS_STMT_DROP_ENTITY;
+	else
+	{
+		ExpectWord(p, "feature");
+		if (AcceptWord(p, "group"))
+			stmt->kind = FS_STMT_DROP_GROUP;
+		else if (AcceptWord(p, "service"))
+		{
+			stmt->kind = FS_STMT_DROP_SERVICE;
+			allow_cascade = false;
+		}
+		else
+			SyntaxError(p, "GROUP or SERVICE");
+	}
+	stmt->missing_ok = ParseIfExists(p, false);
+	stmt->name_location = Peek(p)->location;
+	stmt->name = ParseName(p, "a name");
+	if (allow_cascade)
+	{
+		if (AcceptWord(p, "cascade"))
+			stmt->cascade = true;
+		else
+			AcceptWord(p, "restrict");
+	}
+	return stmt;
+}
+
+/* ParseTypeText collects a type name up to the next description, option, ',' or ')' */
+static char *
+ParseTypeText(FsParser *p, int *location)
+{
+	int			depth = 0;
+	int			start = Peek(p)->location;
+	int			end;
+	int			len;
+
+	for (;;)
+	{
+		FsToken    *t = Peek(p);
+
+		if (t->code == 0 || t->code == ';' || t->code == SCONST)
+			break;
+		if (depth == 0 && (t->code == ',' || t->code == ')'))
+			break;
+		if (depth == 0 && t->code == IDENT && !t->quoted &&
+			(strcmp(t->str, "tags") == 0 || strcmp(t->str, "description") == 0))
+			break;
+		if (t->code == '(' || t->code == '[')
+			depth++;
+		else if (t->code == ')' || t->code == ']')
+			depth--;
+		p->pos++;
+	}
+	end = Peek(p)->location;
+	if (end == start)
+		SyntaxError(p, "a type name");
+	len = end - start;
+	while (len > 0 && isspace((unsigned char) p->source[start + len - 1]))
+		len--;
+	*location = start;
+	return pnstrdup(p->source + start, len);
+}
+
+/* ParseIfExists accepts IF EXISTS, or IF NOT EXISTS when not is true */
+static bool
+ParseIfExists(FsParser *p, bool not)
+{
+	if (!AcceptWord(p, "if"))
+		return false;
+	if (not)
+		ExpectWord(p, "not");
+	ExpectWord(p, "exists");
+	return true;
+}
+
+/* ParseName accepts an identifier, quoted or not */
+static char *
+ParseName(FsParser *p, const char *what)
+{
+	FsToken    *t = Peek(p);
+
+	if (t->code != IDENT)
+		SyntaxError(p, what);
+	p->pos++;
+	return t->str;
+}
+
+/* ParseString accepts a string constant */
+static char *
+ParseString(FsParser *p, const char *what)
+{
+	FsToken    *t = Peek(p);
+
+	if (t->code != SCONST)
+		SyntaxError(p, what);
+	p->pos++;
+	return t->str;
+}
+
+/* ParseStringList accepts ('a', 'b', ...), possibly empty */
+static List *
+ParseStringList(FsParser *p, const char *what)
+{
+	List	   *result = NIL;
+
+	ExpectChar(p, '(');
+	if (AcceptChar(p, ')'))
+		return NIL;
+	do
+	{
+		result = lappend(result, ParseString(p, what));
+	} while (AcceptChar(p, ','));
+	ExpectChar(p, ')');
+	return result;
+}
+
+/* Peek returns the current token without consuming it */
+static FsToken *
+Peek(FsParser *p)
+{
+	return &p->tokens[p->pos];
+}
+
+/* PeekWord says whether the current token is the unquoted word */
+static bool
+PeekWord(FsParser *p, const char *word)
+{
+	return PeekWordAt(p, 0, word);
+}
+
+/* PeekWordAt says whether the token offset places ahead is the unquoted word */
+static bool
+PeekWordAt(FsParser *p, int offset, const char *word)
+{
+	FsToken    *t;
+
+	if (p->pos + offset >= p->ntokens)
+		return false;
+	t = &p->tokens[p->pos + offset];
+	return t->code == IDENT && !t->quoted && strcmp(t->str, word) == 0;
+}
+
+/* AcceptWord consumes the word if it is next */
+static bool
+AcceptWord(FsParser *p, const char *word)
+{
+	if (!PeekWord(p, word))
+		return false;
+	p->pos++;
+	return true;
+}
+
+/* AcceptChar consumes a one-character token if it is next */
+static bool
+AcceptChar(FsParser *p, char c)
+{
+	if (Peek(p)->code != c)
+		return false;
+	p->pos++;
+	return true;
+}
+
+/* ExpectWord consumes the word or reports a syntax error */
+static void
+ExpectWord(FsParser *p, const char *word)
+{
+	if (!AcceptWord(p, word))
+	{
+		char	   *upper = pstrdup(word);
+
+		for (char *c = upper; *c; c++)
+			*c = pg_toupper((unsigned char) *c);
+		SyntaxError(p, upper);
+	}
+}
+
+/* ExpectChar consumes a one-character token or reports a syntax error */
+static void
+ExpectChar(FsParser *p, char c)
+{
+	if (!AcceptChar(p, c))
+		SyntaxError(p, psprintf("\"%c\"", c));
+}
+
+/* SyntaxError reports a syntax error at the current token, saying what was expected */
+static void
+SyntaxError(FsParser *p, const char *expected)
+{
+	FsToken    *t = Peek(p);
+
+	if (t->code == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("syntax error at end of input"),
+				 errdetail("Expected %s.", expected),
+				 errhint("The featstore statement grammar is described in docs/ddl.md."),
+				 errposition(DdlCharPosition(p->source, t->location))));
+	ereport(ERROR,
+			(errcode(ERRCODE_SYNTAX_ERROR),
+			 errmsg("syntax error at or near \"%s\"", TokenText(t)),
+			 errdetail("Expected %s.", expected),
+			 errhint("The featstore statement grammar is described in docs/ddl.md."),
+			 errposition(DdlCharPosition(p->source, t->location))));
+}
+
+/* RedundantOption reports an option given twice */
+static void
+RedundantOption(FsParser *p, int location, const char *option)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_SYNTAX_ERROR),
+			 errmsg("conflicting or redundant options"),
+			 errdetail("%s is given more than once.", option),
+			 errposition(DdlCharPosition(p->source, location))));
+}
+
+/* TokenText renders a token for an error message */
+static char *
+TokenText(FsToken *t)
+{
+	if (t->code == SCONST)
+		return psprintf("'%s'", t->str);
+	if (t->str)
+		return t->str;
+	if (t->code > 0 && t->code < 256)
+		return psprintf("%c", t->code);
+	return "?";
+}

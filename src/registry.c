@@ -1,0 +1,1456 @@
+/*
+ * registry.c
+ *		The registry: every change to entities, feature groups, features and
+ *		feature services, and the lookups other subsystems use.
+ *
+ * Each write operation validates its definition as the calling role,
+ * creates or changes the group's history table as the calling role (so the
+ * ordinary privilege checks apply), and then records the result in the
+ * registry tables as the extension owner.  All featstore DDL in a database
+ * is serialised by one lock, so concurrent statements see each other's
+ * committed results and fail cleanly instead of with a unique violation.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/catalog.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_type.h"
+#include "storage/lmgr.h"
+#include "tcop/tcopprot.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
+
+#include "featstore.h"
+#include "registry.h"
+
+int			registry_error_location = -1;
+
+static void RegistryLock(void);
+static int	RegSpi(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				   const char *nulls, bool elevated);
+static bool RegExists(const char *sql, const char *arg);
+static char *RegGetText(int row, int col);
+static void RecordHistory(const char *command, const char *object_type,
+						  const char *object_name, const char *stmt_text);
+static void CheckObjectName(const char *kind, const char *name);
+static void CheckColumnName(const char *what, const char *name, int location);
+static void ResolveFeatureType(const FsFeatureDef *def, Oid *typid, int32 *typmod);
+static Oid	ResolveKeyType(const FsKeyDef *def);
+static bool ParseTtl(const char *text, const char *group, Interval *ttl);
+static void CheckRoleCanModify(const char *kind, const char *name, const char *created_by);
+static void CheckGroupOwner(FsGroup *group);
+static Datum TextListToArray(List *list);
+static List *LoadKeys(const char *entity);
+static char *NameList(const char *sql, const char *arg);
+static FsResult *MakeResult(const char *command, const char *object_type,
+							const char *name, char *detail);
+static void DropGroupInternal(FsGroup *group, bool cascade, const char *stmt_text,
+							  StringInfo detail);
+static void DropServiceInternal(const char *name, const char *stmt_text);
+static FsFeature *FindFeature(FsGroup *group, const char *name);
+
+/* Reserved column names: the timestamps every group table has, and system columns */
+static const char *const reserved_columns[] = {
+	FS_EVENT_TS_COLUMN, FS_CREATED_AT_COLUMN,
+	"tableoid", "xmin", "cmin", "xmax", "cmax", "ctid", NULL
+};
+
+/* ------------------------------------------------------------------------
+ * Read side
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * RegistryLookupGroup returns a feature group's definition, or NULL when it
+ * does not exist and missing_ok.  The result is allocated in the caller's
+ * memory context.  Feature types come from the table itself when it exists,
+ * so they are exactly what the columns hold.
+ */
+FsGroup *
+RegistryLookupGroup(const char *name, bool missing_ok)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	MemoryContext oldcxt;
+	FsGroup    *group;
+	Datum		arg = CStringGetTextDatum(name);
+	Oid			argtype = TEXTOID;
+	bool		isnull;
+	Datum		ttl;
+
+	SPI_connect();
+	RegSpi("SELECT schema_name::text, table_name::text, entity_name, ttl, online "
+		   "FROM featstore.feature_groups WHERE name = $1",
+		   1, &argtype, &arg, NULL, true);
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		if (missing_ok)
+			return NULL;
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("feature group \"%s\" does not exist", name),
+				 errhint("List the defined groups with SELECT group_name FROM featstore.group_overview.")));
+	}
+
+	oldcxt = MemoryContextSwitchTo(callercxt);
+	group = palloc0(sizeof(FsGroup));
+	group->name = pstrdup(name);
+	group->schema_name = RegGetText(0, 1);
+	group->table_name = RegGetText(0, 2);
+	group->entity_name = RegGetText(0, 3);
+	ttl = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull);
+	if (!isnull)
+	{
+		Interval   *iv = DatumGetIntervalP(ttl);
+
+		group->has_ttl = true;
+		group->ttl = *iv;
+		group->ttl_usecs = iv->time + (int64) iv->day * USECS_PER_DAY;
+	}
+	group->online = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+											   SPI_tuptable->tupdesc, 5, &isnull));
+	group->relid = get_relname_relid(group->table_name,
+									 get_namespace_oid(group->schema_name, true));
+	MemoryContextSwitchTo(oldcxt);
+
+	group->keys = NIL;
+	{
+		List	   *keys = LoadKeys(group->entity_name);
+		ListCell   *lc;
+
+		oldcxt = MemoryContextSwitchTo(callercxt);
+		foreach(lc, keys)
+		{
+			FsKeyColumn *k = lfirst(lc);
+			FsKeyColumn *copy = palloc(sizeof(FsKeyColumn));
+
+			copy->name = pstrdup(k->name);
+			copy->typid = k->typid;
+			group->keys = lappend(group->keys, copy);
+		}
+		MemoryContextSwitchTo(oldcxt);
+	}
+
+	RegSpi("SELECT name::text, data_type, description, status, position "
+		   "FROM featstore.features WHERE group_name = $1 ORDER BY position",
+		   1, &argtype, &arg, NULL, true);
+	oldcxt = MemoryContextSwitchTo(callercxt);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		FsFeature  *f = palloc0(sizeof(FsFeature));
+		char	   *status;
+		AttrNumber	attnum = InvalidAttrNumber;
+
+		f->name = RegGetText(i, 1);
+		f->type_name = RegGetText(i, 2);
+		f->description = RegGetText(i, 3);
+		status = RegGetText(i, 4);
+		f->deprecated = (strcmp(status, "deprecated") == 0);
+		f->position = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+												  SPI_tuptable->tupdesc, 5, &isnull));
+		if (OidIsValid(group->relid))
+			attnum = get_attnum(group->relid, f->name);
+		if (attnum != InvalidAttrNumber)
+		{
+			Oid			collid;
+
+			get_atttypetypmodcoll(group->relid, attnum, &f->typid, &f->typmod, &collid);
+		}
+		else
+			parseTypeString(f->type_name, &f->typid, &f->typmod, false);
+		group->features = lappend(group->features, f);
+	}
+	MemoryContextSwitchTo(oldcxt);
+	SPI_finish();
+	return group;
+}
+
+/* RegistryListGroupNames returns the names of every feature group, sorted */
+List *
+RegistryListGroupNames(void)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	List	   *result = NIL;
+
+	SPI_connect();
+	RegSpi("SELECT name FROM featstore.feature_groups ORDER BY name",
+		   0, NULL, NULL, NULL, true);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(callercxt);
+
+		result = lappend(result, RegGetText(i, 1));
+		MemoryContextSwitchTo(oldcxt);
+	}
+	SPI_finish();
+	return result;
+}
+
+/* LoadKeys returns an entity's key columns in order (SPI must be connected) */
+static List *
+LoadKeys(const char *entity)
+{
+	Datum		arg = CStringGetTextDatum(entity);
+	Oid			argtype = TEXTOID;
+	List	   *keys = NIL;
+
+	RegSpi("SELECT column_name::text, data_type FROM featstore.entity_keys "
+		   "WHERE entity_name = $1 ORDER BY position",
+		   1, &argtype, &arg, NULL, true);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		FsKeyColumn *k = palloc(sizeof(FsKeyColumn));
+		char	   *type = RegGetText(i, 2);
+
+		k->name = RegGetText(i, 1);
+		if (strcmp(type, "text") == 0)
+			k->typid = TEXTOID;
+		else if (strcmp(type, "integer") == 0)
+			k->typid = INT4OID;
+		else if (strcmp(type, "bigint") == 0)
+			k->typid = INT8OID;
+		else
+			k->typid = UUIDOID;
+		keys = lappend(keys, k);
+	}
+	return keys;
+}
+
+/* ------------------------------------------------------------------------
+ * Entities
+ * ------------------------------------------------------------------------
+ */
+
+/* RegistryCreateEntity defines an entity and its key columns */
+FsResult *
+RegistryCreateEntity(FsEntityDef *def, const char *stmt_text)
+{
+	ListCell   *lc;
+	int			position = 0;
+	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4];
+
+	registry_error_location = def->location;
+	CheckObjectName("entity", def->name);
+	if (def->keys == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("entity \"%s\" needs at least one key column", def->name),
+				 errhint("Write the key columns after the name, e.g. CREATE ENTITY user (user_id text).")));
+
+	SPI_connect();
+	RegistryLock();
+	if (RegExists("SELECT 1 FROM featstore.entities WHERE name = $1", def->name))
+	{
+		SPI_finish();
+		if (def->if_not_exists)
+		{
+			ereport(NOTICE,
+					(errmsg("entity \"%s\" already exists, skipping", def->name)));
+			return MakeResult("CREATE ENTITY", "entity", def->name,
+							  pstrdup("already exists, skipped"));
+		}
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("entity \"%s\" already exists", def->name),
+				 errhint("Choose another name, or use CREATE ENTITY IF NOT EXISTS.")));
+	}
+
+	values[0] = CStringGetTextDatum(def->name);
+	values[1] = def->description ? CStringGetTextDatum(def->description) : (Datum) 0;
+	values[2] = def->owner ? CStringGetTextDatum(def->owner) : (Datum) 0;
+	nulls[0] = ' ';
+	nulls[1] = def->description ? ' ' : 'n';
+	nulls[2] = def->owner ? ' ' : 'n';
+	nulls[3] = ' ';
+	values[3] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
+	RegSpi("INSERT INTO featstore.entities (name, description, owner, created_by) "
+		   "VALUES ($1, $2, $3, $4)", 4, argtypes, values, nulls, true);
+
+	foreach(lc, def->keys)
+	{
+		FsKeyDef   *key = lfirst(lc);
+		ListCell   *lc2;
+		Oid			typid;
+		Oid			kt[4] = {TEXTOID, INT4OID, TEXTOID, TEXTOID};
+		Datum		kv[4];
+
+		registry_error_location = key->location;
+		CheckColumnName("key column", key->name, key->location);
+		foreach(lc2, def->keys)
+		{
+			FsKeyDef   *other = lfirst(lc2);
+
+			if (other == key)
+				break;
+			if (strcmp(other->name, key->name) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_COLUMN),
+						 errmsg("key column \"%s\" appears twice in entity \"%s\"",
+								key->name, def->name)));
+		}
+		typid = ResolveKeyType(key);
+		kv[0] = CStringGetTextDatum(def->name);
+		kv[1] = Int32GetDatum(++position);
+		kv[2] = CStringGetTextDatum(key->name);
+		kv[3] = CStringGetTextDatum(format_type_be(typid));
+		RegSpi("INSERT INTO featstore.entity_keys (entity_name, position, column_name, data_type) "
+			   "VALUES ($1, $2, $3, $4)", 4, kt, kv, NULL, true);
+	}
+	registry_error_location = def->location;
+	RecordHistory("CREATE ENTITY", "entity", def->name, stmt_text);
+	SPI_finish();
+	return MakeResult("CREATE ENTITY", "entity", def->name,
+					  psprintf("%d key column%s", position, position == 1 ? "" : "s"));
+}
+
+/* RegistryAlterEntity changes an entity's description or owner */
+FsResult *
+RegistryAlterEntity(const char *name, const char *description, const char *owner,
+					bool set_description, bool set_owner, const char *stmt_text)
+{
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+
+	SPI_connect();
+	RegistryLock();
+	values[0] = CStringGetTextDatum(name);
+	RegSpi("SELECT created_by::text FROM featstore.entities WHERE name = $1",
+		   1, argtypes, values, NULL, true);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("entity \"%s\" does not exist", name),
+				 errhint("Known entities: %s.",
+						 NameList("SELECT string_agg(name, ', ' ORDER BY name) FROM featstore.entities WHERE $1 IS NOT NULL", name))));
+	CheckRoleCanModify("entity", name, RegGetText(0, 1));
+
+	if (set_description)
+	{
+		values[1] = description ? CStringGetTextDatum(description) : (Datum) 0;
+		nulls[1] = description ? ' ' : 'n';
+		RegSpi("UPDATE featstore.entities SET description = $2 WHERE name = $1",
+			   2, argtypes, values, nulls, true);
+	}
+	if (set_owner)
+	{
+		values[1] = owner ? CStringGetTextDatum(owner) : (Datum) 0;
+		nulls[1] = owner ? ' ' : 'n';
+		RegSpi("UPDATE featstore.entities SET owner = $2 WHERE name = $1",
+			   2, argtypes, values, nulls, true);
+	}
+	RecordHistory("ALTER ENTITY", "entity", name, stmt_text);
+	SPI_finish();
+	return MakeResult("ALTER ENTITY", "entity", name, NULL);
+}
+
+/* RegistryDropEntity removes an entity, and with cascade the groups keyed by it */
+FsResult *
+RegistryDropEntity(const char *name, bool missing_ok, bool cascade, const char *stmt_text)
+{
+	Datum		arg = CStringGetTextDatum(name);
+	Oid			argtype = TEXTOID;
+	List	   *groups = NIL;
+	ListCell   *lc;
+	StringInfoData detail;
+
+	initStringInfo(&detail);
+	SPI_connect();
+	RegistryLock();
+	RegSpi("SELECT created_by::text FROM featstore.entities WHERE name = $1",
+		   1, &argtype, &arg, NULL, true);
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		if (missing_ok)
+		{
+			ereport(NOTICE,
+					(errmsg("entity \"%s\" does not exist, skipping", name)));
+			return MakeResult("DROP ENTITY", "entity", name,
+							  pstrdup("does not exist, skipped"));
+		}
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("entity \"%s\" does not exist", name),
+				 errhint("Use DROP ENTITY IF EXISTS to ignore a missing entity.")));
+	}
+	CheckRoleCanModify("entity", name, RegGetText(0, 1));
+
+	RegSpi("SELECT name FROM featstore.feature_groups WHERE entity_name = $1 ORDER BY name",
+		   1, &argtype, &arg, NULL, true);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		groups = lappend(groups, RegGetText(i, 1));
+
+	if (groups != NIL && !cascade)
+	{
+		StringInfoData list;
+
+		initStringInfo(&list);
+		foreach(lc, groups)
+			appendStringInfo(&list, "%sfeature group \"%s\"",
+							 list.len ? ", " : "", (char *) lfirst(lc));
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot drop entity \"%s\" because other objects depend on it", name),
+				 errdetail("Keyed by this entity: %s.", list.data),
+				 errhint("Drop those feature groups first, or use DROP ENTITY %s CASCADE to drop them too.",
+						 quote_identifier(name))));
+	}
+
+	foreach(lc, groups)
+	{
+		FsGroup    *group = RegistryLookupGroup(lfirst(lc), false);
+
+		ereport(NOTICE,
+				(errmsg("drop cascades to feature group \"%s\"", group->name)));
+		DropGroupInternal(group, true, stmt_text, &detail);
+	}
+
+	RegSpi("DELETE FROM featstore.entities WHERE name = $1",
+		   1, &argtype, &arg, NULL, true);
+	RecordHistory("DROP ENTITY", "entity", name, stmt_text);
+	if (groups != NIL)
+		appendStringInfo(&detail, "%sdropped %d feature group%s",
+						 detail.len ? "; " : "", list_length(groups),
+						 list_length(groups) == 1 ? "" : "s");
+	SPI_finish();
+	return MakeResult("DROP ENTITY", "entity", name, detail.len ? detail.data : NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * Feature groups
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * RegistryCreateGroup defines a feature group: it validates every feature,
+ * creates the history table and its point-in-time index, and records the
+ * group, its features and the statement.
+ */
+FsResult *
+RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
+{
+	Oid			nspid;
+	char	   *schema_name;
+	List	   *keys;
+	List	   *features = NIL;
+	ListCell   *lc;
+	Interval	ttl;
+	Oid			relid;
+	int			position = 0;
+	FsGroup    *group;
+	MemoryContext callercxt = CurrentMemoryContext;
+	MemoryContext oldcxt;
+	FsResult   *result;
+
+	registry_error_location = def->location;
+	CheckObjectName("feature group", def->name);
+
+	SPI_connect();
+	RegistryLock();
+
+	if (RegExists("SELECT 1 FROM featstore.feature_groups WHERE name = $1", def->name))
+	{
+		SPI_finish();
+		if (def->if_not_exists)
+		{
+			ereport(NOTICE,
+					(errmsg("feature group \"%s\" already exists, skipping", def->name)));
+			return MakeResult("CREATE FEATURE GROUP", "feature group", def->name,
+							  pstrdup("already exists, skipped"));
+		}
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("feature group \"%s\" already exists", def->name),
+				 errhint("Choose another name, use CREATE FEATURE GROUP IF NOT EXISTS, or change the group with ALTER FEATURE GROUP.")));
+	}
+
+	/* the entity */
+	registry_error_location = def->entity_location;
+	if (!RegExists("SELECT 1 FROM featstore.entities WHERE name = $1", def->entity_name))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("entity \"%s\" does not exist", def->entity_name),
+				 errhint("Define it first with CREATE ENTITY %s (<key column> <type>). Known entities: %s.",
+						 quote_identifier(def->entity_name),
+						 NameList("SELECT coalesce(string_agg(name, ', ' ORDER BY name), 'none') FROM featstore.entities WHERE $1 IS NOT NULL",
+								  def->entity_name))));
+	keys = LoadKeys(def->entity_name);
+
+	/* the schema of the history table */
+	registry_error_location = def->schema_location >= 0 ? def->schema_location : def->location;
+	if (def->schema_name)
+		nspid = get_namespace_oid(def->schema_name, false);
+	else
+		nspid = RangeVarGetCreationNamespace(makeRangeVar(NULL, def->name, -1));
+	schema_name = get_namespace_name(nspid);
+	if (nspid == FeatstoreSchemaOid(true) || IsCatalogNamespace(nspid) ||
+		IsToastNamespace(nspid) || isAnyTempNamespace(nspid) ||
+		strcmp(schema_name, "information_schema") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_SCHEMA_DEFINITION),
+				 errmsg("feature group tables cannot be created in schema \"%s\"", schema_name),
+				 errhint("Qualify the group name with an ordinary schema, e.g. CREATE FEATURE GROUP public.%s.",
+						 quote_identifier(def->name))));
+
+	registry_error_location = def->location;
+	if (OidIsValid(get_relname_relid(def->name, nspid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_TABLE),
+				 errmsg("relation \"%s.%s\" already exists", schema_name, def->name),
+				 errhint("A feature group creates its own history table named after the group; choose another group name or schema.")));
+
+	/* the features */
+	if (def->features == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("feature group \"%s\" needs at least one feature", def->name),
+				 errhint("List the features in FEATURES (<name> <type> ['<description>'], ...).")));
+	foreach(lc, def->features)
+	{
+		FsFeatureDef *fd = lfirst(lc);
+		FsFeature  *f = palloc0(sizeof(FsFeature));
+		ListCell   *lc2;
+
+		registry_error_location = fd->location;
+		CheckColumnName("feature", fd->name, fd->location);
+		foreach(lc2, keys)
+		{
+			FsKeyColumn *k = lfirst(lc2);
+
+			if (strcmp(k->name, fd->name) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_RESERVED_NAME),
+						 errmsg("feature name \"%s\" is the key column of entity \"%s\"",
+								fd->name, def->entity_name),
+						 errhint("Key columns are added to the group table automatically; rename the feature.")));
+		}
+		foreach(lc2, features)
+		{
+			FsFeature  *other = lfirst(lc2);
+
+			if (strcmp(other->name, fd->name) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_COLUMN),
+						 errmsg("feature \"%s\" appears twice in feature group \"%s\"",
+								fd->name, def->name)));
+		}
+		ResolveFeatureType(fd, &f->typid, &f->typmod);
+		f->name = fd->name;
+		f->type_name = format_type_with_typemod(f->typid, f->typmod);
+		f->description = fd->description;
+		f->position = ++position;
+		features = lappend(features, f);
+	}
+
+	/* the TTL */
+	memset(&ttl, 0, sizeof(ttl));
+	if (def->has_ttl && def->ttl_text)
+	{
+		registry_error_location = def->ttl_location;
+		ParseTtl(def->ttl_text, def->name, &ttl);
+	}
+
+	/* the history table, created as the calling role */
+	registry_error_location = def->location;
+	relid = OfflineCreateTable(schema_name, def->name, def->name, keys, features,
+							   def->description);
+
+	/* the registry rows */
+	{
+		Oid			gt[10] = {TEXTOID, NAMEOID, NAMEOID, TEXTOID, INTERVALOID,
+		BOOLOID, TEXTOID, TEXTOID, TEXTARRAYOID, NAMEOID};
+		Datum		gv[10];
+		char		gn[10] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+
+		gv[0] = CStringGetTextDatum(def->name);
+		gv[1] = DirectFunctionCall1(namein, CStringGetDatum(schema_name));
+		gv[2] = DirectFunctionCall1(namein, CStringGetDatum(def->name));
+		gv[3] = CStringGetTextDatum(def->entity_name);
+		gv[4] = IntervalPGetDatum(&ttl);
+		gn[4] = (def->has_ttl && def->ttl_text) ? ' ' : 'n';
+		gv[5] = BoolGetDatum(def->online);
+		gv[6] = def->description ? CStringGetTextDatum(def->description) : (Datum) 0;
+		gn[6] = def->description ? ' ' : 'n';
+		gv[7] = def->owner ? CStringGetTextDatum(def->owner) : (Datum) 0;
+		gn[7] = def->owner ? ' ' : 'n';
+		gv[8] = TextListToArray(def->tags);
+		gv[9] = DirectFunctionCall1(namein,
+									CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+		RegSpi("INSERT INTO featstore.feature_groups (name, schema_name, table_name, entity_name, "
+			   "ttl, online, description, owner, tags, created_by) "
+			   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+			   10, gt, gv, gn, true);
+	}
+	foreach(lc, def->features)
+	{
+		FsFeatureDef *fd = lfirst(lc);
+		FsFeature  *f = list_nth(features, foreach_current_index(lc));
+		Oid			ft[6] = {TEXTOID, NAMEOID, TEXTOID, TEXTOID, TEXTARRAYOID, INT4OID};
+		Datum		fv[6];
+		char		fn[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+
+		fv[0] = CStringGetTextDatum(def->name);
+		fv[1] = DirectFunctionCall1(namein, CStringGetDatum(f->name));
+		fv[2] = CStringGetTextDatum(f->type_name);
+		fv[3] = fd->description ? CStringGetTextDatum(fd->description) : (Datum) 0;
+		fn[3] = fd->description ? ' ' : 'n';
+		fv[4] = TextListToArray(fd->tags);
+		fv[5] = Int32GetDatum(f->position);
+		RegSpi("INSERT INTO featstore.features (group_name, name, data_type, description, tags, position) "
+			   "VALUES ($1, $2, $3, $4, $5, $6)", 6, ft, fv, fn, true);
+	}
+
+	registry_error_location = def->location;
+	RecordHistory("CREATE FEATURE GROUP", "feature group", def->name, stmt_text);
+
+	group = RegistryLookupGroup(def->name, false);
+	FireGroupChange(FS_GROUP_CREATED, group);
+
+	oldcxt = MemoryContextSwitchTo(callercxt);
+	result = MakeResult("CREATE FEATURE GROUP", "feature group", def->name,
+						psprintf("table %s, %d feature%s",
+								 quote_qualified_identifier(schema_name, def->name),
+								 position, position == 1 ? "" : "s"));
+	MemoryContextSwitchTo(oldcxt);
+	SPI_finish();
+	(void) relid;
+	return result;
+}
+
+/* RegistryAlterGroup applies ALTER FEATURE GROUP actions, in order */
+FsResult *
+RegistryAlterGroup(const char *name, List *actions, int location, const char *stmt_text)
+{
+	FsGroup    *group;
+	ListCell   *lc;
+	StringInfoData detail;
+	Datum		gname = CStringGetTextDatum(name);
+
+	initStringInfo(&detail);
+	registry_error_location = location;
+	SPI_connect();
+	RegistryLock();
+	group = RegistryLookupGroup(name, false);
+	CheckGroupOwner(group);
+
+	foreach(lc, actions)
+	{
+		FsAlterAction *act = lfirst(lc);
+		FsFeature  *target = NULL;
+		Oid			at[3] = {TEXTOID, TEXTOID, TEXTOID};
+		Datum		av[3];
+		char		an[3] = {' ', ' ', ' '};
+
+		registry_error_location = act->location;
+		av[0] = gname;
+
+		if (act->feature && act->kind != FS_ALTER_ADD_FEATURE)
+		{
+			target = FindFeature(group, act->feature->name);
+			if (target == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("feature \"%s\" does not exist in feature group \"%s\"",
+								act->feature->name, name),
+						 errhint("List the group's features with SELECT feature_name FROM featstore.catalog WHERE group_name = %s.",
+								 quote_literal_cstr(name))));
+		}
+
+		switch (act->kind)
+		{
+			case FS_ALTER_ADD_FEATURE:
+				{
+					FsFeatureDef *fd = act->feature;
+					FsFeature  *f = palloc0(sizeof(FsFeature));
+					ListCell   *lc2;
+					Oid			ft[6] = {TEXTOID, NAMEOID, TEXTOID, TEXTOID, TEXTARRAYOID, INT4OID};
+					Datum		fv[6];
+					char		fn[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+					int			maxpos = 0;
+
+					registry_error_location = fd->location;
+					CheckColumnName("feature", fd->name, fd->location);
+					foreach(lc2, group->keys)
+					{
+						if (strcmp(((FsKeyColumn *) lfirst(lc2))->name, fd->name) == 0)
+							ereport(ERROR,
+									(errcode(ERRCODE_RESERVED_NAME),
+									 errmsg("feature name \"%s\" is the key column of entity \"%s\"",
+											fd->name, group->entity_name),
+									 errhint("Choose another feature name.")));
+					}
+					target = FindFeature(group, fd->name);
+					if (target)
+						ereport(ERROR,
+								(errcode(ERRCODE_DUPLICATE_COLUMN),
+								 errmsg("feature \"%s\" already exists in feature group \"%s\"",
+										fd->name, name),
+								 target->deprecated
+								 ? errhint("The feature is deprecated; a new feature needs a new name, e.g. %s_v2.", fd->name)
+								 : errhint("Choose another name; a feature's type cannot change in place.")));
+					ResolveFeatureType(fd, &f->typid, &f->typmod);
+					foreach(lc2, group->features)
+						maxpos = Max(maxpos, ((FsFeature *) lfirst(lc2))->position);
+					f->name = fd->name;
+					f->type_name = format_type_with_typemod(f->typid, f->typmod);
+					f->description = fd->description;
+					f->position = maxpos + 1;
+					if (!OidIsValid(group->relid))
+						ereport(ERROR,
+								(errcode(ERRCODE_UNDEFINED_TABLE),
+								 errmsg("history table of feature group \"%s\" does not exist", name),
+								 errhint("Drop the group with DROP FEATURE GROUP %s and create it again.",
+										 quote_identifier(name))));
+					OfflineAddColumn(group->relid, f);
+					fv[0] = gname;
+					fv[1] = DirectFunctionCall1(namein, CStringGetDatum(f->name));
+					fv[2] = CStringGetTextDatum(f->type_name);
+					fv[3] = fd->description ? CStringGetTextDatum(fd->description) : (Datum) 0;
+					fn[3] = fd->description ? ' ' : 'n';
+					fv[4] = TextListToArray(fd->tags);
+					fv[5] = Int32GetDatum(f->position);
+					RegSpi("INSERT INTO featstore.features (group_name, name, data_type, description, tags, position) "
+						   "VALUES ($1, $2, $3, $4, $5, $6)", 6, ft, fv, fn, true);
+					group->features = lappend(group->features, f);
+					appendStringInfo(&detail, "%sadded feature %s", detail.len ? ", " : "",
+									 quote_identifier(f->name));
+					break;
+				}
+			case FS_ALTER_DEPRECATE_FEATURE:
+				if (target->deprecated)
+					ereport(NOTICE,
+							(errmsg("feature \"%s\" of feature group \"%s\" is already deprecated",
+									target->name, name)));
+				av[1] = CStringGetTextDatum(target->name);
+				RegSpi("UPDATE featstore.features SET status = 'deprecated', "
+					   "deprecated_at = coalesce(deprecated_at, now()) "
+					   "WHERE group_name = $1 AND name = $2::name", 2, at, av, NULL, true);
+				target->deprecated = true;
+				appendStringInfo(&detail, "%sdeprecated feature %s", detail.len ? ", " : "",
+								 quote_identifier(target->name));
+				break;
+			case FS_ALTER_FEATURE_TYPE:
+				{
+					Oid			typid;
+					int32		typmod;
+
+					ResolveFeatureType(act->feature, &typid, &typmod);
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("cannot change the type of feature \"%s\" of feature group \"%s\" from %s to %s",
+									target->name, name, target->type_name,
+									format_type_with_typemod(typid, typmod)),
+							 errdetail("Models trained on the old definition must keep reading the values they were trained on."),
+							 errhint("Add a new feature instead: ALTER FEATURE GROUP %s ADD FEATURE %s %s, DEPRECATE FEATURE %s.",
+									 quote_identifier(name),
+									 quote_identifier(psprintf("%s_v2", target->name)),
+									 format_type_with_typemod(typid, typmod),
+									 quote_identifier(target->name))));
+					break;
+				}
+			case FS_ALTER_FEATURE_DESCRIPTION:
+				av[1] = CStringGetTextDatum(target->name);
+				av[2] = act->text_value ? CStringGetTextDatum(act->text_value) : (Datum) 0;
+				an[2] = act->text_value ? ' ' : 'n';
+				RegSpi("UPDATE featstore.features SET description = $3 "
+					   "WHERE group_name = $1 AND name = $2::name", 3, at, av, an, true);
+				if (OidIsValid(group->relid))
+					OfflineSetColumnComment(group->relid, target->name, act->text_value);
+				appendStringInfo(&detail, "%sdescribed feature %s", detail.len ? ", " : "",
+								 quote_identifier(target->name));
+				break;
+			case FS_ALTER_FEATURE_TAGS:
+				{
+					Oid			tt[3] = {TEXTOID, TEXTOID, TEXTARRAYOID};
+
+					av[1] = CStringGetTextDatum(target->name);
+					av[2] = TextListToArray(act->tags);
+					RegSpi("UPDATE featstore.features SET tags = $3 "
+						   "WHERE group_name = $1 AND name = $2::name", 3, tt, av, NULL, true);
+					appendStringInfo(&detail, "%stagged feature %s", detail.len ? ", " : "",
+									 quote_identifier(target->name));
+					break;
+				}
+			case FS_ALTER_SET_TTL:
+				{
+					Interval	ttl;
+					Oid			tt[2] = {TEXTOID, INTERVALOID};
+
+					if (act->text_value)
+					{
+						ParseTtl(act->text_value, name, &ttl);
+						av[1] = IntervalPGetDatum(&ttl);
+						an[1] = ' ';
+						group->has_ttl = true;
+						group->ttl = ttl;
+						group->ttl_usecs = ttl.time;
+					}
+					else
+					{
+						av[1] = (Datum) 0;
+						an[1] = 'n';
+						group->has_ttl = false;
+						group->ttl_usecs = 0;
+						memset(&group->ttl, 0, sizeof(Interval));
+					}
+					RegSpi("UPDATE featstore.feature_groups SET ttl = $2 WHERE name = $1",
+						   2, tt, av, an, true);
+					appendStringInfo(&detail, "%sset TTL", detail.len ? ", " : "");
+					break;
+				}
+			case FS_ALTER_SET_ONLINE:
+				{
+					Oid			bt[2] = {TEXTOID, BOOLOID};
+
+					av[1] = BoolGetDatum(act->bool_value);
+					RegSpi("UPDATE featstore.feature_groups SET online = $2 WHERE name = $1",
+						   2, bt, av, NULL, true);
+					group->online = act->bool_value;
+					appendStringInfo(&detail, "%sset %s", detail.len ? ", " : "",
+									 act->bool_value ? "ONLINE" : "OFFLINE");
+					break;
+				}
+			case FS_ALTER_SET_DESCRIPTION:
+			case FS_ALTER_SET_OWNER:
+				av[1] = act->text_value ? CStringGetTextDatum(act->text_value) : (Datum) 0;
+				an[1] = act->text_value ? ' ' : 'n';
+				if (act->kind == FS_ALTER_SET_DESCRIPTION)
+				{
+					RegSpi("UPDATE featstore.feature_groups SET description = $2 WHERE name = $1",
+						   2, at, av, an, true);
+					if (OidIsValid(group->relid))
+						OfflineSetColumnComment(group->relid, NULL, act->text_value);
+				}
+				else
+					RegSpi("UPDATE featstore.feature_groups SET owner = $2 WHERE name = $1",
+						   2, at, av, an, true);
+				appendStringInfo(&detail, "%sset %s", detail.len ? ", " : "",
+								 act->kind == FS_ALTER_SET_DESCRIPTION ? "DESCRIPTION" : "OWNER");
+				break;
+			case FS_ALTER_SET_TAGS:
+				{
+					Oid			tt[2] = {TEXTOID, TEXTARRAYOID};
+
+					av[1] = TextListToArray(act->tags);
+					RegSpi("UPDATE featstore.feature_groups SET tags = $2 WHERE name = $1",
+						   2, tt, av, NULL, true);
+					appendStringInfo(&detail, "%sset TAGS", detail.len ? ", " : "");
+					break;
+				}
+		}
+	}
+
+	RegSpi("UPDATE featstore.feature_groups SET updated_at = now() WHERE name = $1",
+		   1, (Oid[]) {TEXTOID}, &gname, NULL, true);
+	registry_error_location = location;
+	RecordHistory("ALTER FEATURE GROUP", "feature group", name, stmt_text);
+	group = RegistryLookupGroup(name, false);
+	FireGroupChange(FS_GROUP_ALTERED, group);
+	SPI_finish();
+	return MakeResult("ALTER FEATURE GROUP", "feature group", name,
+					  detail.len ? detail.data : NULL);
+}
+
+/* RegistryDropGroup removes a group, its history table and, with cascade, the services using it */
+FsResult *
+RegistryDropGroup(const char *name, bool missing_ok, bool cascade, const char *stmt_text)
+{
+	FsGroup    *group;
+	StringInfoData detail;
+
+	initStringInfo(&detail);
+	SPI_connect();
+	RegistryLock();
+	group = RegistryLookupGroup(name, true);
+	if (group == NULL)
+	{
+		SPI_finish();
+		if (missing_ok)
+		{
+			ereport(NOTICE,
+					(errmsg("feature group \"%s\" does not exist, skipping", name)));
+			return MakeResult("DROP FEATURE GROUP", "feature group", name,
+							  pstrdup("does not exist, skipped"));
+		}
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("feature group \"%s\" does not exist", name),
+				 errhint("Use DROP FEATURE GROUP IF EXISTS to ignore a missing group.")));
+	}
+	CheckGroupOwner(group);
+	DropGroupInternal(group, cascade, stmt_text, &detail);
+	SPI_finish();
+	return MakeResult("DROP FEATURE GROUP", "feature group", name,
+					  detail.len ? detail.data : NULL);
+}
+
+/* DropGroupInternal drops one group (SPI connected, lock held, owner checked) */
+static void
+DropGroupInternal(FsGroup *group, bool cascade, const char *stmt_text, StringInfo detail)
+{
+	Datum		arg = CStringGetTextDatum(group->name);
+	Oid			argtype = TEXTOID;
+	List	   *services = NIL;
+	ListCell   *lc;
+
+	RegSpi("SELECT DISTINCT service_name FROM featstore.feature_service_members "
+		   "WHERE group_name = $1 ORDER BY 1", 1, &argtype, &arg, NULL, true);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		services = lappend(services, RegGetText(i, 1));
+
+	if (services != NIL && !cascade)
+	{
+		StringInfoData list;
+
+		initStringInfo(&list);
+		foreach(lc, services)
+			appendStringInfo(&list, "%sfeature service \"%s\"",
+							 list.len ? ", " : "", (char *) lfirst(lc));
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot drop feature group \"%s\" because other objects depend on it",
+						group->name),
+				 errdetail("Used by %s.", list.data),
+				 errhint("Drop those feature services first, or use DROP FEATURE GROUP %s CASCADE to drop them too.",
+						 quote_identifier(group->name))));
+	}
+	foreach(lc, services)
+	{
+		ereport(NOTICE,
+				(errmsg("drop cascades to feature service \"%s\"", (char *) lfirst(lc))));
+		DropServiceInternal(lfirst(lc), stmt_text);
+	}
+	if (services != NIL)
+		appendStringInfo(detail, "%sdropped %d feature service%s", detail->len ? "; " : "",
+						 list_length(services), list_length(services) == 1 ? "" : "s");
+
+	/* subsystems clean up (Redis keys, capture) before the table goes */
+	FireGroupChange(FS_GROUP_DROPPING, group);
+
+	if (OidIsValid(group->relid))
+		OfflineDropTable(group->relid, cascade);
+	else
+		ereport(NOTICE,
+				(errmsg("history table %s.%s of feature group \"%s\" was already gone",
+						quote_identifier(group->schema_name),
+						quote_identifier(group->table_name), group->name)));
+
+	RegSpi("DELETE FROM featstore.feature_groups WHERE name = $1",
+		   1, &argtype, &arg, NULL, true);
+	RecordHistory("DROP FEATURE GROUP", "feature group", group->name, stmt_text);
+}
+
+/* ------------------------------------------------------------------------
+ * Feature services
+ * ------------------------------------------------------------------------
+ */
+
+/* RegistryCreateService defines (or with OR REPLACE, redefines) a feature service */
+FsResult *
+RegistryCreateService(FsServiceDef *def, const char *stmt_text)
+{
+	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, NAMEOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	ListCell   *lc;
+	int			position = 0;
+	bool		replaced = false;
+	List	   *seen = NIL;
+
+	registry_error_location = def->location;
+	CheckObjectName("feature service", def->name);
+	if (def->members == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("feature service \"%s\" needs at least one feature", def->name),
+				 errhint("List them in FEATURES (group.feature, group.*, ...).")));
+
+	SPI_connect();
+	RegistryLock();
+	values[0] = CStringGetTextDatum(def->name);
+	RegSpi("SELECT created_by::text FROM featstore.feature_services WHERE name = $1",
+		   1, argtypes, values, NULL, true);
+	if (SPI_processed > 0)
+	{
+		if (!def->or_replace)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("feature service \"%s\" already exists", def->name),
+					 errhint("Choose another name, or use CREATE OR REPLACE FEATURE SERVICE to redefine it.")));
+		CheckRoleCanModify("feature service", def->name, RegGetText(0, 1));
+		RegSpi("DELETE FROM featstore.feature_service_members WHERE service_name = $1",
+			   1, argtypes, values, NULL, true);
+		replaced = true;
+	}
+
+	values[1] = def->description ? CStringGetTextDatum(def->description) : (Datum) 0;
+	nulls[1] = def->description ? ' ' : 'n';
+	values[2] = def->owner ? CStringGetTextDatum(def->owner) : (Datum) 0;
+	nulls[2] = def->owner ? ' ' : 'n';
+	values[3] = DirectFunctionCall1(namein,
+									CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	if (replaced)
+		RegSpi("UPDATE featstore.feature_services SET description = $2, owner = $3 "
+			   "WHERE name = $1 AND $4 IS NOT NULL", 4, argtypes, values, nulls, true);
+	else
+		RegSpi("INSERT INTO featstore.feature_services (name, description, owner, created_by) "
+			   "VALUES ($1, $2, $3, $4)", 4, argtypes, values, nulls, true);
+
+	foreach(lc, def->members)
+	{
+		FsFeatureRef *ref = lfirst(lc);
+		FsGroup    *group;
+		char	   *key;
+		Oid			mt[4] = {TEXTOID, INT4OID, TEXTOID, NAMEOID};
+		Datum		mv[4];
+		char		mn[4] = {' ', ' ', ' ', ' '};
+
+		registry_error_location = ref->location;
+		group = RegistryLookupGroup(ref->group_name, true);
+		if (group == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("feature group \"%s\" does not exist", ref->group_name),
+					 errhint("Known feature groups: %s.",
+							 NameList("SELECT coalesce(string_agg(name, ', ' ORDER BY name), 'none') FROM featstore.feature_groups WHERE $1 IS NOT NULL",
+									  ref->group_name))));
+		if (ref->feature_name)
+		{
+			FsFeature  *f = FindFeature(group, ref->feature_name);
+
+			if (f == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("feature \"%s\" does not exist in feature group \"%s\"",
+								ref->feature_name, ref->group_name),
+						 errhint("List the group's features with SELECT feature_name FROM featstore.catalog WHERE group_name = %s.",
+								 quote_literal_cstr(ref->group_name))));
+			if (f->deprecated)
+				ereport(WARNING,
+						(errmsg("feature \"%s.%s\" is deprecated", ref->group_name, ref->feature_name),
+						 errhint("New models should use the feature that replaced it.")));
+		}
+		key = psprintf("%s.%s", ref->group_name, ref->feature_name ? ref->feature_name : "*");
+		if (list_member(seen, makeString(key)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("feature service \"%s\" lists %s twice", def->name, key)));
+		seen = lappend(seen, makeString(key));
+
+		mv[0] = values[0];
+		mv[1] = Int32GetDatum(++position);
+		mv[2] = CStringGetTextDatum(ref->group_name);
+		mv[3] = ref->feature_name ? DirectFunctionCall1(namein, CStringGetDatum(ref->feature_name)) : (Datum) 0;
+		mn[3] = ref->feature_name ? ' ' : 'n';
+		RegSpi("INSERT INTO featstore.feature_service_members (service_name, position, group_name, feature_name) "
+			   "VALUES ($1, $2, $3, $4)", 4, mt, mv, mn, true);
+	}
+
+	registry_error_location = def->location;
+	RecordHistory(replaced ? "CREATE OR REPLACE FEATURE SERVICE" : "CREATE FEATURE SERVICE",
+				  "feature service", def->name, stmt_text);
+	SPI_finish();
+	return MakeResult(replaced ? "CREATE OR REPLACE FEATURE SERVICE" : "CREATE FEATURE SERVICE",
+					  "feature service", def->name,
+					  psprintf("%d member%s%s", position, position == 1 ? "" : "s",
+							   replaced ? ", replaced" : ""));
+}
+
+/* RegistryDropService removes a feature service */
+FsResult *
+RegistryDropService(const char *name, bool missing_ok, const char *stmt_text)
+{
+	Datum		arg = CStringGetTextDatum(name);
+	Oid			argtype = TEXTOID;
+
+	SPI_connect();
+	RegistryLock();
+	RegSpi("SELECT created_by::text FROM featstore.feature_services WHERE name = $1",
+		   1, &argtype, &arg, NULL, true);
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		if (missing_ok)
+		{
+			ereport(NOTICE,
+					(errmsg("feature service \"%s\" does not exist, skipping", name)));
+			return MakeResult("DROP FEATURE SERVICE", "feature service", name,
+							  pstrdup("does not exist, skipped"));
+		}
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("feature service \"%s\" does not exist", name),
+				 errhint("Use DROP FEATURE SERVICE IF EXISTS to ignore a missing service.")));
+	}
+	CheckRoleCanModify("feature service", name, RegGetText(0, 1));
+	DropServiceInternal(name, stmt_text);
+	SPI_finish();
+	return MakeResult("DROP FEATURE SERVICE", "feature service", name, NULL);
+}
+
+/* DropServiceInternal deletes a service and records it (SPI connected, lock held) */
+static void
+DropServiceInternal(const char *name, const char *stmt_text)
+{
+	Datum		arg = CStringGetTextDatum(name);
+	Oid			argtype = TEXTOID;
+
+	RegSpi("DELETE FROM featstore.feature_services WHERE name = $1",
+		   1, &argtype, &arg, NULL, true);
+	RecordHistory("DROP FEATURE SERVICE", "feature service", name, stmt_text);
+}
+
+/*
+ * RegistryParseFeatureRef splits "group.feature" or "group.*" into its parts,
+ * with SQL identifier rules (double quotes keep case and dots).
+ */
+FsFeatureRef *
+RegistryParseFeatureRef(const char *ref)
+{
+	char	   *copy = pstrdup(ref);
+	List	   *parts;
+	FsFeatureRef *result;
+
+	if (!SplitIdentifierString(copy, '.', &parts) || list_length(parts) != 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid feature reference \"%s\"", ref),
+				 errhint("Write group.feature or group.*.")));
+	result = palloc0(sizeof(FsFeatureRef));
+	result->group_name = pstrdup(linitial(parts));
+	result->feature_name = strcmp(lsecond(parts), "*") == 0 ? NULL : pstrdup(lsecond(parts));
+	result->location = -1;
+	return result;
+}
+
+/* ------------------------------------------------------------------------
+ * Helpers
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * RegistryLock serialises featstore DDL in this database.  Definitions are
+ * few and change rarely, so one lock is simpler and safer than per-object
+ * locks: a statement waiting for it then sees what the other one committed.
+ */
+static void
+RegistryLock(void)
+{
+	Oid			relid = get_relname_relid("entities", FeatstoreSchemaOid(false));
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "featstore registry table \"entities\" is missing");
+	LockRelationOid(relid, ShareRowExclusiveLock);
+}
+
+/*
+ * RegSpi runs one registry query.  With elevated, it runs as the extension
+ * owner, because ordinary roles may not read or write the registry tables
+ * directly.  Returns the SPI result code.
+ */
+static int
+RegSpi(const char *sql, int nargs, Oid *argtypes, Datum *values,
+	   const char *nulls, bool elevated)
+{
+	Oid			save_userid = InvalidOid;
+	int			save_sec = 0;
+	int			rc;
+
+	if (elevated)
+		FeatstoreBeginRegistryWrite(&save_userid, &save_sec);
+	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+	if (elevated)
+		FeatstoreEndRegistryWrite(save_userid, save_sec);
+	if (rc < 0)
+		elog(ERROR, "featstore registry query failed: %s", SPI_result_code_string(rc));
+	return rc;
+}
+
+/* RegExists says whether a one-parameter registry query returns a row */
+static bool
+RegExists(const char *sql, const char *arg)
+{
+	Datum		value = CStringGetTextDatum(arg);
+	Oid			argtype = TEXTOID;
+
+	RegSpi(sql, 1, &argtype, &value, NULL, true);
+	return SPI_processed > 0;
+}
+
+/* RegGetText returns a column of the last SPI result as a C string, or NULL */
+static char *
+RegGetText(int row, int col)
+{
+	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+}
+
+/* NameList runs a one-row, one-column registry query and returns its text */
+static char *
+NameList(const char *sql, const char *arg)
+{
+	char	   *result;
+
+	RegExists(sql, arg);
+	result = SPI_processed > 0 ? RegGetText(0, 1) : NULL;
+	return result ? result : "none";
+}
+
+/* RecordHistory appends one row to featstore.definition_history */
+static void
+RecordHistory(const char *command, const char *object_type, const char *object_name,
+			  const char *stmt_text)
+{
+	Oid			argtypes[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID};
+	Datum		values[5];
+
+	if (stmt_text == NULL)
+		stmt_text = debug_query_string ? debug_query_string : "";
+	values[0] = CStringGetTextDatum(command);
+	values[1] = CStringGetTextDatum(object_type);
+	values[2] = CStringGetTextDatum(object_name);
+	values[3] = CStringGetTextDatum(stmt_text);
+	values[4] = DirectFunctionCall1(namein,
+									CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	RegSpi("INSERT INTO featstore.definition_history (command, object_type, object_name, statement, executed_by) "
+		   "VALUES ($1, $2, $3, $4, $5)", 5, argtypes, values, NULL, true);
+}
+
+/* CheckObjectName rejects names no registry object may have */
+static void
+CheckObjectName(const char *kind, const char *name)
+{
+	if (name == NULL || name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("%s name must not be empty", kind)));
+	if (strlen(name) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("%s name \"%s\" is too long", kind, name),
+				 errhint("Names may have at most %d bytes.", NAMEDATALEN - 1)));
+}
+
+/* CheckColumnName rejects reserved and malformed key and feature names */
+static void
+CheckColumnName(const char *what, const char *name, int location)
+{
+	CheckObjectName(what, name);
+	for (int i = 0; reserved_columns[i]; i++)
+	{
+		if (strcmp(name, reserved_columns[i]) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_RESERVED_NAME),
+					 errmsg("%s name \"%s\" is reserved", what, name),
+					 errhint("Every group table has event_timestamp and created_at columns, and PostgreSQL reserves its system column names; rename the %s.",
+							 what)));
+	}
+}
+
+/*
+ * ResolveFeatureType turns a feature's type text into a type, accepting the
+ * types ML pipelines use: numbers, text, booleans, times, uuids, json and
+ * byte strings, and one-dimensional arrays of them (embeddings).
+ */
+static void
+ResolveFeatureType(const FsFeatureDef *def, Oid *typid, int32 *typmod)
+{
+	TypeName   *tn;
+	Type		tup;
+	Oid			base;
+	Oid			elem;
+
+	registry_error_location = def->type_location >= 0 ? def->type_location : def->location;
+	tn = typeStringToTypeName(def->type_text);
+	tup = LookupTypeName(NULL, tn, typmod, true);
+	if (tup == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("type \"%s\" of feature \"%s\" does not exist", def->type_text, def->name),
+				 errhint("Feature types are integer types, real, double precision, numeric, text, varchar, boolean, date, timestamp, timestamptz, interval, uuid, jsonb, json, bytea, and arrays of them.")));
+	*typid = typeTypeId(tup);
+	ReleaseSysCache(tup);
+
+	elem = get_element_type(*typid);
+	base = OidIsValid(elem) ? elem : *typid;
+	switch (base)
+	{
+		case BOOLOID:
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case NUMERICOID:
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+		case DATEOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+		case INTERVALOID:
+		case UUIDOID:
+		case JSONBOID:
+		case JSONOID:
+		case BYTEAOID:
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("type %s of feature \"%s\" is not supported", format_type_be(*typid), def->name),
+					 errhint("Feature types are integer types, real, double precision, numeric, text, varchar, boolean, date, timestamp, timestamptz, interval, uuid, jsonb, json, bytea, and arrays of them.")));
+	}
+	if (tn->arrayBounds != NIL && list_length(tn->arrayBounds) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("feature \"%s\" cannot be a multidimensional array", def->name),
+				 errhint("Use a one-dimensional array, e.g. real[] for an embedding.")));
+}
+
+/* ResolveKeyType checks an entity key column's type: text, integer, bigint or uuid */
+static Oid
+ResolveKeyType(const FsKeyDef *def)
+{
+	TypeName   *tn = typeStringToTypeName(def->type_text);
+	Type		tup = LookupTypeName(NULL, tn, NULL, true);
+	Oid			typid;
+
+	if (tup == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("type \"%s\" of key column \"%s\" does not exist", def->type_text, def->name),
+				 errhint("Entity keys are text, integer, bigint or uuid.")));
+	typid = typeTypeId(tup);
+	ReleaseSysCache(tup);
+	if (typid != TEXTOID && typid != INT4OID && typid != INT8OID && typid != UUIDOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("type %s of key column \"%s\" is not supported", format_type_be(typid), def->name),
+				 errhint("Entity keys are text, integer, bigint or uuid.")));
+	return typid;
+}
+
+/*
+ * ParseTtl reads a TTL and normalises it to an absolute duration.  Days
+ * count as 24 hours so that the bound never depends on the session's time
+ * zone; months and years are refused because their length varies.
+ */
+static bool
+ParseTtl(const char *text, const char *group, Interval *ttl)
+{
+	Interval   *iv;
+
+	iv = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(text),
+											   ObjectIdGetDatum(InvalidOid),
+											   Int32GetDatum(-1)));
+	if (iv->month != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("TTL '%s' of feature group \"%s\" uses months or years", text, group),
+				 errhint("Months and years vary in length; write the TTL in days or hours, e.g. '30 days'.")));
+	ttl->month = 0;
+	ttl->day = 0;
+	ttl->time = iv->time + (int64) iv->day * USECS_PER_DAY;
+	if (ttl->time <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("TTL '%s' of feature group \"%s\" must be positive", text, group),
+				 errhint("Write a positive duration such as '24 hours', or leave out TTL for values that never expire.")));
+	return true;
+}
+
+/* CheckRoleCanModify allows changes by the defining role, its members and superusers */
+static void
+CheckRoleCanModify(const char *kind, const char *name, const char *created_by)
+{
+	Oid			role = get_role_oid(created_by, true);
+
+	if (superuser())
+		return;
+	if (OidIsValid(role) && has_privs_of_role(GetUserId(), role))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("must be a member of role \"%s\" to change %s \"%s\"", created_by, kind, name),
+			 errhint("Ask role \"%s\" or a superuser to make the change.", created_by)));
+}
+
+/* CheckGroupOwner allows changes to a group by the owner of its history table */
+static void
+CheckGroupOwner(FsGroup *group)
+{
+	if (OidIsValid(group->relid))
+	{
+		if (!pg_class_ownercheck(group->relid, GetUserId()))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("must be owner of table %s.%s to change feature group \"%s\"",
+							group->schema_name, group->table_name, group->name),
+					 errhint("Ask the table's owner or a superuser to make the change.")));
+	}
+	else if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be superuser to change feature group \"%s\" whose table is missing",
+						group->name)));
+}
+
+/* FindFeature returns a group's feature by name, or NULL */
+static FsFeature *
+FindFeature(FsGroup *group, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, group->features)
+	{
+		FsFeature  *f = lfirst(lc);
+
+		if (strcmp(f->name, name) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+/* TextListToArray builds a text[] from a List of C strings */
+static Datum
+TextListToArray(List *list)
+{
+	Datum	   *elems;
+	int			n = list_length(list);
+	int			i = 0;
+	ListCell   *lc;
+
+	elems = palloc(sizeof(Datum) * Max(n, 1));
+	foreach(lc, list)
+		elems[i++] = CStringGetTextDatum((char *) lfirst(lc));
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* MakeResult builds the report of one registry operation */
+static FsResult *
+MakeResult(const char *command, const char *object_type, const char *name, char *detail)
+{
+	FsResult   *r = palloc0(sizeof(FsResult));
+
+	r->command = command;
+	r->object_type = object_type;
+	r->object_name = pstrdup(name);
+	r->detail = detail;
+	return r;
+}

@@ -1,0 +1,145 @@
+/*
+ * registry.h
+ *		Definitions passed to the registry's write operations.
+ *
+ * The featstore statement language (ddl_parser.c) and the SQL-callable
+ * registry functions both build these structures and hand them to the same
+ * Registry* operations, so there is one code path for every change.
+ *
+ * Every "location" is a byte offset into the statement being executed, or -1
+ * when the definition did not come from statement text.  The registry
+ * publishes the location of whatever it is checking in
+ * registry_error_location, so errors can carry a cursor position.
+ */
+#ifndef FEATSTORE_REGISTRY_H
+#define FEATSTORE_REGISTRY_H
+
+#include "featstore.h"
+
+/* A key column of CREATE ENTITY */
+typedef struct FsKeyDef
+{
+	char	   *name;
+	char	   *type_text;
+	int			location;
+} FsKeyDef;
+
+/* A feature of CREATE FEATURE GROUP or ADD FEATURE */
+typedef struct FsFeatureDef
+{
+	char	   *name;
+	char	   *type_text;
+	char	   *description;	/* NULL if none */
+	List	   *tags;			/* of char * */
+	int			location;
+	int			type_location;
+} FsFeatureDef;
+
+typedef struct FsEntityDef
+{
+	char	   *name;
+	bool		if_not_exists;
+	List	   *keys;			/* of FsKeyDef * */
+	char	   *description;
+	char	   *owner;
+	int			location;
+} FsEntityDef;
+
+typedef struct FsGroupDef
+{
+	char	   *name;
+	char	   *schema_name;	/* NULL: first schema of search_path */
+	bool		if_not_exists;
+	char	   *entity_name;
+	List	   *features;		/* of FsFeatureDef * */
+	bool		has_ttl;
+	char	   *ttl_text;		/* TTL as written, parsed by the registry */
+	bool		online;
+	List	   *tags;
+	char	   *owner;
+	char	   *description;
+	int			location;
+	int			entity_location;
+	int			ttl_location;
+	int			schema_location;
+} FsGroupDef;
+
+typedef enum FsAlterKind
+{
+	FS_ALTER_ADD_FEATURE,
+	FS_ALTER_DEPRECATE_FEATURE,
+	FS_ALTER_FEATURE_TYPE,
+	FS_ALTER_FEATURE_DESCRIPTION,
+	FS_ALTER_FEATURE_TAGS,
+	FS_ALTER_SET_TTL,
+	FS_ALTER_SET_ONLINE,
+	FS_ALTER_SET_DESCRIPTION,
+	FS_ALTER_SET_OWNER,
+	FS_ALTER_SET_TAGS
+} FsAlterKind;
+
+/* One action of ALTER FEATURE GROUP */
+typedef struct FsAlterAction
+{
+	FsAlterKind kind;
+	FsFeatureDef *feature;		/* ADD FEATURE; also names the target feature */
+	char	   *text_value;		/* TTL text (NULL: no TTL), description, owner */
+	bool		bool_value;		/* SET ONLINE / OFFLINE */
+	List	   *tags;
+	int			location;
+} FsAlterAction;
+
+/* A member of CREATE FEATURE SERVICE: group.feature or group.* */
+typedef struct FsFeatureRef
+{
+	char	   *group_name;
+	char	   *feature_name;	/* NULL for group.* */
+	int			location;
+} FsFeatureRef;
+
+typedef struct FsServiceDef
+{
+	char	   *name;
+	bool		or_replace;
+	List	   *members;		/* of FsFeatureRef * */
+	char	   *description;
+	char	   *owner;
+	int			location;
+} FsServiceDef;
+
+/* What a registry operation did, reported as one row of featstore.exec() */
+typedef struct FsResult
+{
+	const char *command;		/* e.g. "CREATE FEATURE GROUP" */
+	const char *object_type;	/* entity, feature group, feature service */
+	char	   *object_name;
+	char	   *detail;
+} FsResult;
+
+extern int	registry_error_location;
+
+extern FsResult *RegistryCreateEntity(FsEntityDef *def, const char *stmt_text);
+extern FsResult *RegistryAlterEntity(const char *name, const char *description,
+									 const char *owner, bool set_description,
+									 bool set_owner, const char *stmt_text);
+extern FsResult *RegistryDropEntity(const char *name, bool missing_ok, bool cascade,
+									const char *stmt_text);
+extern FsResult *RegistryCreateGroup(FsGroupDef *def, const char *stmt_text);
+extern FsResult *RegistryAlterGroup(const char *name, List *actions, int location,
+									const char *stmt_text);
+extern FsResult *RegistryDropGroup(const char *name, bool missing_ok, bool cascade,
+								   const char *stmt_text);
+extern FsResult *RegistryCreateService(FsServiceDef *def, const char *stmt_text);
+extern FsResult *RegistryDropService(const char *name, bool missing_ok,
+									 const char *stmt_text);
+extern FsFeatureRef *RegistryParseFeatureRef(const char *ref);
+
+/* offline_store.c: keys are FsKeyColumn *, features FsFeature * */
+extern Oid	OfflineCreateTable(const char *schema_name, const char *table_name,
+							   const char *group_name, List *keys, List *features,
+							   const char *description);
+extern void OfflineAddColumn(Oid relid, const FsFeature *feature);
+extern void OfflineSetColumnComment(Oid relid, const char *column, const char *comment);
+extern void OfflineDropTable(Oid relid, bool cascade);
+
+#endif							/* FEATSTORE_REGISTRY_H */
