@@ -71,14 +71,15 @@ passed=0
 failed=0
 summary=()
 
-# count_regress FILE adds pg_regress's per-test verdicts to the totals
+# count_regress NAME FILE adds pg_regress's per-test verdicts to the totals
 count_regress() {
 	local ok bad
-	ok=$(grep -cE '^(ok|test|     ).*\.\.\. ok' "$1" || true)
-	bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$1" || true)
+	ok=$(grep -cE '^test .*\.\.\. ok' "$2" || true)
+	bad=$(grep -cE '^test .*\.\.\. (FAILED|failed)' "$2" || true)
+	if [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi	# the runner itself failed
 	passed=$((passed + ok))
 	failed=$((failed + bad))
-	echo "$ok passed, $bad failed"
+	summary+=("$1: $ok passed, $bad failed")
 }
 
 for suite in $SUITES; do
@@ -89,7 +90,7 @@ for suite in $SUITES; do
 			EXTRA_REGRESS_OPTS="--temp-instance=$WORK/tmp_regress --temp-config=$WORK/featstore.conf --port=$PG_PORT" \
 			2>&1 | tee "$WORK/regress.log"
 		[ -f "$WORK/src/regression.diffs" ] && cat "$WORK/src/regression.diffs"
-		summary+=("pg_regress: $(count_regress "$WORK/regress.log")")
+		count_regress pg_regress "$WORK/regress.log"
 		;;
 	isolation)
 		if ! ls test/specs/*.spec >/dev/null 2>&1; then continue; fi
@@ -98,7 +99,7 @@ for suite in $SUITES; do
 			EXTRA_REGRESS_OPTS="--temp-instance=$WORK/tmp_isolation --temp-config=$WORK/featstore.conf --port=$PG_PORT" \
 			2>&1 | tee "$WORK/isolation.log"
 		[ -f "$WORK/src/output_iso/regression.diffs" ] && cat "$WORK/src/output_iso/regression.diffs"
-		summary+=("pg_isolation_regress: $(count_regress "$WORK/isolation.log")")
+		count_regress pg_isolation_regress "$WORK/isolation.log"
 		;;
 	tap)
 		if ! ls test/t/*.pl >/dev/null 2>&1; then continue; fi

@@ -62,6 +62,7 @@ static void DropGroupInternal(FsGroup *group, bool cascade, const char *stmt_tex
 							  StringInfo detail);
 static void DropServiceInternal(const char *name, const char *stmt_text);
 static FsFeature *FindFeature(FsGroup *group, const char *name);
+static bool OverlapsNamedFeature(List *seen, const char *group_name);
 
 /* Reserved column names: the timestamps every group table has, and system columns */
 static const char *const reserved_columns[] = {
@@ -1047,11 +1048,19 @@ RegistryCreateService(FsServiceDef *def, const char *stmt_text)
 						(errmsg("feature \"%s.%s\" is deprecated", ref->group_name, ref->feature_name),
 						 errhint("New models should use the feature that replaced it.")));
 		}
+		/* a feature may appear once, whether named or through group.* */
 		key = psprintf("%s.%s", ref->group_name, ref->feature_name ? ref->feature_name : "*");
 		if (list_member(seen, makeString(key)))
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_OBJECT),
 					 errmsg("feature service \"%s\" lists %s twice", def->name, key)));
+		if (list_member(seen, makeString(psprintf("%s.*", ref->group_name))) ||
+			(ref->feature_name == NULL && OverlapsNamedFeature(seen, ref->group_name)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("feature service \"%s\" lists features of group \"%s\" both by name and through %s.*",
+							def->name, ref->group_name, ref->group_name),
+					 errhint("Keep either %s.* or the individual features.", ref->group_name)));
 		seen = lappend(seen, makeString(key));
 
 		mv[0] = values[0];
@@ -1425,6 +1434,23 @@ FindFeature(FsGroup *group, const char *name)
 			return f;
 	}
 	return NULL;
+}
+
+/* OverlapsNamedFeature says whether seen holds a "group.feature" of the group */
+static bool
+OverlapsNamedFeature(List *seen, const char *group_name)
+{
+	ListCell   *lc;
+	size_t		len = strlen(group_name);
+
+	foreach(lc, seen)
+	{
+		const char *key = strVal(lfirst(lc));
+
+		if (strncmp(key, group_name, len) == 0 && key[len] == '.')
+			return true;
+	}
+	return false;
 }
 
 /* TextListToArray builds a text[] from a List of C strings */
