@@ -1,0 +1,38 @@
+\echo
+\echo '== 3. Browse the catalog (plain views and tables, with comments and foreign keys, for BI tools)'
+\echo
+SELECT group_name, entity_key, table_name, active_features, ttl, online, owner, estimated_rows
+  FROM featstore.group_overview ORDER BY group_name;
+
+\echo '-- every feature, its type and description:'
+SELECT qualified_name, data_type, description FROM featstore.catalog ORDER BY group_name, position;
+
+\echo '-- discovery: who already computes something about "amount"?'
+SELECT qualified_name, data_type, matched_on FROM featstore.search('amount');
+
+\echo '-- the features model fraud_model_v3 consumes:'
+SELECT position, group_name, feature_name, data_type FROM featstore.service_features
+ WHERE service_name = 'fraud_model_v3' ORDER BY position;
+
+\echo '-- the foreign keys BI tools draw relationships from:'
+SELECT conrelid::regclass AS "table", confrelid::regclass AS references
+  FROM pg_constraint WHERE contype = 'f' AND connamespace = 'featstore'::regnamespace ORDER BY 1, 2;
+
+\echo '-- evolve a definition: add a feature, deprecate one; types never change in place'
+DO LANGUAGE featstore $$
+	ALTER FEATURE GROUP user_transaction_features
+		ADD FEATURE tx_count_7d bigint 'Transaction count in last 7 days',
+		DEPRECATE FEATURE is_new_device
+$$;
+\set ON_ERROR_STOP 0
+DO LANGUAGE featstore $$ ALTER FEATURE GROUP user_transaction_features ALTER FEATURE tx_count_1h TYPE integer $$;
+\set ON_ERROR_STOP 1
+
+\echo '-- the definition history (audit trail):'
+SELECT to_char(executed_at, 'HH24:MI:SS') AS at, executed_by, command, object_name,
+	   left(regexp_replace(statement, '\s+', ' ', 'g'), 70) AS statement
+  FROM featstore.definition_history ORDER BY id;
+
+\echo '-- a few rows of the offline store (the group''s history table):'
+SELECT user_id, event_timestamp, created_at, tx_count_1h, tx_count_24h, round(tx_amount_avg_30d::numeric, 2) AS avg_30d
+  FROM user_transaction_features WHERE user_id = 'u0001' ORDER BY event_timestamp DESC, created_at DESC LIMIT 5;
