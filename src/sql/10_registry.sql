@@ -7,6 +7,10 @@
 -- functions), which validate every change and keep the group tables in step.
 
 
+-- The schema is created here rather than named in the control file, so it
+-- is a member of the extension: pg_dump leaves it to CREATE EXTENSION, and
+-- DROP EXTENSION removes it.
+CREATE SCHEMA featstore;
 COMMENT ON SCHEMA featstore IS 'featstore: feature registry, catalog views, point-in-time join and online-store functions';
 
 CREATE TABLE featstore.entities (

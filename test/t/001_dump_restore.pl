@@ -1,0 +1,78 @@
+# Registry rows survive pg_dump and pg_restore; DROP EXTENSION ... CASCADE
+# removes every featstore object and keeps the users' history tables.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('dump');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'featstore'");
+$node->start;
+
+$node->safe_psql('postgres', 'CREATE DATABASE src');
+$node->safe_psql('src', q{
+CREATE EXTENSION featstore;
+CREATE SCHEMA ml;
+DO LANGUAGE featstore $$
+	CREATE ENTITY user (user_id text) DESCRIPTION 'A card holder';
+	CREATE ENTITY device (region text, device_id uuid);
+	CREATE FEATURE GROUP user_transaction_features ENTITY user
+		FEATURES (tx_count_1h bigint 'Transactions in the last hour', avg_amount double precision)
+		TTL '24 hours' ONLINE TAGS ('fraud');
+	CREATE FEATURE GROUP ml.device_profile ENTITY device FEATURES (embedding real[] 'Embedding');
+	ALTER FEATURE GROUP user_transaction_features ADD FEATURE tx_count_7d bigint, DEPRECATE FEATURE avg_amount;
+	CREATE FEATURE SERVICE fraud_model FEATURES (user_transaction_features.*, device_profile.embedding);
+$$;
+INSERT INTO user_transaction_features (user_id, event_timestamp, created_at, tx_count_1h)
+VALUES ('u1', '2026-01-01 10:00+00', '2026-01-01 10:05+00', 3);
+});
+
+my $catalog_sql = q{
+SELECT string_agg(format('%s|%s|%s|%s|%s|%s|%s', qualified_name, data_type, status, description,
+		ttl, online, table_name), E'\n' ORDER BY qualified_name) FROM featstore.catalog};
+my $registry_sql = q{
+SELECT (SELECT count(*) FROM featstore.entities) || ' entities, ' ||
+	   (SELECT count(*) FROM featstore.entity_keys) || ' keys, ' ||
+	   (SELECT count(*) FROM featstore.feature_service_members) || ' members, ' ||
+	   (SELECT count(*) FROM featstore.definition_history) || ' history rows'};
+my $src_catalog = $node->safe_psql('src', $catalog_sql);
+my $src_registry = $node->safe_psql('src', $registry_sql);
+like($src_catalog, qr/user_transaction_features\.avg_amount\|double precision\|deprecated/,
+	'catalog holds the deprecated feature');
+
+my $dump = $PostgreSQL::Test::Utils::tmp_check . '/src.dump';
+$node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, $node->connstr('src') ], 'pg_dump of a featstore database');
+$node->safe_psql('postgres', 'CREATE DATABASE dst');
+$node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('dst'), $dump ],
+	'pg_restore into an empty database');
+
+is($node->safe_psql('dst', $catalog_sql), $src_catalog, 'catalog restored');
+is($node->safe_psql('dst', $registry_sql), $src_registry, 'registry rows restored');
+is($node->safe_psql('dst', 'SELECT tx_count_1h FROM user_transaction_features'), '3',
+	'history table data restored');
+
+# the restored registry is live: new definitions follow on from the old ones
+$node->safe_psql('dst', q{DO LANGUAGE featstore $$ ALTER FEATURE GROUP user_transaction_features ADD FEATURE tx_count_30d bigint $$});
+is($node->safe_psql('dst', q{SELECT max(id) = count(*) FROM featstore.definition_history}), 't',
+	'history ids continue after restore');
+is($node->safe_psql('dst', q{SELECT count(*) FROM featstore.catalog WHERE group_name = 'user_transaction_features'}), '4',
+	'a feature can be added after restore');
+
+# DROP EXTENSION CASCADE removes featstore's objects, never the users' data
+$node->safe_psql('dst', 'DROP EXTENSION featstore CASCADE');
+is($node->safe_psql('dst', q{SELECT count(*) FROM pg_namespace WHERE nspname = 'featstore'}), '0',
+	'schema featstore is gone');
+is($node->safe_psql('dst', q{SELECT count(*) FROM pg_language WHERE lanname = 'featstore'}), '0',
+	'language featstore is gone');
+is($node->safe_psql('dst', q{SELECT count(*) FROM pg_proc WHERE prosrc LIKE 'featstore%' OR probin LIKE '%featstore%'}), '0',
+	'no featstore functions remain');
+is($node->safe_psql('dst', 'SELECT count(*) FROM user_transaction_features'), '1',
+	'history tables keep their rows');
+$node->safe_psql('dst', 'CREATE EXTENSION featstore');
+is($node->safe_psql('dst', 'SELECT count(*) FROM featstore.feature_groups'), '0',
+	'a new CREATE EXTENSION starts with an empty registry');
+
+$node->stop;
+done_testing();
