@@ -95,6 +95,20 @@ DO LANGUAGE featstore $$ CREATE FEATURE GROUP featstore.g2 ENTITY user FEATURES 
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP pg_catalog.g2 ENTITY user FEATURES (f bigint) $$;
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP no_schema.g2 ENTITY user FEATURES (f bigint) $$;
 
+-- a group's table goes only with its group
+DROP TABLE g;
+CREATE SCHEMA doomed;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP doomed.doomed_features ENTITY user FEATURES (f bigint) $$;
+DROP SCHEMA doomed CASCADE;
+DO LANGUAGE featstore $$ DROP FEATURE GROUP doomed_features $$;
+DROP SCHEMA doomed;
+SELECT to_regclass('g') IS NOT NULL AS g_table_kept;
+
+-- names: too long, Unicode escapes, empty
+SELECT featstore.create_entity(repeat('x', 64), ARRAY['k'], ARRAY['text']);
+DO LANGUAGE featstore $$ CREATE ENTITY U&"d\0061t\+000061" (k text) $$;
+DO LANGUAGE featstore $$ CREATE ENTITY "" (k text) $$;
+
 -- the language runs only DO blocks
 CREATE FUNCTION f_in_featstore() RETURNS int LANGUAGE featstore AS $$ CREATE ENTITY x (a text) $$;
 

@@ -16,7 +16,10 @@
 
 #include "catalog/namespace.h"
 #include "commands/defrem.h"
+#include "commands/event_trigger.h"
 #include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -24,8 +27,13 @@
 #include "featstore.h"
 #include "registry.h"
 
+PG_FUNCTION_INFO_V1(featstore_guard_drop);
+
 static void RunDdl(const char *sql);
 static char *QualifiedRelationName(Oid relid);
+
+/* Set while DROP FEATURE GROUP drops a table, so the drop guard lets it pass */
+static bool dropping_group_table = false;
 
 /* OfflineCreateTable creates a group's history table, its index and comments */
 Oid
@@ -130,8 +138,67 @@ OfflineSetColumnComment(Oid relid, const char *column, const char *comment)
 void
 OfflineDropTable(Oid relid, bool cascade)
 {
-	RunDdl(psprintf("DROP TABLE %s%s", QualifiedRelationName(relid),
-					cascade ? " CASCADE" : ""));
+	char	   *sql = psprintf("DROP TABLE %s%s", QualifiedRelationName(relid),
+							   cascade ? " CASCADE" : "");
+
+	dropping_group_table = true;
+	PG_TRY();
+	{
+		RunDdl(sql);
+	}
+	PG_FINALLY();
+	{
+		dropping_group_table = false;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * featstore_guard_drop is a sql_drop event trigger that refuses to drop a
+ * group's history table other than through DROP FEATURE GROUP, which would
+ * leave a registered group without its values.  It also catches DROP SCHEMA
+ * ... CASCADE and DROP OWNED reaching a group table.
+ */
+Datum
+featstore_guard_drop(PG_FUNCTION_ARGS)
+{
+	Oid			save_userid;
+	int			save_sec;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("featstore_guard_drop must be called as an event trigger")));
+	if (dropping_group_table)
+		PG_RETURN_NULL();
+	/* DROP EXTENSION featstore itself: the registry is going away too */
+	if (!OidIsValid(get_relname_relid("feature_groups", FeatstoreSchemaOid(true))))
+		PG_RETURN_NULL();
+
+	SPI_connect();
+	FeatstoreBeginRegistryWrite(&save_userid, &save_sec);
+	if (SPI_execute("SELECT g.name, d.object_identity "
+					"FROM pg_catalog.pg_event_trigger_dropped_objects() d "
+					"JOIN featstore.feature_groups g "
+					"  ON g.schema_name = d.schema_name AND g.table_name = d.object_name "
+					"WHERE d.object_type = 'table' AND NOT d.is_temporary "
+					"ORDER BY 1 LIMIT 1", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "featstore could not inspect dropped objects");
+	FeatstoreEndRegistryWrite(save_userid, save_sec);
+	if (SPI_processed > 0)
+	{
+		char	   *group = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		char	   *table = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot drop table %s because feature group \"%s\" keeps its history in it",
+						table, group),
+				 errhint("Use DROP FEATURE GROUP %s to drop the group together with its table.",
+						 quote_identifier(group))));
+	}
+	SPI_finish();
+	PG_RETURN_NULL();
 }
 
 /* RunDdl executes one utility statement as the current role (SPI connected) */

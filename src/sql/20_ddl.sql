@@ -85,3 +85,11 @@ COMMENT ON FUNCTION featstore.create_feature_service(text, text[], text, text, b
 CREATE FUNCTION featstore.drop_feature_service(name text, if_exists boolean DEFAULT false)
 RETURNS void AS 'MODULE_PATHNAME', 'featstore_drop_feature_service' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION featstore.drop_feature_service(text, boolean) IS 'DROP FEATURE SERVICE as a function';
+
+-- A group's history table goes only with its group: DROP TABLE, DROP SCHEMA
+-- ... CASCADE or DROP OWNED reaching one is refused.
+CREATE FUNCTION featstore.guard_drop() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'featstore_guard_drop' LANGUAGE C;
+COMMENT ON FUNCTION featstore.guard_drop() IS 'Event trigger: refuses to drop a feature group''s history table except through DROP FEATURE GROUP';
+CREATE EVENT TRIGGER featstore_guard_drop ON sql_drop EXECUTE FUNCTION featstore.guard_drop();
+COMMENT ON EVENT TRIGGER featstore_guard_drop IS 'featstore: keeps group history tables and the registry in step';
