@@ -67,6 +67,7 @@ static char *ParseName(FsParser *p, const char *what);
 static char *ParseString(FsParser *p, const char *what);
 static List *ParseStringList(FsParser *p, const char *what);
 static bool ParseIfExists(FsParser *p, bool not);
+static bool ParseDescriptionOrOwner(FsParser *p, char **description, char **owner);
 static FsToken *Peek(FsParser *p);
 static bool PeekWord(FsParser *p, const char *word);
 static bool PeekWordAt(FsParser *p, int offset, const char *word);
@@ -260,25 +261,8 @@ ParseCreateEntity(FsParser *p, int location)
 	} while (AcceptChar(p, ','));
 	ExpectChar(p, ')');
 
-	for (;;)
-	{
-		int			loc = Peek(p)->location;
-
-		if (AcceptWord(p, "description"))
-		{
-			if (def->description)
-				RedundantOption(p, loc, "DESCRIPTION");
-			def->description = ParseString(p, "a description string");
-		}
-		else if (AcceptWord(p, "owner"))
-		{
-			if (def->owner)
-				RedundantOption(p, loc, "OWNER");
-			def->owner = ParseString(p, "an owner string");
-		}
-		else
-			break;
-	}
+	while (ParseDescriptionOrOwner(p, &def->description, &def->owner))
+		;
 	return def;
 }
 
@@ -354,19 +338,7 @@ ParseCreateGroup(FsParser *p, int location)
 			seen_tags = true;
 			def->tags = ParseStringList(p, "a tag string");
 		}
-		else if (AcceptWord(p, "owner"))
-		{
-			if (def->owner)
-				RedundantOption(p, loc, "OWNER");
-			def->owner = ParseString(p, "an owner string");
-		}
-		else if (AcceptWord(p, "description"))
-		{
-			if (def->description)
-				RedundantOption(p, loc, "DESCRIPTION");
-			def->description = ParseString(p, "a description string");
-		}
-		else
+		else if (!ParseDescriptionOrOwner(p, &def->description, &def->owner))
 			break;
 	}
 	return def;
@@ -409,25 +381,8 @@ ParseCreateService(FsParser *p, int location, bool or_replace)
 		def->members = lappend(def->members, ParseFeatureRef(p));
 	} while (AcceptChar(p, ','));
 	ExpectChar(p, ')');
-	for (;;)
-	{
-		int			loc = Peek(p)->location;
-
-		if (AcceptWord(p, "description"))
-		{
-			if (def->description)
-				RedundantOption(p, loc, "DESCRIPTION");
-			def->description = ParseString(p, "a description string");
-		}
-		else if (AcceptWord(p, "owner"))
-		{
-			if (def->owner)
-				RedundantOption(p, loc, "OWNER");
-			def->owner = ParseString(p, "an owner string");
-		}
-		else
-			break;
-	}
+	while (ParseDescriptionOrOwner(p, &def->description, &def->owner))
+		;
 	return def;
 }
 
@@ -674,6 +629,29 @@ ParseTypeText(FsParser *p, int *location)
 		len--;
 	*location = start;
 	return pnstrdup(p->source + start, len);
+}
+
+/* ParseDescriptionOrOwner accepts DESCRIPTION 'x' or OWNER 'x', each at most once */
+static bool
+ParseDescriptionOrOwner(FsParser *p, char **description, char **owner)
+{
+	int			loc = Peek(p)->location;
+
+	if (AcceptWord(p, "description"))
+	{
+		if (*description)
+			RedundantOption(p, loc, "DESCRIPTION");
+		*description = ParseString(p, "a description string");
+		return true;
+	}
+	if (AcceptWord(p, "owner"))
+	{
+		if (*owner)
+			RedundantOption(p, loc, "OWNER");
+		*owner = ParseString(p, "an owner string");
+		return true;
+	}
+	return false;
 }
 
 /* ParseIfExists accepts IF EXISTS, or IF NOT EXISTS when not is true */

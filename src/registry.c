@@ -62,6 +62,9 @@ static void DropGroupInternal(FsGroup *group, bool cascade, const char *stmt_tex
 							  StringInfo detail);
 static void DropServiceInternal(const char *name, const char *stmt_text);
 static FsFeature *FindFeature(FsGroup *group, const char *name);
+static char *FindCreator(const char *table, const char *name);
+static FsResult *SkipOrReportMissing(const char *command, const char *kind,
+									 const char *name, bool missing_ok);
 static bool OverlapsNamedFeature(List *seen, const char *group_name);
 
 /* Reserved column names: the timestamps every group table has, and system columns */
@@ -329,18 +332,19 @@ RegistryAlterEntity(const char *name, const char *description, const char *owner
 	Datum		values[2];
 	char		nulls[2] = {' ', ' '};
 
+	char	   *creator;
+
 	SPI_connect();
 	RegistryLock();
 	values[0] = CStringGetTextDatum(name);
-	RegSpi("SELECT created_by::text FROM featstore.entities WHERE name = $1",
-		   1, argtypes, values, NULL, true);
-	if (SPI_processed == 0)
+	creator = FindCreator("entities", name);
+	if (creator == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("entity \"%s\" does not exist", name),
 				 errhint("Known entities: %s.",
 						 NameList("SELECT string_agg(name, ', ' ORDER BY name) FROM featstore.entities WHERE $1 IS NOT NULL", name))));
-	CheckRoleCanModify("entity", name, RegGetText(0, 1));
+	CheckRoleCanModify("entity", name, creator);
 
 	if (set_description)
 	{
@@ -371,27 +375,15 @@ RegistryDropEntity(const char *name, bool missing_ok, bool cascade, const char *
 	ListCell   *lc;
 	StringInfoData detail;
 
+	char	   *creator;
+
 	initStringInfo(&detail);
 	SPI_connect();
 	RegistryLock();
-	RegSpi("SELECT created_by::text FROM featstore.entities WHERE name = $1",
-		   1, &argtype, &arg, NULL, true);
-	if (SPI_processed == 0)
-	{
-		SPI_finish();
-		if (missing_ok)
-		{
-			ereport(NOTICE,
-					(errmsg("entity \"%s\" does not exist, skipping", name)));
-			return MakeResult("DROP ENTITY", "entity", name,
-							  pstrdup("does not exist, skipped"));
-		}
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("entity \"%s\" does not exist", name),
-				 errhint("Use DROP ENTITY IF EXISTS to ignore a missing entity.")));
-	}
-	CheckRoleCanModify("entity", name, RegGetText(0, 1));
+	creator = FindCreator("entities", name);
+	if (creator == NULL)
+		return SkipOrReportMissing("DROP ENTITY", "entity", name, missing_ok);
+	CheckRoleCanModify("entity", name, creator);
 
 	RegSpi("SELECT name FROM featstore.feature_groups WHERE entity_name = $1 ORDER BY name",
 		   1, &argtype, &arg, NULL, true);
@@ -881,20 +873,7 @@ RegistryDropGroup(const char *name, bool missing_ok, bool cascade, const char *s
 	RegistryLock();
 	group = RegistryLookupGroup(name, true);
 	if (group == NULL)
-	{
-		SPI_finish();
-		if (missing_ok)
-		{
-			ereport(NOTICE,
-					(errmsg("feature group \"%s\" does not exist, skipping", name)));
-			return MakeResult("DROP FEATURE GROUP", "feature group", name,
-							  pstrdup("does not exist, skipped"));
-		}
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("feature group \"%s\" does not exist", name),
-				 errhint("Use DROP FEATURE GROUP IF EXISTS to ignore a missing group.")));
-	}
+		return SkipOrReportMissing("DROP FEATURE GROUP", "feature group", name, missing_ok);
 	CheckGroupOwner(group);
 	DropGroupInternal(group, cascade, stmt_text, &detail);
 	SPI_finish();
@@ -974,6 +953,7 @@ RegistryCreateService(FsServiceDef *def, const char *stmt_text)
 	int			position = 0;
 	bool		replaced = false;
 	List	   *seen = NIL;
+	char	   *creator;
 
 	registry_error_location = def->location;
 	CheckObjectName("feature service", def->name);
@@ -986,16 +966,15 @@ RegistryCreateService(FsServiceDef *def, const char *stmt_text)
 	SPI_connect();
 	RegistryLock();
 	values[0] = CStringGetTextDatum(def->name);
-	RegSpi("SELECT created_by::text FROM featstore.feature_services WHERE name = $1",
-		   1, argtypes, values, NULL, true);
-	if (SPI_processed > 0)
+	creator = FindCreator("feature_services", def->name);
+	if (creator != NULL)
 	{
 		if (!def->or_replace)
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_OBJECT),
 					 errmsg("feature service \"%s\" already exists", def->name),
 					 errhint("Choose another name, or use CREATE OR REPLACE FEATURE SERVICE to redefine it.")));
-		CheckRoleCanModify("feature service", def->name, RegGetText(0, 1));
+		CheckRoleCanModify("feature service", def->name, creator);
 		RegSpi("DELETE FROM featstore.feature_service_members WHERE service_name = $1",
 			   1, argtypes, values, NULL, true);
 		replaced = true;
@@ -1086,29 +1065,14 @@ RegistryCreateService(FsServiceDef *def, const char *stmt_text)
 FsResult *
 RegistryDropService(const char *name, bool missing_ok, const char *stmt_text)
 {
-	Datum		arg = CStringGetTextDatum(name);
-	Oid			argtype = TEXTOID;
+	char	   *creator;
 
 	SPI_connect();
 	RegistryLock();
-	RegSpi("SELECT created_by::text FROM featstore.feature_services WHERE name = $1",
-		   1, &argtype, &arg, NULL, true);
-	if (SPI_processed == 0)
-	{
-		SPI_finish();
-		if (missing_ok)
-		{
-			ereport(NOTICE,
-					(errmsg("feature service \"%s\" does not exist, skipping", name)));
-			return MakeResult("DROP FEATURE SERVICE", "feature service", name,
-							  pstrdup("does not exist, skipped"));
-		}
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("feature service \"%s\" does not exist", name),
-				 errhint("Use DROP FEATURE SERVICE IF EXISTS to ignore a missing service.")));
-	}
-	CheckRoleCanModify("feature service", name, RegGetText(0, 1));
+	creator = FindCreator("feature_services", name);
+	if (creator == NULL)
+		return SkipOrReportMissing("DROP FEATURE SERVICE", "feature service", name, missing_ok);
+	CheckRoleCanModify("feature service", name, creator);
 	DropServiceInternal(name, stmt_text);
 	SPI_finish();
 	return MakeResult("DROP FEATURE SERVICE", "feature service", name, NULL);
@@ -1418,6 +1382,41 @@ CheckGroupOwner(FsGroup *group)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be superuser to change feature group \"%s\" whose table is missing",
 						group->name)));
+}
+
+/*
+ * FindCreator returns the role that created a named entity or service, or
+ * NULL if there is none (SPI connected).  table is a registry table name
+ * chosen by the caller, never user input.
+ */
+static char *
+FindCreator(const char *table, const char *name)
+{
+	Datum		arg = CStringGetTextDatum(name);
+	Oid			argtype = TEXTOID;
+
+	RegSpi(psprintf("SELECT created_by::text FROM featstore.%s WHERE name = $1", table),
+		   1, &argtype, &arg, NULL, true);
+	return SPI_processed > 0 ? RegGetText(0, 1) : NULL;
+}
+
+/*
+ * SkipOrReportMissing ends a DROP whose object does not exist: a NOTICE and a
+ * "skipped" result with IF EXISTS, an error otherwise.  It disconnects SPI.
+ */
+static FsResult *
+SkipOrReportMissing(const char *command, const char *kind, const char *name,
+					bool missing_ok)
+{
+	SPI_finish();
+	if (!missing_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("%s \"%s\" does not exist", kind, name),
+				 errhint("Use %s IF EXISTS to ignore a missing %s.", command, kind)));
+	ereport(NOTICE,
+			(errmsg("%s \"%s\" does not exist, skipping", kind, name)));
+	return MakeResult(command, kind, name, pstrdup("does not exist, skipped"));
 }
 
 /* FindFeature returns a group's feature by name, or NULL */
