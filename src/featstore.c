@@ -33,6 +33,7 @@ void
 _PG_init(void)
 {
 	DdlLangInit();
+	PitInit();
 }
 
 /* FeatstoreExtensionOwner returns the role that owns the featstore extension */

@@ -89,4 +89,7 @@ extern List *RegistryListGroupNames(void);
 /* ddl_exec.c */
 extern void DdlLangInit(void);
 
+/* pit_planner.c: the point-in-time join */
+extern void PitInit(void);
+
 #endif							/* FEATSTORE_H */

@@ -1,0 +1,64 @@
+/*
+ * pit.h
+ *		The point-in-time join: the as-of marker, the PitJoin custom scan
+ *		and its strategies.
+ *
+ *	pit_planner.c	the marker, the join-path hook, costing and the plan
+ *	pit_exec.c		the executor node: hash and merge strategies, EXPLAIN
+ */
+#ifndef FEATSTORE_PIT_H
+#define FEATSTORE_PIT_H
+
+#include "postgres.h"
+
+#include "nodes/extensible.h"
+
+#define PIT_NODE_NAME "PitJoin"
+#define PIT_MARKER_NAME "pit_match"
+
+/* Strategies; the GUC featstore.pit_strategy forces one (PIT_AUTO: by cost) */
+typedef enum PitStrategy
+{
+	PIT_AUTO = 0,
+	PIT_HASH,
+	PIT_MERGE
+} PitStrategy;
+
+/*
+ * Layout of CustomScan.custom_private.  Plans are copied and serialized, so
+ * this is a plain List of Integers and IntLists rather than a struct.
+ */
+typedef enum PitPrivateField
+{
+	PIT_PRIV_STRATEGY = 0,		/* Integer: PitStrategy actually planned */
+	PIT_PRIV_LEFT,				/* Integer: 1 keeps unmatched spine rows */
+	PIT_PRIV_SPINE_KEYS,		/* IntList: key resnos in the spine child */
+	PIT_PRIV_FEAT_KEYS,			/* IntList: key resnos in the feature child */
+	PIT_PRIV_KEY_COLLS,			/* OidList: collation of each key */
+	PIT_PRIV_SPINE_TS,			/* Integer: spine timestamp resno */
+	PIT_PRIV_FEAT_ETS,			/* Integer: feature event_timestamp resno */
+	PIT_PRIV_FEAT_CAT,			/* Integer: feature created_at resno */
+	PIT_PRIV_MAP_SIDE,			/* IntList: per scan-tlist entry, 0 spine 1 feature */
+	PIT_PRIV_MAP_RESNO,			/* IntList: per scan-tlist entry, child resno */
+	PIT_PRIV_NFIELDS
+} PitPrivateField;
+
+/*
+ * Layout of CustomScan.custom_exprs: three parameters of the marker, then
+ * the key equalities (only for EXPLAIN).
+ */
+#define PIT_EXPR_TTL	0
+#define PIT_EXPR_ASOF	1
+#define PIT_EXPR_STRICT 2
+#define PIT_EXPR_NFIXED 3
+
+extern int	pit_strategy_guc;
+extern CustomScanMethods pit_scan_methods;
+
+/* pit_planner.c */
+extern void PitInit(void);
+
+/* pit_exec.c */
+extern Node *PitCreateScanState(CustomScan *cscan);
+
+#endif							/* FEATSTORE_PIT_H */

@@ -1,0 +1,1130 @@
+/*
+ * pit_exec.c
+ *		The PitJoin executor node: for each spine row, the feature row with the
+ *		greatest (event_timestamp, created_at) at or before the spine
+ *		timestamp, within the TTL, as_of and strict bounds (pit-semantics.md).
+ *
+ * Two strategies:
+ *
+ * hash	 The spine is held in memory, sorted by (key hash, key, ts), with an
+ *		 open-addressing table from key to its run of spine rows.  The feature
+ *		 child is read once, in its own order (a sequential scan: the cheapest
+ *		 thing PostgreSQL does).  Each feature row is filed at the first spine
+ *		 position of its key whose ts is at or after the row's availability
+ *		 time, keeping the best row per position.  A per-key prefix-max sweep
+ *		 then gives every spine row its winner.  If the spine or the filed rows
+ *		 outgrow work_mem, the node switches to merge, which spills.
+ *
+ * merge Both sides go through a tuplesort (spilling like any sort): the
+ *		 spine by (key, ts), the features by (key, availability, event_timestamp,
+ *		 created_at).  One pass then carries the best row so far per key.
+ *
+ * "Availability" is event_timestamp, or greatest(event_timestamp, created_at)
+ * in strict mode: a row is a candidate for a spine row exactly when it is
+ * available at the spine timestamp, and the winner is the candidate greatest
+ * in (event_timestamp, created_at).  The TTL only needs checking on the
+ * winner, since every other candidate is older.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/explain.h"
+#include "common/hashfn.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/datetime.h"
+#include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/ruleutils.h"
+#include "utils/timestamp.h"
+#include "utils/tuplesort.h"
+#include "utils/typcache.h"
+
+#include "featstore.h"
+#include "pit.h"
+
+/* Spine row in the hash strategy; keys follow the struct */
+typedef struct PitSpineEntry
+{
+	MinimalTuple tup;			/* the spine row, in the arena */
+	MinimalTuple best;			/* best feature row filed here, then winner */
+	TimestampTz ts;
+	TimestampTz best_ets;
+	TimestampTz best_cat;
+	uint32		hash;
+	bool		never;			/* NULL key or ts: never matches */
+	Datum		keys[FLEXIBLE_ARRAY_MEMBER];
+} PitSpineEntry;
+
+/* A run of spine entries sharing one key */
+typedef struct PitGroup
+{
+	int64		start;
+	int64		end;
+} PitGroup;
+
+typedef enum PitPhase
+{
+	PIT_LOAD = 0,
+	PIT_EMIT_HASH,
+	PIT_EMIT_MERGE,
+	PIT_DONE
+} PitPhase;
+
+typedef struct PitScanState
+{
+	CustomScanState css;
+
+	/* from the plan */
+	PitStrategy strategy;
+	bool		left;
+	int			nkeys;
+	int		   *spine_keys;
+	int		   *feat_keys;
+	Oid		   *colls;
+	int			spine_ts;
+	int			feat_ets;
+	int			feat_cat;
+	int			nmap;
+	int		   *map_side;
+	int		   *map_resno;
+	Oid			ts_lt_opr;
+	FmgrInfo   *cmpfn;
+	FmgrInfo   *hashfn;
+	Oid		   *sortops;
+	ExprState  *ttl_state;
+	ExprState  *asof_state;
+	ExprState  *strict_state;
+
+	/* options, evaluated when a scan starts */
+	bool		has_ttl;
+	Datum		ttl;
+	bool		has_asof;
+	TimestampTz as_of;
+	bool		strict;
+
+	/* run state; everything below lives in runcxt */
+	MemoryContext runcxt;
+	PitPhase	phase;
+	bool		spilled;		/* hash switched to merge this scan */
+	bool		spine_done;		/* the spine child returned its last row */
+	bool		ever_spilled;
+	Size		mem_used;
+	Size		mem_limit;
+
+	/* hash */
+	PitSpineEntry **entries;
+	int64		nentries;
+	int64		maxentries;
+	PitGroup   *groups;
+	int64		ngroups;
+	int64	   *table;			/* group index + 1, 0 when empty */
+	uint64		table_mask;
+	int64		pos;
+	char	   *arena;
+	Size		arena_free;
+
+	/* merge */
+	Tuplesortstate *spine_sort;
+	Tuplesortstate *feat_sort;
+	TupleDesc	feat_sort_desc;
+	TupleTableSlot *feat_sort_in;	/* virtual, to feed the feature sort */
+	TupleTableSlot *peek;		/* next feature row, or empty at the end */
+	TupleTableSlot *best;		/* best feature row so far for its key */
+	bool		best_valid;
+
+	/* slots shared by both */
+	TupleTableSlot *spine_slot; /* minimal, spine child's descriptor */
+	TupleTableSlot *feat_slot;	/* minimal, feature child's descriptor */
+
+	/* EXPLAIN ANALYZE */
+	int64		n_matched;
+	int64		n_nomatch;
+	int64		n_expired;
+} PitScanState;
+
+#define PIT_ARENA_BLOCK (1024 * 1024)
+
+static void PitBegin(CustomScanState *node, EState *estate, int eflags);
+static TupleTableSlot *PitExec(CustomScanState *node);
+static void PitEnd(CustomScanState *node);
+static void PitReScan(CustomScanState *node);
+static void PitExplain(CustomScanState *node, List *ancestors, ExplainState *es);
+
+static CustomExecMethods pit_exec_methods = {
+	.CustomName = PIT_NODE_NAME,
+	.BeginCustomScan = PitBegin,
+	.ExecCustomScan = PitExec,
+	.EndCustomScan = PitEnd,
+	.ReScanCustomScan = PitReScan,
+	.ExplainCustomScan = PitExplain,
+};
+
+static void PitEvalOptions(PitScanState *st);
+static void PitLoad(PitScanState *st);
+static bool PitHashLoadSpine(PitScanState *st);
+static void PitHashBuildTable(PitScanState *st);
+static bool PitHashFileFeatures(PitScanState *st);
+static void PitHashSweep(PitScanState *st);
+static void PitMergeLoad(PitScanState *st);
+static void PitMergeNextFeature(PitScanState *st);
+static TupleTableSlot *PitEmit(PitScanState *st, TupleTableSlot *spine,
+							   TupleTableSlot *feat, TimestampTz ts,
+							   TimestampTz ets, bool nomatch);
+static void *PitArenaAlloc(PitScanState *st, Size size);
+static int	PitCompareEntries(const void *a, const void *b, void *arg);
+static int	PitCompareKeys(PitScanState *st, const Datum *a, const Datum *b);
+static int	PitCompareSlotKeys(PitScanState *st, TupleTableSlot *a, int *akeys,
+							   TupleTableSlot *b, int *bkeys);
+static bool PitFetchKeys(TupleTableSlot *slot, int nkeys, int *attrs,
+						 Datum *values);
+static uint32 PitHashKeys(PitScanState *st, const Datum *keys);
+static inline bool PitBetter(TimestampTz ets, TimestampTz cat,
+							 TimestampTz best_ets, TimestampTz best_cat);
+static void PitResetRun(PitScanState *st);
+
+/* PitCreateScanState makes the executor state for a PitJoin plan */
+Node *
+PitCreateScanState(CustomScan *cscan)
+{
+	PitScanState *st = (PitScanState *) newNode(sizeof(PitScanState),
+												T_CustomScanState);
+
+	st->css.methods = &pit_exec_methods;
+	return (Node *) st;
+}
+
+/* PitIntArray copies an IntList into an array */
+static int *
+PitIntArray(List *list)
+{
+	int		   *arr = palloc0(sizeof(int) * Max(list_length(list), 1));
+	int			i = 0;
+	ListCell   *lc;
+
+	foreach(lc, list)
+		arr[i++] = lfirst_int(lc);
+	return arr;
+}
+
+/* PitBegin initialises the children, the key functions and the slots */
+static void
+PitBegin(CustomScanState *node, EState *estate, int eflags)
+{
+	PitScanState *st = (PitScanState *) node;
+	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
+	List	   *priv = cscan->custom_private;
+	List	   *colls = (List *) list_nth(priv, PIT_PRIV_KEY_COLLS);
+	ListCell   *lc;
+	int			i;
+	TupleDesc	spine_desc;
+	TupleDesc	feat_desc;
+
+	/* backward scans and mark/restore are not offered; the planner knows */
+	eflags &= ~(EXEC_FLAG_BACKWARD | EXEC_FLAG_MARK);
+
+	foreach(lc, cscan->custom_plans)
+		node->custom_ps = lappend(node->custom_ps,
+								  ExecInitNode((Plan *) lfirst(lc), estate, eflags));
+
+	st->strategy = (PitStrategy) intVal(list_nth(priv, PIT_PRIV_STRATEGY));
+	st->left = intVal(list_nth(priv, PIT_PRIV_LEFT)) != 0;
+	st->nkeys = list_length((List *) list_nth(priv, PIT_PRIV_SPINE_KEYS));
+	st->spine_keys = PitIntArray((List *) list_nth(priv, PIT_PRIV_SPINE_KEYS));
+	st->feat_keys = PitIntArray((List *) list_nth(priv, PIT_PRIV_FEAT_KEYS));
+	st->spine_ts = intVal(list_nth(priv, PIT_PRIV_SPINE_TS));
+	st->feat_ets = intVal(list_nth(priv, PIT_PRIV_FEAT_ETS));
+	st->feat_cat = intVal(list_nth(priv, PIT_PRIV_FEAT_CAT));
+	st->nmap = list_length((List *) list_nth(priv, PIT_PRIV_MAP_SIDE));
+	st->map_side = PitIntArray((List *) list_nth(priv, PIT_PRIV_MAP_SIDE));
+	st->map_resno = PitIntArray((List *) list_nth(priv, PIT_PRIV_MAP_RESNO));
+	st->ts_lt_opr = lookup_type_cache(TIMESTAMPTZOID, TYPECACHE_LT_OPR)->lt_opr;
+
+	spine_desc = ExecGetResultType((PlanState *) linitial(node->custom_ps));
+	feat_desc = ExecGetResultType((PlanState *) lsecond(node->custom_ps));
+
+	st->colls = palloc0(sizeof(Oid) * Max(st->nkeys, 1));
+	st->cmpfn = palloc0(sizeof(FmgrInfo) * Max(st->nkeys, 1));
+	st->hashfn = palloc0(sizeof(FmgrInfo) * Max(st->nkeys, 1));
+	st->sortops = palloc0(sizeof(Oid) * Max(st->nkeys, 1));
+	i = 0;
+	foreach(lc, colls)
+	{
+		Oid			typid = TupleDescAttr(spine_desc, st->spine_keys[i] - 1)->atttypid;
+		TypeCacheEntry *tce = lookup_type_cache(typid,
+												TYPECACHE_LT_OPR |
+												TYPECACHE_CMP_PROC_FINFO |
+												TYPECACHE_HASH_PROC_FINFO);
+
+		if (!OidIsValid(tce->cmp_proc_finfo.fn_oid) ||
+			!OidIsValid(tce->hash_proc_finfo.fn_oid) || !OidIsValid(tce->lt_opr))
+			elog(ERROR, "featstore: no ordering or hashing for key type %s",
+				 format_type_be(typid));
+		st->colls[i] = lfirst_oid(lc);
+		fmgr_info_copy(&st->cmpfn[i], &tce->cmp_proc_finfo, CurrentMemoryContext);
+		fmgr_info_copy(&st->hashfn[i], &tce->hash_proc_finfo, CurrentMemoryContext);
+		st->sortops[i] = tce->lt_opr;
+		i++;
+	}
+
+	st->ttl_state = ExecInitExpr((Expr *) list_nth(cscan->custom_exprs, PIT_EXPR_TTL),
+								 &node->ss.ps);
+	st->asof_state = ExecInitExpr((Expr *) list_nth(cscan->custom_exprs, PIT_EXPR_ASOF),
+								  &node->ss.ps);
+	st->strict_state = ExecInitExpr((Expr *) list_nth(cscan->custom_exprs, PIT_EXPR_STRICT),
+									&node->ss.ps);
+
+	st->spine_slot = ExecInitExtraTupleSlot(estate, spine_desc, &TTSOpsMinimalTuple);
+	st->feat_slot = ExecInitExtraTupleSlot(estate, feat_desc, &TTSOpsMinimalTuple);
+
+	/* feature sort rows: the child's columns plus the availability time */
+	st->feat_sort_desc = CreateTemplateTupleDesc(feat_desc->natts + 1);
+	for (i = 1; i <= feat_desc->natts; i++)
+		TupleDescCopyEntry(st->feat_sort_desc, i, feat_desc, i);
+	TupleDescInitEntry(st->feat_sort_desc, feat_desc->natts + 1, "pit_available",
+					   TIMESTAMPTZOID, -1, 0);
+	st->feat_sort_in = ExecInitExtraTupleSlot(estate, st->feat_sort_desc, &TTSOpsVirtual);
+	st->peek = ExecInitExtraTupleSlot(estate, st->feat_sort_desc, &TTSOpsMinimalTuple);
+	st->best = ExecInitExtraTupleSlot(estate, st->feat_sort_desc, &TTSOpsMinimalTuple);
+
+	st->runcxt = AllocSetContextCreate(CurrentMemoryContext, "PitJoin run",
+									   ALLOCSET_DEFAULT_SIZES);
+	st->mem_limit = (Size) work_mem * 1024;
+	st->phase = PIT_LOAD;
+}
+
+/* PitExec returns the next joined row */
+static TupleTableSlot *
+PitExec(CustomScanState *node)
+{
+	PitScanState *st = (PitScanState *) node;
+
+	for (;;)
+	{
+		TupleTableSlot *out = NULL;
+
+		CHECK_FOR_INTERRUPTS();
+
+		switch (st->phase)
+		{
+			case PIT_LOAD:
+				PitLoad(st);
+				continue;
+
+			case PIT_EMIT_HASH:
+				{
+					PitSpineEntry *e;
+
+					if (st->pos >= st->nentries)
+					{
+						st->phase = PIT_DONE;
+						continue;
+					}
+					e = st->entries[st->pos++];
+					ExecStoreMinimalTuple(e->tup, st->spine_slot, false);
+					if (e->best != NULL)
+						ExecStoreMinimalTuple(e->best, st->feat_slot, false);
+					out = PitEmit(st, st->spine_slot,
+								  e->best ? st->feat_slot : NULL,
+								  e->ts, e->best_ets, e->never);
+					break;
+				}
+
+			case PIT_EMIT_MERGE:
+				{
+					Datum		ts;
+					bool		isnull;
+					bool		never = false;
+
+					if (!tuplesort_gettupleslot(st->spine_sort, true, false,
+												st->spine_slot, NULL))
+					{
+						st->phase = PIT_DONE;
+						continue;
+					}
+					ts = slot_getattr(st->spine_slot, st->spine_ts, &isnull);
+					if (isnull)
+						never = true;
+					for (int i = 0; i < st->nkeys && !never; i++)
+					{
+						(void) slot_getattr(st->spine_slot, st->spine_keys[i], &isnull);
+						if (isnull)
+							never = true;
+					}
+					if (never)
+					{
+						out = PitEmit(st, st->spine_slot, NULL, 0, 0, true);
+						break;
+					}
+
+					/* the best row belongs to an earlier key: forget it */
+					if (st->best_valid &&
+						PitCompareSlotKeys(st, st->best, st->feat_keys,
+										   st->spine_slot, st->spine_keys) != 0)
+						st->best_valid = false;
+
+					/* take every feature row available at ts */
+					while (!TupIsNull(st->peek))
+					{
+						int			c = PitCompareSlotKeys(st, st->peek, st->feat_keys,
+														   st->spine_slot, st->spine_keys);
+						bool		avnull;
+						TimestampTz avail;
+
+						if (c > 0)
+							break;
+						avail = DatumGetTimestampTz(slot_getattr(st->peek,
+																 st->feat_sort_desc->natts,
+																 &avnull));
+						if (c == 0 && avail > DatumGetTimestampTz(ts))
+							break;
+						if (c == 0)
+						{
+							bool		n1,
+										n2;
+							TimestampTz ets = DatumGetTimestampTz(slot_getattr(st->peek, st->feat_ets, &n1));
+							TimestampTz cat = DatumGetTimestampTz(slot_getattr(st->peek, st->feat_cat, &n2));
+
+							if (!st->best_valid ||
+								PitBetter(ets, cat,
+										  DatumGetTimestampTz(slot_getattr(st->best, st->feat_ets, &n1)),
+										  DatumGetTimestampTz(slot_getattr(st->best, st->feat_cat, &n2))))
+							{
+								ExecCopySlot(st->best, st->peek);
+								st->best_valid = true;
+							}
+						}
+						PitMergeNextFeature(st);
+					}
+
+					if (st->best_valid)
+					{
+						bool		n1;
+
+						out = PitEmit(st, st->spine_slot, st->best, DatumGetTimestampTz(ts),
+									  DatumGetTimestampTz(slot_getattr(st->best, st->feat_ets, &n1)),
+									  false);
+					}
+					else
+						out = PitEmit(st, st->spine_slot, NULL, DatumGetTimestampTz(ts), 0, false);
+					break;
+				}
+
+			case PIT_DONE:
+				return NULL;
+		}
+		if (out != NULL)
+			return out;
+	}
+}
+
+/*
+ * PitEmit forms the output row for one spine row and its winner (feat NULL
+ * when there is none), applying the TTL, the join type and the quals.  It
+ * returns NULL when the row is not emitted.
+ */
+static TupleTableSlot *
+PitEmit(PitScanState *st, TupleTableSlot *spine, TupleTableSlot *feat,
+		TimestampTz ts, TimestampTz ets, bool never)
+{
+	ExprContext *econtext = st->css.ss.ps.ps_ExprContext;
+	TupleTableSlot *scan = st->css.ss.ss_ScanTupleSlot;
+
+	ResetExprContext(econtext);
+
+	if (feat != NULL && !never && st->has_ttl)
+	{
+		Datum		bound;
+		MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+
+		/* the same arithmetic as "ts - ttl" in SQL, months and days included */
+		bound = DirectFunctionCall2(timestamptz_mi_interval,
+									TimestampTzGetDatum(ts), st->ttl);
+		MemoryContextSwitchTo(old);
+		if (ets < DatumGetTimestampTz(bound))
+		{
+			feat = NULL;
+			st->n_expired++;
+		}
+		else
+			st->n_matched++;
+	}
+	else if (feat != NULL && !never)
+		st->n_matched++;
+	else
+	{
+		feat = NULL;
+		st->n_nomatch++;
+	}
+
+	if (feat == NULL && !st->left)
+		return NULL;
+
+	ExecClearTuple(scan);
+	for (int i = 0; i < st->nmap; i++)
+	{
+		if (st->map_side[i] == 0)
+			scan->tts_values[i] = slot_getattr(spine, st->map_resno[i],
+											   &scan->tts_isnull[i]);
+		else if (feat != NULL)
+			scan->tts_values[i] = slot_getattr(feat, st->map_resno[i],
+											   &scan->tts_isnull[i]);
+		else
+		{
+			scan->tts_values[i] = (Datum) 0;
+			scan->tts_isnull[i] = true;
+		}
+	}
+	ExecStoreVirtualTuple(scan);
+
+	econtext->ecxt_scantuple = scan;
+	if (st->css.ss.ps.qual != NULL && !ExecQual(st->css.ss.ps.qual, econtext))
+		return NULL;
+	if (st->css.ss.ps.ps_ProjInfo != NULL)
+		return ExecProject(st->css.ss.ps.ps_ProjInfo);
+	return scan;
+}
+
+/* PitEvalOptions evaluates TTL, as_of and strict for this scan */
+static void
+PitEvalOptions(PitScanState *st)
+{
+	ExprContext *econtext = st->css.ss.ps.ps_ExprContext;
+	bool		isnull;
+	Datum		d;
+
+	ResetExprContext(econtext);
+	d = ExecEvalExprSwitchContext(st->ttl_state, econtext, &isnull);
+	st->has_ttl = !isnull;
+	if (!isnull)
+	{
+		MemoryContext old = MemoryContextSwitchTo(st->runcxt);
+
+		st->ttl = datumCopy(d, false, sizeof(Interval));
+		MemoryContextSwitchTo(old);
+	}
+	d = ExecEvalExprSwitchContext(st->asof_state, econtext, &isnull);
+	st->has_asof = !isnull;
+	st->as_of = isnull ? 0 : DatumGetTimestampTz(d);
+	d = ExecEvalExprSwitchContext(st->strict_state, econtext, &isnull);
+	st->strict = !isnull && DatumGetBool(d);
+}
+
+/* PitLoad reads both children and prepares the emit phase */
+static void
+PitLoad(PitScanState *st)
+{
+	PitEvalOptions(st);
+	st->spilled = false;
+	if (st->strategy == PIT_HASH)
+	{
+		if (PitHashLoadSpine(st))
+		{
+			PitHashBuildTable(st);
+			if (PitHashFileFeatures(st))
+			{
+				PitHashSweep(st);
+				st->pos = 0;
+				st->phase = PIT_EMIT_HASH;
+				return;
+			}
+		}
+		st->spilled = st->ever_spilled = true;
+	}
+	PitMergeLoad(st);
+	st->phase = PIT_EMIT_MERGE;
+}
+
+/* PitArenaAlloc carves spine memory from large blocks, counting it */
+static void *
+PitArenaAlloc(PitScanState *st, Size size)
+{
+	void	   *p;
+
+	size = MAXALIGN(size);
+	if (size > st->arena_free)
+	{
+		Size		block = Max(size, PIT_ARENA_BLOCK);
+
+		st->arena = MemoryContextAlloc(st->runcxt, block);
+		st->arena_free = block;
+		st->mem_used += block;
+	}
+	p = st->arena;
+	st->arena += size;
+	st->arena_free -= size;
+	return p;
+}
+
+/*
+ * PitHashLoadSpine reads the spine child into memory.  It returns false
+ * when the spine outgrows work_mem; the rows read so far stay in entries
+ * for the merge strategy to take over.
+ */
+static bool
+PitHashLoadSpine(PitScanState *st)
+{
+	PlanState  *child = (PlanState *) linitial(st->css.custom_ps);
+	Size		entry_size = offsetof(PitSpineEntry, keys) + sizeof(Datum) * st->nkeys;
+
+	for (;;)
+	{
+		TupleTableSlot *slot = ExecProcNode(child);
+		MinimalTuple mt;
+		bool		shouldfree;
+		PitSpineEntry *e;
+		MemoryContext old;
+		bool		isnull;
+
+		if (TupIsNull(slot))
+		{
+			st->spine_done = true;
+			break;
+		}
+		CHECK_FOR_INTERRUPTS();
+
+		old = MemoryContextSwitchTo(st->runcxt);
+		if (st->nentries >= st->maxentries)
+		{
+			int64		newmax = Max(st->maxentries * 2, 1024);
+
+			if (st->entries == NULL)
+				st->entries = MemoryContextAllocHuge(st->runcxt, newmax * sizeof(PitSpineEntry *));
+			else
+				st->entries = repalloc_huge(st->entries, newmax * sizeof(PitSpineEntry *));
+			st->mem_used += (newmax - st->maxentries) * sizeof(PitSpineEntry *);
+			st->maxentries = newmax;
+		}
+		mt = ExecFetchSlotMinimalTuple(slot, &shouldfree);
+		e = PitArenaAlloc(st, entry_size);
+		e->tup = PitArenaAlloc(st, mt->t_len);
+		memcpy(e->tup, mt, mt->t_len);
+		if (shouldfree)
+			pfree(mt);
+		MemoryContextSwitchTo(old);
+
+		e->best = NULL;
+		e->best_ets = e->best_cat = 0;
+		ExecStoreMinimalTuple(e->tup, st->spine_slot, false);
+		e->ts = DatumGetTimestampTz(slot_getattr(st->spine_slot, st->spine_ts, &isnull));
+		e->never = isnull ||
+			!PitFetchKeys(st->spine_slot, st->nkeys, st->spine_keys, e->keys);
+		e->hash = e->never ? 0 : PitHashKeys(st, e->keys);
+		st->entries[st->nentries++] = e;
+
+		if (st->mem_used > st->mem_limit)
+			return false;
+	}
+	return true;
+}
+
+/* PitHashBuildTable sorts the spine and indexes its runs of equal keys */
+static void
+PitHashBuildTable(PitScanState *st)
+{
+	int64		nslots = 16;
+	MemoryContext old;
+
+	qsort_arg(st->entries, st->nentries, sizeof(PitSpineEntry *),
+			  PitCompareEntries, st);
+
+	old = MemoryContextSwitchTo(st->runcxt);
+	st->groups = MemoryContextAllocHuge(st->runcxt, sizeof(PitGroup) * Max(st->nentries, 1));
+	st->ngroups = 0;
+	for (int64 i = 0; i < st->nentries; i++)
+	{
+		PitSpineEntry *e = st->entries[i];
+
+		if (e->never)
+			break;				/* they sort last */
+		if (st->ngroups > 0)
+		{
+			PitSpineEntry *first = st->entries[st->groups[st->ngroups - 1].start];
+
+			if (first->hash == e->hash && PitCompareKeys(st, first->keys, e->keys) == 0)
+			{
+				st->groups[st->ngroups - 1].end = i + 1;
+				continue;
+			}
+		}
+		st->groups[st->ngroups].start = i;
+		st->groups[st->ngroups].end = i + 1;
+		st->ngroups++;
+	}
+
+	while (nslots < st->ngroups * 2)
+		nslots *= 2;
+	st->table = MemoryContextAllocHuge(st->runcxt, sizeof(int64) * nslots);
+	memset(st->table, 0, sizeof(int64) * nslots);
+	st->table_mask = nslots - 1;
+	st->mem_used += sizeof(int64) * nslots + sizeof(PitGroup) * Max(st->nentries, 1);
+	for (int64 g = 0; g < st->ngroups; g++)
+	{
+		uint64		h = st->entries[st->groups[g].start]->hash & st->table_mask;
+
+		while (st->table[h] != 0)
+			h = (h + 1) & st->table_mask;
+		st->table[h] = g + 1;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * PitHashFileFeatures reads the feature child once and files each row at
+ * the first spine position it is available for.  It returns false, with the
+ * feature child rewound, when the filed rows outgrow work_mem.
+ */
+static bool
+PitHashFileFeatures(PitScanState *st)
+{
+	PlanState  *child = (PlanState *) lsecond(st->css.custom_ps);
+	Datum	   *keys = palloc(sizeof(Datum) * Max(st->nkeys, 1));
+	ExprContext *econtext = st->css.ss.ps.ps_ExprContext;
+
+	for (;;)
+	{
+		TupleTableSlot *slot = ExecProcNode(child);
+		bool		n1,
+					n2;
+		TimestampTz ets;
+		TimestampTz cat;
+		TimestampTz avail;
+		uint32		hash;
+		uint64		h;
+		PitGroup   *grp = NULL;
+		int64		lo,
+					hi;
+		PitSpineEntry *e;
+		MemoryContext old;
+
+		if (TupIsNull(slot))
+			break;
+		CHECK_FOR_INTERRUPTS();
+		ResetExprContext(econtext);
+
+		ets = DatumGetTimestampTz(slot_getattr(slot, st->feat_ets, &n1));
+		cat = DatumGetTimestampTz(slot_getattr(slot, st->feat_cat, &n2));
+		if (n1 || n2)
+			continue;
+		if (st->has_asof && cat > st->as_of)
+			continue;
+		if (!PitFetchKeys(slot, st->nkeys, st->feat_keys, keys))
+			continue;
+		avail = (st->strict && cat > ets) ? cat : ets;
+
+		old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+		hash = PitHashKeys(st, keys);
+		for (h = hash & st->table_mask; st->table[h] != 0; h = (h + 1) & st->table_mask)
+		{
+			PitGroup   *g = &st->groups[st->table[h] - 1];
+			PitSpineEntry *first = st->entries[g->start];
+
+			if (first->hash == hash && PitCompareKeys(st, first->keys, keys) == 0)
+			{
+				grp = g;
+				break;
+			}
+		}
+		MemoryContextSwitchTo(old);
+		if (grp == NULL)
+			continue;
+
+		/* first position with ts >= avail */
+		lo = grp->start;
+		hi = grp->end;
+		while (lo < hi)
+		{
+			int64		mid = lo + (hi - lo) / 2;
+
+			if (st->entries[mid]->ts < avail)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo >= grp->end)
+			continue;
+		e = st->entries[lo];
+		if (e->best != NULL && !PitBetter(ets, cat, e->best_ets, e->best_cat))
+			continue;
+
+		old = MemoryContextSwitchTo(st->runcxt);
+		if (e->best != NULL)
+		{
+			st->mem_used -= GetMemoryChunkSpace(e->best);
+			pfree(e->best);
+		}
+		e->best = ExecCopySlotMinimalTuple(slot);
+		st->mem_used += GetMemoryChunkSpace(e->best);
+		e->best_ets = ets;
+		e->best_cat = cat;
+		MemoryContextSwitchTo(old);
+
+		if (st->mem_used > st->mem_limit)
+		{
+			ExecReScan(child);
+			return false;
+		}
+	}
+	pfree(keys);
+	return true;
+}
+
+/* PitHashSweep carries the best row forward within each key's run */
+static void
+PitHashSweep(PitScanState *st)
+{
+	for (int64 g = 0; g < st->ngroups; g++)
+	{
+		MinimalTuple run = NULL;
+		TimestampTz run_ets = 0;
+		TimestampTz run_cat = 0;
+
+		for (int64 i = st->groups[g].start; i < st->groups[g].end; i++)
+		{
+			PitSpineEntry *e = st->entries[i];
+
+			if (e->best != NULL &&
+				(run == NULL || PitBetter(e->best_ets, e->best_cat, run_ets, run_cat)))
+			{
+				run = e->best;
+				run_ets = e->best_ets;
+				run_cat = e->best_cat;
+			}
+			e->best = run;
+			e->best_ets = run_ets;
+			e->best_cat = run_cat;
+		}
+	}
+}
+
+/*
+ * PitMergeLoad sorts both sides, taking over any spine rows the hash
+ * strategy already holds.
+ */
+static void
+PitMergeLoad(PitScanState *st)
+{
+	PlanState  *spine_child = (PlanState *) linitial(st->css.custom_ps);
+	PlanState  *feat_child = (PlanState *) lsecond(st->css.custom_ps);
+	TupleDesc	spine_desc = ExecGetResultType(spine_child);
+	int			ns = st->nkeys + 1;
+	int			nf = st->nkeys + 3;
+	AttrNumber *sattrs = palloc(sizeof(AttrNumber) * ns);	/* tuplesort's type */
+	Oid		   *sops = palloc(sizeof(Oid) * ns);
+	Oid		   *scolls = palloc(sizeof(Oid) * ns);
+	bool	   *snulls = palloc0(sizeof(bool) * ns);
+	AttrNumber *fattrs = palloc(sizeof(AttrNumber) * nf);
+	Oid		   *fops = palloc(sizeof(Oid) * nf);
+	Oid		   *fcolls = palloc(sizeof(Oid) * nf);
+	bool	   *fnulls = palloc0(sizeof(bool) * nf);
+	int			navail = st->feat_sort_desc->natts;
+	MemoryContext old;
+
+	for (int i = 0; i < st->nkeys; i++)
+	{
+		sattrs[i] = st->spine_keys[i];
+		fattrs[i] = st->feat_keys[i];
+		sops[i] = fops[i] = st->sortops[i];
+		scolls[i] = fcolls[i] = st->colls[i];
+	}
+	sattrs[st->nkeys] = st->spine_ts;
+	sops[st->nkeys] = st->ts_lt_opr;
+	scolls[st->nkeys] = InvalidOid;
+	fattrs[st->nkeys] = navail;
+	fattrs[st->nkeys + 1] = st->feat_ets;
+	fattrs[st->nkeys + 2] = st->feat_cat;
+	for (int i = st->nkeys; i < nf; i++)
+	{
+		fops[i] = st->ts_lt_opr;
+		fcolls[i] = InvalidOid;
+	}
+
+	old = MemoryContextSwitchTo(st->runcxt);
+	st->spine_sort = tuplesort_begin_heap(spine_desc, ns, sattrs, sops, scolls, snulls,
+										  work_mem, NULL, TUPLESORT_NONE);
+	st->feat_sort = tuplesort_begin_heap(st->feat_sort_desc, nf, fattrs, fops, fcolls,
+										 fnulls, work_mem, NULL, TUPLESORT_NONE);
+	MemoryContextSwitchTo(old);
+
+	/* spine rows the hash strategy read before giving up */
+	for (int64 i = 0; i < st->nentries; i++)
+	{
+		ExecStoreMinimalTuple(st->entries[i]->tup, st->spine_slot, false);
+		tuplesort_puttupleslot(st->spine_sort, st->spine_slot);
+	}
+	ExecClearTuple(st->spine_slot);
+	/* a finished child must not be asked again: a seqscan would restart */
+	while (!st->spine_done)
+	{
+		TupleTableSlot *slot = ExecProcNode(spine_child);
+
+		if (TupIsNull(slot))
+		{
+			st->spine_done = true;
+			break;
+		}
+		CHECK_FOR_INTERRUPTS();
+		tuplesort_puttupleslot(st->spine_sort, slot);
+	}
+	/* the arena is no longer needed */
+	st->entries = NULL;
+	st->nentries = st->maxentries = 0;
+	st->arena = NULL;
+	st->arena_free = 0;
+
+	for (;;)
+	{
+		TupleTableSlot *slot = ExecProcNode(feat_child);
+		TupleTableSlot *in = st->feat_sort_in;
+		bool		n1,
+					n2,
+					knull = false;
+		TimestampTz ets;
+		TimestampTz cat;
+
+		if (TupIsNull(slot))
+			break;
+		CHECK_FOR_INTERRUPTS();
+		ets = DatumGetTimestampTz(slot_getattr(slot, st->feat_ets, &n1));
+		cat = DatumGetTimestampTz(slot_getattr(slot, st->feat_cat, &n2));
+		if (n1 || n2)
+			continue;
+		if (st->has_asof && cat > st->as_of)
+			continue;
+		for (int i = 0; i < st->nkeys && !knull; i++)
+			(void) slot_getattr(slot, st->feat_keys[i], &knull);
+		if (knull)
+			continue;
+
+		ExecClearTuple(in);
+		slot_getallattrs(slot);
+		memcpy(in->tts_values, slot->tts_values, sizeof(Datum) * (navail - 1));
+		memcpy(in->tts_isnull, slot->tts_isnull, sizeof(bool) * (navail - 1));
+		in->tts_values[navail - 1] = TimestampTzGetDatum((st->strict && cat > ets) ? cat : ets);
+		in->tts_isnull[navail - 1] = false;
+		ExecStoreVirtualTuple(in);
+		tuplesort_puttupleslot(st->feat_sort, in);
+	}
+
+	tuplesort_performsort(st->spine_sort);
+	tuplesort_performsort(st->feat_sort);
+	st->best_valid = false;
+	ExecClearTuple(st->best);
+	PitMergeNextFeature(st);
+}
+
+/* PitMergeNextFeature moves the feature cursor on, leaving peek empty at the end */
+static void
+PitMergeNextFeature(PitScanState *st)
+{
+	if (!tuplesort_gettupleslot(st->feat_sort, true, false, st->peek, NULL))
+		ExecClearTuple(st->peek);
+}
+
+/* PitBetter orders feature rows by (event_timestamp, created_at) */
+static inline bool
+PitBetter(TimestampTz ets, TimestampTz cat, TimestampTz best_ets, TimestampTz best_cat)
+{
+	return ets > best_ets || (ets == best_ets && cat > best_cat);
+}
+
+/* PitFetchKeys reads the key columns of a row; false if any is NULL */
+static bool
+PitFetchKeys(TupleTableSlot *slot, int nkeys, int *attrs, Datum *values)
+{
+	for (int i = 0; i < nkeys; i++)
+	{
+		bool		isnull;
+
+		values[i] = slot_getattr(slot, attrs[i], &isnull);
+		if (isnull)
+			return false;
+	}
+	return true;
+}
+
+/* PitHashKeys combines the hashes of the key columns */
+static uint32
+PitHashKeys(PitScanState *st, const Datum *keys)
+{
+	uint32		h = 0;
+
+	for (int i = 0; i < st->nkeys; i++)
+	{
+		uint32		k = DatumGetUInt32(FunctionCall1Coll(&st->hashfn[i], st->colls[i], keys[i]));
+
+		h = hash_combine(h, k);
+	}
+	return h;
+}
+
+/* PitCompareKeys orders two key vectors */
+static int
+PitCompareKeys(PitScanState *st, const Datum *a, const Datum *b)
+{
+	for (int i = 0; i < st->nkeys; i++)
+	{
+		int32		c = DatumGetInt32(FunctionCall2Coll(&st->cmpfn[i], st->colls[i], a[i], b[i]));
+
+		if (c != 0)
+			return c;
+	}
+	return 0;
+}
+
+/* PitCompareSlotKeys orders the keys of two rows, neither with NULL keys */
+static int
+PitCompareSlotKeys(PitScanState *st, TupleTableSlot *a, int *akeys,
+				   TupleTableSlot *b, int *bkeys)
+{
+	for (int i = 0; i < st->nkeys; i++)
+	{
+		bool		n1,
+					n2;
+		Datum		x = slot_getattr(a, akeys[i], &n1);
+		Datum		y = slot_getattr(b, bkeys[i], &n2);
+		int32		c = DatumGetInt32(FunctionCall2Coll(&st->cmpfn[i], st->colls[i], x, y));
+
+		if (c != 0)
+			return c;
+	}
+	return 0;
+}
+
+/* PitCompareEntries sorts spine entries: matchable first, by hash, key, ts */
+static int
+PitCompareEntries(const void *a, const void *b, void *arg)
+{
+	PitScanState *st = (PitScanState *) arg;
+	const PitSpineEntry *x = *(PitSpineEntry *const *) a;
+	const PitSpineEntry *y = *(PitSpineEntry *const *) b;
+	int			c;
+
+	if (x->never != y->never)
+		return x->never ? 1 : -1;
+	if (x->never)
+		return 0;
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	c = PitCompareKeys(st, x->keys, y->keys);
+	if (c != 0)
+		return c;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return 0;
+}
+
+/* PitResetRun forgets the current scan's data */
+static void
+PitResetRun(PitScanState *st)
+{
+	if (st->spine_sort)
+		tuplesort_end(st->spine_sort);
+	if (st->feat_sort)
+		tuplesort_end(st->feat_sort);
+	st->spine_sort = st->feat_sort = NULL;
+	ExecClearTuple(st->spine_slot);
+	ExecClearTuple(st->feat_slot);
+	ExecClearTuple(st->peek);
+	ExecClearTuple(st->best);
+	st->best_valid = false;
+	MemoryContextReset(st->runcxt);
+	st->entries = NULL;
+	st->nentries = st->maxentries = 0;
+	st->groups = NULL;
+	st->ngroups = 0;
+	st->table = NULL;
+	st->arena = NULL;
+	st->arena_free = 0;
+	st->mem_used = 0;
+	st->pos = 0;
+	st->spine_done = false;
+	st->phase = PIT_LOAD;
+}
+
+/* PitEnd releases the children and the run state */
+static void
+PitEnd(CustomScanState *node)
+{
+	PitScanState *st = (PitScanState *) node;
+	ListCell   *lc;
+
+	PitResetRun(st);
+	foreach(lc, node->custom_ps)
+		ExecEndNode((PlanState *) lfirst(lc));
+}
+
+/* PitReScan restarts the join, passing changed parameters to the children */
+static void
+PitReScan(CustomScanState *node)
+{
+	PitScanState *st = (PitScanState *) node;
+	ListCell   *lc;
+
+	PitResetRun(st);
+	foreach(lc, node->custom_ps)
+	{
+		PlanState  *child = (PlanState *) lfirst(lc);
+
+		if (node->ss.ps.chgParam != NULL)
+			UpdateChangedParamSet(child, node->ss.ps.chgParam);
+		/* with changed parameters the child rescans itself on next fetch */
+		if (child->chgParam == NULL)
+			ExecReScan(child);
+	}
+}
+
+/* PitExplain shows the strategy, keys and bounds, and the match counts */
+static void
+PitExplain(CustomScanState *node, List *ancestors, ExplainState *es)
+{
+	PitScanState *st = (PitScanState *) node;
+	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
+	List	   *ctx;
+	ListCell   *lc;
+	StringInfoData keys;
+	Node	   *ttl = (Node *) list_nth(cscan->custom_exprs, PIT_EXPR_TTL);
+	Node	   *asof = (Node *) list_nth(cscan->custom_exprs, PIT_EXPR_ASOF);
+	Node	   *strict = (Node *) list_nth(cscan->custom_exprs, PIT_EXPR_STRICT);
+	const char *strategy;
+
+	ctx = set_deparse_context_plan(es->deparse_cxt, &cscan->scan.plan, ancestors);
+
+	strategy = st->strategy == PIT_HASH ? "hash" : "merge";
+	if (es->analyze && st->ever_spilled)
+		strategy = "hash, spilled to merge";
+	ExplainPropertyText("Strategy", strategy, es);
+	ExplainPropertyText("Join Type", st->left ? "Left" : "Inner", es);
+
+	initStringInfo(&keys);
+	for_each_from(lc, cscan->custom_exprs, PIT_EXPR_NFIXED)
+	{
+		if (keys.len > 0)
+			appendStringInfoString(&keys, " AND ");
+		appendStringInfoString(&keys, deparse_expression(lfirst(lc), ctx, true, false));
+	}
+	ExplainPropertyText("Keys", keys.len > 0 ? keys.data : "none", es);
+	if (IsA(ttl, Const) && ((Const *) ttl)->constisnull)
+		ExplainPropertyText("TTL", "none", es);
+	else
+		ExplainPropertyText("TTL", deparse_expression(ttl, ctx, true, false), es);
+	if (!(IsA(asof, Const) && ((Const *) asof)->constisnull))
+		ExplainPropertyText("As Of", deparse_expression(asof, ctx, true, false), es);
+	if (!(IsA(strict, Const) && (((Const *) strict)->constisnull ||
+								 !DatumGetBool(((Const *) strict)->constvalue))))
+		ExplainPropertyText("Strict", deparse_expression(strict, ctx, true, false), es);
+
+	if (es->analyze)
+	{
+		ExplainPropertyInteger("Matched", NULL, st->n_matched, es);
+		ExplainPropertyInteger("No Match", NULL, st->n_nomatch, es);
+		ExplainPropertyInteger("TTL Expired", NULL, st->n_expired, es);
+	}
+}

@@ -1,0 +1,582 @@
+/*
+ * pit_planner.c
+ *		Planning of point-in-time joins: the as-of marker, the join-path hook
+ *		that replaces the join with a PitJoin custom scan, and its costing.
+ *
+ * A point-in-time join is written as an ordinary join whose ON clause holds
+ * the key equalities and one call of the marker function
+ *
+ *	 featstore.pit_match(f.event_timestamp, f.created_at, s.ts, ttl, as_of, strict)
+ *
+ * The marker names every column the node needs, so they all reach the child
+ * plans.  Its own body only raises an error: the semantics exist only inside
+ * the PitJoin node, and a marker that core evaluated as a filter would
+ * silently return every earlier row.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
+#include "optimizer/planmain.h"
+#include "optimizer/restrictinfo.h"
+#include "optimizer/tlist.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
+
+#include "featstore.h"
+#include "pit.h"
+
+PG_FUNCTION_INFO_V1(pit_match);
+
+int			pit_strategy_guc = PIT_AUTO;
+
+static const struct config_enum_entry pit_strategy_options[] = {
+	{"auto", PIT_AUTO, false},
+	{"hash", PIT_HASH, false},
+	{"merge", PIT_MERGE, false},
+	{NULL, 0, false}
+};
+
+static set_join_pathlist_hook_type prev_join_pathlist_hook = NULL;
+
+/* What the hook learned about one join, carried to PlanCustomPath */
+typedef struct PitJoinInfo
+{
+	bool		spine_is_outer;
+	bool		left;
+	FuncExpr   *marker;
+	List	   *spine_keys;		/* of Var */
+	List	   *feat_keys;		/* of Var */
+	List	   *key_clauses;	/* of OpExpr, for EXPLAIN */
+	List	   *key_colls;		/* of Oid */
+	List	   *quals;			/* of RestrictInfo, applied to the output */
+} PitJoinInfo;
+
+static void PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
+							RelOptInfo *outerrel, RelOptInfo *innerrel,
+							JoinType jointype, JoinPathExtraData *extra);
+static bool IsPitMarker(Node *clause);
+static bool ClassifyJoinClauses(List *restrictlist, RelOptInfo *joinrel,
+								RelOptInfo *spinerel, RelOptInfo *featrel,
+								PitJoinInfo *info);
+static bool IsKeyEquality(OpExpr *op, RelOptInfo *spinerel, RelOptInfo *featrel,
+						  PitJoinInfo *info);
+static CustomPath *MakePitPath(PlannerInfo *root, RelOptInfo *joinrel,
+							   Path *spine_path, Path *feat_path,
+							   PitJoinInfo *info, PitStrategy strategy);
+static Plan *PlanPitPath(PlannerInfo *root, RelOptInfo *rel,
+						 CustomPath *best_path, List *tlist,
+						 List *clauses, List *custom_plans);
+static AttrNumber ChildResno(Plan *child, Node *expr);
+
+static CustomPathMethods pit_path_methods = {
+	.CustomName = PIT_NODE_NAME,
+	.PlanCustomPath = PlanPitPath,
+};
+
+CustomScanMethods pit_scan_methods = {
+	.CustomName = PIT_NODE_NAME,
+	.CreateCustomScanState = PitCreateScanState,
+};
+
+/* PitInit registers the node, the GUC and the join-path hook */
+void
+PitInit(void)
+{
+	DefineCustomEnumVariable("featstore.pit_strategy",
+							 "Strategy of point-in-time joins: auto (by cost), hash or merge.",
+							 "Forcing a strategy is meant for tests and benchmarks.",
+							 &pit_strategy_guc,
+							 PIT_AUTO,
+							 pit_strategy_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	RegisterCustomScanMethods(&pit_scan_methods);
+
+	prev_join_pathlist_hook = set_join_pathlist_hook;
+	set_join_pathlist_hook = PitJoinPathlist;
+}
+
+/*
+ * pit_match is the as-of marker.  It is never evaluated by a correct plan:
+ * reaching this body means the marker was used where no PitJoin could take
+ * it, and returning any value would give wrong rows.
+ */
+Datum
+pit_match(PG_FUNCTION_ARGS)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("featstore.pit_match() can only be evaluated by a point-in-time join"),
+			 errhint("Use it in the ON clause of a join between a spine and a feature group's table, "
+					 "next to the key equalities only, e.g. "
+					 "spine s LEFT JOIN grp f ON f.user_id = s.user_id AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts), "
+					 "or call featstore.pit_join().")));
+	PG_RETURN_BOOL(false);
+}
+
+/*
+ * PitJoinPathlist is the set_join_pathlist_hook: when the join clauses hold
+ * the marker, it replaces every path of the join with PitJoin paths.
+ */
+static void
+PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
+				RelOptInfo *outerrel, RelOptInfo *innerrel,
+				JoinType jointype, JoinPathExtraData *extra)
+{
+	ListCell   *lc;
+	RestrictInfo *marker_rinfo = NULL;
+	PitJoinInfo info;
+	Relids		spine_relids;
+	Relids		feat_relids;
+	RelOptInfo *spinerel;
+	RelOptInfo *featrel;
+	Path	   *spine_path;
+	Path	   *feat_path;
+	int			nmarkers = 0;
+
+	if (prev_join_pathlist_hook)
+		prev_join_pathlist_hook(root, joinrel, outerrel, innerrel, jointype, extra);
+
+	foreach(lc, extra->restrictlist)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+		if (IsPitMarker((Node *) rinfo->clause))
+		{
+			marker_rinfo = rinfo;
+			nmarkers++;
+		}
+	}
+	if (marker_rinfo == NULL)
+		return;
+
+	/*
+	 * Whatever we cannot take is left to core, which will then reach the
+	 * marker's body and raise an error: never a silent wrong answer.
+	 */
+	if (nmarkers > 1)
+		return;
+	if (jointype != JOIN_INNER && jointype != JOIN_LEFT && jointype != JOIN_RIGHT)
+		return;
+	/* row locks and UPDATE/DELETE need EvalPlanQual, which we do not offer */
+	if (root->parse->rowMarks != NIL ||
+		(root->parse->commandType != CMD_SELECT && root->parse->resultRelation != 0))
+		return;
+	if (!bms_is_empty(joinrel->lateral_relids))
+		return;
+
+	memset(&info, 0, sizeof(info));
+	info.marker = (FuncExpr *) marker_rinfo->clause;
+	if (list_length(info.marker->args) != 6)
+		return;
+
+	/* the feature columns and the spine timestamp must be plain columns */
+	for (int i = 0; i < 3; i++)
+	{
+		Node	   *arg = (Node *) list_nth(info.marker->args, i);
+
+		if (!IsA(arg, Var) || ((Var *) arg)->varlevelsup != 0)
+			return;
+	}
+	/* the options are constants or parameters, the same for every row */
+	for (int i = 3; i < 6; i++)
+	{
+		Node	   *arg = (Node *) list_nth(info.marker->args, i);
+
+		if (contain_var_clause(arg) || contain_volatile_functions(arg) ||
+			contain_subplans(arg))
+			return;
+	}
+
+	spine_relids = pull_varnos(root, (Node *) list_nth(info.marker->args, 2));
+	feat_relids = pull_varnos(root, (Node *) list_make2(linitial(info.marker->args),
+														lsecond(info.marker->args)));
+	if (bms_is_subset(spine_relids, outerrel->relids) &&
+		bms_is_subset(feat_relids, innerrel->relids))
+	{
+		info.spine_is_outer = true;
+		spinerel = outerrel;
+		featrel = innerrel;
+	}
+	else if (bms_is_subset(spine_relids, innerrel->relids) &&
+			 bms_is_subset(feat_relids, outerrel->relids))
+	{
+		info.spine_is_outer = false;
+		spinerel = innerrel;
+		featrel = outerrel;
+	}
+	else
+		return;
+
+	/* only the spine side may be preserved by an outer join */
+	if (jointype == JOIN_INNER)
+		info.left = false;
+	else if ((jointype == JOIN_LEFT && info.spine_is_outer) ||
+			 (jointype == JOIN_RIGHT && !info.spine_is_outer))
+		info.left = true;
+	else
+		return;
+
+	/* in an outer join the marker must sit in the ON clause */
+	if (info.left && RINFO_IS_PUSHED_DOWN(marker_rinfo, joinrel->relids))
+		return;
+
+	if (!ClassifyJoinClauses(extra->restrictlist, joinrel, spinerel, featrel, &info))
+		return;
+
+	spine_path = spinerel->cheapest_total_path;
+	feat_path = featrel->cheapest_total_path;
+	if (spine_path == NULL || feat_path == NULL ||
+		spine_path->param_info != NULL || feat_path->param_info != NULL)
+		return;
+
+	/* one row per spine row: tell the upper planner so */
+	if (info.left)
+		joinrel->rows = clamp_row_est(spine_path->rows);
+
+	joinrel->pathlist = NIL;
+	joinrel->partial_pathlist = NIL;
+	if (pit_strategy_guc == PIT_AUTO || pit_strategy_guc == PIT_HASH)
+		add_path(joinrel, (Path *) MakePitPath(root, joinrel, spine_path, feat_path,
+											   &info, PIT_HASH));
+	if (pit_strategy_guc == PIT_AUTO || pit_strategy_guc == PIT_MERGE)
+		add_path(joinrel, (Path *) MakePitPath(root, joinrel, spine_path, feat_path,
+											   &info, PIT_MERGE));
+}
+
+/* IsPitMarker tells whether a clause is a call of featstore.pit_match */
+static bool
+IsPitMarker(Node *clause)
+{
+	FuncExpr   *func;
+	char	   *name;
+	Oid			nsp;
+
+	if (clause == NULL || !IsA(clause, FuncExpr))
+		return false;
+	func = (FuncExpr *) clause;
+	name = get_func_name(func->funcid);
+	if (name == NULL || strcmp(name, PIT_MARKER_NAME) != 0)
+		return false;
+	nsp = get_func_namespace(func->funcid);
+	return nsp == FeatstoreSchemaOid(true) && OidIsValid(nsp);
+}
+
+/*
+ * ClassifyJoinClauses sorts the join clauses into the marker, key
+ * equalities and filters on the output.  It returns false when a clause fits
+ * none of them (an ON condition PitJoin cannot apply).
+ */
+static bool
+ClassifyJoinClauses(List *restrictlist, RelOptInfo *joinrel,
+					RelOptInfo *spinerel, RelOptInfo *featrel, PitJoinInfo *info)
+{
+	ListCell   *lc;
+
+	foreach(lc, restrictlist)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+		bool		pushed = RINFO_IS_PUSHED_DOWN(rinfo, joinrel->relids);
+
+		if ((Node *) rinfo->clause == (Node *) info->marker)
+			continue;
+		if (rinfo->pseudoconstant)
+			return false;
+		if ((!info->left || !pushed) && IsA(rinfo->clause, OpExpr) &&
+			IsKeyEquality((OpExpr *) rinfo->clause, spinerel, featrel, info))
+			continue;
+		if (pushed)
+		{
+			info->quals = lappend(info->quals, rinfo);
+			continue;
+		}
+		return false;
+	}
+	return true;
+}
+
+/*
+ * IsKeyEquality recognises "spine.k = feature.k" on two plain columns of one
+ * type with that type's default equality, and records it as a key.
+ */
+static bool
+IsKeyEquality(OpExpr *op, RelOptInfo *spinerel, RelOptInfo *featrel,
+			  PitJoinInfo *info)
+{
+	Node	   *l;
+	Node	   *r;
+	Var		   *sv;
+	Var		   *fv;
+	TypeCacheEntry *tce;
+
+	if (list_length(op->args) != 2)
+		return false;
+	l = (Node *) linitial(op->args);
+	r = (Node *) lsecond(op->args);
+	if (!IsA(l, Var) || !IsA(r, Var) ||
+		((Var *) l)->varlevelsup != 0 || ((Var *) r)->varlevelsup != 0)
+		return false;
+	if (bms_is_member(((Var *) l)->varno, spinerel->relids) &&
+		bms_is_member(((Var *) r)->varno, featrel->relids))
+	{
+		sv = (Var *) l;
+		fv = (Var *) r;
+	}
+	else if (bms_is_member(((Var *) r)->varno, spinerel->relids) &&
+			 bms_is_member(((Var *) l)->varno, featrel->relids))
+	{
+		sv = (Var *) r;
+		fv = (Var *) l;
+	}
+	else
+		return false;
+	if (sv->vartype != fv->vartype)
+		return false;
+	tce = lookup_type_cache(sv->vartype,
+							TYPECACHE_EQ_OPR | TYPECACHE_LT_OPR |
+							TYPECACHE_CMP_PROC | TYPECACHE_HASH_PROC);
+	if (tce->eq_opr != op->opno || !OidIsValid(tce->lt_opr) ||
+		!OidIsValid(tce->cmp_proc) || !OidIsValid(tce->hash_proc))
+		return false;
+	/* equality under a nondeterministic collation is not byte equality */
+	if (OidIsValid(op->inputcollid) && !get_collation_isdeterministic(op->inputcollid))
+		return false;
+
+	info->spine_keys = lappend(info->spine_keys, sv);
+	info->feat_keys = lappend(info->feat_keys, fv);
+	info->key_clauses = lappend(info->key_clauses, op);
+	info->key_colls = lappend_oid(info->key_colls, op->inputcollid);
+	return true;
+}
+
+/*
+ * MakePitPath builds one PitJoin path for a strategy and costs it.
+ *
+ * hash: the spine is loaded into memory and sorted by (key hash, key, ts);
+ * the feature child is read once, in whatever order it comes, and each row
+ * is filed at its spine position; a per-key prefix-max sweep finishes.
+ * merge: both sides go through a tuplesort, then one merge pass.  It is the
+ * fallback when the spine does not fit in work_mem.
+ */
+static CustomPath *
+MakePitPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
+			Path *feat_path, PitJoinInfo *info, PitStrategy strategy)
+{
+	CustomPath *cpath = makeNode(CustomPath);
+	double		nspine = clamp_row_est(spine_path->rows);
+	double		nfeat = clamp_row_est(feat_path->rows);
+	int			nkeys = list_length(info->spine_keys);
+	Cost		startup;
+	Cost		run;
+
+	cpath->path.pathtype = T_CustomScan;
+	cpath->path.parent = joinrel;
+	cpath->path.pathtarget = joinrel->reltarget;
+	cpath->path.param_info = NULL;
+	cpath->path.parallel_aware = false;
+	cpath->path.parallel_safe = joinrel->consider_parallel &&
+		spine_path->parallel_safe && feat_path->parallel_safe;
+	cpath->path.parallel_workers = 0;
+	cpath->path.pathkeys = NIL;
+	cpath->path.rows = info->left ? nspine : clamp_row_est(Min(nspine, joinrel->rows));
+	cpath->flags = 0;
+	cpath->custom_paths = list_make2(spine_path, feat_path);
+	cpath->methods = &pit_path_methods;
+
+	/* both strategies read both children to the end before the first row */
+	startup = spine_path->total_cost + feat_path->total_cost;
+	startup += nfeat * cpu_operator_cost * (nkeys + 3);
+	if (strategy == PIT_HASH)
+	{
+		double		spine_bytes = nspine * (spine_path->pathtarget->width + 64.0);
+
+		/* sort the spine in memory, then one hash probe per feature row */
+		startup += 2.0 * cpu_operator_cost * nspine * log2(Max(nspine, 2.0)) * (nkeys + 1);
+		startup += nfeat * cpu_operator_cost * (2.0 + log2(Max(nspine / Max(joinrel->rows, 1.0), 2.0)));
+		/* a spine larger than work_mem falls back to merge at run time */
+		if (spine_bytes > work_mem * 1024.0)
+			startup += disable_cost;
+	}
+	else
+	{
+		Path		sort_path;
+
+		cost_sort(&sort_path, root, NIL, 0, nspine, spine_path->pathtarget->width,
+				  0.0, work_mem, -1.0);
+		startup += sort_path.total_cost;
+		cost_sort(&sort_path, root, NIL, 0, nfeat, feat_path->pathtarget->width,
+				  0.0, work_mem, -1.0);
+		startup += sort_path.total_cost;
+	}
+	run = nspine * (cpu_tuple_cost + cpu_operator_cost * (nkeys + 2));
+	cpath->path.startup_cost = startup;
+	cpath->path.total_cost = startup + run;
+
+	cpath->custom_private = list_make1(makeInteger(strategy));
+	cpath->custom_private = lappend(cpath->custom_private, makeInteger(info->spine_is_outer));
+	cpath->custom_private = lappend(cpath->custom_private, makeInteger(info->left));
+	cpath->custom_private = lappend(cpath->custom_private, info->marker);
+	cpath->custom_private = lappend(cpath->custom_private, info->spine_keys);
+	cpath->custom_private = lappend(cpath->custom_private, info->feat_keys);
+	cpath->custom_private = lappend(cpath->custom_private, info->key_clauses);
+	cpath->custom_private = lappend(cpath->custom_private, info->key_colls);
+	cpath->custom_private = lappend(cpath->custom_private, info->quals);
+	return cpath;
+}
+
+/*
+ * PlanPitPath turns a PitJoin path into a CustomScan.  The children keep
+ * their own targetlists; the scan tuple is built from them through the
+ * column map in custom_private, since setrefs only rewrites custom_exprs
+ * against the join's own output.
+ */
+static Plan *
+PlanPitPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
+			List *tlist, List *clauses, List *custom_plans)
+{
+	CustomScan *cscan = makeNode(CustomScan);
+	List	   *priv = best_path->custom_private;
+	int			strategy = intVal(list_nth(priv, 0));
+	bool		spine_is_outer = intVal(list_nth(priv, 1));
+	bool		left = intVal(list_nth(priv, 2));
+	FuncExpr   *marker = (FuncExpr *) list_nth(priv, 3);
+	List	   *spine_keys = (List *) list_nth(priv, 4);
+	List	   *feat_keys = (List *) list_nth(priv, 5);
+	List	   *key_clauses = (List *) list_nth(priv, 6);
+	List	   *key_colls = (List *) list_nth(priv, 7);
+	List	   *quals = (List *) list_nth(priv, 8);
+	Plan	   *spine_plan = (Plan *) linitial(custom_plans);
+	Plan	   *feat_plan = (Plan *) lsecond(custom_plans);
+	List	   *scan_tlist = NIL;
+	List	   *vars;
+	List	   *map_side = NIL;
+	List	   *map_resno = NIL;
+	List	   *spine_resnos = NIL;
+	List	   *feat_resnos = NIL;
+	List	   *exprs;
+	ListCell   *lc;
+
+	(void) spine_is_outer;
+
+	cscan->scan.plan.targetlist = tlist;
+	cscan->scan.plan.qual = extract_actual_clauses(quals, false);
+	cscan->scan.scanrelid = 0;
+	cscan->flags = best_path->flags;
+	cscan->custom_plans = custom_plans;
+	cscan->methods = &pit_scan_methods;
+
+	exprs = list_make3(list_nth(marker->args, 3), list_nth(marker->args, 4),
+					   list_nth(marker->args, 5));
+	exprs = list_concat(exprs, copyObject(key_clauses));
+	cscan->custom_exprs = exprs;
+
+	/* every column used above the node, in its quals or custom_exprs */
+	vars = pull_var_clause((Node *) list_make3(tlist, cscan->scan.plan.qual, exprs),
+						   PVC_INCLUDE_PLACEHOLDERS);
+	vars = list_concat(vars, list_copy_head(marker->args, 3));
+	scan_tlist = add_to_flat_tlist(NIL, vars);
+	cscan->custom_scan_tlist = scan_tlist;
+
+	foreach(lc, scan_tlist)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		AttrNumber	resno;
+
+		if ((resno = ChildResno(spine_plan, (Node *) tle->expr)) != InvalidAttrNumber)
+		{
+			map_side = lappend_int(map_side, 0);
+			map_resno = lappend_int(map_resno, resno);
+		}
+		else if ((resno = ChildResno(feat_plan, (Node *) tle->expr)) != InvalidAttrNumber)
+		{
+			map_side = lappend_int(map_side, 1);
+			map_resno = lappend_int(map_resno, resno);
+		}
+		else
+			elog(ERROR, "featstore: point-in-time join column not found in either input");
+	}
+
+	foreach(lc, spine_keys)
+		spine_resnos = lappend_int(spine_resnos, ChildResno(spine_plan, lfirst(lc)));
+	foreach(lc, feat_keys)
+		feat_resnos = lappend_int(feat_resnos, ChildResno(feat_plan, lfirst(lc)));
+	if (list_member_int(spine_resnos, InvalidAttrNumber) ||
+		list_member_int(feat_resnos, InvalidAttrNumber))
+		elog(ERROR, "featstore: point-in-time join key not found in its input");
+
+	cscan->custom_private = NIL;
+	for (int f = 0; f < PIT_PRIV_NFIELDS; f++)
+	{
+		Node	   *v;
+
+		switch ((PitPrivateField) f)
+		{
+			case PIT_PRIV_STRATEGY:
+				v = (Node *) makeInteger(strategy);
+				break;
+			case PIT_PRIV_LEFT:
+				v = (Node *) makeInteger(left);
+				break;
+			case PIT_PRIV_SPINE_KEYS:
+				v = (Node *) spine_resnos;
+				break;
+			case PIT_PRIV_FEAT_KEYS:
+				v = (Node *) feat_resnos;
+				break;
+			case PIT_PRIV_KEY_COLLS:
+				v = (Node *) key_colls;
+				break;
+			case PIT_PRIV_SPINE_TS:
+				v = (Node *) makeInteger(ChildResno(spine_plan, list_nth(marker->args, 2)));
+				break;
+			case PIT_PRIV_FEAT_ETS:
+				v = (Node *) makeInteger(ChildResno(feat_plan, list_nth(marker->args, 0)));
+				break;
+			case PIT_PRIV_FEAT_CAT:
+				v = (Node *) makeInteger(ChildResno(feat_plan, list_nth(marker->args, 1)));
+				break;
+			case PIT_PRIV_MAP_SIDE:
+				v = (Node *) map_side;
+				break;
+			case PIT_PRIV_MAP_RESNO:
+				v = (Node *) map_resno;
+				break;
+			default:
+				elog(ERROR, "featstore: unexpected private field %d", f);
+		}
+		/* an empty IntList is NIL, which a List cannot distinguish; keep a slot */
+		cscan->custom_private = lappend(cscan->custom_private, v);
+	}
+	return &cscan->scan.plan;
+}
+
+/* ChildResno finds an expression in a child plan's targetlist */
+static AttrNumber
+ChildResno(Plan *child, Node *expr)
+{
+	ListCell   *lc;
+
+	foreach(lc, child->targetlist)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+
+		if (equal(tle->expr, expr))
+			return tle->resno;
+	}
+	return InvalidAttrNumber;
+}
