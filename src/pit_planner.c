@@ -405,9 +405,12 @@ MakePitPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 	{
 		double		spine_bytes = nspine * (spine_path->pathtarget->width + 64.0);
 
-		/* sort the spine in memory, then one hash probe per feature row */
-		startup += 2.0 * cpu_operator_cost * nspine * log2(Max(nspine, 2.0)) * (nkeys + 1);
-		startup += nfeat * cpu_operator_cost * (2.0 + log2(Max(nspine / Max(joinrel->rows, 1.0), 2.0)));
+		/*
+		 * Sort the spine in memory, then one hash probe and a short binary
+		 * search per feature row; no sort of the history.
+		 */
+		startup += 2.0 * cpu_operator_cost * nspine * log2(Max(nspine, 2.0));
+		startup += nfeat * cpu_operator_cost * 3.0;
 		/* a spine larger than work_mem falls back to merge at run time */
 		if (spine_bytes > work_mem * 1024.0)
 			startup += disable_cost;
