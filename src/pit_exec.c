@@ -551,7 +551,8 @@ PitArenaAlloc(PitScanState *st, Size size)
 	size = MAXALIGN(size);
 	if (size > st->arena_free)
 	{
-		Size		block = Max(size, PIT_ARENA_BLOCK);
+		/* small blocks under a small work_mem, so tiny spines stay in memory */
+		Size		block = Max(size, Min(PIT_ARENA_BLOCK, Max(st->mem_limit / 8, 8192)));
 
 		st->arena = MemoryContextAlloc(st->runcxt, block);
 		st->arena_free = block;

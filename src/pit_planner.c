@@ -17,6 +17,7 @@
 
 #include <math.h>
 
+#include "access/transam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
@@ -26,6 +27,7 @@
 #include "optimizer/clauses.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
+#include "optimizer/planner.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/paths.h"
 #include "optimizer/planmain.h"
@@ -50,6 +52,7 @@ static const struct config_enum_entry pit_strategy_options[] = {
 };
 
 static set_join_pathlist_hook_type prev_join_pathlist_hook = NULL;
+static planner_hook_type prev_planner_hook = NULL;
 
 /* What the hook learned about one join, carried to PlanCustomPath */
 typedef struct PitJoinInfo
@@ -68,6 +71,10 @@ static void PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 							RelOptInfo *outerrel, RelOptInfo *innerrel,
 							JoinType jointype, JoinPathExtraData *extra);
 static bool IsPitMarker(Node *clause);
+static PlannedStmt *PitPlanner(Query *parse, const char *query_string,
+							   int cursorOptions, ParamListInfo boundParams);
+static bool FindMarkerWalker(Node *node, Oid *marker);
+static bool PlanHasMarker(Plan *plan, Oid marker);
 static bool ClassifyJoinClauses(List *restrictlist, RelOptInfo *joinrel,
 								RelOptInfo *spinerel, RelOptInfo *featrel,
 								PitJoinInfo *info);
@@ -109,6 +116,85 @@ PitInit(void)
 
 	prev_join_pathlist_hook = set_join_pathlist_hook;
 	set_join_pathlist_hook = PitJoinPathlist;
+	prev_planner_hook = planner_hook;
+	planner_hook = PitPlanner;
+}
+
+/*
+ * PitPlanner is the safety net: a finished plan must not contain the
+ * marker, since every PitJoin consumes its own.  A marker left over means
+ * the join was not one PitJoin can take; fail now, naming the fix, rather
+ * than when (or if) a row reaches it.
+ */
+static PlannedStmt *
+PitPlanner(Query *parse, const char *query_string, int cursorOptions,
+		   ParamListInfo boundParams)
+{
+	PlannedStmt *stmt;
+	Oid			marker = InvalidOid;
+	ListCell   *lc;
+	bool		left_over;
+
+	if (prev_planner_hook)
+		stmt = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
+	else
+		stmt = standard_planner(parse, query_string, cursorOptions, boundParams);
+
+	if (!query_tree_walker(parse, FindMarkerWalker, &marker, 0))
+		return stmt;
+
+	left_over = PlanHasMarker(stmt->planTree, marker);
+	foreach(lc, stmt->subplans)
+		left_over = left_over || PlanHasMarker((Plan *) lfirst(lc), marker);
+	if (left_over)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("featstore.pit_match() is not in a join a point-in-time join node can take"),
+				 errdetail("The marker must be in the ON clause of a LEFT or INNER join (or the WHERE clause of an inner join) "
+						   "between a spine and one feature table, with its first two arguments columns of the feature table "
+						   "and its third a column of the spine."),
+				 errhint("Keep only key equalities (feature.k = spine.k) beside the marker in the ON clause and move other conditions "
+						 "to WHERE or a subquery, or call featstore.pit_join().")));
+	return stmt;
+}
+
+/* FindMarkerWalker looks for the marker anywhere in a query, subqueries included */
+static bool
+FindMarkerWalker(Node *node, Oid *marker)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncExpr) && IsPitMarker(node))
+	{
+		*marker = ((FuncExpr *) node)->funcid;
+		return true;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, FindMarkerWalker, marker, 0);
+	return expression_tree_walker(node, FindMarkerWalker, marker);
+}
+
+/*
+ * PlanHasMarker tells whether a plan tree calls the marker.  Plan nodes have
+ * no generic expression walker, so it searches the plan's text form, which
+ * holds every expression of every node; only queries that contain the
+ * marker pay for it.
+ */
+static bool
+PlanHasMarker(Plan *plan, Oid marker)
+{
+	char	   *text;
+	char	   *pattern;
+	bool		found;
+
+	if (plan == NULL)
+		return false;
+	text = nodeToString(plan);
+	pattern = psprintf("{FUNCEXPR :funcid %u ", marker);
+	found = strstr(text, pattern) != NULL;
+	pfree(pattern);
+	pfree(text);
+	return found;
 }
 
 /*
@@ -270,6 +356,9 @@ IsPitMarker(Node *clause)
 	if (clause == NULL || !IsA(clause, FuncExpr))
 		return false;
 	func = (FuncExpr *) clause;
+	/* built-in functions are never the marker: skip the catalog lookups */
+	if (func->funcid < FirstNormalObjectId)
+		return false;
 	name = get_func_name(func->funcid);
 	if (name == NULL || strcmp(name, PIT_MARKER_NAME) != 0)
 		return false;
