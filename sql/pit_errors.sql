@@ -5,19 +5,21 @@ RESET client_min_messages;
 SET TimeZone = 'UTC';
 \set SHOW_CONTEXT never
 \set VERBOSITY default
+CREATE SCHEMA pit_err;
+SET search_path = pit_err, public;
 
-INSERT INTO featstore.entities (name) VALUES ('user'), ('account');
-INSERT INTO featstore.entity_keys VALUES ('user', 1, 'user_id', 'text'), ('account', 1, 'account_id', 'bigint');
+INSERT INTO featstore.entities (name) VALUES ('err_user'), ('err_account');
+INSERT INTO featstore.entity_keys VALUES ('err_user', 1, 'user_id', 'text'), ('err_account', 1, 'account_id', 'bigint');
 CREATE TABLE u_hist (user_id text, event_timestamp timestamptz NOT NULL,
 	created_at timestamptz NOT NULL DEFAULT clock_timestamp(), amount bigint);
 CREATE TABLE a_hist (account_id bigint, event_timestamp timestamptz NOT NULL,
 	created_at timestamptz NOT NULL DEFAULT clock_timestamp(), amount bigint);
 INSERT INTO featstore.feature_groups (name, schema_name, table_name, entity_name) VALUES
-	('u', 'public', 'u_hist', 'user'), ('acct', 'public', 'a_hist', 'account'),
-	('ghost', 'public', 'no_such_table', 'user');
+	('u', 'pit_err', 'u_hist', 'err_user'), ('acct', 'pit_err', 'a_hist', 'err_account'),
+	('ghost', 'pit_err', 'no_such_table', 'err_user');
 INSERT INTO featstore.features (group_name, name, data_type, position) VALUES
 	('u', 'amount', 'bigint', 1), ('acct', 'amount', 'bigint', 1), ('ghost', 'x', 'bigint', 1);
-INSERT INTO featstore.feature_services (name) VALUES ('svc');
+INSERT INTO featstore.feature_services (name) VALUES ('err_svc');
 CREATE TABLE labels (user_id text, account_id bigint, ts timestamptz, y int);
 CREATE TYPE r AS (user_id text, account_id bigint, ts timestamptz, y int, amount bigint);
 
@@ -35,7 +37,7 @@ SELECT * FROM featstore.pit_join(NULL::r, 'SELECT user_id, ts::timestamp AS ts F
 SELECT * FROM featstore.pit_join(NULL::r, 'labels', '{nope}');
 SELECT * FROM featstore.pit_join(NULL::r, 'labels', '{u.nope}');
 SELECT * FROM featstore.pit_join(NULL::r, 'labels', service => 'nope');
-SELECT * FROM featstore.pit_join(NULL::r, 'labels', '{svc}');
+SELECT * FROM featstore.pit_join(NULL::r, 'labels', '{err_svc}');
 SELECT * FROM featstore.pit_join(NULL::r, 'labels', '{ghost}');
 -- no features at all
 SELECT * FROM featstore.pit_join(NULL::r, 'labels');
@@ -43,7 +45,7 @@ SELECT * FROM featstore.pit_join(NULL::r, 'labels');
 SELECT * FROM featstore.pit_join(NULL::r, 'labels', '{u,acct}');
 SELECT * FROM featstore.pit_join(NULL::r, 'SELECT user_id, ts, 1 AS amount FROM labels', '{u}');
 -- as_of in the future
-SELECT * FROM featstore.pit_join(NULL::r, 'labels', '{u}', as_of => now() + interval '1 minute');
+SELECT * FROM featstore.pit_join(NULL::r, 'labels', '{u}', as_of => 'infinity');
 -- a prototype that does not match the join's columns
 SELECT * FROM featstore.pit_join(NULL::labels, 'labels', '{u}');
 
@@ -68,3 +70,9 @@ SELECT * FROM labels s LEFT JOIN u_hist f ON f.user_id = s.user_id
 -- FOR UPDATE needs row locking the node does not offer
 SELECT * FROM labels s JOIN u_hist f ON f.user_id = s.user_id
 	AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts) FOR UPDATE;
+
+DELETE FROM featstore.feature_services WHERE name = 'err_svc';
+DELETE FROM featstore.feature_groups WHERE name IN ('u', 'acct', 'ghost');
+DELETE FROM featstore.entities WHERE name IN ('err_user', 'err_account');
+SET client_min_messages = warning;
+DROP SCHEMA pit_err CASCADE;

@@ -5,29 +5,31 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS featstore;
 RESET client_min_messages;
 SET TimeZone = 'UTC';
+CREATE SCHEMA pit_sem;
+SET search_path = pit_sem, public;
 \set SHOW_CONTEXT never
 
 -- pit_test_group registers a group over an existing history table
 CREATE FUNCTION pit_test_group(grp text, tbl text, entity text, ttl interval, feats text[])
 RETURNS void LANGUAGE sql AS $$
 	INSERT INTO featstore.feature_groups (name, schema_name, table_name, entity_name, ttl)
-	VALUES (grp, 'public', tbl, entity, ttl);
+	VALUES (grp, 'pit_sem', tbl, entity, ttl);
 	INSERT INTO featstore.features (group_name, name, data_type, position)
 	SELECT grp, f, 'bigint', o FROM unnest(feats) WITH ORDINALITY AS u(f, o);
 $$;
 
-INSERT INTO featstore.entities (name) VALUES ('user'), ('pair');
-INSERT INTO featstore.entity_keys VALUES ('user', 1, 'user_id', 'text'),
-	('pair', 1, 'a', 'text'), ('pair', 2, 'b', 'text');
+INSERT INTO featstore.entities (name) VALUES ('sem_user'), ('sem_pair');
+INSERT INTO featstore.entity_keys VALUES ('sem_user', 1, 'user_id', 'text'),
+	('sem_pair', 1, 'a', 'text'), ('sem_pair', 2, 'b', 'text');
 
 CREATE TABLE user_hist (user_id text, event_timestamp timestamptz NOT NULL,
 	created_at timestamptz NOT NULL DEFAULT clock_timestamp(), v bigint, w bigint,
 	UNIQUE (user_id, event_timestamp, created_at));
-SELECT pit_test_group('user_g', 'user_hist', 'user', '1 day', '{v,w}');
+SELECT pit_test_group('user_g', 'user_hist', 'sem_user', '1 day', '{v,w}');
 CREATE TABLE pair_hist (a text, b text, event_timestamp timestamptz NOT NULL,
 	created_at timestamptz NOT NULL DEFAULT clock_timestamp(), v bigint,
 	UNIQUE (a, b, event_timestamp, created_at));
-SELECT pit_test_group('pair_g', 'pair_hist', 'pair', NULL, '{v}');
+SELECT pit_test_group('pair_g', 'pair_hist', 'sem_pair', NULL, '{v}');
 
 INSERT INTO user_hist VALUES
 	-- ties on event_timestamp: the later created_at wins
@@ -141,3 +143,9 @@ PREPARE training(timestamptz) AS
 EXECUTE training('2024-01-11');
 EXECUTE training(NULL);
 DEALLOCATE training;
+
+DELETE FROM featstore.feature_services WHERE name = 'svc';
+DELETE FROM featstore.feature_groups WHERE name IN ('user_g', 'pair_g');
+DELETE FROM featstore.entities WHERE name IN ('sem_user', 'sem_pair');
+SET client_min_messages = warning;
+DROP SCHEMA pit_sem CASCADE;
