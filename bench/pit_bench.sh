@@ -64,6 +64,7 @@ as_pg "$BIN/pg_ctl" -D "$DATA" -l "$BENCH_WORK/pg/server.log" -w start >/dev/nul
 trap 'as_pg "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null' EXIT
 
 echo "== load $SCALE"
+psql_ -c "DROP VIEW IF EXISTS pit_proto" -c "DROP EXTENSION IF EXISTS featstore CASCADE"
 psql_ -v datadir="$BENCH_WORK/data/$SCALE" -f "$ANCHORS/sql/pg/load.sql"
 # the group in the registry, over the anchors' table, for pit_join()
 psql_ <<'SQL'

@@ -59,16 +59,23 @@ typedef struct PitSpineEntry
 	TimestampTz best_ets;
 	TimestampTz best_cat;
 	uint32		hash;
+	uint32		best_cap;		/* bytes allocated at best, reused in place */
 	bool		never;			/* NULL key or ts: never matches */
 	Datum		keys[FLEXIBLE_ARRAY_MEMBER];
 } PitSpineEntry;
 
-/* A run of spine entries sharing one key */
-typedef struct PitGroup
+/*
+ * A slot of the key table: one run of spine entries sharing a key.  It is
+ * self-contained (hash, first key, bounds), so a probe costs one cache miss
+ * when the key is a plain integer-like value.
+ */
+typedef struct PitSlot
 {
+	Datum		key0;			/* first key column of the run */
 	int64		start;
-	int64		end;
-} PitGroup;
+	int64		end;			/* 0: empty slot */
+	uint32		hash;
+} PitSlot;
 
 typedef enum PitPhase
 {
@@ -123,10 +130,11 @@ typedef struct PitScanState
 	PitSpineEntry **entries;
 	int64		nentries;
 	int64		maxentries;
-	PitGroup   *groups;
+	TimestampTz *ts_sorted;		/* spine ts in entry order, for binary search */
 	int64		ngroups;
-	int64	   *table;			/* group index + 1, 0 when empty */
+	PitSlot    *table;
 	uint64		table_mask;
+	bool		key_fast;		/* one key, equal iff the Datums are equal */
 	int64		pos;
 	char	   *arena;
 	Size		arena_free;
@@ -173,6 +181,7 @@ static bool PitHashLoadSpine(PitScanState *st);
 static void PitHashBuildTable(PitScanState *st);
 static bool PitHashFileFeatures(PitScanState *st);
 static void PitHashSweep(PitScanState *st);
+static void PitFileRow(PitScanState *st, PitSpineEntry *e, TupleTableSlot *slot);
 static void PitMergeLoad(PitScanState *st);
 static void PitMergeNextFeature(PitScanState *st);
 static TupleTableSlot *PitEmit(PitScanState *st, TupleTableSlot *spine,
@@ -272,6 +281,16 @@ PitBegin(CustomScanState *node, EState *estate, int eflags)
 		fmgr_info_copy(&st->hashfn[i], &tce->hash_proc_finfo, CurrentMemoryContext);
 		st->sortops[i] = tce->lt_opr;
 		i++;
+	}
+
+	/* one key whose equality is Datum equality: compare and hash it inline */
+	if (st->nkeys == 1)
+	{
+		Oid			typid = TupleDescAttr(spine_desc, st->spine_keys[0] - 1)->atttypid;
+
+		st->key_fast = (typid == INT8OID || typid == INT4OID || typid == INT2OID ||
+						typid == OIDOID || typid == DATEOID || typid == BOOLOID ||
+						typid == TIMESTAMPOID || typid == TIMESTAMPTZOID);
 	}
 
 	st->ttl_state = ExecInitExpr((Expr *) list_nth(cscan->custom_exprs, PIT_EXPR_TTL),
@@ -612,6 +631,7 @@ PitHashLoadSpine(PitScanState *st)
 		MemoryContextSwitchTo(old);
 
 		e->best = NULL;
+		e->best_cap = 0;
 		e->best_ets = e->best_cat = 0;
 		ExecStoreMinimalTuple(e->tup, st->spine_slot, false);
 		e->ts = DatumGetTimestampTz(slot_getattr(st->spine_slot, st->spine_ts, &isnull));
@@ -631,13 +651,12 @@ static void
 PitHashBuildTable(PitScanState *st)
 {
 	int64		nslots = 16;
-	MemoryContext old;
+	int64		nmatchable = 0;
 
 	qsort_arg(st->entries, st->nentries, sizeof(PitSpineEntry *),
 			  PitCompareEntries, st);
 
-	old = MemoryContextSwitchTo(st->runcxt);
-	st->groups = MemoryContextAllocHuge(st->runcxt, sizeof(PitGroup) * Max(st->nentries, 1));
+	/* count the runs first, to size the table */
 	st->ngroups = 0;
 	for (int64 i = 0; i < st->nentries; i++)
 	{
@@ -645,36 +664,38 @@ PitHashBuildTable(PitScanState *st)
 
 		if (e->never)
 			break;				/* they sort last */
-		if (st->ngroups > 0)
-		{
-			PitSpineEntry *first = st->entries[st->groups[st->ngroups - 1].start];
-
-			if (first->hash == e->hash && PitCompareKeys(st, first->keys, e->keys) == 0)
-			{
-				st->groups[st->ngroups - 1].end = i + 1;
-				continue;
-			}
-		}
-		st->groups[st->ngroups].start = i;
-		st->groups[st->ngroups].end = i + 1;
-		st->ngroups++;
+		nmatchable++;
+		if (i == 0 || e->hash != st->entries[i - 1]->hash ||
+			PitCompareKeys(st, e->keys, st->entries[i - 1]->keys) != 0)
+			st->ngroups++;
 	}
-
 	while (nslots < st->ngroups * 2)
 		nslots *= 2;
-	st->table = MemoryContextAllocHuge(st->runcxt, sizeof(int64) * nslots);
-	memset(st->table, 0, sizeof(int64) * nslots);
+	st->table = MemoryContextAllocHuge(st->runcxt, sizeof(PitSlot) * nslots);
+	memset(st->table, 0, sizeof(PitSlot) * nslots);
 	st->table_mask = nslots - 1;
-	st->mem_used += sizeof(int64) * nslots + sizeof(PitGroup) * Max(st->nentries, 1);
-	for (int64 g = 0; g < st->ngroups; g++)
-	{
-		uint64		h = st->entries[st->groups[g].start]->hash & st->table_mask;
+	st->ts_sorted = MemoryContextAllocHuge(st->runcxt, sizeof(TimestampTz) * Max(st->nentries, 1));
+	st->mem_used += sizeof(PitSlot) * nslots + sizeof(TimestampTz) * Max(st->nentries, 1);
 
-		while (st->table[h] != 0)
-			h = (h + 1) & st->table_mask;
-		st->table[h] = g + 1;
+	for (int64 i = 0; i < st->nentries; i++)
+		st->ts_sorted[i] = st->entries[i]->ts;
+	for (int64 i = 0; i < nmatchable;)
+	{
+		PitSpineEntry *first = st->entries[i];
+		int64		j = i + 1;
+		uint64		h;
+
+		while (j < nmatchable && st->entries[j]->hash == first->hash &&
+			   PitCompareKeys(st, st->entries[j]->keys, first->keys) == 0)
+			j++;
+		for (h = first->hash & st->table_mask; st->table[h].end != 0; h = (h + 1) & st->table_mask)
+			;
+		st->table[h].key0 = first->keys[0];
+		st->table[h].start = i;
+		st->table[h].end = j;
+		st->table[h].hash = first->hash;
+		i = j;
 	}
-	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -699,7 +720,7 @@ PitHashFileFeatures(PitScanState *st)
 		TimestampTz avail;
 		uint32		hash;
 		uint64		h;
-		PitGroup   *grp = NULL;
+		PitSlot    *grp = NULL;
 		int64		lo,
 					hi;
 		PitSpineEntry *e;
@@ -722,14 +743,16 @@ PitHashFileFeatures(PitScanState *st)
 
 		old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 		hash = PitHashKeys(st, keys);
-		for (h = hash & st->table_mask; st->table[h] != 0; h = (h + 1) & st->table_mask)
+		for (h = hash & st->table_mask; st->table[h].end != 0; h = (h + 1) & st->table_mask)
 		{
-			PitGroup   *g = &st->groups[st->table[h] - 1];
-			PitSpineEntry *first = st->entries[g->start];
+			PitSlot    *slotp = &st->table[h];
 
-			if (first->hash == hash && PitCompareKeys(st, first->keys, keys) == 0)
+			if (slotp->hash != hash)
+				continue;
+			if (st->key_fast ? slotp->key0 == keys[0] :
+				PitCompareKeys(st, st->entries[slotp->start]->keys, keys) == 0)
 			{
-				grp = g;
+				grp = slotp;
 				break;
 			}
 		}
@@ -744,7 +767,7 @@ PitHashFileFeatures(PitScanState *st)
 		{
 			int64		mid = lo + (hi - lo) / 2;
 
-			if (st->entries[mid]->ts < avail)
+			if (st->ts_sorted[mid] < avail)
 				lo = mid + 1;
 			else
 				hi = mid;
@@ -755,17 +778,9 @@ PitHashFileFeatures(PitScanState *st)
 		if (e->best != NULL && !PitBetter(ets, cat, e->best_ets, e->best_cat))
 			continue;
 
-		old = MemoryContextSwitchTo(st->runcxt);
-		if (e->best != NULL)
-		{
-			st->mem_used -= GetMemoryChunkSpace(e->best);
-			pfree(e->best);
-		}
-		e->best = ExecCopySlotMinimalTuple(slot);
-		st->mem_used += GetMemoryChunkSpace(e->best);
+		PitFileRow(st, e, slot);
 		e->best_ets = ets;
 		e->best_cat = cat;
-		MemoryContextSwitchTo(old);
 
 		if (st->mem_used > st->mem_limit)
 		{
@@ -777,17 +792,50 @@ PitHashFileFeatures(PitScanState *st)
 	return true;
 }
 
+/*
+ * PitFileRow keeps a copy of a feature row at a spine position, as a minimal
+ * tuple.  Rows keep replacing each other at the same position while the
+ * history streams by, so the space is reused in place when it is big enough:
+ * no allocator round trip per row.
+ */
+static void
+PitFileRow(PitScanState *st, PitSpineEntry *e, TupleTableSlot *slot)
+{
+	bool		shouldfree;
+	HeapTuple	ht = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
+	uint32		len = ht->t_len - MINIMAL_TUPLE_OFFSET;
+
+	if (e->best == NULL || e->best_cap < len)
+	{
+		if (e->best != NULL)
+		{
+			st->mem_used -= GetMemoryChunkSpace(e->best);
+			pfree(e->best);
+		}
+		/* a little slack, so that a slightly longer row still fits */
+		e->best_cap = MAXALIGN(len + 16);
+		e->best = MemoryContextAlloc(st->runcxt, e->best_cap);
+		st->mem_used += GetMemoryChunkSpace(e->best);
+	}
+	memcpy(e->best, (char *) ht->t_data + MINIMAL_TUPLE_OFFSET, len);
+	e->best->t_len = len;
+	if (shouldfree)
+		heap_freetuple(ht);
+}
+
 /* PitHashSweep carries the best row forward within each key's run */
 static void
 PitHashSweep(PitScanState *st)
 {
-	for (int64 g = 0; g < st->ngroups; g++)
+	for (uint64 g = 0; g <= st->table_mask; g++)
 	{
 		MinimalTuple run = NULL;
 		TimestampTz run_ets = 0;
 		TimestampTz run_cat = 0;
 
-		for (int64 i = st->groups[g].start; i < st->groups[g].end; i++)
+		if (st->table[g].end == 0)
+			continue;
+		for (int64 i = st->table[g].start; i < st->table[g].end; i++)
 		{
 			PitSpineEntry *e = st->entries[i];
 
@@ -957,6 +1005,10 @@ PitHashKeys(PitScanState *st, const Datum *keys)
 {
 	uint32		h = 0;
 
+	/* integer-like keys: a multiplicative hash, no function call */
+	if (st->key_fast)
+		return (uint32) (((uint64) keys[0] * UINT64CONST(0x9E3779B97F4A7C15)) >> 32);
+
 	for (int i = 0; i < st->nkeys; i++)
 	{
 		uint32		k = DatumGetUInt32(FunctionCall1Coll(&st->hashfn[i], st->colls[i], keys[i]));
@@ -1039,7 +1091,7 @@ PitResetRun(PitScanState *st)
 	MemoryContextReset(st->runcxt);
 	st->entries = NULL;
 	st->nentries = st->maxentries = 0;
-	st->groups = NULL;
+	st->ts_sorted = NULL;
 	st->ngroups = 0;
 	st->table = NULL;
 	st->arena = NULL;
