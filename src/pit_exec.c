@@ -54,15 +54,25 @@
 typedef struct PitSpineEntry
 {
 	MinimalTuple tup;			/* the spine row, in the arena */
-	MinimalTuple best;			/* best feature row filed here, then winner */
 	TimestampTz ts;
-	TimestampTz best_ets;
-	TimestampTz best_cat;
 	uint32		hash;
-	uint32		best_cap;		/* bytes allocated at best, reused in place */
 	bool		never;			/* NULL key or ts: never matches */
 	Datum		keys[FLEXIBLE_ARRAY_MEMBER];
 } PitSpineEntry;
+
+/*
+ * What the feature stream needs at one spine position (in sorted order),
+ * kept flat so that the binary search and the "is it better" test touch
+ * the same cache line.
+ */
+typedef struct PitPos
+{
+	TimestampTz ts;
+	TimestampTz best_ets;
+	TimestampTz best_cat;
+	MinimalTuple best;			/* best feature row filed here, then winner */
+	uint32		best_cap;		/* bytes allocated at best, reused in place */
+} PitPos;
 
 /*
  * A slot of the key table: one run of spine entries sharing a key.  It is
@@ -130,7 +140,7 @@ typedef struct PitScanState
 	PitSpineEntry **entries;
 	int64		nentries;
 	int64		maxentries;
-	TimestampTz *ts_sorted;		/* spine ts in entry order, for binary search */
+	PitPos	   *pos_sorted;		/* per entry, in entry order */
 	int64		ngroups;
 	PitSlot    *table;
 	uint64		table_mask;
@@ -181,7 +191,7 @@ static bool PitHashLoadSpine(PitScanState *st);
 static void PitHashBuildTable(PitScanState *st);
 static bool PitHashFileFeatures(PitScanState *st);
 static void PitHashSweep(PitScanState *st);
-static void PitFileRow(PitScanState *st, PitSpineEntry *e, TupleTableSlot *slot);
+static void PitFileRow(PitScanState *st, PitPos *e, TupleTableSlot *slot);
 static void PitMergeLoad(PitScanState *st);
 static void PitMergeNextFeature(PitScanState *st);
 static TupleTableSlot *PitEmit(PitScanState *st, TupleTableSlot *spine,
@@ -340,19 +350,22 @@ PitExec(CustomScanState *node)
 			case PIT_EMIT_HASH:
 				{
 					PitSpineEntry *e;
+					PitPos	   *p;
 
 					if (st->pos >= st->nentries)
 					{
 						st->phase = PIT_DONE;
 						continue;
 					}
+					p = &st->pos_sorted[st->pos];
+
 					e = st->entries[st->pos++];
 					ExecStoreMinimalTuple(e->tup, st->spine_slot, false);
-					if (e->best != NULL)
-						ExecStoreMinimalTuple(e->best, st->feat_slot, false);
+					if (p->best != NULL)
+						ExecStoreMinimalTuple(p->best, st->feat_slot, false);
 					out = PitEmit(st, st->spine_slot,
-								  e->best ? st->feat_slot : NULL,
-								  e->ts, e->best_ets, e->never);
+								  p->best ? st->feat_slot : NULL,
+								  e->ts, p->best_ets, e->never);
 					break;
 				}
 
@@ -630,9 +643,6 @@ PitHashLoadSpine(PitScanState *st)
 			pfree(mt);
 		MemoryContextSwitchTo(old);
 
-		e->best = NULL;
-		e->best_cap = 0;
-		e->best_ets = e->best_cat = 0;
 		ExecStoreMinimalTuple(e->tup, st->spine_slot, false);
 		e->ts = DatumGetTimestampTz(slot_getattr(st->spine_slot, st->spine_ts, &isnull));
 		e->never = isnull ||
@@ -674,11 +684,12 @@ PitHashBuildTable(PitScanState *st)
 	st->table = MemoryContextAllocHuge(st->runcxt, sizeof(PitSlot) * nslots);
 	memset(st->table, 0, sizeof(PitSlot) * nslots);
 	st->table_mask = nslots - 1;
-	st->ts_sorted = MemoryContextAllocHuge(st->runcxt, sizeof(TimestampTz) * Max(st->nentries, 1));
-	st->mem_used += sizeof(PitSlot) * nslots + sizeof(TimestampTz) * Max(st->nentries, 1);
+	st->pos_sorted = MemoryContextAllocHuge(st->runcxt, sizeof(PitPos) * Max(st->nentries, 1));
+	memset(st->pos_sorted, 0, sizeof(PitPos) * Max(st->nentries, 1));
+	st->mem_used += sizeof(PitSlot) * nslots + sizeof(PitPos) * Max(st->nentries, 1);
 
 	for (int64 i = 0; i < st->nentries; i++)
-		st->ts_sorted[i] = st->entries[i]->ts;
+		st->pos_sorted[i].ts = st->entries[i]->ts;
 	for (int64 i = 0; i < nmatchable;)
 	{
 		PitSpineEntry *first = st->entries[i];
@@ -723,7 +734,7 @@ PitHashFileFeatures(PitScanState *st)
 		PitSlot    *grp = NULL;
 		int64		lo,
 					hi;
-		PitSpineEntry *e;
+		PitPos	   *e;
 		MemoryContext old;
 
 		if (TupIsNull(slot))
@@ -767,14 +778,14 @@ PitHashFileFeatures(PitScanState *st)
 		{
 			int64		mid = lo + (hi - lo) / 2;
 
-			if (st->ts_sorted[mid] < avail)
+			if (st->pos_sorted[mid].ts < avail)
 				lo = mid + 1;
 			else
 				hi = mid;
 		}
 		if (lo >= grp->end)
 			continue;
-		e = st->entries[lo];
+		e = &st->pos_sorted[lo];
 		if (e->best != NULL && !PitBetter(ets, cat, e->best_ets, e->best_cat))
 			continue;
 
@@ -799,7 +810,7 @@ PitHashFileFeatures(PitScanState *st)
  * no allocator round trip per row.
  */
 static void
-PitFileRow(PitScanState *st, PitSpineEntry *e, TupleTableSlot *slot)
+PitFileRow(PitScanState *st, PitPos *e, TupleTableSlot *slot)
 {
 	bool		shouldfree;
 	HeapTuple	ht = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
@@ -837,7 +848,7 @@ PitHashSweep(PitScanState *st)
 			continue;
 		for (int64 i = st->table[g].start; i < st->table[g].end; i++)
 		{
-			PitSpineEntry *e = st->entries[i];
+			PitPos	   *e = &st->pos_sorted[i];
 
 			if (e->best != NULL &&
 				(run == NULL || PitBetter(e->best_ets, e->best_cat, run_ets, run_cat)))
@@ -1091,7 +1102,7 @@ PitResetRun(PitScanState *st)
 	MemoryContextReset(st->runcxt);
 	st->entries = NULL;
 	st->nentries = st->maxentries = 0;
-	st->ts_sorted = NULL;
+	st->pos_sorted = NULL;
 	st->ngroups = 0;
 	st->table = NULL;
 	st->arena = NULL;
