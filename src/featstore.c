@@ -33,6 +33,7 @@ void
 _PG_init(void)
 {
 	DdlLangInit();
+	OnlineInit();
 }
 
 /* FeatstoreExtensionOwner returns the role that owns the featstore extension */

@@ -19,6 +19,7 @@
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "storage/latch.h"
+#include "storage/spin.h"
 
 #include "featstore.h"
 
@@ -80,6 +81,7 @@ typedef struct OnlineGroup
 {
 	char	   *name;
 	char	   *qualified_table;	/* quoted schema.table */
+	Oid			relid;
 	char	   *entity_name;
 	int			nkeys;
 	char	  **key_names;
@@ -174,10 +176,10 @@ extern TimestampTz OnlineFromUnixUsecs(int64 usecs);
 extern const char *OnlineCasScript(void);
 
 /* redis_io.c */
-extern RedisConn *RedisOpen(const RedisOptions *opts, char **errmsg);
+extern RedisConn *RedisOpen(const RedisOptions *opts, char **err);
 extern void RedisClose(RedisConn *conn);
 extern bool RedisRun(RedisConn *conn, int ncmds, RedisCommand *cmds,
-					 RedisResult *results, int timeout_ms, char **errmsg);
+					 RedisResult *results, int timeout_ms, char **err);
 extern void RedisCommandSet(RedisCommand *cmd, int argc, ...);
 
 #endif							/* FEATSTORE_ONLINE_H */

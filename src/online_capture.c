@@ -26,6 +26,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 
 #include "online.h"
 
@@ -128,9 +129,7 @@ materialize(PG_FUNCTION_ARGS)
 				 errmsg("feature group \"%s\" is not online", name),
 				 errhint("Run ALTER FEATURE GROUP %s SET ONLINE; it materializes the group by itself.",
 						 quote_identifier(name))));
-	if (pg_class_aclcheck(RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(group->qualified_table)),
-										   NoLock, false),
-						  GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+	if (pg_class_aclcheck(group->relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to materialize feature group \"%s\"", name),
@@ -173,7 +172,7 @@ OnlineEnqueueGroup(const OnlineGroup *group, TimestampTz since, bool force)
 					 " pg_catalog.row_number() OVER () - 1 AS rn"
 					 " FROM %s WHERE event_timestamp >= $2 GROUP BY %s) s"
 					 " GROUP BY s.rn / %d RETURNING entities)"
-					 " SELECT pg_catalog.coalesce(pg_catalog.sum(entities), 0)::bigint FROM q",
+					 " SELECT coalesce(pg_catalog.sum(entities), 0)::bigint FROM q",
 					 arr.data, cols.data, group->qualified_table, cols.data,
 					 ONLINE_QUEUE_CHUNK);
 	args[0] = CStringGetTextDatum(group->name);

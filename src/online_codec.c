@@ -17,6 +17,9 @@
  */
 #include "postgres.h"
 
+#include <float.h>
+#include <math.h>
+
 #include <msgpack.h>
 
 #include "catalog/pg_type.h"

@@ -80,6 +80,7 @@ OnlineLoadGroup(const char *name, bool missing_ok)
 				 errmsg("history table %s of feature group \"%s\" does not exist",
 						group->qualified_table, name),
 				 errhint("Recreate the group with DROP FEATURE GROUP and CREATE FEATURE GROUP.")));
+	group->relid = relid;
 
 	/* key columns, with the table's real column types */
 	ret = SPI_execute_with_args(

@@ -39,7 +39,7 @@ static RedisConn *backend_conn = NULL;
 static char *backend_conn_settings = NULL;
 
 static RedisConn *BackendRedis(void);
-static void BackendRedisFailed(const char *errmsg);
+static void BackendRedisFailed(const char *err);
 static char **CanonicalKeys(const OnlineGroup *group, ArrayType *arr);
 static Datum JsonbFromText(const char *json);
 static char *ValueJson(const char *data, size_t len);
@@ -59,7 +59,7 @@ online_features(PG_FUNCTION_ARGS)
 	StringInfoData key;
 	RedisCommand cmd;
 	RedisResult res;
-	char	   *errmsg = NULL;
+	char	   *err = NULL;
 	Datum		values[8];
 	bool		nulls[8] = {false};
 
@@ -81,8 +81,8 @@ online_features(PG_FUNCTION_ARGS)
 	initStringInfo(&key);
 	OnlineAppendKey(&key, group, keyvals);
 	RedisCommandSet(&cmd, 2, "GET", (size_t) 3, key.data, (size_t) key.len);
-	if (!RedisRun(BackendRedis(), 1, &cmd, &res, online_redis_timeout_ms, &errmsg))
-		BackendRedisFailed(errmsg);
+	if (!RedisRun(BackendRedis(), 1, &cmd, &res, online_redis_timeout_ms, &err))
+		BackendRedisFailed(err);
 
 	values[7] = CStringGetTextDatum(key.data);
 	if (res.type == REDIS_REPLY_NIL)
@@ -158,7 +158,7 @@ verify_online(PG_FUNCTION_ARGS)
 	int			ret;
 	uint64		nrows;
 	SPITupleTable *tuptable;
-	char	   *errmsg = NULL;
+	char	   *err = NULL;
 	RedisCommand *cmds;
 	RedisResult *res;
 
@@ -194,8 +194,8 @@ verify_online(PG_FUNCTION_ARGS)
 		RedisCommandSet(&scan, 6, "SCAN", (size_t) 4, cursor, strlen(cursor),
 						"MATCH", (size_t) 5, pattern.data, (size_t) pattern.len,
 						"COUNT", (size_t) 5, "1000", (size_t) 4);
-		if (!RedisRun(conn, 1, &scan, &sres, online_redis_timeout_ms, &errmsg))
-			BackendRedisFailed(errmsg);
+		if (!RedisRun(conn, 1, &scan, &sres, online_redis_timeout_ms, &err))
+			BackendRedisFailed(err);
 		if (sres.type != REDIS_REPLY_ARRAY || sres.nelements != 2 ||
 			sres.elements[0].type != REDIS_REPLY_STRING)
 			ereport(ERROR,
@@ -288,8 +288,8 @@ verify_online(PG_FUNCTION_ARGS)
 			rkeys[i] = key.data;
 			RedisCommandSet(&cmds[i], 2, "GET", (size_t) 3, key.data, (size_t) key.len);
 		}
-		if (!RedisRun(conn, n, cmds, res, online_redis_timeout_ms, &errmsg))
-			BackendRedisFailed(errmsg);
+		if (!RedisRun(conn, n, cmds, res, online_redis_timeout_ms, &err))
+			BackendRedisFailed(err);
 
 		for (int i = 0; i < n; i++)
 		{
@@ -463,7 +463,7 @@ static RedisConn *
 BackendRedis(void)
 {
 	char	   *settings;
-	char	   *errmsg = NULL;
+	char	   *err = NULL;
 	RedisOptions opts;
 
 	settings = psprintf("%s|%d|%s|%d", online_redis_host, online_redis_port,
@@ -475,9 +475,9 @@ BackendRedis(void)
 	RedisClose(backend_conn);
 	backend_conn = NULL;
 	OnlineRedisOptions(&opts);
-	backend_conn = RedisOpen(&opts, &errmsg);
+	backend_conn = RedisOpen(&opts, &err);
 	if (backend_conn == NULL)
-		BackendRedisFailed(errmsg);
+		BackendRedisFailed(err);
 	if (backend_conn_settings)
 		pfree(backend_conn_settings);
 	backend_conn_settings = MemoryContextStrdup(TopMemoryContext, settings);
@@ -486,13 +486,13 @@ BackendRedis(void)
 
 /* BackendRedisFailed drops the connection and raises the error */
 static void
-BackendRedisFailed(const char *errmsg)
+BackendRedisFailed(const char *err)
 {
 	RedisClose(backend_conn);
 	backend_conn = NULL;
 	ereport(ERROR,
 			(errcode(ERRCODE_CONNECTION_FAILURE),
-			 errmsg("could not use the Redis online store: %s", errmsg),
+			 errmsg("could not use the Redis online store: %s", err),
 			 errhint("Check that Redis is running and the featstore.redis_* settings point at it.")));
 }
 
@@ -527,7 +527,7 @@ CanonicalKeys(const OnlineGroup *group, ArrayType *arr)
 	out = palloc(sizeof(char *) * n);
 	for (int k = 0; k < n; k++)
 	{
-		char	   *text;
+		char	   *str;
 		Oid			infunc,
 					ioparam,
 					outfunc;
@@ -538,11 +538,11 @@ CanonicalKeys(const OnlineGroup *group, ArrayType *arr)
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("key column \"%s\" of feature group \"%s\" must not be null",
 							group->key_names[k], group->name)));
-		text = TextDatumGetCString(elems[k]);
+		str = TextDatumGetCString(elems[k]);
 		getTypeInputInfo(group->key_types[k], &infunc, &ioparam);
 		getTypeOutputInfo(group->key_types[k], &outfunc, &varlena);
 		out[k] = OidOutputFunctionCall(outfunc,
-									   OidInputFunctionCall(infunc, text, ioparam, -1));
+									   OidInputFunctionCall(infunc, str, ioparam, -1));
 	}
 	return out;
 }
@@ -572,8 +572,9 @@ ValueJson(const char *data, size_t len)
 		appendStringInfoString(&out, "{\"invalid\": true}");
 		return out.data;
 	}
-	appendStringInfo(&out, "{\"event_timestamp\": \"%s\", \"created_at\": \"%s\", \"expires_at\": ",
-					 timestamptz_to_str(ets), timestamptz_to_str(cat));
+	/* timestamptz_to_str returns a static buffer: one call per statement */
+	appendStringInfo(&out, "{\"event_timestamp\": \"%s\", ", timestamptz_to_str(ets));
+	appendStringInfo(&out, "\"created_at\": \"%s\", \"expires_at\": ", timestamptz_to_str(cat));
 	if (exp == DT_NOBEGIN)
 		appendStringInfoString(&out, "null");
 	else

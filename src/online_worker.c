@@ -107,8 +107,8 @@ static void SetWorkerState(OnlineWorkerState state, const char *error);
 static void WorkerShmemExit(int code, Datum arg);
 static bool WorkerConnect(void);
 static bool WorkerBatch(MemoryContext batchcxt);
-static bool WorkerPurge(const char *group_name, char **errmsg);
-static bool WorkerPush(PushItem *items, int nitems, BatchGroup *groups, char **errmsg);
+static bool WorkerPurge(const char *group_name, char **err);
+static bool WorkerPush(PushItem *items, int nitems, BatchGroup *groups, char **err);
 static OnlineGroupStatus *GroupSlot(const char *name);
 
 /* OnlineInit defines the settings and, when preloaded, the worker */
@@ -374,8 +374,8 @@ void
 OnlineWorkerMain(Datum main_arg)
 {
 	MemoryContext batchcxt;
-	int			backoff_ms = 0;
-	bool		outage_logged = false;
+	volatile int backoff_ms = 0;
+	volatile bool outage_logged = false;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -397,8 +397,8 @@ OnlineWorkerMain(Datum main_arg)
 
 	for (;;)
 	{
-		bool		more = false;
-		bool		failed = false;
+		volatile bool more = false;
+		volatile bool failed = false;
 		long		wait_ms = online_poll_interval_ms;
 
 		CHECK_FOR_INTERRUPTS();
@@ -497,23 +497,23 @@ WorkerConnect(void)
 	RedisOptions opts;
 	RedisCommand cmd;
 	RedisResult res;
-	char	   *errmsg = NULL;
+	char	   *err = NULL;
 	const char *script = OnlineCasScript();
 
 	SetWorkerState(ONLINE_STATE_CONNECTING, NULL);
 	OnlineRedisOptions(&opts);
-	worker_conn = RedisOpen(&opts, &errmsg);
+	worker_conn = RedisOpen(&opts, &err);
 	if (worker_conn == NULL)
 	{
-		SetWorkerState(ONLINE_STATE_REDIS_DOWN, errmsg);
+		SetWorkerState(ONLINE_STATE_REDIS_DOWN, err);
 		return false;
 	}
 	RedisCommandSet(&cmd, 3, "SCRIPT", (size_t) 6, "LOAD", (size_t) 4, script, strlen(script));
-	if (!RedisRun(worker_conn, 1, &cmd, &res, online_redis_timeout_ms, &errmsg))
+	if (!RedisRun(worker_conn, 1, &cmd, &res, online_redis_timeout_ms, &err))
 	{
 		RedisClose(worker_conn);
 		worker_conn = NULL;
-		SetWorkerState(ONLINE_STATE_REDIS_DOWN, errmsg);
+		SetWorkerState(ONLINE_STATE_REDIS_DOWN, err);
 		return false;
 	}
 	if (res.type != REDIS_REPLY_STRING)
@@ -556,7 +556,7 @@ WorkerBatch(MemoryContext batchcxt)
 	int			nfutures = 0;
 	int64		entities = 0;
 	bool		full = false;
-	char	   *errmsg = NULL;
+	char	   *err = NULL;
 
 	/* --- 1. read the batch and compute the winners --- */
 	SetCurrentStatementStartTimestamp();
@@ -766,27 +766,27 @@ WorkerBatch(MemoryContext batchcxt)
 	pgstat_report_activity(STATE_RUNNING, "featstore: writing to Redis");
 	if (purge_group != NULL)
 	{
-		if (!WorkerPurge(purge_group, &errmsg))
+		if (!WorkerPurge(purge_group, &err))
 		{
-			SetWorkerState(ONLINE_STATE_REDIS_DOWN, errmsg);
-			OnlineRecordGroupError(purge_group, errmsg);
+			SetWorkerState(ONLINE_STATE_REDIS_DOWN, err);
+			OnlineRecordGroupError(purge_group, err);
 			return false;
 		}
 	}
-	else if (!WorkerPush(items, nitems, groups, &errmsg))
+	else if (!WorkerPush(items, nitems, groups, &err))
 	{
 		if (worker_conn != NULL)
 		{
 			/* Redis answered, but not as expected: an error, not an outage */
 			for (int g = 0; g < ngroups; g++)
-				OnlineRecordGroupError(groups[g].name, errmsg);
-			SetWorkerState(ONLINE_STATE_ERROR, errmsg);
-			ereport(LOG, (errmsg("featstore online worker: %s", errmsg)));
+				OnlineRecordGroupError(groups[g].name, err);
+			SetWorkerState(ONLINE_STATE_ERROR, err);
+			ereport(LOG, (errmsg("featstore online worker: %s", err)));
 			RedisClose(worker_conn);
 			worker_conn = NULL;
 		}
 		else
-			SetWorkerState(ONLINE_STATE_REDIS_DOWN, errmsg);
+			SetWorkerState(ONLINE_STATE_REDIS_DOWN, err);
 		return false;
 	}
 
@@ -860,11 +860,11 @@ WorkerBatch(MemoryContext batchcxt)
 
 /*
  * WorkerPush sends the batch through the compare-and-set script in bounded
- * pipelines; false with *errmsg on failure (worker_conn NULL if the
+ * pipelines; false with *err on failure (worker_conn NULL if the
  * connection itself failed).
  */
 static bool
-WorkerPush(PushItem *items, int nitems, BatchGroup *groups, char **errmsg)
+WorkerPush(PushItem *items, int nitems, BatchGroup *groups, char **err)
 {
 	RedisCommand *cmds = palloc(sizeof(RedisCommand) * PUSH_CHUNK);
 	RedisResult *res = palloc(sizeof(RedisResult) * PUSH_CHUNK);
@@ -893,7 +893,7 @@ WorkerPush(PushItem *items, int nitems, BatchGroup *groups, char **errmsg)
 			cmds[i].argvlen[8] = strlen(it->expire_ms);
 			cmds[i].argc = 9;
 		}
-		if (!RedisRun(worker_conn, n, cmds, res, online_redis_timeout_ms, errmsg))
+		if (!RedisRun(worker_conn, n, cmds, res, online_redis_timeout_ms, err))
 		{
 			RedisClose(worker_conn);
 			worker_conn = NULL;
@@ -916,7 +916,7 @@ WorkerPush(PushItem *items, int nitems, BatchGroup *groups, char **errmsg)
 				noscript = true;
 			else
 			{
-				*errmsg = psprintf("unexpected Redis reply to the featstore script for key \"%s\": %s",
+				*err = psprintf("unexpected Redis reply to the featstore script for key \"%s\": %s",
 								   items[start + i].key,
 								   res[i].str ? res[i].str : "not an integer");
 				return false;
@@ -931,12 +931,12 @@ WorkerPush(PushItem *items, int nitems, BatchGroup *groups, char **errmsg)
 
 			if (reloaded)
 			{
-				*errmsg = pstrdup("Redis keeps forgetting the featstore script (NOSCRIPT)");
+				*err = pstrdup("Redis keeps forgetting the featstore script (NOSCRIPT)");
 				return false;
 			}
 			RedisCommandSet(&load, 3, "SCRIPT", (size_t) 6, "LOAD", (size_t) 4,
 							script, strlen(script));
-			if (!RedisRun(worker_conn, 1, &load, &lres, online_redis_timeout_ms, errmsg))
+			if (!RedisRun(worker_conn, 1, &load, &lres, online_redis_timeout_ms, err))
 			{
 				RedisClose(worker_conn);
 				worker_conn = NULL;
@@ -953,7 +953,7 @@ WorkerPush(PushItem *items, int nitems, BatchGroup *groups, char **errmsg)
 
 /* WorkerPurge removes every Redis key of a group, SCAN page by SCAN page */
 static bool
-WorkerPurge(const char *group_name, char **errmsg)
+WorkerPurge(const char *group_name, char **err)
 {
 	StringInfoData pattern;
 	char		cursor[32] = "0";
@@ -974,7 +974,7 @@ WorkerPurge(const char *group_name, char **errmsg)
 		RedisCommandSet(&scan, 6, "SCAN", (size_t) 4, cursor, strlen(cursor),
 						"MATCH", (size_t) 5, pattern.data, (size_t) pattern.len,
 						"COUNT", (size_t) 5, "1000", (size_t) 4);
-		if (!RedisRun(worker_conn, 1, &scan, &sres, online_redis_timeout_ms, errmsg))
+		if (!RedisRun(worker_conn, 1, &scan, &sres, online_redis_timeout_ms, err))
 		{
 			RedisClose(worker_conn);
 			worker_conn = NULL;
@@ -982,9 +982,9 @@ WorkerPurge(const char *group_name, char **errmsg)
 		}
 		if (sres.type != REDIS_REPLY_ARRAY || sres.nelements != 2 ||
 			sres.elements[0].type != REDIS_REPLY_STRING ||
-			sres.elements[1].type != REDIS_REPLY_ARRAY && sres.elements[1].nelements != 0)
+			(sres.elements[1].type != REDIS_REPLY_ARRAY && sres.elements[1].nelements != 0))
 		{
-			*errmsg = psprintf("unexpected Redis reply to SCAN: %s", sres.str ? sres.str : "bad shape");
+			*err = psprintf("unexpected Redis reply to SCAN: %s", sres.str ? sres.str : "bad shape");
 			return false;
 		}
 		strlcpy(cursor, sres.elements[0].str, sizeof(cursor));
@@ -997,7 +997,7 @@ WorkerPurge(const char *group_name, char **errmsg)
 			for (int i = 0; i < n; i++)
 				RedisCommandSet(&cmds[i], 2, "UNLINK", (size_t) 6,
 								keys[start + i].str, keys[start + i].len);
-			if (!RedisRun(worker_conn, n, cmds, res, online_redis_timeout_ms, errmsg))
+			if (!RedisRun(worker_conn, n, cmds, res, online_redis_timeout_ms, err))
 			{
 				RedisClose(worker_conn);
 				worker_conn = NULL;

@@ -31,20 +31,20 @@ struct RedisConn
 	redisContext *ctx;			/* NULL once broken or closed */
 };
 
-static bool RedisOpenInner(RedisConn *conn, const RedisOptions *opts, char **errmsg);
+static bool RedisOpenInner(RedisConn *conn, const RedisOptions *opts, char **err);
 static int	RedisWait(RedisConn *conn, int events, TimestampTz deadline);
-static bool RedisFail(RedisConn *conn, char **errmsg, const char *fmt,...) pg_attribute_printf(3, 4);
+static bool RedisFail(RedisConn *conn, char **err, const char *fmt,...) pg_attribute_printf(3, 4);
 static void RedisCopyReply(redisReply *reply, RedisResult *result);
 static bool RedisRunInner(RedisConn *conn, int ncmds, RedisCommand *cmds,
 						  RedisResult *results, TimestampTz deadline,
-						  char **errmsg);
+						  char **err);
 
 /*
  * RedisOpen connects, authenticates and selects the database, or returns
- * NULL with *errmsg set.  The password never appears in *errmsg.
+ * NULL with *err set.  The password never appears in *err.
  */
 RedisConn *
-RedisOpen(const RedisOptions *opts, char **errmsg)
+RedisOpen(const RedisOptions *opts, char **err)
 {
 	RedisConn  *conn;
 	bool		ok;
@@ -52,7 +52,7 @@ RedisOpen(const RedisOptions *opts, char **errmsg)
 	conn = MemoryContextAllocZero(TopMemoryContext, sizeof(RedisConn));
 	PG_TRY();
 	{
-		ok = RedisOpenInner(conn, opts, errmsg);
+		ok = RedisOpenInner(conn, opts, err);
 	}
 	PG_CATCH();
 	{
@@ -72,7 +72,7 @@ RedisOpen(const RedisOptions *opts, char **errmsg)
 
 /* RedisOpenInner does RedisOpen's work; false leaves conn->ctx closed */
 static bool
-RedisOpenInner(RedisConn *conn, const RedisOptions *opts, char **errmsg)
+RedisOpenInner(RedisConn *conn, const RedisOptions *opts, char **err)
 {
 	TimestampTz deadline;
 	int			soerr = 0;
@@ -87,28 +87,28 @@ RedisOpenInner(RedisConn *conn, const RedisOptions *opts, char **errmsg)
 		conn->ctx = redisConnectNonBlock(opts->host, opts->port);
 	if (conn->ctx == NULL)
 	{
-		*errmsg = pstrdup("could not allocate a Redis connection");
+		*err = pstrdup("could not allocate a Redis connection");
 		return false;
 	}
 	if (conn->ctx->err)
-		return RedisFail(conn, errmsg, "could not connect to Redis: %s", conn->ctx->errstr);
+		return RedisFail(conn, err, "could not connect to Redis: %s", conn->ctx->errstr);
 
 	/* the TCP handshake finishes in the background; wait for it */
 	if (RedisWait(conn, WL_SOCKET_WRITEABLE, deadline) == 0)
-		return RedisFail(conn, errmsg, "could not connect to Redis: timed out after %d ms",
+		return RedisFail(conn, err, "could not connect to Redis: timed out after %d ms",
 						 opts->timeout_ms);
 	if (getsockopt(conn->ctx->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 || soerr != 0)
-		return RedisFail(conn, errmsg, "could not connect to Redis: %s",
+		return RedisFail(conn, err, "could not connect to Redis: %s",
 						 strerror(soerr ? soerr : errno));
 
 	if (opts->password && opts->password[0] != '\0')
 	{
 		RedisCommandSet(&cmd, 2, "AUTH", (size_t) 4,
 						opts->password, strlen(opts->password));
-		if (!RedisRunInner(conn, 1, &cmd, &res, deadline, errmsg))
+		if (!RedisRunInner(conn, 1, &cmd, &res, deadline, err))
 			return false;
 		if (res.type == REDIS_REPLY_ERROR)
-			return RedisFail(conn, errmsg,
+			return RedisFail(conn, err,
 							 "Redis refused the password (featstore.redis_password): %s",
 							 res.str);
 	}
@@ -118,10 +118,10 @@ RedisOpenInner(RedisConn *conn, const RedisOptions *opts, char **errmsg)
 
 		snprintf(dbtext, sizeof(dbtext), "%d", opts->db);
 		RedisCommandSet(&cmd, 2, "SELECT", (size_t) 6, dbtext, strlen(dbtext));
-		if (!RedisRunInner(conn, 1, &cmd, &res, deadline, errmsg))
+		if (!RedisRunInner(conn, 1, &cmd, &res, deadline, err))
 			return false;
 		if (res.type == REDIS_REPLY_ERROR)
-			return RedisFail(conn, errmsg,
+			return RedisFail(conn, err,
 							 "Redis refused database %d (featstore.redis_db): %s",
 							 opts->db, res.str);
 	}
@@ -141,7 +141,7 @@ RedisClose(RedisConn *conn)
 
 /*
  * RedisRun sends ncmds commands in one pipeline and collects their replies
- * into results[], all within timeout_ms.  Returns false with *errmsg set on
+ * into results[], all within timeout_ms.  Returns false with *err set on
  * a connection failure; the connection is then unusable (RedisClose it).
  * Error replies from Redis are results, not failures.
  *
@@ -150,20 +150,20 @@ RedisClose(RedisConn *conn)
  */
 bool
 RedisRun(RedisConn *conn, int ncmds, RedisCommand *cmds, RedisResult *results,
-		 int timeout_ms, char **errmsg)
+		 int timeout_ms, char **err)
 {
 	TimestampTz deadline;
 	bool		ok;
 
 	if (conn == NULL || conn->ctx == NULL)
 	{
-		*errmsg = pstrdup("the Redis connection is closed");
+		*err = pstrdup("the Redis connection is closed");
 		return false;
 	}
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
 	PG_TRY();
 	{
-		ok = RedisRunInner(conn, ncmds, cmds, results, deadline, errmsg);
+		ok = RedisRunInner(conn, ncmds, cmds, results, deadline, err);
 	}
 	PG_CATCH();
 	{
@@ -198,7 +198,7 @@ RedisCommandSet(RedisCommand *cmd, int argc,...)
 /* RedisRunInner is RedisRun with an absolute deadline and no error trap */
 static bool
 RedisRunInner(RedisConn *conn, int ncmds, RedisCommand *cmds,
-			  RedisResult *results, TimestampTz deadline, char **errmsg)
+			  RedisResult *results, TimestampTz deadline, char **err)
 {
 	redisContext *c = conn->ctx;
 	int			done = 0;
@@ -206,16 +206,16 @@ RedisRunInner(RedisConn *conn, int ncmds, RedisCommand *cmds,
 	for (int i = 0; i < ncmds; i++)
 	{
 		if (redisAppendCommandArgv(c, cmds[i].argc, cmds[i].argv, cmds[i].argvlen) != REDIS_OK)
-			return RedisFail(conn, errmsg, "could not queue a Redis command: %s", c->errstr);
+			return RedisFail(conn, err, "could not queue a Redis command: %s", c->errstr);
 	}
 
 	/* write everything, waiting for the socket whenever the kernel is full */
 	while (!done)
 	{
 		if (redisBufferWrite(c, &done) != REDIS_OK)
-			return RedisFail(conn, errmsg, "could not send to Redis: %s", c->errstr);
+			return RedisFail(conn, err, "could not send to Redis: %s", c->errstr);
 		if (!done && RedisWait(conn, WL_SOCKET_WRITEABLE, deadline) == 0)
-			return RedisFail(conn, errmsg, "timed out sending to Redis");
+			return RedisFail(conn, err, "timed out sending to Redis");
 	}
 
 	for (int i = 0; i < ncmds; i++)
@@ -225,13 +225,13 @@ RedisRunInner(RedisConn *conn, int ncmds, RedisCommand *cmds,
 		for (;;)
 		{
 			if (redisGetReplyFromReader(c, &reply) != REDIS_OK)
-				return RedisFail(conn, errmsg, "could not parse a Redis reply: %s", c->errstr);
+				return RedisFail(conn, err, "could not parse a Redis reply: %s", c->errstr);
 			if (reply != NULL)
 				break;
 			if (RedisWait(conn, WL_SOCKET_READABLE, deadline) == 0)
-				return RedisFail(conn, errmsg, "timed out waiting for Redis");
+				return RedisFail(conn, err, "timed out waiting for Redis");
 			if (redisBufferRead(c) != REDIS_OK)
-				return RedisFail(conn, errmsg, "lost the connection to Redis: %s",
+				return RedisFail(conn, err, "lost the connection to Redis: %s",
 								 c->err == REDIS_ERR_EOF ? "server closed the connection" : c->errstr);
 		}
 		RedisCopyReply((redisReply *) reply, &results[i]);
@@ -272,9 +272,9 @@ RedisWait(RedisConn *conn, int events, TimestampTz deadline)
 	}
 }
 
-/* RedisFail closes the hiredis context and formats *errmsg; returns false */
+/* RedisFail closes the hiredis context and formats *err; returns false */
 static bool
-RedisFail(RedisConn *conn, char **errmsg, const char *fmt,...)
+RedisFail(RedisConn *conn, char **err, const char *fmt,...)
 {
 	StringInfoData buf;
 
@@ -291,7 +291,7 @@ RedisFail(RedisConn *conn, char **errmsg, const char *fmt,...)
 			break;
 		enlargeStringInfo(&buf, needed);
 	}
-	*errmsg = buf.data;
+	*err = buf.data;
 	if (conn->ctx)
 	{
 		redisFree(conn->ctx);
