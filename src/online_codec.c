@@ -17,13 +17,12 @@
  */
 #include "postgres.h"
 
-#include <float.h>
 #include <math.h>
 
 #include <msgpack.h>
 
 #include "catalog/pg_type.h"
-#include "common/jsonapi.h"
+#include "common/shortest_dec.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -482,9 +481,16 @@ ObjectToJson(StringInfo buf, const msgpack_object *o)
 				appendStringInfo(buf, "\"%s\"", isnan(o->via.f64) ? "NaN" :
 								 (o->via.f64 > 0 ? "Infinity" : "-Infinity"));
 			else
-				appendStringInfo(buf, "%.*g",
-								 o->type == MSGPACK_OBJECT_FLOAT32 ? FLT_DIG + 3 : DBL_DIG + 3,
-								 o->via.f64);
+			{
+				/* the shortest text that reads back exactly, as float8out */
+				char		num[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+				if (o->type == MSGPACK_OBJECT_FLOAT32)
+					float_to_shortest_decimal_buf((float) o->via.f64, num);
+				else
+					double_to_shortest_decimal_buf(o->via.f64, num);
+				appendStringInfoString(buf, num);
+			}
 			break;
 		case MSGPACK_OBJECT_STR:
 			{

@@ -112,5 +112,14 @@ COMMENT ON COLUMN featstore.materialization_status.stale_skipped IS 'Writes skip
 COMMENT ON COLUMN featstore.materialization_status.last_error IS 'The latest error of the worker or of this group';
 COMMENT ON COLUMN featstore.materialization_status.last_error_at IS 'When the latest error happened';
 
+-- Reading Redis and the status takes featstore_reader; queueing a
+-- rematerialization takes featstore_editor (and SELECT on the group table).
 REVOKE ALL ON FUNCTION featstore.materialize(text, timestamptz) FROM PUBLIC;
-GRANT SELECT ON featstore.materialization_status TO PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.materialize(text, timestamptz) TO featstore_editor;
+REVOKE ALL ON FUNCTION featstore.online_features(text, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.online_features(text, text[]) TO featstore_reader;
+REVOKE ALL ON FUNCTION featstore.verify_online(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.verify_online(text, integer) TO featstore_reader;
+REVOKE ALL ON FUNCTION featstore.online_queue_depth() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.online_queue_depth() TO featstore_reader;
+GRANT SELECT ON featstore.materialization_status TO featstore_reader;
