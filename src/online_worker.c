@@ -99,6 +99,10 @@ typedef struct BatchGroup
 static RedisConn *worker_conn = NULL;
 static char *worker_script_sha = NULL;
 
+/* Redis' run_id, and whether the queue already reflects a change of it */
+static char *worker_run_id = NULL;
+static bool run_id_checked = false;
+
 static void OnlineShmemRequest(void);
 static void OnlineShmemStartup(void);
 static bool CheckRedisTls(bool *newval, void **extra, GucSource source);
@@ -110,6 +114,7 @@ static bool WorkerBatch(MemoryContext batchcxt);
 static bool WorkerPurge(const char *group_name, char **err);
 static bool WorkerPush(PushItem *items, int nitems, BatchGroup *groups, char **err);
 static OnlineGroupStatus *GroupSlot(const char *name);
+static void CheckRedisIdentity(void);
 
 /* OnlineInit defines the settings and, when preloaded, the worker */
 void
@@ -528,6 +533,31 @@ WorkerConnect(void)
 	if (worker_script_sha)
 		pfree(worker_script_sha);
 	worker_script_sha = MemoryContextStrdup(TopMemoryContext, res.str);
+
+	/* which Redis process this is: a new one may have lost every key */
+	RedisCommandSet(&cmd, 2, "INFO", (size_t) 4, "server", (size_t) 6);
+	if (!RedisRun(worker_conn, 1, &cmd, &res, online_redis_timeout_ms, &err))
+	{
+		RedisClose(worker_conn);
+		worker_conn = NULL;
+		SetWorkerState(ONLINE_STATE_REDIS_DOWN, err);
+		return false;
+	}
+	if (worker_run_id)
+		pfree(worker_run_id);
+	worker_run_id = NULL;
+	if (res.type == REDIS_REPLY_STRING)
+	{
+		char	   *p = strstr(res.str, "run_id:");
+
+		if (p)
+		{
+			p += strlen("run_id:");
+			worker_run_id = MemoryContextStrdup(TopMemoryContext,
+												pnstrdup(p, strcspn(p, "\r\n")));
+		}
+	}
+	run_id_checked = false;
 	SetWorkerState(ONLINE_STATE_IDLE, NULL);
 	return true;
 }
@@ -571,6 +601,11 @@ WorkerBatch(MemoryContext batchcxt)
 		CommitTransactionCommand();
 		SetWorkerState(ONLINE_STATE_WAITING_EXTENSION, NULL);
 		return false;
+	}
+	if (!run_id_checked)
+	{
+		CheckRedisIdentity();
+		run_id_checked = true;
 	}
 	pgstat_report_activity(STATE_RUNNING, "featstore: reading the online queue");
 
@@ -1016,4 +1051,53 @@ WorkerPurge(const char *group_name, char **err)
 	}
 	SpinLockRelease(&online_shared->mutex);
 	return true;
+}
+
+/*
+ * CheckRedisIdentity rematerializes every online group when the worker
+ * meets a Redis process other than the one it last wrote to (its run_id is
+ * recorded in featstore.online_redis_state): a restarted Redis without
+ * persistence, or a failover, may have lost keys that nothing else would
+ * bring back.  Runs inside the batch's first transaction.
+ */
+static void
+CheckRedisIdentity(void)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1];
+	int			ret;
+	char	   *known = NULL;
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	if (worker_run_id == NULL)
+		return;
+	ret = SPI_execute("SELECT redis_run_id FROM featstore.online_redis_state", true, 1);
+	if (ret == SPI_OK_SELECT && SPI_processed == 1)
+		known = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (known != NULL && strcmp(known, worker_run_id) == 0)
+		return;
+
+	ret = SPI_execute("SELECT name FROM featstore.feature_groups WHERE online ORDER BY name", true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not list the online feature groups: SPI error %d", ret);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		names = lappend(names, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	foreach(lc, names)
+	{
+		OnlineGroup *group = OnlineLoadGroup((char *) lfirst(lc), true);
+
+		if (group && group->online)
+			OnlineEnqueueGroup(group, DT_NOBEGIN, true);
+	}
+	if (known != NULL && names != NIL)
+		ereport(LOG,
+				(errmsg("featstore online worker: Redis is a new process (run_id %s); rematerializing %d online groups",
+						worker_run_id, list_length(names))));
+
+	args[0] = CStringGetTextDatum(worker_run_id);
+	ret = SPI_execute_with_args("UPDATE featstore.online_redis_state SET redis_run_id = $1, seen_at = pg_catalog.now()",
+								1, types, args, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "could not record the Redis run_id: SPI error %d", ret);
 }

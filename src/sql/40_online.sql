@@ -24,6 +24,16 @@ COMMENT ON COLUMN featstore.online_queue.not_before IS 'Do not process before th
 COMMENT ON COLUMN featstore.online_queue.enqueued_at IS 'When the change was captured, for the lag shown in materialization_status';
 REVOKE ALL ON featstore.online_queue FROM PUBLIC;
 
+CREATE TABLE featstore.online_redis_state (
+	redis_run_id text,
+	seen_at		timestamptz
+);
+INSERT INTO featstore.online_redis_state VALUES (NULL, NULL);
+COMMENT ON TABLE featstore.online_redis_state IS 'The Redis process (INFO run_id) the worker last wrote to; a different one is rematerialized in full, since it may have lost keys';
+COMMENT ON COLUMN featstore.online_redis_state.redis_run_id IS 'run_id reported by Redis INFO server';
+COMMENT ON COLUMN featstore.online_redis_state.seen_at IS 'When the worker first met that process';
+REVOKE ALL ON featstore.online_redis_state FROM PUBLIC;
+
 CREATE FUNCTION featstore.online_capture()
 RETURNS trigger
 LANGUAGE C
