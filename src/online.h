@@ -130,6 +130,7 @@ extern char *online_redis_host;
 extern int	online_redis_port;
 extern char *online_redis_unix_socket;
 extern char *online_redis_password;
+extern char *online_redis_password_file;
 extern int	online_redis_db;
 extern int	online_redis_timeout_ms;
 extern char *online_key_prefix;
@@ -139,7 +140,7 @@ extern OnlineShared *online_shared;
 
 extern void OnlineInit(void);
 extern void OnlineWakeWorker(void);
-extern void OnlineRedisOptions(RedisOptions *opts);
+extern bool OnlineRedisOptions(RedisOptions *opts, char **err);
 extern void OnlineRecordGroupError(const char *group, const char *msg);
 extern const char *OnlineStateName(OnlineWorkerState state);
 PGDLLEXPORT void OnlineWorkerMain(Datum main_arg);

@@ -474,7 +474,8 @@ BackendRedis(void)
 
 	RedisClose(backend_conn);
 	backend_conn = NULL;
-	OnlineRedisOptions(&opts);
+	if (!OnlineRedisOptions(&opts, &err))
+		BackendRedisFailed(err);
 	backend_conn = RedisOpen(&opts, &err);
 	if (backend_conn == NULL)
 		BackendRedisFailed(err);

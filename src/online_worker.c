@@ -25,6 +25,7 @@
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
+#include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
@@ -47,6 +48,7 @@ char	   *online_redis_host = NULL;
 int			online_redis_port = 6379;
 char	   *online_redis_unix_socket = NULL;
 char	   *online_redis_password = NULL;
+char	   *online_redis_password_file = NULL;
 int			online_redis_db = 0;
 bool		online_redis_tls = false;
 int			online_redis_timeout_ms = 2000;
@@ -139,12 +141,21 @@ OnlineInit(void)
 							   "Unix socket path of Redis; when set, host and port are ignored.",
 							   NULL, &online_redis_unix_socket, "",
 							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	/*
+	 * A reload logs every changed setting with its new value, so the password
+	 * itself only changes with a restart; rotate it through the file instead.
+	 */
 	DefineCustomStringVariable("featstore.redis_password",
-							   "Password for Redis AUTH.",
-							   "Visible to superusers only; never logged.",
+							   "Password for Redis AUTH (changes need a restart).",
+							   "Visible to superusers only; never logged. To rotate without a restart, use featstore.redis_password_file.",
 							   &online_redis_password, "",
-							   PGC_SIGHUP,
+							   PGC_POSTMASTER,
 							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("featstore.redis_password_file",
+							   "File whose first line is the Redis AUTH password; read at every connection, and preferred over featstore.redis_password.",
+							   NULL, &online_redis_password_file, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
 	DefineCustomIntVariable("featstore.redis_db",
 							"Redis database number of the online store.",
@@ -262,9 +273,12 @@ OnlineWakeWorker(void)
 		SetLatch(latch);
 }
 
-/* OnlineRedisOptions fills Redis connection options from the settings */
-void
-OnlineRedisOptions(RedisOptions *opts)
+/*
+ * OnlineRedisOptions fills Redis connection options from the settings,
+ * reading the password file if one is set; false with *err if unreadable.
+ */
+bool
+OnlineRedisOptions(RedisOptions *opts, char **err)
 {
 	opts->host = online_redis_host;
 	opts->port = online_redis_port;
@@ -272,6 +286,25 @@ OnlineRedisOptions(RedisOptions *opts)
 	opts->password = online_redis_password;
 	opts->db = online_redis_db;
 	opts->timeout_ms = online_redis_timeout_ms;
+
+	if (online_redis_password_file && online_redis_password_file[0] != '\0')
+	{
+		FILE	   *f = AllocateFile(online_redis_password_file, "r");
+		char		line[1024];
+
+		if (f == NULL)
+		{
+			*err = psprintf("could not open featstore.redis_password_file \"%s\": %m",
+							online_redis_password_file);
+			return false;
+		}
+		if (fgets(line, sizeof(line), f) == NULL)
+			line[0] = '\0';
+		FreeFile(f);
+		line[strcspn(line, "\r\n")] = '\0';
+		opts->password = pstrdup(line);
+	}
+	return true;
 }
 
 /* OnlineStateName names a worker state for the status view */
@@ -506,7 +539,11 @@ WorkerConnect(void)
 	const char *script = OnlineCasScript();
 
 	SetWorkerState(ONLINE_STATE_CONNECTING, NULL);
-	OnlineRedisOptions(&opts);
+	if (!OnlineRedisOptions(&opts, &err))
+	{
+		SetWorkerState(ONLINE_STATE_REDIS_DOWN, err);
+		return false;
+	}
 	worker_conn = RedisOpen(&opts, &err);
 	if (worker_conn == NULL)
 	{
