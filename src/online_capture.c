@@ -340,7 +340,7 @@ HasCaptureTriggers(Oid relid)
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_trigger"
 							  " WHERE tgrelid = $1 AND tgname = 'featstore_online_insert'",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pg_trigger");
 	found = SPI_processed > 0;
 	SPI_finish();
@@ -373,7 +373,7 @@ AttachCapture(const FsGroup *group)
 
 	SPI_connect();
 	initStringInfo(&sql);
-	for (int i = 0; i < lengthof(events); i++)
+	for (int i = 0; i < (int) lengthof(events); i++)
 	{
 		resetStringInfo(&sql);
 		appendStringInfo(&sql, "CREATE TRIGGER featstore_online_%s AFTER %s ON %s %s",
@@ -395,7 +395,7 @@ DetachCapture(const FsGroup *group)
 
 	SPI_connect();
 	initStringInfo(&sql);
-	for (int i = 0; i < lengthof(events); i++)
+	for (int i = 0; i < (int) lengthof(events); i++)
 	{
 		resetStringInfo(&sql);
 		appendStringInfo(&sql, "DROP TRIGGER IF EXISTS featstore_online_%s ON %s",

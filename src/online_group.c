@@ -46,7 +46,7 @@ OnlineLoadGroup(const char *name, bool missing_ok)
 								"SELECT g.schema_name::text, g.table_name::text, g.entity_name,"
 								" coalesce((extract(epoch FROM g.ttl) * 1000000)::bigint, 0), g.online"
 								" FROM featstore.feature_groups g WHERE g.name = $1",
-								1, argtypes, args, NULL, true, 1);
+								1, argtypes, args, NULL, false, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read feature group \"%s\": SPI error %d", name, ret);
 	if (SPI_processed == 0)
@@ -91,7 +91,7 @@ OnlineLoadGroup(const char *name, bool missing_ok)
 								"   pg_catalog.format('%I.%I', g.schema_name, g.table_name)::pg_catalog.regclass"
 								"  AND a.attname = k.column_name AND NOT a.attisdropped"
 								" WHERE g.name = $1 ORDER BY k.position",
-								1, argtypes, args, NULL, true, 0);
+								1, argtypes, args, NULL, false, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -118,7 +118,7 @@ OnlineLoadGroup(const char *name, bool missing_ok)
 								"   pg_catalog.format('%I.%I', g.schema_name, g.table_name)::pg_catalog.regclass"
 								"  AND a.attname = f.name AND NOT a.attisdropped"
 								" WHERE g.name = $1 ORDER BY f.position",
-								1, argtypes, args, NULL, true, 0);
+								1, argtypes, args, NULL, false, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read the features of group \"%s\": SPI error %d", name, ret);
 	oldcxt = MemoryContextSwitchTo(callercxt);
