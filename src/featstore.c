@@ -34,6 +34,7 @@ _PG_init(void)
 {
 	DdlLangInit();
 	PitInit();
+	OnlineInit();
 }
 
 /* FeatstoreExtensionOwner returns the role that owns the featstore extension */

@@ -86,6 +86,9 @@ extern void FeatstoreEndRegistryWrite(Oid save_userid, int save_sec_context);
 extern FsGroup *RegistryLookupGroup(const char *name, bool missing_ok);
 extern List *RegistryListGroupNames(void);
 
+/* online_worker.c: settings, shared memory, worker and capture hooks */
+extern void OnlineInit(void);
+
 /* ddl_exec.c */
 extern void DdlLangInit(void);
 

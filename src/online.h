@@ -1,0 +1,186 @@
+/*
+ * online.h
+ *		Declarations shared by the online-store files.
+ *
+ *	online_worker.c		settings, shared memory, the materialization worker
+ *	online_capture.c	change capture triggers, commit wake-up, group changes,
+ *						featstore.materialize()
+ *	online_group.c		group metadata and the winner query
+ *	online_codec.c		Redis key and msgpack value layout
+ *	redis_io.c			non-blocking hiredis with a deadline on every step
+ *	online_read.c		online_features(), verify_online(), status SRF
+ */
+#ifndef FEATSTORE_ONLINE_H
+#define FEATSTORE_ONLINE_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+#include "storage/latch.h"
+#include "storage/spin.h"
+
+#include "featstore.h"
+
+/* Queue table of entities whose Redis value must be recomputed */
+#define ONLINE_QUEUE_TABLE "online_queue"
+
+/* Most entities one queue row holds; keeps every batch bounded */
+#define ONLINE_QUEUE_CHUNK 1000
+
+/* Most groups whose status shared memory tracks */
+#define ONLINE_MAX_GROUPS 128
+#define ONLINE_ERRMSG_LEN 256
+
+/* Worker states shown in materialization_status */
+typedef enum OnlineWorkerState
+{
+	ONLINE_STATE_STOPPED = 0,
+	ONLINE_STATE_STARTING,
+	ONLINE_STATE_WAITING_EXTENSION,
+	ONLINE_STATE_CONNECTING,
+	ONLINE_STATE_IDLE,
+	ONLINE_STATE_PUSHING,
+	ONLINE_STATE_REDIS_DOWN,
+	ONLINE_STATE_ERROR
+} OnlineWorkerState;
+
+/* Per-group counters kept in shared memory */
+typedef struct OnlineGroupStatus
+{
+	bool		in_use;
+	char		name[NAMEDATALEN];
+	TimestampTz last_success;
+	int64		lag_usecs;		/* commit to Redis, last batch */
+	int64		entities_written;
+	int64		keys_removed;
+	int64		rows_skipped;	/* compare-and-set kept a newer value */
+	TimestampTz last_error_at;
+	char		last_error[ONLINE_ERRMSG_LEN];
+} OnlineGroupStatus;
+
+/* Shared state between backends and the worker */
+typedef struct OnlineShared
+{
+	slock_t		mutex;			/* protects everything below */
+	int			worker_pid;
+	Latch	   *worker_latch;
+	bool		wakeup_pending;
+	OnlineWorkerState state;
+	TimestampTz state_since;
+	TimestampTz last_success;
+	TimestampTz last_error_at;
+	char		last_error[ONLINE_ERRMSG_LEN];
+	int64		batches;
+	OnlineGroupStatus groups[ONLINE_MAX_GROUPS];
+} OnlineShared;
+
+/* Everything the online store needs to know about one group */
+typedef struct OnlineGroup
+{
+	char	   *name;
+	char	   *qualified_table;	/* quoted schema.table */
+	Oid			relid;
+	char	   *entity_name;
+	int			nkeys;
+	char	  **key_names;
+	Oid		   *key_types;
+	int			nfeatures;
+	char	  **feature_names;
+	Oid		   *feature_types;
+	int64		ttl_usecs;		/* 0: no TTL */
+	bool		online;
+} OnlineGroup;
+
+/* Connection settings for Redis */
+typedef struct RedisOptions
+{
+	const char *host;
+	int			port;
+	const char *unix_socket;
+	const char *password;
+	int			db;
+	int			timeout_ms;
+} RedisOptions;
+
+/* One command of a pipeline: argc arguments, binary safe */
+typedef struct RedisCommand
+{
+	int			argc;
+	const char *argv[10];
+	size_t		argvlen[10];
+} RedisCommand;
+
+/* One reply, copied out of hiredis into palloc'd memory */
+typedef struct RedisResult
+{
+	int			type;			/* REDIS_REPLY_* */
+	long long	integer;
+	char	   *str;
+	size_t		len;
+	int			nelements;
+	struct RedisResult *elements;
+} RedisResult;
+
+typedef struct RedisConn RedisConn;
+
+/* online_worker.c */
+extern char *online_redis_host;
+extern int	online_redis_port;
+extern char *online_redis_unix_socket;
+extern char *online_redis_password;
+extern char *online_redis_password_file;
+extern int	online_redis_db;
+extern int	online_redis_timeout_ms;
+extern char *online_key_prefix;
+extern int	online_batch_size;
+extern int	online_poll_interval_ms;
+extern OnlineShared *online_shared;
+
+extern void OnlineInit(void);
+extern void OnlineWakeWorker(void);
+extern bool OnlineRedisOptions(RedisOptions *opts, char **err);
+extern void OnlineRecordGroupError(const char *group, const char *msg);
+extern const char *OnlineStateName(OnlineWorkerState state);
+PGDLLEXPORT void OnlineWorkerMain(Datum main_arg);
+
+/* online_capture.c */
+extern void OnlineCaptureInit(void);
+extern int64 OnlineEnqueueGroup(const OnlineGroup *group, TimestampTz since,
+								bool force);
+extern void OnlineEnqueuePurge(const char *group_name);
+
+/* online_group.c */
+extern OnlineGroup *OnlineLoadGroup(const char *name, bool missing_ok);
+extern char *OnlineWinnerQuery(const OnlineGroup *group, const char *entities_sql);
+extern bool OnlineExtensionReady(void);
+
+/* online_codec.c */
+extern void OnlineAppendKey(StringInfo buf, const OnlineGroup *group,
+							char **key_values);
+extern void OnlineKeyPattern(StringInfo buf, const char *group_name);
+extern bool OnlineParseKey(const OnlineGroup *group, const char *key, size_t len,
+						   char **key_values);
+extern void OnlineEncodeValue(StringInfo buf, const OnlineGroup *group,
+							  TimestampTz event_ts, TimestampTz created_at,
+							  TimestampTz materialized_at, Datum *values,
+							  bool *isnull);
+extern void OnlineEncodeFeatures(StringInfo buf, const OnlineGroup *group,
+								 Datum *values, bool *isnull);
+extern bool OnlineDecodeValue(const char *data, size_t len, TimestampTz *event_ts,
+							  TimestampTz *created_at, TimestampTz *materialized_at,
+							  TimestampTz *expires_at, StringInfo features_raw,
+							  StringInfo features_json);
+extern int64 OnlineUnixUsecs(TimestampTz ts);
+extern TimestampTz OnlineFromUnixUsecs(int64 usecs);
+extern const char *OnlineCasScript(void);
+
+/* redis_io.c */
+extern RedisConn *RedisOpen(const RedisOptions *opts, char **err);
+extern void RedisClose(RedisConn *conn);
+extern bool RedisRun(RedisConn *conn, int ncmds, RedisCommand *cmds,
+					 RedisResult *results, int timeout_ms, char **err);
+extern void RedisCommandSet(RedisCommand *cmd, int argc, ...);
+
+#endif							/* FEATSTORE_ONLINE_H */

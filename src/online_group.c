@@ -1,0 +1,196 @@
+/*
+ * online_group.c
+ *		What the online store needs to know about a feature group, and the
+ *		query that finds the current winner per entity.
+ *
+ * The winner query is the point-in-time rule of pit-semantics.md evaluated
+ * at one instant ($1): the latest row by (event_timestamp, created_at) whose
+ * event_timestamp is not in the future and, with a TTL, not older than
+ * $1 - TTL ($2).  It probes the group's unique (keys, event_timestamp,
+ * created_at) index backwards once per entity.
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "online.h"
+
+/*
+ * OnlineLoadGroup reads a group's definition and column types; NULL if the
+ * group does not exist and missing_ok.  The result is palloc'd in the
+ * caller's memory context.
+ */
+OnlineGroup *
+OnlineLoadGroup(const char *name, bool missing_ok)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	MemoryContext oldcxt;
+	OnlineGroup *group;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	Oid			relid;
+	char	   *schema_name;
+	char	   *table_name;
+	int			ret;
+	bool		isnull;
+
+	args[0] = CStringGetTextDatum(name);
+	SPI_connect();
+
+	ret = SPI_execute_with_args(
+								"SELECT g.schema_name::text, g.table_name::text, g.entity_name,"
+								" coalesce((extract(epoch FROM g.ttl) * 1000000)::bigint, 0), g.online"
+								" FROM featstore.feature_groups g WHERE g.name = $1",
+								1, argtypes, args, NULL, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read feature group \"%s\": SPI error %d", name, ret);
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		if (missing_ok)
+			return NULL;
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("feature group \"%s\" does not exist", name),
+				 errhint("List the groups with SELECT group_name FROM featstore.group_overview.")));
+	}
+
+	oldcxt = MemoryContextSwitchTo(callercxt);
+	group = palloc0(sizeof(OnlineGroup));
+	group->name = pstrdup(name);
+	schema_name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	table_name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	group->qualified_table = quote_qualified_identifier(schema_name, table_name);
+	group->entity_name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	group->ttl_usecs = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 4, &isnull));
+	group->online = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+											   SPI_tuptable->tupdesc, 5, &isnull));
+	MemoryContextSwitchTo(oldcxt);
+
+	relid = get_relname_relid(table_name, get_namespace_oid(schema_name, false));
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("history table %s of feature group \"%s\" does not exist",
+						group->qualified_table, name),
+				 errhint("Recreate the group with DROP FEATURE GROUP and CREATE FEATURE GROUP.")));
+	group->relid = relid;
+
+	/* key columns, with the table's real column types */
+	ret = SPI_execute_with_args(
+								"SELECT k.column_name::text, a.atttypid"
+								" FROM featstore.feature_groups g"
+								" JOIN featstore.entity_keys k ON k.entity_name = g.entity_name"
+								" JOIN pg_catalog.pg_attribute a ON a.attrelid = "
+								"   pg_catalog.format('%I.%I', g.schema_name, g.table_name)::pg_catalog.regclass"
+								"  AND a.attname = k.column_name AND NOT a.attisdropped"
+								" WHERE g.name = $1 ORDER BY k.position",
+								1, argtypes, args, NULL, false, 0);
+	if (ret != SPI_OK_SELECT || SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("feature group \"%s\" has no entity key columns in %s",
+						name, group->qualified_table)));
+	oldcxt = MemoryContextSwitchTo(callercxt);
+	group->nkeys = (int) SPI_processed;
+	group->key_names = palloc(sizeof(char *) * group->nkeys);
+	group->key_types = palloc(sizeof(Oid) * group->nkeys);
+	for (int i = 0; i < group->nkeys; i++)
+	{
+		group->key_names[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		group->key_types[i] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															 SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	MemoryContextSwitchTo(oldcxt);
+
+	/* every feature, deprecated ones too: older models still read them */
+	ret = SPI_execute_with_args(
+								"SELECT f.name::text, a.atttypid"
+								" FROM featstore.feature_groups g"
+								" JOIN featstore.features f ON f.group_name = g.name"
+								" JOIN pg_catalog.pg_attribute a ON a.attrelid = "
+								"   pg_catalog.format('%I.%I', g.schema_name, g.table_name)::pg_catalog.regclass"
+								"  AND a.attname = f.name AND NOT a.attisdropped"
+								" WHERE g.name = $1 ORDER BY f.position",
+								1, argtypes, args, NULL, false, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read the features of group \"%s\": SPI error %d", name, ret);
+	oldcxt = MemoryContextSwitchTo(callercxt);
+	group->nfeatures = (int) SPI_processed;
+	group->feature_names = palloc(sizeof(char *) * Max(group->nfeatures, 1));
+	group->feature_types = palloc(sizeof(Oid) * Max(group->nfeatures, 1));
+	for (int i = 0; i < group->nfeatures; i++)
+	{
+		group->feature_names[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		group->feature_types[i] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																 SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	MemoryContextSwitchTo(oldcxt);
+
+	SPI_finish();
+	return group;
+}
+
+/*
+ * OnlineWinnerQuery builds the winner query for a set of entities.
+ *
+ * entities_sql yields k1..kn (the key values as text), force and future.
+ * Parameters: $1 the instant, $2 its TTL lower bound (-infinity without a
+ * TTL), then whatever entities_sql uses.  Result columns: k1..kn, force,
+ * event_timestamp, created_at, the features, next_future (the earliest row
+ * dated after $1, only computed where future is set).
+ */
+char *
+OnlineWinnerQuery(const OnlineGroup *group, const char *entities_sql)
+{
+	StringInfoData sql;
+	StringInfoData match;
+
+	initStringInfo(&match);
+	for (int i = 0; i < group->nkeys; i++)
+	{
+		appendStringInfo(&match, "r.%s = e.k%d", quote_identifier(group->key_names[i]), i + 1);
+		if (group->key_types[i] != TEXTOID)
+			appendStringInfo(&match, "::%s", format_type_be_qualified(group->key_types[i]));
+		appendStringInfoString(&match, " AND ");
+	}
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	for (int i = 0; i < group->nkeys; i++)
+		appendStringInfo(&sql, "e.k%d, ", i + 1);
+	appendStringInfoString(&sql, "e.force, w.event_timestamp, w.created_at");
+	for (int i = 0; i < group->nfeatures; i++)
+		appendStringInfo(&sql, ", w.%s", quote_identifier(group->feature_names[i]));
+	appendStringInfo(&sql,
+					 ", CASE WHEN e.future THEN (SELECT pg_catalog.min(r.event_timestamp) FROM %s r"
+					 " WHERE %s r.event_timestamp > $1) END"
+					 " FROM (%s) e LEFT JOIN LATERAL (SELECT r.event_timestamp, r.created_at",
+					 group->qualified_table, match.data, entities_sql);
+	for (int i = 0; i < group->nfeatures; i++)
+		appendStringInfo(&sql, ", r.%s", quote_identifier(group->feature_names[i]));
+	appendStringInfo(&sql,
+					 " FROM %s r WHERE %s r.event_timestamp <= $1 AND r.event_timestamp >= $2"
+					 " ORDER BY r.event_timestamp DESC, r.created_at DESC LIMIT 1) w ON true",
+					 group->qualified_table, match.data);
+	pfree(match.data);
+	return sql.data;
+}
+
+/*
+ * OnlineExtensionReady says whether featstore (with its online queue) is
+ * installed in the current database.
+ */
+bool
+OnlineExtensionReady(void)
+{
+	Oid			nsp = get_namespace_oid(FEATSTORE_SCHEMA, true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid(ONLINE_QUEUE_TABLE, nsp));
+}

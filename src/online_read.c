@@ -1,0 +1,585 @@
+/*
+ * online_read.c
+ *		Reading the online store from SQL: online_features() for checks and
+ *		debugging, verify_online() to compare Redis with the point-in-time
+ *		rule at now(), and the status functions behind
+ *		featstore.materialization_status.
+ *
+ * These run in ordinary backends, inside the caller's transaction, so every
+ * Redis call has the featstore.redis_timeout deadline and can be cancelled.
+ */
+#include "postgres.h"
+
+#include <hiredis/hiredis.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "online.h"
+
+PG_FUNCTION_INFO_V1(online_features);
+PG_FUNCTION_INFO_V1(verify_online);
+PG_FUNCTION_INFO_V1(online_worker_status);
+PG_FUNCTION_INFO_V1(online_group_status);
+
+/* Redis GETs per round trip in verify_online */
+#define READ_CHUNK 1000
+
+/* This backend's Redis connection and the settings it was made with */
+static RedisConn *backend_conn = NULL;
+static char *backend_conn_settings = NULL;
+
+static RedisConn *BackendRedis(void);
+static void BackendRedisFailed(const char *err);
+static char **CanonicalKeys(const OnlineGroup *group, ArrayType *arr);
+static Datum JsonbFromText(const char *json);
+static char *ValueJson(const char *data, size_t len);
+
+/*
+ * online_features reads one entity's value of a group from Redis:
+ * status (found, missing, invalid), the features as jsonb, the row's
+ * timestamps, its age and the Redis key.
+ */
+Datum
+online_features(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name;
+	OnlineGroup *group;
+	char	  **keyvals;
+	StringInfoData key;
+	RedisCommand cmd;
+	RedisResult res;
+	char	   *err = NULL;
+	Datum		values[8];
+	bool		nulls[8] = {false};
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("feature group name and entity key must not be null")));
+	InitMaterializedSRF(fcinfo, 0);
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	group = OnlineLoadGroup(name, false);
+	if (!group->online)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("feature group \"%s\" is not online", name),
+				 errhint("Run ALTER FEATURE GROUP %s SET ONLINE to serve it from Redis.",
+						 quote_identifier(name))));
+	keyvals = CanonicalKeys(group, PG_GETARG_ARRAYTYPE_P(1));
+
+	initStringInfo(&key);
+	OnlineAppendKey(&key, group, keyvals);
+	RedisCommandSet(&cmd, 2, "GET", (size_t) 3, key.data, (size_t) key.len);
+	if (!RedisRun(BackendRedis(), 1, &cmd, &res, online_redis_timeout_ms, &err))
+		BackendRedisFailed(err);
+
+	values[7] = CStringGetTextDatum(key.data);
+	if (res.type == REDIS_REPLY_NIL)
+	{
+		values[0] = CStringGetTextDatum("missing");
+		for (int i = 1; i < 7; i++)
+			nulls[i] = true;
+	}
+	else if (res.type == REDIS_REPLY_STRING)
+	{
+		TimestampTz ets,
+					cat,
+					mat,
+					exp;
+		StringInfoData json;
+
+		initStringInfo(&json);
+		if (OnlineDecodeValue(res.str, res.len, &ets, &cat, &mat, &exp, NULL, &json))
+		{
+			values[0] = CStringGetTextDatum("found");
+			values[1] = JsonbFromText(json.data);
+			values[2] = TimestampTzGetDatum(ets);
+			values[3] = TimestampTzGetDatum(cat);
+			values[4] = TimestampTzGetDatum(mat);
+			values[5] = TimestampTzGetDatum(exp);
+			nulls[5] = (exp == DT_NOBEGIN);
+			values[6] = DirectFunctionCall2(timestamp_mi,
+											TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+											TimestampTzGetDatum(ets));
+		}
+		else
+		{
+			values[0] = CStringGetTextDatum("invalid");
+			for (int i = 1; i < 7; i++)
+				nulls[i] = true;
+		}
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("unexpected Redis reply to GET %s: %s", key.data,
+						res.str ? res.str : "not a string"),
+				 errhint("Check that featstore.redis_key_prefix is used by featstore alone.")));
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	return (Datum) 0;
+}
+
+/*
+ * verify_online compares Redis with the point-in-time rule at now() for a
+ * sample of entities (drawn from the history table and from the keys in
+ * Redis, so stale keys are found too) and returns one row per difference.
+ */
+Datum
+verify_online(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name;
+	int32		sample;
+	OnlineGroup *group;
+	RedisConn  *conn;
+	StringInfoData pattern;
+	char		cursor[32] = "0";
+	List	   *redis_entities = NIL;
+	StringInfoData sample_sql;
+	char	   *sql;
+	TimestampTz now;
+	Datum	   *flat;
+	int			nflat = 0;
+	int			dims[2];
+	int			lbs[2] = {1, 1};
+	Oid			types[4] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TEXTARRAYOID};
+	Datum		args[4];
+	int			ret;
+	uint64		nrows;
+	SPITupleTable *tuptable;
+	char	   *err = NULL;
+	RedisCommand *cmds;
+	RedisResult *res;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("feature group name must not be null")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	sample = PG_ARGISNULL(1) ? 10000 : PG_GETARG_INT32(1);
+	if (sample < 1 || sample > 10000000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("sample must be between 1 and 10000000, not %d", sample)));
+	InitMaterializedSRF(fcinfo, 0);
+	group = OnlineLoadGroup(name, false);
+	if (!group->online)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("feature group \"%s\" is not online", name),
+				 errhint("Run ALTER FEATURE GROUP %s SET ONLINE to serve it from Redis.",
+						 quote_identifier(name))));
+	conn = BackendRedis();
+
+	/* entities that have a key in Redis, up to the sample size */
+	initStringInfo(&pattern);
+	OnlineKeyPattern(&pattern, group->name);
+	do
+	{
+		RedisCommand scan;
+		RedisResult sres;
+
+		CHECK_FOR_INTERRUPTS();
+		RedisCommandSet(&scan, 6, "SCAN", (size_t) 4, cursor, strlen(cursor),
+						"MATCH", (size_t) 5, pattern.data, (size_t) pattern.len,
+						"COUNT", (size_t) 5, "1000", (size_t) 4);
+		if (!RedisRun(conn, 1, &scan, &sres, online_redis_timeout_ms, &err))
+			BackendRedisFailed(err);
+		if (sres.type != REDIS_REPLY_ARRAY || sres.nelements != 2 ||
+			sres.elements[0].type != REDIS_REPLY_STRING)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					 errmsg("unexpected Redis reply to SCAN: %s", sres.str ? sres.str : "bad shape")));
+		strlcpy(cursor, sres.elements[0].str, sizeof(cursor));
+		for (int i = 0; i < sres.elements[1].nelements &&
+			 list_length(redis_entities) < sample; i++)
+		{
+			char	  **kv = palloc(sizeof(char *) * group->nkeys);
+
+			if (OnlineParseKey(group, sres.elements[1].elements[i].str,
+							   sres.elements[1].elements[i].len, kv))
+				redis_entities = lappend(redis_entities, kv);
+		}
+	} while (strcmp(cursor, "0") != 0 && list_length(redis_entities) < sample);
+
+	flat = palloc(sizeof(Datum) * Max(list_length(redis_entities) * group->nkeys, 1));
+	{
+		ListCell   *lc;
+
+		foreach(lc, redis_entities)
+		{
+			char	  **kv = lfirst(lc);
+
+			for (int k = 0; k < group->nkeys; k++)
+				flat[nflat++] = CStringGetTextDatum(kv[k]);
+		}
+	}
+	dims[0] = list_length(redis_entities);
+	dims[1] = group->nkeys;
+	if (dims[0] > 0)
+		args[3] = PointerGetDatum(construct_md_array(flat, NULL, 2, dims, lbs, TEXTOID,
+													 -1, false, TYPALIGN_INT));
+	else
+		args[3] = PointerGetDatum(construct_empty_array(TEXTOID));
+
+	/* the same sample plus a random sample of the table's entities */
+	initStringInfo(&sample_sql);
+	appendStringInfoString(&sample_sql, "SELECT ");
+	for (int k = 0; k < group->nkeys; k++)
+		appendStringInfo(&sample_sql, "u.k%d, ", k + 1);
+	appendStringInfoString(&sample_sql, "false AS force, false AS future FROM ((SELECT ");
+	for (int k = 0; k < group->nkeys; k++)
+		appendStringInfo(&sample_sql, "%sd.k%d", k > 0 ? ", " : "", k + 1);
+	appendStringInfoString(&sample_sql, " FROM (SELECT DISTINCT ");
+	for (int k = 0; k < group->nkeys; k++)
+		appendStringInfo(&sample_sql, "%st.%s::pg_catalog.text AS k%d", k > 0 ? ", " : "",
+						 quote_identifier(group->key_names[k]), k + 1);
+	appendStringInfo(&sample_sql, " FROM %s t) d ORDER BY pg_catalog.random() LIMIT $3) UNION (SELECT ",
+					 group->qualified_table);
+	for (int k = 0; k < group->nkeys; k++)
+		appendStringInfo(&sample_sql, "%s$4[i][%d]", k > 0 ? ", " : "", k + 1);
+	appendStringInfoString(&sample_sql, " FROM pg_catalog.generate_subscripts($4, 1) i)) u(");
+	for (int k = 0; k < group->nkeys; k++)
+		appendStringInfo(&sample_sql, "%sk%d", k > 0 ? ", " : "", k + 1);
+	appendStringInfoChar(&sample_sql, ')');
+	sql = OnlineWinnerQuery(group, sample_sql.data);
+
+	now = GetCurrentTimestamp();
+	args[0] = TimestampTzGetDatum(now);
+	args[1] = TimestampTzGetDatum(group->ttl_usecs > 0 ? now - group->ttl_usecs : DT_NOBEGIN);
+	args[2] = Int32GetDatum(sample);
+
+	SPI_connect();
+	ret = SPI_execute_with_args(sql, 4, types, args, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not compute the winners of feature group \"%s\": SPI error %d",
+			 group->name, ret);
+	nrows = SPI_processed;
+	tuptable = SPI_tuptable;
+
+	cmds = palloc(sizeof(RedisCommand) * READ_CHUNK);
+	res = palloc(sizeof(RedisResult) * READ_CHUNK);
+	for (uint64 start = 0; start < nrows; start += READ_CHUNK)
+	{
+		int			n = (int) Min((uint64) READ_CHUNK, nrows - start);
+		char	  **rkeys = palloc(sizeof(char *) * n);
+
+		for (int i = 0; i < n; i++)
+		{
+			HeapTuple	tup = tuptable->vals[start + i];
+			char	  **kv = palloc(sizeof(char *) * group->nkeys);
+			StringInfoData key;
+
+			for (int k = 0; k < group->nkeys; k++)
+				kv[k] = SPI_getvalue(tup, tuptable->tupdesc, k + 1);
+			initStringInfo(&key);
+			OnlineAppendKey(&key, group, kv);
+			rkeys[i] = key.data;
+			RedisCommandSet(&cmds[i], 2, "GET", (size_t) 3, key.data, (size_t) key.len);
+		}
+		if (!RedisRun(conn, n, cmds, res, online_redis_timeout_ms, &err))
+			BackendRedisFailed(err);
+
+		for (int i = 0; i < n; i++)
+		{
+			HeapTuple	tup = tuptable->vals[start + i];
+			TupleDesc	desc = tuptable->tupdesc;
+			int			nk = group->nkeys;
+			bool		isnull;
+			Datum		ets;
+			char	   *expected_json = NULL;
+			char	   *actual_json = NULL;
+			const char *problem = NULL;
+			StringInfoData exp_raw;
+
+			initStringInfo(&exp_raw);
+			ets = SPI_getbinval(tup, desc, nk + 2, &isnull);
+			if (!isnull)
+			{
+				TimestampTz cat = DatumGetTimestampTz(SPI_getbinval(tup, desc, nk + 3, &isnull));
+				Datum	   *fv = palloc(sizeof(Datum) * Max(group->nfeatures, 1));
+				bool	   *fn = palloc(sizeof(bool) * Max(group->nfeatures, 1));
+				StringInfoData enc;
+				TimestampTz e2,
+							c2,
+							m2,
+							x2;
+
+				for (int f = 0; f < group->nfeatures; f++)
+					fv[f] = SPI_getbinval(tup, desc, nk + 4 + f, &fn[f]);
+				initStringInfo(&enc);
+				OnlineEncodeValue(&enc, group, DatumGetTimestampTz(ets), cat, now, fv, fn);
+				(void) OnlineDecodeValue(enc.data, enc.len, &e2, &c2, &m2, &x2, &exp_raw, NULL);
+				expected_json = ValueJson(enc.data, enc.len);
+
+				if (res[i].type != REDIS_REPLY_STRING)
+					problem = "missing in Redis";
+				else
+				{
+					TimestampTz ae,
+								ac,
+								am,
+								ax;
+					StringInfoData act_raw;
+
+					initStringInfo(&act_raw);
+					actual_json = ValueJson(res[i].str, res[i].len);
+					if (!OnlineDecodeValue(res[i].str, res[i].len, &ae, &ac, &am, &ax, &act_raw, NULL))
+						problem = "not a featstore value";
+					else if (ae != e2 || ac != c2)
+						problem = "different winner";
+					else if (act_raw.len != exp_raw.len ||
+							 memcmp(act_raw.data, exp_raw.data, exp_raw.len) != 0)
+						problem = "different feature values";
+					else if (ax != x2)
+						problem = "different expiry";
+				}
+			}
+			else if (res[i].type == REDIS_REPLY_STRING)
+			{
+				problem = "stale key in Redis";
+				actual_json = ValueJson(res[i].str, res[i].len);
+			}
+
+			if (problem)
+			{
+				Datum		values[4];
+				bool		nulls[4] = {false};
+				Datum	   *kd = palloc(sizeof(Datum) * nk);
+
+				for (int k = 0; k < nk; k++)
+					kd[k] = CStringGetTextDatum(SPI_getvalue(tup, desc, k + 1));
+				values[0] = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false, TYPALIGN_INT));
+				values[1] = CStringGetTextDatum(problem);
+				if (expected_json)
+					values[2] = JsonbFromText(expected_json);
+				else
+					nulls[2] = true;
+				if (actual_json)
+					values[3] = JsonbFromText(actual_json);
+				else
+					nulls[3] = true;
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			}
+		}
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/* online_worker_status returns the worker's state as one row */
+Datum
+online_worker_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum		values[7];
+	bool		nulls[7] = {false};
+	OnlineShared snap;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (online_shared == NULL)
+	{
+		values[0] = CStringGetTextDatum("not loaded: add featstore to shared_preload_libraries");
+		for (int i = 1; i < 7; i++)
+			nulls[i] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		return (Datum) 0;
+	}
+	SpinLockAcquire(&online_shared->mutex);
+	memcpy(&snap, online_shared, offsetof(OnlineShared, groups));
+	SpinLockRelease(&online_shared->mutex);
+
+	values[0] = CStringGetTextDatum(OnlineStateName(snap.state));
+	values[1] = Int32GetDatum(snap.worker_pid);
+	nulls[1] = (snap.worker_pid == 0);
+	values[2] = TimestampTzGetDatum(snap.state_since);
+	nulls[2] = (snap.state_since == 0);
+	values[3] = TimestampTzGetDatum(snap.last_success);
+	nulls[3] = (snap.last_success == 0);
+	values[4] = Int64GetDatum(snap.batches);
+	values[5] = CStringGetTextDatum(snap.last_error);
+	nulls[5] = (snap.last_error[0] == '\0');
+	values[6] = TimestampTzGetDatum(snap.last_error_at);
+	nulls[6] = (snap.last_error_at == 0);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	return (Datum) 0;
+}
+
+/* online_group_status returns the worker's counters, one row per group */
+Datum
+online_group_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (online_shared == NULL)
+		return (Datum) 0;
+	for (int i = 0; i < ONLINE_MAX_GROUPS; i++)
+	{
+		OnlineGroupStatus s;
+		Datum		values[8];
+		bool		nulls[8] = {false};
+
+		SpinLockAcquire(&online_shared->mutex);
+		s = online_shared->groups[i];
+		SpinLockRelease(&online_shared->mutex);
+		if (!s.in_use)
+			continue;
+		values[0] = CStringGetTextDatum(s.name);
+		values[1] = TimestampTzGetDatum(s.last_success);
+		nulls[1] = (s.last_success == 0);
+		{
+			Interval   *lag = palloc0(sizeof(Interval));
+
+			lag->time = s.lag_usecs;
+			values[2] = IntervalPGetDatum(lag);
+		}
+		nulls[2] = (s.last_success == 0);
+		values[3] = Int64GetDatum(s.entities_written);
+		values[4] = Int64GetDatum(s.keys_removed);
+		values[5] = Int64GetDatum(s.rows_skipped);
+		values[6] = CStringGetTextDatum(s.last_error);
+		nulls[6] = (s.last_error[0] == '\0');
+		values[7] = TimestampTzGetDatum(s.last_error_at);
+		nulls[7] = (s.last_error_at == 0);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* BackendRedis returns this backend's Redis connection, opening it if needed */
+static RedisConn *
+BackendRedis(void)
+{
+	char	   *settings;
+	char	   *err = NULL;
+	RedisOptions opts;
+
+	settings = psprintf("%s|%d|%s|%d", online_redis_host, online_redis_port,
+						online_redis_unix_socket, online_redis_db);
+	if (backend_conn != NULL && backend_conn_settings != NULL &&
+		strcmp(settings, backend_conn_settings) == 0)
+		return backend_conn;
+
+	RedisClose(backend_conn);
+	backend_conn = NULL;
+	if (!OnlineRedisOptions(&opts, &err))
+		BackendRedisFailed(err);
+	backend_conn = RedisOpen(&opts, &err);
+	if (backend_conn == NULL)
+		BackendRedisFailed(err);
+	if (backend_conn_settings)
+		pfree(backend_conn_settings);
+	backend_conn_settings = MemoryContextStrdup(TopMemoryContext, settings);
+	return backend_conn;
+}
+
+/* BackendRedisFailed drops the connection and raises the error */
+static void
+BackendRedisFailed(const char *err)
+{
+	RedisClose(backend_conn);
+	backend_conn = NULL;
+	ereport(ERROR,
+			(errcode(ERRCODE_CONNECTION_FAILURE),
+			 errmsg("could not use the Redis online store: %s", err),
+			 errhint("Check that Redis is running and the featstore.redis_* settings point at it.")));
+}
+
+/*
+ * CanonicalKeys checks the key values against the entity's key columns and
+ * returns them in their canonical text form (as the capture trigger wrote
+ * them), so '007' finds the entity 7.
+ */
+static char **
+CanonicalKeys(const OnlineGroup *group, ArrayType *arr)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	char	  **out;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (n != group->nkeys)
+	{
+		StringInfoData cols;
+
+		initStringInfo(&cols);
+		for (int k = 0; k < group->nkeys; k++)
+			appendStringInfo(&cols, "%s%s", k > 0 ? ", " : "", group->key_names[k]);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("feature group \"%s\" needs %d key value%s (%s), not %d",
+						group->name, group->nkeys, group->nkeys == 1 ? "" : "s", cols.data, n),
+				 errhint("Pass one value per key column of entity \"%s\", in order.",
+						 group->entity_name)));
+	}
+	out = palloc(sizeof(char *) * n);
+	for (int k = 0; k < n; k++)
+	{
+		char	   *str;
+		Oid			infunc,
+					ioparam,
+					outfunc;
+		bool		varlena;
+
+		if (nulls[k])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("key column \"%s\" of feature group \"%s\" must not be null",
+							group->key_names[k], group->name)));
+		str = TextDatumGetCString(elems[k]);
+		getTypeInputInfo(group->key_types[k], &infunc, &ioparam);
+		getTypeOutputInfo(group->key_types[k], &outfunc, &varlena);
+		out[k] = OidOutputFunctionCall(outfunc,
+									   OidInputFunctionCall(infunc, str, ioparam, -1));
+	}
+	return out;
+}
+
+/* JsonbFromText parses JSON text into a jsonb datum */
+static Datum
+JsonbFromText(const char *json)
+{
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+}
+
+/* ValueJson renders a stored value as JSON with ISO timestamps */
+static char *
+ValueJson(const char *data, size_t len)
+{
+	TimestampTz ets,
+				cat,
+				mat,
+				exp;
+	StringInfoData features;
+	StringInfoData out;
+
+	initStringInfo(&features);
+	initStringInfo(&out);
+	if (!OnlineDecodeValue(data, len, &ets, &cat, &mat, &exp, NULL, &features))
+	{
+		appendStringInfoString(&out, "{\"invalid\": true}");
+		return out.data;
+	}
+	/* timestamptz_to_str returns a static buffer: one call per statement */
+	appendStringInfo(&out, "{\"event_timestamp\": \"%s\", ", timestamptz_to_str(ets));
+	appendStringInfo(&out, "\"created_at\": \"%s\", \"expires_at\": ", timestamptz_to_str(cat));
+	if (exp == DT_NOBEGIN)
+		appendStringInfoString(&out, "null");
+	else
+		appendStringInfo(&out, "\"%s\"", timestamptz_to_str(exp));
+	appendStringInfo(&out, ", \"features\": %s}", features.data);
+	return out.data;
+}

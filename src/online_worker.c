@@ -1,0 +1,1140 @@
+/*
+ * online_worker.c
+ *		Settings, shared memory and the background worker that keeps Redis
+ *		equal to the point-in-time rule at now() for every online group.
+ *
+ * One iteration of the worker:
+ *	1. a short transaction reads a bounded batch of the queue (in id order,
+ *	   stopping before a purge) and computes each entity's winner;
+ *	2. with no transaction open, the batch goes to Redis through the
+ *	   compare-and-set script, pipelined, with a deadline;
+ *	3. a second short transaction deletes the batch and schedules entities
+ *	   with rows dated in the future for the moment they become current.
+ * A failure between 1 and 3 leaves the batch queued, so delivery is
+ * at-least-once and the script makes repeats harmless.
+ */
+#include "postgres.h"
+
+#include <hiredis/hiredis.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "online.h"
+
+/* Settings */
+char	   *online_database = NULL;
+char	   *online_redis_host = NULL;
+int			online_redis_port = 6379;
+char	   *online_redis_unix_socket = NULL;
+char	   *online_redis_password = NULL;
+char	   *online_redis_password_file = NULL;
+int			online_redis_db = 0;
+bool		online_redis_tls = false;
+int			online_redis_timeout_ms = 2000;
+char	   *online_key_prefix = NULL;
+int			online_batch_size = 10000;
+int			online_poll_interval_ms = 1000;
+
+OnlineShared *online_shared = NULL;
+
+/* Commands per pipeline round trip; bounds hiredis' buffers */
+#define PUSH_CHUNK 1000
+/* Longest wait between reconnection attempts */
+#define BACKOFF_MAX_MS 5000
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* One Redis write (or delete) the batch produced */
+typedef struct PushItem
+{
+	int			group_index;
+	char	   *key;
+	char	   *value;			/* NULL: delete */
+	int			value_len;
+	bool		force;
+	char		ets[24];
+	char		cat[24];
+	char		expire_ms[24];
+} PushItem;
+
+/* A queued entity to revisit when its future-dated row becomes current */
+typedef struct FutureItem
+{
+	char	   *group_name;
+	Datum		keys;			/* text[] of the key values */
+	TimestampTz at;
+} FutureItem;
+
+/* Per-group bookkeeping of one batch */
+typedef struct BatchGroup
+{
+	char	   *name;
+	TimestampTz oldest_enqueued;
+	int64		written;
+	int64		removed;
+	int64		skipped;
+} BatchGroup;
+
+/* The worker's connection and its script, kept across iterations */
+static RedisConn *worker_conn = NULL;
+static char *worker_script_sha = NULL;
+
+/* Redis' run_id, and whether the queue already reflects a change of it */
+static char *worker_run_id = NULL;
+static bool run_id_checked = false;
+
+static void OnlineShmemRequest(void);
+static void OnlineShmemStartup(void);
+static bool CheckRedisTls(bool *newval, void **extra, GucSource source);
+static bool CheckKeyPrefix(char **newval, void **extra, GucSource source);
+static void SetWorkerState(OnlineWorkerState state, const char *error);
+static void WorkerShmemExit(int code, Datum arg);
+static bool WorkerConnect(void);
+static bool WorkerBatch(MemoryContext batchcxt);
+static bool WorkerPurge(const char *group_name, char **err);
+static bool WorkerPush(PushItem *items, int nitems, BatchGroup *groups, char **err);
+static OnlineGroupStatus *GroupSlot(const char *name);
+static void CheckRedisIdentity(void);
+
+/* OnlineInit defines the settings and, when preloaded, the worker */
+void
+OnlineInit(void)
+{
+	BackgroundWorker worker;
+
+	DefineCustomStringVariable("featstore.database",
+							   "Database whose online feature groups the materialization worker serves.",
+							   NULL, &online_database, "postgres",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("featstore.redis_host",
+							   "Redis host name or IP address of the online store.",
+							   "Use an address or a name in /etc/hosts: name resolution cannot be interrupted.",
+							   &online_redis_host, "127.0.0.1",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("featstore.redis_port",
+							"TCP port of the Redis online store.",
+							NULL, &online_redis_port, 6379, 1, 65535,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("featstore.redis_unix_socket",
+							   "Unix socket path of Redis; when set, host and port are ignored.",
+							   NULL, &online_redis_unix_socket, "",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	/*
+	 * A reload logs every changed setting with its new value, so the password
+	 * itself only changes with a restart; rotate it through the file instead.
+	 */
+	DefineCustomStringVariable("featstore.redis_password",
+							   "Password for Redis AUTH (changes need a restart).",
+							   "Visible to superusers only; never logged. To rotate without a restart, use featstore.redis_password_file.",
+							   &online_redis_password, "",
+							   PGC_POSTMASTER,
+							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("featstore.redis_password_file",
+							   "File whose first line is the Redis AUTH password; read at every connection, and preferred over featstore.redis_password.",
+							   NULL, &online_redis_password_file, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+	DefineCustomIntVariable("featstore.redis_db",
+							"Redis database number of the online store.",
+							NULL, &online_redis_db, 0, 0, 100000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("featstore.redis_tls",
+							 "TLS to Redis (not available: hiredis 0.14 has no TLS support).",
+							 "Use a local TLS tunnel such as stunnel and point featstore.redis_host at it.",
+							 &online_redis_tls, false,
+							 PGC_SIGHUP, 0, CheckRedisTls, NULL, NULL);
+	DefineCustomIntVariable("featstore.redis_timeout",
+							"Deadline for each Redis connection attempt and round trip.",
+							NULL, &online_redis_timeout_ms, 2000, 10, 600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomStringVariable("featstore.redis_key_prefix",
+							   "Prefix of every online-store key in Redis.",
+							   "After changing it, run featstore.materialize() for each online group.",
+							   &online_key_prefix, "fs",
+							   PGC_SIGHUP, 0, CheckKeyPrefix, NULL, NULL);
+	DefineCustomIntVariable("featstore.online_batch_size",
+							"Most entities the materialization worker handles per batch.",
+							NULL, &online_batch_size, 10000, 1, 1000000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("featstore.online_poll_interval",
+							"How often the materialization worker looks at the queue when no commit woke it.",
+							NULL, &online_poll_interval_ms, 1000, 10, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	OnlineCaptureInit();
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = OnlineShmemRequest;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = OnlineShmemStartup;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 5;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "featstore");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "OnlineWorkerMain");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "featstore online worker");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "featstore online worker");
+	RegisterBackgroundWorker(&worker);
+}
+
+/* OnlineShmemRequest reserves the shared status area */
+static void
+OnlineShmemRequest(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(OnlineShared)));
+}
+
+/* OnlineShmemStartup creates or attaches the shared status area */
+static void
+OnlineShmemStartup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	online_shared = ShmemInitStruct("featstore online store", sizeof(OnlineShared), &found);
+	if (!found)
+	{
+		memset(online_shared, 0, sizeof(OnlineShared));
+		SpinLockInit(&online_shared->mutex);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* CheckRedisTls refuses TLS, which this hiredis cannot do */
+static bool
+CheckRedisTls(bool *newval, void **extra, GucSource source)
+{
+	if (*newval)
+	{
+		GUC_check_errdetail("hiredis 0.14 (Debian bookworm) has no TLS support.");
+		GUC_check_errhint("Run a local TLS tunnel (stunnel, spiped) and point featstore.redis_host at it.");
+		return false;
+	}
+	return true;
+}
+
+/* CheckKeyPrefix keeps braces out of the prefix: they would break hash tags */
+static bool
+CheckKeyPrefix(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0' || strpbrk(*newval, "{}") != NULL)
+	{
+		GUC_check_errdetail("The key prefix must be non-empty and contain no braces.");
+		return false;
+	}
+	return true;
+}
+
+/* OnlineWakeWorker tells the worker there is new work, without waiting */
+void
+OnlineWakeWorker(void)
+{
+	Latch	   *latch;
+
+	if (online_shared == NULL)
+		return;
+	SpinLockAcquire(&online_shared->mutex);
+	online_shared->wakeup_pending = true;
+	latch = online_shared->worker_latch;
+	SpinLockRelease(&online_shared->mutex);
+	if (latch)
+		SetLatch(latch);
+}
+
+/*
+ * OnlineRedisOptions fills Redis connection options from the settings,
+ * reading the password file if one is set; false with *err if unreadable.
+ */
+bool
+OnlineRedisOptions(RedisOptions *opts, char **err)
+{
+	opts->host = online_redis_host;
+	opts->port = online_redis_port;
+	opts->unix_socket = online_redis_unix_socket;
+	opts->password = online_redis_password;
+	opts->db = online_redis_db;
+	opts->timeout_ms = online_redis_timeout_ms;
+
+	if (online_redis_password_file && online_redis_password_file[0] != '\0')
+	{
+		FILE	   *f = AllocateFile(online_redis_password_file, "r");
+		char		line[1024];
+
+		if (f == NULL)
+		{
+			*err = psprintf("could not open featstore.redis_password_file \"%s\": %m",
+							online_redis_password_file);
+			return false;
+		}
+		if (fgets(line, sizeof(line), f) == NULL)
+			line[0] = '\0';
+		FreeFile(f);
+		line[strcspn(line, "\r\n")] = '\0';
+		opts->password = pstrdup(line);
+	}
+	return true;
+}
+
+/* OnlineStateName names a worker state for the status view */
+const char *
+OnlineStateName(OnlineWorkerState state)
+{
+	switch (state)
+	{
+		case ONLINE_STATE_STOPPED:
+			return "stopped";
+		case ONLINE_STATE_STARTING:
+			return "starting";
+		case ONLINE_STATE_WAITING_EXTENSION:
+			return "waiting for CREATE EXTENSION";
+		case ONLINE_STATE_CONNECTING:
+			return "connecting";
+		case ONLINE_STATE_IDLE:
+			return "idle";
+		case ONLINE_STATE_PUSHING:
+			return "pushing";
+		case ONLINE_STATE_REDIS_DOWN:
+			return "redis unavailable";
+		case ONLINE_STATE_ERROR:
+			return "error";
+	}
+	return "unknown";
+}
+
+/* OnlineRecordGroupError remembers the latest error of a group */
+void
+OnlineRecordGroupError(const char *group, const char *msg)
+{
+	OnlineGroupStatus *slot;
+
+	if (online_shared == NULL)
+		return;
+	SpinLockAcquire(&online_shared->mutex);
+	slot = GroupSlot(group);
+	if (slot)
+	{
+		slot->last_error_at = GetCurrentTimestamp();
+		strlcpy(slot->last_error, msg, ONLINE_ERRMSG_LEN);
+	}
+	SpinLockRelease(&online_shared->mutex);
+}
+
+/* GroupSlot finds or claims a group's status slot; caller holds the mutex */
+static OnlineGroupStatus *
+GroupSlot(const char *name)
+{
+	OnlineGroupStatus *free_slot = NULL;
+
+	for (int i = 0; i < ONLINE_MAX_GROUPS; i++)
+	{
+		OnlineGroupStatus *s = &online_shared->groups[i];
+
+		if (s->in_use && strncmp(s->name, name, NAMEDATALEN) == 0)
+			return s;
+		if (!s->in_use && free_slot == NULL)
+			free_slot = s;
+	}
+	if (free_slot)
+	{
+		memset(free_slot, 0, sizeof(OnlineGroupStatus));
+		free_slot->in_use = true;
+		strlcpy(free_slot->name, name, NAMEDATALEN);
+	}
+	return free_slot;
+}
+
+/* SetWorkerState publishes the worker's state and, if given, its error */
+static void
+SetWorkerState(OnlineWorkerState state, const char *error)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	SpinLockAcquire(&online_shared->mutex);
+	if (online_shared->state != state)
+		online_shared->state_since = now;
+	online_shared->state = state;
+	if (error)
+	{
+		online_shared->last_error_at = now;
+		strlcpy(online_shared->last_error, error, ONLINE_ERRMSG_LEN);
+	}
+	SpinLockRelease(&online_shared->mutex);
+}
+
+/* WorkerShmemExit unpublishes the worker's latch */
+static void
+WorkerShmemExit(int code, Datum arg)
+{
+	SpinLockAcquire(&online_shared->mutex);
+	online_shared->worker_latch = NULL;
+	online_shared->worker_pid = 0;
+	online_shared->state = ONLINE_STATE_STOPPED;
+	online_shared->state_since = GetCurrentTimestamp();
+	SpinLockRelease(&online_shared->mutex);
+	RedisClose(worker_conn);
+	worker_conn = NULL;
+}
+
+/* OnlineWorkerMain is the materialization worker's entry point */
+void
+OnlineWorkerMain(Datum main_arg)
+{
+	MemoryContext batchcxt;
+	volatile int backoff_ms = 0;
+	volatile bool outage_logged = false;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	SpinLockAcquire(&online_shared->mutex);
+	online_shared->worker_pid = MyProcPid;
+	online_shared->worker_latch = MyLatch;
+	online_shared->state = ONLINE_STATE_STARTING;
+	online_shared->state_since = GetCurrentTimestamp();
+	SpinLockRelease(&online_shared->mutex);
+	before_shmem_exit(WorkerShmemExit, (Datum) 0);
+
+	BackgroundWorkerInitializeConnection(online_database, NULL, 0);
+	pgstat_report_appname("featstore online worker");
+
+	batchcxt = AllocSetContextCreate(TopMemoryContext, "featstore online batch",
+									 ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		volatile bool more = false;
+		volatile bool failed = false;
+		long		wait_ms = online_poll_interval_ms;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			/* connection settings may have changed */
+			RedisClose(worker_conn);
+			worker_conn = NULL;
+		}
+
+		/* cleared before the batch's snapshot: later commits set it again */
+		SpinLockAcquire(&online_shared->mutex);
+		online_shared->wakeup_pending = false;
+		SpinLockRelease(&online_shared->mutex);
+
+		if (worker_conn == NULL)
+		{
+			if (WorkerConnect())
+			{
+				if (outage_logged)
+					ereport(LOG,
+							(errmsg("featstore online worker: Redis is reachable again; catching up")));
+				outage_logged = false;
+				backoff_ms = 0;
+			}
+			else
+			{
+				if (!outage_logged)
+				{
+					ereport(LOG,
+							(errmsg("featstore online worker: Redis is unavailable: %s",
+									online_shared->last_error),
+							 errdetail("Changes wait in featstore.online_queue; retrying with backoff up to %d ms.",
+									   BACKOFF_MAX_MS)));
+					outage_logged = true;
+				}
+				failed = true;
+			}
+		}
+
+		if (!failed)
+		{
+			MemoryContextReset(batchcxt);
+			PG_TRY();
+			{
+				more = WorkerBatch(batchcxt);
+				if (worker_conn == NULL)
+					failed = true;
+			}
+			PG_CATCH();
+			{
+				ErrorData  *edata;
+
+				MemoryContextSwitchTo(batchcxt);
+				edata = CopyErrorData();
+				EmitErrorReport();
+				FlushErrorState();
+				AbortCurrentTransaction();
+				SetWorkerState(ONLINE_STATE_ERROR, edata->message);
+				failed = true;
+			}
+			PG_END_TRY();
+			MemoryContextSwitchTo(TopMemoryContext);
+		}
+
+		if (failed)
+		{
+			backoff_ms = Min(Max(backoff_ms * 2, 100), BACKOFF_MAX_MS);
+			wait_ms = backoff_ms;
+		}
+		else
+		{
+			backoff_ms = 0;
+			if (more)
+				continue;
+			SpinLockAcquire(&online_shared->mutex);
+			more = online_shared->wakeup_pending;
+			SpinLockRelease(&online_shared->mutex);
+			if (more)
+				continue;
+		}
+
+		pgstat_report_activity(STATE_IDLE, NULL);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 wait_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/* WorkerConnect opens the worker's Redis connection and loads the script */
+static bool
+WorkerConnect(void)
+{
+	RedisOptions opts;
+	RedisCommand cmd;
+	RedisResult res;
+	char	   *err = NULL;
+	const char *script = OnlineCasScript();
+
+	SetWorkerState(ONLINE_STATE_CONNECTING, NULL);
+	if (!OnlineRedisOptions(&opts, &err))
+	{
+		SetWorkerState(ONLINE_STATE_REDIS_DOWN, err);
+		return false;
+	}
+	worker_conn = RedisOpen(&opts, &err);
+	if (worker_conn == NULL)
+	{
+		SetWorkerState(ONLINE_STATE_REDIS_DOWN, err);
+		return false;
+	}
+	RedisCommandSet(&cmd, 3, "SCRIPT", (size_t) 6, "LOAD", (size_t) 4, script, strlen(script));
+	if (!RedisRun(worker_conn, 1, &cmd, &res, online_redis_timeout_ms, &err))
+	{
+		RedisClose(worker_conn);
+		worker_conn = NULL;
+		SetWorkerState(ONLINE_STATE_REDIS_DOWN, err);
+		return false;
+	}
+	if (res.type != REDIS_REPLY_STRING)
+	{
+		RedisClose(worker_conn);
+		worker_conn = NULL;
+		SetWorkerState(ONLINE_STATE_REDIS_DOWN,
+					   psprintf("Redis refused the featstore script: %s",
+								res.str ? res.str : "unexpected reply"));
+		return false;
+	}
+	if (worker_script_sha)
+		pfree(worker_script_sha);
+	worker_script_sha = MemoryContextStrdup(TopMemoryContext, res.str);
+
+	/* which Redis process this is: a new one may have lost every key */
+	RedisCommandSet(&cmd, 2, "INFO", (size_t) 4, "server", (size_t) 6);
+	if (!RedisRun(worker_conn, 1, &cmd, &res, online_redis_timeout_ms, &err))
+	{
+		RedisClose(worker_conn);
+		worker_conn = NULL;
+		SetWorkerState(ONLINE_STATE_REDIS_DOWN, err);
+		return false;
+	}
+	if (worker_run_id)
+		pfree(worker_run_id);
+	worker_run_id = NULL;
+	if (res.type == REDIS_REPLY_STRING)
+	{
+		char	   *p = strstr(res.str, "run_id:");
+
+		if (p)
+		{
+			p += strlen("run_id:");
+			worker_run_id = MemoryContextStrdup(TopMemoryContext,
+												pnstrdup(p, strcspn(p, "\r\n")));
+		}
+	}
+	run_id_checked = false;
+	SetWorkerState(ONLINE_STATE_IDLE, NULL);
+	return true;
+}
+
+/*
+ * WorkerBatch handles one batch; returns true when the queue may hold more
+ * ready work.  On a Redis failure it closes worker_conn and returns false.
+ */
+static bool
+WorkerBatch(MemoryContext batchcxt)
+{
+	MemoryContext oldcxt;
+	Oid			qtypes[2] = {TIMESTAMPTZOID, INT4OID};
+	Datum		qargs[2];
+	TimestampTz now;
+	int			ret;
+	int64	   *ids;
+	int			nids = 0;
+	char	   *purge_group = NULL;
+	BatchGroup *groups;
+	int			ngroups = 0;
+	PushItem   *items;
+	int			nitems = 0;
+	int			maxitems;
+	FutureItem *futures;
+	int			nfutures = 0;
+	int64		entities = 0;
+	bool		full = false;
+	char	   *err = NULL;
+
+	/* --- 1. read the batch and compute the winners --- */
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+
+	if (!OnlineExtensionReady())
+	{
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		SetWorkerState(ONLINE_STATE_WAITING_EXTENSION, NULL);
+		return false;
+	}
+	if (!run_id_checked)
+	{
+		CheckRedisIdentity();
+		run_id_checked = true;
+	}
+	pgstat_report_activity(STATE_RUNNING, "featstore: reading the online queue");
+
+	now = GetCurrentTimestamp();
+	qargs[0] = TimestampTzGetDatum(now);
+	qargs[1] = Int32GetDatum(online_batch_size);
+	ret = SPI_execute_with_args("SELECT id, group_name, kind, entities, enqueued_at"
+								" FROM featstore.online_queue"
+								" WHERE not_before IS NULL OR not_before <= $1"
+								" ORDER BY id LIMIT $2",
+								2, qtypes, qargs, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read featstore.online_queue: SPI error %d", ret);
+
+	oldcxt = MemoryContextSwitchTo(batchcxt);
+	ids = palloc(sizeof(int64) * Max(SPI_processed, 1));
+	groups = palloc0(sizeof(BatchGroup) * Max(SPI_processed, 1));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char	   *gname = SPI_getvalue(tup, desc, 2);
+		char	   *kind = SPI_getvalue(tup, desc, 3);
+		int			n = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
+		TimestampTz enq = DatumGetTimestampTz(SPI_getbinval(tup, desc, 5, &isnull));
+		int			g;
+
+		/* a purge runs alone, after everything queued before it */
+		if (strcmp(kind, "purge") == 0)
+		{
+			if (nids == 0)
+			{
+				ids[nids++] = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+				purge_group = gname;
+			}
+			full = true;
+			break;
+		}
+		if (entities >= online_batch_size)
+		{
+			full = true;
+			break;
+		}
+		ids[nids++] = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		entities += n;
+		for (g = 0; g < ngroups; g++)
+			if (strcmp(groups[g].name, gname) == 0)
+				break;
+		if (g == ngroups)
+		{
+			groups[ngroups].name = gname;
+			groups[ngroups].oldest_enqueued = enq;
+			ngroups++;
+		}
+		else if (enq < groups[g].oldest_enqueued)
+			groups[g].oldest_enqueued = enq;
+	}
+	if (SPI_processed == (uint64) online_batch_size)
+		full = true;
+	MemoryContextSwitchTo(oldcxt);
+
+	if (nids == 0)
+	{
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		SetWorkerState(ONLINE_STATE_IDLE, NULL);
+		return false;
+	}
+
+	maxitems = (int) Max(entities, 1);
+	items = MemoryContextAlloc(batchcxt, sizeof(PushItem) * maxitems);
+	futures = MemoryContextAlloc(batchcxt, sizeof(FutureItem) * maxitems);
+
+	for (int g = 0; g < ngroups && purge_group == NULL; g++)
+	{
+		OnlineGroup *group;
+		StringInfoData entities_sql;
+		char	   *sql;
+		Oid			types[4] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID, TEXTOID};
+		Datum		args[4];
+		Datum	   *iddatums;
+
+		oldcxt = MemoryContextSwitchTo(batchcxt);
+		group = OnlineLoadGroup(groups[g].name, true);
+		MemoryContextSwitchTo(oldcxt);
+		if (group == NULL || !group->online)
+			continue;			/* dropped or offline: its entries just go */
+
+		initStringInfo(&entities_sql);
+		appendStringInfoString(&entities_sql, "SELECT ");
+		for (int k = 0; k < group->nkeys; k++)
+			appendStringInfo(&entities_sql, "q.keys[i][%d] AS k%d, ", k + 1, k + 1);
+		appendStringInfoString(&entities_sql,
+							   "pg_catalog.bool_or(q.force) AS force, pg_catalog.bool_or(q.future) AS future"
+							   " FROM featstore.online_queue q, pg_catalog.generate_subscripts(q.keys, 1) i"
+							   " WHERE q.id = ANY($3) AND q.group_name = $4 AND q.kind = 'keys' GROUP BY ");
+		for (int k = 0; k < group->nkeys; k++)
+			appendStringInfo(&entities_sql, "%s%d", k > 0 ? ", " : "", k + 1);
+		sql = OnlineWinnerQuery(group, entities_sql.data);
+
+		iddatums = palloc(sizeof(Datum) * nids);
+		for (int i = 0; i < nids; i++)
+			iddatums[i] = Int64GetDatum(ids[i]);
+		args[0] = TimestampTzGetDatum(now);
+		args[1] = TimestampTzGetDatum(group->ttl_usecs > 0 ? now - group->ttl_usecs : DT_NOBEGIN);
+		args[2] = PointerGetDatum(construct_array(iddatums, nids, INT8OID, 8, true, TYPALIGN_DOUBLE));
+		args[3] = CStringGetTextDatum(group->name);
+
+		pgstat_report_activity(STATE_RUNNING, "featstore: computing online winners");
+		ret = SPI_execute_with_args(sql, 4, types, args, NULL, true, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "could not compute the winners of feature group \"%s\": SPI error %d",
+				 group->name, ret);
+
+		oldcxt = MemoryContextSwitchTo(batchcxt);
+		for (uint64 r = 0; r < SPI_processed && nitems < maxitems; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			PushItem   *item = &items[nitems++];
+			char	  **keyvals = palloc(sizeof(char *) * group->nkeys);
+			int			nk = group->nkeys;
+			bool		isnull;
+			Datum		ets;
+			StringInfoData key;
+			Datum		next;
+
+			for (int k = 0; k < nk; k++)
+				keyvals[k] = SPI_getvalue(tup, desc, k + 1);
+			initStringInfo(&key);
+			OnlineAppendKey(&key, group, keyvals);
+			item->group_index = g;
+			item->key = key.data;
+			item->force = DatumGetBool(SPI_getbinval(tup, desc, nk + 1, &isnull));
+			ets = SPI_getbinval(tup, desc, nk + 2, &isnull);
+			if (isnull)
+			{
+				/* no current row: the key must not exist */
+				item->value = NULL;
+				item->value_len = 0;
+				strcpy(item->ets, "0");
+				strcpy(item->cat, "0");
+				strcpy(item->expire_ms, "0");
+			}
+			else
+			{
+				TimestampTz cat = DatumGetTimestampTz(SPI_getbinval(tup, desc, nk + 3, &isnull));
+				Datum	   *values = palloc(sizeof(Datum) * Max(group->nfeatures, 1));
+				bool	   *nulls = palloc(sizeof(bool) * Max(group->nfeatures, 1));
+				StringInfoData val;
+
+				for (int f = 0; f < group->nfeatures; f++)
+					values[f] = SPI_getbinval(tup, desc, nk + 4 + f, &nulls[f]);
+				initStringInfo(&val);
+				OnlineEncodeValue(&val, group, DatumGetTimestampTz(ets), cat, now, values, nulls);
+				item->value = val.data;
+				item->value_len = val.len;
+				snprintf(item->ets, sizeof(item->ets), INT64_FORMAT,
+						 OnlineUnixUsecs(DatumGetTimestampTz(ets)));
+				snprintf(item->cat, sizeof(item->cat), INT64_FORMAT, OnlineUnixUsecs(cat));
+				if (group->ttl_usecs > 0)
+					snprintf(item->expire_ms, sizeof(item->expire_ms), INT64_FORMAT,
+							 (OnlineUnixUsecs(DatumGetTimestampTz(ets)) + group->ttl_usecs) / 1000);
+				else
+					strcpy(item->expire_ms, "0");
+			}
+
+			next = SPI_getbinval(tup, desc, desc->natts, &isnull);
+			if (!isnull)
+			{
+				Datum	   *kd = palloc(sizeof(Datum) * nk);
+
+				for (int k = 0; k < nk; k++)
+					kd[k] = CStringGetTextDatum(keyvals[k]);
+				futures[nfutures].group_name = group->name;
+				futures[nfutures].keys = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false,
+																		 TYPALIGN_INT));
+				futures[nfutures].at = DatumGetTimestampTz(next);
+				nfutures++;
+			}
+		}
+		MemoryContextSwitchTo(oldcxt);
+	}
+
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+
+	/* --- 2. Redis, with no transaction open --- */
+	SetWorkerState(ONLINE_STATE_PUSHING, NULL);
+	pgstat_report_activity(STATE_RUNNING, "featstore: writing to Redis");
+	if (purge_group != NULL)
+	{
+		if (!WorkerPurge(purge_group, &err))
+		{
+			SetWorkerState(ONLINE_STATE_REDIS_DOWN, err);
+			OnlineRecordGroupError(purge_group, err);
+			return false;
+		}
+	}
+	else if (!WorkerPush(items, nitems, groups, &err))
+	{
+		if (worker_conn != NULL)
+		{
+			/* Redis answered, but not as expected: an error, not an outage */
+			for (int g = 0; g < ngroups; g++)
+				OnlineRecordGroupError(groups[g].name, err);
+			SetWorkerState(ONLINE_STATE_ERROR, err);
+			ereport(LOG, (errmsg("featstore online worker: %s", err)));
+			RedisClose(worker_conn);
+			worker_conn = NULL;
+		}
+		else
+			SetWorkerState(ONLINE_STATE_REDIS_DOWN, err);
+		return false;
+	}
+
+	/* --- 3. forget the batch, schedule future-dated rows --- */
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "featstore: removing the pushed batch");
+	{
+		Oid			types[1] = {INT8ARRAYOID};
+		Datum		args[1];
+		Datum	   *iddatums = palloc(sizeof(Datum) * nids);
+
+		for (int i = 0; i < nids; i++)
+			iddatums[i] = Int64GetDatum(ids[i]);
+		args[0] = PointerGetDatum(construct_array(iddatums, nids, INT8OID, 8, true, TYPALIGN_DOUBLE));
+		ret = SPI_execute_with_args("DELETE FROM featstore.online_queue WHERE id = ANY($1)",
+									1, types, args, NULL, false, 0);
+		if (ret != SPI_OK_DELETE)
+			elog(ERROR, "could not delete a pushed batch from featstore.online_queue: SPI error %d", ret);
+	}
+	for (int i = 0; i < nfutures; i++)
+	{
+		Oid			types[3] = {TEXTOID, TEXTARRAYOID, TIMESTAMPTZOID};
+		Datum		args[3];
+
+		args[0] = CStringGetTextDatum(futures[i].group_name);
+		args[1] = futures[i].keys;
+		args[2] = TimestampTzGetDatum(futures[i].at);
+		ret = SPI_execute_with_args("INSERT INTO featstore.online_queue"
+									" (group_name, keys, entities, future, not_before)"
+									" VALUES ($1, ARRAY[$2], 1, true, $3)",
+									3, types, args, NULL, false, 0);
+		if (ret != SPI_OK_INSERT)
+			elog(ERROR, "could not schedule a future-dated row: SPI error %d", ret);
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+
+	/* --- status --- */
+	now = GetCurrentTimestamp();
+	SpinLockAcquire(&online_shared->mutex);
+	online_shared->batches++;
+	online_shared->last_success = now;
+	for (int g = 0; g < ngroups; g++)
+	{
+		OnlineGroupStatus *slot = GroupSlot(groups[g].name);
+
+		if (slot == NULL)
+			continue;
+		slot->last_success = now;
+		slot->lag_usecs = now - groups[g].oldest_enqueued;
+		slot->entities_written += groups[g].written;
+		slot->keys_removed += groups[g].removed;
+		slot->rows_skipped += groups[g].skipped;
+	}
+	if (purge_group)
+	{
+		OnlineGroupStatus *slot = GroupSlot(purge_group);
+
+		if (slot)
+			slot->last_success = now;
+	}
+	SpinLockRelease(&online_shared->mutex);
+	SetWorkerState(ONLINE_STATE_IDLE, NULL);
+	return full;
+}
+
+/*
+ * WorkerPush sends the batch through the compare-and-set script in bounded
+ * pipelines; false with *err on failure (worker_conn NULL if the
+ * connection itself failed).
+ */
+static bool
+WorkerPush(PushItem *items, int nitems, BatchGroup *groups, char **err)
+{
+	RedisCommand *cmds = palloc(sizeof(RedisCommand) * PUSH_CHUNK);
+	RedisResult *res = palloc(sizeof(RedisResult) * PUSH_CHUNK);
+	size_t		shalen = strlen(worker_script_sha);
+	bool		reloaded = false;
+
+	for (int start = 0; start < nitems;)
+	{
+		int			n = Min(PUSH_CHUNK, nitems - start);
+		bool		noscript = false;
+
+		for (int i = 0; i < n; i++)
+		{
+			PushItem   *it = &items[start + i];
+
+			RedisCommandSet(&cmds[i], 8,
+							"EVALSHA", (size_t) 7,
+							worker_script_sha, shalen,
+							"1", (size_t) 1,
+							it->key, strlen(it->key),
+							it->force ? "1" : "0", (size_t) 1,
+							it->ets, strlen(it->ets),
+							it->cat, strlen(it->cat),
+							it->value ? it->value : "", (size_t) it->value_len);
+			cmds[i].argv[8] = it->expire_ms;
+			cmds[i].argvlen[8] = strlen(it->expire_ms);
+			cmds[i].argc = 9;
+		}
+		if (!RedisRun(worker_conn, n, cmds, res, online_redis_timeout_ms, err))
+		{
+			RedisClose(worker_conn);
+			worker_conn = NULL;
+			return false;
+		}
+		for (int i = 0; i < n; i++)
+		{
+			BatchGroup *bg = &groups[items[start + i].group_index];
+
+			if (res[i].type == REDIS_REPLY_INTEGER)
+			{
+				if (res[i].integer == 1)
+					bg->written++;
+				else if (res[i].integer == 0)
+					bg->skipped++;
+				else if (res[i].integer == 2)
+					bg->removed++;
+			}
+			else if (res[i].type == REDIS_REPLY_ERROR && strncmp(res[i].str, "NOSCRIPT", 8) == 0)
+				noscript = true;
+			else
+			{
+				*err = psprintf("unexpected Redis reply to the featstore script for key \"%s\": %s",
+								   items[start + i].key,
+								   res[i].str ? res[i].str : "not an integer");
+				return false;
+			}
+		}
+		if (noscript)
+		{
+			/* Redis restarted and forgot the script: load it, redo the chunk */
+			RedisCommand load;
+			RedisResult lres;
+			const char *script = OnlineCasScript();
+
+			if (reloaded)
+			{
+				*err = pstrdup("Redis keeps forgetting the featstore script (NOSCRIPT)");
+				return false;
+			}
+			RedisCommandSet(&load, 3, "SCRIPT", (size_t) 6, "LOAD", (size_t) 4,
+							script, strlen(script));
+			if (!RedisRun(worker_conn, 1, &load, &lres, online_redis_timeout_ms, err))
+			{
+				RedisClose(worker_conn);
+				worker_conn = NULL;
+				return false;
+			}
+			reloaded = true;
+			continue;
+		}
+		reloaded = false;
+		start += n;
+	}
+	return true;
+}
+
+/* WorkerPurge removes every Redis key of a group, SCAN page by SCAN page */
+static bool
+WorkerPurge(const char *group_name, char **err)
+{
+	StringInfoData pattern;
+	char		cursor[32] = "0";
+	RedisCommand *cmds = palloc(sizeof(RedisCommand) * PUSH_CHUNK);
+	RedisResult *res = palloc(sizeof(RedisResult) * PUSH_CHUNK);
+	int64		removed = 0;
+
+	initStringInfo(&pattern);
+	OnlineKeyPattern(&pattern, group_name);
+	do
+	{
+		RedisCommand scan;
+		RedisResult sres;
+		RedisResult *keys;
+		int			nkeys;
+
+		CHECK_FOR_INTERRUPTS();
+		RedisCommandSet(&scan, 6, "SCAN", (size_t) 4, cursor, strlen(cursor),
+						"MATCH", (size_t) 5, pattern.data, (size_t) pattern.len,
+						"COUNT", (size_t) 5, "1000", (size_t) 4);
+		if (!RedisRun(worker_conn, 1, &scan, &sres, online_redis_timeout_ms, err))
+		{
+			RedisClose(worker_conn);
+			worker_conn = NULL;
+			return false;
+		}
+		if (sres.type != REDIS_REPLY_ARRAY || sres.nelements != 2 ||
+			sres.elements[0].type != REDIS_REPLY_STRING ||
+			(sres.elements[1].type != REDIS_REPLY_ARRAY && sres.elements[1].nelements != 0))
+		{
+			*err = psprintf("unexpected Redis reply to SCAN: %s", sres.str ? sres.str : "bad shape");
+			return false;
+		}
+		strlcpy(cursor, sres.elements[0].str, sizeof(cursor));
+		keys = sres.elements[1].elements;
+		nkeys = sres.elements[1].nelements;
+		for (int start = 0; start < nkeys; start += PUSH_CHUNK)
+		{
+			int			n = Min(PUSH_CHUNK, nkeys - start);
+
+			for (int i = 0; i < n; i++)
+				RedisCommandSet(&cmds[i], 2, "UNLINK", (size_t) 6,
+								keys[start + i].str, keys[start + i].len);
+			if (!RedisRun(worker_conn, n, cmds, res, online_redis_timeout_ms, err))
+			{
+				RedisClose(worker_conn);
+				worker_conn = NULL;
+				return false;
+			}
+			removed += n;
+		}
+	} while (strcmp(cursor, "0") != 0);
+
+	SpinLockAcquire(&online_shared->mutex);
+	{
+		OnlineGroupStatus *slot = GroupSlot(group_name);
+
+		if (slot)
+			slot->keys_removed += removed;
+	}
+	SpinLockRelease(&online_shared->mutex);
+	return true;
+}
+
+/*
+ * CheckRedisIdentity rematerializes every online group when the worker
+ * meets a Redis process other than the one it last wrote to (its run_id is
+ * recorded in featstore.online_redis_state): a restarted Redis without
+ * persistence, or a failover, may have lost keys that nothing else would
+ * bring back.  Runs inside the batch's first transaction.
+ */
+static void
+CheckRedisIdentity(void)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1];
+	int			ret;
+	char	   *known = NULL;
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	if (worker_run_id == NULL)
+		return;
+	ret = SPI_execute("SELECT redis_run_id FROM featstore.online_redis_state", true, 1);
+	if (ret == SPI_OK_SELECT && SPI_processed == 1)
+		known = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (known != NULL && strcmp(known, worker_run_id) == 0)
+		return;
+
+	ret = SPI_execute("SELECT name FROM featstore.feature_groups WHERE online ORDER BY name", true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not list the online feature groups: SPI error %d", ret);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		names = lappend(names, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	foreach(lc, names)
+	{
+		OnlineGroup *group = OnlineLoadGroup((char *) lfirst(lc), true);
+
+		if (group && group->online)
+			OnlineEnqueueGroup(group, DT_NOBEGIN, true);
+	}
+	if (known != NULL && names != NIL)
+		ereport(LOG,
+				(errmsg("featstore online worker: Redis is a new process (run_id %s); rematerializing %d online groups",
+						worker_run_id, list_length(names))));
+
+	args[0] = CStringGetTextDatum(worker_run_id);
+	ret = SPI_execute_with_args("UPDATE featstore.online_redis_state SET redis_run_id = $1, seen_at = pg_catalog.now()",
+								1, types, args, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "could not record the Redis run_id: SPI error %d", ret);
+}

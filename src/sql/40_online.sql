@@ -1,0 +1,135 @@
+-- featstore online store: the change queue, the materialization functions,
+-- online reads and the worker's status.  See docs/online-store.md.
+
+CREATE TABLE featstore.online_queue (
+	id			bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	group_name	text NOT NULL,
+	kind		text NOT NULL DEFAULT 'keys' CHECK (kind IN ('keys', 'purge')),
+	keys		text[],
+	entities	integer NOT NULL DEFAULT 0,
+	force		boolean NOT NULL DEFAULT false,
+	future		boolean NOT NULL DEFAULT false,
+	not_before	timestamptz,
+	enqueued_at	timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+COMMENT ON TABLE featstore.online_queue IS 'Entities whose Redis value the materialization worker must recompute; written by the capture triggers in the writing transaction, deleted once Redis has the result';
+COMMENT ON COLUMN featstore.online_queue.id IS 'Order of arrival; the worker works in this order';
+COMMENT ON COLUMN featstore.online_queue.group_name IS 'Feature group (no foreign key: a purge outlives its group)';
+COMMENT ON COLUMN featstore.online_queue.kind IS 'keys: recompute the listed entities; purge: remove every Redis key of the group';
+COMMENT ON COLUMN featstore.online_queue.keys IS 'Two-dimensional: one row per entity, one column per key column, as text';
+COMMENT ON COLUMN featstore.online_queue.entities IS 'Number of entities in keys (at most 1000 per row)';
+COMMENT ON COLUMN featstore.online_queue.force IS 'Write even if Redis holds a newer (event_timestamp, created_at): set after DELETE, UPDATE and rematerialization';
+COMMENT ON COLUMN featstore.online_queue.future IS 'Some rows are dated in the future: the worker schedules a revisit when they become current';
+COMMENT ON COLUMN featstore.online_queue.not_before IS 'Do not process before this time (revisit of a future-dated row)';
+COMMENT ON COLUMN featstore.online_queue.enqueued_at IS 'When the change was captured, for the lag shown in materialization_status';
+REVOKE ALL ON featstore.online_queue FROM PUBLIC;
+
+CREATE TABLE featstore.online_redis_state (
+	redis_run_id text,
+	seen_at		timestamptz
+);
+INSERT INTO featstore.online_redis_state VALUES (NULL, NULL);
+COMMENT ON TABLE featstore.online_redis_state IS 'The Redis process (INFO run_id) the worker last wrote to; a different one is rematerialized in full, since it may have lost keys';
+COMMENT ON COLUMN featstore.online_redis_state.redis_run_id IS 'run_id reported by Redis INFO server';
+COMMENT ON COLUMN featstore.online_redis_state.seen_at IS 'When the worker first met that process';
+REVOKE ALL ON featstore.online_redis_state FROM PUBLIC;
+
+CREATE FUNCTION featstore.online_capture()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'online_capture';
+COMMENT ON FUNCTION featstore.online_capture() IS 'Change-capture trigger featstore attaches to the history table of every online feature group';
+
+CREATE FUNCTION featstore.materialize(group_name text, since timestamptz DEFAULT NULL)
+RETURNS bigint
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'materialize';
+COMMENT ON FUNCTION featstore.materialize(text, timestamptz) IS 'Queue every entity of an online group (or those with rows since a time) for rewriting in Redis; returns the number queued';
+
+CREATE FUNCTION featstore.online_features(group_name text, VARIADIC entity_key text[])
+RETURNS TABLE (status text, features jsonb, event_timestamp timestamptz, created_at timestamptz,
+			   materialized_at timestamptz, expires_at timestamptz, age interval, redis_key text)
+LANGUAGE C STRICT
+AS 'MODULE_PATHNAME', 'online_features';
+COMMENT ON FUNCTION featstore.online_features(text, text[]) IS 'Read one entity''s feature values of an online group from Redis, with status (found, missing, invalid) and age';
+
+CREATE FUNCTION featstore.verify_online(group_name text, sample integer DEFAULT 10000)
+RETURNS TABLE (entity text[], problem text, expected jsonb, actual jsonb)
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'verify_online';
+COMMENT ON FUNCTION featstore.verify_online(text, integer) IS 'Compare Redis with the point-in-time rule at now() for a sample of entities; returns one row per difference (normally none)';
+
+CREATE FUNCTION featstore.online_worker_status()
+RETURNS TABLE (state text, pid integer, state_since timestamptz, last_success timestamptz,
+			   batches bigint, last_error text, last_error_at timestamptz)
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'online_worker_status';
+COMMENT ON FUNCTION featstore.online_worker_status() IS 'State of the materialization worker, from shared memory';
+
+CREATE FUNCTION featstore.online_group_status()
+RETURNS TABLE (group_name text, last_success timestamptz, lag interval, entities_written bigint,
+			   keys_removed bigint, stale_skipped bigint, last_error text, last_error_at timestamptz)
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'online_group_status';
+COMMENT ON FUNCTION featstore.online_group_status() IS 'Per-group counters of the materialization worker since the server started';
+
+-- The queue depth is read here, as the owner, so that ordinary roles see it
+-- without reading the queue itself.
+CREATE FUNCTION featstore.online_queue_depth()
+RETURNS TABLE (group_name text, queued_entities bigint, oldest_enqueued timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT q.group_name, sum(q.entities)::bigint, min(q.enqueued_at)
+	  FROM featstore.online_queue q
+	 WHERE q.not_before IS NULL OR q.not_before <= now()
+	 GROUP BY q.group_name
+$$;
+COMMENT ON FUNCTION featstore.online_queue_depth() IS 'Entities waiting for the materialization worker, per group (future-dated revisits excluded)';
+
+CREATE VIEW featstore.materialization_status AS
+SELECT g.name AS group_name,
+	   g.online,
+	   w.state AS worker_state,
+	   w.pid AS worker_pid,
+	   s.last_success,
+	   s.lag,
+	   coalesce(q.queued_entities, 0) AS queue_depth,
+	   q.oldest_enqueued,
+	   coalesce(s.entities_written, 0) AS entities_written,
+	   coalesce(s.keys_removed, 0) AS keys_removed,
+	   coalesce(s.stale_skipped, 0) AS stale_skipped,
+	   CASE WHEN w.last_error_at > s.last_error_at OR s.last_error_at IS NULL
+			THEN w.last_error ELSE s.last_error END AS last_error,
+	   greatest(w.last_error_at, s.last_error_at) AS last_error_at
+  FROM featstore.feature_groups g
+ CROSS JOIN featstore.online_worker_status() w
+  LEFT JOIN featstore.online_group_status() s ON s.group_name = g.name
+  LEFT JOIN featstore.online_queue_depth() q ON q.group_name = g.name
+ WHERE g.online OR q.group_name IS NOT NULL;
+COMMENT ON VIEW featstore.materialization_status IS 'Per online feature group: the worker state, last success, commit-to-Redis lag, queue depth, entities written and the last error';
+COMMENT ON COLUMN featstore.materialization_status.group_name IS 'Feature group';
+COMMENT ON COLUMN featstore.materialization_status.online IS 'Whether the group is served from Redis';
+COMMENT ON COLUMN featstore.materialization_status.worker_state IS 'idle, pushing, connecting, redis unavailable, error, waiting for CREATE EXTENSION, stopped';
+COMMENT ON COLUMN featstore.materialization_status.worker_pid IS 'Process id of the worker (see pg_stat_activity, backend_type featstore online worker)';
+COMMENT ON COLUMN featstore.materialization_status.last_success IS 'When a batch of this group last reached Redis';
+COMMENT ON COLUMN featstore.materialization_status.lag IS 'From capture (in the writing transaction) to Redis, for the oldest change of the last batch';
+COMMENT ON COLUMN featstore.materialization_status.queue_depth IS 'Entities waiting in featstore.online_queue';
+COMMENT ON COLUMN featstore.materialization_status.oldest_enqueued IS 'When the oldest waiting change was captured';
+COMMENT ON COLUMN featstore.materialization_status.entities_written IS 'Redis values written since the server started';
+COMMENT ON COLUMN featstore.materialization_status.keys_removed IS 'Redis keys removed (deleted winners, expired TTLs, purges) since the server started';
+COMMENT ON COLUMN featstore.materialization_status.stale_skipped IS 'Writes skipped because Redis already held a newer value (retries, late rows)';
+COMMENT ON COLUMN featstore.materialization_status.last_error IS 'The latest error of the worker or of this group';
+COMMENT ON COLUMN featstore.materialization_status.last_error_at IS 'When the latest error happened';
+
+-- Reading Redis and the status takes featstore_reader; queueing a
+-- rematerialization takes featstore_editor (and SELECT on the group table).
+REVOKE ALL ON FUNCTION featstore.materialize(text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.materialize(text, timestamptz) TO featstore_editor;
+REVOKE ALL ON FUNCTION featstore.online_features(text, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.online_features(text, text[]) TO featstore_reader;
+REVOKE ALL ON FUNCTION featstore.verify_online(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.verify_online(text, integer) TO featstore_reader;
+REVOKE ALL ON FUNCTION featstore.online_queue_depth() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.online_queue_depth() TO featstore_reader;
+GRANT SELECT ON featstore.materialization_status TO featstore_reader;
