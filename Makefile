@@ -25,7 +25,7 @@ ISOLATION_OPTS = --inputdir=test --load-extension=featstore
 EXTRA_CLEAN = featstore--$(EXTVERSION).sql results regression.diffs regression.out output_iso tmp_check tmp_check_iso log
 
 # LLVM bitcode is not needed and would pull clang into the build
-with_llvm = no
+override with_llvm = no
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

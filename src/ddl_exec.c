@@ -16,6 +16,7 @@
 #include "funcapi.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
+#include "tcop/pquery.h"
 #include "utils/tuplestore.h"
 
 #include "ddl.h"
@@ -207,7 +208,22 @@ DdlErrorCallback(void *arg)
 	if (geterrposition() <= 0 && getinternalerrposition() <= 0 &&
 		registry_error_location >= 0)
 		errposition(DdlCharPosition(state->source, registry_error_location));
-	function_parse_error_transpose(state->source);
+	/*
+	 * function_parse_error_transpose() finds the block inside the statement
+	 * the client sent through the active portal; without one (a background
+	 * worker running featstore statements through SPI), point into the
+	 * block itself.
+	 */
+	if (ActivePortal && ActivePortal->status == PORTAL_ACTIVE)
+		function_parse_error_transpose(state->source);
+	else if (geterrposition() > 0)
+	{
+		int			pos = geterrposition();
+
+		errposition(0);
+		internalerrposition(pos);
+		internalerrquery(state->source);
+	}
 	if (state->statement_no > 0)
 		errcontext("featstore statement %d", state->statement_no);
 }

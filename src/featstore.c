@@ -13,7 +13,9 @@
 #include "commands/extension.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "access/xact.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -22,6 +24,10 @@
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
+
+static void FeatstoreRegistryWriteAbort(XactEvent event, void *arg);
+static void FeatstoreRegistryWriteSubAbort(SubXactEvent event, SubTransactionId mySubid,
+										   SubTransactionId parentSubid, void *arg);
 
 #define FS_MAX_GROUP_CALLBACKS 8
 
@@ -32,6 +38,8 @@ static int	n_group_callbacks = 0;
 void
 _PG_init(void)
 {
+	RegisterXactCallback(FeatstoreRegistryWriteAbort, NULL);
+	RegisterSubXactCallback(FeatstoreRegistryWriteSubAbort, NULL);
 	DdlLangInit();
 	PitInit();
 	OnlineInit();
@@ -73,30 +81,74 @@ FeatstoreSchemaOid(bool missing_ok)
 }
 
 /*
- * FeatstoreBeginRegistryWrite switches to the extension owner for writes to
- * the registry tables.
+ * Nesting of registry-write sections: each saves a GUC nest level so that
+ * its search_path override is undone when it ends.
+ */
+#define FS_MAX_WRITE_DEPTH 16
+static int	write_guc_levels[FS_MAX_WRITE_DEPTH];
+static int	write_depth = 0;
+
+/*
+ * FeatstoreBeginRegistryWrite switches to the extension owner for work on
+ * extension-owned tables.
  *
  * Ordinary roles may not touch the registry directly; they change it only
  * through featstore statements, which validate everything as the caller and
- * then record the result as the owner.  The restricted-operation flag keeps
- * user-defined code from running with the owner's rights meanwhile.
+ * then record the result as the owner.  The owner's queries must not resolve
+ * anything through the caller's search_path (a caller could otherwise plant
+ * an operator or function that would run with the owner's rights), so
+ * search_path is pinned to pg_catalog for the duration, and the
+ * restricted-operation flag blocks the remaining ways to run user code.
  */
 void
 FeatstoreBeginRegistryWrite(Oid *save_userid, int *save_sec_context)
 {
 	Oid			owner = FeatstoreExtensionOwner();
 
+	if (write_depth >= FS_MAX_WRITE_DEPTH)
+		elog(ERROR, "featstore registry writes nested too deeply");
+	write_guc_levels[write_depth++] = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	GetUserIdAndSecContext(save_userid, save_sec_context);
 	SetUserIdAndSecContext(owner,
 						   *save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 }
 
-/* FeatstoreEndRegistryWrite returns to the caller's identity */
+/* FeatstoreEndRegistryWrite returns to the caller's identity and search_path */
 void
 FeatstoreEndRegistryWrite(Oid save_userid, int save_sec_context)
 {
 	SetUserIdAndSecContext(save_userid, save_sec_context);
+	if (write_depth > 0)
+		AtEOXact_GUC(true, write_guc_levels[--write_depth]);
+}
+
+/* FeatstoreRegistryWriteAbort forgets open write sections when a transaction aborts */
+static void
+FeatstoreRegistryWriteAbort(XactEvent event, void *arg)
+{
+	/* transaction abort already undid the GUC changes and the user id */
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		write_depth = 0;
+}
+
+/* FeatstoreRegistryWriteSubAbort does the same for a subtransaction abort */
+static void
+FeatstoreRegistryWriteSubAbort(SubXactEvent event, SubTransactionId mySubid,
+							   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && write_depth > 0)
+	{
+		/* the abort unwound every GUC level above the parent's: find it */
+		int			next = NewGUCNestLevel();
+
+		AtEOXact_GUC(true, next);
+		while (write_depth > 0 && write_guc_levels[write_depth - 1] >= next)
+			write_depth--;
+	}
 }
 
 /* RegisterGroupChangeCallback adds a subsystem's registry-change callback */

@@ -124,10 +124,19 @@ OnlineInit(void)
 {
 	BackgroundWorker worker;
 
+	/*
+	 * PostgreSQL allows PGC_POSTMASTER settings only while preloading; a
+	 * backend that loads featstore later (no shared_preload_libraries) must
+	 * still come up, so there they become reloadable.  Without preloading
+	 * there is no worker, and these settings only serve online reads.
+	 */
+	GucContext	startup_only = process_shared_preload_libraries_in_progress ?
+		PGC_POSTMASTER : PGC_SIGHUP;
+
 	DefineCustomStringVariable("featstore.database",
 							   "Database whose online feature groups the materialization worker serves.",
 							   NULL, &online_database, "postgres",
-							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+							   startup_only, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("featstore.redis_host",
 							   "Redis host name or IP address of the online store.",
 							   "Use an address or a name in /etc/hosts: name resolution cannot be interrupted.",
@@ -149,7 +158,7 @@ OnlineInit(void)
 							   "Password for Redis AUTH (changes need a restart).",
 							   "Visible to superusers only; never logged. To rotate without a restart, use featstore.redis_password_file.",
 							   &online_redis_password, "",
-							   PGC_POSTMASTER,
+							   startup_only,
 							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							   NULL, NULL, NULL);
 	DefineCustomStringVariable("featstore.redis_password_file",
