@@ -58,6 +58,29 @@ DO LANGUAGE featstore $$ CREATE ENTITY r (r text) $$;
 SELECT * FROM featstore.exec($$ CREATE ENTITY r (r text) $$);
 RESET ROLE;
 
+-- an editor's search_path cannot plant code that runs with the extension
+-- owner's rights: registry queries resolve operators in pg_catalog only
+SET ROLE fs_alice;
+CREATE FUNCTION alice.trap(text, text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE NOTICE 'trap ran as %', current_user;
+	RETURN $1 OPERATOR(pg_catalog.=) $2;
+END $$;
+CREATE OPERATOR alice.= (LEFTARG = text, RIGHTARG = text, FUNCTION = alice.trap);
+CREATE FUNCTION alice.trap(name, text) RETURNS boolean LANGUAGE sql AS $$ SELECT alice.trap($1::text, $2) $$;
+CREATE OPERATOR alice.= (LEFTARG = name, RIGHTARG = text, FUNCTION = alice.trap);
+CREATE TABLE alice.scratch (a int);
+SET search_path = alice, pg_catalog;
+DO LANGUAGE featstore $$ ALTER FEATURE GROUP account_features SET DESCRIPTION 'Balances' $$;
+DROP TABLE alice.scratch;
+RESET search_path;
+DROP OPERATOR alice.= (text, text);
+DROP OPERATOR alice.= (name, text);
+DROP FUNCTION alice.trap(name, text);
+DROP FUNCTION alice.trap(text, text);
+RESET ROLE;
+SELECT description FROM featstore.feature_groups WHERE name = 'account_features';
+
 -- the owner changes and drops her objects
 SET ROLE fs_alice;
 DO LANGUAGE featstore $$
