@@ -742,14 +742,25 @@ WorkerBatch(MemoryContext batchcxt)
 		if (group == NULL || !group->online)
 			continue;			/* dropped or offline: its entries just go */
 
+		/*
+		 * One column slice per key column, unnested side by side: reading
+		 * keys[i][k] element by element would decompress the array each time.
+		 */
 		initStringInfo(&entities_sql);
 		appendStringInfoString(&entities_sql, "SELECT ");
 		for (int k = 0; k < group->nkeys; k++)
-			appendStringInfo(&entities_sql, "q.keys[i][%d] AS k%d, ", k + 1, k + 1);
+			appendStringInfo(&entities_sql, "u.k%d, ", k + 1);
 		appendStringInfoString(&entities_sql,
 							   "pg_catalog.bool_or(q.force) AS force, pg_catalog.bool_or(q.future) AS future"
-							   " FROM featstore.online_queue q, pg_catalog.generate_subscripts(q.keys, 1) i"
-							   " WHERE q.id = ANY($3) AND q.group_name = $4 AND q.kind = 'keys' GROUP BY ");
+							   " FROM featstore.online_queue q, ROWS FROM (");
+		for (int k = 0; k < group->nkeys; k++)
+			appendStringInfo(&entities_sql, "%spg_catalog.unnest(q.keys[:][%d:%d])",
+							 k > 0 ? ", " : "", k + 1, k + 1);
+		appendStringInfoString(&entities_sql, ") u(");
+		for (int k = 0; k < group->nkeys; k++)
+			appendStringInfo(&entities_sql, "%sk%d", k > 0 ? ", " : "", k + 1);
+		appendStringInfoString(&entities_sql,
+							   ") WHERE q.id = ANY($3) AND q.group_name = $4 AND q.kind = 'keys' GROUP BY ");
 		for (int k = 0; k < group->nkeys; k++)
 			appendStringInfo(&entities_sql, "%s%d", k > 0 ? ", " : "", k + 1);
 		sql = OnlineWinnerQuery(group, entities_sql.data);
@@ -940,72 +951,115 @@ WorkerBatch(MemoryContext batchcxt)
 }
 
 /*
- * WorkerPush sends the batch through the compare-and-set script in bounded
- * pipelines; false with *err on failure (worker_conn NULL if the
- * connection itself failed).
+ * WorkerPush sends the batch through the compare-and-set script,
+ * ONLINE_CAS_BATCH entities per call and PUSH_CHUNK / ONLINE_CAS_BATCH
+ * calls per round trip; false with *err on failure (worker_conn NULL if
+ * the connection itself failed).
  */
 static bool
 WorkerPush(PushItem *items, int nitems, BatchGroup *groups, char **err)
 {
-	RedisCommand *cmds = palloc(sizeof(RedisCommand) * PUSH_CHUNK);
-	RedisResult *res = palloc(sizeof(RedisResult) * PUSH_CHUNK);
+	int			calls_per_trip = PUSH_CHUNK / ONLINE_CAS_BATCH;
+	RedisCommand *cmds = palloc(sizeof(RedisCommand) * calls_per_trip);
+	RedisResult *res = palloc(sizeof(RedisResult) * calls_per_trip);
+	int			maxargs = 3 + 6 * ONLINE_CAS_BATCH;
 	size_t		shalen = strlen(worker_script_sha);
 	bool		reloaded = false;
 
+	for (int i = 0; i < calls_per_trip; i++)
+	{
+		cmds[i].argv = palloc(sizeof(char *) * maxargs);
+		cmds[i].argvlen = palloc(sizeof(size_t) * maxargs);
+	}
+
 	for (int start = 0; start < nitems;)
 	{
-		int			n = Min(PUSH_CHUNK, nitems - start);
+		int			ncalls = 0;
+		int			pos = start;
 		bool		noscript = false;
 
-		for (int i = 0; i < n; i++)
+		/* EVALSHA sha numkeys key... (force ets cat value expire)... */
+		while (pos < nitems && ncalls < calls_per_trip)
 		{
-			PushItem   *it = &items[start + i];
+			RedisCommand *cmd = &cmds[ncalls++];
+			int			n = Min(ONLINE_CAS_BATCH, nitems - pos);
+			char	   *numkeys = psprintf("%d", n);
+			int			a = 0;
 
-			RedisCommandSet(&cmds[i], 8,
-							"EVALSHA", (size_t) 7,
-							worker_script_sha, shalen,
-							"1", (size_t) 1,
-							it->key, strlen(it->key),
-							it->force ? "1" : "0", (size_t) 1,
-							it->ets, strlen(it->ets),
-							it->cat, strlen(it->cat),
-							it->value ? it->value : "", (size_t) it->value_len);
-			cmds[i].argv[8] = it->expire_ms;
-			cmds[i].argvlen[8] = strlen(it->expire_ms);
-			cmds[i].argc = 9;
+			cmd->argv[a] = "EVALSHA";
+			cmd->argvlen[a++] = 7;
+			cmd->argv[a] = worker_script_sha;
+			cmd->argvlen[a++] = shalen;
+			cmd->argv[a] = numkeys;
+			cmd->argvlen[a++] = strlen(numkeys);
+			for (int i = 0; i < n; i++)
+			{
+				cmd->argv[a] = items[pos + i].key;
+				cmd->argvlen[a++] = strlen(items[pos + i].key);
+			}
+			for (int i = 0; i < n; i++)
+			{
+				PushItem   *it = &items[pos + i];
+
+				cmd->argv[a] = it->force ? "1" : "0";
+				cmd->argvlen[a++] = 1;
+				cmd->argv[a] = it->ets;
+				cmd->argvlen[a++] = strlen(it->ets);
+				cmd->argv[a] = it->cat;
+				cmd->argvlen[a++] = strlen(it->cat);
+				cmd->argv[a] = it->value ? it->value : "";
+				cmd->argvlen[a++] = it->value_len;
+				cmd->argv[a] = it->expire_ms;
+				cmd->argvlen[a++] = strlen(it->expire_ms);
+			}
+			cmd->argc = a;
+			pos += n;
 		}
-		if (!RedisRun(worker_conn, n, cmds, res, online_redis_timeout_ms, err))
+
+		if (!RedisRun(worker_conn, ncalls, cmds, res, online_redis_timeout_ms, err))
 		{
 			RedisClose(worker_conn);
 			worker_conn = NULL;
 			return false;
 		}
-		for (int i = 0; i < n; i++)
+		for (int c = 0; c < ncalls; c++)
 		{
-			BatchGroup *bg = &groups[items[start + i].group_index];
+			int			first = start + c * ONLINE_CAS_BATCH;
 
-			if (res[i].type == REDIS_REPLY_INTEGER)
+			if (res[c].type == REDIS_REPLY_ERROR && strncmp(res[c].str, "NOSCRIPT", 8) == 0)
 			{
-				if (res[i].integer == 1)
-					bg->written++;
-				else if (res[i].integer == 0)
-					bg->skipped++;
-				else if (res[i].integer == 2)
-					bg->removed++;
-			}
-			else if (res[i].type == REDIS_REPLY_ERROR && strncmp(res[i].str, "NOSCRIPT", 8) == 0)
 				noscript = true;
-			else
+				break;
+			}
+			if (res[c].type != REDIS_REPLY_ARRAY ||
+				res[c].nelements != Min(ONLINE_CAS_BATCH, nitems - first))
 			{
 				*err = psprintf("unexpected Redis reply to the featstore script for key \"%s\": %s",
-								   items[start + i].key,
-								   res[i].str ? res[i].str : "not an integer");
+								items[first].key, res[c].str ? res[c].str : "not an array of codes");
 				return false;
+			}
+			for (int i = 0; i < res[c].nelements; i++)
+			{
+				RedisResult *code = &res[c].elements[i];
+				BatchGroup *bg = &groups[items[first + i].group_index];
+
+				if (code->type != REDIS_REPLY_INTEGER)
+				{
+					*err = psprintf("unexpected Redis reply to the featstore script for key \"%s\"",
+									items[first + i].key);
+					return false;
+				}
+				if (code->integer == 1)
+					bg->written++;
+				else if (code->integer == 0)
+					bg->skipped++;
+				else if (code->integer == 2)
+					bg->removed++;
 			}
 		}
 		if (noscript)
 		{
-			/* Redis restarted and forgot the script: load it, redo the chunk */
+			/* Redis restarted and forgot the script: load it, redo the round trip */
 			RedisCommand load;
 			RedisResult lres;
 			const char *script = OnlineCasScript();
@@ -1027,7 +1081,7 @@ WorkerPush(PushItem *items, int nitems, BatchGroup *groups, char **err)
 			continue;
 		}
 		reloaded = false;
-		start += n;
+		start = pos;
 	}
 	return true;
 }

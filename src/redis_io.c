@@ -184,8 +184,10 @@ RedisCommandSet(RedisCommand *cmd, int argc,...)
 {
 	va_list		ap;
 
-	Assert(argc <= lengthof(cmd->argv));
+	Assert(argc <= lengthof(cmd->inline_argv));
 	cmd->argc = argc;
+	cmd->argv = cmd->inline_argv;
+	cmd->argvlen = cmd->inline_argvlen;
 	va_start(ap, argc);
 	for (int i = 0; i < argc; i++)
 	{
