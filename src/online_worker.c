@@ -375,6 +375,14 @@ GroupSlot(const char *name)
 		if (!s->in_use && free_slot == NULL)
 			free_slot = s;
 	}
+	if (free_slot == NULL)
+	{
+		/* full (many groups dropped over time): reuse the longest idle slot */
+		free_slot = &online_shared->groups[0];
+		for (int i = 1; i < ONLINE_MAX_GROUPS; i++)
+			if (online_shared->groups[i].last_success < free_slot->last_success)
+				free_slot = &online_shared->groups[i];
+	}
 	if (free_slot)
 	{
 		memset(free_slot, 0, sizeof(OnlineGroupStatus));
