@@ -105,6 +105,12 @@ static char *worker_script_sha = NULL;
 static char *worker_run_id = NULL;
 static bool run_id_checked = false;
 
+/* When the earliest scheduled revisit of a future-dated row is due (0: none) */
+static TimestampTz next_revisit = 0;
+
+/* The last error the worker logged, so a repeating one is logged once */
+static char last_logged_error[ONLINE_ERRMSG_LEN];
+
 static void OnlineShmemRequest(void);
 static void OnlineShmemStartup(void);
 static bool CheckRedisTls(bool *newval, void **extra, GucSource source);
@@ -529,6 +535,7 @@ OnlineWorkerMain(Datum main_arg)
 		else
 		{
 			backoff_ms = 0;
+			last_logged_error[0] = '\0';
 			if (more)
 				continue;
 			SpinLockAcquire(&online_shared->mutex);
@@ -538,6 +545,13 @@ OnlineWorkerMain(Datum main_arg)
 				continue;
 		}
 
+		if (!failed && next_revisit != 0)
+		{
+			long		until_due = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
+																	next_revisit);
+
+			wait_ms = Max(Min(wait_ms, until_due + 1), 1);
+		}
 		pgstat_report_activity(STATE_IDLE, NULL);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 wait_ms, PG_WAIT_EXTENSION);
@@ -724,6 +738,19 @@ WorkerBatch(MemoryContext batchcxt)
 
 	if (nids == 0)
 	{
+		bool		isnull;
+		Datum		due;
+
+		/* sleep no longer than the next revisit of a future-dated row */
+		ret = SPI_execute("SELECT pg_catalog.min(not_before) FROM featstore.online_queue"
+						  " WHERE not_before IS NOT NULL", true, 1);
+		next_revisit = 0;
+		if (ret == SPI_OK_SELECT && SPI_processed == 1)
+		{
+			due = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+			if (!isnull)
+				next_revisit = DatumGetTimestampTz(due);
+		}
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
@@ -881,7 +908,13 @@ WorkerBatch(MemoryContext batchcxt)
 			for (int g = 0; g < ngroups; g++)
 				OnlineRecordGroupError(groups[g].name, err);
 			SetWorkerState(ONLINE_STATE_ERROR, err);
-			ereport(LOG, (errmsg("featstore online worker: %s", err)));
+			if (strncmp(last_logged_error, err, sizeof(last_logged_error) - 1) != 0)
+			{
+				ereport(LOG,
+						(errmsg("featstore online worker: %s", err),
+						 errdetail("The batch stays queued and is retried with backoff; a repeating error is logged once.")));
+				strlcpy(last_logged_error, err, sizeof(last_logged_error));
+			}
 			RedisClose(worker_conn);
 			worker_conn = NULL;
 		}
