@@ -193,6 +193,9 @@ extern RedisConn *RedisOpen(const RedisOptions *opts, char **err);
 extern void RedisClose(RedisConn *conn);
 extern bool RedisRun(RedisConn *conn, int ncmds, RedisCommand *cmds,
 					 RedisResult *results, int timeout_ms, char **err);
+extern bool RedisSend(RedisConn *conn, int ncmds, RedisCommand *cmds, char **err);
+extern bool RedisReceive(RedisConn *conn, int nreplies, RedisResult *results,
+						 int timeout_ms, char **err);
 extern void RedisCommandSet(RedisCommand *cmd, int argc, ...);
 
 #endif							/* FEATSTORE_ONLINE_H */

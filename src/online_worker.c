@@ -79,6 +79,16 @@ typedef struct PushItem
 	char		expire_ms[24];
 } PushItem;
 
+/* Script calls handed to Redis while the batch is still being computed */
+typedef struct PushStream
+{
+	RedisCommand *cmds;			/* one EVALSHA per ONLINE_CAS_BATCH items */
+	int			ncalls;			/* calls sent so far */
+	int			sent_items;		/* items covered by those calls */
+	bool		failed;			/* the connection broke while streaming */
+	char	   *err;
+} PushStream;
+
 /* A queued entity to revisit when its future-dated row becomes current */
 typedef struct FutureItem
 {
@@ -120,7 +130,13 @@ static void WorkerShmemExit(int code, Datum arg);
 static bool WorkerConnect(void);
 static bool WorkerBatch(MemoryContext batchcxt);
 static bool WorkerPurge(const char *group_name, char **err);
-static bool WorkerPush(PushItem *items, int nitems, BatchGroup *groups, char **err);
+static bool WorkerPush(PushStream *stream, PushItem *items, int nitems,
+					   BatchGroup *groups, char **err);
+static bool WorkerPushSync(PushItem *items, int nitems, BatchGroup *groups, char **err);
+static void StreamCalls(PushStream *stream, PushItem *items, int nitems, bool final);
+static void BuildCasCall(RedisCommand *cmd, PushItem *items, int n);
+static bool CountCasReplies(RedisResult *res, int ncalls, PushItem *items, int nitems,
+							BatchGroup *groups, bool *noscript, char **err);
 static OnlineGroupStatus *GroupSlot(const char *name);
 static void CheckRedisIdentity(void);
 
@@ -521,6 +537,9 @@ OnlineWorkerMain(Datum main_arg)
 				FlushErrorState();
 				AbortCurrentTransaction();
 				SetWorkerState(ONLINE_STATE_ERROR, edata->message);
+				/* calls may have been streamed: their replies would be out of step */
+				RedisClose(worker_conn);
+				worker_conn = NULL;
 				failed = true;
 			}
 			PG_END_TRY();
@@ -655,6 +674,7 @@ WorkerBatch(MemoryContext batchcxt)
 	int64		entities = 0;
 	bool		full = false;
 	char	   *err = NULL;
+	PushStream	stream;
 
 	/* --- 1. read the batch and compute the winners --- */
 	SetCurrentStatementStartTimestamp();
@@ -690,7 +710,7 @@ WorkerBatch(MemoryContext batchcxt)
 
 	oldcxt = MemoryContextSwitchTo(batchcxt);
 	ids = palloc(sizeof(int64) * Max(SPI_processed, 1));
-	groups = palloc0(sizeof(BatchGroup) * Max(SPI_processed, 1));
+	groups = palloc0(sizeof(BatchGroup) * (SPI_processed + 1));	/* NULL-terminated */
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
@@ -761,6 +781,9 @@ WorkerBatch(MemoryContext batchcxt)
 	maxitems = (int) Max(entities, 1);
 	items = MemoryContextAlloc(batchcxt, sizeof(PushItem) * maxitems);
 	futures = MemoryContextAlloc(batchcxt, sizeof(FutureItem) * maxitems);
+	memset(&stream, 0, sizeof(stream));
+	stream.cmds = MemoryContextAlloc(batchcxt,
+									 sizeof(RedisCommand) * (maxitems / ONLINE_CAS_BATCH + 1));
 
 	for (int g = 0; g < ngroups && purge_group == NULL; g++)
 	{
@@ -770,6 +793,7 @@ WorkerBatch(MemoryContext batchcxt)
 		Oid			types[4] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID, TEXTOID};
 		Datum		args[4];
 		Datum	   *iddatums;
+		Portal		portal;
 
 		oldcxt = MemoryContextSwitchTo(batchcxt);
 		group = OnlineLoadGroup(groups[g].name, true);
@@ -809,79 +833,89 @@ WorkerBatch(MemoryContext batchcxt)
 		args[3] = CStringGetTextDatum(group->name);
 
 		pgstat_report_activity(STATE_RUNNING, "featstore: computing online winners");
-		ret = SPI_execute_with_args(sql, 4, types, args, NULL, true, 0);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "could not compute the winners of feature group \"%s\": SPI error %d",
-				 group->name, ret);
-
-		oldcxt = MemoryContextSwitchTo(batchcxt);
-		for (uint64 r = 0; r < SPI_processed && nitems < maxitems; r++)
+		portal = SPI_cursor_open_with_args(NULL, sql, 4, types, args, NULL, true, 0);
+		for (;;)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			PushItem   *item = &items[nitems++];
-			char	  **keyvals = palloc(sizeof(char *) * group->nkeys);
-			int			nk = group->nkeys;
-			bool		isnull;
-			Datum		ets;
-			StringInfoData key;
-			Datum		next;
-
-			for (int k = 0; k < nk; k++)
-				keyvals[k] = SPI_getvalue(tup, desc, k + 1);
-			initStringInfo(&key);
-			OnlineAppendKey(&key, group, keyvals);
-			item->group_index = g;
-			item->key = key.data;
-			item->force = DatumGetBool(SPI_getbinval(tup, desc, nk + 1, &isnull));
-			ets = SPI_getbinval(tup, desc, nk + 2, &isnull);
-			if (isnull)
+			SPI_cursor_fetch(portal, true, PUSH_CHUNK);
+			if (SPI_processed == 0)
+				break;
+			oldcxt = MemoryContextSwitchTo(batchcxt);
+			for (uint64 r = 0; r < SPI_processed && nitems < maxitems; r++)
 			{
-				/* no current row: the key must not exist */
-				item->value = NULL;
-				item->value_len = 0;
-				strcpy(item->ets, "0");
-				strcpy(item->cat, "0");
-				strcpy(item->expire_ms, "0");
-			}
-			else
-			{
-				TimestampTz cat = DatumGetTimestampTz(SPI_getbinval(tup, desc, nk + 3, &isnull));
-				Datum	   *values = palloc(sizeof(Datum) * Max(group->nfeatures, 1));
-				bool	   *nulls = palloc(sizeof(bool) * Max(group->nfeatures, 1));
-				StringInfoData val;
-
-				for (int f = 0; f < group->nfeatures; f++)
-					values[f] = SPI_getbinval(tup, desc, nk + 4 + f, &nulls[f]);
-				initStringInfo(&val);
-				OnlineEncodeValue(&val, group, DatumGetTimestampTz(ets), cat, now, values, nulls);
-				item->value = val.data;
-				item->value_len = val.len;
-				snprintf(item->ets, sizeof(item->ets), INT64_FORMAT,
-						 OnlineUnixUsecs(DatumGetTimestampTz(ets)));
-				snprintf(item->cat, sizeof(item->cat), INT64_FORMAT, OnlineUnixUsecs(cat));
-				if (group->ttl_usecs > 0)
-					snprintf(item->expire_ms, sizeof(item->expire_ms), INT64_FORMAT,
-							 (OnlineUnixUsecs(DatumGetTimestampTz(ets)) + group->ttl_usecs) / 1000);
-				else
-					strcpy(item->expire_ms, "0");
-			}
-
-			next = SPI_getbinval(tup, desc, desc->natts, &isnull);
-			if (!isnull)
-			{
-				Datum	   *kd = palloc(sizeof(Datum) * nk);
+				HeapTuple	tup = SPI_tuptable->vals[r];
+				TupleDesc	desc = SPI_tuptable->tupdesc;
+				PushItem   *item = &items[nitems++];
+				char	  **keyvals = palloc(sizeof(char *) * group->nkeys);
+				int			nk = group->nkeys;
+				bool		isnull;
+				Datum		ets;
+				StringInfoData key;
+				Datum		next;
 
 				for (int k = 0; k < nk; k++)
-					kd[k] = CStringGetTextDatum(keyvals[k]);
-				futures[nfutures].group_name = group->name;
-				futures[nfutures].keys = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false,
-																		 TYPALIGN_INT));
-				futures[nfutures].at = DatumGetTimestampTz(next);
-				nfutures++;
+					keyvals[k] = SPI_getvalue(tup, desc, k + 1);
+				initStringInfo(&key);
+				OnlineAppendKey(&key, group, keyvals);
+				item->group_index = g;
+				item->key = key.data;
+				item->force = DatumGetBool(SPI_getbinval(tup, desc, nk + 1, &isnull));
+				ets = SPI_getbinval(tup, desc, nk + 2, &isnull);
+				if (isnull)
+				{
+					/* no current row: the key must not exist */
+					item->value = NULL;
+					item->value_len = 0;
+					strcpy(item->ets, "0");
+					strcpy(item->cat, "0");
+					strcpy(item->expire_ms, "0");
+				}
+				else
+				{
+					TimestampTz cat = DatumGetTimestampTz(SPI_getbinval(tup, desc, nk + 3, &isnull));
+					Datum	   *values = palloc(sizeof(Datum) * Max(group->nfeatures, 1));
+					bool	   *nulls = palloc(sizeof(bool) * Max(group->nfeatures, 1));
+					StringInfoData val;
+
+					for (int f = 0; f < group->nfeatures; f++)
+						values[f] = SPI_getbinval(tup, desc, nk + 4 + f, &nulls[f]);
+					initStringInfo(&val);
+					OnlineEncodeValue(&val, group, DatumGetTimestampTz(ets), cat, now, values, nulls);
+					item->value = val.data;
+					item->value_len = val.len;
+					snprintf(item->ets, sizeof(item->ets), INT64_FORMAT,
+							 OnlineUnixUsecs(DatumGetTimestampTz(ets)));
+					snprintf(item->cat, sizeof(item->cat), INT64_FORMAT, OnlineUnixUsecs(cat));
+					if (group->ttl_usecs > 0)
+						snprintf(item->expire_ms, sizeof(item->expire_ms), INT64_FORMAT,
+								 (OnlineUnixUsecs(DatumGetTimestampTz(ets)) + group->ttl_usecs) / 1000);
+					else
+						strcpy(item->expire_ms, "0");
+				}
+
+				next = SPI_getbinval(tup, desc, desc->natts, &isnull);
+				if (!isnull)
+				{
+					Datum	   *kd = palloc(sizeof(Datum) * nk);
+
+					for (int k = 0; k < nk; k++)
+						kd[k] = CStringGetTextDatum(keyvals[k]);
+					futures[nfutures].group_name = group->name;
+					futures[nfutures].keys = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false,
+																			 TYPALIGN_INT));
+					futures[nfutures].at = DatumGetTimestampTz(next);
+					nfutures++;
+				}
 			}
+			MemoryContextSwitchTo(oldcxt);
+			SPI_freetuptable(SPI_tuptable);
+
+			/*
+			 * Hand Redis what is ready while the next rows are computed.  This
+			 * never waits on Redis, so the transaction is never held by it.
+			 */
+			StreamCalls(&stream, items, nitems, false);
 		}
-		MemoryContextSwitchTo(oldcxt);
+		SPI_cursor_close(portal);
 	}
 
 	SPI_finish();
@@ -900,7 +934,7 @@ WorkerBatch(MemoryContext batchcxt)
 			return false;
 		}
 	}
-	else if (!WorkerPush(items, nitems, groups, &err))
+	else if (!WorkerPush(&stream, items, nitems, groups, &err))
 	{
 		if (worker_conn != NULL)
 		{
@@ -992,26 +1026,186 @@ WorkerBatch(MemoryContext batchcxt)
 }
 
 /*
- * WorkerPush sends the batch through the compare-and-set script,
- * ONLINE_CAS_BATCH entities per call and PUSH_CHUNK / ONLINE_CAS_BATCH
- * calls per round trip; false with *err on failure (worker_conn NULL if
- * the connection itself failed).
+ * WorkerPush finishes a batch whose script calls were partly streamed while
+ * it was computed: sends the rest, collects every reply and counts the
+ * outcomes.  False with *err on failure (worker_conn NULL if the connection
+ * itself failed).  After NOSCRIPT (Redis restarted meanwhile) the whole
+ * batch is sent again once the script is loaded.
  */
 static bool
-WorkerPush(PushItem *items, int nitems, BatchGroup *groups, char **err)
+WorkerPush(PushStream *stream, PushItem *items, int nitems, BatchGroup *groups,
+		   char **err)
+{
+	RedisResult *res;
+	bool		noscript = false;
+
+	StreamCalls(stream, items, nitems, true);
+	if (stream->failed)
+	{
+		*err = stream->err;
+		RedisClose(worker_conn);
+		worker_conn = NULL;
+		return false;
+	}
+	if (stream->ncalls == 0)
+		return true;
+	res = palloc(sizeof(RedisResult) * stream->ncalls);
+	if (!RedisReceive(worker_conn, stream->ncalls, res, online_redis_timeout_ms, err))
+	{
+		RedisClose(worker_conn);
+		worker_conn = NULL;
+		return false;
+	}
+	if (!CountCasReplies(res, stream->ncalls, items, nitems, groups, &noscript, err))
+		return false;
+	if (noscript)
+	{
+		RedisCommand load;
+		RedisResult lres;
+		const char *script = OnlineCasScript();
+
+		RedisCommandSet(&load, 3, "SCRIPT", (size_t) 6, "LOAD", (size_t) 4,
+						script, strlen(script));
+		if (!RedisRun(worker_conn, 1, &load, &lres, online_redis_timeout_ms, err))
+		{
+			RedisClose(worker_conn);
+			worker_conn = NULL;
+			return false;
+		}
+		for (int g = 0; groups[g].name != NULL; g++)
+			groups[g].written = groups[g].removed = groups[g].skipped = 0;
+		return WorkerPushSync(items, nitems, groups, err);
+	}
+	return true;
+}
+
+/*
+ * StreamCalls sends the script calls for items not yet sent: only whole
+ * calls of ONLINE_CAS_BATCH items unless final.  Never waits; a broken
+ * connection is remembered in the stream.
+ */
+static void
+StreamCalls(PushStream *stream, PushItem *items, int nitems, bool final)
+{
+	int			first = stream->ncalls;
+
+	if (stream->failed || worker_conn == NULL)
+	{
+		if (!stream->failed)
+		{
+			stream->failed = true;
+			stream->err = pstrdup("the Redis connection is closed");
+		}
+		return;
+	}
+	while (nitems - stream->sent_items >= ONLINE_CAS_BATCH ||
+		   (final && nitems > stream->sent_items))
+	{
+		int			n = Min(ONLINE_CAS_BATCH, nitems - stream->sent_items);
+
+		BuildCasCall(&stream->cmds[stream->ncalls++], items + stream->sent_items, n);
+		stream->sent_items += n;
+	}
+	if (stream->ncalls > first &&
+		!RedisSend(worker_conn, stream->ncalls - first, stream->cmds + first, &stream->err))
+		stream->failed = true;
+}
+
+/* BuildCasCall fills one EVALSHA of the compare-and-set script for n items */
+static void
+BuildCasCall(RedisCommand *cmd, PushItem *items, int n)
+{
+	char	   *numkeys = psprintf("%d", n);
+	int			a = 0;
+
+	cmd->argv = palloc(sizeof(char *) * (3 + 6 * n));
+	cmd->argvlen = palloc(sizeof(size_t) * (3 + 6 * n));
+	cmd->argv[a] = "EVALSHA";
+	cmd->argvlen[a++] = 7;
+	cmd->argv[a] = worker_script_sha;
+	cmd->argvlen[a++] = strlen(worker_script_sha);
+	cmd->argv[a] = numkeys;
+	cmd->argvlen[a++] = strlen(numkeys);
+	for (int i = 0; i < n; i++)
+	{
+		cmd->argv[a] = items[i].key;
+		cmd->argvlen[a++] = strlen(items[i].key);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		PushItem   *it = &items[i];
+
+		cmd->argv[a] = it->force ? "1" : "0";
+		cmd->argvlen[a++] = 1;
+		cmd->argv[a] = it->ets;
+		cmd->argvlen[a++] = strlen(it->ets);
+		cmd->argv[a] = it->cat;
+		cmd->argvlen[a++] = strlen(it->cat);
+		cmd->argv[a] = it->value ? it->value : "";
+		cmd->argvlen[a++] = it->value_len;
+		cmd->argv[a] = it->expire_ms;
+		cmd->argvlen[a++] = strlen(it->expire_ms);
+	}
+	cmd->argc = a;
+}
+
+/*
+ * CountCasReplies checks the replies of ncalls script calls covering items
+ * in order and adds their outcomes to the groups' counters; *noscript is
+ * set if Redis had forgotten the script.
+ */
+static bool
+CountCasReplies(RedisResult *res, int ncalls, PushItem *items, int nitems,
+				BatchGroup *groups, bool *noscript, char **err)
+{
+	for (int c = 0; c < ncalls; c++)
+	{
+		int			first = c * ONLINE_CAS_BATCH;
+
+		if (res[c].type == REDIS_REPLY_ERROR && strncmp(res[c].str, "NOSCRIPT", 8) == 0)
+		{
+			*noscript = true;
+			continue;
+		}
+		if (res[c].type != REDIS_REPLY_ARRAY ||
+			res[c].nelements != Min(ONLINE_CAS_BATCH, nitems - first))
+		{
+			*err = psprintf("unexpected Redis reply to the featstore script for key \"%s\": %s",
+							items[first].key, res[c].str ? res[c].str : "not an array of codes");
+			return false;
+		}
+		for (int i = 0; i < res[c].nelements; i++)
+		{
+			RedisResult *code = &res[c].elements[i];
+			BatchGroup *bg = &groups[items[first + i].group_index];
+
+			if (code->type != REDIS_REPLY_INTEGER)
+			{
+				*err = psprintf("unexpected Redis reply to the featstore script for key \"%s\"",
+								items[first + i].key);
+				return false;
+			}
+			if (code->integer == 1)
+				bg->written++;
+			else if (code->integer == 0)
+				bg->skipped++;
+			else if (code->integer == 2)
+				bg->removed++;
+		}
+	}
+	return true;
+}
+
+/*
+ * WorkerPushSync sends the whole batch again, PUSH_CHUNK items per round
+ * trip, waiting for each; used after the script had to be reloaded.
+ */
+static bool
+WorkerPushSync(PushItem *items, int nitems, BatchGroup *groups, char **err)
 {
 	int			calls_per_trip = PUSH_CHUNK / ONLINE_CAS_BATCH;
 	RedisCommand *cmds = palloc(sizeof(RedisCommand) * calls_per_trip);
 	RedisResult *res = palloc(sizeof(RedisResult) * calls_per_trip);
-	int			maxargs = 3 + 6 * ONLINE_CAS_BATCH;
-	size_t		shalen = strlen(worker_script_sha);
-	bool		reloaded = false;
-
-	for (int i = 0; i < calls_per_trip; i++)
-	{
-		cmds[i].argv = palloc(sizeof(char *) * maxargs);
-		cmds[i].argvlen = palloc(sizeof(size_t) * maxargs);
-	}
 
 	for (int start = 0; start < nitems;)
 	{
@@ -1019,109 +1213,26 @@ WorkerPush(PushItem *items, int nitems, BatchGroup *groups, char **err)
 		int			pos = start;
 		bool		noscript = false;
 
-		/* EVALSHA sha numkeys key... (force ets cat value expire)... */
 		while (pos < nitems && ncalls < calls_per_trip)
 		{
-			RedisCommand *cmd = &cmds[ncalls++];
 			int			n = Min(ONLINE_CAS_BATCH, nitems - pos);
-			char	   *numkeys = psprintf("%d", n);
-			int			a = 0;
 
-			cmd->argv[a] = "EVALSHA";
-			cmd->argvlen[a++] = 7;
-			cmd->argv[a] = worker_script_sha;
-			cmd->argvlen[a++] = shalen;
-			cmd->argv[a] = numkeys;
-			cmd->argvlen[a++] = strlen(numkeys);
-			for (int i = 0; i < n; i++)
-			{
-				cmd->argv[a] = items[pos + i].key;
-				cmd->argvlen[a++] = strlen(items[pos + i].key);
-			}
-			for (int i = 0; i < n; i++)
-			{
-				PushItem   *it = &items[pos + i];
-
-				cmd->argv[a] = it->force ? "1" : "0";
-				cmd->argvlen[a++] = 1;
-				cmd->argv[a] = it->ets;
-				cmd->argvlen[a++] = strlen(it->ets);
-				cmd->argv[a] = it->cat;
-				cmd->argvlen[a++] = strlen(it->cat);
-				cmd->argv[a] = it->value ? it->value : "";
-				cmd->argvlen[a++] = it->value_len;
-				cmd->argv[a] = it->expire_ms;
-				cmd->argvlen[a++] = strlen(it->expire_ms);
-			}
-			cmd->argc = a;
+			BuildCasCall(&cmds[ncalls++], items + pos, n);
 			pos += n;
 		}
-
 		if (!RedisRun(worker_conn, ncalls, cmds, res, online_redis_timeout_ms, err))
 		{
 			RedisClose(worker_conn);
 			worker_conn = NULL;
 			return false;
 		}
-		for (int c = 0; c < ncalls; c++)
-		{
-			int			first = start + c * ONLINE_CAS_BATCH;
-
-			if (res[c].type == REDIS_REPLY_ERROR && strncmp(res[c].str, "NOSCRIPT", 8) == 0)
-			{
-				noscript = true;
-				break;
-			}
-			if (res[c].type != REDIS_REPLY_ARRAY ||
-				res[c].nelements != Min(ONLINE_CAS_BATCH, nitems - first))
-			{
-				*err = psprintf("unexpected Redis reply to the featstore script for key \"%s\": %s",
-								items[first].key, res[c].str ? res[c].str : "not an array of codes");
-				return false;
-			}
-			for (int i = 0; i < res[c].nelements; i++)
-			{
-				RedisResult *code = &res[c].elements[i];
-				BatchGroup *bg = &groups[items[first + i].group_index];
-
-				if (code->type != REDIS_REPLY_INTEGER)
-				{
-					*err = psprintf("unexpected Redis reply to the featstore script for key \"%s\"",
-									items[first + i].key);
-					return false;
-				}
-				if (code->integer == 1)
-					bg->written++;
-				else if (code->integer == 0)
-					bg->skipped++;
-				else if (code->integer == 2)
-					bg->removed++;
-			}
-		}
+		if (!CountCasReplies(res, ncalls, items + start, nitems - start, groups, &noscript, err))
+			return false;
 		if (noscript)
 		{
-			/* Redis restarted and forgot the script: load it, redo the round trip */
-			RedisCommand load;
-			RedisResult lres;
-			const char *script = OnlineCasScript();
-
-			if (reloaded)
-			{
-				*err = pstrdup("Redis keeps forgetting the featstore script (NOSCRIPT)");
-				return false;
-			}
-			RedisCommandSet(&load, 3, "SCRIPT", (size_t) 6, "LOAD", (size_t) 4,
-							script, strlen(script));
-			if (!RedisRun(worker_conn, 1, &load, &lres, online_redis_timeout_ms, err))
-			{
-				RedisClose(worker_conn);
-				worker_conn = NULL;
-				return false;
-			}
-			reloaded = true;
-			continue;
+			*err = pstrdup("Redis keeps forgetting the featstore script (NOSCRIPT)");
+			return false;
 		}
-		reloaded = false;
 		start = pos;
 	}
 	return true;
