@@ -5,9 +5,11 @@
  *
  * One iteration of the worker:
  *	1. a short transaction reads a bounded batch of the queue (in id order,
- *	   stopping before a purge) and computes each entity's winner;
- *	2. with no transaction open, the batch goes to Redis through the
- *	   compare-and-set script, pipelined, with a deadline;
+ *	   stopping before a purge) and computes each entity's winner through a
+ *	   cursor; finished compare-and-set calls are handed to the socket as
+ *	   they are built, never waiting, so Redis works meanwhile;
+ *	2. with no transaction open, the rest is sent and every reply collected,
+ *	   with a deadline;
  *	3. a second short transaction deletes the batch and schedules entities
  *	   with rows dated in the future for the moment they become current.
  * A failure between 1 and 3 leaves the batch queued, so delivery is
