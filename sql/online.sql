@@ -55,6 +55,21 @@ UPDATE rider_stats SET city = 'Lille' WHERE rider_id = 1 AND trips = 99;
 SELECT fs_test_wait_online();
 SELECT features FROM featstore.online_features('rider_stats', '1');
 
+-- a big statement whose transition table spills to disk is captured whole,
+-- in chunks of at most 1000 entities
+BEGIN;
+SET LOCAL work_mem = '64kB';
+INSERT INTO rider_stats (rider_id, event_timestamp, trips)
+SELECT 1000 + g, now() - interval '1 minute', g FROM generate_series(1, 5000) g;
+SELECT count(*) AS queue_rows, sum(entities) AS entities, max(entities) AS biggest
+  FROM featstore.online_queue WHERE group_name = 'rider_stats';
+COMMIT;
+SELECT fs_test_wait_online();
+SELECT features->'trips' AS trips FROM featstore.online_features('rider_stats', '5000');
+SELECT * FROM featstore.verify_online('rider_stats');
+DELETE FROM rider_stats WHERE rider_id > 1000;
+SELECT fs_test_wait_online();
+
 -- a rolled-back transaction queues nothing
 BEGIN;
 INSERT INTO rider_stats (rider_id, event_timestamp, trips) VALUES (7, now(), 1);

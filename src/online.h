@@ -29,6 +29,12 @@
 /* Most entities one queue row holds; keeps every batch bounded */
 #define ONLINE_QUEUE_CHUNK 1000
 
+/*
+ * Entities per compare-and-set script call.  Fewer calls is much faster;
+ * on Redis Cluster the keys of one call would have to share a slot.
+ */
+#define ONLINE_CAS_BATCH 64
+
 /* Most groups whose status shared memory tracks */
 #define ONLINE_MAX_GROUPS 128
 #define ONLINE_ERRMSG_LEN 256
@@ -104,12 +110,18 @@ typedef struct RedisOptions
 	int			timeout_ms;
 } RedisOptions;
 
-/* One command of a pipeline: argc arguments, binary safe */
+/*
+ * One command of a pipeline: argc arguments, binary safe.  argv and
+ * argvlen point at the inline arrays (RedisCommandSet) or at caller memory
+ * for long commands.
+ */
 typedef struct RedisCommand
 {
 	int			argc;
-	const char *argv[10];
-	size_t		argvlen[10];
+	const char **argv;
+	size_t	   *argvlen;
+	const char *inline_argv[8];
+	size_t		inline_argvlen[8];
 } RedisCommand;
 
 /* One reply, copied out of hiredis into palloc'd memory */
@@ -181,6 +193,9 @@ extern RedisConn *RedisOpen(const RedisOptions *opts, char **err);
 extern void RedisClose(RedisConn *conn);
 extern bool RedisRun(RedisConn *conn, int ncmds, RedisCommand *cmds,
 					 RedisResult *results, int timeout_ms, char **err);
+extern bool RedisSend(RedisConn *conn, int ncmds, RedisCommand *cmds, char **err);
+extern bool RedisReceive(RedisConn *conn, int nreplies, RedisResult *results,
+						 int timeout_ms, char **err);
 extern void RedisCommandSet(RedisCommand *cmd, int argc, ...);
 
 #endif							/* FEATSTORE_ONLINE_H */

@@ -17,9 +17,12 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -27,6 +30,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 
 #include "online.h"
 
@@ -38,8 +42,11 @@ static bool changes_pending = false;
 
 static void OnlineXactCallback(XactEvent event, void *arg);
 static void OnlineGroupChanged(FsGroupEvent event, const FsGroup *group);
-static void EnqueueTransition(const char *group_name, char **keys, int nkeys,
-							  const char *transition, bool force);
+static void EnqueueTransition(TriggerData *trigdata, Tuplestorestate *rows,
+							  const char *group_name, char **keys, int nkeys,
+							  bool force);
+static void EnqueueChunk(const char *group_name, Datum *elems, int nentities,
+						 int nkeys, bool force, bool future);
 static bool HasCaptureTriggers(Oid relid);
 static void AttachCapture(const FsGroup *group);
 static void DetachCapture(const FsGroup *group);
@@ -84,7 +91,6 @@ online_capture(PG_FUNCTION_ARGS)
 	nkeys = trigger->tgnargs - 1;
 
 	SPI_connect();
-	SPI_register_trigger_data(trigdata);
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 		OnlineEnqueuePurge(group_name);
 	else
@@ -93,10 +99,10 @@ online_capture(PG_FUNCTION_ARGS)
 		 * After DELETE or UPDATE the right value may be an older row, so those
 		 * entities are written without the newer-wins check.
 		 */
-		if (trigger->tgoldtable)
-			EnqueueTransition(group_name, keys, nkeys, trigger->tgoldtable, true);
-		if (trigger->tgnewtable)
-			EnqueueTransition(group_name, keys, nkeys, trigger->tgnewtable,
+		if (trigdata->tg_oldtable)
+			EnqueueTransition(trigdata, trigdata->tg_oldtable, group_name, keys, nkeys, true);
+		if (trigdata->tg_newtable)
+			EnqueueTransition(trigdata, trigdata->tg_newtable, group_name, keys, nkeys,
 							  TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event));
 	}
 	SPI_finish();
@@ -281,33 +287,152 @@ OnlineGroupChanged(FsGroupEvent event, const FsGroup *group)
 	}
 }
 
-/* EnqueueTransition queues the keys of one transition table in chunks */
+/*
+ * EnqueueTransition queues the keys of one transition table in chunks of
+ * ONLINE_QUEUE_CHUNK entities.  It reads the tuplestore directly rather
+ * than through SQL: capture must cost little next to the COPY it follows.
+ */
 static void
-EnqueueTransition(const char *group_name, char **keys, int nkeys,
-				  const char *transition, bool force)
+EnqueueTransition(TriggerData *trigdata, Tuplestorestate *rows,
+				  const char *group_name, char **keys, int nkeys, bool force)
 {
-	StringInfoData sql;
-	StringInfoData arr;
-	Oid			argtypes[2] = {TEXTOID, BOOLOID};
-	Datum		args[2];
+	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	AttrNumber *attnums = palloc(sizeof(AttrNumber) * nkeys);
+	FmgrInfo   *outfuncs = palloc(sizeof(FmgrInfo) * nkeys);
+	AttrNumber	ets_att = InvalidAttrNumber;
+	Datum	   *elems = palloc(sizeof(Datum) * ONLINE_QUEUE_CHUNK * nkeys);
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	MemoryContext chunkcxt;
+	MemoryContext oldcxt;
+	int			n = 0;
+	bool		future = false;
+	int			readptr;
 
-	initStringInfo(&arr);
-	for (int i = 0; i < nkeys; i++)
-		appendStringInfo(&arr, "%st.%s::pg_catalog.text", i > 0 ? ", " : "",
-						 quote_identifier(keys[i]));
-	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "INSERT INTO featstore.online_queue (group_name, keys, entities, force, future)"
-					 " SELECT $1, pg_catalog.array_agg(ARRAY[%s]), pg_catalog.count(*), $2,"
-					 " pg_catalog.bool_or(t.event_timestamp > pg_catalog.now())"
-					 " FROM (SELECT *, pg_catalog.row_number() OVER () - 1 AS fs_rn FROM %s) t"
-					 " GROUP BY t.fs_rn / %d",
-					 arr.data, quote_identifier(transition), ONLINE_QUEUE_CHUNK);
+	for (int k = 0; k < nkeys; k++)
+		attnums[k] = InvalidAttrNumber;
+	for (int a = 0; a < desc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a);
+
+		if (att->attisdropped)
+			continue;
+		if (strcmp(NameStr(att->attname), FS_EVENT_TS_COLUMN) == 0)
+			ets_att = att->attnum;
+		for (int k = 0; k < nkeys; k++)
+		{
+			if (strcmp(NameStr(att->attname), keys[k]) == 0)
+			{
+				Oid			outfunc;
+				bool		varlena;
+
+				attnums[k] = att->attnum;
+				getTypeOutputInfo(att->atttypid, &outfunc, &varlena);
+				fmgr_info(outfunc, &outfuncs[k]);
+			}
+		}
+	}
+	for (int k = 0; k < nkeys; k++)
+		if (attnums[k] == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("key column \"%s\" of feature group \"%s\" is missing from %s",
+							keys[k], group_name, RelationGetRelationName(trigdata->tg_relation)),
+					 errhint("Set the group OFFLINE and ONLINE again to recreate its capture triggers.")));
+
+	chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "featstore capture chunk",
+									 ALLOCSET_DEFAULT_SIZES);
+
+	/* our own read pointer: other triggers may read the same tuplestore */
+	readptr = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
+	tuplestore_select_read_pointer(rows, readptr);
+	tuplestore_rescan(rows);
+	for (;;)
+	{
+		bool		isnull;
+		bool		skip = false;
+		Datum		ets;
+
+		/*
+		 * Read outside chunkcxt: a tuple read back from a spilled tuplestore
+		 * belongs to the slot, which frees it at the next read.
+		 */
+		if (!tuplestore_gettupleslot(rows, true, false, slot))
+			break;
+		oldcxt = MemoryContextSwitchTo(chunkcxt);
+		for (int k = 0; k < nkeys && !skip; k++)
+		{
+			Datum		d = slot_getattr(slot, attnums[k], &isnull);
+
+			/* a null key never matches anything, online or offline */
+			if (isnull)
+				skip = true;
+			else
+				elems[n * nkeys + k] = PointerGetDatum(cstring_to_text(OutputFunctionCall(&outfuncs[k], d)));
+		}
+		if (!skip)
+		{
+			if (ets_att != InvalidAttrNumber)
+			{
+				ets = slot_getattr(slot, ets_att, &isnull);
+				if (!isnull && DatumGetTimestampTz(ets) > now)
+					future = true;
+			}
+			n++;
+		}
+		MemoryContextSwitchTo(oldcxt);
+		if (n == ONLINE_QUEUE_CHUNK)
+		{
+			EnqueueChunk(group_name, elems, n, nkeys, force, future);
+			MemoryContextReset(chunkcxt);
+			n = 0;
+			future = false;
+		}
+	}
+	if (n > 0)
+		EnqueueChunk(group_name, elems, n, nkeys, force, future);
+	tuplestore_select_read_pointer(rows, 0);
+	ExecDropSingleTupleTableSlot(slot);
+	MemoryContextDelete(chunkcxt);
+}
+
+/* EnqueueChunk inserts one queue row holding nentities entity keys */
+static void
+EnqueueChunk(const char *group_name, Datum *elems, int nentities, int nkeys,
+			 bool force, bool future)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[5] = {TEXTOID, TEXTARRAYOID, INT4OID, BOOLOID, BOOLOID};
+	Datum		args[5];
+	int			dims[2] = {nentities, nkeys};
+	int			lbs[2] = {1, 1};
+	Oid			save_userid;
+	int			save_sec_context;
+	int			ret;
+
+	if (plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare("INSERT INTO featstore.online_queue"
+									" (group_name, keys, entities, force, future)"
+									" VALUES ($1, $2, $3, $4, $5)", 5, types);
+
+		if (p == NULL)
+			elog(ERROR, "could not prepare the online queue insert: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		plan = p;
+	}
 	args[0] = CStringGetTextDatum(group_name);
-	args[1] = BoolGetDatum(force);
-	RunAsOwner(sql.data, 2, argtypes, args, SPI_OK_INSERT);
-	pfree(sql.data);
-	pfree(arr.data);
+	args[1] = PointerGetDatum(construct_md_array(elems, NULL, 2, dims, lbs, TEXTOID,
+												 -1, false, TYPALIGN_INT));
+	args[2] = Int32GetDatum(nentities);
+	args[3] = BoolGetDatum(force);
+	args[4] = BoolGetDatum(future);
+	FeatstoreBeginRegistryWrite(&save_userid, &save_sec_context);
+	ret = SPI_execute_plan(plan, args, NULL, false, 0);
+	FeatstoreEndRegistryWrite(save_userid, save_sec_context);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "featstore online queue insert failed: SPI error %d", ret);
 }
 
 /*

@@ -35,34 +35,49 @@
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
 
 /*
- * The compare-and-set script.  KEYS[1] is the entity's key; ARGV is force,
+ * The compare-and-set script, for up to ONLINE_CAS_BATCH entities per call.
+ * KEYS are the entities' keys; ARGV holds five values per key: force,
  * event_timestamp, created_at, value ('' to delete) and the expiry in Unix
  * milliseconds ('0' for none).  Without force, a value whose
  * (event_timestamp, created_at) is not newer than the stored one is kept:
  * retries and late-arriving rows never regress Redis.  Force is used after
  * DELETE and UPDATE, where the correct value may be an older row.
- * Returns 1 written, 0 kept the stored value, 2 deleted, 3 nothing to delete.
+ * Returns one code per key: 1 written, 0 kept the stored value, 2 deleted,
+ * 3 nothing to delete.
  */
 static const char cas_script[] =
-"local cur = redis.call('GET', KEYS[1])\n"
-"if ARGV[4] == '' then\n"
-"  if cur then redis.call('DEL', KEYS[1]) return 2 end\n"
-"  return 3\n"
-"end\n"
-"if cur and ARGV[1] ~= '1' then\n"
-"  local ok, v = pcall(cmsgpack.unpack, cur)\n"
-"  if ok and type(v) == 'table' then\n"
-"    local e, c = tonumber(v['event_timestamp']), tonumber(v['created_at'])\n"
-"    local ne, nc = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
-"    if e and c and (e > ne or (e == ne and c >= nc)) then return 0 end\n"
+"local r = {}\n"
+"for i = 1, #KEYS do\n"
+"  local b = (i - 1) * 5\n"
+"  local key, force, value = KEYS[i], ARGV[b + 1], ARGV[b + 4]\n"
+"  if value == '' then\n"
+"    r[i] = (redis.call('DEL', key) == 1) and 2 or 3\n"
+"  else\n"
+"    local keep = false\n"
+"    if force ~= '1' then\n"
+"      local cur = redis.call('GET', key)\n"
+"      if cur then\n"
+"        local ok, v = pcall(cmsgpack.unpack, cur)\n"
+"        if ok and type(v) == 'table' then\n"
+"          local e, c = tonumber(v['event_timestamp']), tonumber(v['created_at'])\n"
+"          local ne, nc = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])\n"
+"          keep = e ~= nil and c ~= nil and (e > ne or (e == ne and c >= nc))\n"
+"        end\n"
+"      end\n"
+"    end\n"
+"    if keep then\n"
+"      r[i] = 0\n"
+"    else\n"
+"      if ARGV[b + 5] ~= '0' then\n"
+"        redis.call('SET', key, value, 'PXAT', ARGV[b + 5])\n"
+"      else\n"
+"        redis.call('SET', key, value)\n"
+"      end\n"
+"      r[i] = 1\n"
+"    end\n"
 "  end\n"
 "end\n"
-"if ARGV[5] ~= '0' then\n"
-"  redis.call('SET', KEYS[1], ARGV[4], 'PXAT', ARGV[5])\n"
-"else\n"
-"  redis.call('SET', KEYS[1], ARGV[4])\n"
-"end\n"
-"return 1\n";
+"return r\n";
 
 static void AppendEscaped(StringInfo buf, const char *s);
 static int	PackToStringInfo(void *data, const char *buf, size_t len);

@@ -39,6 +39,7 @@ static RedisConn *backend_conn = NULL;
 static char *backend_conn_settings = NULL;
 
 static RedisConn *BackendRedis(void);
+static void BackendRun(int ncmds, RedisCommand *cmds, RedisResult *results);
 static void BackendRedisFailed(const char *err);
 static char **CanonicalKeys(const OnlineGroup *group, ArrayType *arr);
 static Datum JsonbFromText(const char *json);
@@ -59,7 +60,6 @@ online_features(PG_FUNCTION_ARGS)
 	StringInfoData key;
 	RedisCommand cmd;
 	RedisResult res;
-	char	   *err = NULL;
 	Datum		values[8];
 	bool		nulls[8] = {false};
 
@@ -81,8 +81,7 @@ online_features(PG_FUNCTION_ARGS)
 	initStringInfo(&key);
 	OnlineAppendKey(&key, group, keyvals);
 	RedisCommandSet(&cmd, 2, "GET", (size_t) 3, key.data, (size_t) key.len);
-	if (!RedisRun(BackendRedis(), 1, &cmd, &res, online_redis_timeout_ms, &err))
-		BackendRedisFailed(err);
+	BackendRun(1, &cmd, &res);
 
 	values[7] = CStringGetTextDatum(key.data);
 	if (res.type == REDIS_REPLY_NIL)
@@ -181,6 +180,15 @@ verify_online(PG_FUNCTION_ARGS)
 				 errhint("Run ALTER FEATURE GROUP %s SET ONLINE to serve it from Redis.",
 						 quote_identifier(name))));
 	conn = BackendRedis();
+	/* a connection cached from an earlier call may be stale: test it first */
+	{
+		RedisCommand ping;
+		RedisResult pres;
+
+		RedisCommandSet(&ping, 1, "PING", (size_t) 4);
+		BackendRun(1, &ping, &pres);
+		conn = backend_conn;
+	}
 
 	/* entities that have a key in Redis, up to the sample size */
 	initStringInfo(&pattern);
@@ -483,6 +491,27 @@ BackendRedis(void)
 		pfree(backend_conn_settings);
 	backend_conn_settings = MemoryContextStrdup(TopMemoryContext, settings);
 	return backend_conn;
+}
+
+/*
+ * BackendRun runs commands on this backend's connection.  A connection kept
+ * from an earlier call may have died with a Redis restart, so a failure on
+ * it is retried once on a fresh connection before it becomes an error.
+ */
+static void
+BackendRun(int ncmds, RedisCommand *cmds, RedisResult *results)
+{
+	bool		cached = (backend_conn != NULL);
+	char	   *err = NULL;
+
+	if (RedisRun(BackendRedis(), ncmds, cmds, results, online_redis_timeout_ms, &err))
+		return;
+	RedisClose(backend_conn);
+	backend_conn = NULL;
+	if (cached &&
+		RedisRun(BackendRedis(), ncmds, cmds, results, online_redis_timeout_ms, &err))
+		return;
+	BackendRedisFailed(err);
 }
 
 /* BackendRedisFailed drops the connection and raises the error */

@@ -5,9 +5,11 @@
  *
  * One iteration of the worker:
  *	1. a short transaction reads a bounded batch of the queue (in id order,
- *	   stopping before a purge) and computes each entity's winner;
- *	2. with no transaction open, the batch goes to Redis through the
- *	   compare-and-set script, pipelined, with a deadline;
+ *	   stopping before a purge) and computes each entity's winner through a
+ *	   cursor; finished compare-and-set calls are handed to the socket as
+ *	   they are built, never waiting, so Redis works meanwhile;
+ *	2. with no transaction open, the rest is sent and every reply collected,
+ *	   with a deadline;
  *	3. a second short transaction deletes the batch and schedules entities
  *	   with rows dated in the future for the moment they become current.
  * A failure between 1 and 3 leaves the batch queued, so delivery is
@@ -79,6 +81,16 @@ typedef struct PushItem
 	char		expire_ms[24];
 } PushItem;
 
+/* Script calls handed to Redis while the batch is still being computed */
+typedef struct PushStream
+{
+	RedisCommand *cmds;			/* one EVALSHA per ONLINE_CAS_BATCH items */
+	int			ncalls;			/* calls sent so far */
+	int			sent_items;		/* items covered by those calls */
+	bool		failed;			/* the connection broke while streaming */
+	char	   *err;
+} PushStream;
+
 /* A queued entity to revisit when its future-dated row becomes current */
 typedef struct FutureItem
 {
@@ -105,6 +117,12 @@ static char *worker_script_sha = NULL;
 static char *worker_run_id = NULL;
 static bool run_id_checked = false;
 
+/* When the earliest scheduled revisit of a future-dated row is due (0: none) */
+static TimestampTz next_revisit = 0;
+
+/* The last error the worker logged, so a repeating one is logged once */
+static char last_logged_error[ONLINE_ERRMSG_LEN];
+
 static void OnlineShmemRequest(void);
 static void OnlineShmemStartup(void);
 static bool CheckRedisTls(bool *newval, void **extra, GucSource source);
@@ -114,7 +132,13 @@ static void WorkerShmemExit(int code, Datum arg);
 static bool WorkerConnect(void);
 static bool WorkerBatch(MemoryContext batchcxt);
 static bool WorkerPurge(const char *group_name, char **err);
-static bool WorkerPush(PushItem *items, int nitems, BatchGroup *groups, char **err);
+static bool WorkerPush(PushStream *stream, PushItem *items, int nitems,
+					   BatchGroup *groups, char **err);
+static bool WorkerPushSync(PushItem *items, int nitems, BatchGroup *groups, char **err);
+static void StreamCalls(PushStream *stream, PushItem *items, int nitems, bool final);
+static void BuildCasCall(RedisCommand *cmd, PushItem *items, int n);
+static bool CountCasReplies(RedisResult *res, int ncalls, PushItem *items, int nitems,
+							BatchGroup *groups, bool *noscript, char **err);
 static OnlineGroupStatus *GroupSlot(const char *name);
 static void CheckRedisIdentity(void);
 
@@ -375,6 +399,14 @@ GroupSlot(const char *name)
 		if (!s->in_use && free_slot == NULL)
 			free_slot = s;
 	}
+	if (free_slot == NULL)
+	{
+		/* full (many groups dropped over time): reuse the longest idle slot */
+		free_slot = &online_shared->groups[0];
+		for (int i = 1; i < ONLINE_MAX_GROUPS; i++)
+			if (online_shared->groups[i].last_success < free_slot->last_success)
+				free_slot = &online_shared->groups[i];
+	}
 	if (free_slot)
 	{
 		memset(free_slot, 0, sizeof(OnlineGroupStatus));
@@ -507,6 +539,9 @@ OnlineWorkerMain(Datum main_arg)
 				FlushErrorState();
 				AbortCurrentTransaction();
 				SetWorkerState(ONLINE_STATE_ERROR, edata->message);
+				/* calls may have been streamed: their replies would be out of step */
+				RedisClose(worker_conn);
+				worker_conn = NULL;
 				failed = true;
 			}
 			PG_END_TRY();
@@ -521,6 +556,7 @@ OnlineWorkerMain(Datum main_arg)
 		else
 		{
 			backoff_ms = 0;
+			last_logged_error[0] = '\0';
 			if (more)
 				continue;
 			SpinLockAcquire(&online_shared->mutex);
@@ -530,6 +566,13 @@ OnlineWorkerMain(Datum main_arg)
 				continue;
 		}
 
+		if (!failed && next_revisit != 0)
+		{
+			long		until_due = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
+																	next_revisit);
+
+			wait_ms = Max(Min(wait_ms, until_due + 1), 1);
+		}
 		pgstat_report_activity(STATE_IDLE, NULL);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 wait_ms, PG_WAIT_EXTENSION);
@@ -633,6 +676,7 @@ WorkerBatch(MemoryContext batchcxt)
 	int64		entities = 0;
 	bool		full = false;
 	char	   *err = NULL;
+	PushStream	stream;
 
 	/* --- 1. read the batch and compute the winners --- */
 	SetCurrentStatementStartTimestamp();
@@ -668,7 +712,7 @@ WorkerBatch(MemoryContext batchcxt)
 
 	oldcxt = MemoryContextSwitchTo(batchcxt);
 	ids = palloc(sizeof(int64) * Max(SPI_processed, 1));
-	groups = palloc0(sizeof(BatchGroup) * Max(SPI_processed, 1));
+	groups = palloc0(sizeof(BatchGroup) * (SPI_processed + 1));	/* NULL-terminated */
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
@@ -716,6 +760,19 @@ WorkerBatch(MemoryContext batchcxt)
 
 	if (nids == 0)
 	{
+		bool		isnull;
+		Datum		due;
+
+		/* sleep no longer than the next revisit of a future-dated row */
+		ret = SPI_execute("SELECT pg_catalog.min(not_before) FROM featstore.online_queue"
+						  " WHERE not_before IS NOT NULL", true, 1);
+		next_revisit = 0;
+		if (ret == SPI_OK_SELECT && SPI_processed == 1)
+		{
+			due = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+			if (!isnull)
+				next_revisit = DatumGetTimestampTz(due);
+		}
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
@@ -726,6 +783,9 @@ WorkerBatch(MemoryContext batchcxt)
 	maxitems = (int) Max(entities, 1);
 	items = MemoryContextAlloc(batchcxt, sizeof(PushItem) * maxitems);
 	futures = MemoryContextAlloc(batchcxt, sizeof(FutureItem) * maxitems);
+	memset(&stream, 0, sizeof(stream));
+	stream.cmds = MemoryContextAlloc(batchcxt,
+									 sizeof(RedisCommand) * (maxitems / ONLINE_CAS_BATCH + 1));
 
 	for (int g = 0; g < ngroups && purge_group == NULL; g++)
 	{
@@ -735,6 +795,7 @@ WorkerBatch(MemoryContext batchcxt)
 		Oid			types[4] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID, TEXTOID};
 		Datum		args[4];
 		Datum	   *iddatums;
+		Portal		portal;
 
 		oldcxt = MemoryContextSwitchTo(batchcxt);
 		group = OnlineLoadGroup(groups[g].name, true);
@@ -742,14 +803,25 @@ WorkerBatch(MemoryContext batchcxt)
 		if (group == NULL || !group->online)
 			continue;			/* dropped or offline: its entries just go */
 
+		/*
+		 * One column slice per key column, unnested side by side: reading
+		 * keys[i][k] element by element would decompress the array each time.
+		 */
 		initStringInfo(&entities_sql);
 		appendStringInfoString(&entities_sql, "SELECT ");
 		for (int k = 0; k < group->nkeys; k++)
-			appendStringInfo(&entities_sql, "q.keys[i][%d] AS k%d, ", k + 1, k + 1);
+			appendStringInfo(&entities_sql, "u.k%d, ", k + 1);
 		appendStringInfoString(&entities_sql,
 							   "pg_catalog.bool_or(q.force) AS force, pg_catalog.bool_or(q.future) AS future"
-							   " FROM featstore.online_queue q, pg_catalog.generate_subscripts(q.keys, 1) i"
-							   " WHERE q.id = ANY($3) AND q.group_name = $4 AND q.kind = 'keys' GROUP BY ");
+							   " FROM featstore.online_queue q, ROWS FROM (");
+		for (int k = 0; k < group->nkeys; k++)
+			appendStringInfo(&entities_sql, "%spg_catalog.unnest(q.keys[:][%d:%d])",
+							 k > 0 ? ", " : "", k + 1, k + 1);
+		appendStringInfoString(&entities_sql, ") u(");
+		for (int k = 0; k < group->nkeys; k++)
+			appendStringInfo(&entities_sql, "%sk%d", k > 0 ? ", " : "", k + 1);
+		appendStringInfoString(&entities_sql,
+							   ") WHERE q.id = ANY($3) AND q.group_name = $4 AND q.kind = 'keys' GROUP BY ");
 		for (int k = 0; k < group->nkeys; k++)
 			appendStringInfo(&entities_sql, "%s%d", k > 0 ? ", " : "", k + 1);
 		sql = OnlineWinnerQuery(group, entities_sql.data);
@@ -763,79 +835,89 @@ WorkerBatch(MemoryContext batchcxt)
 		args[3] = CStringGetTextDatum(group->name);
 
 		pgstat_report_activity(STATE_RUNNING, "featstore: computing online winners");
-		ret = SPI_execute_with_args(sql, 4, types, args, NULL, true, 0);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "could not compute the winners of feature group \"%s\": SPI error %d",
-				 group->name, ret);
-
-		oldcxt = MemoryContextSwitchTo(batchcxt);
-		for (uint64 r = 0; r < SPI_processed && nitems < maxitems; r++)
+		portal = SPI_cursor_open_with_args(NULL, sql, 4, types, args, NULL, true, 0);
+		for (;;)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			PushItem   *item = &items[nitems++];
-			char	  **keyvals = palloc(sizeof(char *) * group->nkeys);
-			int			nk = group->nkeys;
-			bool		isnull;
-			Datum		ets;
-			StringInfoData key;
-			Datum		next;
-
-			for (int k = 0; k < nk; k++)
-				keyvals[k] = SPI_getvalue(tup, desc, k + 1);
-			initStringInfo(&key);
-			OnlineAppendKey(&key, group, keyvals);
-			item->group_index = g;
-			item->key = key.data;
-			item->force = DatumGetBool(SPI_getbinval(tup, desc, nk + 1, &isnull));
-			ets = SPI_getbinval(tup, desc, nk + 2, &isnull);
-			if (isnull)
+			SPI_cursor_fetch(portal, true, PUSH_CHUNK);
+			if (SPI_processed == 0)
+				break;
+			oldcxt = MemoryContextSwitchTo(batchcxt);
+			for (uint64 r = 0; r < SPI_processed && nitems < maxitems; r++)
 			{
-				/* no current row: the key must not exist */
-				item->value = NULL;
-				item->value_len = 0;
-				strcpy(item->ets, "0");
-				strcpy(item->cat, "0");
-				strcpy(item->expire_ms, "0");
-			}
-			else
-			{
-				TimestampTz cat = DatumGetTimestampTz(SPI_getbinval(tup, desc, nk + 3, &isnull));
-				Datum	   *values = palloc(sizeof(Datum) * Max(group->nfeatures, 1));
-				bool	   *nulls = palloc(sizeof(bool) * Max(group->nfeatures, 1));
-				StringInfoData val;
-
-				for (int f = 0; f < group->nfeatures; f++)
-					values[f] = SPI_getbinval(tup, desc, nk + 4 + f, &nulls[f]);
-				initStringInfo(&val);
-				OnlineEncodeValue(&val, group, DatumGetTimestampTz(ets), cat, now, values, nulls);
-				item->value = val.data;
-				item->value_len = val.len;
-				snprintf(item->ets, sizeof(item->ets), INT64_FORMAT,
-						 OnlineUnixUsecs(DatumGetTimestampTz(ets)));
-				snprintf(item->cat, sizeof(item->cat), INT64_FORMAT, OnlineUnixUsecs(cat));
-				if (group->ttl_usecs > 0)
-					snprintf(item->expire_ms, sizeof(item->expire_ms), INT64_FORMAT,
-							 (OnlineUnixUsecs(DatumGetTimestampTz(ets)) + group->ttl_usecs) / 1000);
-				else
-					strcpy(item->expire_ms, "0");
-			}
-
-			next = SPI_getbinval(tup, desc, desc->natts, &isnull);
-			if (!isnull)
-			{
-				Datum	   *kd = palloc(sizeof(Datum) * nk);
+				HeapTuple	tup = SPI_tuptable->vals[r];
+				TupleDesc	desc = SPI_tuptable->tupdesc;
+				PushItem   *item = &items[nitems++];
+				char	  **keyvals = palloc(sizeof(char *) * group->nkeys);
+				int			nk = group->nkeys;
+				bool		isnull;
+				Datum		ets;
+				StringInfoData key;
+				Datum		next;
 
 				for (int k = 0; k < nk; k++)
-					kd[k] = CStringGetTextDatum(keyvals[k]);
-				futures[nfutures].group_name = group->name;
-				futures[nfutures].keys = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false,
-																		 TYPALIGN_INT));
-				futures[nfutures].at = DatumGetTimestampTz(next);
-				nfutures++;
+					keyvals[k] = SPI_getvalue(tup, desc, k + 1);
+				initStringInfo(&key);
+				OnlineAppendKey(&key, group, keyvals);
+				item->group_index = g;
+				item->key = key.data;
+				item->force = DatumGetBool(SPI_getbinval(tup, desc, nk + 1, &isnull));
+				ets = SPI_getbinval(tup, desc, nk + 2, &isnull);
+				if (isnull)
+				{
+					/* no current row: the key must not exist */
+					item->value = NULL;
+					item->value_len = 0;
+					strcpy(item->ets, "0");
+					strcpy(item->cat, "0");
+					strcpy(item->expire_ms, "0");
+				}
+				else
+				{
+					TimestampTz cat = DatumGetTimestampTz(SPI_getbinval(tup, desc, nk + 3, &isnull));
+					Datum	   *values = palloc(sizeof(Datum) * Max(group->nfeatures, 1));
+					bool	   *nulls = palloc(sizeof(bool) * Max(group->nfeatures, 1));
+					StringInfoData val;
+
+					for (int f = 0; f < group->nfeatures; f++)
+						values[f] = SPI_getbinval(tup, desc, nk + 4 + f, &nulls[f]);
+					initStringInfo(&val);
+					OnlineEncodeValue(&val, group, DatumGetTimestampTz(ets), cat, now, values, nulls);
+					item->value = val.data;
+					item->value_len = val.len;
+					snprintf(item->ets, sizeof(item->ets), INT64_FORMAT,
+							 OnlineUnixUsecs(DatumGetTimestampTz(ets)));
+					snprintf(item->cat, sizeof(item->cat), INT64_FORMAT, OnlineUnixUsecs(cat));
+					if (group->ttl_usecs > 0)
+						snprintf(item->expire_ms, sizeof(item->expire_ms), INT64_FORMAT,
+								 (OnlineUnixUsecs(DatumGetTimestampTz(ets)) + group->ttl_usecs) / 1000);
+					else
+						strcpy(item->expire_ms, "0");
+				}
+
+				next = SPI_getbinval(tup, desc, desc->natts, &isnull);
+				if (!isnull)
+				{
+					Datum	   *kd = palloc(sizeof(Datum) * nk);
+
+					for (int k = 0; k < nk; k++)
+						kd[k] = CStringGetTextDatum(keyvals[k]);
+					futures[nfutures].group_name = group->name;
+					futures[nfutures].keys = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false,
+																			 TYPALIGN_INT));
+					futures[nfutures].at = DatumGetTimestampTz(next);
+					nfutures++;
+				}
 			}
+			MemoryContextSwitchTo(oldcxt);
+			SPI_freetuptable(SPI_tuptable);
+
+			/*
+			 * Hand Redis what is ready while the next rows are computed.  This
+			 * never waits on Redis, so the transaction is never held by it.
+			 */
+			StreamCalls(&stream, items, nitems, false);
 		}
-		MemoryContextSwitchTo(oldcxt);
+		SPI_cursor_close(portal);
 	}
 
 	SPI_finish();
@@ -854,7 +936,7 @@ WorkerBatch(MemoryContext batchcxt)
 			return false;
 		}
 	}
-	else if (!WorkerPush(items, nitems, groups, &err))
+	else if (!WorkerPush(&stream, items, nitems, groups, &err))
 	{
 		if (worker_conn != NULL)
 		{
@@ -862,7 +944,13 @@ WorkerBatch(MemoryContext batchcxt)
 			for (int g = 0; g < ngroups; g++)
 				OnlineRecordGroupError(groups[g].name, err);
 			SetWorkerState(ONLINE_STATE_ERROR, err);
-			ereport(LOG, (errmsg("featstore online worker: %s", err)));
+			if (strncmp(last_logged_error, err, sizeof(last_logged_error) - 1) != 0)
+			{
+				ereport(LOG,
+						(errmsg("featstore online worker: %s", err),
+						 errdetail("The batch stays queued and is retried with backoff; a repeating error is logged once.")));
+				strlcpy(last_logged_error, err, sizeof(last_logged_error));
+			}
 			RedisClose(worker_conn);
 			worker_conn = NULL;
 		}
@@ -940,94 +1028,214 @@ WorkerBatch(MemoryContext batchcxt)
 }
 
 /*
- * WorkerPush sends the batch through the compare-and-set script in bounded
- * pipelines; false with *err on failure (worker_conn NULL if the
- * connection itself failed).
+ * WorkerPush finishes a batch whose script calls were partly streamed while
+ * it was computed: sends the rest, collects every reply and counts the
+ * outcomes.  False with *err on failure (worker_conn NULL if the connection
+ * itself failed).  After NOSCRIPT (Redis restarted meanwhile) the whole
+ * batch is sent again once the script is loaded.
  */
 static bool
-WorkerPush(PushItem *items, int nitems, BatchGroup *groups, char **err)
+WorkerPush(PushStream *stream, PushItem *items, int nitems, BatchGroup *groups,
+		   char **err)
 {
-	RedisCommand *cmds = palloc(sizeof(RedisCommand) * PUSH_CHUNK);
-	RedisResult *res = palloc(sizeof(RedisResult) * PUSH_CHUNK);
-	size_t		shalen = strlen(worker_script_sha);
-	bool		reloaded = false;
+	RedisResult *res;
+	bool		noscript = false;
 
-	for (int start = 0; start < nitems;)
+	StreamCalls(stream, items, nitems, true);
+	if (stream->failed)
 	{
-		int			n = Min(PUSH_CHUNK, nitems - start);
-		bool		noscript = false;
+		*err = stream->err;
+		RedisClose(worker_conn);
+		worker_conn = NULL;
+		return false;
+	}
+	if (stream->ncalls == 0)
+		return true;
+	res = palloc(sizeof(RedisResult) * stream->ncalls);
+	if (!RedisReceive(worker_conn, stream->ncalls, res, online_redis_timeout_ms, err))
+	{
+		RedisClose(worker_conn);
+		worker_conn = NULL;
+		return false;
+	}
+	if (!CountCasReplies(res, stream->ncalls, items, nitems, groups, &noscript, err))
+		return false;
+	if (noscript)
+	{
+		RedisCommand load;
+		RedisResult lres;
+		const char *script = OnlineCasScript();
 
-		for (int i = 0; i < n; i++)
-		{
-			PushItem   *it = &items[start + i];
-
-			RedisCommandSet(&cmds[i], 8,
-							"EVALSHA", (size_t) 7,
-							worker_script_sha, shalen,
-							"1", (size_t) 1,
-							it->key, strlen(it->key),
-							it->force ? "1" : "0", (size_t) 1,
-							it->ets, strlen(it->ets),
-							it->cat, strlen(it->cat),
-							it->value ? it->value : "", (size_t) it->value_len);
-			cmds[i].argv[8] = it->expire_ms;
-			cmds[i].argvlen[8] = strlen(it->expire_ms);
-			cmds[i].argc = 9;
-		}
-		if (!RedisRun(worker_conn, n, cmds, res, online_redis_timeout_ms, err))
+		RedisCommandSet(&load, 3, "SCRIPT", (size_t) 6, "LOAD", (size_t) 4,
+						script, strlen(script));
+		if (!RedisRun(worker_conn, 1, &load, &lres, online_redis_timeout_ms, err))
 		{
 			RedisClose(worker_conn);
 			worker_conn = NULL;
 			return false;
 		}
-		for (int i = 0; i < n; i++)
-		{
-			BatchGroup *bg = &groups[items[start + i].group_index];
+		for (int g = 0; groups[g].name != NULL; g++)
+			groups[g].written = groups[g].removed = groups[g].skipped = 0;
+		return WorkerPushSync(items, nitems, groups, err);
+	}
+	return true;
+}
 
-			if (res[i].type == REDIS_REPLY_INTEGER)
-			{
-				if (res[i].integer == 1)
-					bg->written++;
-				else if (res[i].integer == 0)
-					bg->skipped++;
-				else if (res[i].integer == 2)
-					bg->removed++;
-			}
-			else if (res[i].type == REDIS_REPLY_ERROR && strncmp(res[i].str, "NOSCRIPT", 8) == 0)
-				noscript = true;
-			else
-			{
-				*err = psprintf("unexpected Redis reply to the featstore script for key \"%s\": %s",
-								   items[start + i].key,
-								   res[i].str ? res[i].str : "not an integer");
-				return false;
-			}
+/*
+ * StreamCalls sends the script calls for items not yet sent: only whole
+ * calls of ONLINE_CAS_BATCH items unless final.  Never waits; a broken
+ * connection is remembered in the stream.
+ */
+static void
+StreamCalls(PushStream *stream, PushItem *items, int nitems, bool final)
+{
+	int			first = stream->ncalls;
+
+	if (stream->failed || worker_conn == NULL)
+	{
+		if (!stream->failed)
+		{
+			stream->failed = true;
+			stream->err = pstrdup("the Redis connection is closed");
 		}
-		if (noscript)
-		{
-			/* Redis restarted and forgot the script: load it, redo the chunk */
-			RedisCommand load;
-			RedisResult lres;
-			const char *script = OnlineCasScript();
+		return;
+	}
+	while (nitems - stream->sent_items >= ONLINE_CAS_BATCH ||
+		   (final && nitems > stream->sent_items))
+	{
+		int			n = Min(ONLINE_CAS_BATCH, nitems - stream->sent_items);
 
-			if (reloaded)
-			{
-				*err = pstrdup("Redis keeps forgetting the featstore script (NOSCRIPT)");
-				return false;
-			}
-			RedisCommandSet(&load, 3, "SCRIPT", (size_t) 6, "LOAD", (size_t) 4,
-							script, strlen(script));
-			if (!RedisRun(worker_conn, 1, &load, &lres, online_redis_timeout_ms, err))
-			{
-				RedisClose(worker_conn);
-				worker_conn = NULL;
-				return false;
-			}
-			reloaded = true;
+		BuildCasCall(&stream->cmds[stream->ncalls++], items + stream->sent_items, n);
+		stream->sent_items += n;
+	}
+	if (stream->ncalls > first &&
+		!RedisSend(worker_conn, stream->ncalls - first, stream->cmds + first, &stream->err))
+		stream->failed = true;
+}
+
+/* BuildCasCall fills one EVALSHA of the compare-and-set script for n items */
+static void
+BuildCasCall(RedisCommand *cmd, PushItem *items, int n)
+{
+	char	   *numkeys = psprintf("%d", n);
+	int			a = 0;
+
+	cmd->argv = palloc(sizeof(char *) * (3 + 6 * n));
+	cmd->argvlen = palloc(sizeof(size_t) * (3 + 6 * n));
+	cmd->argv[a] = "EVALSHA";
+	cmd->argvlen[a++] = 7;
+	cmd->argv[a] = worker_script_sha;
+	cmd->argvlen[a++] = strlen(worker_script_sha);
+	cmd->argv[a] = numkeys;
+	cmd->argvlen[a++] = strlen(numkeys);
+	for (int i = 0; i < n; i++)
+	{
+		cmd->argv[a] = items[i].key;
+		cmd->argvlen[a++] = strlen(items[i].key);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		PushItem   *it = &items[i];
+
+		cmd->argv[a] = it->force ? "1" : "0";
+		cmd->argvlen[a++] = 1;
+		cmd->argv[a] = it->ets;
+		cmd->argvlen[a++] = strlen(it->ets);
+		cmd->argv[a] = it->cat;
+		cmd->argvlen[a++] = strlen(it->cat);
+		cmd->argv[a] = it->value ? it->value : "";
+		cmd->argvlen[a++] = it->value_len;
+		cmd->argv[a] = it->expire_ms;
+		cmd->argvlen[a++] = strlen(it->expire_ms);
+	}
+	cmd->argc = a;
+}
+
+/*
+ * CountCasReplies checks the replies of ncalls script calls covering items
+ * in order and adds their outcomes to the groups' counters; *noscript is
+ * set if Redis had forgotten the script.
+ */
+static bool
+CountCasReplies(RedisResult *res, int ncalls, PushItem *items, int nitems,
+				BatchGroup *groups, bool *noscript, char **err)
+{
+	for (int c = 0; c < ncalls; c++)
+	{
+		int			first = c * ONLINE_CAS_BATCH;
+
+		if (res[c].type == REDIS_REPLY_ERROR && strncmp(res[c].str, "NOSCRIPT", 8) == 0)
+		{
+			*noscript = true;
 			continue;
 		}
-		reloaded = false;
-		start += n;
+		if (res[c].type != REDIS_REPLY_ARRAY ||
+			res[c].nelements != Min(ONLINE_CAS_BATCH, nitems - first))
+		{
+			*err = psprintf("unexpected Redis reply to the featstore script for key \"%s\": %s",
+							items[first].key, res[c].str ? res[c].str : "not an array of codes");
+			return false;
+		}
+		for (int i = 0; i < res[c].nelements; i++)
+		{
+			RedisResult *code = &res[c].elements[i];
+			BatchGroup *bg = &groups[items[first + i].group_index];
+
+			if (code->type != REDIS_REPLY_INTEGER)
+			{
+				*err = psprintf("unexpected Redis reply to the featstore script for key \"%s\"",
+								items[first + i].key);
+				return false;
+			}
+			if (code->integer == 1)
+				bg->written++;
+			else if (code->integer == 0)
+				bg->skipped++;
+			else if (code->integer == 2)
+				bg->removed++;
+		}
+	}
+	return true;
+}
+
+/*
+ * WorkerPushSync sends the whole batch again, PUSH_CHUNK items per round
+ * trip, waiting for each; used after the script had to be reloaded.
+ */
+static bool
+WorkerPushSync(PushItem *items, int nitems, BatchGroup *groups, char **err)
+{
+	int			calls_per_trip = PUSH_CHUNK / ONLINE_CAS_BATCH;
+	RedisCommand *cmds = palloc(sizeof(RedisCommand) * calls_per_trip);
+	RedisResult *res = palloc(sizeof(RedisResult) * calls_per_trip);
+
+	for (int start = 0; start < nitems;)
+	{
+		int			ncalls = 0;
+		int			pos = start;
+		bool		noscript = false;
+
+		while (pos < nitems && ncalls < calls_per_trip)
+		{
+			int			n = Min(ONLINE_CAS_BATCH, nitems - pos);
+
+			BuildCasCall(&cmds[ncalls++], items + pos, n);
+			pos += n;
+		}
+		if (!RedisRun(worker_conn, ncalls, cmds, res, online_redis_timeout_ms, err))
+		{
+			RedisClose(worker_conn);
+			worker_conn = NULL;
+			return false;
+		}
+		if (!CountCasReplies(res, ncalls, items + start, nitems - start, groups, &noscript, err))
+			return false;
+		if (noscript)
+		{
+			*err = pstrdup("Redis keeps forgetting the featstore script (NOSCRIPT)");
+			return false;
+		}
+		start = pos;
 	}
 	return true;
 }

@@ -38,6 +38,8 @@ static void RedisCopyReply(redisReply *reply, RedisResult *result);
 static bool RedisRunInner(RedisConn *conn, int ncmds, RedisCommand *cmds,
 						  RedisResult *results, TimestampTz deadline,
 						  char **err);
+static bool RedisFinishInner(RedisConn *conn, int nreplies, RedisResult *results,
+							 TimestampTz deadline, char **err);
 
 /*
  * RedisOpen connects, authenticates and selects the database, or returns
@@ -184,8 +186,10 @@ RedisCommandSet(RedisCommand *cmd, int argc,...)
 {
 	va_list		ap;
 
-	Assert(argc <= lengthof(cmd->argv));
+	Assert(argc <= lengthof(cmd->inline_argv));
 	cmd->argc = argc;
+	cmd->argv = cmd->inline_argv;
+	cmd->argvlen = cmd->inline_argvlen;
 	va_start(ap, argc);
 	for (int i = 0; i < argc; i++)
 	{
@@ -201,13 +205,85 @@ RedisRunInner(RedisConn *conn, int ncmds, RedisCommand *cmds,
 			  RedisResult *results, TimestampTz deadline, char **err)
 {
 	redisContext *c = conn->ctx;
-	int			done = 0;
 
 	for (int i = 0; i < ncmds; i++)
 	{
 		if (redisAppendCommandArgv(c, cmds[i].argc, cmds[i].argv, cmds[i].argvlen) != REDIS_OK)
 			return RedisFail(conn, err, "could not queue a Redis command: %s", c->errstr);
 	}
+	return RedisFinishInner(conn, ncmds, results, deadline, err);
+}
+
+/*
+ * RedisSend queues commands and writes what the socket takes right now,
+ * never waiting, so it may run while the caller holds a transaction: Redis
+ * starts on them while the caller computes the next ones.  RedisReceive
+ * then finishes the writing and collects the replies.  False with *err on
+ * failure (the connection is then unusable).
+ */
+bool
+RedisSend(RedisConn *conn, int ncmds, RedisCommand *cmds, char **err)
+{
+	redisContext *c;
+	int			done = 0;
+
+	if (conn == NULL || conn->ctx == NULL)
+	{
+		*err = pstrdup("the Redis connection is closed");
+		return false;
+	}
+	c = conn->ctx;
+	for (int i = 0; i < ncmds; i++)
+	{
+		if (redisAppendCommandArgv(c, cmds[i].argc, cmds[i].argv, cmds[i].argvlen) != REDIS_OK)
+			return RedisFail(conn, err, "could not queue a Redis command: %s", c->errstr);
+	}
+	if (redisBufferWrite(c, &done) != REDIS_OK)
+		return RedisFail(conn, err, "could not send to Redis: %s", c->errstr);
+	return true;
+}
+
+/*
+ * RedisReceive finishes sending what RedisSend queued and collects
+ * nreplies replies, all within timeout_ms; like RedisRun otherwise.
+ */
+bool
+RedisReceive(RedisConn *conn, int nreplies, RedisResult *results, int timeout_ms,
+			 char **err)
+{
+	TimestampTz deadline;
+	bool		ok;
+
+	if (conn == NULL || conn->ctx == NULL)
+	{
+		*err = pstrdup("the Redis connection is closed");
+		return false;
+	}
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	PG_TRY();
+	{
+		ok = RedisFinishInner(conn, nreplies, results, deadline, err);
+	}
+	PG_CATCH();
+	{
+		if (conn->ctx)
+		{
+			redisFree(conn->ctx);
+			conn->ctx = NULL;
+		}
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/* RedisFinishInner writes everything queued, then reads nreplies replies */
+static bool
+RedisFinishInner(RedisConn *conn, int nreplies, RedisResult *results,
+				 TimestampTz deadline, char **err)
+{
+	redisContext *c = conn->ctx;
+	int			done = 0;
 
 	/* write everything, waiting for the socket whenever the kernel is full */
 	while (!done)
@@ -218,7 +294,7 @@ RedisRunInner(RedisConn *conn, int ncmds, RedisCommand *cmds,
 			return RedisFail(conn, err, "timed out sending to Redis");
 	}
 
-	for (int i = 0; i < ncmds; i++)
+	for (int i = 0; i < nreplies; i++)
 	{
 		void	   *reply = NULL;
 

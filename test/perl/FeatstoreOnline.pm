@@ -17,6 +17,13 @@ use Time::HiRes qw(usleep time);
 our @EXPORT = qw(start_redis stop_redis redis_cmd online_node wait_caught_up
   verify_zero poll_until count_log);
 
+# Redis servers this test started, stopped at exit even if the test dies
+my %started;
+END
+{
+	stop_redis($_) for keys %started;
+}
+
 # start_redis(port => P, password => PW) starts redis-server; returns the port
 sub start_redis
 {
@@ -31,6 +38,7 @@ sub start_redis
 		'--logfile', "$dir/redis.log");
 	push @cmd, '--requirepass', $o{password} if $o{password};
 	system(@cmd) == 0 or die "could not start redis-server on $port";
+	$started{$port} = 1;
 	poll_until(sub { (redis_cmd($port, $o{password}, 'PING') // '') eq 'PONG' }, 10)
 	  or die "redis-server on $port did not answer";
 	return $port;
@@ -48,6 +56,7 @@ sub stop_redis
 	kill($signal // 'KILL', $pid);
 	poll_until(sub { !kill(0, $pid) }, 10);
 	unlink $pidfile;
+	delete $started{$port};
 }
 
 # redis_cmd(port, password, args...) runs redis-cli; returns its trimmed output

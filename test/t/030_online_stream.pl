@@ -43,6 +43,17 @@ cmp_ok($max, '<', 1.0, 'every commit visible in Redis within one second');
 wait_caught_up($node, 'stream');
 verify_zero($node, 'spend');
 
+# Redis forgetting the script (SCRIPT FLUSH, a failover) costs a reload, not a change
+redis_cmd($rport, undef, 'SCRIPT', 'FLUSH');
+$node->safe_psql('postgres',
+	"INSERT INTO spend (customer_id, event_timestamp, total, n) SELECT c, now(), 0, 41 FROM generate_series(0, 9) c");
+wait_caught_up($node, 'after SCRIPT FLUSH');
+is($node->safe_psql('postgres', "SELECT features->>'n' FROM featstore.online_features('spend', '3')"),
+	'41', 'written after the script was reloaded');
+verify_zero($node, 'spend', 'no difference after SCRIPT FLUSH');
+$node->safe_psql('postgres', "DELETE FROM spend WHERE n = 41");
+wait_caught_up($node, 'undo');
+
 # a late row with an older event_timestamp does not overwrite
 $node->safe_psql('postgres',
 	"INSERT INTO spend (customer_id, event_timestamp, total, n) VALUES (1, now() - interval '1 hour', -1, -1)");

@@ -54,6 +54,24 @@ verify_zero($node, 'health', 'no difference after Redis was killed and restarted
 is(count_log($node, qr/Redis is unavailable/), 2, 'second outage logged once');
 is(count_log($node, qr/Redis is reachable again/), 2, 'second recovery logged once');
 is(count_log($node, qr/Redis is a new process/), 1, 'the new, empty Redis process was rematerialized');
+# --- a bad reply is a logged error, not a crash: a key of the wrong type ---
+my $victim = $node->safe_psql('postgres', "SELECT redis_key FROM featstore.online_features('health', md5('7')::uuid::text)");
+redis_cmd($rport, undef, 'DEL', $victim);
+redis_cmd($rport, undef, 'HSET', $victim, 'not', 'featstore');
+$node->safe_psql('postgres', sprintf($insert, 99));
+ok($node->poll_query_until('postgres',
+	"SELECT last_error LIKE '%WRONGTYPE%' FROM featstore.materialization_status WHERE group_name = 'health'"),
+	'a wrong-type key shows as the last error');
+ok(poll_until(sub { count_log($node, qr/unexpected Redis reply to the featstore script/) >= 1 }, 10),
+	'and is logged');
+sleep(1);    # a few retries with backoff
+is(count_log($node, qr/unexpected Redis reply to the featstore script/), 1, 'once, however often it is retried');
+is($node->safe_psql('postgres', 'SELECT count(*) > 0 FROM pg_stat_activity WHERE backend_type = \'featstore online worker\''),
+	't', 'the worker is still running');
+redis_cmd($rport, undef, 'DEL', $victim);
+wait_caught_up($node, 'after the bad key was removed');
+verify_zero($node, 'health', 'no difference after the bad key was removed');
+
 $node->stop;
 stop_redis($rport);
 
