@@ -210,7 +210,7 @@ OnlineInit(void)
 							   PGC_SIGHUP, 0, CheckKeyPrefix, NULL, NULL);
 	DefineCustomIntVariable("featstore.online_batch_size",
 							"Most entities the materialization worker handles per batch.",
-							NULL, &online_batch_size, 10000, 1, 1000000,
+							NULL, &online_batch_size, 10000, 1, 100000,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("featstore.online_poll_interval",
 							"How often the materialization worker looks at the queue when no commit woke it.",
@@ -497,7 +497,14 @@ OnlineWorkerMain(Datum main_arg)
 
 		if (worker_conn == NULL)
 		{
-			if (WorkerConnect())
+			bool		connected;
+
+			/* a connection attempt's scratch memory goes with the next batch */
+			MemoryContextReset(batchcxt);
+			MemoryContextSwitchTo(batchcxt);
+			connected = WorkerConnect();
+			MemoryContextSwitchTo(TopMemoryContext);
+			if (connected)
 			{
 				if (outage_logged)
 					ereport(LOG,
@@ -923,6 +930,8 @@ WorkerBatch(MemoryContext batchcxt)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	/* the commit left us in TopMemoryContext: the push allocates per batch */
+	MemoryContextSwitchTo(batchcxt);
 
 	/* --- 2. Redis, with no transaction open --- */
 	SetWorkerState(ONLINE_STATE_PUSHING, NULL);
@@ -996,6 +1005,7 @@ WorkerBatch(MemoryContext batchcxt)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(batchcxt);
 	pgstat_report_stat(false);
 
 	/* --- status --- */
