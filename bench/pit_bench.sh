@@ -106,9 +106,9 @@ time_method() {
 	printf '%s\tpostgres\t%s\t%.3f\t%s\t%s\n' "$m" "$SCALE" "$med" "$(printf '%s,' "${times[@]}")" "$sum" | tee -a "$RES"
 }
 
-: > "$RES"
+[[ ${APPEND:-0} == 1 ]] || : > "$RES"
 echo "== postgres ($RUNS runs each)"
-for m in lateral featstore_hash featstore_merge featstore_pit_join; do
+for m in ${METHODS:-lateral featstore_hash featstore_merge featstore_pit_join}; do
 	time_method "$m" "$RUNS"
 done
 # the plan and counts of the node, for the record
@@ -119,7 +119,7 @@ as_pg "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null; trap - EXIT
 if [[ ${DUCK:-1} == 1 ]]; then
 	echo "== duckdb (exact ASOF variants, 2 threads)"
 	"$ANCHORS/setup.sh" >/dev/null
-	(cd "$ANCHORS" && node duck_bench.mjs "$SCALE" --runs "$RUNS" --threads 2 --methods asof_struct,asof_dedup) 2>&1 | tail -5
+	(cd "$ANCHORS" && node duck_bench.mjs "$SCALE" --runs "$RUNS" --threads ${DUCK_THREADS:-2,1} --methods asof_struct,asof_dedup) 2>&1 | tail -5
 	cp "$ANCHORS/results/duck_$SCALE.json" "$OUTDIR/duck_$SCALE.json"
 fi
 

@@ -129,6 +129,7 @@ typedef struct PitScanState
 
 	/* run state; everything below lives in runcxt */
 	MemoryContext runcxt;
+	MemoryContext hashcxt;		/* the hash strategy's data, freed on spilling */
 	PitPhase	phase;
 	bool		spilled;		/* hash switched to merge this scan */
 	bool		spine_done;		/* the spine child returned its last row */
@@ -325,6 +326,8 @@ PitBegin(CustomScanState *node, EState *estate, int eflags)
 
 	st->runcxt = AllocSetContextCreate(CurrentMemoryContext, "PitJoin run",
 									   ALLOCSET_DEFAULT_SIZES);
+	st->hashcxt = AllocSetContextCreate(CurrentMemoryContext, "PitJoin hash",
+										ALLOCSET_DEFAULT_SIZES);
 	st->mem_limit = (Size) work_mem * 1024;
 	st->phase = PIT_LOAD;
 }
@@ -586,7 +589,7 @@ PitArenaAlloc(PitScanState *st, Size size)
 		/* small blocks under a small work_mem, so tiny spines stay in memory */
 		Size		block = Max(size, Min(PIT_ARENA_BLOCK, Max(st->mem_limit / 8, 8192)));
 
-		st->arena = MemoryContextAlloc(st->runcxt, block);
+		st->arena = MemoryContextAlloc(st->hashcxt, block);
 		st->arena_free = block;
 		st->mem_used += block;
 	}
@@ -623,13 +626,13 @@ PitHashLoadSpine(PitScanState *st)
 		}
 		CHECK_FOR_INTERRUPTS();
 
-		old = MemoryContextSwitchTo(st->runcxt);
+		old = MemoryContextSwitchTo(st->hashcxt);
 		if (st->nentries >= st->maxentries)
 		{
 			int64		newmax = Max(st->maxentries * 2, 1024);
 
 			if (st->entries == NULL)
-				st->entries = MemoryContextAllocHuge(st->runcxt, newmax * sizeof(PitSpineEntry *));
+				st->entries = MemoryContextAllocHuge(st->hashcxt, newmax * sizeof(PitSpineEntry *));
 			else
 				st->entries = repalloc_huge(st->entries, newmax * sizeof(PitSpineEntry *));
 			st->mem_used += (newmax - st->maxentries) * sizeof(PitSpineEntry *);
@@ -679,12 +682,13 @@ PitHashBuildTable(PitScanState *st)
 			PitCompareKeys(st, e->keys, st->entries[i - 1]->keys) != 0)
 			st->ngroups++;
 	}
-	while (nslots < st->ngroups * 2)
+	/* load factor at most 0.7: linear probing stays short */
+	while (nslots * 7 < st->ngroups * 10)
 		nslots *= 2;
-	st->table = MemoryContextAllocHuge(st->runcxt, sizeof(PitSlot) * nslots);
+	st->table = MemoryContextAllocHuge(st->hashcxt, sizeof(PitSlot) * nslots);
 	memset(st->table, 0, sizeof(PitSlot) * nslots);
 	st->table_mask = nslots - 1;
-	st->pos_sorted = MemoryContextAllocHuge(st->runcxt, sizeof(PitPos) * Max(st->nentries, 1));
+	st->pos_sorted = MemoryContextAllocHuge(st->hashcxt, sizeof(PitPos) * Max(st->nentries, 1));
 	memset(st->pos_sorted, 0, sizeof(PitPos) * Max(st->nentries, 1));
 	st->mem_used += sizeof(PitSlot) * nslots + sizeof(PitPos) * Max(st->nentries, 1);
 
@@ -816,17 +820,16 @@ PitFileRow(PitScanState *st, PitPos *e, TupleTableSlot *slot)
 	HeapTuple	ht = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
 	uint32		len = ht->t_len - MINIMAL_TUPLE_OFFSET;
 
+	/*
+	 * Carved from the arena at its exact size: the allocator's power-of-two
+	 * chunks would nearly double the memory.  A longer row (wider varlena)
+	 * gets fresh space and the old one is abandoned until the scan ends,
+	 * which the memory count includes.
+	 */
 	if (e->best == NULL || e->best_cap < len)
 	{
-		if (e->best != NULL)
-		{
-			st->mem_used -= GetMemoryChunkSpace(e->best);
-			pfree(e->best);
-		}
-		/* a little slack, so that a slightly longer row still fits */
-		e->best_cap = MAXALIGN(len + 16);
-		e->best = MemoryContextAlloc(st->runcxt, e->best_cap);
-		st->mem_used += GetMemoryChunkSpace(e->best);
+		e->best_cap = MAXALIGN(len);
+		e->best = PitArenaAlloc(st, e->best_cap);
 	}
 	memcpy(e->best, (char *) ht->t_data + MINIMAL_TUPLE_OFFSET, len);
 	e->best->t_len = len;
@@ -933,11 +936,15 @@ PitMergeLoad(PitScanState *st)
 		CHECK_FOR_INTERRUPTS();
 		tuplesort_puttupleslot(st->spine_sort, slot);
 	}
-	/* the arena is no longer needed */
+	/* the hash strategy's memory goes back before the sorts fill theirs */
+	MemoryContextReset(st->hashcxt);
 	st->entries = NULL;
 	st->nentries = st->maxentries = 0;
 	st->arena = NULL;
 	st->arena_free = 0;
+	st->table = NULL;
+	st->pos_sorted = NULL;
+	st->mem_used = 0;
 
 	for (;;)
 	{
@@ -1100,6 +1107,7 @@ PitResetRun(PitScanState *st)
 	ExecClearTuple(st->best);
 	st->best_valid = false;
 	MemoryContextReset(st->runcxt);
+	MemoryContextReset(st->hashcxt);
 	st->entries = NULL;
 	st->nentries = st->maxentries = 0;
 	st->pos_sorted = NULL;

@@ -492,7 +492,12 @@ MakePitPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 	startup += nfeat * cpu_operator_cost * (nkeys + 3);
 	if (strategy == PIT_HASH)
 	{
-		double		spine_bytes = nspine * (spine_path->pathtarget->width + 64.0);
+		/*
+		 * What the hash strategy holds: per spine row its copy, entry,
+		 * position and table share; per matched position a feature row.
+		 */
+		double		spine_bytes = nspine * (spine_path->pathtarget->width + 160.0) +
+			Min(nspine, nfeat) * (feat_path->pathtarget->width + 32.0);
 
 		/*
 		 * Sort the spine in memory, then one hash probe and a short binary
