@@ -31,6 +31,20 @@ SELECT s.id, f.v FROM spine s LEFT JOIN hist f
   ON f.user_id = s.user_id AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts, '2 days', '2024-01-20', true);
 RESET featstore.pit_strategy;
 
+-- a small spine against a larger history: one index descent per spine row
+INSERT INTO hist SELECT u, timestamptz '2023-01-01' + d * interval '1 hour', timestamptz '2023-01-01' + d * interval '1 hour', 0
+  FROM generate_series(1, 200) u, generate_series(0, 99) d;
+ANALYZE hist;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT s.id, f.v FROM spine s LEFT JOIN hist f
+  ON f.user_id = s.user_id AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts, '2 days')
+ WHERE s.id < 4;
+SELECT s.id, f.v FROM spine s LEFT JOIN hist f
+  ON f.user_id = s.user_id AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts, '2 days')
+ WHERE s.id < 4 ORDER BY s.id;
+DELETE FROM hist WHERE event_timestamp < '2024-01-01';
+ANALYZE hist;
+
 -- two groups in plain SQL, composed with WHERE, aggregates and ORDER BY
 EXPLAIN (COSTS OFF)
 SELECT s.user_id, count(*), sum(f.v), max(g.score)

@@ -95,7 +95,7 @@ BEGIN
 	FOR seed IN 1 .. 60 LOOP
 		PERFORM rnd_fill(seed / 1000.0, 50 + (seed * 37) % 900,
 						 CASE WHEN seed % 5 = 0 THEN 1000 ELSE 20 + (seed * 53) % 400 END);
-		FOR strat IN SELECT unnest(ARRAY['hash', 'merge', 'auto']) LOOP
+		FOR strat IN SELECT unnest(ARRAY['hash', 'merge', 'probe', 'auto']) LOOP
 			PERFORM set_config('featstore.pit_strategy', strat, true);
 			-- seeds divisible by 5 run with the smallest work_mem: hash spills to merge
 			PERFORM set_config('work_mem', CASE WHEN seed % 5 = 0 THEN '64kB' ELSE '4MB' END, true);
@@ -120,6 +120,43 @@ BEGIN
 	END LOOP;
 	RAISE NOTICE 'differential test: % comparisons, % with differences', runs, bad;
 END $$;
+
+-- the probe strategy on an index that stores event_timestamp descending
+CREATE TABLE rnd_hist_desc (LIKE rnd_hist);
+CREATE INDEX ON rnd_hist_desc (k1, k2, event_timestamp DESC, created_at DESC);
+DO $$
+DECLARE
+	seed int;
+	d bigint;
+	bad int := 0;
+BEGIN
+	PERFORM set_config('featstore.pit_strategy', 'probe', true);
+	FOR seed IN 1 .. 10 LOOP
+		PERFORM rnd_fill(seed / 77.0, 600, 300);
+		TRUNCATE rnd_hist_desc;
+		INSERT INTO rnd_hist_desc SELECT * FROM rnd_hist;
+		ANALYZE rnd_hist_desc;
+		EXECUTE $q$
+			SELECT count(*) FROM (
+			  (SELECT s.id, f.f_num FROM rnd_spine s LEFT JOIN rnd_hist_desc f ON f.k1 = s.k1 AND f.k2 = s.k2
+				  AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts, '9 hours', '2024-03-11', false)
+			   EXCEPT ALL
+			   SELECT s.id, w.f_num FROM rnd_spine s LEFT JOIN LATERAL (
+				 SELECT r.f_num FROM rnd_hist r WHERE r.k1 = s.k1 AND r.k2 = s.k2 AND r.event_timestamp <= s.ts
+					AND r.event_timestamp >= s.ts - interval '9 hours' AND r.created_at <= '2024-03-11'
+				  ORDER BY r.event_timestamp DESC, r.created_at DESC LIMIT 1) w ON true)) d$q$ INTO d;
+		IF d <> 0 THEN
+			bad := bad + 1;
+			RAISE WARNING 'descending index, seed %: % rows differ', seed, d;
+		END IF;
+	END LOOP;
+	RAISE NOTICE 'descending-index probe: 10 seeds, % with differences', bad;
+END $$;
+SET featstore.pit_strategy = probe;
+EXPLAIN (COSTS OFF)
+SELECT * FROM rnd_spine s LEFT JOIN rnd_hist_desc f
+  ON f.k1 = s.k1 AND f.k2 = s.k2 AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts);
+DROP TABLE rnd_hist_desc;
 
 -- the plans really were PitJoin with the forced strategy
 SET featstore.pit_strategy = merge;

@@ -4,7 +4,7 @@
  *		and its strategies.
  *
  *	pit_planner.c	the marker, the join-path hook, costing and the plan
- *	pit_exec.c		the executor node: hash and merge strategies, EXPLAIN
+ *	pit_exec.c		the executor node: hash, merge and probe strategies, EXPLAIN
  */
 #ifndef FEATSTORE_PIT_H
 #define FEATSTORE_PIT_H
@@ -21,7 +21,8 @@ typedef enum PitStrategy
 {
 	PIT_AUTO = 0,
 	PIT_HASH,
-	PIT_MERGE
+	PIT_MERGE,
+	PIT_PROBE
 } PitStrategy;
 
 /*
@@ -40,6 +41,10 @@ typedef enum PitPrivateField
 	PIT_PRIV_FEAT_CAT,			/* Integer: feature created_at resno */
 	PIT_PRIV_MAP_SIDE,			/* IntList: per scan-tlist entry, 0 spine 1 feature */
 	PIT_PRIV_MAP_RESNO,			/* IntList: per scan-tlist entry, child resno */
+	PIT_PRIV_INDEX,				/* Integer: probe: the btree's OID */
+	PIT_PRIV_FEAT_RELPOS,		/* Integer: probe: feature rel's rank in custom_relids */
+	PIT_PRIV_INDEX_KEYS,		/* IntList: probe: key number of each index column */
+	PIT_PRIV_INDEX_DESC,		/* Integer: probe: index stores event_timestamp descending */
 	PIT_PRIV_NFIELDS
 } PitPrivateField;
 

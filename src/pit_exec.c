@@ -27,7 +27,11 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/nbtree.h"
+#include "access/relscan.h"
+#include "access/tableam.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "common/hashfn.h"
@@ -41,6 +45,7 @@
 #include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/memutils.h"
 #include "utils/ruleutils.h"
 #include "utils/timestamp.h"
@@ -92,6 +97,7 @@ typedef enum PitPhase
 	PIT_LOAD = 0,
 	PIT_EMIT_HASH,
 	PIT_EMIT_MERGE,
+	PIT_EMIT_PROBE,
 	PIT_DONE
 } PitPhase;
 
@@ -163,6 +169,14 @@ typedef struct PitScanState
 	TupleTableSlot *spine_slot; /* minimal, spine child's descriptor */
 	TupleTableSlot *feat_slot;	/* minimal, feature child's descriptor */
 
+	/* probe */
+	Relation	heap_rel;
+	Relation	index_rel;
+	IndexScanDesc index_scan;
+	ScanKeyData *scankeys;		/* one per key, then event_timestamp <= ts */
+	int		   *index_keys;		/* key number of each index column */
+	ScanDirection probe_dir;
+
 	/* EXPLAIN ANALYZE */
 	int64		n_matched;
 	int64		n_nomatch;
@@ -195,6 +209,8 @@ static void PitHashSweep(PitScanState *st);
 static void PitFileRow(PitScanState *st, PitPos *e, TupleTableSlot *slot);
 static void PitMergeLoad(PitScanState *st);
 static void PitMergeNextFeature(PitScanState *st);
+static void PitProbeBegin(PitScanState *st, EState *estate);
+static TupleTableSlot *PitProbeNext(PitScanState *st);
 static TupleTableSlot *PitEmit(PitScanState *st, TupleTableSlot *spine,
 							   TupleTableSlot *feat, TimestampTz ts,
 							   TimestampTz ets, bool nomatch);
@@ -268,7 +284,13 @@ PitBegin(CustomScanState *node, EState *estate, int eflags)
 	st->ts_lt_opr = lookup_type_cache(TIMESTAMPTZOID, TYPECACHE_LT_OPR)->lt_opr;
 
 	spine_desc = ExecGetResultType((PlanState *) linitial(node->custom_ps));
-	feat_desc = ExecGetResultType((PlanState *) lsecond(node->custom_ps));
+	if (st->strategy == PIT_PROBE)
+	{
+		PitProbeBegin(st, estate);
+		feat_desc = RelationGetDescr(st->heap_rel);
+	}
+	else
+		feat_desc = ExecGetResultType((PlanState *) lsecond(node->custom_ps));
 
 	st->colls = palloc0(sizeof(Oid) * Max(st->nkeys, 1));
 	st->cmpfn = palloc0(sizeof(FmgrInfo) * Max(st->nkeys, 1));
@@ -312,7 +334,10 @@ PitBegin(CustomScanState *node, EState *estate, int eflags)
 									&node->ss.ps);
 
 	st->spine_slot = ExecInitExtraTupleSlot(estate, spine_desc, &TTSOpsMinimalTuple);
-	st->feat_slot = ExecInitExtraTupleSlot(estate, feat_desc, &TTSOpsMinimalTuple);
+	if (st->strategy == PIT_PROBE)
+		st->feat_slot = ExecInitExtraTupleSlot(estate, feat_desc, table_slot_callbacks(st->heap_rel));
+	else
+		st->feat_slot = ExecInitExtraTupleSlot(estate, feat_desc, &TTSOpsMinimalTuple);
 
 	/* feature sort rows: the child's columns plus the availability time */
 	st->feat_sort_desc = CreateTemplateTupleDesc(feat_desc->natts + 1);
@@ -452,6 +477,12 @@ PitExec(CustomScanState *node)
 					break;
 				}
 
+			case PIT_EMIT_PROBE:
+				out = PitProbeNext(st);
+				if (out == NULL && st->phase == PIT_DONE)
+					return NULL;
+				break;
+
 			case PIT_DONE:
 				return NULL;
 		}
@@ -558,6 +589,11 @@ PitLoad(PitScanState *st)
 {
 	PitEvalOptions(st);
 	st->spilled = false;
+	if (st->strategy == PIT_PROBE)
+	{
+		st->phase = PIT_EMIT_PROBE;
+		return;
+	}
 	if (st->strategy == PIT_HASH)
 	{
 		if (PitHashLoadSpine(st))
@@ -995,6 +1031,117 @@ PitMergeNextFeature(PitScanState *st)
 		ExecClearTuple(st->peek);
 }
 
+/*
+ * PitProbeBegin opens the feature table and its btree on (keys...,
+ * event_timestamp, created_at) for the probe strategy, and prepares the
+ * scan keys: equality on each key, event_timestamp <= the spine ts.
+ */
+static void
+PitProbeBegin(PitScanState *st, EState *estate)
+{
+	CustomScan *cscan = (CustomScan *) st->css.ss.ps.plan;
+	List	   *priv = cscan->custom_private;
+	int			rank = intVal(list_nth(priv, PIT_PRIV_FEAT_RELPOS));
+	Oid			indexoid = (Oid) intVal(list_nth(priv, PIT_PRIV_INDEX));
+	int			m = -1;
+	Index		rti;
+	RangeTblEntry *rte;
+	Oid			ts_family;
+	Oid			op;
+
+	for (int i = 0; i <= rank; i++)
+		m = bms_next_member(cscan->custom_relids, m);
+	rti = (Index) m;
+	rte = exec_rt_fetch(rti, estate);
+	st->heap_rel = ExecGetRangeTableRelation(estate, rti);
+	st->index_rel = index_open(indexoid, rte->rellockmode);
+	st->index_keys = PitIntArray((List *) list_nth(priv, PIT_PRIV_INDEX_KEYS));
+	/* the newest rows come first: backwards on an ascending index */
+	st->probe_dir = intVal(list_nth(priv, PIT_PRIV_INDEX_DESC)) ?
+		ForwardScanDirection : BackwardScanDirection;
+
+	st->scankeys = palloc0(sizeof(ScanKeyData) * (st->nkeys + 1));
+	for (int i = 0; i < st->nkeys; i++)
+	{
+		Oid			family = st->index_rel->rd_opfamily[i];
+		Oid			typid = st->index_rel->rd_opcintype[i];
+
+		op = get_opfamily_member(family, typid, typid, BTEqualStrategyNumber);
+		if (!OidIsValid(op))
+			elog(ERROR, "featstore: no btree equality for index column %d", i + 1);
+		ScanKeyInit(&st->scankeys[i], i + 1, BTEqualStrategyNumber, get_opcode(op), (Datum) 0);
+		st->scankeys[i].sk_collation = st->index_rel->rd_indcollation[i];
+	}
+	ts_family = st->index_rel->rd_opfamily[st->nkeys];
+	op = get_opfamily_member(ts_family, TIMESTAMPTZOID, TIMESTAMPTZOID, BTLessEqualStrategyNumber);
+	if (!OidIsValid(op))
+		elog(ERROR, "featstore: no btree <= for timestamptz");
+	ScanKeyInit(&st->scankeys[st->nkeys], st->nkeys + 1, BTLessEqualStrategyNumber,
+				get_opcode(op), (Datum) 0);
+}
+
+/*
+ * PitProbeNext reads one spine row and finds its winner with one backward
+ * descent: the first row at or before ts that passes the as_of and strict
+ * bounds is the greatest (event_timestamp, created_at) candidate.  It
+ * returns NULL with phase PIT_DONE at the end, or NULL for a row the join
+ * does not emit.
+ */
+static TupleTableSlot *
+PitProbeNext(PitScanState *st)
+{
+	PlanState  *child = (PlanState *) linitial(st->css.custom_ps);
+	TupleTableSlot *spine = ExecProcNode(child);
+	Datum		ts;
+	bool		isnull;
+	bool		found = false;
+	TimestampTz ets = 0;
+
+	if (TupIsNull(spine))
+	{
+		st->phase = PIT_DONE;
+		return NULL;
+	}
+	ts = slot_getattr(spine, st->spine_ts, &isnull);
+	if (isnull)
+		return PitEmit(st, spine, NULL, 0, 0, true);
+	for (int i = 0; i < st->nkeys; i++)
+	{
+		bool		knull;
+
+		st->scankeys[i].sk_argument =
+			slot_getattr(spine, st->spine_keys[st->index_keys[i]], &knull);
+		if (knull)
+			return PitEmit(st, spine, NULL, 0, 0, true);
+	}
+	st->scankeys[st->nkeys].sk_argument = ts;
+
+	if (st->index_scan == NULL)
+		st->index_scan = index_beginscan(st->heap_rel, st->index_rel,
+										 st->css.ss.ps.state->es_snapshot,
+										 st->nkeys + 1, 0);
+	index_rescan(st->index_scan, st->scankeys, st->nkeys + 1, NULL, 0);
+	while (index_getnext_slot(st->index_scan, st->probe_dir, st->feat_slot))
+	{
+		bool		n1;
+		TimestampTz cat;
+
+		CHECK_FOR_INTERRUPTS();
+		cat = DatumGetTimestampTz(slot_getattr(st->feat_slot, st->feat_cat, &n1));
+		if (n1)
+			continue;
+		if (st->has_asof && cat > st->as_of)
+			continue;
+		if (st->strict && cat > DatumGetTimestampTz(ts))
+			continue;
+		ets = DatumGetTimestampTz(slot_getattr(st->feat_slot, st->feat_ets, &n1));
+		found = !n1;
+		if (found)
+			break;
+	}
+	return PitEmit(st, spine, found ? st->feat_slot : NULL, DatumGetTimestampTz(ts), ets, false);
+}
+
 /* PitBetter orders feature rows by (event_timestamp, created_at) */
 static inline bool
 PitBetter(TimestampTz ets, TimestampTz cat, TimestampTz best_ets, TimestampTz best_cat)
@@ -1129,6 +1276,10 @@ PitEnd(CustomScanState *node)
 	ListCell   *lc;
 
 	PitResetRun(st);
+	if (st->index_scan != NULL)
+		index_endscan(st->index_scan);
+	if (st->index_rel != NULL)
+		index_close(st->index_rel, NoLock);
 	foreach(lc, node->custom_ps)
 		ExecEndNode((PlanState *) lfirst(lc));
 }
@@ -1169,11 +1320,14 @@ PitExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 
 	ctx = set_deparse_context_plan(es->deparse_cxt, &cscan->scan.plan, ancestors);
 
-	strategy = st->strategy == PIT_HASH ? "hash" : "merge";
+	strategy = st->strategy == PIT_HASH ? "hash" :
+		st->strategy == PIT_MERGE ? "merge" : "index probe";
 	if (es->analyze && st->ever_spilled)
 		strategy = "hash, spilled to merge";
 	ExplainPropertyText("Strategy", strategy, es);
 	ExplainPropertyText("Join Type", st->left ? "Left" : "Inner", es);
+	if (st->strategy == PIT_PROBE)
+		ExplainPropertyText("Index", RelationGetRelationName(st->index_rel), es);
 
 	initStringInfo(&keys);
 	for_each_from(lc, cscan->custom_exprs, PIT_EXPR_NFIXED)

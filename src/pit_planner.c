@@ -19,6 +19,11 @@
 
 #include "access/transam.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "commands/defrem.h"
+#include "optimizer/plancat.h"
+#include "parser/parsetree.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -48,6 +53,7 @@ static const struct config_enum_entry pit_strategy_options[] = {
 	{"auto", PIT_AUTO, false},
 	{"hash", PIT_HASH, false},
 	{"merge", PIT_MERGE, false},
+	{"probe", PIT_PROBE, false},
 	{NULL, 0, false}
 };
 
@@ -80,6 +86,9 @@ static bool ClassifyJoinClauses(List *restrictlist, RelOptInfo *joinrel,
 								PitJoinInfo *info);
 static bool IsKeyEquality(OpExpr *op, RelOptInfo *spinerel, RelOptInfo *featrel,
 						  PitJoinInfo *info);
+static CustomPath *MakeProbePath(PlannerInfo *root, RelOptInfo *joinrel,
+								 Path *spine_path, RelOptInfo *featrel,
+								 PitJoinInfo *info);
 static CustomPath *MakePitPath(PlannerInfo *root, RelOptInfo *joinrel,
 							   Path *spine_path, Path *feat_path,
 							   PitJoinInfo *info, PitStrategy strategy);
@@ -87,6 +96,7 @@ static Plan *PlanPitPath(PlannerInfo *root, RelOptInfo *rel,
 						 CustomPath *best_path, List *tlist,
 						 List *clauses, List *custom_plans);
 static AttrNumber ChildResno(Plan *child, Node *expr);
+static AttrNumber FeatureResno(Plan *feat_plan, Index feat_relid, Node *expr);
 
 static CustomPathMethods pit_path_methods = {
 	.CustomName = PIT_NODE_NAME,
@@ -103,7 +113,7 @@ void
 PitInit(void)
 {
 	DefineCustomEnumVariable("featstore.pit_strategy",
-							 "Strategy of point-in-time joins: auto (by cost), hash or merge.",
+							 "Strategy of point-in-time joins: auto (by cost), hash, merge or probe.",
 							 "Forcing a strategy is meant for tests and benchmarks.",
 							 &pit_strategy_guc,
 							 PIT_AUTO,
@@ -337,12 +347,140 @@ PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 
 	joinrel->pathlist = NIL;
 	joinrel->partial_pathlist = NIL;
-	if (pit_strategy_guc == PIT_AUTO || pit_strategy_guc == PIT_HASH)
+	if (pit_strategy_guc == PIT_AUTO || pit_strategy_guc == PIT_PROBE)
+	{
+		CustomPath *probe = MakeProbePath(root, joinrel, spine_path, featrel, &info);
+
+		if (probe != NULL)
+			add_path(joinrel, (Path *) probe);
+	}
+	/* a forced probe without a usable index falls back to hash */
+	if (pit_strategy_guc == PIT_AUTO || pit_strategy_guc == PIT_HASH ||
+		(pit_strategy_guc == PIT_PROBE && joinrel->pathlist == NIL))
 		add_path(joinrel, (Path *) MakePitPath(root, joinrel, spine_path, feat_path,
 											   &info, PIT_HASH));
 	if (pit_strategy_guc == PIT_AUTO || pit_strategy_guc == PIT_MERGE)
 		add_path(joinrel, (Path *) MakePitPath(root, joinrel, spine_path, feat_path,
 											   &info, PIT_MERGE));
+}
+
+/*
+ * MakeProbePath builds the index-probe path when the feature side is a plain
+ * table with a btree on (keys..., event_timestamp, created_at): one descent
+ * per spine row, reading backwards from the spine timestamp.  It returns
+ * NULL when there is no such index, or when the table carries quals (a
+ * WHERE condition or row-level security) that the probe would bypass.
+ */
+static CustomPath *
+MakeProbePath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
+			  RelOptInfo *featrel, PitJoinInfo *info)
+{
+	RangeTblEntry *rte;
+	Var		   *ets = (Var *) linitial(info->marker->args);
+	Var		   *cat = (Var *) lsecond(info->marker->args);
+	int			nkeys = list_length(info->feat_keys);
+	Oid			ts_family;
+	ListCell   *lc;
+
+	if (featrel->reloptkind != RELOPT_BASEREL || featrel->rtekind != RTE_RELATION ||
+		featrel->baserestrictinfo != NIL)
+		return NULL;
+	rte = planner_rt_fetch(featrel->relid, root);
+	if (rte->inh || rte->relkind != RELKIND_RELATION || rte->securityQuals != NIL)
+		return NULL;
+	/* the node reads the table's own tuples: only plain columns above it */
+	foreach(lc, featrel->reltarget->exprs)
+	{
+		Node	   *e = (Node *) lfirst(lc);
+
+		if (!IsA(e, Var) || ((Var *) e)->varattno <= 0)
+			return NULL;
+	}
+	ts_family = get_opclass_family(GetDefaultOpClass(TIMESTAMPTZOID, BTREE_AM_OID));
+
+	foreach(lc, featrel->indexlist)
+	{
+		IndexOptInfo *ind = (IndexOptInfo *) lfirst(lc);
+		List	   *index_keys = NIL;
+		bool		ok = true;
+
+		if (ind->relam != BTREE_AM_OID || ind->nkeycolumns < nkeys + 2 ||
+			ind->indpred != NIL)
+			continue;
+		for (int i = 0; i < nkeys && ok; i++)
+		{
+			int			j = 0;
+			ListCell   *kc;
+
+			ok = false;
+			foreach(kc, info->feat_keys)
+			{
+				Var		   *fv = (Var *) lfirst(kc);
+
+				if (fv->varattno == ind->indexkeys[i] &&
+					ind->opfamily[i] == get_opclass_family(GetDefaultOpClass(fv->vartype, BTREE_AM_OID)) &&
+					ind->indexcollations[i] == list_nth_oid(info->key_colls, j))
+				{
+					index_keys = lappend_int(index_keys, j);
+					ok = true;
+					break;
+				}
+				j++;
+			}
+		}
+		if (!ok || ind->indexkeys[nkeys] != ets->varattno ||
+			ind->indexkeys[nkeys + 1] != cat->varattno ||
+			ind->opfamily[nkeys] != ts_family || ind->opfamily[nkeys + 1] != ts_family ||
+			ind->reverse_sort[nkeys] != ind->reverse_sort[nkeys + 1])
+			continue;
+
+		{
+			CustomPath *cpath = makeNode(CustomPath);
+			double		nspine = clamp_row_est(spine_path->rows);
+			double		ntup = Max(featrel->tuples, 2.0);
+			Cost		per_probe;
+
+			cpath->path.pathtype = T_CustomScan;
+			cpath->path.parent = joinrel;
+			cpath->path.pathtarget = joinrel->reltarget;
+			cpath->path.param_info = NULL;
+			cpath->path.parallel_aware = false;
+			cpath->path.parallel_safe = joinrel->consider_parallel && spine_path->parallel_safe;
+			cpath->path.parallel_workers = 0;
+			cpath->path.pathkeys = NIL;
+			cpath->path.rows = info->left ? nspine : clamp_row_est(Min(nspine, joinrel->rows));
+			cpath->flags = 0;
+			cpath->custom_paths = list_make1(spine_path);
+			cpath->methods = &pit_path_methods;
+
+			/*
+			 * A descent and one heap visit per spine row; pages repeat once
+			 * the spine outnumbers them, so count each at most once.
+			 */
+			per_probe = 2.0 * cpu_operator_cost * (log2(ntup) + nkeys) +
+				cpu_index_tuple_cost + cpu_tuple_cost * 2.0;
+			cpath->path.startup_cost = spine_path->startup_cost;
+			cpath->path.total_cost = spine_path->total_cost + nspine * per_probe +
+				random_page_cost * (Min(nspine, (double) ind->pages) +
+									Min(nspine, (double) featrel->pages));
+
+			cpath->custom_private = list_make1(makeInteger(PIT_PROBE));
+			cpath->custom_private = lappend(cpath->custom_private, makeInteger(info->spine_is_outer));
+			cpath->custom_private = lappend(cpath->custom_private, makeInteger(info->left));
+			cpath->custom_private = lappend(cpath->custom_private, info->marker);
+			cpath->custom_private = lappend(cpath->custom_private, info->spine_keys);
+			cpath->custom_private = lappend(cpath->custom_private, info->feat_keys);
+			cpath->custom_private = lappend(cpath->custom_private, info->key_clauses);
+			cpath->custom_private = lappend(cpath->custom_private, info->key_colls);
+			cpath->custom_private = lappend(cpath->custom_private, info->quals);
+			cpath->custom_private = lappend(cpath->custom_private, makeInteger((int) ind->indexoid));
+			cpath->custom_private = lappend(cpath->custom_private, makeInteger((int) featrel->relid));
+			cpath->custom_private = lappend(cpath->custom_private, index_keys);
+			cpath->custom_private = lappend(cpath->custom_private, makeInteger(ind->reverse_sort[nkeys]));
+			return cpath;
+		}
+	}
+	return NULL;
 }
 
 /* IsPitMarker tells whether a clause is a call of featstore.pit_match */
@@ -558,7 +696,8 @@ PlanPitPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	List	   *key_colls = (List *) list_nth(priv, 7);
 	List	   *quals = (List *) list_nth(priv, 8);
 	Plan	   *spine_plan = (Plan *) linitial(custom_plans);
-	Plan	   *feat_plan = (Plan *) lsecond(custom_plans);
+	Plan	   *feat_plan = list_length(custom_plans) > 1 ? (Plan *) lsecond(custom_plans) : NULL;
+	Index		feat_relid = strategy == PIT_PROBE ? (Index) intVal(list_nth(priv, 10)) : 0;
 	List	   *scan_tlist = NIL;
 	List	   *vars;
 	List	   *map_side = NIL;
@@ -575,6 +714,7 @@ PlanPitPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	cscan->scan.scanrelid = 0;
 	cscan->flags = best_path->flags;
 	cscan->custom_plans = custom_plans;
+	cscan->custom_relids = bms_copy(rel->relids);
 	cscan->methods = &pit_scan_methods;
 
 	exprs = list_make3(list_nth(marker->args, 3), list_nth(marker->args, 4),
@@ -599,7 +739,7 @@ PlanPitPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 			map_side = lappend_int(map_side, 0);
 			map_resno = lappend_int(map_resno, resno);
 		}
-		else if ((resno = ChildResno(feat_plan, (Node *) tle->expr)) != InvalidAttrNumber)
+		else if ((resno = FeatureResno(feat_plan, feat_relid, (Node *) tle->expr)) != InvalidAttrNumber)
 		{
 			map_side = lappend_int(map_side, 1);
 			map_resno = lappend_int(map_resno, resno);
@@ -611,7 +751,7 @@ PlanPitPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	foreach(lc, spine_keys)
 		spine_resnos = lappend_int(spine_resnos, ChildResno(spine_plan, lfirst(lc)));
 	foreach(lc, feat_keys)
-		feat_resnos = lappend_int(feat_resnos, ChildResno(feat_plan, lfirst(lc)));
+		feat_resnos = lappend_int(feat_resnos, FeatureResno(feat_plan, feat_relid, lfirst(lc)));
 	if (list_member_int(spine_resnos, InvalidAttrNumber) ||
 		list_member_int(feat_resnos, InvalidAttrNumber))
 		elog(ERROR, "featstore: point-in-time join key not found in its input");
@@ -642,16 +782,36 @@ PlanPitPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 				v = (Node *) makeInteger(ChildResno(spine_plan, list_nth(marker->args, 2)));
 				break;
 			case PIT_PRIV_FEAT_ETS:
-				v = (Node *) makeInteger(ChildResno(feat_plan, list_nth(marker->args, 0)));
+				v = (Node *) makeInteger(FeatureResno(feat_plan, feat_relid, list_nth(marker->args, 0)));
 				break;
 			case PIT_PRIV_FEAT_CAT:
-				v = (Node *) makeInteger(ChildResno(feat_plan, list_nth(marker->args, 1)));
+				v = (Node *) makeInteger(FeatureResno(feat_plan, feat_relid, list_nth(marker->args, 1)));
 				break;
 			case PIT_PRIV_MAP_SIDE:
 				v = (Node *) map_side;
 				break;
 			case PIT_PRIV_MAP_RESNO:
 				v = (Node *) map_resno;
+				break;
+			case PIT_PRIV_INDEX:
+				v = (Node *) makeInteger(strategy == PIT_PROBE ? intVal(list_nth(priv, 9)) : 0);
+				break;
+			case PIT_PRIV_FEAT_RELPOS:
+				{
+					/* setrefs renumbers custom_relids; its rank survives */
+					int			rank = 0;
+					int			m = -1;
+
+					while ((m = bms_next_member(rel->relids, m)) >= 0 && (Index) m < feat_relid)
+						rank++;
+					v = (Node *) makeInteger(rank);
+					break;
+				}
+			case PIT_PRIV_INDEX_KEYS:
+				v = strategy == PIT_PROBE ? (Node *) list_nth(priv, 11) : NULL;
+				break;
+			case PIT_PRIV_INDEX_DESC:
+				v = (Node *) makeInteger(strategy == PIT_PROBE ? intVal(list_nth(priv, 12)) : 0);
 				break;
 			default:
 				elog(ERROR, "featstore: unexpected private field %d", f);
@@ -660,6 +820,22 @@ PlanPitPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 		cscan->custom_private = lappend(cscan->custom_private, v);
 	}
 	return &cscan->scan.plan;
+}
+
+/*
+ * FeatureResno finds a feature-side column: in the feature child's
+ * targetlist, or for the probe strategy (no child: the node reads the
+ * table) as the table's own attribute number.
+ */
+static AttrNumber
+FeatureResno(Plan *feat_plan, Index feat_relid, Node *expr)
+{
+	if (feat_plan != NULL)
+		return ChildResno(feat_plan, expr);
+	if (IsA(expr, Var) && ((Var *) expr)->varno == (int) feat_relid &&
+		((Var *) expr)->varlevelsup == 0 && ((Var *) expr)->varattno > 0)
+		return ((Var *) expr)->varattno;
+	return InvalidAttrNumber;
 }
 
 /* ChildResno finds an expression in a child plan's targetlist */
