@@ -185,6 +185,15 @@ typedef struct PitScanState
 
 #define PIT_ARENA_BLOCK (1024 * 1024)
 
+/* rows looked up together, so their cache misses overlap */
+#define PIT_BATCH 32
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PitPrefetch(addr) __builtin_prefetch(addr)
+#else
+#define PitPrefetch(addr) ((void) 0)
+#endif
+
 static void PitBegin(CustomScanState *node, EState *estate, int eflags);
 static TupleTableSlot *PitExec(CustomScanState *node);
 static void PitEnd(CustomScanState *node);
@@ -207,6 +216,9 @@ static void PitHashBuildTable(PitScanState *st);
 static bool PitHashFileFeatures(PitScanState *st);
 static void PitHashSweep(PitScanState *st);
 static void PitFileRow(PitScanState *st, PitPos *e, TupleTableSlot *slot);
+static void PitFileImage(PitScanState *st, PitPos *e, MinimalTuple image);
+static bool PitHashFileBatched(PitScanState *st);
+static PitSlot *PitHashLookup(PitScanState *st, uint32 hash, const Datum *keys);
 static void PitMergeLoad(PitScanState *st);
 static void PitMergeNextFeature(PitScanState *st);
 static void PitProbeBegin(PitScanState *st, EState *estate);
@@ -216,6 +228,8 @@ static TupleTableSlot *PitEmit(PitScanState *st, TupleTableSlot *spine,
 							   TimestampTz ets, bool nomatch);
 static void *PitArenaAlloc(PitScanState *st, Size size);
 static int	PitCompareEntries(const void *a, const void *b, void *arg);
+static void PitSortFast(PitScanState *st);
+static int	PitCompareSortItems(const void *a, const void *b);
 static int	PitCompareKeys(PitScanState *st, const Datum *a, const Datum *b);
 static int	PitCompareSlotKeys(PitScanState *st, TupleTableSlot *a, int *akeys,
 							   TupleTableSlot *b, int *bkeys);
@@ -702,8 +716,11 @@ PitHashBuildTable(PitScanState *st)
 	int64		nslots = 16;
 	int64		nmatchable = 0;
 
-	qsort_arg(st->entries, st->nentries, sizeof(PitSpineEntry *),
-			  PitCompareEntries, st);
+	if (st->key_fast)
+		PitSortFast(st);
+	else
+		qsort_arg(st->entries, st->nentries, sizeof(PitSpineEntry *),
+				  PitCompareEntries, st);
 
 	/* count the runs first, to size the table */
 	st->ngroups = 0;
@@ -758,9 +775,13 @@ static bool
 PitHashFileFeatures(PitScanState *st)
 {
 	PlanState  *child = (PlanState *) lsecond(st->css.custom_ps);
-	Datum	   *keys = palloc(sizeof(Datum) * Max(st->nkeys, 1));
+	Datum	   *keys;
 	ExprContext *econtext = st->css.ss.ps.ps_ExprContext;
 
+	if (st->key_fast)
+		return PitHashFileBatched(st);
+
+	keys = palloc(sizeof(Datum) * Max(st->nkeys, 1));
 	for (;;)
 	{
 		TupleTableSlot *slot = ExecProcNode(child);
@@ -770,7 +791,6 @@ PitHashFileFeatures(PitScanState *st)
 		TimestampTz cat;
 		TimestampTz avail;
 		uint32		hash;
-		uint64		h;
 		PitSlot    *grp = NULL;
 		int64		lo,
 					hi;
@@ -794,19 +814,7 @@ PitHashFileFeatures(PitScanState *st)
 
 		old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 		hash = PitHashKeys(st, keys);
-		for (h = hash & st->table_mask; st->table[h].end != 0; h = (h + 1) & st->table_mask)
-		{
-			PitSlot    *slotp = &st->table[h];
-
-			if (slotp->hash != hash)
-				continue;
-			if (st->key_fast ? slotp->key0 == keys[0] :
-				PitCompareKeys(st, st->entries[slotp->start]->keys, keys) == 0)
-			{
-				grp = slotp;
-				break;
-			}
-		}
+		grp = PitHashLookup(st, hash, keys);
 		MemoryContextSwitchTo(old);
 		if (grp == NULL)
 			continue;
@@ -841,6 +849,156 @@ PitHashFileFeatures(PitScanState *st)
 	}
 	pfree(keys);
 	return true;
+}
+
+/* PitHashLookup finds the run of spine entries with the given key */
+static PitSlot *
+PitHashLookup(PitScanState *st, uint32 hash, const Datum *keys)
+{
+	for (uint64 h = hash & st->table_mask; st->table[h].end != 0; h = (h + 1) & st->table_mask)
+	{
+		PitSlot    *slotp = &st->table[h];
+
+		if (slotp->hash != hash)
+			continue;
+		if (st->key_fast ? slotp->key0 == keys[0] :
+			PitCompareKeys(st, st->entries[slotp->start]->keys, keys) == 0)
+			return slotp;
+	}
+	return NULL;
+}
+
+/*
+ * PitHashFileBatched is PitHashFileFeatures for one integer-like key, in
+ * batches: at scale the key table and the positions do not fit in cache,
+ * and every feature row costs two memory round trips.  Reading PIT_BATCH
+ * rows (their tuples copied aside), then looking them all up, then filing
+ * them all, with prefetches between the stages, overlaps those misses.
+ */
+static bool
+PitHashFileBatched(PitScanState *st)
+{
+	PlanState  *child = (PlanState *) lsecond(st->css.custom_ps);
+	struct
+	{
+		Datum		key;
+		TimestampTz ets;
+		TimestampTz cat;
+		TimestampTz avail;
+		uint32		hash;
+		uint32		cap;
+		PitSlot    *grp;
+		MinimalTuple image;
+	}			rows[PIT_BATCH];
+	bool		done = false;
+
+	memset(rows, 0, sizeof(rows));
+	while (!done)
+	{
+		int			n = 0;
+
+		/* stage 1: read, hash, prefetch the table slot */
+		while (n < PIT_BATCH)
+		{
+			TupleTableSlot *slot = ExecProcNode(child);
+			bool		n1,
+						n2,
+						n3;
+			HeapTuple	ht;
+			bool		shouldfree;
+			uint32		len;
+
+			if (TupIsNull(slot))
+			{
+				done = true;
+				break;
+			}
+			CHECK_FOR_INTERRUPTS();
+			rows[n].ets = DatumGetTimestampTz(slot_getattr(slot, st->feat_ets, &n1));
+			rows[n].cat = DatumGetTimestampTz(slot_getattr(slot, st->feat_cat, &n2));
+			rows[n].key = slot_getattr(slot, st->feat_keys[0], &n3);
+			if (n1 || n2 || n3)
+				continue;
+			if (st->has_asof && rows[n].cat > st->as_of)
+				continue;
+			rows[n].avail = (st->strict && rows[n].cat > rows[n].ets) ? rows[n].cat : rows[n].ets;
+			rows[n].hash = PitHashKeys(st, &rows[n].key);
+			PitPrefetch(&st->table[rows[n].hash & st->table_mask]);
+
+			ht = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
+			len = ht->t_len - MINIMAL_TUPLE_OFFSET;
+			if (rows[n].cap < len)
+			{
+				if (rows[n].image != NULL)
+					pfree(rows[n].image);
+				rows[n].cap = MAXALIGN(len);
+				rows[n].image = MemoryContextAlloc(st->runcxt, rows[n].cap);
+			}
+			memcpy(rows[n].image, (char *) ht->t_data + MINIMAL_TUPLE_OFFSET, len);
+			rows[n].image->t_len = len;
+			if (shouldfree)
+				heap_freetuple(ht);
+			n++;
+		}
+
+		/* stage 2: find each row's key run, prefetch its first position */
+		for (int i = 0; i < n; i++)
+		{
+			rows[i].grp = PitHashLookup(st, rows[i].hash, &rows[i].key);
+			if (rows[i].grp != NULL)
+				PitPrefetch(&st->pos_sorted[rows[i].grp->start]);
+		}
+
+		/* stage 3: file each row at the first position it is available for */
+		for (int i = 0; i < n; i++)
+		{
+			PitSlot    *grp = rows[i].grp;
+			int64		lo,
+						hi;
+			PitPos	   *e;
+
+			if (grp == NULL)
+				continue;
+			lo = grp->start;
+			hi = grp->end;
+			while (lo < hi)
+			{
+				int64		mid = lo + (hi - lo) / 2;
+
+				if (st->pos_sorted[mid].ts < rows[i].avail)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo >= grp->end)
+				continue;
+			e = &st->pos_sorted[lo];
+			if (e->best != NULL && !PitBetter(rows[i].ets, rows[i].cat, e->best_ets, e->best_cat))
+				continue;
+			PitFileImage(st, e, rows[i].image);
+			e->best_ets = rows[i].ets;
+			e->best_cat = rows[i].cat;
+		}
+
+		if (st->mem_used > st->mem_limit)
+		{
+			ExecReScan(child);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* PitFileImage keeps a copy of a minimal tuple at a spine position */
+static void
+PitFileImage(PitScanState *st, PitPos *e, MinimalTuple image)
+{
+	if (e->best == NULL || e->best_cap < image->t_len)
+	{
+		e->best_cap = MAXALIGN(image->t_len);
+		e->best = PitArenaAlloc(st, e->best_cap);
+	}
+	memcpy(e->best, image, image->t_len);
 }
 
 /*
@@ -1213,6 +1371,61 @@ PitCompareSlotKeys(PitScanState *st, TupleTableSlot *a, int *akeys,
 		if (c != 0)
 			return c;
 	}
+	return 0;
+}
+
+/* A spine entry's sort key, by value, for one integer-like key */
+typedef struct PitSortItem
+{
+	uint32		never;
+	uint32		hash;
+	int64		key;
+	TimestampTz ts;
+	PitSpineEntry *entry;
+} PitSortItem;
+
+/*
+ * PitSortFast sorts the spine entries through a flat array of their sort
+ * keys: sorting the pointers themselves costs a cache miss per comparison
+ * once the spine outgrows the cache.
+ */
+static void
+PitSortFast(PitScanState *st)
+{
+	Size		size = sizeof(PitSortItem) * Max(st->nentries, 1);
+	PitSortItem *items = MemoryContextAllocHuge(st->hashcxt, size);
+
+	for (int64 i = 0; i < st->nentries; i++)
+	{
+		PitSpineEntry *e = st->entries[i];
+
+		items[i].never = e->never;
+		items[i].hash = e->hash;
+		items[i].key = e->never ? 0 : (int64) e->keys[0];
+		items[i].ts = e->ts;
+		items[i].entry = e;
+	}
+	qsort(items, st->nentries, sizeof(PitSortItem), PitCompareSortItems);
+	for (int64 i = 0; i < st->nentries; i++)
+		st->entries[i] = items[i].entry;
+	pfree(items);
+}
+
+/* PitCompareSortItems orders sort keys like PitCompareEntries */
+static int
+PitCompareSortItems(const void *a, const void *b)
+{
+	const PitSortItem *x = (const PitSortItem *) a;
+	const PitSortItem *y = (const PitSortItem *) b;
+
+	if (x->never != y->never)
+		return x->never ? 1 : -1;
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
 	return 0;
 }
 
