@@ -10,7 +10,13 @@
 # DuckDB's JSON.
 #
 # Env: RUNS (3), FEAST (1 = run Feast's SQL once; default 1 at S, 0 above),
-#      DUCK (1), ANCHORS (shared bench dir), BENCH_WORK, PGB_PORT (55433).
+#      DUCK (1), DUCK_THREADS (2,1), METHODS (postgres methods to run),
+#      WORK_MEM (work_mem for the featstore methods; the cluster has 256MB),
+#      APPEND (1 = add to the results file), ANCHORS (shared bench dir),
+#      BENCH_WORK, PGB_PORT (55433).
+#
+#   L scale, featstore only, within 64MB:
+#   WORK_MEM=64MB METHODS=featstore_pit_join RUNS=1 DUCK=0 bench/pit_bench.sh L
 set -euo pipefail
 SCALE=${1:?usage: pit_bench.sh XS|S|M|L}
 RUNS=${RUNS:-3}
@@ -91,19 +97,29 @@ Q[feast_style]="$(grep -v '^[[:space:]]*--' "$FEAST_SQL" | sed -e 's/;[[:space:]
 declare -A SETS
 SETS[featstore_hash]="SET featstore.pit_strategy = hash;"
 SETS[featstore_merge]="SET featstore.pit_strategy = merge;"
+if [[ -n ${WORK_MEM:-} ]]; then
+	for m in featstore_hash featstore_merge featstore_pit_join; do
+		SETS[$m]="${SETS[$m]:-} SET work_mem = '$WORK_MEM';"
+	done
+fi
 
 # time_method NAME: median of RUNS timings of CREATE UNLOGGED TABLE out AS <query>, then its checksum
 time_method() {
-	local m=$1 runs=$2 times=() t
+	local m=$1 runs=$2 times=() t ms peak
+	# peak private memory of the server's processes, as the anchors measure it
+	python3 "$ANCHORS/memsample.py" "$(head -1 "$DATA/postmaster.pid")" "$BENCH_WORK/mem.txt" 0.1 &
+	ms=$!
 	for ((i = 0; i < runs; i++)); do
 		t=$(psql_ -c "DROP TABLE IF EXISTS out" -c "${SETS[$m]:-SELECT 1}" -c '\timing on' \
 			-c "CREATE UNLOGGED TABLE out AS ${Q[$m]}" 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1)
 		times+=("${t:-NaN}")
 	done
+	kill "$ms"; wait "$ms" 2>/dev/null || true
+	peak=$(awk 'NR == 1 {b = $2} $2 > m {m = $2} END {printf "%.0f", (m - b) / 1024}' "$BENCH_WORK/mem.txt")
 	local med sum
 	med=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]/1000}')
 	sum=$(psql_ -At -v out=out -f "$ANCHORS/sql/pg/checksum.sql" | tr '|' ' ')
-	printf '%s\tpostgres\t%s\t%.3f\t%s\t%s\n' "$m" "$SCALE" "$med" "$(printf '%s,' "${times[@]}")" "$sum" | tee -a "$RES"
+	printf '%s\tpostgres\t%s\t%.3f\t%s\t%s\tpeak %s MB\n' "$m" "$SCALE" "$med" "$(printf '%s,' "${times[@]}")" "$sum" "$peak" | tee -a "$RES"
 }
 
 [[ ${APPEND:-0} == 1 ]] || : > "$RES"
@@ -112,7 +128,7 @@ for m in ${METHODS:-lateral featstore_hash featstore_merge featstore_pit_join}; 
 	time_method "$m" "$RUNS"
 done
 # the plan and counts of the node, for the record
-psql_ -c "EXPLAIN (ANALYZE, TIMING OFF) $MARKER" > "$OUTDIR/pit_${SCALE}_plan.txt"
+psql_ -c "${SETS[featstore_pit_join]:-SELECT 1}" -c "EXPLAIN (ANALYZE, TIMING OFF) $MARKER" > "$OUTDIR/pit_${SCALE}_plan.txt"
 [[ $FEAST == 1 ]] && time_method feast_style 1
 as_pg "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null; trap - EXIT
 
