@@ -12,7 +12,8 @@
 # Env: RUNS (3), FEAST (1 = run Feast's SQL once; default 1 at S, 0 above),
 #      DUCK (1), DUCK_THREADS (2,1), METHODS (postgres methods to run),
 #      WORK_MEM (work_mem for the featstore methods; the cluster has 256MB),
-#      APPEND (1 = add to the results file), ANCHORS (shared bench dir),
+#      APPEND (1 = add to the results file), SKIP_LOAD (1 = data already loaded),
+#      ANCHORS (shared bench dir),
 #      BENCH_WORK, PGB_PORT (55433).
 #
 #   L scale, featstore only, within 64MB:
@@ -69,6 +70,7 @@ fi
 as_pg "$BIN/pg_ctl" -D "$DATA" -l "$BENCH_WORK/pg/server.log" -w start >/dev/null || true
 trap 'as_pg "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null' EXIT
 
+if [[ ${SKIP_LOAD:-0} != 1 ]]; then
 echo "== load $SCALE"
 psql_ -c "DROP VIEW IF EXISTS pit_proto" -c "DROP EXTENSION IF EXISTS featstore CASCADE"
 psql_ -v datadir="$BENCH_WORK/data/$SCALE" -f "$ANCHORS/sql/pg/load.sql"
@@ -84,6 +86,7 @@ INSERT INTO featstore.features (group_name, name, data_type, position)
 VALUES ('user_tx', 'f1', 'double precision', 1), ('user_tx', 'f2', 'bigint', 2), ('user_tx', 'f3', 'double precision', 3);
 SELECT featstore.create_pit_view('pit_proto', 'labels', '{user_tx}');
 SQL
+fi
 
 MARKER="SELECT l.spine_id, l.user_id, l.event_timestamp, l.label, f.f1, f.f2, f.f3
   FROM labels l LEFT JOIN user_tx f ON f.user_id = l.user_id

@@ -1103,11 +1103,12 @@ PitMergeLoad(PitScanState *st)
 		fcolls[i] = InvalidOid;
 	}
 
+	/* two sorts in one node: half of work_mem each keeps the node within it */
 	old = MemoryContextSwitchTo(st->runcxt);
 	st->spine_sort = tuplesort_begin_heap(spine_desc, ns, sattrs, sops, scolls, snulls,
-										  work_mem, NULL, TUPLESORT_NONE);
+										  Max(work_mem / 2, 64), NULL, TUPLESORT_NONE);
 	st->feat_sort = tuplesort_begin_heap(st->feat_sort_desc, nf, fattrs, fops, fcolls,
-										 fnulls, work_mem, NULL, TUPLESORT_NONE);
+										 fnulls, Max(work_mem / 2, 64), NULL, TUPLESORT_NONE);
 	MemoryContextSwitchTo(old);
 
 	/* spine rows the hash strategy read before giving up */
