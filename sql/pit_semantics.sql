@@ -137,6 +137,8 @@ SELECT (SELECT count(*) FROM (SELECT * FROM multi_training EXCEPT ALL
 CREATE TABLE multi_ctas AS SELECT * FROM featstore.pit_join(NULL::multi_training, 'multi_spine', '{user_g,pair_g}', qualified => true);
 \d multi_ctas
 COPY (SELECT * FROM featstore.pit_join(NULL::multi_training, 'multi_spine', '{user_g,pair_g}', qualified => true) ORDER BY y, user_id) TO STDOUT;
+-- what a driver sees: the extended-protocol Describe of the statement
+SELECT * FROM featstore.pit_join(NULL::multi_training, 'multi_spine', '{user_g,pair_g}', as_of => now(), qualified => true) \gdesc
 PREPARE training(timestamptz) AS
 	SELECT * FROM featstore.pit_join(NULL::multi_training, 'multi_spine', '{user_g,pair_g}', as_of => $1, qualified => true)
 	 ORDER BY y, user_id;
