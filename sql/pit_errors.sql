@@ -8,18 +8,16 @@ SET TimeZone = 'UTC';
 CREATE SCHEMA pit_err;
 SET search_path = pit_err, public;
 
-INSERT INTO featstore.entities (name) VALUES ('err_user'), ('err_account');
-INSERT INTO featstore.entity_keys VALUES ('err_user', 1, 'user_id', 'text'), ('err_account', 1, 'account_id', 'bigint');
-CREATE TABLE u_hist (user_id text, event_timestamp timestamptz NOT NULL,
-	created_at timestamptz NOT NULL DEFAULT clock_timestamp(), amount bigint);
-CREATE TABLE a_hist (account_id bigint, event_timestamp timestamptz NOT NULL,
-	created_at timestamptz NOT NULL DEFAULT clock_timestamp(), amount bigint);
-INSERT INTO featstore.feature_groups (name, schema_name, table_name, entity_name) VALUES
-	('u', 'pit_err', 'u_hist', 'err_user'), ('acct', 'pit_err', 'a_hist', 'err_account'),
-	('ghost', 'pit_err', 'no_such_table', 'err_user');
-INSERT INTO featstore.features (group_name, name, data_type, position) VALUES
-	('u', 'amount', 'bigint', 1), ('acct', 'amount', 'bigint', 1), ('ghost', 'x', 'bigint', 1);
-INSERT INTO featstore.feature_services (name) VALUES ('err_svc');
+SELECT command, object_name FROM featstore.exec($$
+	CREATE ENTITY err_user (user_id text);
+	CREATE ENTITY err_account (account_id bigint);
+	CREATE FEATURE GROUP u ENTITY err_user FEATURES (amount bigint);
+	CREATE FEATURE GROUP acct ENTITY err_account FEATURES (amount bigint);
+	CREATE FEATURE GROUP ghost ENTITY err_user FEATURES (x bigint);
+	CREATE FEATURE SERVICE err_svc FEATURES (u.amount);
+$$);
+-- a group whose table was renamed behind the registry's back
+ALTER TABLE ghost RENAME TO ghost_renamed;
 CREATE TABLE labels (user_id text, account_id bigint, ts timestamptz, y int);
 CREATE TYPE r AS (user_id text, account_id bigint, ts timestamptz, y int, amount bigint);
 
@@ -39,6 +37,7 @@ SELECT * FROM featstore.pit_join(NULL::r, 'labels', '{u.nope}');
 SELECT * FROM featstore.pit_join(NULL::r, 'labels', service => 'nope');
 SELECT * FROM featstore.pit_join(NULL::r, 'labels', '{err_svc}');
 SELECT * FROM featstore.pit_join(NULL::r, 'labels', '{ghost}');
+ALTER TABLE ghost_renamed RENAME TO ghost;
 -- no features at all
 SELECT * FROM featstore.pit_join(NULL::r, 'labels');
 -- collisions: between groups, and with a spine column
@@ -50,29 +49,31 @@ SELECT * FROM featstore.pit_join(NULL::r, 'labels', '{u}', as_of => 'infinity');
 SELECT * FROM featstore.pit_join(NULL::labels, 'labels', '{u}');
 
 -- the marker outside a join, or where no PitJoin can take it, never runs
-SELECT * FROM u_hist WHERE featstore.pit_match(event_timestamp, created_at, now());
+SELECT * FROM u WHERE featstore.pit_match(event_timestamp, created_at, now());
 SELECT featstore.pit_match(now(), now(), now());
-INSERT INTO u_hist VALUES ('a', '2024-01-01', '2024-01-01', 1);
+INSERT INTO u VALUES ('a', '2024-01-01', '2024-01-01', 1);
 INSERT INTO labels VALUES ('a', 1, '2024-02-01', 1);
 -- an ON condition the node cannot apply (here: a non-key comparison)
-SELECT * FROM labels s LEFT JOIN u_hist f ON f.user_id = s.user_id AND f.amount > s.y
+SELECT * FROM labels s LEFT JOIN u f ON f.user_id = s.user_id AND f.amount > s.y
 	AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts);
 -- the feature side preserved by the outer join
-SELECT * FROM labels s RIGHT JOIN u_hist f ON f.user_id = s.user_id
+SELECT * FROM labels s RIGHT JOIN u f ON f.user_id = s.user_id
 	AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts);
 -- spine and feature columns swapped in the marker
-SELECT * FROM labels s LEFT JOIN u_hist f ON f.user_id = s.user_id
+SELECT * FROM labels s LEFT JOIN u f ON f.user_id = s.user_id
 	AND featstore.pit_match(s.ts, s.ts, f.event_timestamp);
 -- two markers in one join
-SELECT * FROM labels s LEFT JOIN u_hist f ON f.user_id = s.user_id
+SELECT * FROM labels s LEFT JOIN u f ON f.user_id = s.user_id
 	AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts)
 	AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts, '1 day');
 -- FOR UPDATE needs row locking the node does not offer
-SELECT * FROM labels s JOIN u_hist f ON f.user_id = s.user_id
+SELECT * FROM labels s JOIN u f ON f.user_id = s.user_id
 	AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts) FOR UPDATE;
 
-DELETE FROM featstore.feature_services WHERE name = 'err_svc';
-DELETE FROM featstore.feature_groups WHERE name IN ('u', 'acct', 'ghost');
-DELETE FROM featstore.entities WHERE name IN ('err_user', 'err_account');
 SET client_min_messages = warning;
+SELECT command, object_name FROM featstore.exec($$
+	DROP FEATURE SERVICE err_svc;
+	DROP ENTITY err_user CASCADE;
+	DROP ENTITY err_account CASCADE;
+$$);
 DROP SCHEMA pit_err CASCADE;

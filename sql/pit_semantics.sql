@@ -1,6 +1,5 @@
 -- Point-in-time join semantics (pit-semantics.md), edge by edge, for every
--- strategy.  Groups are made by hand (table + registry rows) the way
--- CREATE FEATURE GROUP makes them.
+-- strategy, on groups made with the featstore DDL.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS featstore;
 RESET client_min_messages;
@@ -9,29 +8,14 @@ CREATE SCHEMA pit_sem;
 SET search_path = pit_sem, public;
 \set SHOW_CONTEXT never
 
--- pit_test_group registers a group over an existing history table
-CREATE FUNCTION pit_test_group(grp text, tbl text, entity text, ttl interval, feats text[])
-RETURNS void LANGUAGE sql AS $$
-	INSERT INTO featstore.feature_groups (name, schema_name, table_name, entity_name, ttl)
-	VALUES (grp, 'pit_sem', tbl, entity, ttl);
-	INSERT INTO featstore.features (group_name, name, data_type, position)
-	SELECT grp, f, 'bigint', o FROM unnest(feats) WITH ORDINALITY AS u(f, o);
-$$;
+SELECT command, object_name FROM featstore.exec($$
+	CREATE ENTITY sem_user (user_id text);
+	CREATE ENTITY sem_pair (a text, b text);
+	CREATE FEATURE GROUP user_g ENTITY sem_user FEATURES (v bigint, w bigint) TTL '1 day';
+	CREATE FEATURE GROUP pair_g ENTITY sem_pair FEATURES (v bigint);
+$$);
 
-INSERT INTO featstore.entities (name) VALUES ('sem_user'), ('sem_pair');
-INSERT INTO featstore.entity_keys VALUES ('sem_user', 1, 'user_id', 'text'),
-	('sem_pair', 1, 'a', 'text'), ('sem_pair', 2, 'b', 'text');
-
-CREATE TABLE user_hist (user_id text, event_timestamp timestamptz NOT NULL,
-	created_at timestamptz NOT NULL DEFAULT clock_timestamp(), v bigint, w bigint,
-	UNIQUE (user_id, event_timestamp, created_at));
-SELECT pit_test_group('user_g', 'user_hist', 'sem_user', '1 day', '{v,w}');
-CREATE TABLE pair_hist (a text, b text, event_timestamp timestamptz NOT NULL,
-	created_at timestamptz NOT NULL DEFAULT clock_timestamp(), v bigint,
-	UNIQUE (a, b, event_timestamp, created_at));
-SELECT pit_test_group('pair_g', 'pair_hist', 'sem_pair', NULL, '{v}');
-
-INSERT INTO user_hist VALUES
+INSERT INTO user_g VALUES
 	-- ties on event_timestamp: the later created_at wins
 	('u1', '2024-01-10 00:00', '2024-01-10 00:00', 1, 10),
 	('u1', '2024-01-10 00:00', '2024-01-12 00:00', 2, 20),	-- backfilled correction
@@ -55,7 +39,7 @@ INSERT INTO spine VALUES
 	(10, NULL, '2024-01-11 00:00', 'NULL key'),
 	(11, 'u1', NULL, 'NULL ts'),
 	(12, 'u1', '2024-01-11 01:00+01', 'same instant as 4, other zone');
-ANALYZE user_hist;
+ANALYZE user_g;
 ANALYZE spine;
 
 CREATE FUNCTION pit_rows(strategy text, as_of timestamptz DEFAULT NULL, strict boolean DEFAULT false)
@@ -63,7 +47,7 @@ RETURNS TABLE (id int, label text, v bigint, w bigint) LANGUAGE plpgsql AS $$
 BEGIN
 	PERFORM set_config('featstore.pit_strategy', strategy, true);
 	RETURN QUERY EXECUTE format($q$
-		SELECT s.id, s.label, f.v, f.w FROM spine s LEFT JOIN user_hist f
+		SELECT s.id, s.label, f.v, f.w FROM spine s LEFT JOIN user_g f
 		    ON f.user_id = s.user_id
 		   AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts, '1 day', %L, %L)
 		 ORDER BY s.id$q$, as_of, strict);
@@ -83,21 +67,21 @@ SELECT * FROM pit_rows('hash', NULL, true);
 SELECT * FROM pit_rows('merge', NULL, true) EXCEPT ALL SELECT * FROM pit_rows('hash', NULL, true);
 
 -- compound keys that would collide if concatenated: (ab, c) vs (a, bc)
-INSERT INTO pair_hist VALUES ('ab', 'c', '2024-01-01', '2024-01-01', 1), ('a', 'bc', '2024-01-01', '2024-01-01', 2),
+INSERT INTO pair_g VALUES ('ab', 'c', '2024-01-01', '2024-01-01', 1), ('a', 'bc', '2024-01-01', '2024-01-01', 2),
 	('a', 'b', '2024-01-01', '2024-01-01', 3);
 CREATE TABLE pair_spine (a text, b text, ts timestamptz);
 INSERT INTO pair_spine VALUES ('ab', 'c', '2024-02-01'), ('a', 'bc', '2024-02-01'), ('a', 'b', '2024-02-01'),
 	('abc', '', '2024-02-01'), ('a', NULL, '2024-02-01');
 SET featstore.pit_strategy = hash;
-SELECT s.*, f.v FROM pair_spine s LEFT JOIN pair_hist f ON f.a = s.a AND f.b = s.b
+SELECT s.*, f.v FROM pair_spine s LEFT JOIN pair_g f ON f.a = s.a AND f.b = s.b
 	AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts) ORDER BY s.a, s.b;
 SET featstore.pit_strategy = merge;
-SELECT s.*, f.v FROM pair_spine s LEFT JOIN pair_hist f ON f.a = s.a AND f.b = s.b
+SELECT s.*, f.v FROM pair_spine s LEFT JOIN pair_g f ON f.a = s.a AND f.b = s.b
 	AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts) ORDER BY s.a, s.b;
 RESET featstore.pit_strategy;
 
 -- an inner join drops spine rows without a winner
-SELECT s.id, f.v FROM spine s JOIN user_hist f ON f.user_id = s.user_id
+SELECT s.id, f.v FROM spine s JOIN user_g f ON f.user_id = s.user_id
 	AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts, '1 day') ORDER BY s.id;
 
 -- pit_join: several groups with different entities in one call
@@ -118,8 +102,9 @@ SELECT * FROM featstore.pit_join(NULL::one_v, 'SELECT user_id, ts FROM spine WHE
 SELECT * FROM featstore.pit_join(NULL::one_v, 'SELECT user_id, ts FROM spine WHERE id IN (2, 3, 8)', '{user_g.v}',
 	strict => true) ORDER BY ts;
 -- feature services, whole groups and single features
-INSERT INTO featstore.feature_services (name) VALUES ('svc');
-INSERT INTO featstore.feature_service_members VALUES ('svc', 1, 'user_g', 'w'), ('svc', 2, 'pair_g', NULL);
+SELECT command, object_name FROM featstore.exec($$
+	CREATE FEATURE SERVICE svc FEATURES (user_g.w, pair_g.*);
+$$);
 CREATE TYPE svc_row AS (user_id text, a text, b text, ts timestamptz, y int, w bigint, v bigint);
 SELECT * FROM featstore.pit_join(NULL::svc_row, 'multi_spine', service => 'svc') ORDER BY y, user_id;
 -- the spine timestamp by name, when there are two
@@ -146,8 +131,10 @@ EXECUTE training('2024-01-11');
 EXECUTE training(NULL);
 DEALLOCATE training;
 
-DELETE FROM featstore.feature_services WHERE name = 'svc';
-DELETE FROM featstore.feature_groups WHERE name IN ('user_g', 'pair_g');
-DELETE FROM featstore.entities WHERE name IN ('sem_user', 'sem_pair');
 SET client_min_messages = warning;
+SELECT command, object_name FROM featstore.exec($$
+	DROP FEATURE SERVICE svc;
+	DROP ENTITY sem_user CASCADE;
+	DROP ENTITY sem_pair CASCADE;
+$$);
 DROP SCHEMA pit_sem CASCADE;

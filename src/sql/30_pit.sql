@@ -214,7 +214,7 @@ BEGIN
 		IF v_table IS NULL THEN
 			RAISE EXCEPTION 'table %.% of feature group "%" does not exist', r.schema_name, r.table_name, v_groups[v_i]
 				USING ERRCODE = 'undefined_table',
-					  HINT = 'Re-create the feature group, or drop it from the registry.';
+					  HINT = format('The registry refers to the table by name: rename it back, or drop and re-create the group (DROP FEATURE GROUP %s).', v_groups[v_i]);
 		END IF;
 		v_on := '';
 		FOR k IN SELECT ek.column_name::text AS column_name, ek.data_type
