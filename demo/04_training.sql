@@ -9,7 +9,7 @@ SELECT user_id, event_timestamp, is_fraud, tx_count_24h, tx_amount_avg_30d, char
   FROM featstore.pit_join(NULL::fraud_training_v3, 'fraud_labels', service => 'fraud_model_v3')
  WHERE user_id = 'u0001' ORDER BY event_timestamp LIMIT 5;
 
-\echo '-- the plan: one Custom Scan (PitJoin) per group, each reading its history once'
+\echo '-- the plan: one Custom Scan (PitJoin) per group, its strategy chosen by cost'
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
 SELECT * FROM fraud_training_v3;
 
