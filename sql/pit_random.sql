@@ -121,6 +121,70 @@ BEGIN
 	RAISE NOTICE 'differential test: % comparisons, % with differences', runs, bad;
 END $$;
 
+-- one integer key takes the batched, prefetching path of the hash strategy;
+-- work_mem 64kB makes it spill to merge midway through the history.  The
+-- table is unique on (k1, event_timestamp, created_at), as a group's is.
+CREATE TABLE rnd_hist1 (LIKE rnd_hist, UNIQUE (k1, event_timestamp, created_at));
+DO $$
+DECLARE
+	seed int;
+	strat text;
+	wm text;
+	d bigint;
+	runs int := 0;
+	bad int := 0;
+BEGIN
+	FOR seed IN 1 .. 12 LOOP
+		PERFORM rnd_fill(seed / 91.0, 300 + seed * 97, 100 + seed * 83);
+		TRUNCATE rnd_hist1;
+		INSERT INTO rnd_hist1 SELECT DISTINCT ON (k1, event_timestamp, created_at) *
+		  FROM rnd_hist ORDER BY k1, event_timestamp, created_at, f_num;
+		ANALYZE rnd_hist1;
+		FOREACH strat IN ARRAY ARRAY['hash', 'merge', 'probe'] LOOP
+			FOREACH wm IN ARRAY ARRAY['64kB', '4MB'] LOOP
+				PERFORM set_config('featstore.pit_strategy', strat, true);
+				PERFORM set_config('work_mem', wm, true);
+				EXECUTE $q$
+					SELECT count(*) FROM (
+					  (SELECT s.id, f.f_num, f.f_txt FROM rnd_spine s LEFT JOIN rnd_hist1 f ON f.k1 = s.k1
+						  AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts, '7 hours')
+					   EXCEPT ALL
+					   SELECT s.id, w.f_num, w.f_txt FROM rnd_spine s LEFT JOIN LATERAL (
+						 SELECT r.f_num, r.f_txt FROM rnd_hist1 r WHERE r.k1 = s.k1 AND r.event_timestamp <= s.ts
+							AND r.event_timestamp >= s.ts - interval '7 hours'
+						  ORDER BY r.event_timestamp DESC, r.created_at DESC LIMIT 1) w ON true)
+					  UNION ALL
+					  (SELECT s.id, w.f_num, w.f_txt FROM rnd_spine s LEFT JOIN LATERAL (
+						 SELECT r.f_num, r.f_txt FROM rnd_hist1 r WHERE r.k1 = s.k1 AND r.event_timestamp <= s.ts
+							AND r.event_timestamp >= s.ts - interval '7 hours'
+						  ORDER BY r.event_timestamp DESC, r.created_at DESC LIMIT 1) w ON true
+					   EXCEPT ALL
+					   SELECT s.id, f.f_num, f.f_txt FROM rnd_spine s LEFT JOIN rnd_hist1 f ON f.k1 = s.k1
+						  AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts, '7 hours'))) d$q$ INTO d;
+				runs := runs + 1;
+				IF d <> 0 THEN
+					bad := bad + 1;
+					RAISE WARNING 'integer key, seed % strategy % work_mem %: % rows differ', seed, strat, wm, d;
+				END IF;
+			END LOOP;
+		END LOOP;
+	END LOOP;
+	RAISE NOTICE 'integer key: % comparisons, % with differences', runs, bad;
+END $$;
+RESET work_mem;
+SET featstore.pit_strategy = hash;
+SET work_mem = '64kB';
+SELECT rnd_fill(0.5, 1500, 400);
+INSERT INTO rnd_hist1 SELECT DISTINCT ON (k1, event_timestamp, created_at) *
+  FROM rnd_hist ORDER BY k1, event_timestamp, created_at, f_num;
+ANALYZE rnd_hist1;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT * FROM rnd_spine s LEFT JOIN rnd_hist1 f
+  ON f.k1 = s.k1 AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts, '7 hours');
+RESET work_mem;
+RESET featstore.pit_strategy;
+DROP TABLE rnd_hist1;
+
 -- the probe strategy on an index that stores event_timestamp descending
 CREATE TABLE rnd_hist_desc (LIKE rnd_hist);
 CREATE INDEX ON rnd_hist_desc (k1, k2, event_timestamp DESC, created_at DESC);
