@@ -46,6 +46,7 @@
 #include "pit.h"
 
 PG_FUNCTION_INFO_V1(pit_match);
+PG_FUNCTION_INFO_V1(pit_match_support);
 
 int			pit_strategy_guc = PIT_AUTO;
 
@@ -223,6 +224,19 @@ pit_match(PG_FUNCTION_ARGS)
 					 "spine s LEFT JOIN grp f ON f.user_id = s.user_id AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts), "
 					 "or call featstore.pit_join().")));
 	PG_RETURN_BOOL(false);
+}
+
+/*
+ * pit_match_support is the marker's planner support function.  It answers
+ * no request; its job is to be called.  The planner asks it for the
+ * marker's selectivity and cost before it builds the join's paths, which
+ * loads this library, and with it the join-path hook, in time for the
+ * first marker join of a session without shared_preload_libraries.
+ */
+Datum
+pit_match_support(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(NULL);
 }
 
 /*

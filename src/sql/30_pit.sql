@@ -1,6 +1,13 @@
 -- featstore point-in-time join: the as-of marker, and pit_join() built on it.
 -- See docs/pit-join.md.
 
+CREATE FUNCTION featstore.pit_match_support(internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'pit_match_support'
+LANGUAGE C STRICT;
+COMMENT ON FUNCTION featstore.pit_match_support(internal) IS
+'Planner support for pit_match: loads featstore''s planner hooks before the first marker join is planned';
+
 CREATE FUNCTION featstore.pit_match(
 	event_ts timestamptz,
 	created_at timestamptz,
@@ -10,7 +17,8 @@ CREATE FUNCTION featstore.pit_match(
 	strict boolean DEFAULT false)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'pit_match'
-LANGUAGE C STABLE PARALLEL SAFE COST 1000;
+LANGUAGE C STABLE PARALLEL SAFE COST 1000
+SUPPORT featstore.pit_match_support;
 COMMENT ON FUNCTION featstore.pit_match(timestamptz, timestamptz, timestamptz, interval, timestamptz, boolean) IS
 'As-of marker for a point-in-time join: put it in a join''s ON clause next to the key equalities, as pit_match(f.event_timestamp, f.created_at, s.ts, ttl, as_of, strict); the PitJoin node implements it and it raises an error if evaluated anywhere else';
 
