@@ -175,6 +175,7 @@ RESET work_mem;
 SET featstore.pit_strategy = hash;
 SET work_mem = '64kB';
 SELECT rnd_fill(0.5, 1500, 400);
+TRUNCATE rnd_hist1;
 INSERT INTO rnd_hist1 SELECT DISTINCT ON (k1, event_timestamp, created_at) *
   FROM rnd_hist ORDER BY k1, event_timestamp, created_at, f_num;
 ANALYZE rnd_hist1;
