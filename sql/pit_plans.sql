@@ -59,10 +59,16 @@ SELECT s.user_id, count(*), sum(f.v), max(g.score)
   LEFT JOIN hist2 g ON g.user_id = s.user_id AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts)
  WHERE s.id > 2
  GROUP BY s.user_id ORDER BY s.user_id;
--- a WHERE condition on both sides of an inner join is applied on the output
+-- in an inner join, WHERE conditions on the feature table restrict the
+-- candidates (pushed into its scan); those on both tables filter the output
 SELECT s.id, f.v FROM spine s JOIN hist f ON f.user_id = s.user_id
    AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts)
  WHERE f.v % 2 = 0 AND s.id < 8 AND f.v > s.id ORDER BY s.id;
+
+-- ... while the same condition outside an OFFSET 0 subquery filters winners
+SELECT * FROM (SELECT s.id, f.v FROM spine s JOIN hist f ON f.user_id = s.user_id
+   AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts) OFFSET 0) t
+ WHERE t.v % 2 = 0 AND t.id < 8 AND t.v > t.id ORDER BY t.id;
 
 -- rescans: the join inside a correlated subquery, once per outer row
 SELECT u.u, (SELECT sum(f.v) FROM spine s LEFT JOIN hist f
