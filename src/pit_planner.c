@@ -74,6 +74,24 @@ typedef struct PitJoinInfo
 	List	   *quals;			/* of RestrictInfo, applied to the output */
 } PitJoinInfo;
 
+/* Positions in CustomPath.custom_private (the plan's own layout is in pit.h) */
+typedef enum PitPathField
+{
+	PIT_PATH_STRATEGY = 0,
+	PIT_PATH_LEFT,
+	PIT_PATH_MARKER,
+	PIT_PATH_SPINE_KEYS,
+	PIT_PATH_FEAT_KEYS,
+	PIT_PATH_KEY_CLAUSES,
+	PIT_PATH_KEY_COLLS,
+	PIT_PATH_QUALS,
+	/* index probe only */
+	PIT_PATH_INDEX,
+	PIT_PATH_FEAT_RELID,
+	PIT_PATH_INDEX_KEYS,
+	PIT_PATH_INDEX_DESC
+} PitPathField;
+
 static void PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 							RelOptInfo *outerrel, RelOptInfo *innerrel,
 							JoinType jointype, JoinPathExtraData *extra);
@@ -96,6 +114,7 @@ static CustomPath *MakePitPath(PlannerInfo *root, RelOptInfo *joinrel,
 static Plan *PlanPitPath(PlannerInfo *root, RelOptInfo *rel,
 						 CustomPath *best_path, List *tlist,
 						 List *clauses, List *custom_plans);
+static List *PitPathPrivate(PitJoinInfo *info, PitStrategy strategy);
 static AttrNumber ChildResno(Plan *child, Node *expr);
 static AttrNumber FeatureResno(Plan *feat_plan, Index feat_relid, Node *expr);
 
@@ -478,15 +497,7 @@ MakeProbePath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 				random_page_cost * (Min(nspine, (double) ind->pages) +
 									Min(nspine, (double) featrel->pages));
 
-			cpath->custom_private = list_make1(makeInteger(PIT_PROBE));
-			cpath->custom_private = lappend(cpath->custom_private, makeInteger(info->spine_is_outer));
-			cpath->custom_private = lappend(cpath->custom_private, makeInteger(info->left));
-			cpath->custom_private = lappend(cpath->custom_private, info->marker);
-			cpath->custom_private = lappend(cpath->custom_private, info->spine_keys);
-			cpath->custom_private = lappend(cpath->custom_private, info->feat_keys);
-			cpath->custom_private = lappend(cpath->custom_private, info->key_clauses);
-			cpath->custom_private = lappend(cpath->custom_private, info->key_colls);
-			cpath->custom_private = lappend(cpath->custom_private, info->quals);
+			cpath->custom_private = PitPathPrivate(info, PIT_PROBE);
 			cpath->custom_private = lappend(cpath->custom_private, makeInteger((int) ind->indexoid));
 			cpath->custom_private = lappend(cpath->custom_private, makeInteger((int) featrel->relid));
 			cpath->custom_private = lappend(cpath->custom_private, index_keys);
@@ -676,16 +687,25 @@ MakePitPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 	cpath->path.startup_cost = startup;
 	cpath->path.total_cost = startup + run;
 
-	cpath->custom_private = list_make1(makeInteger(strategy));
-	cpath->custom_private = lappend(cpath->custom_private, makeInteger(info->spine_is_outer));
-	cpath->custom_private = lappend(cpath->custom_private, makeInteger(info->left));
-	cpath->custom_private = lappend(cpath->custom_private, info->marker);
-	cpath->custom_private = lappend(cpath->custom_private, info->spine_keys);
-	cpath->custom_private = lappend(cpath->custom_private, info->feat_keys);
-	cpath->custom_private = lappend(cpath->custom_private, info->key_clauses);
-	cpath->custom_private = lappend(cpath->custom_private, info->key_colls);
-	cpath->custom_private = lappend(cpath->custom_private, info->quals);
+	cpath->custom_private = PitPathPrivate(info, strategy);
 	return cpath;
+}
+
+/* PitPathPrivate lays out what a PitJoin path carries to PlanPitPath */
+static List *
+PitPathPrivate(PitJoinInfo *info, PitStrategy strategy)
+{
+	List	   *priv = NIL;
+
+	priv = lappend(priv, makeInteger(strategy));
+	priv = lappend(priv, makeInteger(info->left));
+	priv = lappend(priv, info->marker);
+	priv = lappend(priv, info->spine_keys);
+	priv = lappend(priv, info->feat_keys);
+	priv = lappend(priv, info->key_clauses);
+	priv = lappend(priv, info->key_colls);
+	priv = lappend(priv, info->quals);
+	return priv;
 }
 
 /*
@@ -700,18 +720,18 @@ PlanPitPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 {
 	CustomScan *cscan = makeNode(CustomScan);
 	List	   *priv = best_path->custom_private;
-	int			strategy = intVal(list_nth(priv, 0));
-	bool		spine_is_outer = intVal(list_nth(priv, 1));
-	bool		left = intVal(list_nth(priv, 2));
-	FuncExpr   *marker = (FuncExpr *) list_nth(priv, 3);
-	List	   *spine_keys = (List *) list_nth(priv, 4);
-	List	   *feat_keys = (List *) list_nth(priv, 5);
-	List	   *key_clauses = (List *) list_nth(priv, 6);
-	List	   *key_colls = (List *) list_nth(priv, 7);
-	List	   *quals = (List *) list_nth(priv, 8);
+	int			strategy = intVal(list_nth(priv, PIT_PATH_STRATEGY));
+	bool		left = intVal(list_nth(priv, PIT_PATH_LEFT));
+	FuncExpr   *marker = (FuncExpr *) list_nth(priv, PIT_PATH_MARKER);
+	List	   *spine_keys = (List *) list_nth(priv, PIT_PATH_SPINE_KEYS);
+	List	   *feat_keys = (List *) list_nth(priv, PIT_PATH_FEAT_KEYS);
+	List	   *key_clauses = (List *) list_nth(priv, PIT_PATH_KEY_CLAUSES);
+	List	   *key_colls = (List *) list_nth(priv, PIT_PATH_KEY_COLLS);
+	List	   *quals = (List *) list_nth(priv, PIT_PATH_QUALS);
 	Plan	   *spine_plan = (Plan *) linitial(custom_plans);
 	Plan	   *feat_plan = list_length(custom_plans) > 1 ? (Plan *) lsecond(custom_plans) : NULL;
-	Index		feat_relid = strategy == PIT_PROBE ? (Index) intVal(list_nth(priv, 10)) : 0;
+	Index		feat_relid = strategy == PIT_PROBE ?
+		(Index) intVal(list_nth(priv, PIT_PATH_FEAT_RELID)) : 0;
 	List	   *scan_tlist = NIL;
 	List	   *vars;
 	List	   *map_side = NIL;
@@ -720,8 +740,6 @@ PlanPitPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	List	   *feat_resnos = NIL;
 	List	   *exprs;
 	ListCell   *lc;
-
-	(void) spine_is_outer;
 
 	cscan->scan.plan.targetlist = tlist;
 	cscan->scan.plan.qual = extract_actual_clauses(quals, false);
@@ -808,7 +826,8 @@ PlanPitPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 				v = (Node *) map_resno;
 				break;
 			case PIT_PRIV_INDEX:
-				v = (Node *) makeInteger(strategy == PIT_PROBE ? intVal(list_nth(priv, 9)) : 0);
+				v = (Node *) makeInteger(strategy == PIT_PROBE ?
+										 intVal(list_nth(priv, PIT_PATH_INDEX)) : 0);
 				break;
 			case PIT_PRIV_FEAT_RELPOS:
 				{
@@ -822,10 +841,11 @@ PlanPitPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 					break;
 				}
 			case PIT_PRIV_INDEX_KEYS:
-				v = strategy == PIT_PROBE ? (Node *) list_nth(priv, 11) : NULL;
+				v = strategy == PIT_PROBE ? (Node *) list_nth(priv, PIT_PATH_INDEX_KEYS) : NULL;
 				break;
 			case PIT_PRIV_INDEX_DESC:
-				v = (Node *) makeInteger(strategy == PIT_PROBE ? intVal(list_nth(priv, 12)) : 0);
+				v = (Node *) makeInteger(strategy == PIT_PROBE ?
+										 intVal(list_nth(priv, PIT_PATH_INDEX_DESC)) : 0);
 				break;
 			default:
 				elog(ERROR, "featstore: unexpected private field %d", f);
