@@ -144,5 +144,26 @@ ALTER TABLE hist DISABLE ROW LEVEL SECURITY;
 REVOKE ALL ON hist, spine FROM pit_reader;
 REVOKE USAGE ON SCHEMA featstore, pit_plan FROM pit_reader;
 DROP ROLE pit_reader;
+
+-- the feature side is the group's table alone: a relation joined to the
+-- feature table is joined after the winner is chosen, never before
+CREATE TABLE owners (id int, name text);
+INSERT INTO owners VALUES (1, 'one'), (2, 'two');
+ANALYZE owners;
+EXPLAIN (COSTS OFF)
+SELECT s.user_id, s.ts, f.v, o.name
+  FROM spine s
+  JOIN hist f ON f.user_id = s.user_id AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts)
+  JOIN owners o ON o.id = f.v % 3;
+SELECT (SELECT count(*)
+		  FROM spine s
+		  JOIN hist f ON f.user_id = s.user_id AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts)
+		  JOIN owners o ON o.id = f.v % 3)
+	 = (SELECT count(*)
+		  FROM spine s
+		  JOIN LATERAL (SELECT * FROM hist f WHERE f.user_id = s.user_id AND f.event_timestamp <= s.ts
+						 ORDER BY f.event_timestamp DESC, f.created_at DESC LIMIT 1) f ON true
+		  JOIN owners o ON o.id = f.v % 3) AS same_as_oracle;
+DROP TABLE owners;
 SET client_min_messages = warning;
 DROP SCHEMA pit_plan CASCADE;

@@ -352,6 +352,16 @@ PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 	else
 		return;
 
+	/*
+	 * The feature side must be the group's table alone.  Joined to another
+	 * relation first, the winner would be chosen among only the rows that
+	 * survive that join, and the answer would depend on the join order the
+	 * planner happens to prefer.  Left alone, core's paths for this split
+	 * keep the marker, which the safety net then refuses.
+	 */
+	if (featrel->reloptkind != RELOPT_BASEREL)
+		return;
+
 	/* only the spine side may be preserved by an outer join */
 	if (jointype == JOIN_INNER)
 		info.left = false;
