@@ -65,6 +65,9 @@ static FsFeature *FindFeature(FsGroup *group, const char *name);
 static char *FindCreator(const char *table, const char *name);
 static FsResult *SkipOrReportMissing(const char *command, const char *kind,
 									 const char *name, bool missing_ok);
+static FsResult *SkipOrReportExisting(const char *command, const char *kind,
+									  const char *name, bool if_not_exists,
+									  const char *hint);
 static bool OverlapsNamedFeature(List *seen, const char *group_name);
 
 /* Reserved column names: the timestamps every group table has, and system columns */
@@ -260,20 +263,8 @@ RegistryCreateEntity(FsEntityDef *def, const char *stmt_text)
 	SPI_connect();
 	RegistryLock();
 	if (RegExists("SELECT 1 FROM featstore.entities WHERE name = $1", def->name))
-	{
-		SPI_finish();
-		if (def->if_not_exists)
-		{
-			ereport(NOTICE,
-					(errmsg("entity \"%s\" already exists, skipping", def->name)));
-			return MakeResult("CREATE ENTITY", "entity", def->name,
-							  pstrdup("already exists, skipped"));
-		}
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("entity \"%s\" already exists", def->name),
-				 errhint("Choose another name, or use CREATE ENTITY IF NOT EXISTS.")));
-	}
+		return SkipOrReportExisting("CREATE ENTITY", "entity", def->name, def->if_not_exists,
+									"Choose another name, or use CREATE ENTITY IF NOT EXISTS.");
 
 	values[0] = CStringGetTextDatum(def->name);
 	values[1] = def->description ? CStringGetTextDatum(def->description) : (Datum) 0;
@@ -459,20 +450,9 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 	RegistryLock();
 
 	if (RegExists("SELECT 1 FROM featstore.feature_groups WHERE name = $1", def->name))
-	{
-		SPI_finish();
-		if (def->if_not_exists)
-		{
-			ereport(NOTICE,
-					(errmsg("feature group \"%s\" already exists, skipping", def->name)));
-			return MakeResult("CREATE FEATURE GROUP", "feature group", def->name,
-							  pstrdup("already exists, skipped"));
-		}
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("feature group \"%s\" already exists", def->name),
-				 errhint("Choose another name, use CREATE FEATURE GROUP IF NOT EXISTS, or change the group with ALTER FEATURE GROUP.")));
-	}
+		return SkipOrReportExisting("CREATE FEATURE GROUP", "feature group", def->name,
+									def->if_not_exists,
+									"Choose another name, use CREATE FEATURE GROUP IF NOT EXISTS, or change the group with ALTER FEATURE GROUP.");
 
 	/* the entity */
 	registry_error_location = def->entity_location;
@@ -1417,6 +1397,26 @@ SkipOrReportMissing(const char *command, const char *kind, const char *name,
 	ereport(NOTICE,
 			(errmsg("%s \"%s\" does not exist, skipping", kind, name)));
 	return MakeResult(command, kind, name, pstrdup("does not exist, skipped"));
+}
+
+/*
+ * SkipOrReportExisting ends a CREATE whose object already exists: a NOTICE and
+ * a "skipped" result with IF NOT EXISTS, an error otherwise.  It disconnects
+ * SPI.
+ */
+static FsResult *
+SkipOrReportExisting(const char *command, const char *kind, const char *name,
+					 bool if_not_exists, const char *hint)
+{
+	SPI_finish();
+	if (!if_not_exists)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("%s \"%s\" already exists", kind, name),
+				 errhint("%s", hint)));
+	ereport(NOTICE,
+			(errmsg("%s \"%s\" already exists, skipping", kind, name)));
+	return MakeResult(command, kind, name, pstrdup("already exists, skipped"));
 }
 
 /* FindFeature returns a group's feature by name, or NULL */
