@@ -11,6 +11,8 @@ PACKAGES=(
 	redis-server redis-tools
 	libipc-run-perl
 	python3-redis python3-msgpack python3-psycopg2
+	# test/t/022_pit_jdbc_pandas.pl: pit_join's column metadata through JDBC and pandas
+	default-jdk-headless libpostgresql-jdbc-java python3-pandas
 )
 
 missing=()
