@@ -234,6 +234,164 @@ SELECT * FROM rnd_spine s LEFT JOIN rnd_hist f
   ON f.k1 = s.k1 AND f.k2 = s.k2 AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts);
 RESET featstore.pit_strategy;
 
+-- the parallel-aware node (Gather over a Parallel PitJoin: each participant
+-- reads both inputs and joins the key-hash partitions it claims) against
+-- the oracle: hash and merge (and hash spilling to merge), compound and
+-- single integer keys, with two workers, with no worker launched (the
+-- leader joins every partition), without the leader, and under
+-- force_parallel_mode
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET featstore.pit_parallel = force;
+CREATE TABLE rnd_hist1 (LIKE rnd_hist, UNIQUE (k1, event_timestamp, created_at));
+CREATE FUNCTION rnd_diff1(ttl interval) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+	n bigint;
+BEGIN
+	EXECUTE format($q$
+		SELECT count(*) FROM (
+		  (SELECT s.id, f.f_num, f.f_txt FROM rnd_spine s LEFT JOIN rnd_hist1 f ON f.k1 = s.k1
+			  AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts, %1$L::interval)
+		   EXCEPT ALL
+		   SELECT s.id, w.f_num, w.f_txt FROM rnd_spine s LEFT JOIN LATERAL (
+			 SELECT r.f_num, r.f_txt FROM rnd_hist1 r WHERE r.k1 = s.k1 AND r.event_timestamp <= s.ts
+				AND r.event_timestamp >= s.ts - %1$L::interval
+			  ORDER BY r.event_timestamp DESC, r.created_at DESC LIMIT 1) w ON true)
+		  UNION ALL
+		  (SELECT s.id, w.f_num, w.f_txt FROM rnd_spine s LEFT JOIN LATERAL (
+			 SELECT r.f_num, r.f_txt FROM rnd_hist1 r WHERE r.k1 = s.k1 AND r.event_timestamp <= s.ts
+				AND r.event_timestamp >= s.ts - %1$L::interval
+			  ORDER BY r.event_timestamp DESC, r.created_at DESC LIMIT 1) w ON true
+		   EXCEPT ALL
+		   SELECT s.id, f.f_num, f.f_txt FROM rnd_spine s LEFT JOIN rnd_hist1 f ON f.k1 = s.k1
+			  AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts, %1$L::interval))) d$q$, ttl)
+	  INTO n;
+	RETURN n;
+END $$;
+-- rnd_parallel_plan tells whether the join below runs as a parallel PitJoin
+CREATE FUNCTION rnd_parallel_plan() RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+	plan text := '';
+	line text;
+BEGIN
+	FOR line IN EXECUTE $q$EXPLAIN (COSTS OFF) SELECT * FROM rnd_spine s LEFT JOIN rnd_hist f
+		ON f.k1 = s.k1 AND f.k2 = s.k2 AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts)$q$
+	LOOP
+		plan := plan || line || E'\n';
+	END LOOP;
+	RETURN plan LIKE '%Gather%Parallel Custom Scan (PitJoin)%';
+END $$;
+DO $$
+DECLARE
+	seed int;
+	strat text;
+	opt record;
+	d bigint;
+	runs int := 0;
+	bad int := 0;
+	notpar int := 0;
+BEGIN
+	FOR seed IN 1 .. 24 LOOP
+		PERFORM rnd_fill(seed / 313.0, 100 + (seed * 41) % 900,
+						 CASE WHEN seed % 6 = 0 THEN 1000 ELSE 30 + (seed * 59) % 400 END);
+		TRUNCATE rnd_hist1;
+		INSERT INTO rnd_hist1 SELECT DISTINCT ON (k1, event_timestamp, created_at) *
+		  FROM rnd_hist ORDER BY k1, event_timestamp, created_at, f_num;
+		ANALYZE rnd_hist1;
+		-- the participants vary with the seed
+		PERFORM set_config('max_parallel_workers', CASE WHEN seed % 4 = 1 THEN '0' ELSE '8' END, true);
+		PERFORM set_config('parallel_leader_participation', CASE WHEN seed % 4 = 2 THEN 'off' ELSE 'on' END, true);
+		PERFORM set_config('force_parallel_mode', CASE WHEN seed % 4 = 3 THEN 'regress' ELSE 'off' END, true);
+		FOREACH strat IN ARRAY ARRAY['hash', 'merge'] LOOP
+			PERFORM set_config('featstore.pit_strategy', strat, true);
+			-- seeds divisible by 3 run with the smallest work_mem: hash spills to merge
+			PERFORM set_config('work_mem', CASE WHEN seed % 3 = 0 THEN '64kB' ELSE '4MB' END, true);
+			IF NOT rnd_parallel_plan() THEN
+				notpar := notpar + 1;
+			END IF;
+			FOR opt IN
+				SELECT * FROM (VALUES
+					(NULL::interval, NULL::timestamptz, false, false),
+					(interval '6 hours', NULL, false, false),
+					(interval '1 day', NULL, false, true),
+					(interval '12 hours', timestamptz '2024-03-11 00:00+00', true, false)) v(ttl, as_of, is_strict, inner_join)
+			LOOP
+				d := rnd_diff(opt.ttl, opt.as_of, opt.is_strict, opt.inner_join);
+				runs := runs + 1;
+				IF d <> 0 THEN
+					bad := bad + 1;
+					RAISE WARNING 'parallel, seed % strategy % ttl % as_of % strict % inner %: % rows differ',
+						seed, strat, opt.ttl, opt.as_of, opt.is_strict, opt.inner_join, d;
+				END IF;
+			END LOOP;
+			d := rnd_diff1(interval '7 hours');
+			runs := runs + 1;
+			IF d <> 0 THEN
+				bad := bad + 1;
+				RAISE WARNING 'parallel, integer key, seed % strategy %: % rows differ', seed, strat, d;
+			END IF;
+		END LOOP;
+	END LOOP;
+	RAISE NOTICE 'parallel differential test: % comparisons, % with differences, % plans not parallel',
+		runs, bad, notpar;
+END $$;
+RESET featstore.pit_strategy;
+RESET work_mem;
+SELECT rnd_fill(0.77, 800, 300);
+EXPLAIN (COSTS OFF)
+SELECT * FROM rnd_spine s LEFT JOIN rnd_hist f
+  ON f.k1 = s.k1 AND f.k2 = s.k2 AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts);
+-- EXPLAIN ANALYZE sums the participants' counts: one per spine row
+DO $$
+DECLARE
+	j jsonb;
+	node jsonb;
+BEGIN
+	EXECUTE $q$EXPLAIN (ANALYZE, FORMAT JSON) SELECT * FROM rnd_spine s LEFT JOIN rnd_hist f
+		ON f.k1 = s.k1 AND f.k2 = s.k2
+	   AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts, interval '5 hours')$q$ INTO j;
+	node := jsonb_path_query_first(j, 'strict $.**? (@."Custom Plan Provider" == "PitJoin")');
+	RAISE NOTICE 'parallel aware: %, counts add up to the spine: %',
+		node->'Parallel Aware',
+		(node->>'Matched')::bigint + (node->>'No Match')::bigint + (node->>'TTL Expired')::bigint
+		  = (SELECT count(*) FROM rnd_spine);
+END $$;
+-- rescans under Gather: a subplan run once per outer row, against the serial plan
+CREATE TEMP TABLE rnd_rescan AS
+SELECT g, (SELECT count(*) FILTER (WHERE x.f_num > g * 100) || '/' || count(*)
+			 FROM (SELECT s.label, f.f_num FROM rnd_spine s LEFT JOIN rnd_hist f
+					 ON f.k1 = s.k1 AND f.k2 = s.k2
+					AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts, interval '9 hours')) x) AS c
+  FROM generate_series(1, 4) g;
+EXPLAIN (COSTS OFF)
+SELECT g, (SELECT count(*) FILTER (WHERE x.f_num > g * 100) || '/' || count(*)
+			 FROM (SELECT s.label, f.f_num FROM rnd_spine s LEFT JOIN rnd_hist f
+					 ON f.k1 = s.k1 AND f.k2 = s.k2
+					AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts, interval '9 hours')) x) AS c
+  FROM generate_series(1, 4) g;
+SET featstore.pit_parallel = off;
+SELECT count(*) AS rescans_differing FROM (
+  SELECT g, (SELECT count(*) FILTER (WHERE x.f_num > g * 100) || '/' || count(*)
+			   FROM (SELECT s.label, f.f_num FROM rnd_spine s LEFT JOIN rnd_hist f
+					   ON f.k1 = s.k1 AND f.k2 = s.k2
+					  AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts, interval '9 hours')) x) AS c
+	FROM generate_series(1, 4) g
+  EXCEPT SELECT * FROM rnd_rescan) d;
+-- off forbids the parallel plan
+EXPLAIN (COSTS OFF)
+SELECT * FROM rnd_spine s LEFT JOIN rnd_hist f
+  ON f.k1 = s.k1 AND f.k2 = s.k2 AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts);
+RESET featstore.pit_parallel;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+DROP TABLE rnd_rescan, rnd_hist1;
+DROP FUNCTION rnd_diff1(interval);
+DROP FUNCTION rnd_parallel_plan();
+
 DROP FUNCTION rnd_diff(interval, timestamptz, boolean, boolean);
 DROP FUNCTION rnd_fill(float8, int, int);
 DROP TABLE rnd_hist, rnd_spine;

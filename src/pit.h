@@ -45,6 +45,7 @@ typedef enum PitPrivateField
 	PIT_PRIV_FEAT_RELPOS,		/* Integer: probe: feature rel's rank in custom_relids */
 	PIT_PRIV_INDEX_KEYS,		/* IntList: probe: key number of each index column */
 	PIT_PRIV_INDEX_DESC,		/* Integer: probe: index stores event_timestamp descending */
+	PIT_PRIV_PARALLEL,			/* Integer: workers planned for a parallel-aware node, or 0 */
 	PIT_PRIV_NFIELDS
 } PitPrivateField;
 
@@ -58,6 +59,15 @@ typedef enum PitPrivateField
 #define PIT_EXPR_NFIXED 3
 
 extern int	pit_strategy_guc;
+/* featstore.pit_parallel: the parallel-aware plan forbidden, by cost, or forced */
+typedef enum PitParallelMode
+{
+	PIT_PARALLEL_OFF = 0,
+	PIT_PARALLEL_AUTO,
+	PIT_PARALLEL_FORCE
+} PitParallelMode;
+
+extern int	pit_parallel_guc;
 extern CustomScanMethods pit_scan_methods;
 
 /* pit_planner.c */

@@ -31,6 +31,7 @@
 #include "access/htup_details.h"
 #include "access/nbtree.h"
 #include "access/relscan.h"
+#include "access/parallel.h"
 #include "access/tableam.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
@@ -38,8 +39,10 @@
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "port/atomics.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/datetime.h"
@@ -91,6 +94,23 @@ typedef struct PitSlot
 	int64		end;			/* 0: empty slot */
 	uint32		hash;
 } PitSlot;
+
+/*
+ * Shared state of a parallel-aware PitJoin, in the DSM segment.  Spine rows
+ * are split by key hash into nparts partitions; each participant claims
+ * partitions from next_part until none is left, and for each reads both
+ * children in full, keeping only that partition's rows.  The counters sum
+ * every participant's EXPLAIN ANALYZE figures.
+ */
+typedef struct PitShared
+{
+	pg_atomic_uint32 next_part;
+	uint32		nparts;
+	pg_atomic_uint64 n_matched;
+	pg_atomic_uint64 n_nomatch;
+	pg_atomic_uint64 n_expired;
+	pg_atomic_uint32 spilled;	/* some participant's hash spilled to merge */
+} PitShared;
 
 typedef enum PitPhase
 {
@@ -181,6 +201,17 @@ typedef struct PitScanState
 	int64		n_matched;
 	int64		n_nomatch;
 	int64		n_expired;
+
+	/* parallel-aware node: NULL when running alone (no DSM) */
+	PitShared  *pshared;
+	int			planned_workers;	/* from the plan; 0: not parallel-aware */
+	int			nparts;			/* partitions, once known */
+	int			cur_part;		/* partition being joined, -1: none claimed */
+	int			nclaimed;		/* partitions this participant joined */
+	Datum	   *rowkeys;		/* PitRowMine's key buffer */
+	int64		pub_matched;	/* counts already added to pshared */
+	int64		pub_nomatch;
+	int64		pub_expired;
 } PitScanState;
 
 #define PIT_ARENA_BLOCK (1024 * 1024)
@@ -199,6 +230,14 @@ static TupleTableSlot *PitExec(CustomScanState *node);
 static void PitEnd(CustomScanState *node);
 static void PitReScan(CustomScanState *node);
 static void PitExplain(CustomScanState *node, List *ancestors, ExplainState *es);
+static Size PitEstimateDSM(CustomScanState *node, ParallelContext *pcxt);
+static void PitInitializeDSM(CustomScanState *node, ParallelContext *pcxt,
+							 void *coordinate);
+static void PitReInitializeDSM(CustomScanState *node, ParallelContext *pcxt,
+							   void *coordinate);
+static void PitInitializeWorker(CustomScanState *node, shm_toc *toc,
+								void *coordinate);
+static void PitShutdown(CustomScanState *node);
 
 static CustomExecMethods pit_exec_methods = {
 	.CustomName = PIT_NODE_NAME,
@@ -206,6 +245,11 @@ static CustomExecMethods pit_exec_methods = {
 	.ExecCustomScan = PitExec,
 	.EndCustomScan = PitEnd,
 	.ReScanCustomScan = PitReScan,
+	.EstimateDSMCustomScan = PitEstimateDSM,
+	.InitializeDSMCustomScan = PitInitializeDSM,
+	.ReInitializeDSMCustomScan = PitReInitializeDSM,
+	.InitializeWorkerCustomScan = PitInitializeWorker,
+	.ShutdownCustomScan = PitShutdown,
 	.ExplainCustomScan = PitExplain,
 };
 
@@ -239,6 +283,11 @@ static uint32 PitHashKeys(PitScanState *st, const Datum *keys);
 static inline bool PitBetter(TimestampTz ets, TimestampTz cat,
 							 TimestampTz best_ets, TimestampTz best_cat);
 static void PitResetRun(PitScanState *st);
+static bool PitClaimPartition(PitScanState *st);
+static void PitPublishCounts(PitScanState *st);
+static bool PitRowMine(PitScanState *st, TupleTableSlot *slot, int *keyattrs,
+					   int tsattr);
+static inline bool PitHashMine(PitScanState *st, uint32 hash);
 
 /* PitCreateScanState makes the executor state for a PitJoin plan */
 Node *
@@ -369,6 +418,9 @@ PitBegin(CustomScanState *node, EState *estate, int eflags)
 										ALLOCSET_DEFAULT_SIZES);
 	st->mem_limit = (Size) work_mem * 1024;
 	st->phase = PIT_LOAD;
+	st->planned_workers = intVal(list_nth(priv, PIT_PRIV_PARALLEL));
+	st->cur_part = -1;
+	st->rowkeys = palloc0(sizeof(Datum) * Max(st->nkeys, 1));
 }
 
 /* PitExec returns the next joined row */
@@ -386,6 +438,12 @@ PitExec(CustomScanState *node)
 		switch (st->phase)
 		{
 			case PIT_LOAD:
+				/* a parallel participant joins one claimed partition at a time */
+				if (st->pshared != NULL && st->cur_part < 0 && !PitClaimPartition(st))
+				{
+					st->phase = PIT_DONE;
+					continue;
+				}
 				PitLoad(st);
 				continue;
 
@@ -498,6 +556,24 @@ PitExec(CustomScanState *node)
 				break;
 
 			case PIT_DONE:
+				if (st->pshared != NULL && st->cur_part >= 0 && PitClaimPartition(st))
+				{
+					ListCell   *lc;
+
+					/* the next partition: read both children again */
+					PitResetRun(st);
+					foreach(lc, st->css.custom_ps)
+						ExecReScan((PlanState *) lfirst(lc));
+					continue;
+				}
+				/* the shared state went away in the middle of a partition */
+				if (st->pshared == NULL && st->cur_part >= 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INTERNAL_ERROR),
+							 errmsg("featstore: parallel point-in-time join lost its shared state before finishing"),
+							 errhint("Run the query again with featstore.pit_parallel = off.")));
+				if (st->pshared != NULL)
+					PitPublishCounts(st);
 				return NULL;
 		}
 		if (out != NULL)
@@ -675,6 +751,9 @@ PitHashLoadSpine(PitScanState *st)
 			break;
 		}
 		CHECK_FOR_INTERRUPTS();
+		/* in a parallel join, another participant emits this row */
+		if (st->pshared != NULL && !PitRowMine(st, slot, st->spine_keys, st->spine_ts))
+			continue;
 
 		old = MemoryContextSwitchTo(st->hashcxt);
 		if (st->nentries >= st->maxentries)
@@ -814,7 +893,8 @@ PitHashFileFeatures(PitScanState *st)
 
 		old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 		hash = PitHashKeys(st, keys);
-		grp = PitHashLookup(st, hash, keys);
+		grp = (st->pshared == NULL || PitHashMine(st, hash)) ?
+			PitHashLookup(st, hash, keys) : NULL;
 		MemoryContextSwitchTo(old);
 		if (grp == NULL)
 			continue;
@@ -923,6 +1003,9 @@ PitHashFileBatched(PitScanState *st)
 				continue;
 			rows[n].avail = (st->strict && rows[n].cat > rows[n].ets) ? rows[n].cat : rows[n].ets;
 			rows[n].hash = PitHashKeys(st, &rows[n].key);
+			/* another partition's key: its spine rows are not here */
+			if (st->pshared != NULL && !PitHashMine(st, rows[n].hash))
+				continue;
 			PitPrefetch(&st->table[rows[n].hash & st->table_mask]);
 
 			ht = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
@@ -1129,6 +1212,8 @@ PitMergeLoad(PitScanState *st)
 			break;
 		}
 		CHECK_FOR_INTERRUPTS();
+		if (st->pshared != NULL && !PitRowMine(st, slot, st->spine_keys, st->spine_ts))
+			continue;
 		tuplesort_puttupleslot(st->spine_sort, slot);
 	}
 	/* the hash strategy's memory goes back before the sorts fill theirs */
@@ -1163,6 +1248,8 @@ PitMergeLoad(PitScanState *st)
 		for (int i = 0; i < st->nkeys && !knull; i++)
 			(void) slot_getattr(slot, st->feat_keys[i], &knull);
 		if (knull)
+			continue;
+		if (st->pshared != NULL && !PitRowMine(st, slot, st->feat_keys, 0))
 			continue;
 
 		ExecClearTuple(in);
@@ -1506,6 +1593,8 @@ PitReScan(CustomScanState *node)
 	ListCell   *lc;
 
 	PitResetRun(st);
+	/* a new scan claims partitions afresh (the DSM counter is reset too) */
+	st->cur_part = -1;
 	foreach(lc, node->custom_ps)
 	{
 		PlanState  *child = (PlanState *) lfirst(lc);
@@ -1561,10 +1650,176 @@ PitExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 								 !DatumGetBool(((Const *) strict)->constvalue))))
 		ExplainPropertyText("Strict", deparse_expression(strict, ctx, true, false), es);
 
+	if (st->planned_workers > 0)
+	{
+		char	   *par;
+
+		if (es->analyze && st->nparts > 0)
+			par = psprintf("%d key-hash partitions, %d workers planned",
+						   st->nparts, st->planned_workers);
+		else if (es->analyze)
+			par = psprintf("not run in parallel, %d workers planned",
+						   st->planned_workers);
+		else
+			par = psprintf("key-hash partitions, %d workers planned",
+						   st->planned_workers);
+		ExplainPropertyText("Parallel", par, es);
+	}
 	if (es->analyze)
 	{
 		ExplainPropertyInteger("Matched", NULL, st->n_matched, es);
 		ExplainPropertyInteger("No Match", NULL, st->n_nomatch, es);
 		ExplainPropertyInteger("TTL Expired", NULL, st->n_expired, es);
 	}
+}
+
+/* PitHashMine tells whether a key hash falls in the claimed partition */
+static inline bool
+PitHashMine(PitScanState *st, uint32 hash)
+{
+	/* remixed: the hash table indexes by the low bits of the same hash */
+	uint32		part = (uint32) (((uint64) murmurhash32(hash) * (uint64) st->nparts) >> 32);
+
+	return part == (uint32) st->cur_part;
+}
+
+/*
+ * PitRowMine tells whether a row belongs to the claimed partition, by the
+ * hash of its keys.  Spine rows (tsattr > 0) that can never match, a key or
+ * the timestamp NULL, all go to partition 0, so that they are still emitted
+ * exactly once; feature rows with a NULL key are nobody's.
+ */
+static bool
+PitRowMine(PitScanState *st, TupleTableSlot *slot, int *keyattrs, int tsattr)
+{
+	ExprContext *econtext = st->css.ss.ps.ps_ExprContext;
+	Datum	   *keys = st->rowkeys;
+	bool		isnull = false;
+	bool		mine;
+	MemoryContext old;
+
+	if (tsattr > 0)
+		(void) slot_getattr(slot, tsattr, &isnull);
+	if (isnull || !PitFetchKeys(slot, st->nkeys, keyattrs, keys))
+		mine = tsattr > 0 && st->cur_part == 0;
+	else
+	{
+		ResetExprContext(econtext);
+		old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+		mine = PitHashMine(st, PitHashKeys(st, keys));
+		MemoryContextSwitchTo(old);
+	}
+	return mine;
+}
+
+/*
+ * PitClaimPartition takes the next unclaimed partition from the shared
+ * counter.  It returns false, leaving cur_part at -2, when none is left.
+ */
+static bool
+PitClaimPartition(PitScanState *st)
+{
+	uint32		part = pg_atomic_fetch_add_u32(&st->pshared->next_part, 1);
+
+	st->nparts = (int) st->pshared->nparts;
+	if (part >= st->pshared->nparts)
+	{
+		st->cur_part = -2;
+		return false;
+	}
+	st->cur_part = (int) part;
+	st->nclaimed++;
+	return true;
+}
+
+/* PitPublishCounts adds this participant's new counts to the shared sums */
+static void
+PitPublishCounts(PitScanState *st)
+{
+	pg_atomic_fetch_add_u64(&st->pshared->n_matched, st->n_matched - st->pub_matched);
+	pg_atomic_fetch_add_u64(&st->pshared->n_nomatch, st->n_nomatch - st->pub_nomatch);
+	pg_atomic_fetch_add_u64(&st->pshared->n_expired, st->n_expired - st->pub_expired);
+	st->pub_matched = st->n_matched;
+	st->pub_nomatch = st->n_nomatch;
+	st->pub_expired = st->n_expired;
+	if (st->ever_spilled)
+		pg_atomic_write_u32(&st->pshared->spilled, 1);
+}
+
+/* PitEstimateDSM sizes the shared state of a parallel PitJoin */
+static Size
+PitEstimateDSM(CustomScanState *node, ParallelContext *pcxt)
+{
+	return MAXALIGN(sizeof(PitShared));
+}
+
+/*
+ * PitInitializeDSM sets up the shared state in the leader: one partition
+ * per planned worker, plus one for the leader when it takes part.  Fewer
+ * participants than partitions only means some claim more than one.
+ */
+static void
+PitInitializeDSM(CustomScanState *node, ParallelContext *pcxt, void *coordinate)
+{
+	PitScanState *st = (PitScanState *) node;
+	PitShared  *sh = (PitShared *) coordinate;
+
+	sh->nparts = (uint32) Max(pcxt->nworkers + (parallel_leader_participation ? 1 : 0), 1);
+	pg_atomic_init_u32(&sh->next_part, 0);
+	/* the sums start from the leader's counts of earlier loops */
+	pg_atomic_init_u64(&sh->n_matched, (uint64) st->n_matched);
+	pg_atomic_init_u64(&sh->n_nomatch, (uint64) st->n_nomatch);
+	pg_atomic_init_u64(&sh->n_expired, (uint64) st->n_expired);
+	pg_atomic_init_u32(&sh->spilled, st->ever_spilled ? 1 : 0);
+	st->pshared = sh;
+	st->nparts = (int) sh->nparts;
+	st->pub_matched = st->n_matched;
+	st->pub_nomatch = st->n_nomatch;
+	st->pub_expired = st->n_expired;
+}
+
+/*
+ * PitReInitializeDSM makes the partitions claimable again before a rescan
+ * under Gather runs the workers anew.  The counters keep summing, like the
+ * node's own counts across loops.
+ */
+static void
+PitReInitializeDSM(CustomScanState *node, ParallelContext *pcxt, void *coordinate)
+{
+	PitShared  *sh = (PitShared *) coordinate;
+
+	pg_atomic_write_u32(&sh->next_part, 0);
+}
+
+/* PitInitializeWorker attaches a worker to the shared state */
+static void
+PitInitializeWorker(CustomScanState *node, shm_toc *toc, void *coordinate)
+{
+	PitScanState *st = (PitScanState *) node;
+
+	st->pshared = (PitShared *) coordinate;
+	st->nparts = (int) st->pshared->nparts;
+}
+
+/*
+ * PitShutdown runs before the DSM segment goes away: a participant adds
+ * its counts to the shared sums, and the leader then takes the sums, which
+ * by now hold every finished worker's, for EXPLAIN ANALYZE.
+ */
+static void
+PitShutdown(CustomScanState *node)
+{
+	PitScanState *st = (PitScanState *) node;
+
+	if (st->pshared == NULL)
+		return;
+	PitPublishCounts(st);
+	if (!IsParallelWorker())
+	{
+		st->n_matched = st->pub_matched = (int64) pg_atomic_read_u64(&st->pshared->n_matched);
+		st->n_nomatch = st->pub_nomatch = (int64) pg_atomic_read_u64(&st->pshared->n_nomatch);
+		st->n_expired = st->pub_expired = (int64) pg_atomic_read_u64(&st->pshared->n_expired);
+		st->ever_spilled = pg_atomic_read_u32(&st->pshared->spilled) != 0;
+	}
+	st->pshared = NULL;
 }

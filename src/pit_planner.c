@@ -49,12 +49,22 @@ PG_FUNCTION_INFO_V1(pit_match);
 PG_FUNCTION_INFO_V1(pit_match_support);
 
 int			pit_strategy_guc = PIT_AUTO;
+int			pit_parallel_guc = PIT_PARALLEL_AUTO;
 
 static const struct config_enum_entry pit_strategy_options[] = {
 	{"auto", PIT_AUTO, false},
 	{"hash", PIT_HASH, false},
 	{"merge", PIT_MERGE, false},
 	{"probe", PIT_PROBE, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry pit_parallel_options[] = {
+	{"off", PIT_PARALLEL_OFF, false},
+	{"auto", PIT_PARALLEL_AUTO, false},
+	{"force", PIT_PARALLEL_FORCE, false},
+	{"on", PIT_PARALLEL_AUTO, true},
+	{"false", PIT_PARALLEL_OFF, true},
 	{NULL, 0, false}
 };
 
@@ -110,7 +120,12 @@ static CustomPath *MakeProbePath(PlannerInfo *root, RelOptInfo *joinrel,
 								 PitJoinInfo *info);
 static CustomPath *MakePitPath(PlannerInfo *root, RelOptInfo *joinrel,
 							   Path *spine_path, Path *feat_path,
-							   PitJoinInfo *info, PitStrategy strategy);
+							   PitJoinInfo *info, PitStrategy strategy,
+							   int nworkers);
+static Path *CheapestParallelSafe(RelOptInfo *rel);
+static void AddPartialPitPaths(PlannerInfo *root, RelOptInfo *joinrel,
+							   Path *spine_path, Path *feat_path,
+							   RelOptInfo *featrel, PitJoinInfo *info);
 static Plan *PlanPitPath(PlannerInfo *root, RelOptInfo *rel,
 						 CustomPath *best_path, List *tlist,
 						 List *clauses, List *custom_plans);
@@ -138,6 +153,15 @@ PitInit(void)
 							 &pit_strategy_guc,
 							 PIT_AUTO,
 							 pit_strategy_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomEnumVariable("featstore.pit_parallel",
+							 "Parallel point-in-time joins, partitioned by key hash: off, auto (by cost) or force.",
+							 "force disables the serial PitJoin plans whenever the parallel one is possible; meant for tests and benchmarks.",
+							 &pit_parallel_guc,
+							 PIT_PARALLEL_AUTO,
+							 pit_parallel_options,
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
@@ -277,6 +301,7 @@ PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 	Path	   *spine_path;
 	Path	   *feat_path;
 	int			nmarkers = 0;
+	bool		probe_added = false;
 
 	if (prev_join_pathlist_hook)
 		prev_join_pathlist_hook(root, joinrel, outerrel, innerrel, jointype, extra);
@@ -395,16 +420,92 @@ PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 		CustomPath *probe = MakeProbePath(root, joinrel, spine_path, featrel, &info);
 
 		if (probe != NULL)
+		{
 			add_path(joinrel, (Path *) probe);
+			probe_added = true;
+		}
 	}
 	/* a forced probe without a usable index falls back to hash */
 	if (pit_strategy_guc == PIT_AUTO || pit_strategy_guc == PIT_HASH ||
 		(pit_strategy_guc == PIT_PROBE && joinrel->pathlist == NIL))
 		add_path(joinrel, (Path *) MakePitPath(root, joinrel, spine_path, feat_path,
-											   &info, PIT_HASH));
+											   &info, PIT_HASH, 0));
 	if (pit_strategy_guc == PIT_AUTO || pit_strategy_guc == PIT_MERGE)
 		add_path(joinrel, (Path *) MakePitPath(root, joinrel, spine_path, feat_path,
-											   &info, PIT_MERGE));
+											   &info, PIT_MERGE, 0));
+	/* a forced probe that found its index stays a probe */
+	if (pit_strategy_guc != PIT_PROBE || !probe_added)
+		AddPartialPitPaths(root, joinrel, spine_path, feat_path, featrel, &info);
+
+	/* forced parallel: the serial plans only when no partial one exists */
+	if (pit_parallel_guc == PIT_PARALLEL_FORCE && joinrel->partial_pathlist != NIL)
+	{
+		foreach(lc, joinrel->pathlist)
+		{
+			Path	   *path = (Path *) lfirst(lc);
+
+			path->startup_cost += disable_cost;
+			path->total_cost += disable_cost;
+		}
+	}
+}
+
+/*
+ * CheapestParallelSafe returns the cheapest unparameterized path of a rel
+ * that can run inside a parallel worker, or NULL (a Gather is not one).
+ */
+static Path *
+CheapestParallelSafe(RelOptInfo *rel)
+{
+	Path	   *best = NULL;
+	ListCell   *lc;
+
+	foreach(lc, rel->pathlist)
+	{
+		Path	   *path = (Path *) lfirst(lc);
+
+		if (!path->parallel_safe || path->param_info != NULL)
+			continue;
+		if (best == NULL || path->total_cost < best->total_cost)
+			best = path;
+	}
+	return best;
+}
+
+/*
+ * AddPartialPitPaths offers the parallel-aware PitJoin: under Gather, each
+ * participant reads both children in full (they are not partial paths),
+ * claims key-hash partitions from a counter in shared memory, keeps only
+ * its partitions' spine rows and emits their joined rows.  A spine row's
+ * result depends only on its own key and the whole history, which every
+ * participant reads, and each partition is claimed exactly once, so every
+ * spine row is emitted exactly once.
+ */
+static void
+AddPartialPitPaths(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
+				   Path *feat_path, RelOptInfo *featrel, PitJoinInfo *info)
+{
+	int			nworkers;
+
+	if (pit_parallel_guc == PIT_PARALLEL_OFF || !joinrel->consider_parallel ||
+		max_parallel_workers_per_gather <= 0)
+		return;
+	/* each participant runs its own full copy of the children */
+	spine_path = CheapestParallelSafe(spine_path->parent);
+	feat_path = CheapestParallelSafe(feat_path->parent);
+	if (spine_path == NULL || feat_path == NULL)
+		return;
+	nworkers = compute_parallel_worker(featrel, featrel->pages, -1,
+									   max_parallel_workers_per_gather);
+	if (nworkers <= 0)
+		return;
+	if (pit_strategy_guc == PIT_AUTO || pit_strategy_guc == PIT_HASH ||
+		pit_strategy_guc == PIT_PROBE)
+		add_partial_path(joinrel, (Path *) MakePitPath(root, joinrel, spine_path, feat_path,
+													   info, PIT_HASH, nworkers));
+	if (pit_strategy_guc == PIT_AUTO || pit_strategy_guc == PIT_MERGE)
+		add_partial_path(joinrel, (Path *) MakePitPath(root, joinrel, spine_path, feat_path,
+													   info, PIT_MERGE, nworkers));
 }
 
 /*
@@ -637,7 +738,8 @@ IsKeyEquality(OpExpr *op, RelOptInfo *spinerel, RelOptInfo *featrel,
  */
 static CustomPath *
 MakePitPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
-			Path *feat_path, PitJoinInfo *info, PitStrategy strategy)
+			Path *feat_path, PitJoinInfo *info, PitStrategy strategy,
+			int nworkers)
 {
 	CustomPath *cpath = makeNode(CustomPath);
 	double		nspine = clamp_row_est(spine_path->rows);
@@ -645,17 +747,27 @@ MakePitPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 	int			nkeys = list_length(info->spine_keys);
 	Cost		startup;
 	Cost		run;
+	Cost		shared;
+
+	/*
+	 * A parallel-aware node divides the spine, and the history rows it
+	 * keeps, among nworkers + 1 partitions (the leader takes one too); each
+	 * participant still reads both children in full.
+	 */
+	double		nparts = nworkers > 0 ? nworkers + 1.0 : 1.0;
 
 	cpath->path.pathtype = T_CustomScan;
 	cpath->path.parent = joinrel;
 	cpath->path.pathtarget = joinrel->reltarget;
 	cpath->path.param_info = NULL;
-	cpath->path.parallel_aware = false;
+	cpath->path.parallel_aware = nworkers > 0;
 	cpath->path.parallel_safe = joinrel->consider_parallel &&
 		spine_path->parallel_safe && feat_path->parallel_safe;
-	cpath->path.parallel_workers = 0;
+	cpath->path.parallel_workers = nworkers;
 	cpath->path.pathkeys = NIL;
 	cpath->path.rows = info->left ? nspine : clamp_row_est(Min(nspine, joinrel->rows));
+	/* a partial path's rows are per participant */
+	cpath->path.rows = clamp_row_est(cpath->path.rows / nparts);
 	cpath->flags = 0;
 	cpath->custom_paths = list_make2(spine_path, feat_path);
 	cpath->methods = &pit_path_methods;
@@ -663,6 +775,7 @@ MakePitPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 	/* both strategies read both children to the end before the first row */
 	startup = spine_path->total_cost + feat_path->total_cost;
 	startup += nfeat * cpu_operator_cost * (nkeys + 3);
+	shared = 0.0;
 	if (strategy == PIT_HASH)
 	{
 		/*
@@ -676,24 +789,26 @@ MakePitPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 		 * Sort the spine in memory, then one hash probe and a short binary
 		 * search per feature row; no sort of the history.
 		 */
-		startup += 2.0 * cpu_operator_cost * nspine * log2(Max(nspine, 2.0));
-		startup += nfeat * cpu_operator_cost * 3.0;
+		shared += 2.0 * cpu_operator_cost * nspine * log2(Max(nspine, 2.0));
+		shared += nfeat * cpu_operator_cost * 3.0;
 		/* a spine larger than work_mem falls back to merge at run time */
-		if (spine_bytes > work_mem * 1024.0)
+		if (spine_bytes / nparts > work_mem * 1024.0)
 			startup += disable_cost;
 	}
 	else
 	{
 		Path		sort_path;
 
-		cost_sort(&sort_path, root, NIL, 0, nspine, spine_path->pathtarget->width,
+		cost_sort(&sort_path, root, NIL, 0, nspine / nparts, spine_path->pathtarget->width,
 				  0.0, work_mem, -1.0);
-		startup += sort_path.total_cost;
-		cost_sort(&sort_path, root, NIL, 0, nfeat, feat_path->pathtarget->width,
+		shared += sort_path.total_cost;
+		cost_sort(&sort_path, root, NIL, 0, nfeat / nparts, feat_path->pathtarget->width,
 				  0.0, work_mem, -1.0);
-		startup += sort_path.total_cost;
+		shared += sort_path.total_cost;
+		shared *= nparts;
 	}
-	run = nspine * (cpu_tuple_cost + cpu_operator_cost * (nkeys + 2));
+	startup += shared / nparts;
+	run = nspine / nparts * (cpu_tuple_cost + cpu_operator_cost * (nkeys + 2));
 	cpath->path.startup_cost = startup;
 	cpath->path.total_cost = startup + run;
 
@@ -856,6 +971,10 @@ PlanPitPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 			case PIT_PRIV_INDEX_DESC:
 				v = (Node *) makeInteger(strategy == PIT_PROBE ?
 										 intVal(list_nth(priv, PIT_PATH_INDEX_DESC)) : 0);
+				break;
+			case PIT_PRIV_PARALLEL:
+				v = (Node *) makeInteger(best_path->path.parallel_aware ?
+										 best_path->path.parallel_workers : 0);
 				break;
 			default:
 				elog(ERROR, "featstore: unexpected private field %d", f);
