@@ -383,6 +383,12 @@ SELECT count(*) AS rescans_differing FROM (
 EXPLAIN (COSTS OFF)
 SELECT * FROM rnd_spine s LEFT JOIN rnd_hist f
   ON f.k1 = s.k1 AND f.k2 = s.k2 AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts);
+-- a spine two reads could see differently (here a LIMIT without ORDER BY)
+-- is never split among participants, even when forced
+SET featstore.pit_parallel = force;
+EXPLAIN (COSTS OFF)
+SELECT * FROM (SELECT * FROM rnd_spine LIMIT 50) s LEFT JOIN rnd_hist f
+  ON f.k1 = s.k1 AND f.k2 = s.k2 AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts);
 RESET featstore.pit_parallel;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;

@@ -123,6 +123,7 @@ static CustomPath *MakePitPath(PlannerInfo *root, RelOptInfo *joinrel,
 							   PitJoinInfo *info, PitStrategy strategy,
 							   int nworkers);
 static Path *CheapestParallelSafe(RelOptInfo *rel);
+static bool PitStableRel(PlannerInfo *root, RelOptInfo *rel);
 static void AddPartialPitPaths(PlannerInfo *root, RelOptInfo *joinrel,
 							   Path *spine_path, Path *feat_path,
 							   RelOptInfo *featrel, PitJoinInfo *info);
@@ -451,6 +452,34 @@ PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 }
 
 /*
+ * PitStableRel tells whether every read of a relation in one statement
+ * returns the same set of rows: a table (plain, partitioned or
+ * materialized view, not foreign) scanned without TABLESAMPLE, with no
+ * volatile function in its filters or outputs.  A subquery or a join could
+ * hold a LIMIT or another order-dependent choice.
+ */
+static bool
+PitStableRel(PlannerInfo *root, RelOptInfo *rel)
+{
+	RangeTblEntry *rte;
+	ListCell   *lc;
+
+	if (rel->reloptkind != RELOPT_BASEREL || rel->rtekind != RTE_RELATION)
+		return false;
+	rte = planner_rt_fetch(rel->relid, root);
+	if (rte->tablesample != NULL ||
+		(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE &&
+		 rte->relkind != RELKIND_MATVIEW))
+		return false;
+	foreach(lc, rel->baserestrictinfo)
+	{
+		if (contain_volatile_functions((Node *) lfirst_node(RestrictInfo, lc)->clause))
+			return false;
+	}
+	return !contain_volatile_functions((Node *) rel->reltarget->exprs);
+}
+
+/*
  * CheapestParallelSafe returns the cheapest unparameterized path of a rel
  * that can run inside a parallel worker, or NULL (a Gather is not one).
  */
@@ -489,6 +518,13 @@ AddPartialPitPaths(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 
 	if (pit_parallel_guc == PIT_PARALLEL_OFF || !joinrel->consider_parallel ||
 		max_parallel_workers_per_gather <= 0)
+		return;
+	/*
+	 * Each participant runs its own copy of the children, so they must all
+	 * see the same rows: plain tables, no LIMIT, sample or volatile filter
+	 * whose answer could differ between two reads.
+	 */
+	if (!PitStableRel(root, spine_path->parent) || !PitStableRel(root, featrel))
 		return;
 	/* each participant runs its own full copy of the children */
 	spine_path = CheapestParallelSafe(spine_path->parent);
