@@ -10,7 +10,11 @@
 # DuckDB's JSON.
 #
 # Env: RUNS (3), FEAST (1 = run Feast's SQL once; default 1 at S, 0 above),
-#      DUCK (1), DUCK_THREADS (2,1), METHODS (postgres methods to run),
+#      DUCK (1), DUCK_THREADS (2,1), METHODS (postgres methods to run:
+#      lateral, featstore_hash, featstore_merge, featstore_pit_join, and
+#      featstore_auto (no setting: the planner's choice), featstore_serial
+#      (parallel plan off), featstore_parallel (forced, the cluster's 2
+#      workers per Gather), featstore_parallel1 (forced, 1 worker)),
 #      WORK_MEM (work_mem for the featstore methods; the cluster has 256MB),
 #      APPEND (1 = add to the results file), SKIP_LOAD (1 = data already loaded),
 #      ANCHORS (shared bench dir),
@@ -95,13 +99,22 @@ declare -A Q
 Q[lateral]="$(grep -v '^--' "$ANCHORS/sql/pg/m_lateral.sql")"
 Q[featstore_hash]="$MARKER"
 Q[featstore_merge]="$MARKER"
+Q[featstore_auto]="$MARKER"
+Q[featstore_serial]="$MARKER"
+Q[featstore_parallel]="$MARKER"
+Q[featstore_parallel1]="$MARKER"
 Q[featstore_pit_join]="SELECT * FROM featstore.pit_join(NULL::pit_proto, 'labels', '{user_tx}')"
 Q[feast_style]="$(grep -v '^[[:space:]]*--' "$FEAST_SQL" | sed -e 's/;[[:space:]]*$//')"
 declare -A SETS
 SETS[featstore_hash]="SET featstore.pit_strategy = hash;"
 SETS[featstore_merge]="SET featstore.pit_strategy = merge;"
+# the parallel-aware node (key-hash partitions under Gather): forbidden,
+# forced with the cluster's workers per Gather, forced with one worker
+SETS[featstore_serial]="SET featstore.pit_strategy = hash; SET featstore.pit_parallel = off;"
+SETS[featstore_parallel]="SET featstore.pit_strategy = hash; SET featstore.pit_parallel = force;"
+SETS[featstore_parallel1]="SET featstore.pit_strategy = hash; SET featstore.pit_parallel = force; SET max_parallel_workers_per_gather = 1;"
 if [[ -n ${WORK_MEM:-} ]]; then
-	for m in featstore_hash featstore_merge featstore_pit_join; do
+	for m in featstore_hash featstore_merge featstore_pit_join featstore_auto featstore_serial featstore_parallel featstore_parallel1; do
 		SETS[$m]="${SETS[$m]:-} SET work_mem = '$WORK_MEM';"
 	done
 fi
@@ -132,6 +145,7 @@ for m in ${METHODS:-lateral featstore_hash featstore_merge featstore_pit_join}; 
 done
 # the plan and counts of the node, for the record
 psql_ -c "${SETS[featstore_pit_join]:-SELECT 1}" -c "EXPLAIN (ANALYZE, TIMING OFF) $MARKER" > "$OUTDIR/pit_${SCALE}_plan.txt"
+psql_ -c "${SETS[featstore_parallel1]}" -c "EXPLAIN (ANALYZE, TIMING OFF) $MARKER" > "$OUTDIR/pit_${SCALE}_plan_parallel1.txt"
 [[ $FEAST == 1 ]] && time_method feast_style 1
 as_pg "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null; trap - EXIT
 
