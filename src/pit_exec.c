@@ -1653,16 +1653,17 @@ PitExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 	if (st->planned_workers > 0)
 	{
 		char	   *par;
+		const char *workers = st->planned_workers == 1 ? "worker" : "workers";
 
 		if (es->analyze && st->nparts > 0)
-			par = psprintf("%d key-hash partitions, %d workers planned",
-						   st->nparts, st->planned_workers);
+			par = psprintf("%d key-hash partitions, %d %s planned",
+						   st->nparts, st->planned_workers, workers);
 		else if (es->analyze)
-			par = psprintf("not run in parallel, %d workers planned",
-						   st->planned_workers);
+			par = psprintf("not run in parallel, %d %s planned",
+						   st->planned_workers, workers);
 		else
-			par = psprintf("key-hash partitions, %d workers planned",
-						   st->planned_workers);
+			par = psprintf("key-hash partitions, %d %s planned",
+						   st->planned_workers, workers);
 		ExplainPropertyText("Parallel", par, es);
 	}
 	if (es->analyze)
