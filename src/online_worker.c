@@ -81,12 +81,21 @@ typedef struct PushItem
 	char		expire_ms[24];
 } PushItem;
 
-/* Script calls handed to Redis while the batch is still being computed */
+/* Which items one Redis command covers, and how it answers */
+typedef struct PushCall
+{
+	int			first;			/* index of its first item */
+	int			n;				/* items covered */
+	bool		script;			/* EVALSHA (array of codes), else SET or DEL */
+} PushCall;
+
+/* Commands handed to Redis while the batch is still being computed */
 typedef struct PushStream
 {
-	RedisCommand *cmds;			/* one EVALSHA per ONLINE_CAS_BATCH items */
-	int			ncalls;			/* calls sent so far */
-	int			sent_items;		/* items covered by those calls */
+	RedisCommand *cmds;			/* at most one per item */
+	PushCall   *calls;			/* what each of cmds covers */
+	int			ncalls;			/* commands sent so far */
+	int			sent_items;		/* items covered by those commands */
 	bool		failed;			/* the connection broke while streaming */
 	char	   *err;
 } PushStream;
@@ -136,8 +145,10 @@ static bool WorkerPush(PushStream *stream, PushItem *items, int nitems,
 					   BatchGroup *groups, char **err);
 static bool WorkerPushSync(PushItem *items, int nitems, BatchGroup *groups, char **err);
 static void StreamCalls(PushStream *stream, PushItem *items, int nitems, bool final);
+static int	NextCall(RedisCommand *cmd, PushCall *call, PushItem *items, int nitems,
+					 int pos, bool final);
 static void BuildCasCall(RedisCommand *cmd, PushItem *items, int n);
-static bool CountCasReplies(RedisResult *res, int ncalls, PushItem *items, int nitems,
+static bool CountCasReplies(RedisResult *res, PushCall *calls, int ncalls, PushItem *items,
 							BatchGroup *groups, bool *noscript, char **err);
 static OnlineGroupStatus *GroupSlot(const char *name);
 static void CheckRedisIdentity(void);
@@ -471,6 +482,14 @@ OnlineWorkerMain(Datum main_arg)
 	BackgroundWorkerInitializeConnection(online_database, NULL, 0);
 	pgstat_report_appname("featstore online worker");
 
+	/*
+	 * The worker's own commits need no WAL flush: losing one in a crash only
+	 * leaves a pushed batch queued (pushed again, harmlessly) or an enqueue
+	 * undone together with the run_id that caused it (redone).  Users'
+	 * commits, which carry the queue rows, keep their own setting.
+	 */
+	SetConfigOption("synchronous_commit", "off", PGC_USERSET, PGC_S_OVERRIDE);
+
 	batchcxt = AllocSetContextCreate(TopMemoryContext, "featstore online batch",
 									 ALLOCSET_DEFAULT_SIZES);
 
@@ -791,8 +810,8 @@ WorkerBatch(MemoryContext batchcxt)
 	items = MemoryContextAlloc(batchcxt, sizeof(PushItem) * maxitems);
 	futures = MemoryContextAlloc(batchcxt, sizeof(FutureItem) * maxitems);
 	memset(&stream, 0, sizeof(stream));
-	stream.cmds = MemoryContextAlloc(batchcxt,
-									 sizeof(RedisCommand) * (maxitems / ONLINE_CAS_BATCH + 1));
+	stream.cmds = MemoryContextAlloc(batchcxt, sizeof(RedisCommand) * maxitems);
+	stream.calls = MemoryContextAlloc(batchcxt, sizeof(PushCall) * maxitems);
 
 	for (int g = 0; g < ngroups && purge_group == NULL; g++)
 	{
@@ -1068,7 +1087,7 @@ WorkerPush(PushStream *stream, PushItem *items, int nitems, BatchGroup *groups,
 		worker_conn = NULL;
 		return false;
 	}
-	if (!CountCasReplies(res, stream->ncalls, items, nitems, groups, &noscript, err))
+	if (!CountCasReplies(res, stream->calls, stream->ncalls, items, groups, &noscript, err))
 		return false;
 	if (noscript)
 	{
@@ -1092,9 +1111,9 @@ WorkerPush(PushStream *stream, PushItem *items, int nitems, BatchGroup *groups,
 }
 
 /*
- * StreamCalls sends the script calls for items not yet sent: only whole
- * calls of ONLINE_CAS_BATCH items unless final.  Never waits; a broken
- * connection is remembered in the stream.
+ * StreamCalls sends the commands for items not yet sent: a script call only
+ * when it is whole (ONLINE_CAS_BATCH items) unless final.  Never waits; a
+ * broken connection is remembered in the stream.
  */
 static void
 StreamCalls(PushStream *stream, PushItem *items, int nitems, bool final)
@@ -1110,17 +1129,67 @@ StreamCalls(PushStream *stream, PushItem *items, int nitems, bool final)
 		}
 		return;
 	}
-	while (nitems - stream->sent_items >= ONLINE_CAS_BATCH ||
-		   (final && nitems > stream->sent_items))
+	while (stream->sent_items < nitems)
 	{
-		int			n = Min(ONLINE_CAS_BATCH, nitems - stream->sent_items);
+		int			n = NextCall(&stream->cmds[stream->ncalls], &stream->calls[stream->ncalls],
+								 items, nitems, stream->sent_items, final);
 
-		BuildCasCall(&stream->cmds[stream->ncalls++], items + stream->sent_items, n);
+		if (n == 0)
+			break;
+		stream->ncalls++;
 		stream->sent_items += n;
 	}
 	if (stream->ncalls > first &&
 		!RedisSend(worker_conn, stream->ncalls - first, stream->cmds + first, &stream->err))
 		stream->failed = true;
+}
+
+/*
+ * NextCall builds the command for the items from pos on and returns how many
+ * it covers (0: wait for more items).  A forced write or a delete compares
+ * nothing, so it is a plain SET (PXAT the expiry) or DEL, cheaper for Redis
+ * than the script and answered the same way; the single worker is the only
+ * writer, in queue order.  Unforced writes go through the compare-and-set
+ * script, up to ONLINE_CAS_BATCH per call.
+ */
+static int
+NextCall(RedisCommand *cmd, PushCall *call, PushItem *items, int nitems, int pos,
+		 bool final)
+{
+	PushItem   *it = &items[pos];
+	int			n = 0;
+
+	call->first = pos;
+	if (it->value == NULL)
+	{
+		RedisCommandSet(cmd, 2, "DEL", (size_t) 3, it->key, strlen(it->key));
+		call->n = 1;
+		call->script = false;
+		return 1;
+	}
+	if (it->force)
+	{
+		if (strcmp(it->expire_ms, "0") != 0)
+			RedisCommandSet(cmd, 5, "SET", (size_t) 3, it->key, strlen(it->key),
+							it->value, (size_t) it->value_len,
+							"PXAT", (size_t) 4, it->expire_ms, strlen(it->expire_ms));
+		else
+			RedisCommandSet(cmd, 3, "SET", (size_t) 3, it->key, strlen(it->key),
+							it->value, (size_t) it->value_len);
+		call->n = 1;
+		call->script = false;
+		return 1;
+	}
+	while (pos + n < nitems && n < ONLINE_CAS_BATCH &&
+		   items[pos + n].value != NULL && !items[pos + n].force)
+		n++;
+	/* a short run at the end may still grow, unless this is the last call */
+	if (n < ONLINE_CAS_BATCH && pos + n == nitems && !final)
+		return 0;
+	BuildCasCall(cmd, it, n);
+	call->n = n;
+	call->script = true;
+	return n;
 }
 
 /* BuildCasCall fills one EVALSHA of the compare-and-set script for n items */
@@ -1162,25 +1231,45 @@ BuildCasCall(RedisCommand *cmd, PushItem *items, int n)
 }
 
 /*
- * CountCasReplies checks the replies of ncalls script calls covering items
- * in order and adds their outcomes to the groups' counters; *noscript is
- * set if Redis had forgotten the script.
+ * CountCasReplies checks the replies of ncalls commands (calls says which
+ * items each covers) and adds their outcomes to the groups' counters;
+ * *noscript is set if Redis had forgotten the script.
  */
 static bool
-CountCasReplies(RedisResult *res, int ncalls, PushItem *items, int nitems,
+CountCasReplies(RedisResult *res, PushCall *calls, int ncalls, PushItem *items,
 				BatchGroup *groups, bool *noscript, char **err)
 {
 	for (int c = 0; c < ncalls; c++)
 	{
-		int			first = c * ONLINE_CAS_BATCH;
+		int			first = calls[c].first;
 
+		if (!calls[c].script)
+		{
+			PushItem   *it = &items[first];
+			BatchGroup *bg = &groups[it->group_index];
+
+			if (it->value == NULL && res[c].type == REDIS_REPLY_INTEGER)
+			{
+				if (res[c].integer == 1)
+					bg->removed++;
+			}
+			else if (it->value != NULL && res[c].type == REDIS_REPLY_STATUS)
+				bg->written++;
+			else
+			{
+				*err = psprintf("unexpected Redis reply to %s of key \"%s\": %s",
+								it->value ? "SET" : "DEL", it->key,
+								res[c].str ? res[c].str : "not a status or an integer");
+				return false;
+			}
+			continue;
+		}
 		if (res[c].type == REDIS_REPLY_ERROR && strncmp(res[c].str, "NOSCRIPT", 8) == 0)
 		{
 			*noscript = true;
 			continue;
 		}
-		if (res[c].type != REDIS_REPLY_ARRAY ||
-			res[c].nelements != Min(ONLINE_CAS_BATCH, nitems - first))
+		if (res[c].type != REDIS_REPLY_ARRAY || res[c].nelements != calls[c].n)
 		{
 			*err = psprintf("unexpected Redis reply to the featstore script for key \"%s\": %s",
 							items[first].key, res[c].str ? res[c].str : "not an array of codes");
@@ -1209,15 +1298,15 @@ CountCasReplies(RedisResult *res, int ncalls, PushItem *items, int nitems,
 }
 
 /*
- * WorkerPushSync sends the whole batch again, PUSH_CHUNK items per round
- * trip, waiting for each; used after the script had to be reloaded.
+ * WorkerPushSync sends the whole batch again, up to PUSH_CHUNK items per
+ * round trip, waiting for each; used after the script had to be reloaded.
  */
 static bool
 WorkerPushSync(PushItem *items, int nitems, BatchGroup *groups, char **err)
 {
-	int			calls_per_trip = PUSH_CHUNK / ONLINE_CAS_BATCH;
-	RedisCommand *cmds = palloc(sizeof(RedisCommand) * calls_per_trip);
-	RedisResult *res = palloc(sizeof(RedisResult) * calls_per_trip);
+	RedisCommand *cmds = palloc(sizeof(RedisCommand) * PUSH_CHUNK);
+	PushCall   *calls = palloc(sizeof(PushCall) * PUSH_CHUNK);
+	RedisResult *res = palloc(sizeof(RedisResult) * PUSH_CHUNK);
 
 	for (int start = 0; start < nitems;)
 	{
@@ -1225,12 +1314,10 @@ WorkerPushSync(PushItem *items, int nitems, BatchGroup *groups, char **err)
 		int			pos = start;
 		bool		noscript = false;
 
-		while (pos < nitems && ncalls < calls_per_trip)
+		while (pos < nitems && pos - start < PUSH_CHUNK - ONLINE_CAS_BATCH)
 		{
-			int			n = Min(ONLINE_CAS_BATCH, nitems - pos);
-
-			BuildCasCall(&cmds[ncalls++], items + pos, n);
-			pos += n;
+			pos += NextCall(&cmds[ncalls], &calls[ncalls], items, nitems, pos, true);
+			ncalls++;
 		}
 		if (!RedisRun(worker_conn, ncalls, cmds, res, online_redis_timeout_ms, err))
 		{
@@ -1238,7 +1325,7 @@ WorkerPushSync(PushItem *items, int nitems, BatchGroup *groups, char **err)
 			worker_conn = NULL;
 			return false;
 		}
-		if (!CountCasReplies(res, ncalls, items + start, nitems - start, groups, &noscript, err))
+		if (!CountCasReplies(res, calls, ncalls, items, groups, &noscript, err))
 			return false;
 		if (noscript)
 		{
