@@ -37,10 +37,12 @@
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 
 #include "online.h"
 
@@ -113,6 +115,7 @@ typedef struct BatchGroup
 {
 	char	   *name;
 	TimestampTz oldest_enqueued;
+	int64		entities;		/* queued for it (repeats counted) */
 	int64		written;
 	int64		removed;
 	int64		skipped;
@@ -150,6 +153,8 @@ static int	NextCall(RedisCommand *cmd, PushCall *call, PushItem *items, int nite
 static void BuildCasCall(RedisCommand *cmd, PushItem *items, int n);
 static bool CountCasReplies(RedisResult *res, PushCall *calls, int ncalls, PushItem *items,
 							BatchGroup *groups, bool *noscript, char **err);
+static bool WinnerRange(const OnlineGroup *group, int64 entities, Datum ids,
+						Datum group_name, Datum *lo, Datum *hi);
 static OnlineGroupStatus *GroupSlot(const char *name);
 static void CheckRedisIdentity(void);
 
@@ -779,6 +784,7 @@ WorkerBatch(MemoryContext batchcxt)
 		}
 		else if (enq < groups[g].oldest_enqueued)
 			groups[g].oldest_enqueued = enq;
+		groups[g].entities += n;
 	}
 	if (SPI_processed == (uint64) online_batch_size)
 		full = true;
@@ -818,8 +824,9 @@ WorkerBatch(MemoryContext batchcxt)
 		OnlineGroup *group;
 		StringInfoData entities_sql;
 		char	   *sql;
-		Oid			types[4] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID, TEXTOID};
-		Datum		args[4];
+		Oid			types[6] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID, TEXTOID,
+		TEXTOID, TEXTOID};
+		Datum		args[6];
 		Datum	   *iddatums;
 		Portal		portal;
 
@@ -850,7 +857,6 @@ WorkerBatch(MemoryContext batchcxt)
 							   ") WHERE q.id = ANY($3) AND q.group_name = $4 AND q.kind = 'keys' GROUP BY ");
 		for (int k = 0; k < group->nkeys; k++)
 			appendStringInfo(&entities_sql, "%s%d", k > 0 ? ", " : "", k + 1);
-		sql = OnlineWinnerQuery(group, entities_sql.data);
 
 		iddatums = palloc(sizeof(Datum) * nids);
 		for (int i = 0; i < nids; i++)
@@ -861,7 +867,32 @@ WorkerBatch(MemoryContext batchcxt)
 		args[3] = CStringGetTextDatum(group->name);
 
 		pgstat_report_activity(STATE_RUNNING, "featstore: computing online winners");
-		portal = SPI_cursor_open_with_args(NULL, sql, 4, types, args, NULL, true, 0);
+		if (WinnerRange(group, groups[g].entities, args[2], args[3], &args[4], &args[5]))
+		{
+			int			save_nestlevel = NewGUCNestLevel();
+
+			/*
+			 * A fresh table has no statistics, and a nested loop over the
+			 * range's DISTINCT ON would rescan it once per entity: join by
+			 * hash or merge only, for the planning of this query alone.  The
+			 * penalty that disables nested loops would also set off JIT
+			 * compilation, which costs more than the whole query.
+			 */
+			elog(DEBUG1, "featstore online worker: winners of group \"%s\" from one pass over its key range",
+				 group->name);
+			sql = OnlineWinnerRangeQuery(group, entities_sql.data);
+			(void) set_config_option("enable_nestloop", "off", PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+			(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+			portal = SPI_cursor_open_with_args(NULL, sql, 6, types, args, NULL, true, 0);
+			AtEOXact_GUC(true, save_nestlevel);
+		}
+		else
+		{
+			sql = OnlineWinnerQuery(group, entities_sql.data);
+			portal = SPI_cursor_open_with_args(NULL, sql, 4, types, args, NULL, true, 0);
+		}
 		for (;;)
 		{
 			SPI_cursor_fetch(portal, true, PUSH_CHUNK);
@@ -1054,6 +1085,75 @@ WorkerBatch(MemoryContext batchcxt)
 	SpinLockRelease(&online_shared->mutex);
 	SetWorkerState(ONLINE_STATE_IDLE, NULL);
 	return full;
+}
+
+/*
+ * WinnerRange decides how to compute the winners of a group's queued
+ * entities.  For a group with one key column it finds the key range they
+ * span and counts the table's rows in it, stopping past
+ * ONLINE_RANGE_ROWS_PER_ENTITY per entity: when the range holds no more,
+ * as after materialize() (which queues entities in key order) of a table
+ * with short histories, one ordered pass over it is cheaper than a probe
+ * per entity, and true is returned with the bounds as text.  Otherwise
+ * (compound keys, scattered entities, long histories) false: probe.
+ */
+static bool
+WinnerRange(const OnlineGroup *group, int64 entities, Datum ids, Datum group_name,
+			Datum *lo, Datum *hi)
+{
+	StringInfoData sql;
+	const char *key;
+	char	   *type;
+	Oid			types[3] = {INT8ARRAYOID, TEXTOID, INT8OID};
+	Datum		args[3];
+	int64		cap;
+	int			ret;
+	bool		lo_null;
+	bool		hi_null;
+	bool		count_null;
+	Datum		count;
+	TypeCacheEntry *tc;
+
+	if (group->nkeys != 1 || entities < ONLINE_CAS_BATCH)
+		return false;
+	/* the range and DISTINCT ON need the key type's default btree order */
+	tc = lookup_type_cache(group->key_types[0], TYPECACHE_LT_OPR | TYPECACHE_GT_OPR |
+						   TYPECACHE_EQ_OPR);
+	if (!OidIsValid(tc->lt_opr) || !OidIsValid(tc->gt_opr) || !OidIsValid(tc->eq_opr))
+		return false;
+	key = quote_identifier(group->key_names[0]);
+	type = format_type_be_qualified(group->key_types[0]);
+	cap = entities * ONLINE_RANGE_ROWS_PER_ENTITY;
+
+	/* ORDER BY, not min() and max(): every key type has a btree order, not all have min() */
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "WITH k AS MATERIALIZED (SELECT u.k1::%s AS k"
+					 "  FROM featstore.online_queue q, pg_catalog.unnest(q.keys[:][1:1]) u(k1)"
+					 "  WHERE q.id = ANY($1) AND q.group_name = $2 AND q.kind = 'keys'),"
+					 " b AS (SELECT (SELECT k FROM k ORDER BY k LIMIT 1) AS lo,"
+					 "  (SELECT k FROM k ORDER BY k DESC LIMIT 1) AS hi)"
+					 " SELECT b.lo::pg_catalog.text, b.hi::pg_catalog.text,"
+					 " (SELECT pg_catalog.count(*) FROM (SELECT FROM %s r"
+					 "   WHERE r.%s >= b.lo AND r.%s <= b.hi LIMIT $3) x)"
+					 " FROM b",
+					 type, group->qualified_table, key, key);
+	args[0] = ids;
+	args[1] = group_name;
+	args[2] = Int64GetDatum(cap + 1);
+	ret = SPI_execute_with_args(sql.data, 3, types, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not find the key range of group \"%s\": SPI error %d",
+			 group->name, ret);
+	*lo = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &lo_null);
+	*hi = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &hi_null);
+	count = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &count_null);
+	if (lo_null || hi_null || count_null || DatumGetInt64(count) > cap)
+		return false;
+	/* the bounds must outlive this tuple table: the cursor reads them */
+	*lo = datumCopy(*lo, false, -1);
+	*hi = datumCopy(*hi, false, -1);
+	return true;
 }
 
 /*
