@@ -708,6 +708,7 @@ WorkerBatch(MemoryContext batchcxt)
 	bool		full = false;
 	char	   *err = NULL;
 	PushStream	stream;
+	MemoryContext rowcxt;
 
 	/* --- 1. read the batch and compute the winners --- */
 	SetCurrentStatementStartTimestamp();
@@ -815,6 +816,7 @@ WorkerBatch(MemoryContext batchcxt)
 	maxitems = (int) Max(entities, 1);
 	items = MemoryContextAlloc(batchcxt, sizeof(PushItem) * maxitems);
 	futures = MemoryContextAlloc(batchcxt, sizeof(FutureItem) * maxitems);
+	rowcxt = AllocSetContextCreate(batchcxt, "featstore online row", ALLOCSET_DEFAULT_SIZES);
 	memset(&stream, 0, sizeof(stream));
 	stream.cmds = MemoryContextAlloc(batchcxt, sizeof(RedisCommand) * maxitems);
 	stream.calls = MemoryContextAlloc(batchcxt, sizeof(PushCall) * maxitems);
@@ -898,25 +900,28 @@ WorkerBatch(MemoryContext batchcxt)
 			SPI_cursor_fetch(portal, true, PUSH_CHUNK);
 			if (SPI_processed == 0)
 				break;
-			oldcxt = MemoryContextSwitchTo(batchcxt);
+			oldcxt = MemoryContextSwitchTo(rowcxt);
 			for (uint64 r = 0; r < SPI_processed && nitems < maxitems; r++)
 			{
 				HeapTuple	tup = SPI_tuptable->vals[r];
 				TupleDesc	desc = SPI_tuptable->tupdesc;
 				PushItem   *item = &items[nitems++];
-				char	  **keyvals = palloc(sizeof(char *) * group->nkeys);
+				char	  **keyvals;
 				int			nk = group->nkeys;
 				bool		isnull;
 				Datum		ets;
 				StringInfoData key;
 				Datum		next;
 
+				/* a row's scratch goes with the next row; what stays is copied */
+				MemoryContextReset(rowcxt);
+				keyvals = palloc(sizeof(char *) * nk);
 				for (int k = 0; k < nk; k++)
 					keyvals[k] = SPI_getvalue(tup, desc, k + 1);
 				initStringInfo(&key);
 				OnlineAppendKey(&key, group, keyvals);
 				item->group_index = g;
-				item->key = key.data;
+				item->key = MemoryContextStrdup(batchcxt, key.data);
 				item->force = DatumGetBool(SPI_getbinval(tup, desc, nk + 1, &isnull));
 				ets = SPI_getbinval(tup, desc, nk + 2, &isnull);
 				if (isnull)
@@ -939,14 +944,14 @@ WorkerBatch(MemoryContext batchcxt)
 						values[f] = SPI_getbinval(tup, desc, nk + 4 + f, &nulls[f]);
 					initStringInfo(&val);
 					OnlineEncodeValue(&val, group, DatumGetTimestampTz(ets), cat, now, values, nulls);
-					item->value = val.data;
+					item->value = MemoryContextAlloc(batchcxt, val.len);
+					memcpy(item->value, val.data, val.len);
 					item->value_len = val.len;
-					snprintf(item->ets, sizeof(item->ets), INT64_FORMAT,
-							 OnlineUnixUsecs(DatumGetTimestampTz(ets)));
-					snprintf(item->cat, sizeof(item->cat), INT64_FORMAT, OnlineUnixUsecs(cat));
+					pg_lltoa(OnlineUnixUsecs(DatumGetTimestampTz(ets)), item->ets);
+					pg_lltoa(OnlineUnixUsecs(cat), item->cat);
 					if (group->ttl_usecs > 0)
-						snprintf(item->expire_ms, sizeof(item->expire_ms), INT64_FORMAT,
-								 (OnlineUnixUsecs(DatumGetTimestampTz(ets)) + group->ttl_usecs) / 1000);
+						pg_lltoa((OnlineUnixUsecs(DatumGetTimestampTz(ets)) + group->ttl_usecs) / 1000,
+								 item->expire_ms);
 					else
 						strcpy(item->expire_ms, "0");
 				}
@@ -958,9 +963,11 @@ WorkerBatch(MemoryContext batchcxt)
 
 					for (int k = 0; k < nk; k++)
 						kd[k] = CStringGetTextDatum(keyvals[k]);
+					MemoryContextSwitchTo(batchcxt);
 					futures[nfutures].group_name = group->name;
 					futures[nfutures].keys = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false,
 																			 TYPALIGN_INT));
+					MemoryContextSwitchTo(rowcxt);
 					futures[nfutures].at = DatumGetTimestampTz(next);
 					nfutures++;
 				}
