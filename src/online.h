@@ -35,6 +35,12 @@
  */
 #define ONLINE_CAS_BATCH 64
 
+/*
+ * Most rows per queued entity, on average over the key range of a batch,
+ * for which one ordered pass over the range beats an index probe per entity
+ */
+#define ONLINE_RANGE_ROWS_PER_ENTITY 4
+
 /* Most groups whose status shared memory tracks */
 #define ONLINE_MAX_GROUPS 128
 #define ONLINE_ERRMSG_LEN 256
@@ -166,6 +172,7 @@ extern void OnlineEnqueuePurge(const char *group_name);
 /* online_group.c */
 extern OnlineGroup *OnlineLoadGroup(const char *name, bool missing_ok);
 extern char *OnlineWinnerQuery(const OnlineGroup *group, const char *entities_sql);
+extern char *OnlineWinnerRangeQuery(const OnlineGroup *group, const char *entities_sql);
 extern bool OnlineExtensionReady(void);
 
 /* online_codec.c */

@@ -149,7 +149,9 @@ materialize(PG_FUNCTION_ARGS)
 
 /*
  * OnlineEnqueueGroup queues the group's entities that have rows with
- * event_timestamp >= since; returns how many.
+ * event_timestamp >= since; returns how many.  Each queue row holds a run of
+ * entities in key order, so that a batch spans a narrow key range that the
+ * worker can read in one ordered pass.
  */
 int64
 OnlineEnqueueGroup(const OnlineGroup *group, TimestampTz since, bool force)
@@ -175,11 +177,11 @@ OnlineEnqueueGroup(const OnlineGroup *group, TimestampTz since, bool force)
 					 "WITH q AS (INSERT INTO featstore.online_queue (group_name, keys, entities, force, future)"
 					 " SELECT $1, pg_catalog.array_agg(ARRAY[%s]), pg_catalog.count(*), $3, pg_catalog.bool_or(s.fut)"
 					 " FROM (SELECT %s, pg_catalog.max(event_timestamp) > pg_catalog.now() AS fut,"
-					 " pg_catalog.row_number() OVER () - 1 AS rn"
+					 " pg_catalog.row_number() OVER (ORDER BY %s) - 1 AS rn"
 					 " FROM %s WHERE event_timestamp >= $2 GROUP BY %s) s"
 					 " GROUP BY s.rn / %d RETURNING entities)"
 					 " SELECT coalesce(pg_catalog.sum(entities), 0)::bigint FROM q",
-					 arr.data, cols.data, group->qualified_table, cols.data,
+					 arr.data, cols.data, cols.data, group->qualified_table, cols.data,
 					 ONLINE_QUEUE_CHUNK);
 	args[0] = CStringGetTextDatum(group->name);
 	args[1] = TimestampTzGetDatum(since);

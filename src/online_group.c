@@ -184,6 +184,43 @@ OnlineWinnerQuery(const OnlineGroup *group, const char *entities_sql)
 }
 
 /*
+ * OnlineWinnerRangeQuery is OnlineWinnerQuery for a group with one key
+ * column when the queued entities span a key range [$5, $6] (text, cast to
+ * the key's type) whose rows are few per entity: one ordered pass over the
+ * range (DISTINCT ON the key) replaces an index probe per entity.  Same
+ * parameters before $5, same result columns and the same winners.
+ */
+char *
+OnlineWinnerRangeQuery(const OnlineGroup *group, const char *entities_sql)
+{
+	StringInfoData sql;
+	const char *key = quote_identifier(group->key_names[0]);
+	char	   *type = format_type_be_qualified(group->key_types[0]);
+
+	Assert(group->nkeys == 1);
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT e.k1, e.force, w.event_timestamp, w.created_at");
+	for (int i = 0; i < group->nfeatures; i++)
+		appendStringInfo(&sql, ", w.%s", quote_identifier(group->feature_names[i]));
+	appendStringInfo(&sql,
+					 ", CASE WHEN e.future THEN (SELECT pg_catalog.min(r.event_timestamp) FROM %s r"
+					 " WHERE r.%s = e.k1::%s AND r.event_timestamp > $1) END"
+					 " FROM (%s) e LEFT JOIN (SELECT DISTINCT ON (r.%s) r.%s AS featstore_k,"
+					 " r.event_timestamp, r.created_at",
+					 group->qualified_table, key, type, entities_sql, key, key);
+	for (int i = 0; i < group->nfeatures; i++)
+		appendStringInfo(&sql, ", r.%s", quote_identifier(group->feature_names[i]));
+	appendStringInfo(&sql,
+					 " FROM %s r WHERE r.%s >= $5::%s AND r.%s <= $6::%s"
+					 " AND r.event_timestamp <= $1 AND r.event_timestamp >= $2"
+					 " ORDER BY r.%s DESC, r.event_timestamp DESC, r.created_at DESC) w"
+					 " ON w.featstore_k = e.k1::%s",
+					 group->qualified_table, key, type, key, type, key, type);
+	return sql.data;
+}
+
+/*
  * OnlineExtensionReady says whether featstore (with its online queue) is
  * installed in the current database.
  */

@@ -37,10 +37,12 @@
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 
 #include "online.h"
 
@@ -81,12 +83,21 @@ typedef struct PushItem
 	char		expire_ms[24];
 } PushItem;
 
-/* Script calls handed to Redis while the batch is still being computed */
+/* Which items one Redis command covers, and how it answers */
+typedef struct PushCall
+{
+	int			first;			/* index of its first item */
+	int			n;				/* items covered */
+	bool		script;			/* EVALSHA (array of codes), else SET or DEL */
+} PushCall;
+
+/* Commands handed to Redis while the batch is still being computed */
 typedef struct PushStream
 {
-	RedisCommand *cmds;			/* one EVALSHA per ONLINE_CAS_BATCH items */
-	int			ncalls;			/* calls sent so far */
-	int			sent_items;		/* items covered by those calls */
+	RedisCommand *cmds;			/* at most one per item */
+	PushCall   *calls;			/* what each of cmds covers */
+	int			ncalls;			/* commands sent so far */
+	int			sent_items;		/* items covered by those commands */
 	bool		failed;			/* the connection broke while streaming */
 	char	   *err;
 } PushStream;
@@ -104,6 +115,7 @@ typedef struct BatchGroup
 {
 	char	   *name;
 	TimestampTz oldest_enqueued;
+	int64		entities;		/* queued for it (repeats counted) */
 	int64		written;
 	int64		removed;
 	int64		skipped;
@@ -136,9 +148,13 @@ static bool WorkerPush(PushStream *stream, PushItem *items, int nitems,
 					   BatchGroup *groups, char **err);
 static bool WorkerPushSync(PushItem *items, int nitems, BatchGroup *groups, char **err);
 static void StreamCalls(PushStream *stream, PushItem *items, int nitems, bool final);
+static int	NextCall(RedisCommand *cmd, PushCall *call, PushItem *items, int nitems,
+					 int pos, bool final);
 static void BuildCasCall(RedisCommand *cmd, PushItem *items, int n);
-static bool CountCasReplies(RedisResult *res, int ncalls, PushItem *items, int nitems,
+static bool CountCasReplies(RedisResult *res, PushCall *calls, int ncalls, PushItem *items,
 							BatchGroup *groups, bool *noscript, char **err);
+static bool WinnerRange(const OnlineGroup *group, int64 entities, Datum ids,
+						Datum group_name, Datum *lo, Datum *hi);
 static OnlineGroupStatus *GroupSlot(const char *name);
 static void CheckRedisIdentity(void);
 
@@ -471,6 +487,14 @@ OnlineWorkerMain(Datum main_arg)
 	BackgroundWorkerInitializeConnection(online_database, NULL, 0);
 	pgstat_report_appname("featstore online worker");
 
+	/*
+	 * The worker's own commits need no WAL flush: losing one in a crash only
+	 * leaves a pushed batch queued (pushed again, harmlessly) or an enqueue
+	 * undone together with the run_id that caused it (redone).  Users'
+	 * commits, which carry the queue rows, keep their own setting.
+	 */
+	SetConfigOption("synchronous_commit", "off", PGC_USERSET, PGC_S_OVERRIDE);
+
 	batchcxt = AllocSetContextCreate(TopMemoryContext, "featstore online batch",
 									 ALLOCSET_DEFAULT_SIZES);
 
@@ -684,6 +708,7 @@ WorkerBatch(MemoryContext batchcxt)
 	bool		full = false;
 	char	   *err = NULL;
 	PushStream	stream;
+	MemoryContext rowcxt;
 
 	/* --- 1. read the batch and compute the winners --- */
 	SetCurrentStatementStartTimestamp();
@@ -760,6 +785,7 @@ WorkerBatch(MemoryContext batchcxt)
 		}
 		else if (enq < groups[g].oldest_enqueued)
 			groups[g].oldest_enqueued = enq;
+		groups[g].entities += n;
 	}
 	if (SPI_processed == (uint64) online_batch_size)
 		full = true;
@@ -790,17 +816,19 @@ WorkerBatch(MemoryContext batchcxt)
 	maxitems = (int) Max(entities, 1);
 	items = MemoryContextAlloc(batchcxt, sizeof(PushItem) * maxitems);
 	futures = MemoryContextAlloc(batchcxt, sizeof(FutureItem) * maxitems);
+	rowcxt = AllocSetContextCreate(batchcxt, "featstore online row", ALLOCSET_DEFAULT_SIZES);
 	memset(&stream, 0, sizeof(stream));
-	stream.cmds = MemoryContextAlloc(batchcxt,
-									 sizeof(RedisCommand) * (maxitems / ONLINE_CAS_BATCH + 1));
+	stream.cmds = MemoryContextAlloc(batchcxt, sizeof(RedisCommand) * maxitems);
+	stream.calls = MemoryContextAlloc(batchcxt, sizeof(PushCall) * maxitems);
 
 	for (int g = 0; g < ngroups && purge_group == NULL; g++)
 	{
 		OnlineGroup *group;
 		StringInfoData entities_sql;
 		char	   *sql;
-		Oid			types[4] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID, TEXTOID};
-		Datum		args[4];
+		Oid			types[6] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID, TEXTOID,
+		TEXTOID, TEXTOID};
+		Datum		args[6];
 		Datum	   *iddatums;
 		Portal		portal;
 
@@ -831,7 +859,6 @@ WorkerBatch(MemoryContext batchcxt)
 							   ") WHERE q.id = ANY($3) AND q.group_name = $4 AND q.kind = 'keys' GROUP BY ");
 		for (int k = 0; k < group->nkeys; k++)
 			appendStringInfo(&entities_sql, "%s%d", k > 0 ? ", " : "", k + 1);
-		sql = OnlineWinnerQuery(group, entities_sql.data);
 
 		iddatums = palloc(sizeof(Datum) * nids);
 		for (int i = 0; i < nids; i++)
@@ -842,31 +869,59 @@ WorkerBatch(MemoryContext batchcxt)
 		args[3] = CStringGetTextDatum(group->name);
 
 		pgstat_report_activity(STATE_RUNNING, "featstore: computing online winners");
-		portal = SPI_cursor_open_with_args(NULL, sql, 4, types, args, NULL, true, 0);
+		if (WinnerRange(group, groups[g].entities, args[2], args[3], &args[4], &args[5]))
+		{
+			int			save_nestlevel = NewGUCNestLevel();
+
+			/*
+			 * A fresh table has no statistics, and a nested loop over the
+			 * range's DISTINCT ON would rescan it once per entity: join by
+			 * hash or merge only, for the planning of this query alone.  The
+			 * penalty that disables nested loops would also set off JIT
+			 * compilation, which costs more than the whole query.
+			 */
+			elog(DEBUG1, "featstore online worker: winners of group \"%s\" from one pass over its key range",
+				 group->name);
+			sql = OnlineWinnerRangeQuery(group, entities_sql.data);
+			(void) set_config_option("enable_nestloop", "off", PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+			(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+			portal = SPI_cursor_open_with_args(NULL, sql, 6, types, args, NULL, true, 0);
+			AtEOXact_GUC(true, save_nestlevel);
+		}
+		else
+		{
+			sql = OnlineWinnerQuery(group, entities_sql.data);
+			portal = SPI_cursor_open_with_args(NULL, sql, 4, types, args, NULL, true, 0);
+		}
 		for (;;)
 		{
 			SPI_cursor_fetch(portal, true, PUSH_CHUNK);
 			if (SPI_processed == 0)
 				break;
-			oldcxt = MemoryContextSwitchTo(batchcxt);
+			oldcxt = MemoryContextSwitchTo(rowcxt);
 			for (uint64 r = 0; r < SPI_processed && nitems < maxitems; r++)
 			{
 				HeapTuple	tup = SPI_tuptable->vals[r];
 				TupleDesc	desc = SPI_tuptable->tupdesc;
 				PushItem   *item = &items[nitems++];
-				char	  **keyvals = palloc(sizeof(char *) * group->nkeys);
+				char	  **keyvals;
 				int			nk = group->nkeys;
 				bool		isnull;
 				Datum		ets;
 				StringInfoData key;
 				Datum		next;
 
+				/* a row's scratch goes with the next row; what stays is copied */
+				MemoryContextReset(rowcxt);
+				keyvals = palloc(sizeof(char *) * nk);
 				for (int k = 0; k < nk; k++)
 					keyvals[k] = SPI_getvalue(tup, desc, k + 1);
 				initStringInfo(&key);
 				OnlineAppendKey(&key, group, keyvals);
 				item->group_index = g;
-				item->key = key.data;
+				item->key = MemoryContextStrdup(batchcxt, key.data);
 				item->force = DatumGetBool(SPI_getbinval(tup, desc, nk + 1, &isnull));
 				ets = SPI_getbinval(tup, desc, nk + 2, &isnull);
 				if (isnull)
@@ -889,14 +944,14 @@ WorkerBatch(MemoryContext batchcxt)
 						values[f] = SPI_getbinval(tup, desc, nk + 4 + f, &nulls[f]);
 					initStringInfo(&val);
 					OnlineEncodeValue(&val, group, DatumGetTimestampTz(ets), cat, now, values, nulls);
-					item->value = val.data;
+					item->value = MemoryContextAlloc(batchcxt, val.len);
+					memcpy(item->value, val.data, val.len);
 					item->value_len = val.len;
-					snprintf(item->ets, sizeof(item->ets), INT64_FORMAT,
-							 OnlineUnixUsecs(DatumGetTimestampTz(ets)));
-					snprintf(item->cat, sizeof(item->cat), INT64_FORMAT, OnlineUnixUsecs(cat));
+					pg_lltoa(OnlineUnixUsecs(DatumGetTimestampTz(ets)), item->ets);
+					pg_lltoa(OnlineUnixUsecs(cat), item->cat);
 					if (group->ttl_usecs > 0)
-						snprintf(item->expire_ms, sizeof(item->expire_ms), INT64_FORMAT,
-								 (OnlineUnixUsecs(DatumGetTimestampTz(ets)) + group->ttl_usecs) / 1000);
+						pg_lltoa((OnlineUnixUsecs(DatumGetTimestampTz(ets)) + group->ttl_usecs) / 1000,
+								 item->expire_ms);
 					else
 						strcpy(item->expire_ms, "0");
 				}
@@ -908,9 +963,11 @@ WorkerBatch(MemoryContext batchcxt)
 
 					for (int k = 0; k < nk; k++)
 						kd[k] = CStringGetTextDatum(keyvals[k]);
+					MemoryContextSwitchTo(batchcxt);
 					futures[nfutures].group_name = group->name;
 					futures[nfutures].keys = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false,
 																			 TYPALIGN_INT));
+					MemoryContextSwitchTo(rowcxt);
 					futures[nfutures].at = DatumGetTimestampTz(next);
 					nfutures++;
 				}
@@ -1038,6 +1095,75 @@ WorkerBatch(MemoryContext batchcxt)
 }
 
 /*
+ * WinnerRange decides how to compute the winners of a group's queued
+ * entities.  For a group with one key column it finds the key range they
+ * span and counts the table's rows in it, stopping past
+ * ONLINE_RANGE_ROWS_PER_ENTITY per entity: when the range holds no more,
+ * as after materialize() (which queues entities in key order) of a table
+ * with short histories, one ordered pass over it is cheaper than a probe
+ * per entity, and true is returned with the bounds as text.  Otherwise
+ * (compound keys, scattered entities, long histories) false: probe.
+ */
+static bool
+WinnerRange(const OnlineGroup *group, int64 entities, Datum ids, Datum group_name,
+			Datum *lo, Datum *hi)
+{
+	StringInfoData sql;
+	const char *key;
+	char	   *type;
+	Oid			types[3] = {INT8ARRAYOID, TEXTOID, INT8OID};
+	Datum		args[3];
+	int64		cap;
+	int			ret;
+	bool		lo_null;
+	bool		hi_null;
+	bool		count_null;
+	Datum		count;
+	TypeCacheEntry *tc;
+
+	if (group->nkeys != 1 || entities < ONLINE_CAS_BATCH)
+		return false;
+	/* the range and DISTINCT ON need the key type's default btree order */
+	tc = lookup_type_cache(group->key_types[0], TYPECACHE_LT_OPR | TYPECACHE_GT_OPR |
+						   TYPECACHE_EQ_OPR);
+	if (!OidIsValid(tc->lt_opr) || !OidIsValid(tc->gt_opr) || !OidIsValid(tc->eq_opr))
+		return false;
+	key = quote_identifier(group->key_names[0]);
+	type = format_type_be_qualified(group->key_types[0]);
+	cap = entities * ONLINE_RANGE_ROWS_PER_ENTITY;
+
+	/* ORDER BY, not min() and max(): every key type has a btree order, not all have min() */
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "WITH k AS MATERIALIZED (SELECT u.k1::%s AS k"
+					 "  FROM featstore.online_queue q, pg_catalog.unnest(q.keys[:][1:1]) u(k1)"
+					 "  WHERE q.id = ANY($1) AND q.group_name = $2 AND q.kind = 'keys'),"
+					 " b AS (SELECT (SELECT k FROM k ORDER BY k LIMIT 1) AS lo,"
+					 "  (SELECT k FROM k ORDER BY k DESC LIMIT 1) AS hi)"
+					 " SELECT b.lo::pg_catalog.text, b.hi::pg_catalog.text,"
+					 " (SELECT pg_catalog.count(*) FROM (SELECT FROM %s r"
+					 "   WHERE r.%s >= b.lo AND r.%s <= b.hi LIMIT $3) x)"
+					 " FROM b",
+					 type, group->qualified_table, key, key);
+	args[0] = ids;
+	args[1] = group_name;
+	args[2] = Int64GetDatum(cap + 1);
+	ret = SPI_execute_with_args(sql.data, 3, types, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not find the key range of group \"%s\": SPI error %d",
+			 group->name, ret);
+	*lo = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &lo_null);
+	*hi = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &hi_null);
+	count = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &count_null);
+	if (lo_null || hi_null || count_null || DatumGetInt64(count) > cap)
+		return false;
+	/* the bounds must outlive this tuple table: the cursor reads them */
+	*lo = datumCopy(*lo, false, -1);
+	*hi = datumCopy(*hi, false, -1);
+	return true;
+}
+
+/*
  * WorkerPush finishes a batch whose script calls were partly streamed while
  * it was computed: sends the rest, collects every reply and counts the
  * outcomes.  False with *err on failure (worker_conn NULL if the connection
@@ -1068,7 +1194,7 @@ WorkerPush(PushStream *stream, PushItem *items, int nitems, BatchGroup *groups,
 		worker_conn = NULL;
 		return false;
 	}
-	if (!CountCasReplies(res, stream->ncalls, items, nitems, groups, &noscript, err))
+	if (!CountCasReplies(res, stream->calls, stream->ncalls, items, groups, &noscript, err))
 		return false;
 	if (noscript)
 	{
@@ -1092,9 +1218,9 @@ WorkerPush(PushStream *stream, PushItem *items, int nitems, BatchGroup *groups,
 }
 
 /*
- * StreamCalls sends the script calls for items not yet sent: only whole
- * calls of ONLINE_CAS_BATCH items unless final.  Never waits; a broken
- * connection is remembered in the stream.
+ * StreamCalls sends the commands for items not yet sent: a script call only
+ * when it is whole (ONLINE_CAS_BATCH items) unless final.  Never waits; a
+ * broken connection is remembered in the stream.
  */
 static void
 StreamCalls(PushStream *stream, PushItem *items, int nitems, bool final)
@@ -1110,17 +1236,67 @@ StreamCalls(PushStream *stream, PushItem *items, int nitems, bool final)
 		}
 		return;
 	}
-	while (nitems - stream->sent_items >= ONLINE_CAS_BATCH ||
-		   (final && nitems > stream->sent_items))
+	while (stream->sent_items < nitems)
 	{
-		int			n = Min(ONLINE_CAS_BATCH, nitems - stream->sent_items);
+		int			n = NextCall(&stream->cmds[stream->ncalls], &stream->calls[stream->ncalls],
+								 items, nitems, stream->sent_items, final);
 
-		BuildCasCall(&stream->cmds[stream->ncalls++], items + stream->sent_items, n);
+		if (n == 0)
+			break;
+		stream->ncalls++;
 		stream->sent_items += n;
 	}
 	if (stream->ncalls > first &&
 		!RedisSend(worker_conn, stream->ncalls - first, stream->cmds + first, &stream->err))
 		stream->failed = true;
+}
+
+/*
+ * NextCall builds the command for the items from pos on and returns how many
+ * it covers (0: wait for more items).  A forced write or a delete compares
+ * nothing, so it is a plain SET (PXAT the expiry) or DEL, cheaper for Redis
+ * than the script and answered the same way; the single worker is the only
+ * writer, in queue order.  Unforced writes go through the compare-and-set
+ * script, up to ONLINE_CAS_BATCH per call.
+ */
+static int
+NextCall(RedisCommand *cmd, PushCall *call, PushItem *items, int nitems, int pos,
+		 bool final)
+{
+	PushItem   *it = &items[pos];
+	int			n = 0;
+
+	call->first = pos;
+	if (it->value == NULL)
+	{
+		RedisCommandSet(cmd, 2, "DEL", (size_t) 3, it->key, strlen(it->key));
+		call->n = 1;
+		call->script = false;
+		return 1;
+	}
+	if (it->force)
+	{
+		if (strcmp(it->expire_ms, "0") != 0)
+			RedisCommandSet(cmd, 5, "SET", (size_t) 3, it->key, strlen(it->key),
+							it->value, (size_t) it->value_len,
+							"PXAT", (size_t) 4, it->expire_ms, strlen(it->expire_ms));
+		else
+			RedisCommandSet(cmd, 3, "SET", (size_t) 3, it->key, strlen(it->key),
+							it->value, (size_t) it->value_len);
+		call->n = 1;
+		call->script = false;
+		return 1;
+	}
+	while (pos + n < nitems && n < ONLINE_CAS_BATCH &&
+		   items[pos + n].value != NULL && !items[pos + n].force)
+		n++;
+	/* a short run at the end may still grow, unless this is the last call */
+	if (n < ONLINE_CAS_BATCH && pos + n == nitems && !final)
+		return 0;
+	BuildCasCall(cmd, it, n);
+	call->n = n;
+	call->script = true;
+	return n;
 }
 
 /* BuildCasCall fills one EVALSHA of the compare-and-set script for n items */
@@ -1162,25 +1338,45 @@ BuildCasCall(RedisCommand *cmd, PushItem *items, int n)
 }
 
 /*
- * CountCasReplies checks the replies of ncalls script calls covering items
- * in order and adds their outcomes to the groups' counters; *noscript is
- * set if Redis had forgotten the script.
+ * CountCasReplies checks the replies of ncalls commands (calls says which
+ * items each covers) and adds their outcomes to the groups' counters;
+ * *noscript is set if Redis had forgotten the script.
  */
 static bool
-CountCasReplies(RedisResult *res, int ncalls, PushItem *items, int nitems,
+CountCasReplies(RedisResult *res, PushCall *calls, int ncalls, PushItem *items,
 				BatchGroup *groups, bool *noscript, char **err)
 {
 	for (int c = 0; c < ncalls; c++)
 	{
-		int			first = c * ONLINE_CAS_BATCH;
+		int			first = calls[c].first;
 
+		if (!calls[c].script)
+		{
+			PushItem   *it = &items[first];
+			BatchGroup *bg = &groups[it->group_index];
+
+			if (it->value == NULL && res[c].type == REDIS_REPLY_INTEGER)
+			{
+				if (res[c].integer == 1)
+					bg->removed++;
+			}
+			else if (it->value != NULL && res[c].type == REDIS_REPLY_STATUS)
+				bg->written++;
+			else
+			{
+				*err = psprintf("unexpected Redis reply to %s of key \"%s\": %s",
+								it->value ? "SET" : "DEL", it->key,
+								res[c].str ? res[c].str : "not a status or an integer");
+				return false;
+			}
+			continue;
+		}
 		if (res[c].type == REDIS_REPLY_ERROR && strncmp(res[c].str, "NOSCRIPT", 8) == 0)
 		{
 			*noscript = true;
 			continue;
 		}
-		if (res[c].type != REDIS_REPLY_ARRAY ||
-			res[c].nelements != Min(ONLINE_CAS_BATCH, nitems - first))
+		if (res[c].type != REDIS_REPLY_ARRAY || res[c].nelements != calls[c].n)
 		{
 			*err = psprintf("unexpected Redis reply to the featstore script for key \"%s\": %s",
 							items[first].key, res[c].str ? res[c].str : "not an array of codes");
@@ -1209,15 +1405,15 @@ CountCasReplies(RedisResult *res, int ncalls, PushItem *items, int nitems,
 }
 
 /*
- * WorkerPushSync sends the whole batch again, PUSH_CHUNK items per round
- * trip, waiting for each; used after the script had to be reloaded.
+ * WorkerPushSync sends the whole batch again, up to PUSH_CHUNK items per
+ * round trip, waiting for each; used after the script had to be reloaded.
  */
 static bool
 WorkerPushSync(PushItem *items, int nitems, BatchGroup *groups, char **err)
 {
-	int			calls_per_trip = PUSH_CHUNK / ONLINE_CAS_BATCH;
-	RedisCommand *cmds = palloc(sizeof(RedisCommand) * calls_per_trip);
-	RedisResult *res = palloc(sizeof(RedisResult) * calls_per_trip);
+	RedisCommand *cmds = palloc(sizeof(RedisCommand) * PUSH_CHUNK);
+	PushCall   *calls = palloc(sizeof(PushCall) * PUSH_CHUNK);
+	RedisResult *res = palloc(sizeof(RedisResult) * PUSH_CHUNK);
 
 	for (int start = 0; start < nitems;)
 	{
@@ -1225,12 +1421,10 @@ WorkerPushSync(PushItem *items, int nitems, BatchGroup *groups, char **err)
 		int			pos = start;
 		bool		noscript = false;
 
-		while (pos < nitems && ncalls < calls_per_trip)
+		while (pos < nitems && pos - start < PUSH_CHUNK - ONLINE_CAS_BATCH)
 		{
-			int			n = Min(ONLINE_CAS_BATCH, nitems - pos);
-
-			BuildCasCall(&cmds[ncalls++], items + pos, n);
-			pos += n;
+			pos += NextCall(&cmds[ncalls], &calls[ncalls], items, nitems, pos, true);
+			ncalls++;
 		}
 		if (!RedisRun(worker_conn, ncalls, cmds, res, online_redis_timeout_ms, err))
 		{
@@ -1238,7 +1432,7 @@ WorkerPushSync(PushItem *items, int nitems, BatchGroup *groups, char **err)
 			worker_conn = NULL;
 			return false;
 		}
-		if (!CountCasReplies(res, ncalls, items + start, nitems - start, groups, &noscript, err))
+		if (!CountCasReplies(res, calls, ncalls, items, groups, &noscript, err))
 			return false;
 		if (noscript)
 		{

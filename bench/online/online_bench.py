@@ -70,19 +70,32 @@ def bulk(cur, n):
     sql(cur, """INSERT INTO bench_a (user_id, event_timestamp, tx_count, amount_avg, amount_max, merchants, country)
                 SELECT g, now() - interval '1 hour', g, g * 0.5, g * 1.5, g %% 100, 'FR' FROM generate_series(1, %s) g""", n)
     wait_drained(cur)
+    R.config_resetstat()
     t0 = time.time()
     queued = sql(cur, "SELECT featstore.materialize('bench_a')")[0][0]
     t_q = time.time()
     t1 = wait_drained(cur)
+    worker_usec = redis_usec()
     size = R.strlen('fs:{bench_user:1}:bench_a')
     rate = queued / (t1 - t0)
+    R.config_resetstat()
+    nset = max(n, 500000)
     out = subprocess.run(['redis-benchmark', '-h', '127.0.0.1', '-p', str(RPORT), '-P', '64', '-c', '50',
-                          '-n', str(max(n, 500000)), '-r', '1000000', '-d', str(size), '-t', 'set', '--csv'],
+                          '-n', str(nset), '-r', '1000000', '-d', str(size), '-t', 'set', '--csv'],
                          capture_output=True, text=True).stdout
+    bench_usec = redis_usec()
     set_rps = float([l for l in out.splitlines() if l.startswith('"SET"')][0].split(',')[1].strip('"'))
     return {'entities': queued, 'value_bytes': size, 'queue_s': round(t_q - t0, 2),
             'total_s': round(t1 - t0, 2), 'entities_per_s': round(rate),
-            'redis_benchmark_set_P64_per_s': round(set_rps), 'ratio': round(rate / set_rps, 2)}
+            'redis_benchmark_set_P64_per_s': round(set_rps), 'ratio': round(rate / set_rps, 2),
+            'redis_usec_per_entity': round(worker_usec / queued, 2),
+            'redis_usec_per_benchmark_set': round(bench_usec / nset, 2)}
+
+
+def redis_usec():
+    """Redis' time in commands (INFO commandstats) since the last CONFIG RESETSTAT."""
+    return sum(v['usec'] for k, v in R.info('commandstats').items()
+               if k in ('cmdstat_evalsha', 'cmdstat_set', 'cmdstat_del', 'cmdstat_eval'))
 
 
 def freshness(cur, rate, seconds):
