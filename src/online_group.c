@@ -21,119 +21,59 @@
 #include "online.h"
 
 /*
- * OnlineLoadGroup reads a group's definition and column types; NULL if the
- * group does not exist and missing_ok.  The result is palloc'd in the
- * caller's memory context.
+ * OnlineLoadGroup returns what the online store needs of a group, built from
+ * the registry's own lookup; NULL if the group does not exist and
+ * missing_ok.  The result is palloc'd in the caller's memory context.
+ * Deprecated features are kept: older models still read them.
  */
 OnlineGroup *
 OnlineLoadGroup(const char *name, bool missing_ok)
 {
-	MemoryContext callercxt = CurrentMemoryContext;
-	MemoryContext oldcxt;
+	FsGroup    *fs = RegistryLookupGroup(name, missing_ok);
 	OnlineGroup *group;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
-	Oid			relid;
-	char	   *schema_name;
-	char	   *table_name;
-	int			ret;
-	bool		isnull;
+	ListCell   *lc;
+	int			i;
 
-	args[0] = CStringGetTextDatum(name);
-	SPI_connect();
+	if (fs == NULL)
+		return NULL;
 
-	ret = SPI_execute_with_args(
-								"SELECT g.schema_name::text, g.table_name::text, g.entity_name,"
-								" coalesce((extract(epoch FROM g.ttl) * 1000000)::bigint, 0), g.online"
-								" FROM featstore.feature_groups g WHERE g.name = $1",
-								1, argtypes, args, NULL, false, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read feature group \"%s\": SPI error %d", name, ret);
-	if (SPI_processed == 0)
-	{
-		SPI_finish();
-		if (missing_ok)
-			return NULL;
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("feature group \"%s\" does not exist", name),
-				 errhint("List the groups with SELECT group_name FROM featstore.group_overview.")));
-	}
-
-	oldcxt = MemoryContextSwitchTo(callercxt);
 	group = palloc0(sizeof(OnlineGroup));
-	group->name = pstrdup(name);
-	schema_name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	table_name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	group->qualified_table = quote_qualified_identifier(schema_name, table_name);
-	group->entity_name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-	group->ttl_usecs = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-												   SPI_tuptable->tupdesc, 4, &isnull));
-	group->online = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-											   SPI_tuptable->tupdesc, 5, &isnull));
-	MemoryContextSwitchTo(oldcxt);
-
-	relid = get_relname_relid(table_name, get_namespace_oid(schema_name, false));
-	if (!OidIsValid(relid))
+	group->name = fs->name;
+	group->qualified_table = quote_qualified_identifier(fs->schema_name, fs->table_name);
+	group->entity_name = fs->entity_name;
+	group->ttl_usecs = fs->has_ttl ? fs->ttl_usecs : 0;
+	group->online = fs->online;
+	if (!OidIsValid(fs->relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("history table %s of feature group \"%s\" does not exist",
 						group->qualified_table, name),
 				 errhint("Recreate the group with DROP FEATURE GROUP and CREATE FEATURE GROUP.")));
-	group->relid = relid;
+	group->relid = fs->relid;
 
-	/* key columns, with the table's real column types */
-	ret = SPI_execute_with_args(
-								"SELECT k.column_name::text, a.atttypid"
-								" FROM featstore.feature_groups g"
-								" JOIN featstore.entity_keys k ON k.entity_name = g.entity_name"
-								" JOIN pg_catalog.pg_attribute a ON a.attrelid = "
-								"   pg_catalog.format('%I.%I', g.schema_name, g.table_name)::pg_catalog.regclass"
-								"  AND a.attname = k.column_name AND NOT a.attisdropped"
-								" WHERE g.name = $1 ORDER BY k.position",
-								1, argtypes, args, NULL, false, 0);
-	if (ret != SPI_OK_SELECT || SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("feature group \"%s\" has no entity key columns in %s",
-						name, group->qualified_table)));
-	oldcxt = MemoryContextSwitchTo(callercxt);
-	group->nkeys = (int) SPI_processed;
-	group->key_names = palloc(sizeof(char *) * group->nkeys);
-	group->key_types = palloc(sizeof(Oid) * group->nkeys);
-	for (int i = 0; i < group->nkeys; i++)
+	group->nkeys = list_length(fs->keys);
+	group->key_names = palloc(sizeof(char *) * Max(group->nkeys, 1));
+	group->key_types = palloc(sizeof(Oid) * Max(group->nkeys, 1));
+	i = 0;
+	foreach(lc, fs->keys)
 	{
-		group->key_names[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		group->key_types[i] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-															 SPI_tuptable->tupdesc, 2, &isnull));
-	}
-	MemoryContextSwitchTo(oldcxt);
+		FsKeyColumn *k = lfirst(lc);
 
-	/* every feature, deprecated ones too: older models still read them */
-	ret = SPI_execute_with_args(
-								"SELECT f.name::text, a.atttypid"
-								" FROM featstore.feature_groups g"
-								" JOIN featstore.features f ON f.group_name = g.name"
-								" JOIN pg_catalog.pg_attribute a ON a.attrelid = "
-								"   pg_catalog.format('%I.%I', g.schema_name, g.table_name)::pg_catalog.regclass"
-								"  AND a.attname = f.name AND NOT a.attisdropped"
-								" WHERE g.name = $1 ORDER BY f.position",
-								1, argtypes, args, NULL, false, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read the features of group \"%s\": SPI error %d", name, ret);
-	oldcxt = MemoryContextSwitchTo(callercxt);
-	group->nfeatures = (int) SPI_processed;
+		group->key_names[i] = k->name;
+		group->key_types[i++] = k->typid;
+	}
+
+	group->nfeatures = list_length(fs->features);
 	group->feature_names = palloc(sizeof(char *) * Max(group->nfeatures, 1));
 	group->feature_types = palloc(sizeof(Oid) * Max(group->nfeatures, 1));
-	for (int i = 0; i < group->nfeatures; i++)
+	i = 0;
+	foreach(lc, fs->features)
 	{
-		group->feature_names[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		group->feature_types[i] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-																 SPI_tuptable->tupdesc, 2, &isnull));
-	}
-	MemoryContextSwitchTo(oldcxt);
+		FsFeature  *f = lfirst(lc);
 
-	SPI_finish();
+		group->feature_names[i] = f->name;
+		group->feature_types[i++] = f->typid;
+	}
 	return group;
 }
 
