@@ -38,6 +38,7 @@ typedef struct DdlErrorState
 static List *DdlExecute(const char *source);
 static FsResult *DdlExecuteStatement(FsStatement *stmt);
 static void DdlErrorCallback(void *arg);
+static void RefuseFunctions(void) pg_attribute_noreturn();
 
 /* DdlLangInit prepares the statement language when the library loads */
 void
@@ -60,10 +61,7 @@ featstore_inline_handler(PG_FUNCTION_ARGS)
 Datum
 featstore_call_handler(PG_FUNCTION_ARGS)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("functions cannot be written in language featstore"),
-			 errhint("Run featstore statements with DO LANGUAGE featstore $$ ... $$ or SELECT * FROM featstore.exec($$ ... $$).")));
+	RefuseFunctions();
 	PG_RETURN_VOID();
 }
 
@@ -71,10 +69,7 @@ featstore_call_handler(PG_FUNCTION_ARGS)
 Datum
 featstore_validator(PG_FUNCTION_ARGS)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("functions cannot be written in language featstore"),
-			 errhint("Run featstore statements with DO LANGUAGE featstore $$ ... $$ or SELECT * FROM featstore.exec($$ ... $$).")));
+	RefuseFunctions();
 	PG_RETURN_VOID();
 }
 
@@ -226,4 +221,14 @@ DdlErrorCallback(void *arg)
 	}
 	if (state->statement_no > 0)
 		errcontext("featstore statement %d", state->statement_no);
+}
+
+/* RefuseFunctions explains that the featstore language only runs DO blocks */
+static void
+RefuseFunctions(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("functions cannot be written in language featstore"),
+			 errhint("Run featstore statements with DO LANGUAGE featstore $$ ... $$ or SELECT * FROM featstore.exec($$ ... $$).")));
 }

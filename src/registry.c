@@ -63,6 +63,8 @@ static void DropGroupInternal(FsGroup *group, bool cascade, const char *stmt_tex
 static void DropServiceInternal(const char *name, const char *stmt_text);
 static FsFeature *FindFeature(FsGroup *group, const char *name);
 static char *FindCreator(const char *table, const char *name);
+static List *RegNames(const char *sql, const char *arg);
+static char *DescribeNames(const char *kind, List *names);
 static FsResult *SkipOrReportMissing(const char *command, const char *kind,
 									 const char *name, bool missing_ok);
 static FsResult *SkipOrReportExisting(const char *command, const char *kind,
@@ -376,26 +378,15 @@ RegistryDropEntity(const char *name, bool missing_ok, bool cascade, const char *
 		return SkipOrReportMissing("DROP ENTITY", "entity", name, missing_ok);
 	CheckRoleCanModify("entity", name, creator);
 
-	RegSpi("SELECT name FROM featstore.feature_groups WHERE entity_name = $1 ORDER BY name",
-		   1, &argtype, &arg, NULL, true);
-	for (uint64 i = 0; i < SPI_processed; i++)
-		groups = lappend(groups, RegGetText(i, 1));
-
+	groups = RegNames("SELECT name FROM featstore.feature_groups WHERE entity_name = $1 ORDER BY name",
+					  name);
 	if (groups != NIL && !cascade)
-	{
-		StringInfoData list;
-
-		initStringInfo(&list);
-		foreach(lc, groups)
-			appendStringInfo(&list, "%sfeature group \"%s\"",
-							 list.len ? ", " : "", (char *) lfirst(lc));
 		ereport(ERROR,
 				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 				 errmsg("cannot drop entity \"%s\" because other objects depend on it", name),
-				 errdetail("Keyed by this entity: %s.", list.data),
+				 errdetail("Keyed by this entity: %s.", DescribeNames("feature group", groups)),
 				 errhint("Drop those feature groups first, or use DROP ENTITY %s CASCADE to drop them too.",
 						 quote_identifier(name))));
-	}
 
 	foreach(lc, groups)
 	{
@@ -870,27 +861,16 @@ DropGroupInternal(FsGroup *group, bool cascade, const char *stmt_text, StringInf
 	List	   *services = NIL;
 	ListCell   *lc;
 
-	RegSpi("SELECT DISTINCT service_name FROM featstore.feature_service_members "
-		   "WHERE group_name = $1 ORDER BY 1", 1, &argtype, &arg, NULL, true);
-	for (uint64 i = 0; i < SPI_processed; i++)
-		services = lappend(services, RegGetText(i, 1));
-
+	services = RegNames("SELECT DISTINCT service_name FROM featstore.feature_service_members "
+						"WHERE group_name = $1 ORDER BY 1", group->name);
 	if (services != NIL && !cascade)
-	{
-		StringInfoData list;
-
-		initStringInfo(&list);
-		foreach(lc, services)
-			appendStringInfo(&list, "%sfeature service \"%s\"",
-							 list.len ? ", " : "", (char *) lfirst(lc));
 		ereport(ERROR,
 				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 				 errmsg("cannot drop feature group \"%s\" because other objects depend on it",
 						group->name),
-				 errdetail("Used by %s.", list.data),
+				 errdetail("Used by %s.", DescribeNames("feature service", services)),
 				 errhint("Drop those feature services first, or use DROP FEATURE GROUP %s CASCADE to drop them too.",
 						 quote_identifier(group->name))));
-	}
 	foreach(lc, services)
 	{
 		ereport(NOTICE,
@@ -1152,6 +1132,31 @@ static char *
 RegGetText(int row, int col)
 {
 	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+}
+
+/* RegNames runs a one-parameter registry query and returns its first column as a List */
+static List *
+RegNames(const char *sql, const char *arg)
+{
+	List	   *names = NIL;
+
+	RegExists(sql, arg);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		names = lappend(names, RegGetText(i, 1));
+	return names;
+}
+
+/* DescribeNames renders names as: kind "a", kind "b" */
+static char *
+DescribeNames(const char *kind, List *names)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, names)
+		appendStringInfo(&buf, "%s%s \"%s\"", buf.len ? ", " : "", kind, (char *) lfirst(lc));
+	return buf.data;
 }
 
 /* NameList runs a one-row, one-column registry query and returns its text */
