@@ -63,8 +63,10 @@ max_worker_processes = 16
 CONF
 [ -f "$ROOT/test/featstore.conf" ] && cat "$ROOT/test/featstore.conf" >> "$WORK/featstore.conf"
 
+# PROVE_TESTS (e.g. test/t/034_online_bulk.pl) narrows the TAP run
 as_pg() {
-	runuser -u "$RUN_AS" -- env FEATSTORE_TEST_REDIS_PORT="$REDIS_PORT" PATH="$PATH" "$@"
+	runuser -u "$RUN_AS" -- env FEATSTORE_TEST_REDIS_PORT="$REDIS_PORT" PATH="$PATH" \
+		${PROVE_TESTS:+PROVE_TESTS="$PROVE_TESTS"} "$@"
 }
 
 passed=0

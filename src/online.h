@@ -6,6 +6,7 @@
  *	online_capture.c	change capture triggers, commit wake-up, group changes,
  *						featstore.materialize()
  *	online_group.c		group metadata and the winner query
+ *	online_scan.c		the ordered walk that rematerializes a whole group
  *	online_codec.c		Redis key and msgpack value layout
  *	redis_io.c			non-blocking hiredis with a deadline on every step
  *	online_read.c		online_features(), verify_online(), status SRF
@@ -105,6 +106,26 @@ typedef struct OnlineGroup
 	bool		online;
 } OnlineGroup;
 
+/*
+ * One entity's state at an instant, as the worker turns it into a Redis
+ * write: its winner (if any row is current and within the TTL) and the
+ * earliest row dated after the instant (if any), to revisit then
+ */
+typedef struct OnlineWinner
+{
+	char	  **key_values;		/* key columns as text */
+	bool		force;			/* write even over a newer stored value */
+	bool		found;			/* a winner exists; else the key must not */
+	TimestampTz event_ts;
+	TimestampTz created_at;
+	Datum	   *values;			/* features, in group order */
+	bool	   *nulls;
+	bool		has_future;
+	TimestampTz next_future;
+} OnlineWinner;
+
+typedef void (*OnlineEmitFn) (void *arg, const OnlineWinner *winner);
+
 /* Connection settings for Redis */
 typedef struct RedisOptions
 {
@@ -167,6 +188,8 @@ PGDLLEXPORT void OnlineWorkerMain(Datum main_arg);
 extern void OnlineCaptureInit(void);
 extern int64 OnlineEnqueueGroup(const OnlineGroup *group, TimestampTz since,
 								bool force);
+extern int64 OnlineEnqueueKeys(const OnlineGroup *group, TimestampTz since,
+							   bool force);
 extern void OnlineEnqueuePurge(const char *group_name);
 
 /* online_group.c */
@@ -174,6 +197,13 @@ extern OnlineGroup *OnlineLoadGroup(const char *name, bool missing_ok);
 extern char *OnlineWinnerQuery(const OnlineGroup *group, const char *entities_sql);
 extern char *OnlineWinnerRangeQuery(const OnlineGroup *group, const char *entities_sql);
 extern bool OnlineExtensionReady(void);
+
+/* online_scan.c */
+extern Oid	OnlineScanIndex(const OnlineGroup *group);
+extern bool OnlineScanChunk(const OnlineGroup *group, Oid indexoid,
+							char **resume_after, TimestampTz since,
+							TimestampTz now, int limit, OnlineEmitFn emit,
+							void *arg, char ***last_keys, int *emitted);
 
 /* online_codec.c */
 extern void OnlineAppendKey(StringInfo buf, const OnlineGroup *group,

@@ -148,13 +148,60 @@ materialize(PG_FUNCTION_ARGS)
 }
 
 /*
- * OnlineEnqueueGroup queues the group's entities that have rows with
- * event_timestamp >= since; returns how many.  Each queue row holds a run of
- * entities in key order, so that a batch spans a narrow key range that the
- * worker can read in one ordered pass.
+ * OnlineEnqueueGroup queues a walk of the group's history that rewrites, in
+ * Redis, every entity with a row at or after since (DT_NOBEGIN: all); returns
+ * how many entities that is.  The walk is one queue row that records how
+ * far the worker got, so it resumes after an interruption, and the queue
+ * stays small whatever the group's size.
  */
 int64
 OnlineEnqueueGroup(const OnlineGroup *group, TimestampTz since, bool force)
+{
+	StringInfoData sql;
+	StringInfoData cols;
+	Oid			argtypes[3] = {TEXTOID, TIMESTAMPTZOID, BOOLOID};
+	Datum		args[3];
+	int64		total = 0;
+
+	initStringInfo(&cols);
+	for (int i = 0; i < group->nkeys; i++)
+		appendStringInfo(&cols, "%s%s", i > 0 ? ", " : "", quote_identifier(group->key_names[i]));
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "WITH n AS (SELECT pg_catalog.count(*) AS entities FROM"
+					 " (SELECT FROM %s WHERE event_timestamp >= $2 GROUP BY %s) s),"
+					 " q AS (INSERT INTO featstore.online_queue (group_name, kind, entities, force, since)"
+					 " SELECT $1, 'scan', LEAST(n.entities, %d), $3,"
+					 " CASE WHEN $2 > '-infinity' THEN $2 END FROM n)"
+					 " SELECT entities FROM n",
+					 group->qualified_table, cols.data, PG_INT32_MAX);
+	args[0] = CStringGetTextDatum(group->name);
+	args[1] = TimestampTzGetDatum(since);
+	args[2] = BoolGetDatum(force);
+
+	SPI_connect();
+	RunAsOwner(sql.data, 3, argtypes, args, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+
+		total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+											SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	changes_pending = true;
+	return total;
+}
+
+/*
+ * OnlineEnqueueKeys lists the group's entities that have rows with
+ * event_timestamp >= since in the queue; returns how many.  Each queue row
+ * holds a run of entities in key order, so that a batch spans a narrow key
+ * range that the worker can read in one ordered pass.  This is the fallback
+ * of a whole-group walk when the group's table has lost its index.
+ */
+int64
+OnlineEnqueueKeys(const OnlineGroup *group, TimestampTz since, bool force)
 {
 	StringInfoData sql;
 	StringInfoData cols;

@@ -114,12 +114,39 @@ typedef struct FutureItem
 typedef struct BatchGroup
 {
 	char	   *name;
-	TimestampTz oldest_enqueued;
+	TimestampTz oldest_enqueued;	/* of its captured changes; 0: none */
 	int64		entities;		/* queued for it (repeats counted) */
 	int64		written;
 	int64		removed;
 	int64		skipped;
 } BatchGroup;
+
+/* Where the items of a batch accumulate, and the group being added */
+typedef struct BatchItems
+{
+	MemoryContext batchcxt;
+	TimestampTz now;
+	PushItem   *items;
+	int			nitems;
+	int			maxitems;
+	FutureItem *futures;
+	int			nfutures;
+	PushStream *stream;
+	const OnlineGroup *group;
+	int			group_index;
+} BatchItems;
+
+/* A chunk of a whole-group walk that the batch carries */
+typedef struct BatchScan
+{
+	int64		id;				/* its queue row; 0: none */
+	char	   *group_name;
+	TimestampTz since;
+	char	  **resume_after;	/* key values as text; NULL: from the top */
+	bool		finished;		/* walked to the end, or the group is gone */
+	Datum		last_keys;		/* text[] to resume after, if not finished */
+	int			emitted;
+} BatchScan;
 
 /* The worker's connection and its script, kept across iterations */
 static RedisConn *worker_conn = NULL;
@@ -153,6 +180,9 @@ static int	NextCall(RedisCommand *cmd, PushCall *call, PushItem *items, int nite
 static void BuildCasCall(RedisCommand *cmd, PushItem *items, int n);
 static bool CountCasReplies(RedisResult *res, PushCall *calls, int ncalls, PushItem *items,
 							BatchGroup *groups, bool *noscript, char **err);
+static void AddItem(BatchItems *b, const OnlineWinner *w);
+static void EmitScanItem(void *arg, const OnlineWinner *w);
+static void RunScanChunk(BatchScan *scan, BatchItems *b, BatchGroup *groups, int ngroups);
 static bool WinnerRange(const OnlineGroup *group, int64 entities, Datum ids,
 						Datum group_name, Datum *lo, Datum *hi);
 static OnlineGroupStatus *GroupSlot(const char *name);
@@ -685,6 +715,12 @@ WorkerConnect(void)
 /*
  * WorkerBatch handles one batch; returns true when the queue may hold more
  * ready work.  On a Redis failure it closes worker_conn and returns false.
+ *
+ * A batch is the captured entities of queue rows taken in order, up to
+ * featstore.online_batch_size, plus one chunk of the first whole-group walk
+ * (a "scan" row).  Every value comes from one snapshot and batches reach
+ * Redis one after the other, so forced writes land in snapshot order
+ * whatever the queue order; only a purge is a barrier.
  */
 static bool
 WorkerBatch(MemoryContext batchcxt)
@@ -699,11 +735,8 @@ WorkerBatch(MemoryContext batchcxt)
 	char	   *purge_group = NULL;
 	BatchGroup *groups;
 	int			ngroups = 0;
-	PushItem   *items;
-	int			nitems = 0;
-	int			maxitems;
-	FutureItem *futures;
-	int			nfutures = 0;
+	BatchItems	b;
+	BatchScan	scan;
 	int64		entities = 0;
 	bool		full = false;
 	char	   *err = NULL;
@@ -734,7 +767,7 @@ WorkerBatch(MemoryContext batchcxt)
 	now = GetCurrentTimestamp();
 	qargs[0] = TimestampTzGetDatum(now);
 	qargs[1] = Int32GetDatum(online_batch_size);
-	ret = SPI_execute_with_args("SELECT id, group_name, kind, entities, enqueued_at"
+	ret = SPI_execute_with_args("SELECT id, group_name, kind, entities, enqueued_at, since, resume_after"
 								" FROM featstore.online_queue"
 								" WHERE not_before IS NULL OR not_before <= $1"
 								" ORDER BY id LIMIT $2",
@@ -743,8 +776,9 @@ WorkerBatch(MemoryContext batchcxt)
 		elog(ERROR, "could not read featstore.online_queue: SPI error %d", ret);
 
 	oldcxt = MemoryContextSwitchTo(batchcxt);
-	ids = palloc(sizeof(int64) * Max(SPI_processed, 1));
-	groups = palloc0(sizeof(BatchGroup) * (SPI_processed + 1));	/* NULL-terminated */
+	memset(&scan, 0, sizeof(scan));
+	ids = palloc(sizeof(int64) * (SPI_processed + 1));
+	groups = palloc0(sizeof(BatchGroup) * (SPI_processed + 2));	/* NULL-terminated, room for a walk */
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
@@ -759,13 +793,40 @@ WorkerBatch(MemoryContext batchcxt)
 		/* a purge runs alone, after everything queued before it */
 		if (strcmp(kind, "purge") == 0)
 		{
-			if (nids == 0)
+			if (nids == 0 && scan.id == 0)
 			{
 				ids[nids++] = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 				purge_group = gname;
 			}
 			full = true;
 			break;
+		}
+		if (strcmp(kind, "scan") == 0)
+		{
+			Datum		since;
+			Datum		resume;
+
+			/* one walk at a time; the rest wait for their turn */
+			if (scan.id != 0)
+				continue;
+			scan.id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+			scan.group_name = gname;
+			since = SPI_getbinval(tup, desc, 6, &isnull);
+			scan.since = isnull ? DT_NOBEGIN : DatumGetTimestampTz(since);
+			resume = SPI_getbinval(tup, desc, 7, &isnull);
+			if (!isnull)
+			{
+				Datum	   *elems;
+				bool	   *enulls;
+				int			nelems;
+
+				deconstruct_array(DatumGetArrayTypeP(resume), TEXTOID, -1, false,
+								  TYPALIGN_INT, &elems, &enulls, &nelems);
+				scan.resume_after = palloc(sizeof(char *) * Max(nelems, 1));
+				for (int i = 0; i < nelems; i++)
+					scan.resume_after[i] = enulls[i] ? NULL : TextDatumGetCString(elems[i]);
+			}
+			continue;
 		}
 		if (entities >= online_batch_size)
 		{
@@ -783,7 +844,7 @@ WorkerBatch(MemoryContext batchcxt)
 			groups[ngroups].oldest_enqueued = enq;
 			ngroups++;
 		}
-		else if (enq < groups[g].oldest_enqueued)
+		else if (enq < groups[g].oldest_enqueued || groups[g].oldest_enqueued == 0)
 			groups[g].oldest_enqueued = enq;
 		groups[g].entities += n;
 	}
@@ -791,7 +852,7 @@ WorkerBatch(MemoryContext batchcxt)
 		full = true;
 	MemoryContextSwitchTo(oldcxt);
 
-	if (nids == 0)
+	if (nids == 0 && scan.id == 0)
 	{
 		bool		isnull;
 		Datum		due;
@@ -813,13 +874,17 @@ WorkerBatch(MemoryContext batchcxt)
 		return false;
 	}
 
-	maxitems = (int) Max(entities, 1);
-	items = MemoryContextAlloc(batchcxt, sizeof(PushItem) * maxitems);
-	futures = MemoryContextAlloc(batchcxt, sizeof(FutureItem) * maxitems);
+	memset(&b, 0, sizeof(b));
+	b.batchcxt = batchcxt;
+	b.now = now;
+	b.maxitems = (int) Max(entities + (scan.id != 0 ? online_batch_size : 0), 1);
+	b.items = MemoryContextAlloc(batchcxt, sizeof(PushItem) * b.maxitems);
+	b.futures = MemoryContextAlloc(batchcxt, sizeof(FutureItem) * b.maxitems);
+	b.stream = &stream;
 	rowcxt = AllocSetContextCreate(batchcxt, "featstore online row", ALLOCSET_DEFAULT_SIZES);
 	memset(&stream, 0, sizeof(stream));
-	stream.cmds = MemoryContextAlloc(batchcxt, sizeof(RedisCommand) * maxitems);
-	stream.calls = MemoryContextAlloc(batchcxt, sizeof(PushCall) * maxitems);
+	stream.cmds = MemoryContextAlloc(batchcxt, sizeof(RedisCommand) * b.maxitems);
+	stream.calls = MemoryContextAlloc(batchcxt, sizeof(PushCall) * b.maxitems);
 
 	for (int g = 0; g < ngroups && purge_group == NULL; g++)
 	{
@@ -837,6 +902,8 @@ WorkerBatch(MemoryContext batchcxt)
 		MemoryContextSwitchTo(oldcxt);
 		if (group == NULL || !group->online)
 			continue;			/* dropped or offline: its entries just go */
+		b.group = group;
+		b.group_index = g;
 
 		/*
 		 * One column slice per key column, unnested side by side: reading
@@ -900,88 +967,62 @@ WorkerBatch(MemoryContext batchcxt)
 			SPI_cursor_fetch(portal, true, PUSH_CHUNK);
 			if (SPI_processed == 0)
 				break;
-			oldcxt = MemoryContextSwitchTo(rowcxt);
-			for (uint64 r = 0; r < SPI_processed && nitems < maxitems; r++)
+			for (uint64 r = 0; r < SPI_processed && b.nitems < b.maxitems; r++)
 			{
 				HeapTuple	tup = SPI_tuptable->vals[r];
 				TupleDesc	desc = SPI_tuptable->tupdesc;
-				PushItem   *item = &items[nitems++];
-				char	  **keyvals;
 				int			nk = group->nkeys;
 				bool		isnull;
 				Datum		ets;
-				StringInfoData key;
 				Datum		next;
+				OnlineWinner w;
 
 				/* a row's scratch goes with the next row; what stays is copied */
 				MemoryContextReset(rowcxt);
-				keyvals = palloc(sizeof(char *) * nk);
+				oldcxt = MemoryContextSwitchTo(rowcxt);
+				memset(&w, 0, sizeof(w));
+				w.key_values = palloc(sizeof(char *) * nk);
 				for (int k = 0; k < nk; k++)
-					keyvals[k] = SPI_getvalue(tup, desc, k + 1);
-				initStringInfo(&key);
-				OnlineAppendKey(&key, group, keyvals);
-				item->group_index = g;
-				item->key = MemoryContextStrdup(batchcxt, key.data);
-				item->force = DatumGetBool(SPI_getbinval(tup, desc, nk + 1, &isnull));
+					w.key_values[k] = SPI_getvalue(tup, desc, k + 1);
+				w.force = DatumGetBool(SPI_getbinval(tup, desc, nk + 1, &isnull));
 				ets = SPI_getbinval(tup, desc, nk + 2, &isnull);
-				if (isnull)
+				if (!isnull)
 				{
-					/* no current row: the key must not exist */
-					item->value = NULL;
-					item->value_len = 0;
-					strcpy(item->ets, "0");
-					strcpy(item->cat, "0");
-					strcpy(item->expire_ms, "0");
-				}
-				else
-				{
-					TimestampTz cat = DatumGetTimestampTz(SPI_getbinval(tup, desc, nk + 3, &isnull));
-					Datum	   *values = palloc(sizeof(Datum) * Max(group->nfeatures, 1));
-					bool	   *nulls = palloc(sizeof(bool) * Max(group->nfeatures, 1));
-					StringInfoData val;
-
+					w.found = true;
+					w.event_ts = DatumGetTimestampTz(ets);
+					w.created_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, nk + 3, &isnull));
+					w.values = palloc(sizeof(Datum) * Max(group->nfeatures, 1));
+					w.nulls = palloc(sizeof(bool) * Max(group->nfeatures, 1));
 					for (int f = 0; f < group->nfeatures; f++)
-						values[f] = SPI_getbinval(tup, desc, nk + 4 + f, &nulls[f]);
-					initStringInfo(&val);
-					OnlineEncodeValue(&val, group, DatumGetTimestampTz(ets), cat, now, values, nulls);
-					item->value = MemoryContextAlloc(batchcxt, val.len);
-					memcpy(item->value, val.data, val.len);
-					item->value_len = val.len;
-					pg_lltoa(OnlineUnixUsecs(DatumGetTimestampTz(ets)), item->ets);
-					pg_lltoa(OnlineUnixUsecs(cat), item->cat);
-					if (group->ttl_usecs > 0)
-						pg_lltoa((OnlineUnixUsecs(DatumGetTimestampTz(ets)) + group->ttl_usecs) / 1000,
-								 item->expire_ms);
-					else
-						strcpy(item->expire_ms, "0");
+						w.values[f] = SPI_getbinval(tup, desc, nk + 4 + f, &w.nulls[f]);
 				}
-
 				next = SPI_getbinval(tup, desc, desc->natts, &isnull);
 				if (!isnull)
 				{
-					Datum	   *kd = palloc(sizeof(Datum) * nk);
-
-					for (int k = 0; k < nk; k++)
-						kd[k] = CStringGetTextDatum(keyvals[k]);
-					MemoryContextSwitchTo(batchcxt);
-					futures[nfutures].group_name = group->name;
-					futures[nfutures].keys = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false,
-																			 TYPALIGN_INT));
-					MemoryContextSwitchTo(rowcxt);
-					futures[nfutures].at = DatumGetTimestampTz(next);
-					nfutures++;
+					w.has_future = true;
+					w.next_future = DatumGetTimestampTz(next);
 				}
+				AddItem(&b, &w);
+				MemoryContextSwitchTo(oldcxt);
 			}
-			MemoryContextSwitchTo(oldcxt);
 			SPI_freetuptable(SPI_tuptable);
 
 			/*
 			 * Hand Redis what is ready while the next rows are computed.  This
 			 * never waits on Redis, so the transaction is never held by it.
 			 */
-			StreamCalls(&stream, items, nitems, false);
+			StreamCalls(&stream, b.items, b.nitems, false);
 		}
 		SPI_cursor_close(portal);
+	}
+
+	if (scan.id != 0 && purge_group == NULL)
+	{
+		RunScanChunk(&scan, &b, groups, ngroups);
+		if (groups[ngroups].name != NULL)
+			ngroups++;			/* the walk's group was new to the batch */
+		if (!scan.finished)
+			full = true;
 	}
 
 	SPI_finish();
@@ -1002,7 +1043,7 @@ WorkerBatch(MemoryContext batchcxt)
 			return false;
 		}
 	}
-	else if (!WorkerPush(&stream, items, nitems, groups, &err))
+	else if (!WorkerPush(&stream, b.items, b.nitems, groups, &err))
 	{
 		if (worker_conn != NULL)
 		{
@@ -1025,12 +1066,30 @@ WorkerBatch(MemoryContext batchcxt)
 		return false;
 	}
 
-	/* --- 3. forget the batch, schedule future-dated rows --- */
+	/* --- 3. forget the batch, move the walk on, schedule future-dated rows --- */
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "featstore: removing the pushed batch");
+	if (scan.id != 0 && scan.finished)
+		ids[nids++] = scan.id;
+	else if (scan.id != 0 && purge_group == NULL)
+	{
+		Oid			types[3] = {INT8OID, TEXTARRAYOID, INT4OID};
+		Datum		args[3];
+
+		args[0] = Int64GetDatum(scan.id);
+		args[1] = scan.last_keys;
+		args[2] = Int32GetDatum(scan.emitted);
+		ret = SPI_execute_with_args("UPDATE featstore.online_queue SET resume_after = $2,"
+									" entities = GREATEST(entities - $3, 0)"
+									" WHERE id = $1",
+									3, types, args, NULL, false, 0);
+		if (ret != SPI_OK_UPDATE)
+			elog(ERROR, "could not record the progress of a rematerialization: SPI error %d", ret);
+	}
+	if (nids > 0)
 	{
 		Oid			types[1] = {INT8ARRAYOID};
 		Datum		args[1];
@@ -1044,14 +1103,14 @@ WorkerBatch(MemoryContext batchcxt)
 		if (ret != SPI_OK_DELETE)
 			elog(ERROR, "could not delete a pushed batch from featstore.online_queue: SPI error %d", ret);
 	}
-	for (int i = 0; i < nfutures; i++)
+	for (int i = 0; i < b.nfutures; i++)
 	{
 		Oid			types[3] = {TEXTOID, TEXTARRAYOID, TIMESTAMPTZOID};
 		Datum		args[3];
 
-		args[0] = CStringGetTextDatum(futures[i].group_name);
-		args[1] = futures[i].keys;
-		args[2] = TimestampTzGetDatum(futures[i].at);
+		args[0] = CStringGetTextDatum(b.futures[i].group_name);
+		args[1] = b.futures[i].keys;
+		args[2] = TimestampTzGetDatum(b.futures[i].at);
 		ret = SPI_execute_with_args("INSERT INTO featstore.online_queue"
 									" (group_name, keys, entities, future, not_before)"
 									" VALUES ($1, ARRAY[$2], 1, true, $3)",
@@ -1077,7 +1136,8 @@ WorkerBatch(MemoryContext batchcxt)
 		if (slot == NULL)
 			continue;
 		slot->last_success = now;
-		slot->lag_usecs = now - groups[g].oldest_enqueued;
+		if (groups[g].oldest_enqueued != 0)
+			slot->lag_usecs = now - groups[g].oldest_enqueued;
 		slot->entities_written += groups[g].written;
 		slot->keys_removed += groups[g].removed;
 		slot->rows_skipped += groups[g].skipped;
@@ -1092,6 +1152,152 @@ WorkerBatch(MemoryContext batchcxt)
 	SpinLockRelease(&online_shared->mutex);
 	SetWorkerState(ONLINE_STATE_IDLE, NULL);
 	return full;
+}
+
+/*
+ * RunScanChunk computes one chunk of a whole-group walk into the batch.  A
+ * group that is gone or offline ends the walk.  A group whose table lost
+ * the index the walk follows has its entities listed in the queue instead,
+ * as capture does, and the walk ends.  The walk's group is added to groups
+ * (at ngroups, if it is not there yet) so that its counters are kept.
+ */
+static void
+RunScanChunk(BatchScan *scan, BatchItems *b, BatchGroup *groups, int ngroups)
+{
+	MemoryContext oldcxt;
+	OnlineGroup *group;
+	Oid			indexoid;
+	char	  **last_keys;
+	int			g;
+	bool		at_end;
+
+	oldcxt = MemoryContextSwitchTo(b->batchcxt);
+	group = OnlineLoadGroup(scan->group_name, true);
+	MemoryContextSwitchTo(oldcxt);
+	if (group == NULL || !group->online)
+	{
+		scan->finished = true;
+		return;
+	}
+	indexoid = OnlineScanIndex(group);
+	if (!OidIsValid(indexoid))
+	{
+		ereport(LOG,
+				(errmsg("featstore online worker: feature group \"%s\" has no index on (keys, event_timestamp, created_at); rematerializing it entity by entity",
+						group->name)));
+		OnlineEnqueueKeys(group, scan->since, true);
+		scan->finished = true;
+		return;
+	}
+
+	for (g = 0; g < ngroups; g++)
+		if (strcmp(groups[g].name, group->name) == 0)
+			break;
+	if (g == ngroups)
+		groups[g].name = group->name;
+	b->group = group;
+	b->group_index = g;
+
+	pgstat_report_activity(STATE_RUNNING, "featstore: rematerializing a group");
+	at_end = OnlineScanChunk(group, indexoid, scan->resume_after, scan->since, b->now,
+							 online_batch_size, EmitScanItem, b, &last_keys, &scan->emitted);
+	StreamCalls(b->stream, b->items, b->nitems, false);
+	elog(DEBUG1, "featstore online worker: walked %d entities of group \"%s\" after %s%s",
+		 scan->emitted, group->name,
+		 scan->resume_after ? "a resume point" : "the start",
+		 at_end ? ", to the end" : "");
+	scan->finished = at_end;
+	if (!at_end)
+	{
+		Datum	   *elems = palloc(sizeof(Datum) * group->nkeys);
+
+		oldcxt = MemoryContextSwitchTo(b->batchcxt);
+		for (int i = 0; i < group->nkeys; i++)
+			elems[i] = CStringGetTextDatum(last_keys[i]);
+		scan->last_keys = PointerGetDatum(construct_array(elems, group->nkeys, TEXTOID, -1,
+														  false, TYPALIGN_INT));
+		MemoryContextSwitchTo(oldcxt);
+	}
+}
+
+/* EmitScanItem adds an entity of the walk to the batch and streams it */
+static void
+EmitScanItem(void *arg, const OnlineWinner *w)
+{
+	BatchItems *b = (BatchItems *) arg;
+
+	AddItem(b, w);
+	if (b->nitems - b->stream->sent_items >= PUSH_CHUNK)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(b->batchcxt);
+
+		StreamCalls(b->stream, b->items, b->nitems, false);
+		MemoryContextSwitchTo(oldcxt);
+	}
+}
+
+/*
+ * AddItem turns an entity's winner into the Redis write (or delete) of the
+ * batch, copied into the batch's memory, and notes a revisit if a row is
+ * dated in the future.  Scratch goes to the caller's current context.
+ */
+static void
+AddItem(BatchItems *b, const OnlineWinner *w)
+{
+	const OnlineGroup *group = b->group;
+	PushItem   *item;
+	StringInfoData key;
+
+	if (b->nitems >= b->maxitems)
+		elog(ERROR, "featstore online worker: batch holds more entities than it planned (%d)",
+			 b->maxitems);
+	item = &b->items[b->nitems++];
+	initStringInfo(&key);
+	OnlineAppendKey(&key, group, w->key_values);
+	item->group_index = b->group_index;
+	item->key = MemoryContextStrdup(b->batchcxt, key.data);
+	item->force = w->force;
+	if (!w->found)
+	{
+		/* no current row: the key must not exist */
+		item->value = NULL;
+		item->value_len = 0;
+		strcpy(item->ets, "0");
+		strcpy(item->cat, "0");
+		strcpy(item->expire_ms, "0");
+	}
+	else
+	{
+		StringInfoData val;
+
+		initStringInfo(&val);
+		OnlineEncodeValue(&val, group, w->event_ts, w->created_at, b->now, w->values, w->nulls);
+		item->value = MemoryContextAlloc(b->batchcxt, val.len);
+		memcpy(item->value, val.data, val.len);
+		item->value_len = val.len;
+		pg_lltoa(OnlineUnixUsecs(w->event_ts), item->ets);
+		pg_lltoa(OnlineUnixUsecs(w->created_at), item->cat);
+		if (group->ttl_usecs > 0)
+			pg_lltoa((OnlineUnixUsecs(w->event_ts) + group->ttl_usecs) / 1000, item->expire_ms);
+		else
+			strcpy(item->expire_ms, "0");
+	}
+
+	if (w->has_future)
+	{
+		Datum	   *kd = palloc(sizeof(Datum) * group->nkeys);
+		MemoryContext oldcxt;
+
+		for (int k = 0; k < group->nkeys; k++)
+			kd[k] = CStringGetTextDatum(w->key_values[k]);
+		oldcxt = MemoryContextSwitchTo(b->batchcxt);
+		b->futures[b->nfutures].group_name = group->name;
+		b->futures[b->nfutures].keys = PointerGetDatum(construct_array(kd, group->nkeys, TEXTOID,
+																	   -1, false, TYPALIGN_INT));
+		b->futures[b->nfutures].at = w->next_future;
+		b->nfutures++;
+		MemoryContextSwitchTo(oldcxt);
+	}
 }
 
 /*

@@ -4,8 +4,10 @@
 CREATE TABLE featstore.online_queue (
 	id			bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	group_name	text NOT NULL,
-	kind		text NOT NULL DEFAULT 'keys' CHECK (kind IN ('keys', 'purge')),
+	kind		text NOT NULL DEFAULT 'keys' CHECK (kind IN ('keys', 'scan', 'purge')),
 	keys		text[],
+	since		timestamptz,
+	resume_after text[],
 	entities	integer NOT NULL DEFAULT 0,
 	force		boolean NOT NULL DEFAULT false,
 	future		boolean NOT NULL DEFAULT false,
@@ -15,9 +17,11 @@ CREATE TABLE featstore.online_queue (
 COMMENT ON TABLE featstore.online_queue IS 'Entities whose Redis value the materialization worker must recompute; written by the capture triggers in the writing transaction, deleted once Redis has the result';
 COMMENT ON COLUMN featstore.online_queue.id IS 'Order of arrival; the worker works in this order';
 COMMENT ON COLUMN featstore.online_queue.group_name IS 'Feature group (no foreign key: a purge outlives its group)';
-COMMENT ON COLUMN featstore.online_queue.kind IS 'keys: recompute the listed entities; purge: remove every Redis key of the group';
+COMMENT ON COLUMN featstore.online_queue.kind IS 'keys: recompute the listed entities; scan: walk the whole group (rematerialization); purge: remove every Redis key of the group';
 COMMENT ON COLUMN featstore.online_queue.keys IS 'Two-dimensional: one row per entity, one column per key column, as text';
-COMMENT ON COLUMN featstore.online_queue.entities IS 'Number of entities in keys (at most 1000 per row)';
+COMMENT ON COLUMN featstore.online_queue.since IS 'scan: only entities whose latest row is at or after this time (NULL: all)';
+COMMENT ON COLUMN featstore.online_queue.resume_after IS 'scan: key values (as text) of the last entity done; the walk goes on below it in key order (NULL: not started)';
+COMMENT ON COLUMN featstore.online_queue.entities IS 'keys: number of entities listed (at most 1000 per row); scan: entities still to walk, as counted when queued';
 COMMENT ON COLUMN featstore.online_queue.force IS 'Write even if Redis holds a newer (event_timestamp, created_at): set after DELETE, UPDATE and rematerialization';
 COMMENT ON COLUMN featstore.online_queue.future IS 'Some rows are dated in the future: the worker schedules a revisit when they become current';
 COMMENT ON COLUMN featstore.online_queue.not_before IS 'Do not process before this time (revisit of a future-dated row)';
@@ -44,7 +48,7 @@ CREATE FUNCTION featstore.materialize(group_name text, since timestamptz DEFAULT
 RETURNS bigint
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'materialize';
-COMMENT ON FUNCTION featstore.materialize(text, timestamptz) IS 'Queue every entity of an online group (or those with rows since a time) for rewriting in Redis; returns the number queued';
+COMMENT ON FUNCTION featstore.materialize(text, timestamptz) IS 'Queue a rewrite in Redis of every entity of an online group (or of those with rows since a time); returns how many entities that is';
 
 CREATE FUNCTION featstore.online_features(group_name text, VARIADIC entity_key text[])
 RETURNS TABLE (status text, features jsonb, event_timestamp timestamptz, created_at timestamptz,
