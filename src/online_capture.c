@@ -47,6 +47,8 @@ static void EnqueueTransition(TriggerData *trigdata, Tuplestorestate *rows,
 							  bool force);
 static void EnqueueChunk(const char *group_name, Datum *elems, int nentities,
 						 int nkeys, bool force, bool future);
+static int64 RunEnqueue(const char *sql, const OnlineGroup *group, TimestampTz since,
+						bool force);
 static bool HasCaptureTriggers(Oid relid);
 static void AttachCapture(const FsGroup *group);
 static void DetachCapture(const FsGroup *group);
@@ -159,9 +161,6 @@ OnlineEnqueueGroup(const OnlineGroup *group, TimestampTz since, bool force)
 {
 	StringInfoData sql;
 	StringInfoData cols;
-	Oid			argtypes[3] = {TEXTOID, TIMESTAMPTZOID, BOOLOID};
-	Datum		args[3];
-	int64		total = 0;
 
 	initStringInfo(&cols);
 	for (int i = 0; i < group->nkeys; i++)
@@ -175,22 +174,7 @@ OnlineEnqueueGroup(const OnlineGroup *group, TimestampTz since, bool force)
 					 " CASE WHEN $2 > '-infinity' THEN $2 END FROM n)"
 					 " SELECT entities FROM n",
 					 group->qualified_table, cols.data, PG_INT32_MAX);
-	args[0] = CStringGetTextDatum(group->name);
-	args[1] = TimestampTzGetDatum(since);
-	args[2] = BoolGetDatum(force);
-
-	SPI_connect();
-	RunAsOwner(sql.data, 3, argtypes, args, SPI_OK_SELECT);
-	if (SPI_processed == 1)
-	{
-		bool		isnull;
-
-		total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-											SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	SPI_finish();
-	changes_pending = true;
-	return total;
+	return RunEnqueue(sql.data, group, since, force);
 }
 
 /*
@@ -206,9 +190,6 @@ OnlineEnqueueKeys(const OnlineGroup *group, TimestampTz since, bool force)
 	StringInfoData sql;
 	StringInfoData cols;
 	StringInfoData arr;
-	Oid			argtypes[3] = {TEXTOID, TIMESTAMPTZOID, BOOLOID};
-	Datum		args[3];
-	int64		total = 0;
 
 	initStringInfo(&cols);
 	initStringInfo(&arr);
@@ -230,12 +211,26 @@ OnlineEnqueueKeys(const OnlineGroup *group, TimestampTz since, bool force)
 					 " SELECT coalesce(pg_catalog.sum(entities), 0)::bigint FROM q",
 					 arr.data, cols.data, cols.data, group->qualified_table, cols.data,
 					 ONLINE_QUEUE_CHUNK);
+	return RunEnqueue(sql.data, group, since, force);
+}
+
+/*
+ * RunEnqueue runs an enqueueing statement of a group as the extension owner,
+ * with $1 the group's name, $2 since and $3 force; returns the count it
+ * selects.
+ */
+static int64
+RunEnqueue(const char *sql, const OnlineGroup *group, TimestampTz since, bool force)
+{
+	Oid			argtypes[3] = {TEXTOID, TIMESTAMPTZOID, BOOLOID};
+	Datum		args[3];
+	int64		total = 0;
+
 	args[0] = CStringGetTextDatum(group->name);
 	args[1] = TimestampTzGetDatum(since);
 	args[2] = BoolGetDatum(force);
-
 	SPI_connect();
-	RunAsOwner(sql.data, 3, argtypes, args, SPI_OK_SELECT);
+	RunAsOwner(sql, 3, argtypes, args, SPI_OK_SELECT);
 	if (SPI_processed == 1)
 	{
 		bool		isnull;
