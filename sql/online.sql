@@ -111,6 +111,14 @@ SELECT * FROM featstore.verify_online('shop_profile');
 -- rematerialization queues every entity; since= limits it
 SELECT featstore.materialize('rider_stats');
 SELECT featstore.materialize('rider_stats', since => now() - interval '100 minutes');
+-- a walk of the whole group supersedes queued walks of the same group
+BEGIN;
+SELECT featstore.materialize('rider_stats', since => now() - interval '1 minute');
+SELECT featstore.materialize('rider_stats');
+SELECT featstore.materialize('rider_stats', since => now() - interval '1 minute');
+SELECT kind, since IS NULL AS whole_group, entities FROM featstore.online_queue
+ WHERE group_name = 'rider_stats' AND kind = 'scan' AND enqueued_at >= now() ORDER BY id;
+COMMIT;
 SELECT fs_test_wait_online();
 SELECT * FROM featstore.verify_online('rider_stats', sample => 5);
 

@@ -154,7 +154,9 @@ materialize(PG_FUNCTION_ARGS)
  * Redis, every entity with a row at or after since (DT_NOBEGIN: all); returns
  * how many entities that is.  The walk is one queue row that records how
  * far the worker got, so it resumes after an interruption, and the queue
- * stays small whatever the group's size.
+ * stays small whatever the group's size.  Walks of the group already queued
+ * for the same entities or fewer are dropped: the new one rewrites all of
+ * them from a later snapshot.
  */
 int64
 OnlineEnqueueGroup(const OnlineGroup *group, TimestampTz since, bool force)
@@ -169,6 +171,8 @@ OnlineEnqueueGroup(const OnlineGroup *group, TimestampTz since, bool force)
 	appendStringInfo(&sql,
 					 "WITH n AS (SELECT pg_catalog.count(*) AS entities FROM"
 					 " (SELECT FROM %s WHERE event_timestamp >= $2 GROUP BY %s) s),"
+					 " d AS (DELETE FROM featstore.online_queue WHERE group_name = $1 AND kind = 'scan'"
+					 " AND coalesce(since, '-infinity') >= $2),"
 					 " q AS (INSERT INTO featstore.online_queue (group_name, kind, entities, force, since)"
 					 " SELECT $1, 'scan', LEAST(n.entities, %d), $3,"
 					 " CASE WHEN $2 > '-infinity' THEN $2 END FROM n)"
