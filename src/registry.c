@@ -30,6 +30,7 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
@@ -40,6 +41,7 @@
 int			registry_error_location = -1;
 
 static void RegistryLock(void);
+static void RegistryCheckSnapshot(void);
 static int	RegSpi(const char *sql, int nargs, Oid *argtypes, Datum *values,
 				   const char *nulls, bool elevated);
 static bool RegExists(const char *sql, const char *arg);
@@ -1091,6 +1093,50 @@ RegistryLock(void)
 	if (!OidIsValid(relid))
 		elog(ERROR, "featstore registry table \"entities\" is missing");
 	LockRelationOid(relid, ShareRowExclusiveLock);
+	if (IsolationUsesXactSnapshot())
+		RegistryCheckSnapshot();
+}
+
+/*
+ * RegistryCheckSnapshot refuses, as a serialization failure, a REPEATABLE
+ * READ or SERIALIZABLE transaction whose snapshot misses featstore DDL that
+ * committed after it was taken (typically while this statement waited for
+ * the registry lock).  Deciding on that stale view would give a raw
+ * primary-key violation at best, and at worst act on definitions that no
+ * longer exist.  Every definition change adds a row to
+ * featstore.definition_history, so the two snapshots count different rows
+ * exactly when that happened; the lock keeps the count still meanwhile.
+ */
+static void
+RegistryCheckSnapshot(void)
+{
+	const char *sql = "SELECT pg_catalog.count(*) FROM featstore.definition_history";
+	Oid			save_userid;
+	int			save_sec;
+	SPIPlanPtr	plan;
+	int64		mine;
+	int64		latest;
+	bool		isnull;
+
+	FeatstoreBeginRegistryWrite(&save_userid, &save_sec);
+	plan = SPI_prepare(sql, 0, NULL);
+	if (plan == NULL ||
+		SPI_execute_snapshot(plan, NULL, NULL, InvalidSnapshot, InvalidSnapshot,
+							 false, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "featstore registry query failed: %s", SPI_result_code_string(SPI_result));
+	mine = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	/* not read-only: both counts then include this transaction's own changes */
+	if (SPI_execute_snapshot(plan, NULL, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							 false, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "featstore registry query failed: %s", SPI_result_code_string(SPI_result));
+	latest = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	FeatstoreEndRegistryWrite(save_userid, save_sec);
+	if (mine != latest)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent featstore DDL"),
+				 errdetail("Another transaction changed feature definitions after this transaction's snapshot was taken."),
+				 errhint("Retry the transaction.")));
 }
 
 /*
