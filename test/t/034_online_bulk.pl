@@ -2,8 +2,9 @@
 # one pass over a dense key range; materialize() walks the group's index in
 # chunks (integer, text, uuid and compound keys; short and long histories,
 # ties, deletes, expiries and future-dated rows), honours since, falls back
-# to listing entities when the index is gone, and resumes after a crash
-# where it stopped.  Every step ends with verify_online finding nothing.
+# to listing entities when the index is gone, agrees with the SQL rule on
+# random histories, and resumes after a crash where it stopped.  Every step
+# ends with verify_online finding nothing.
 use strict;
 use warnings;
 use lib 'test/perl';
@@ -177,6 +178,38 @@ is(count_log($node, qr/group "tagged" has no index on \(keys, event_timestamp, c
 verify_zero($node, 'tagged', 'no difference after the fallback');
 is(redis_cmd($rport, undef, 'DBSIZE'), '2000', 'every entity written by the fallback');
 
+# --- randomized: random compound-key histories (expired, current and future
+# rows, deletes; no row within a minute of a boundary, so the check cannot
+# race the clock), walked in chunks of random sizes, against the SQL rule ---
+for my $seed (1 .. 4)
+{
+	set_batch((7, 50, 333, 10000)[ $seed - 1 ]);
+	$node->safe_psql('postgres', qq{
+		SELECT setseed(0.$seed);
+		TRUNCATE pairs;
+		INSERT INTO pairs (acct_id, region, event_timestamp, created_at, v)
+		SELECT (random() * 200)::int, (ARRAY['eu', 'us', 'Ap', 'a b'])[1 + (random() * 3)::int],
+			   now() + interval '1 minute' * CASE WHEN r < 0.3 THEN -(62 + random() * 100)
+												   WHEN r < 0.8 THEN -(1 + random() * 56)
+												   ELSE 2 + random() * 58 END,
+			   now() - make_interval(secs => (random() * 5)::int), (random() * 1e6)::bigint
+		FROM (SELECT random() AS r FROM generate_series(1, 3000)) g
+		ON CONFLICT DO NOTHING;
+		DELETE FROM pairs WHERE random() < 0.05;
+	});
+	wait_caught_up($node, "random histories, seed $seed");
+	redis_cmd($rport, undef, 'FLUSHDB');
+	$node->safe_psql('postgres', "SELECT featstore.materialize('pairs')");
+	wait_caught_up($node, "materialize, seed $seed");
+	verify_zero($node, 'pairs', "seed $seed: no difference after the walk");
+	is(redis_cmd($rport, undef, 'DBSIZE'),
+		$node->safe_psql('postgres', q{
+			SELECT count(*) FROM (SELECT DISTINCT ON (acct_id, region) event_timestamp FROM pairs
+			WHERE event_timestamp <= now() ORDER BY acct_id, region, event_timestamp DESC, created_at DESC) w
+			WHERE event_timestamp >= now() - interval '1 hour'}),
+		"seed $seed: one key per entity with a current row within the TTL");
+}
+
 # --- a crash in the middle of a walk: it resumes where it stopped ---
 set_batch(1);
 redis_cmd($rport, undef, 'FLUSHDB');
@@ -185,6 +218,8 @@ $node->safe_psql('postgres', "SELECT featstore.materialize('dense')");
 ok($node->poll_query_until('postgres',
 	"SELECT resume_after IS NOT NULL FROM featstore.online_queue WHERE kind = 'scan'"), 'the walk is under way');
 redis_cmd($rport, undef, 'CLIENT', 'PAUSE', '3000', 'WRITE');
+# the worker commits asynchronously: make its progress so far durable
+$node->safe_psql('postgres', 'CHECKPOINT');
 my $pid = $node->safe_psql('postgres', 'SELECT pid FROM featstore.online_worker_status()');
 kill 'KILL', $pid;
 ok($node->poll_query_until('postgres', 'SELECT true'), 'server back after the SIGKILL');
