@@ -122,6 +122,29 @@ COMMIT;
 SELECT fs_test_wait_online();
 SELECT * FROM featstore.verify_online('rider_stats', sample => 5);
 
+-- values the codec writes as text (dates, intervals) and keys take one fixed
+-- style, whatever the session's: verify_online run under another DateStyle
+-- finds no false difference
+SELECT count(*) FROM featstore.exec($$
+	CREATE ENTITY store (store_id bigint);
+	CREATE FEATURE GROUP store_daily ENTITY store
+		FEATURES (day date 'Business day', span interval 'Opening hours', sales numeric 'Sales') ONLINE;
+$$);
+SET datestyle = 'SQL, DMY';
+SET intervalstyle = 'sql_standard';
+INSERT INTO store_daily (store_id, event_timestamp, day, span, sales)
+VALUES (5, now() - interval '1 minute', '02/01/2026', '8 hours 30 minutes', 10.5),
+	   (6, now() - interval '1 minute', '03/01/2026', '1 day', 7);
+SELECT fs_test_wait_online();
+SELECT status, features FROM featstore.online_features('store_daily', '5');
+SELECT * FROM featstore.verify_online('store_daily');
+SELECT featstore.materialize('store_daily');
+SELECT fs_test_wait_online();
+SELECT * FROM featstore.verify_online('store_daily');
+RESET datestyle;
+RESET intervalstyle;
+SELECT * FROM featstore.verify_online('store_daily');
+
 -- the status view
 SELECT group_name, online, worker_state, queue_depth, entities_written > 0 AS wrote,
 	   last_success IS NOT NULL AS succeeded, lag IS NOT NULL AS has_lag, last_error
@@ -181,6 +204,8 @@ SELECT command FROM featstore.exec($$
 	DROP FEATURE GROUP rider_offline;
 	DROP ENTITY rider;
 	DROP ENTITY shop;
+	DROP FEATURE GROUP store_daily;
+	DROP ENTITY store;
 $$);
 SELECT fs_test_wait_online();
 SELECT count(*) AS left_in_queue FROM featstore.online_queue;

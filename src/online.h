@@ -42,6 +42,14 @@
  */
 #define ONLINE_RANGE_ROWS_PER_ENTITY 4
 
+/*
+ * The text form of key and feature values, whatever the session's settings:
+ * what the queue, a walk's resume point and Redis keys are written in
+ */
+#define ONLINE_DATESTYLE "ISO, YMD"
+#define ONLINE_INTERVALSTYLE "postgres"
+#define ONLINE_FLOAT_DIGITS "1"
+
 /* Most groups whose status shared memory tracks */
 #define ONLINE_MAX_GROUPS 128
 #define ONLINE_ERRMSG_LEN 256
@@ -206,6 +214,8 @@ extern bool OnlineScanChunk(const OnlineGroup *group, Oid indexoid,
 							void *arg, char ***last_keys, int *emitted);
 
 /* online_codec.c */
+extern int	OnlineBeginCanonicalText(void);
+extern void OnlineEndCanonicalText(int level);
 extern void OnlineAppendKey(StringInfo buf, const OnlineGroup *group,
 							char **key_values);
 extern void OnlineKeyPattern(StringInfo buf, const char *group_name);

@@ -101,11 +101,14 @@ online_capture(PG_FUNCTION_ARGS)
 		 * After DELETE or UPDATE the right value may be an older row, so those
 		 * entities are written without the newer-wins check.
 		 */
+		int			level = OnlineBeginCanonicalText();
+
 		if (trigdata->tg_oldtable)
 			EnqueueTransition(trigdata, trigdata->tg_oldtable, group_name, keys, nkeys, true);
 		if (trigdata->tg_newtable)
 			EnqueueTransition(trigdata, trigdata->tg_newtable, group_name, keys, nkeys,
 							  TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event));
+		OnlineEndCanonicalText(level);
 	}
 	SPI_finish();
 	changes_pending = true;
@@ -229,12 +232,15 @@ RunEnqueue(const char *sql, const OnlineGroup *group, TimestampTz since, bool fo
 	Oid			argtypes[3] = {TEXTOID, TIMESTAMPTZOID, BOOLOID};
 	Datum		args[3];
 	int64		total = 0;
+	int			level;
 
 	args[0] = CStringGetTextDatum(group->name);
 	args[1] = TimestampTzGetDatum(since);
 	args[2] = BoolGetDatum(force);
 	SPI_connect();
+	level = OnlineBeginCanonicalText();
 	RunAsOwner(sql, 3, argtypes, args, SPI_OK_SELECT);
+	OnlineEndCanonicalText(level);
 	if (SPI_processed == 1)
 	{
 		bool		isnull;

@@ -25,6 +25,7 @@
 #include "common/shortest_dec.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
@@ -105,6 +106,35 @@ TimestampTz
 OnlineFromUnixUsecs(int64 usecs)
 {
 	return usecs - UNIX_EPOCH_OFFSET_USECS;
+}
+
+/*
+ * OnlineBeginCanonicalText pins the settings that change the text form of
+ * values (DateStyle, IntervalStyle, extra_float_digits) to fixed ones until
+ * OnlineEndCanonicalText.  Entity keys travel as text (the queue, a walk's
+ * resume point, Redis keys), and a date written as 02/01/2026 by a session
+ * in SQL, DMY style would be read back by the worker as February 1st, or
+ * give a Redis key no reader builds.  Returns the level for the end call.
+ */
+int
+OnlineBeginCanonicalText(void)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option("datestyle", ONLINE_DATESTYLE, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("intervalstyle", ONLINE_INTERVALSTYLE, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("extra_float_digits", ONLINE_FLOAT_DIGITS, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+/* OnlineEndCanonicalText restores the settings OnlineBeginCanonicalText pinned */
+void
+OnlineEndCanonicalText(int level)
+{
+	AtEOXact_GUC(true, level);
 }
 
 /* OnlineAppendKey appends the Redis key of one entity of a group */

@@ -160,6 +160,7 @@ verify_online(PG_FUNCTION_ARGS)
 	char	   *err = NULL;
 	RedisCommand *cmds;
 	RedisResult *res;
+	int			level;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -179,6 +180,8 @@ verify_online(PG_FUNCTION_ARGS)
 				 errmsg("feature group \"%s\" is not online", name),
 				 errhint("Run ALTER FEATURE GROUP %s SET ONLINE to serve it from Redis.",
 						 quote_identifier(name))));
+	/* the worker's text forms of keys and values, whatever this session's */
+	level = OnlineBeginCanonicalText();
 	conn = BackendRedis();
 	/* a connection cached from an earlier call may be stale: test it first */
 	{
@@ -383,6 +386,7 @@ verify_online(PG_FUNCTION_ARGS)
 		}
 	}
 	SPI_finish();
+	OnlineEndCanonicalText(level);
 	return (Datum) 0;
 }
 
@@ -562,17 +566,23 @@ CanonicalKeys(const OnlineGroup *group, ArrayType *arr)
 					ioparam,
 					outfunc;
 		bool		varlena;
+		Datum		value;
+		int			level;
 
 		if (nulls[k])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("key column \"%s\" of feature group \"%s\" must not be null",
 							group->key_names[k], group->name)));
+
 		str = TextDatumGetCString(elems[k]);
 		getTypeInputInfo(group->key_types[k], &infunc, &ioparam);
 		getTypeOutputInfo(group->key_types[k], &outfunc, &varlena);
-		out[k] = OidOutputFunctionCall(outfunc,
-									   OidInputFunctionCall(infunc, str, ioparam, -1));
+		/* read in the caller's style, written in the worker's */
+		value = OidInputFunctionCall(infunc, str, ioparam, -1);
+		level = OnlineBeginCanonicalText();
+		out[k] = OidOutputFunctionCall(outfunc, value);
+		OnlineEndCanonicalText(level);
 	}
 	return out;
 }

@@ -524,6 +524,10 @@ OnlineWorkerMain(Datum main_arg)
 	 * commits, which carry the queue rows, keep their own setting.
 	 */
 	SetConfigOption("synchronous_commit", "off", PGC_USERSET, PGC_S_OVERRIDE);
+	/* keys travel as text: write and read them in one fixed style */
+	SetConfigOption("datestyle", ONLINE_DATESTYLE, PGC_USERSET, PGC_S_OVERRIDE);
+	SetConfigOption("intervalstyle", ONLINE_INTERVALSTYLE, PGC_USERSET, PGC_S_OVERRIDE);
+	SetConfigOption("extra_float_digits", ONLINE_FLOAT_DIGITS, PGC_USERSET, PGC_S_OVERRIDE);
 
 	batchcxt = AllocSetContextCreate(TopMemoryContext, "featstore online batch",
 									 ALLOCSET_DEFAULT_SIZES);
