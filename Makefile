@@ -1,6 +1,6 @@
 # featstore: PGXS build
 EXTENSION = featstore
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = featstore
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
@@ -9,8 +9,10 @@ HEADERS = $(wildcard src/*.h)
 # The install script is assembled from one SQL file per subsystem, in name order.
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
 DATA_built = featstore--$(EXTVERSION).sql
+# Upgrade scripts from every earlier release (ALTER EXTENSION featstore UPDATE)
+DATA = $(wildcard src/sql/upgrade/featstore--*--*.sql)
 
-PG_CPPFLAGS = -I$(srcdir)/src $(shell pkg-config --cflags hiredis msgpack 2>/dev/null)
+PG_CPPFLAGS = -I$(srcdir)/src -DFEATSTORE_VERSION='"$(EXTVERSION)"' $(shell pkg-config --cflags hiredis msgpack 2>/dev/null)
 # -Wno-unused-parameter: PostgreSQL's own headers (fmgr.h, ilist.h) trip it
 PG_CFLAGS = -std=gnu99 -Wall -Wextra -Werror -Wno-unused-parameter
 SHLIB_LINK = $(shell pkg-config --libs hiredis msgpack 2>/dev/null || echo -lhiredis -lmsgpackc)

@@ -24,6 +24,12 @@ SUDO=""
 echo "== build"
 make -s -j"$(nproc)" PG_CONFIG="$PG_CONFIG" >/dev/null || { echo "featstore: build failed"; exit 1; }
 $SUDO make -s install PG_CONFIG="$PG_CONFIG" >/dev/null || { echo "featstore: install failed"; exit 1; }
+# Earlier releases' install scripts, frozen in test/upgrade, let the upgrade
+# test create an old version and run ALTER EXTENSION UPDATE.  make install
+# does not ship them; they stay installed (an old version then waits for the
+# update, see docs/architecture.md).
+$SUDO install -m 644 test/upgrade/featstore--*.sql "$("$PG_CONFIG" --sharedir)/extension/" ||
+	{ echo "featstore: could not install the earlier releases' scripts"; exit 1; }
 
 free_port() {
 	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -14,6 +14,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "access/xact.h"
+#include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -45,15 +46,18 @@ _PG_init(void)
 	OnlineInit();
 }
 
-/* FeatstoreExtensionOwner returns the role that owns the featstore extension */
-Oid
-FeatstoreExtensionOwner(void)
+/*
+ * ReadExtensionRow reads featstore's pg_extension row: its owner and its
+ * installed version (palloc'd); false if the extension is not installed.
+ */
+static bool
+ReadExtensionRow(Oid *owner, char **version)
 {
 	Relation	rel;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
-	Oid			owner = InvalidOid;
+	bool		found = false;
 
 	rel = table_open(ExtensionRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
@@ -61,16 +65,67 @@ FeatstoreExtensionOwner(void)
 	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
-		owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+	{
+		bool		isnull;
+		Datum		v = heap_getattr(tup, Anum_pg_extension_extversion,
+									 RelationGetDescr(rel), &isnull);
+
+		found = true;
+		*owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+		*version = isnull ? NULL : TextDatumGetCString(v);
+	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+	return found;
+}
 
-	if (!OidIsValid(owner))
+/* FeatstoreExtensionOwner returns the role that owns the extension */
+Oid
+FeatstoreExtensionOwner(void)
+{
+	Oid			owner;
+	char	   *version;
+
+	if (!ReadExtensionRow(&owner, &version))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"featstore\" is not installed in this database"),
 				 errhint("Run CREATE EXTENSION featstore.")));
 	return owner;
+}
+
+/*
+ * FeatstoreInstalledVersion returns the version of featstore installed in
+ * this database (NULL if none); it differs from FEATSTORE_VERSION, the
+ * library's, between installing a new build and ALTER EXTENSION UPDATE.
+ */
+char *
+FeatstoreInstalledVersion(void)
+{
+	Oid			owner;
+	char	   *version = NULL;
+
+	if (!ReadExtensionRow(&owner, &version))
+		return NULL;
+	return version;
+}
+
+/*
+ * FeatstoreRequireCurrentSchema refuses to go on when the installed
+ * featstore objects are of another version than the library: code that
+ * relies on this version's tables would fail with a less helpful error.
+ */
+void
+FeatstoreRequireCurrentSchema(void)
+{
+	char	   *installed = FeatstoreInstalledVersion();
+
+	if (installed != NULL && strcmp(installed, FEATSTORE_VERSION) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("featstore %s is installed in this database, but the loaded library is %s",
+						installed, FEATSTORE_VERSION),
+				 errhint("Run ALTER EXTENSION featstore UPDATE.")));
 }
 
 /* FeatstoreSchemaOid returns the OID of the featstore schema */

@@ -78,6 +78,8 @@ typedef void (*FsGroupChangeCallback) (FsGroupEvent event, const FsGroup *group)
 extern void RegisterGroupChangeCallback(FsGroupChangeCallback callback);
 extern void FireGroupChange(FsGroupEvent event, const FsGroup *group);
 extern Oid	FeatstoreExtensionOwner(void);
+extern char *FeatstoreInstalledVersion(void);
+extern void FeatstoreRequireCurrentSchema(void);
 extern Oid	FeatstoreSchemaOid(bool missing_ok);
 extern void FeatstoreBeginRegistryWrite(Oid *save_userid, int *save_sec_context);
 extern void FeatstoreEndRegistryWrite(Oid save_userid, int save_sec_context);

@@ -167,6 +167,8 @@ OnlineEnqueueGroup(const OnlineGroup *group, TimestampTz since, bool force)
 	StringInfoData sql;
 	StringInfoData cols;
 
+	/* the walk's columns of the queue came with 0.2.0 */
+	FeatstoreRequireCurrentSchema();
 	initStringInfo(&cols);
 	for (int i = 0; i < group->nkeys; i++)
 		appendStringInfo(&cols, "%s%s", i > 0 ? ", " : "", quote_identifier(group->key_names[i]));

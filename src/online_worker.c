@@ -159,6 +159,9 @@ static bool run_id_checked = false;
 /* When the earliest scheduled revisit of a future-dated row is due (0: none) */
 static TimestampTz next_revisit = 0;
 
+/* Whether the wait for ALTER EXTENSION featstore UPDATE was logged */
+static bool mismatch_logged = false;
+
 /* The last error the worker logged, so a repeating one is logged once */
 static char last_logged_error[ONLINE_ERRMSG_LEN];
 
@@ -183,6 +186,7 @@ static bool CountCasReplies(RedisResult *res, PushCall *calls, int ncalls, PushI
 static void AddItem(BatchItems *b, const OnlineWinner *w);
 static void EmitScanItem(void *arg, const OnlineWinner *w);
 static void RunScanChunk(BatchScan *scan, BatchItems *b, BatchGroup *groups, int ngroups);
+static bool SchemaMatchesLibrary(void);
 static bool WinnerRange(const OnlineGroup *group, int64 entities, Datum ids,
 						Datum group_name, Datum *lo, Datum *hi);
 static OnlineGroupStatus *GroupSlot(const char *name);
@@ -398,6 +402,8 @@ OnlineStateName(OnlineWorkerState state)
 			return "starting";
 		case ONLINE_STATE_WAITING_EXTENSION:
 			return "waiting for CREATE EXTENSION";
+		case ONLINE_STATE_WAITING_UPDATE:
+			return "waiting for ALTER EXTENSION UPDATE";
 		case ONLINE_STATE_CONNECTING:
 			return "connecting";
 		case ONLINE_STATE_IDLE:
@@ -759,6 +765,13 @@ WorkerBatch(MemoryContext batchcxt)
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		SetWorkerState(ONLINE_STATE_WAITING_EXTENSION, NULL);
+		return false;
+	}
+	if (!SchemaMatchesLibrary())
+	{
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
 		return false;
 	}
 	if (!run_id_checked)
@@ -1156,6 +1169,40 @@ WorkerBatch(MemoryContext batchcxt)
 	SpinLockRelease(&online_shared->mutex);
 	SetWorkerState(ONLINE_STATE_IDLE, NULL);
 	return full;
+}
+
+/*
+ * SchemaMatchesLibrary says whether the featstore objects installed in the
+ * worker's database are those of this library's version.  After a new build
+ * is installed, the queue keeps the old layout until ALTER EXTENSION
+ * featstore UPDATE; until then the worker waits (changes stay queued) and
+ * says why, once in the log and in materialization_status.
+ */
+static bool
+SchemaMatchesLibrary(void)
+{
+	char	   *installed = FeatstoreInstalledVersion();
+	char	   *msg;
+
+	if (installed == NULL || strcmp(installed, FEATSTORE_VERSION) == 0)
+	{
+		if (mismatch_logged)
+			ereport(LOG,
+					(errmsg("featstore online worker: featstore %s is installed; resuming", FEATSTORE_VERSION)));
+		mismatch_logged = false;
+		return true;
+	}
+	msg = psprintf("featstore %s is installed in database \"%s\" but the library is %s: run ALTER EXTENSION featstore UPDATE",
+				   installed, online_database, FEATSTORE_VERSION);
+	SetWorkerState(ONLINE_STATE_WAITING_UPDATE, msg);
+	if (!mismatch_logged)
+	{
+		ereport(LOG,
+				(errmsg("featstore online worker: %s", msg),
+				 errdetail("Changes stay queued until then.")));
+		mismatch_logged = true;
+	}
+	return false;
 }
 
 /*

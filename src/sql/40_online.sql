@@ -6,13 +6,13 @@ CREATE TABLE featstore.online_queue (
 	group_name	text NOT NULL,
 	kind		text NOT NULL DEFAULT 'keys' CHECK (kind IN ('keys', 'scan', 'purge')),
 	keys		text[],
-	since		timestamptz,
-	resume_after text[],
 	entities	integer NOT NULL DEFAULT 0,
 	force		boolean NOT NULL DEFAULT false,
 	future		boolean NOT NULL DEFAULT false,
 	not_before	timestamptz,
-	enqueued_at	timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+	enqueued_at	timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	since		timestamptz,
+	resume_after text[]
 );
 COMMENT ON TABLE featstore.online_queue IS 'Entities whose Redis value the materialization worker must recompute; written by the capture triggers in the writing transaction, deleted once Redis has the result';
 COMMENT ON COLUMN featstore.online_queue.id IS 'Order of arrival; the worker works in this order';
@@ -114,7 +114,7 @@ SELECT g.name AS group_name,
 COMMENT ON VIEW featstore.materialization_status IS 'Per online feature group: the worker state, last success, commit-to-Redis lag, queue depth, entities written and the last error';
 COMMENT ON COLUMN featstore.materialization_status.group_name IS 'Feature group';
 COMMENT ON COLUMN featstore.materialization_status.online IS 'Whether the group is served from Redis';
-COMMENT ON COLUMN featstore.materialization_status.worker_state IS 'idle, pushing, connecting, redis unavailable, error, waiting for CREATE EXTENSION, stopped';
+COMMENT ON COLUMN featstore.materialization_status.worker_state IS 'idle, pushing, connecting, redis unavailable, error, waiting for CREATE EXTENSION, waiting for ALTER EXTENSION UPDATE, stopped';
 COMMENT ON COLUMN featstore.materialization_status.worker_pid IS 'Process id of the worker (see pg_stat_activity, backend_type featstore online worker)';
 COMMENT ON COLUMN featstore.materialization_status.last_success IS 'When a batch of this group last reached Redis';
 COMMENT ON COLUMN featstore.materialization_status.lag IS 'From capture (in the writing transaction) to Redis, for the oldest change of the last batch';
