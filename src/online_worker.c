@@ -106,7 +106,8 @@ typedef struct PushStream
 typedef struct FutureItem
 {
 	char	   *group_name;
-	Datum		keys;			/* text[] of the key values */
+	Datum	   *keys;			/* the key values, as text datums */
+	int			nkeys;
 	TimestampTz at;
 } FutureItem;
 
@@ -187,6 +188,7 @@ static void AddItem(BatchItems *b, const OnlineWinner *w);
 static void EmitScanItem(void *arg, const OnlineWinner *w);
 static void RunScanChunk(BatchScan *scan, BatchItems *b, BatchGroup *groups, int ngroups);
 static bool SchemaMatchesLibrary(void);
+static void ScheduleRevisits(FutureItem *futures, int nfutures);
 static bool WinnerRange(const OnlineGroup *group, int64 entities, Datum ids,
 						Datum group_name, Datum *lo, Datum *hi);
 static OnlineGroupStatus *GroupSlot(const char *name);
@@ -1120,21 +1122,7 @@ WorkerBatch(MemoryContext batchcxt)
 		if (ret != SPI_OK_DELETE)
 			elog(ERROR, "could not delete a pushed batch from featstore.online_queue: SPI error %d", ret);
 	}
-	for (int i = 0; i < b.nfutures; i++)
-	{
-		Oid			types[3] = {TEXTOID, TEXTARRAYOID, TIMESTAMPTZOID};
-		Datum		args[3];
-
-		args[0] = CStringGetTextDatum(b.futures[i].group_name);
-		args[1] = b.futures[i].keys;
-		args[2] = TimestampTzGetDatum(b.futures[i].at);
-		ret = SPI_execute_with_args("INSERT INTO featstore.online_queue"
-									" (group_name, keys, entities, future, not_before)"
-									" VALUES ($1, ARRAY[$2], 1, true, $3)",
-									3, types, args, NULL, false, 0);
-		if (ret != SPI_OK_INSERT)
-			elog(ERROR, "could not schedule a future-dated row: SPI error %d", ret);
-	}
+	ScheduleRevisits(b.futures, b.nfutures);
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
@@ -1169,6 +1157,61 @@ WorkerBatch(MemoryContext batchcxt)
 	SpinLockRelease(&online_shared->mutex);
 	SetWorkerState(ONLINE_STATE_IDLE, NULL);
 	return full;
+}
+
+/*
+ * ScheduleRevisits queues a revisit of each entity whose future-dated row
+ * becomes current at its time: one statement per group, and none for an
+ * entity already scheduled at that time, so that repeated rematerializations
+ * do not pile up copies in the queue.
+ */
+static void
+ScheduleRevisits(FutureItem *futures, int nfutures)
+{
+	bool	   *done = palloc0(sizeof(bool) * Max(nfutures, 1));
+
+	for (int i = 0; i < nfutures; i++)
+	{
+		Oid			types[3] = {TEXTOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID};
+		Datum		args[3];
+		Datum	   *keys;
+		Datum	   *ats;
+		int			n = 0;
+		int			nkeys = futures[i].nkeys;
+		int			dims[2];
+		int			lbs[2] = {1, 1};
+		int			ret;
+
+		if (done[i])
+			continue;
+		keys = palloc(sizeof(Datum) * nfutures * nkeys);
+		ats = palloc(sizeof(Datum) * nfutures);
+		for (int j = i; j < nfutures; j++)
+		{
+			if (done[j] || strcmp(futures[j].group_name, futures[i].group_name) != 0)
+				continue;
+			done[j] = true;
+			memcpy(&keys[n * nkeys], futures[j].keys, sizeof(Datum) * nkeys);
+			ats[n++] = TimestampTzGetDatum(futures[j].at);
+		}
+		dims[0] = n;
+		dims[1] = nkeys;
+		args[0] = CStringGetTextDatum(futures[i].group_name);
+		args[1] = PointerGetDatum(construct_md_array(keys, NULL, 2, dims, lbs, TEXTOID, -1,
+													 false, TYPALIGN_INT));
+		args[2] = PointerGetDatum(construct_array(ats, n, TIMESTAMPTZOID, sizeof(TimestampTz),
+												  true, TYPALIGN_DOUBLE));
+		ret = SPI_execute_with_args("INSERT INTO featstore.online_queue"
+									" (group_name, keys, entities, future, not_before)"
+									" SELECT $1, f.k, 1, true, f.t"
+									" FROM (SELECT DISTINCT $2[i:i][:] AS k, $3[i] AS t"
+									"  FROM pg_catalog.generate_subscripts($3, 1) i) f"
+									" WHERE NOT EXISTS (SELECT FROM featstore.online_queue q"
+									"  WHERE q.group_name = $1 AND q.not_before = f.t AND q.keys = f.k)",
+									3, types, args, NULL, false, 0);
+		if (ret != SPI_OK_INSERT)
+			elog(ERROR, "could not schedule future-dated rows: SPI error %d", ret);
+	}
 }
 
 /*
@@ -1336,17 +1379,15 @@ AddItem(BatchItems *b, const OnlineWinner *w)
 
 	if (w->has_future)
 	{
-		Datum	   *kd = palloc(sizeof(Datum) * group->nkeys);
-		MemoryContext oldcxt;
+		FutureItem *f = &b->futures[b->nfutures++];
+		MemoryContext oldcxt = MemoryContextSwitchTo(b->batchcxt);
 
+		f->group_name = group->name;
+		f->nkeys = group->nkeys;
+		f->keys = palloc(sizeof(Datum) * group->nkeys);
 		for (int k = 0; k < group->nkeys; k++)
-			kd[k] = CStringGetTextDatum(w->key_values[k]);
-		oldcxt = MemoryContextSwitchTo(b->batchcxt);
-		b->futures[b->nfutures].group_name = group->name;
-		b->futures[b->nfutures].keys = PointerGetDatum(construct_array(kd, group->nkeys, TEXTOID,
-																	   -1, false, TYPALIGN_INT));
-		b->futures[b->nfutures].at = w->next_future;
-		b->nfutures++;
+			f->keys[k] = CStringGetTextDatum(w->key_values[k]);
+		f->at = w->next_future;
 		MemoryContextSwitchTo(oldcxt);
 	}
 }

@@ -26,6 +26,9 @@ COMMENT ON COLUMN featstore.online_queue.force IS 'Write even if Redis holds a n
 COMMENT ON COLUMN featstore.online_queue.future IS 'Some rows are dated in the future: the worker schedules a revisit when they become current';
 COMMENT ON COLUMN featstore.online_queue.not_before IS 'Do not process before this time (revisit of a future-dated row)';
 COMMENT ON COLUMN featstore.online_queue.enqueued_at IS 'When the change was captured, for the lag shown in materialization_status';
+CREATE INDEX online_queue_revisit_idx ON featstore.online_queue (not_before, group_name)
+	WHERE not_before IS NOT NULL;
+COMMENT ON INDEX featstore.online_queue_revisit_idx IS 'Scheduled revisits of future-dated rows: the next one due, and whether an entity is already scheduled';
 REVOKE ALL ON featstore.online_queue FROM PUBLIC;
 
 CREATE TABLE featstore.online_redis_state (

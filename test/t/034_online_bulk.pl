@@ -125,8 +125,8 @@ for my $group ('dense', 'tagged', 'devices', 'hist', 'pairs')
 			'601', 'long history with future rows: the latest current row wins');
 		is(redis_cmd($rport, undef, 'PTTL', 'fs:{acct:1}:hist'), '-1', 'no TTL, no expiry');
 		is($node->safe_psql('postgres',
-			"SELECT count(DISTINCT (keys, not_before)) FROM featstore.online_queue WHERE group_name = 'hist' AND not_before IS NOT NULL"),
-			'60', 'the earliest future row of each entity is scheduled');
+			"SELECT count(*) FROM featstore.online_queue WHERE group_name = 'hist' AND not_before IS NOT NULL"),
+			'60', 'the earliest future row of each entity is scheduled, once, though capture had scheduled it too');
 	}
 	if ($group eq 'pairs')
 	{
