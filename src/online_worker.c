@@ -786,9 +786,17 @@ WorkerBatch(MemoryContext batchcxt)
 	now = GetCurrentTimestamp();
 	qargs[0] = TimestampTzGetDatum(now);
 	qargs[1] = Int32GetDatum(online_batch_size);
+	/*
+	 * Ready rows and due revisits through their own partial indexes: a plain
+	 * scan in id order would step over every revisit not yet due, at every
+	 * wake-up.
+	 */
 	ret = SPI_execute_with_args("SELECT id, group_name, kind, entities, enqueued_at, since, resume_after"
-								" FROM featstore.online_queue"
-								" WHERE not_before IS NULL OR not_before <= $1"
+								" FROM ((SELECT * FROM featstore.online_queue WHERE not_before IS NULL"
+								"        ORDER BY id LIMIT $2)"
+								"       UNION ALL"
+								"       (SELECT * FROM featstore.online_queue WHERE not_before <= $1"
+								"        ORDER BY id LIMIT $2)) q"
 								" ORDER BY id LIMIT $2",
 								2, qtypes, qargs, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)

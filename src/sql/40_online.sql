@@ -29,6 +29,8 @@ COMMENT ON COLUMN featstore.online_queue.enqueued_at IS 'When the change was cap
 CREATE INDEX online_queue_revisit_idx ON featstore.online_queue (not_before, group_name)
 	WHERE not_before IS NOT NULL;
 COMMENT ON INDEX featstore.online_queue_revisit_idx IS 'Scheduled revisits of future-dated rows: the next one due, and whether an entity is already scheduled';
+CREATE INDEX online_queue_ready_idx ON featstore.online_queue (id) WHERE not_before IS NULL;
+COMMENT ON INDEX featstore.online_queue_ready_idx IS 'Rows the worker can take now, in order of arrival, without stepping over scheduled revisits';
 REVOKE ALL ON featstore.online_queue FROM PUBLIC;
 
 CREATE TABLE featstore.online_redis_state (

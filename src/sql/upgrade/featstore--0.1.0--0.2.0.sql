@@ -1,8 +1,9 @@
 -- featstore 0.1.0 -> 0.2.0
 -- A whole-group rematerialization becomes one "scan" row of the online
 -- queue, which the worker walks through the group's index and resumes from
--- resume_after (docs/online-store.md).  Revisits of future-dated rows are
--- indexed, so that an entity is scheduled once per time.
+-- resume_after (docs/online-store.md).  Two partial indexes let the worker
+-- find ready rows and due revisits without stepping over revisits not yet
+-- due, and schedule an entity once per time.
 \echo Use "ALTER EXTENSION featstore UPDATE TO '0.2.0'" to load this file. \quit
 
 ALTER TABLE featstore.online_queue
@@ -14,6 +15,8 @@ ALTER TABLE featstore.online_queue
 CREATE INDEX online_queue_revisit_idx ON featstore.online_queue (not_before, group_name)
 	WHERE not_before IS NOT NULL;
 COMMENT ON INDEX featstore.online_queue_revisit_idx IS 'Scheduled revisits of future-dated rows: the next one due, and whether an entity is already scheduled';
+CREATE INDEX online_queue_ready_idx ON featstore.online_queue (id) WHERE not_before IS NULL;
+COMMENT ON INDEX featstore.online_queue_ready_idx IS 'Rows the worker can take now, in order of arrival, without stepping over scheduled revisits';
 
 COMMENT ON COLUMN featstore.online_queue.kind IS 'keys: recompute the listed entities; scan: walk the whole group (rematerialization); purge: remove every Redis key of the group';
 COMMENT ON COLUMN featstore.online_queue.entities IS 'keys: number of entities listed (at most 1000 per row); scan: entities still to walk, as counted when queued';
