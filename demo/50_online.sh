@@ -1,7 +1,8 @@
 #!/bin/bash
 # 5. Online store: the worker keeps Redis equal to the point-in-time join at
 # now().  Stream new feature rows in, read feature vectors back from Redis with
-# the Python example, then show the worker's status and a verification.
+# the Python example, rebuild Redis after it lost its keys, then show the
+# worker's status and a verification.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # wait_caught_up waits (at most 30 s) until the worker has pushed everything
@@ -47,6 +48,13 @@ echo '-- feature vectors of two users, read straight from Redis in one round tri
 echo '-- and the same from SQL, for debugging:'
 $PSQL -c "SELECT status, features->>'tx_count_1h' AS tx_count_1h, age, redis_key
             FROM featstore.online_features('user_transaction_features', 'u0001')"
+echo '-- Redis loses its keys (FLUSHDB, not a restart the worker would notice); materialize() rebuilds'
+echo '-- them from the history tables, walking each group once:'
+redis-cli -h 127.0.0.1 -p "$REDIS_PORT" flushdb >/dev/null
+$PSQL -c "SELECT featstore.materialize('user_transaction_features') AS users,
+                 featstore.materialize('merchant_features') AS merchants"
+wait_caught_up
+echo "-- keys in Redis again: $(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" dbsize) (entities whose latest value is within its TTL)"
 $PSQL -c "SELECT group_name, worker_state, last_success, lag, queue_depth, entities_written, last_error
             FROM featstore.materialization_status ORDER BY group_name"
 $PSQL -c "SELECT 'user_transaction_features' AS group_name, count(*) AS differences
