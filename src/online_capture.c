@@ -116,10 +116,11 @@ online_capture(PG_FUNCTION_ARGS)
 }
 
 /*
- * materialize queues every entity of a group (or those with rows at or after
- * since) for a forced rewrite by the worker; returns the number queued.
- * The queue is durable, so an interrupted rematerialization resumes where
- * the worker stopped, and memory stays bounded whatever the group's size.
+ * materialize queues a forced rewrite of every entity of a group (or of those
+ * whose latest row is at or after since) and returns how many entities that
+ * is.  It queues one walk, not the entities: the worker follows the group's
+ * index in bounded chunks and records its position in the queue row, so an
+ * interrupted rematerialization resumes where it stopped.
  */
 Datum
 materialize(PG_FUNCTION_ARGS)

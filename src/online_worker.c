@@ -1405,9 +1405,10 @@ AddItem(BatchItems *b, const OnlineWinner *w)
  * entities.  For a group with one key column it finds the key range they
  * span and counts the table's rows in it, stopping past
  * ONLINE_RANGE_ROWS_PER_ENTITY per entity: when the range holds no more,
- * as after materialize() (which queues entities in key order) of a table
- * with short histories, one ordered pass over it is cheaper than a probe
- * per entity, and true is returned with the bounds as text.  Otherwise
+ * as after a bulk load of a table with short histories (capture queues
+ * entities in the order the statement wrote them), one ordered pass over it
+ * is cheaper than a probe per entity, and true is returned with the bounds
+ * as text.  Otherwise
  * (compound keys, scattered entities, long histories) false: probe.
  */
 static bool
