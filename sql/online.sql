@@ -122,9 +122,9 @@ COMMIT;
 SELECT fs_test_wait_online();
 SELECT * FROM featstore.verify_online('rider_stats', sample => 5);
 
--- values the codec writes as text (dates, intervals) and keys take one fixed
--- style, whatever the session's: verify_online run under another DateStyle
--- finds no false difference
+-- values the codec writes as text (dates, intervals) take one fixed style,
+-- whatever the session's: verify_online run under another DateStyle finds no
+-- false difference
 SELECT count(*) FROM featstore.exec($$
 	CREATE ENTITY store (store_id bigint);
 	CREATE FEATURE GROUP store_daily ENTITY store

@@ -43,8 +43,8 @@
 #define ONLINE_RANGE_ROWS_PER_ENTITY 4
 
 /*
- * The text form of key and feature values, whatever the session's settings:
- * what the queue, a walk's resume point and Redis keys are written in
+ * The settings under which feature values the codec stores as text are
+ * written, whatever the session's (the worker's, and verify_online()'s)
  */
 #define ONLINE_DATESTYLE "ISO, YMD"
 #define ONLINE_INTERVALSTYLE "postgres"
@@ -203,6 +203,7 @@ extern void OnlineEnqueuePurge(const char *group_name);
 
 /* online_group.c */
 extern OnlineGroup *OnlineLoadGroup(const char *name, bool missing_ok);
+extern OnlineGroup *OnlineLoadServedGroup(const char *name, const char *hint_tail);
 extern char *OnlineWinnerQuery(const OnlineGroup *group, const char *entities_sql);
 extern char *OnlineWinnerRangeQuery(const OnlineGroup *group, const char *entities_sql);
 extern bool OnlineExtensionReady(void);

@@ -101,14 +101,11 @@ online_capture(PG_FUNCTION_ARGS)
 		 * After DELETE or UPDATE the right value may be an older row, so those
 		 * entities are written without the newer-wins check.
 		 */
-		int			level = OnlineBeginCanonicalText();
-
 		if (trigdata->tg_oldtable)
 			EnqueueTransition(trigdata, trigdata->tg_oldtable, group_name, keys, nkeys, true);
 		if (trigdata->tg_newtable)
 			EnqueueTransition(trigdata, trigdata->tg_newtable, group_name, keys, nkeys,
 							  TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event));
-		OnlineEndCanonicalText(level);
 	}
 	SPI_finish();
 	changes_pending = true;
@@ -134,13 +131,7 @@ materialize(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("feature group name must not be null")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	group = OnlineLoadGroup(name, false);
-	if (!group->online)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("feature group \"%s\" is not online", name),
-				 errhint("Run ALTER FEATURE GROUP %s SET ONLINE; it materializes the group by itself.",
-						 quote_identifier(name))));
+	group = OnlineLoadServedGroup(name, "; it materializes the group by itself.");
 	if (pg_class_aclcheck(group->relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -235,15 +226,12 @@ RunEnqueue(const char *sql, const OnlineGroup *group, TimestampTz since, bool fo
 	Oid			argtypes[3] = {TEXTOID, TIMESTAMPTZOID, BOOLOID};
 	Datum		args[3];
 	int64		total = 0;
-	int			level;
 
 	args[0] = CStringGetTextDatum(group->name);
 	args[1] = TimestampTzGetDatum(since);
 	args[2] = BoolGetDatum(force);
 	SPI_connect();
-	level = OnlineBeginCanonicalText();
 	RunAsOwner(sql, 3, argtypes, args, SPI_OK_SELECT);
-	OnlineEndCanonicalText(level);
 	if (SPI_processed == 1)
 	{
 		bool		isnull;

@@ -111,10 +111,11 @@ OnlineFromUnixUsecs(int64 usecs)
 /*
  * OnlineBeginCanonicalText pins the settings that change the text form of
  * values (DateStyle, IntervalStyle, extra_float_digits) to fixed ones until
- * OnlineEndCanonicalText.  Entity keys travel as text (the queue, a walk's
- * resume point, Redis keys), and a date written as 02/01/2026 by a session
- * in SQL, DMY style would be read back by the worker as February 1st, or
- * give a Redis key no reader builds.  Returns the level for the end call.
+ * OnlineEndCanonicalText.  The codec stores dates, intervals and other types
+ * as their text output, and verify_online() recomputes what the worker
+ * wrote: in a session in SQL, DMY style a date would otherwise read as a
+ * different value.  (Entity keys are text, integers or uuids, whose text
+ * form no setting changes.)  Returns the level for the end call.
  */
 int
 OnlineBeginCanonicalText(void)

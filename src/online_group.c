@@ -78,6 +78,25 @@ OnlineLoadGroup(const char *name, bool missing_ok)
 }
 
 /*
+ * OnlineLoadServedGroup is OnlineLoadGroup for the SQL functions that need
+ * the group to be online: an offline one is an error whose hint ends with
+ * hint_tail, after "Run ALTER FEATURE GROUP <name> SET ONLINE".
+ */
+OnlineGroup *
+OnlineLoadServedGroup(const char *name, const char *hint_tail)
+{
+	OnlineGroup *group = OnlineLoadGroup(name, false);
+
+	if (!group->online)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("feature group \"%s\" is not online", name),
+				 errhint("Run ALTER FEATURE GROUP %s SET ONLINE%s",
+						 quote_identifier(name), hint_tail)));
+	return group;
+}
+
+/*
  * OnlineWinnerQuery builds the winner query for a set of entities.
  *
  * entities_sql yields k1..kn (the key values as text), force and future.

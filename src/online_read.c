@@ -69,13 +69,7 @@ online_features(PG_FUNCTION_ARGS)
 				 errmsg("feature group name and entity key must not be null")));
 	InitMaterializedSRF(fcinfo, 0);
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	group = OnlineLoadGroup(name, false);
-	if (!group->online)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("feature group \"%s\" is not online", name),
-				 errhint("Run ALTER FEATURE GROUP %s SET ONLINE to serve it from Redis.",
-						 quote_identifier(name))));
+	group = OnlineLoadServedGroup(name, " to serve it from Redis.");
 	keyvals = CanonicalKeys(group, PG_GETARG_ARRAYTYPE_P(1));
 
 	initStringInfo(&key);
@@ -173,14 +167,8 @@ verify_online(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("sample must be between 1 and 10000000, not %d", sample)));
 	InitMaterializedSRF(fcinfo, 0);
-	group = OnlineLoadGroup(name, false);
-	if (!group->online)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("feature group \"%s\" is not online", name),
-				 errhint("Run ALTER FEATURE GROUP %s SET ONLINE to serve it from Redis.",
-						 quote_identifier(name))));
-	/* the worker's text forms of keys and values, whatever this session's */
+	group = OnlineLoadServedGroup(name, " to serve it from Redis.");
+	/* encode the expected values as the worker does, whatever this session's style */
 	level = OnlineBeginCanonicalText();
 	conn = BackendRedis();
 	/* a connection cached from an earlier call may be stale: test it first */
@@ -566,8 +554,6 @@ CanonicalKeys(const OnlineGroup *group, ArrayType *arr)
 					ioparam,
 					outfunc;
 		bool		varlena;
-		Datum		value;
-		int			level;
 
 		if (nulls[k])
 			ereport(ERROR,
@@ -578,11 +564,8 @@ CanonicalKeys(const OnlineGroup *group, ArrayType *arr)
 		str = TextDatumGetCString(elems[k]);
 		getTypeInputInfo(group->key_types[k], &infunc, &ioparam);
 		getTypeOutputInfo(group->key_types[k], &outfunc, &varlena);
-		/* read in the caller's style, written in the worker's */
-		value = OidInputFunctionCall(infunc, str, ioparam, -1);
-		level = OnlineBeginCanonicalText();
-		out[k] = OidOutputFunctionCall(outfunc, value);
-		OnlineEndCanonicalText(level);
+		out[k] = OidOutputFunctionCall(outfunc,
+									   OidInputFunctionCall(infunc, str, ioparam, -1));
 	}
 	return out;
 }

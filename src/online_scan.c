@@ -52,7 +52,6 @@
 /* What the walk needs of the table and its index */
 typedef struct ScanState
 {
-	const OnlineGroup *group;
 	Relation	heap;
 	Relation	index;
 	IndexScanDesc scan;
@@ -197,7 +196,6 @@ OnlineScanChunk(const OnlineGroup *group, Oid indexoid, char **resume_after,
 	bool	   *nulls;
 
 	memset(&st, 0, sizeof(st));
-	st.group = group;
 	st.nkeys = group->nkeys;
 	st.heap = table_open(group->relid, AccessShareLock);
 	st.index = index_open(indexoid, AccessShareLock);

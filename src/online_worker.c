@@ -186,7 +186,7 @@ static bool CountCasReplies(RedisResult *res, PushCall *calls, int ncalls, PushI
 							BatchGroup *groups, bool *noscript, char **err);
 static void AddItem(BatchItems *b, const OnlineWinner *w);
 static void EmitScanItem(void *arg, const OnlineWinner *w);
-static void RunScanChunk(BatchScan *scan, BatchItems *b, BatchGroup *groups, int ngroups);
+static int	RunScanChunk(BatchScan *scan, BatchItems *b, BatchGroup *groups, int ngroups);
 static bool SchemaMatchesLibrary(void);
 static void ScheduleRevisits(FutureItem *futures, int nfutures);
 static bool WinnerRange(const OnlineGroup *group, int64 entities, Datum ids,
@@ -532,7 +532,7 @@ OnlineWorkerMain(Datum main_arg)
 	 * commits, which carry the queue rows, keep their own setting.
 	 */
 	SetConfigOption("synchronous_commit", "off", PGC_USERSET, PGC_S_OVERRIDE);
-	/* keys travel as text: write and read them in one fixed style */
+	/* values stored as text take one style, whatever postgresql.conf says */
 	SetConfigOption("datestyle", ONLINE_DATESTYLE, PGC_USERSET, PGC_S_OVERRIDE);
 	SetConfigOption("intervalstyle", ONLINE_INTERVALSTYLE, PGC_USERSET, PGC_S_OVERRIDE);
 	SetConfigOption("extra_float_digits", ONLINE_FLOAT_DIGITS, PGC_USERSET, PGC_S_OVERRIDE);
@@ -1045,9 +1045,7 @@ WorkerBatch(MemoryContext batchcxt)
 
 	if (scan.id != 0 && purge_group == NULL)
 	{
-		RunScanChunk(&scan, &b, groups, ngroups);
-		if (groups[ngroups].name != NULL)
-			ngroups++;			/* the walk's group was new to the batch */
+		ngroups = RunScanChunk(&scan, &b, groups, ngroups);
 		if (!scan.finished)
 			full = true;
 	}
@@ -1261,9 +1259,10 @@ SchemaMatchesLibrary(void)
  * group that is gone or offline ends the walk.  A group whose table lost
  * the index the walk follows has its entities listed in the queue instead,
  * as capture does, and the walk ends.  The walk's group is added to groups
- * (at ngroups, if it is not there yet) so that its counters are kept.
+ * if it is not there yet, so that its counters are kept; returns the new
+ * number of groups.
  */
-static void
+static int
 RunScanChunk(BatchScan *scan, BatchItems *b, BatchGroup *groups, int ngroups)
 {
 	MemoryContext oldcxt;
@@ -1279,7 +1278,7 @@ RunScanChunk(BatchScan *scan, BatchItems *b, BatchGroup *groups, int ngroups)
 	if (group == NULL || !group->online)
 	{
 		scan->finished = true;
-		return;
+		return ngroups;
 	}
 	indexoid = OnlineScanIndex(group);
 	if (!OidIsValid(indexoid))
@@ -1289,14 +1288,14 @@ RunScanChunk(BatchScan *scan, BatchItems *b, BatchGroup *groups, int ngroups)
 						group->name)));
 		OnlineEnqueueKeys(group, scan->since, true);
 		scan->finished = true;
-		return;
+		return ngroups;
 	}
 
 	for (g = 0; g < ngroups; g++)
 		if (strcmp(groups[g].name, group->name) == 0)
 			break;
 	if (g == ngroups)
-		groups[g].name = group->name;
+		groups[ngroups++].name = group->name;
 	b->group = group;
 	b->group_index = g;
 
@@ -1320,6 +1319,7 @@ RunScanChunk(BatchScan *scan, BatchItems *b, BatchGroup *groups, int ngroups)
 														  false, TYPALIGN_INT));
 		MemoryContextSwitchTo(oldcxt);
 	}
+	return ngroups;
 }
 
 /* EmitScanItem adds an entity of the walk to the batch and streams it */

@@ -35,6 +35,7 @@ static bool RedisOpenInner(RedisConn *conn, const RedisOptions *opts, char **err
 static int	RedisWait(RedisConn *conn, int events, TimestampTz deadline);
 static bool RedisFail(RedisConn *conn, char **err, const char *fmt,...) pg_attribute_printf(3, 4);
 static void RedisCopyReply(redisReply *reply, RedisResult *result);
+static bool RedisAppend(RedisConn *conn, int ncmds, RedisCommand *cmds, char **err);
 static bool RedisRunInner(RedisConn *conn, int ncmds, RedisCommand *cmds,
 						  RedisResult *results, TimestampTz deadline,
 						  char **err);
@@ -154,30 +155,8 @@ bool
 RedisRun(RedisConn *conn, int ncmds, RedisCommand *cmds, RedisResult *results,
 		 int timeout_ms, char **err)
 {
-	TimestampTz deadline;
-	bool		ok;
-
-	if (conn == NULL || conn->ctx == NULL)
-	{
-		*err = pstrdup("the Redis connection is closed");
-		return false;
-	}
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
-	PG_TRY();
-	{
-		ok = RedisRunInner(conn, ncmds, cmds, results, deadline, err);
-	}
-	PG_CATCH();
-	{
-		if (conn->ctx)
-		{
-			redisFree(conn->ctx);
-			conn->ctx = NULL;
-		}
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	return ok;
+	return RedisSend(conn, ncmds, cmds, err) &&
+		RedisReceive(conn, ncmds, results, timeout_ms, err);
 }
 
 /* RedisCommandSet fills a command from argc (const char *, size_t) pairs */
@@ -199,10 +178,9 @@ RedisCommandSet(RedisCommand *cmd, int argc,...)
 	va_end(ap);
 }
 
-/* RedisRunInner is RedisRun with an absolute deadline and no error trap */
+/* RedisAppend queues commands in hiredis' output buffer, sending nothing */
 static bool
-RedisRunInner(RedisConn *conn, int ncmds, RedisCommand *cmds,
-			  RedisResult *results, TimestampTz deadline, char **err)
+RedisAppend(RedisConn *conn, int ncmds, RedisCommand *cmds, char **err)
 {
 	redisContext *c = conn->ctx;
 
@@ -211,7 +189,16 @@ RedisRunInner(RedisConn *conn, int ncmds, RedisCommand *cmds,
 		if (redisAppendCommandArgv(c, cmds[i].argc, cmds[i].argv, cmds[i].argvlen) != REDIS_OK)
 			return RedisFail(conn, err, "could not queue a Redis command: %s", c->errstr);
 	}
-	return RedisFinishInner(conn, ncmds, results, deadline, err);
+	return true;
+}
+
+/* RedisRunInner is RedisRun with an absolute deadline and no error trap */
+static bool
+RedisRunInner(RedisConn *conn, int ncmds, RedisCommand *cmds,
+			  RedisResult *results, TimestampTz deadline, char **err)
+{
+	return RedisAppend(conn, ncmds, cmds, err) &&
+		RedisFinishInner(conn, ncmds, results, deadline, err);
 }
 
 /*
@@ -233,11 +220,8 @@ RedisSend(RedisConn *conn, int ncmds, RedisCommand *cmds, char **err)
 		return false;
 	}
 	c = conn->ctx;
-	for (int i = 0; i < ncmds; i++)
-	{
-		if (redisAppendCommandArgv(c, cmds[i].argc, cmds[i].argv, cmds[i].argvlen) != REDIS_OK)
-			return RedisFail(conn, err, "could not queue a Redis command: %s", c->errstr);
-	}
+	if (!RedisAppend(conn, ncmds, cmds, err))
+		return false;
 	if (redisBufferWrite(c, &done) != REDIS_OK)
 		return RedisFail(conn, err, "could not send to Redis: %s", c->errstr);
 	return true;

@@ -72,10 +72,12 @@ sub redis_cmd
 	return $out;
 }
 
-# online_node(name, redis_port, extra_conf) makes, starts and prepares a node
+# online_node(name, redis_port, extra_conf, create) makes, starts and prepares
+# a node; create is the statement that installs featstore (default: the
+# current version)
 sub online_node
 {
-	my ($name, $redis_port, $extra) = @_;
+	my ($name, $redis_port, $extra, $create) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	$node->init;
 	$node->append_conf(
@@ -87,7 +89,7 @@ featstore.redis_timeout = '1s'
 featstore.online_poll_interval = '200ms'
 } . ($extra // ''));
 	$node->start;
-	$node->safe_psql('postgres', 'CREATE EXTENSION featstore');
+	$node->safe_psql('postgres', $create // 'CREATE EXTENSION featstore');
 	return $node;
 }
 

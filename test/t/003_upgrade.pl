@@ -12,21 +12,9 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 my $rport = start_redis();
-my $node = PostgreSQL::Test::Cluster->new('upgrade');
-$node->init;
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'featstore'
-featstore.database = 'postgres'
-featstore.redis_port = $rport
-featstore.redis_timeout = '1s'
-featstore.online_poll_interval = '200ms'
-});
-$node->start;
-
+my $node = online_node('upgrade', $rport, undef, "CREATE EXTENSION featstore VERSION '0.1.0'");
 my $new = $node->safe_psql('postgres',
 	"SELECT default_version FROM pg_available_extensions WHERE name = 'featstore'");
-$node->safe_psql('postgres', "CREATE EXTENSION featstore VERSION '0.1.0'");
 $node->safe_psql('postgres', q{
 	DO LANGUAGE featstore $$
 		CREATE ENTITY acct (acct_id bigint);
