@@ -178,6 +178,17 @@ is(count_log($node, qr/group "tagged" has no index on \(keys, event_timestamp, c
 verify_zero($node, 'tagged', 'no difference after the fallback');
 is(redis_cmd($rport, undef, 'DBSIZE'), '2000', 'every entity written by the fallback');
 
+# --- a feature column dropped behind featstore's back: the walk reports it
+# by name, and the rest of the queue goes on once the group is dropped ---
+$node->safe_psql('postgres', 'ALTER TABLE devices DROP COLUMN v');
+$node->safe_psql('postgres', "SELECT featstore.materialize('devices')");
+ok($node->poll_query_until('postgres',
+	"SELECT last_error LIKE '%column \"v\" of feature group \"devices\" is missing from public.devices%'"
+	  . " FROM featstore.materialization_status WHERE group_name = 'devices'"),
+	'a missing feature column is reported with the group and table');
+$node->safe_psql('postgres', "SELECT * FROM featstore.exec(\$\$ DROP FEATURE GROUP devices \$\$)");
+wait_caught_up($node, 'after dropping the broken group');
+
 # --- randomized: random compound-key histories (expired, current and future
 # rows, deletes; no row within a minute of a boundary, so the check cannot
 # race the clock), walked in chunks of random sizes, against the SQL rule ---
