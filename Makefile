@@ -1,6 +1,6 @@
 # featstore: PGXS build
 EXTENSION = featstore
-EXTVERSION = 0.2.0
+EXTVERSION = 0.3.0
 
 MODULE_big = featstore
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
