@@ -36,7 +36,8 @@ include $(PGXS)
 featstore--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 
-$(OBJS): $(HEADERS)
+# the version is compiled in from EXTVERSION: a Makefile change rebuilds
+$(OBJS): $(HEADERS) Makefile
 
 # TAP tests live in test/t (pgvector layout); PGXS only looks in t/
 .PHONY: prove_installcheck

@@ -80,6 +80,12 @@ DO LANGUAGE featstore $$ CREATE FEATURE GROUP g2 ENTITY user FEATURES (f bigint)
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g2 ENTITY user FEATURES (f bigint) TTL '1 month' $$;
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP g SET TTL '1 year' $$;
 SELECT featstore.set_ttl('g', interval '-5 minutes');
+-- TTLs whose microseconds overflow int64, or past 100 years, are refused, not wrapped
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g2 ENTITY user FEATURES (f bigint) TTL '213503983 days' $$;
+SELECT featstore.set_ttl('g', interval '213503983 days');
+SELECT featstore.set_ttl('g', interval '36526 days');
+SELECT featstore.set_ttl('g', interval '106751991 days 23:59:59');
+SELECT ttl FROM featstore.feature_groups WHERE name = 'g';
 
 -- dependencies
 DO LANGUAGE featstore $$ DROP FEATURE GROUP g $$;

@@ -16,6 +16,7 @@
 #include "catalog/catalog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -37,6 +38,9 @@
 
 #include "featstore.h"
 #include "registry.h"
+
+/* the longest TTL accepted: 100 years of 24-hour days */
+#define FS_MAX_TTL_DAYS 36525
 
 int			registry_error_location = -1;
 
@@ -1370,7 +1374,21 @@ ParseTtl(const char *text, const char *group, Interval *ttl)
 				 errhint("Months and years vary in length; write the TTL in days or hours, e.g. '30 days'.")));
 	ttl->month = 0;
 	ttl->day = 0;
-	ttl->time = iv->time + (int64) iv->day * USECS_PER_DAY;
+
+	/*
+	 * interval_in accepts day counts whose microseconds overflow int64; a
+	 * wrapped sum would store a short TTL silently.  The upper bound keeps
+	 * "ts - ttl" and the Redis expiry "event_timestamp + ttl" far inside the
+	 * timestamp range.
+	 */
+	if (pg_mul_s64_overflow((int64) iv->day, USECS_PER_DAY, &ttl->time) ||
+		pg_add_s64_overflow(ttl->time, iv->time, &ttl->time) ||
+		ttl->time > FS_MAX_TTL_DAYS * USECS_PER_DAY)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("TTL '%s' of feature group \"%s\" is out of range", text, group),
+				 errdetail("A TTL is at most %d days.", FS_MAX_TTL_DAYS),
+				 errhint("Leave out TTL for values that never expire.")));
 	if (ttl->time <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
