@@ -24,17 +24,22 @@ if [ ${#missing[@]} -gt 0 ]; then
 	SUDO=""
 	[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 	echo "featstore: installing ${missing[*]}"
-	$SUDO apt-get update -qq
-	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
-fi
-
-# The Debian package creates and starts a default cluster on port 5432; the
-# tests and the demo run their own throwaway servers and do not need it.
-if command -v pg_lsclusters >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q '^15 main .* online'; then
-	pg_ctlcluster 15 main stop 2>/dev/null || true
-fi
-# Same for the packaged Redis service on 6379.
-if command -v redis-cli >/dev/null && redis-cli -p 6379 ping >/dev/null 2>&1; then
-	(service redis-server stop || redis-cli -p 6379 shutdown nosave) >/dev/null 2>&1 || true
+	# The postgresql-15 and redis-server packages start a default cluster on
+	# 5432 and a Redis on 6379.  featstore's tests and demo run their own
+	# servers on free ports and need neither, so the services are not started
+	# during this install (Debian's policy-rc.d protocol: exit 101 = refused).
+	# Servers already running on this machine are never touched.
+	POLICY=/usr/sbin/policy-rc.d
+	OWN_POLICY=0
+	if [ ! -e "$POLICY" ]; then
+		printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
+		$SUDO chmod 755 "$POLICY"
+		OWN_POLICY=1
+	fi
+	status=0
+	$SUDO apt-get update -qq && \
+		$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null || status=$?
+	[ "$OWN_POLICY" -eq 1 ] && $SUDO rm -f "$POLICY"
+	exit "$status"
 fi
 exit 0
