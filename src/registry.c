@@ -15,6 +15,8 @@
 #include "access/xact.h"
 #include "catalog/catalog.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_attribute.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -29,6 +31,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -57,6 +60,9 @@ static void CheckRoleCanModify(const char *kind, const char *name, const char *c
 static void CheckGroupOwner(FsGroup *group);
 static Datum TextListToArray(List *list);
 static List *LoadKeys(const char *entity);
+static void CheckGroupColumn(const FsGroup *group, const char *table, const char *column,
+							 const char *what, Oid typid, int32 typmod, Oid collation,
+							 bool not_null);
 static char *NameList(const char *sql, const char *arg);
 static FsResult *MakeResult(const char *command, const char *object_type,
 							const char *name, char *detail);
@@ -209,6 +215,144 @@ RegistryListGroupNames(void)
 	}
 	SPI_finish();
 	return result;
+}
+
+/*
+ * RegistryCheckGroupTable checks that a group's history table still has
+ * the shape the registry records, before featstore reads it: a plain table
+ * whose key columns, event_timestamp, created_at and features exist with
+ * exactly the recorded types (type, typmod; keys also the type's default
+ * collation), and whose keys and timestamps are NOT NULL.  Anything else is
+ * an error that names the group and the column, so that nothing is read:
+ * the readers decode values with the recorded types, and a column of
+ * another type would run the owner's code (an implicit cast) or be decoded
+ * as the wrong type.
+ */
+void
+RegistryCheckGroupTable(const FsGroup *group)
+{
+	char	   *table = quote_qualified_identifier(group->schema_name, group->table_name);
+	HeapTuple	tup;
+	char		relkind;
+	ListCell   *lc;
+	int			save_nestlevel;
+
+	if (!OidIsValid(group->relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("history table %s of feature group \"%s\" does not exist",
+						table, group->name),
+				 errhint("Recreate the group with DROP FEATURE GROUP and CREATE FEATURE GROUP.")));
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(group->relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", group->relid);
+	relkind = ((Form_pg_class) GETSTRUCT(tup))->relkind;
+	ReleaseSysCache(tup);
+	if (relkind != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("history table %s of feature group \"%s\" is %s, not a plain table",
+						table, group->name,
+						relkind == RELKIND_VIEW ? "a view" :
+						relkind == RELKIND_MATVIEW ? "a materialized view" :
+						relkind == RELKIND_PARTITIONED_TABLE ? "a partitioned table" :
+						relkind == RELKIND_FOREIGN_TABLE ? "a foreign table" : "another kind of relation"),
+				 errhint("featstore reads only the table it created; run DROP FEATURE GROUP %s and create the group again.",
+						 quote_identifier(group->name))));
+
+	foreach(lc, group->keys)
+	{
+		FsKeyColumn *k = lfirst(lc);
+
+		CheckGroupColumn(group, table, k->name, "key column", k->typid, -1,
+						 get_typcollation(k->typid), true);
+	}
+	CheckGroupColumn(group, table, FS_EVENT_TS_COLUMN, "column", TIMESTAMPTZOID, -1,
+					 InvalidOid, true);
+	CheckGroupColumn(group, table, FS_CREATED_AT_COLUMN, "column", TIMESTAMPTZOID, -1,
+					 InvalidOid, true);
+
+	/*
+	 * A feature's recorded type is its type text; resolve it with nothing of
+	 * the caller's search_path, which could shadow a built-in type name.
+	 */
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	foreach(lc, group->features)
+	{
+		FsFeature  *f = lfirst(lc);
+		Oid			typid;
+		int32		typmod;
+
+		parseTypeString(f->type_name, &typid, &typmod, false);
+		CheckGroupColumn(group, table, f->name, "feature column", typid, typmod,
+						 InvalidOid, false);
+	}
+	AtEOXact_GUC(true, save_nestlevel);
+}
+
+/*
+ * CheckGroupColumn checks one column of a group's table against the
+ * registry (a helper of RegistryCheckGroupTable); collation InvalidOid is
+ * not checked.
+ */
+static void
+CheckGroupColumn(const FsGroup *group, const char *table, const char *column,
+				 const char *what, Oid typid, int32 typmod, Oid collation,
+				 bool not_null)
+{
+	HeapTuple	tup = SearchSysCacheAttName(group->relid, column);
+	Form_pg_attribute att;
+	char	   *expected = format_type_with_typemod(typid, typmod);
+
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("%s \"%s\" of feature group \"%s\" is missing from table %s",
+						what, column, group->name, table),
+				 errhint("Add it back with ALTER TABLE %s ADD COLUMN %s %s, or run DROP FEATURE GROUP %s.",
+						 table, quote_identifier(column), expected,
+						 quote_identifier(group->name))));
+	att = (Form_pg_attribute) GETSTRUCT(tup);
+	if (att->atttypid != typid || att->atttypmod != typmod)
+	{
+		char	   *actual = format_type_with_typemod(att->atttypid, att->atttypmod);
+
+		ReleaseSysCache(tup);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("%s \"%s\" of feature group \"%s\" has type %s, but the registry records %s",
+						what, column, group->name, actual, expected),
+				 errhint("Change it back with ALTER TABLE %s ALTER COLUMN %s TYPE %s; to change a feature's type, add a new feature with ALTER FEATURE GROUP %s ADD FEATURE.",
+						 table, quote_identifier(column), expected,
+						 quote_identifier(group->name))));
+	}
+	if (OidIsValid(collation) && att->attcollation != collation)
+	{
+		Oid			actual = att->attcollation;
+
+		ReleaseSysCache(tup);
+		ereport(ERROR,
+				(errcode(ERRCODE_COLLATION_MISMATCH),
+				 errmsg("%s \"%s\" of feature group \"%s\" has collation \"%s\", but entity keys use \"%s\"",
+						what, column, group->name,
+						OidIsValid(actual) ? get_collation_name(actual) : "none",
+						get_collation_name(collation)),
+				 errhint("Change it back with ALTER TABLE %s ALTER COLUMN %s TYPE %s COLLATE pg_catalog.\"default\".",
+						 table, quote_identifier(column), expected)));
+	}
+	if (not_null && !att->attnotnull)
+	{
+		ReleaseSysCache(tup);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("%s \"%s\" of feature group \"%s\" allows nulls", what, column, group->name),
+				 errhint("Restore it with ALTER TABLE %s ALTER COLUMN %s SET NOT NULL.",
+						 table, quote_identifier(column))));
+	}
+	ReleaseSysCache(tup);
 }
 
 /* LoadKeys returns an entity's key columns in order (SPI must be connected) */
