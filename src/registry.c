@@ -12,11 +12,18 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/catalog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_opclass.h"
+#include "catalog/pg_statistic_ext.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -24,6 +31,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
 #include "parser/parse_type.h"
 #include "storage/lmgr.h"
 #include "tcop/tcopprot.h"
@@ -31,8 +39,11 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/regproc.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -60,6 +71,12 @@ static void CheckRoleCanModify(const char *kind, const char *name, const char *c
 static void CheckGroupOwner(FsGroup *group);
 static Datum TextListToArray(List *list);
 static List *LoadKeys(const char *entity);
+static void CheckGroupTableCode(const FsGroup *group, const char *table);
+static void CheckBuiltinCode(const FsGroup *group, const char *table, const char *kind,
+							 const char *object, Node *expr);
+static bool UserFunctionWalker(Node *node, void *context);
+static bool IsUserFunction(Oid func_id, void *context);
+static char *OpclassName(Oid opclass);
 static void CheckGroupColumn(const FsGroup *group, const char *table, const char *column,
 							 const char *what, Oid typid, int32 typmod, Oid collation,
 							 bool not_null);
@@ -237,6 +254,15 @@ RegistryCheckGroupTable(const FsGroup *group)
 	ListCell   *lc;
 	int			save_nestlevel;
 
+	/*
+	 * Nothing of the caller's search_path: it could shadow a built-in type
+	 * name in a feature's recorded type text, and the messages name types and
+	 * functions the same in every session (qualified unless built in).
+	 */
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	if (!OidIsValid(group->relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -260,6 +286,7 @@ RegistryCheckGroupTable(const FsGroup *group)
 				 errhint("featstore reads only the table it created; run DROP FEATURE GROUP %s and create the group again.",
 						 quote_identifier(group->name))));
 
+	CheckGroupTableCode(group, table);
 	foreach(lc, group->keys)
 	{
 		FsKeyColumn *k = lfirst(lc);
@@ -272,14 +299,7 @@ RegistryCheckGroupTable(const FsGroup *group)
 	CheckGroupColumn(group, table, FS_CREATED_AT_COLUMN, "column", TIMESTAMPTZOID, -1,
 					 InvalidOid, true);
 
-	/*
-	 * A feature's recorded type is its type text; resolve it with nothing of
-	 * the caller's search_path, which could shadow a built-in type name.
-	 */
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	/* a feature's recorded type is its type text */
 	foreach(lc, group->features)
 	{
 		FsFeature  *f = lfirst(lc);
@@ -291,6 +311,129 @@ RegistryCheckGroupTable(const FsGroup *group)
 						 InvalidOid, false);
 	}
 	AtEOXact_GUC(true, save_nestlevel);
+}
+
+/*
+ * CheckGroupTableCode refuses a group table whose indexes or extended
+ * statistics would run code that is not built in when the table is merely
+ * planned or read: the planner simplifies index expressions, predicates and
+ * statistics expressions (running an "immutable" function with constant
+ * arguments), and index scans call the operator classes' functions.  The
+ * worker and materialize() run as the table's owner anyway, but pit_join()
+ * plans the table as its caller.
+ */
+static void
+CheckGroupTableCode(const FsGroup *group, const char *table)
+{
+	Relation	rel = table_open(group->relid, AccessShareLock);
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Relation	statrel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	foreach(lc, indexes)
+	{
+		Oid			indexoid = lfirst_oid(lc);
+		HeapTuple	itup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+		bool		isnull;
+		Datum		d;
+		oidvector  *opclasses;
+
+		if (!HeapTupleIsValid(itup))
+			elog(ERROR, "cache lookup failed for index %u", indexoid);
+		d = SysCacheGetAttr(INDEXRELID, itup, Anum_pg_index_indclass, &isnull);
+		opclasses = (oidvector *) DatumGetPointer(d);
+		for (int i = 0; i < opclasses->dim1; i++)
+			if (opclasses->values[i] >= FirstNormalObjectId)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("index %s on table %s of feature group \"%s\" uses operator class %s, which is not built in",
+								quote_identifier(get_rel_name(indexoid)), table, group->name,
+								OpclassName(opclasses->values[i])),
+						 errhint("featstore reads the table in other roles' sessions and would run its functions there; drop the index with DROP INDEX, or build it with the default operator classes.")));
+		d = SysCacheGetAttr(INDEXRELID, itup, Anum_pg_index_indexprs, &isnull);
+		if (!isnull)
+			CheckBuiltinCode(group, table, "index", get_rel_name(indexoid),
+							 stringToNode(TextDatumGetCString(d)));
+		d = SysCacheGetAttr(INDEXRELID, itup, Anum_pg_index_indpred, &isnull);
+		if (!isnull)
+			CheckBuiltinCode(group, table, "index", get_rel_name(indexoid),
+							 stringToNode(TextDatumGetCString(d)));
+		ReleaseSysCache(itup);
+	}
+
+	statrel = table_open(StatisticExtRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_statistic_ext_stxrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(group->relid));
+	scan = systable_beginscan(statrel, StatisticExtRelidIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, Anum_pg_statistic_ext_stxexprs,
+									 RelationGetDescr(statrel), &isnull);
+
+		if (!isnull)
+			CheckBuiltinCode(group, table, "statistics object",
+							 NameStr(((Form_pg_statistic_ext) GETSTRUCT(tup))->stxname),
+							 stringToNode(TextDatumGetCString(d)));
+	}
+	systable_endscan(scan);
+	table_close(statrel, AccessShareLock);
+	table_close(rel, NoLock);
+}
+
+/* OpclassName returns an operator class's name, for messages */
+static char *
+OpclassName(Oid opclass)
+{
+	HeapTuple	tup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclass));
+	char	   *name;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator class %u", opclass);
+	name = pstrdup(quote_identifier(NameStr(((Form_pg_opclass) GETSTRUCT(tup))->opcname)));
+	ReleaseSysCache(tup);
+	return name;
+}
+
+/* CheckBuiltinCode raises an error if expr calls a function that is not built in */
+static void
+CheckBuiltinCode(const FsGroup *group, const char *table, const char *kind,
+				 const char *object, Node *expr)
+{
+	Oid			func = InvalidOid;
+
+	if (UserFunctionWalker(expr, &func))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s %s on table %s of feature group \"%s\" calls function %s, which is not built in",
+						kind, quote_identifier(object), table, group->name,
+						format_procedure(func)),
+				 errhint("featstore reads the table in other roles' sessions and would run the function there; drop the %s, or build it from built-in functions only.",
+						 kind)));
+}
+
+/* UserFunctionWalker finds a function that is not built in anywhere in an expression */
+static bool
+UserFunctionWalker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, IsUserFunction, context))
+		return true;
+	return expression_tree_walker(node, UserFunctionWalker, context);
+}
+
+/* IsUserFunction says whether a function was created after initdb, and records it */
+static bool
+IsUserFunction(Oid func_id, void *context)
+{
+	if (func_id < FirstNormalObjectId)
+		return false;
+	*(Oid *) context = func_id;
+	return true;
 }
 
 /*
@@ -325,6 +468,9 @@ CheckGroupColumn(const FsGroup *group, const char *table, const char *column,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("%s \"%s\" of feature group \"%s\" has type %s, but the registry records %s",
 						what, column, group->name, actual, expected),
+				 not_null ?
+				 errhint("Change it back with ALTER TABLE %s ALTER COLUMN %s TYPE %s.",
+						 table, quote_identifier(column), expected) :
 				 errhint("Change it back with ALTER TABLE %s ALTER COLUMN %s TYPE %s; to change a feature's type, add a new feature with ALTER FEATURE GROUP %s ADD FEATURE.",
 						 table, quote_identifier(column), expected,
 						 quote_identifier(group->name))));
