@@ -74,6 +74,11 @@ SELECT featstore.check_feature_group('guard_g');
 DROP STATISTICS mallory.guard_s;
 DROP FUNCTION mallory.guard_f(text);
 
+-- a child table: featstore reads the group's own rows only
+CREATE TABLE mallory.guard_child () INHERITS (mallory.guard_g);
+SELECT featstore.check_feature_group('guard_g');
+DROP TABLE mallory.guard_child;
+
 -- the capture trigger runs on its group's table only
 CREATE TABLE mallory.decoy (user_id text, event_timestamp timestamptz);
 CREATE TRIGGER decoy_capture AFTER INSERT ON mallory.decoy

@@ -22,6 +22,7 @@
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_opclass.h"
 #include "catalog/pg_statistic_ext.h"
 #include "catalog/pg_type.h"
@@ -252,6 +253,7 @@ RegistryCheckGroupTable(const FsGroup *group)
 	HeapTuple	tup;
 	char		relkind;
 	ListCell   *lc;
+	List	   *children;
 	int			save_nestlevel;
 
 	/*
@@ -286,6 +288,17 @@ RegistryCheckGroupTable(const FsGroup *group)
 				 errhint("featstore reads only the table it created; run DROP FEATURE GROUP %s and create the group again.",
 						 quote_identifier(group->name))));
 
+	/* featstore's queries would read a child's rows too, the index walk not */
+	children = find_inheritance_children(group->relid, AccessShareLock);
+	if (children != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("history table %s of feature group \"%s\" has child table %s",
+						table, group->name,
+						quote_qualified_identifier(get_namespace_name(get_rel_namespace(linitial_oid(children))),
+												   get_rel_name(linitial_oid(children)))),
+				 errhint("A group's history is the rows of its own table; detach the child with ALTER TABLE ... NO INHERIT %s.",
+						 table)));
 	CheckGroupTableCode(group, table);
 	foreach(lc, group->keys)
 	{
