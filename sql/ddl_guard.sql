@@ -2,9 +2,9 @@
 -- table out of the shape the registry records, and every read of a group
 -- checks that shape anyway (a superuser can run without event triggers).
 \set SHOW_CONTEXT never
-CREATE ROLE fs_mallory LOGIN IN ROLE featstore_editor;
-CREATE SCHEMA mallory AUTHORIZATION fs_mallory;
-SET ROLE fs_mallory;
+CREATE ROLE regress_mallory LOGIN IN ROLE featstore_editor;
+CREATE SCHEMA mallory AUTHORIZATION regress_mallory;
+SET ROLE regress_mallory;
 SELECT command, object_name FROM featstore.exec($$
 	CREATE ENTITY guard_user (user_id text);
 	CREATE FEATURE GROUP mallory.guard_g ENTITY guard_user
@@ -142,20 +142,20 @@ SELECT featstore.check_feature_group('guard_off');
 SELECT featstore.pit_join_sql('guard_spine', ARRAY['guard_off.w']) IS NOT NULL AS joins;
 
 -- materialize() needs what reading the table needs
-CREATE ROLE fs_bob LOGIN IN ROLE featstore_editor;
-SET ROLE fs_bob;
+CREATE ROLE regress_bob LOGIN IN ROLE featstore_editor;
+SET ROLE regress_bob;
 SELECT featstore.materialize('guard_g');
 RESET ROLE;
-GRANT USAGE ON SCHEMA mallory TO fs_bob;
-SET ROLE fs_bob;
+GRANT USAGE ON SCHEMA mallory TO regress_bob;
+SET ROLE regress_bob;
 SELECT featstore.materialize('guard_g');
 RESET ROLE;
-GRANT SELECT ON mallory.guard_g TO fs_bob;
-SET ROLE fs_bob;
+GRANT SELECT ON mallory.guard_g TO regress_bob;
+SET ROLE regress_bob;
 SELECT featstore.materialize('guard_g');
 RESET ROLE;
 
-SET ROLE fs_mallory;
+SET ROLE regress_mallory;
 DO LANGUAGE featstore $$
 	DROP FEATURE GROUP guard_g;
 	DROP FEATURE GROUP guard_off;
@@ -164,4 +164,4 @@ $$;
 DROP FUNCTION mallory.guard_noop();
 RESET ROLE;
 DROP SCHEMA mallory;
-DROP ROLE fs_mallory, fs_bob;
+DROP ROLE regress_mallory, regress_bob;
