@@ -322,12 +322,15 @@ GuardColumnChange(RangeVar *relation, const char *column, int subtype)
 	Oid			relid = RangeVarGetRelid(relation, NoLock, true);
 	List	   *tables;
 	ListCell   *lc;
+	char		relkind;
 
 	if (!OidIsValid(relid) || column == NULL)
 		return;
-	tables = get_rel_relkind(relid) == RELKIND_RELATION ||
-		get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE ?
-		find_all_inheritors(relid, NoLock, NULL) : list_make1_oid(relid);
+	relkind = get_rel_relkind(relid);
+	if (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE)
+		tables = find_all_inheritors(relid, NoLock, NULL);
+	else
+		tables = list_make1_oid(relid);
 	foreach(lc, tables)
 	{
 		char	   *group_name = GroupOfTable(lfirst_oid(lc));
