@@ -133,10 +133,17 @@ CheckCaptureTable(TriggerData *trigdata, const char *group_name)
 	int			save_sec_context;
 	int			ret;
 
+	args[0] = CStringGetTextDatum(group_name);
+	args[1] = DirectFunctionCall1(namein, CStringGetDatum(nspname));
+	args[2] = DirectFunctionCall1(namein, CStringGetDatum(RelationGetRelationName(rel)));
+	/* prepared in the section too: the plan keeps the pinned search_path */
+	FeatstoreBeginRegistryWrite(&save_userid, &save_sec_context);
 	if (plan == NULL)
 	{
 		SPIPlanPtr	p = SPI_prepare("SELECT FROM featstore.feature_groups"
-									" WHERE name = $1 AND schema_name = $2 AND table_name = $3",
+									" WHERE name OPERATOR(pg_catalog.=) $1"
+									" AND schema_name OPERATOR(pg_catalog.=) $2"
+									" AND table_name OPERATOR(pg_catalog.=) $3",
 									3, types);
 
 		if (p == NULL)
@@ -145,10 +152,6 @@ CheckCaptureTable(TriggerData *trigdata, const char *group_name)
 		SPI_keepplan(p);
 		plan = p;
 	}
-	args[0] = CStringGetTextDatum(group_name);
-	args[1] = DirectFunctionCall1(namein, CStringGetDatum(nspname));
-	args[2] = DirectFunctionCall1(namein, CStringGetDatum(RelationGetRelationName(rel)));
-	FeatstoreBeginRegistryWrite(&save_userid, &save_sec_context);
 	ret = SPI_execute_plan(plan, args, NULL, true, 1);
 	FeatstoreEndRegistryWrite(save_userid, save_sec_context);
 	if (ret != SPI_OK_SELECT)
