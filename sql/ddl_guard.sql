@@ -33,6 +33,13 @@ CREATE RULE guard_nothing AS ON INSERT TO mallory.guard_g DO INSTEAD NOTHING;
 CREATE RULE "_RETURN" AS ON SELECT TO mallory.guard_g DO INSTEAD
 	SELECT 'x'::text AS user_id, now() AS event_timestamp, now() AS created_at,
 		   1::bigint AS v, 'n'::text AS note;
+-- featstore's capture triggers: dropped or disabled, changes would stop
+-- reaching Redis
+DROP TRIGGER featstore_online_insert ON mallory.guard_g;
+ALTER TABLE mallory.guard_g DISABLE TRIGGER featstore_online_update;
+ALTER TABLE mallory.guard_g ENABLE REPLICA TRIGGER featstore_online_delete;
+ALTER TABLE mallory.guard_g DISABLE TRIGGER ALL;
+ALTER TABLE mallory.guard_g DISABLE TRIGGER USER;
 -- through a parent table: ALTER TABLE recurses into the group's table
 CREATE TABLE mallory.guard_parent (user_id text NOT NULL);
 ALTER TABLE mallory.guard_g INHERIT mallory.guard_parent;
@@ -58,6 +65,10 @@ CREATE FUNCTION mallory.guard_noop() RETURNS trigger LANGUAGE plpgsql AS
 $f$BEGIN RETURN NEW; END$f$;
 CREATE TRIGGER guard_noop BEFORE INSERT ON mallory.guard_g
 	FOR EACH ROW EXECUTE FUNCTION mallory.guard_noop();
+ALTER TABLE mallory.guard_g DISABLE TRIGGER guard_noop;
+ALTER TABLE mallory.guard_g ENABLE TRIGGER guard_noop;
+ALTER TABLE mallory.guard_off DISABLE TRIGGER ALL;
+ALTER TABLE mallory.guard_off ENABLE TRIGGER ALL;
 -- featstore's own changes to the table pass
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP guard_off ADD FEATURE w2 integer $$;
 SELECT featstore.check_feature_group('guard_g');

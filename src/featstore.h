@@ -91,6 +91,9 @@ extern FsGroup *RegistryLookupGroup(const char *name, bool missing_ok);
 extern List *RegistryListGroupNames(void);
 extern void RegistryCheckGroupTable(const FsGroup *group);
 
+/* offline_store.c: set while featstore attaches or detaches capture triggers */
+extern bool featstore_capture_ddl;
+
 /* online_worker.c: settings, shared memory, worker and capture hooks */
 extern void OnlineInit(void);
 

@@ -19,10 +19,12 @@
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "commands/event_trigger.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "lib/stringinfo.h"
+#include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -36,11 +38,15 @@ PG_FUNCTION_INFO_V1(featstore_guard_alter);
 static char *GroupOfTable(Oid relid);
 static void GuardColumnChange(RangeVar *relation, const char *column, int subtype);
 static void GuardTableChange(RangeVar *relation, const char *action, const char *rulename);
+static void GuardCaptureTrigger(RangeVar *relation, const char *trigname, const char *action);
 static void RunDdl(const char *sql);
 static char *QualifiedRelationName(Oid relid);
 
 /* Set while DROP FEATURE GROUP drops a table, so the drop guard lets it pass */
 static bool dropping_group_table = false;
+
+/* Set while featstore itself attaches or detaches capture triggers */
+bool		featstore_capture_ddl = false;
 
 /* OfflineCreateTable creates a group's history table, its index and comments */
 Oid
@@ -235,7 +241,8 @@ featstore_guard_alter(PG_FUNCTION_ARGS)
 	trigdata = (EventTriggerData *) fcinfo->context;
 	stmt = trigdata->parsetree;
 	if (!IsA(stmt, AlterTableStmt) && !IsA(stmt, RenameStmt) &&
-		!IsA(stmt, AlterObjectSchemaStmt) && !IsA(stmt, RuleStmt))
+		!IsA(stmt, AlterObjectSchemaStmt) && !IsA(stmt, RuleStmt) &&
+		!(IsA(stmt, DropStmt) && ((DropStmt *) stmt)->removeType == OBJECT_TRIGGER))
 		PG_RETURN_NULL();
 	/* DROP EXTENSION featstore, or featstore being created: no registry yet */
 	if (!OidIsValid(get_relname_relid("feature_groups", FeatstoreSchemaOid(true))))
@@ -254,6 +261,26 @@ featstore_guard_alter(PG_FUNCTION_ARGS)
 			if (cmd->subtype == AT_AlterColumnType || cmd->subtype == AT_DropColumn ||
 				cmd->subtype == AT_DropNotNull)
 				GuardColumnChange(ats->relation, cmd->name, cmd->subtype);
+			else if (cmd->subtype == AT_DisableTrig || cmd->subtype == AT_EnableReplicaTrig)
+				GuardCaptureTrigger(ats->relation, cmd->name, "disable");
+			else if (cmd->subtype == AT_DisableTrigAll || cmd->subtype == AT_DisableTrigUser)
+				GuardCaptureTrigger(ats->relation, NULL, "disable");
+		}
+	}
+	else if (IsA(stmt, DropStmt))
+	{
+		ListCell   *lc;
+
+		/* each object is [schema.]table.trigger */
+		foreach(lc, ((DropStmt *) stmt)->objects)
+		{
+			List	   *names = lfirst(lc);
+
+			if (list_length(names) < 2)
+				continue;
+			GuardCaptureTrigger(makeRangeVarFromNameList(list_truncate(list_copy(names),
+																	   list_length(names) - 1)),
+								strVal(llast(names)), "drop");
 		}
 	}
 	else if (IsA(stmt, RenameStmt))
@@ -398,6 +425,42 @@ GuardColumnChange(RangeVar *relation, const char *column, int subtype)
 							 gq, quote_identifier(column)) :
 					 errhint("Keys and timestamps are fixed for the group's life: create a new group with CREATE FEATURE GROUP, or drop this one with DROP FEATURE GROUP %s.", gq)));
 	}
+}
+
+/*
+ * GuardCaptureTrigger refuses dropping or disabling ("drop", "disable") the
+ * capture triggers featstore put on a group's table (trigname NULL: all of
+ * the table's triggers): the group's changes would stop reaching Redis
+ * while it is still served from there.  featstore's own ALTER FEATURE GROUP
+ * ... SET OFFLINE and DROP FEATURE GROUP pass.
+ */
+static void
+GuardCaptureTrigger(RangeVar *relation, const char *trigname, const char *action)
+{
+	Oid			relid;
+	char	   *group_name;
+	char	   *table;
+
+	if (featstore_capture_ddl ||
+		(trigname != NULL && strncmp(trigname, "featstore_online_", 17) != 0))
+		return;
+	relid = RangeVarGetRelid(relation, NoLock, true);
+	if (!OidIsValid(relid) || (group_name = GroupOfTable(relid)) == NULL)
+		return;
+	/* an offline group has no capture triggers: ALL or USER is harmless */
+	if (trigname == NULL &&
+		!OidIsValid(get_trigger_oid(relid, "featstore_online_insert", true)))
+		return;
+	table = QualifiedRelationName(relid);
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 trigname ?
+			 errmsg("cannot %s trigger %s on table %s: feature group \"%s\" captures its changes with it",
+					action, quote_identifier(trigname), table, group_name) :
+			 errmsg("cannot disable all triggers on table %s: feature group \"%s\" captures its changes with featstore's triggers",
+					table, group_name),
+			 errhint("To stop serving the group from Redis, run ALTER FEATURE GROUP %s SET OFFLINE.",
+					 quote_identifier(group_name))));
 }
 
 /*

@@ -685,12 +685,22 @@ DetachCapture(const FsGroup *group)
 
 	SPI_connect();
 	initStringInfo(&sql);
-	for (int i = 0; i < (int) lengthof(events); i++)
+	/* the event trigger refuses these drops to anyone else */
+	featstore_capture_ddl = true;
+	PG_TRY();
 	{
-		resetStringInfo(&sql);
-		appendStringInfo(&sql, "DROP TRIGGER IF EXISTS featstore_online_%s ON %s",
-						 events[i], table);
-		RunAsOwner(sql.data, 0, NULL, NULL, SPI_OK_UTILITY);
+		for (int i = 0; i < (int) lengthof(events); i++)
+		{
+			resetStringInfo(&sql);
+			appendStringInfo(&sql, "DROP TRIGGER IF EXISTS featstore_online_%s ON %s",
+							 events[i], table);
+			RunAsOwner(sql.data, 0, NULL, NULL, SPI_OK_UTILITY);
+		}
 	}
+	PG_FINALLY();
+	{
+		featstore_capture_ddl = false;
+	}
+	PG_END_TRY();
 	SPI_finish();
 }
