@@ -9,6 +9,7 @@
 #include "access/table.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "fmgr.h"
@@ -19,6 +20,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "featstore.h"
 
@@ -136,12 +138,44 @@ FeatstoreSchemaOid(bool missing_ok)
 }
 
 /*
- * Nesting of registry-write sections: each saves a GUC nest level so that
- * its search_path override is undone when it ends.
+ * Nesting of restricted sections (registry writes, reads as a table's
+ * owner): each saves a GUC nest level so that its search_path override is
+ * undone when it ends.
  */
 #define FS_MAX_WRITE_DEPTH 16
 static int	write_guc_levels[FS_MAX_WRITE_DEPTH];
 static int	write_depth = 0;
+
+/*
+ * BeginRestrictedAs switches to role for work featstore does on the
+ * caller's behalf: search_path pinned to pg_catalog, pg_temp for the
+ * section (NewGUCNestLevel, undone by EndRestricted or by an abort) and the
+ * restricted-operation flag set, as REFRESH MATERIALIZED VIEW and CREATE
+ * INDEX do around the user code they run.
+ */
+static void
+BeginRestrictedAs(Oid role, Oid *save_userid, int *save_sec_context)
+{
+	if (write_depth >= FS_MAX_WRITE_DEPTH)
+		elog(ERROR, "featstore restricted sections nested too deeply");
+	write_guc_levels[write_depth++] = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	GetUserIdAndSecContext(save_userid, save_sec_context);
+	SetUserIdAndSecContext(role,
+						   *save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+}
+
+/* EndRestricted returns to the identity and search_path saved by BeginRestrictedAs */
+static void
+EndRestricted(Oid save_userid, int save_sec_context)
+{
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	if (write_depth > 0)
+		AtEOXact_GUC(true, write_guc_levels[--write_depth]);
+}
 
 /*
  * FeatstoreBeginRegistryWrite switches to the extension owner for work on
@@ -158,27 +192,49 @@ static int	write_depth = 0;
 void
 FeatstoreBeginRegistryWrite(Oid *save_userid, int *save_sec_context)
 {
-	Oid			owner = FeatstoreExtensionOwner();
-
-	if (write_depth >= FS_MAX_WRITE_DEPTH)
-		elog(ERROR, "featstore registry writes nested too deeply");
-	write_guc_levels[write_depth++] = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	GetUserIdAndSecContext(save_userid, save_sec_context);
-	SetUserIdAndSecContext(owner,
-						   *save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+	BeginRestrictedAs(FeatstoreExtensionOwner(), save_userid, save_sec_context);
 }
 
 /* FeatstoreEndRegistryWrite returns to the caller's identity and search_path */
 void
 FeatstoreEndRegistryWrite(Oid save_userid, int save_sec_context)
 {
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-	if (write_depth > 0)
-		AtEOXact_GUC(true, write_guc_levels[--write_depth]);
+	EndRestricted(save_userid, save_sec_context);
+}
+
+/*
+ * FeatstoreBeginAsTableOwner switches to the owner of relation relid, as
+ * found in pg_class now, for a read of a group's history table.
+ *
+ * The table's owner controls what reading it executes: column types and
+ * their casts, operator classes of its indexes, rules.  featstore reads it
+ * from backends of other roles and from the worker, which holds superuser
+ * rights, so the read must run with no more rights than the owner has:
+ * that is the rule PostgreSQL follows itself for ANALYZE, CREATE INDEX and
+ * REFRESH MATERIALIZED VIEW.  Work on featstore's own tables (the queue,
+ * the registry) stays outside the section.
+ */
+void
+FeatstoreBeginAsTableOwner(Oid relid, Oid *save_userid, int *save_sec_context)
+{
+	HeapTuple	tup;
+	Oid			owner;
+
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	BeginRestrictedAs(owner, save_userid, save_sec_context);
+}
+
+/* FeatstoreEndAsTableOwner returns to the identity saved by FeatstoreBeginAsTableOwner */
+void
+FeatstoreEndAsTableOwner(Oid save_userid, int save_sec_context)
+{
+	EndRestricted(save_userid, save_sec_context);
 }
 
 /* FeatstoreRegistryWriteAbort forgets open write sections when a transaction aborts */

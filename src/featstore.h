@@ -83,10 +83,16 @@ extern void FeatstoreRequireCurrentSchema(void);
 extern Oid	FeatstoreSchemaOid(bool missing_ok);
 extern void FeatstoreBeginRegistryWrite(Oid *save_userid, int *save_sec_context);
 extern void FeatstoreEndRegistryWrite(Oid save_userid, int save_sec_context);
+extern void FeatstoreBeginAsTableOwner(Oid relid, Oid *save_userid, int *save_sec_context);
+extern void FeatstoreEndAsTableOwner(Oid save_userid, int save_sec_context);
 
 /* registry.c: read side, usable by every subsystem */
 extern FsGroup *RegistryLookupGroup(const char *name, bool missing_ok);
 extern List *RegistryListGroupNames(void);
+extern void RegistryCheckGroupTable(const FsGroup *group);
+
+/* offline_store.c: set while featstore attaches or detaches capture triggers */
+extern bool featstore_capture_ddl;
 
 /* online_worker.c: settings, shared memory, worker and capture hooks */
 extern void OnlineInit(void);

@@ -15,12 +15,17 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "commands/event_trigger.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "lib/stringinfo.h"
+#include "nodes/makefuncs.h"
+#include "nodes/parsenodes.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
@@ -28,12 +33,20 @@
 #include "registry.h"
 
 PG_FUNCTION_INFO_V1(featstore_guard_drop);
+PG_FUNCTION_INFO_V1(featstore_guard_alter);
 
+static char *GroupOfTable(Oid relid);
+static void GuardColumnChange(RangeVar *relation, const char *column, int subtype);
+static void GuardTableChange(RangeVar *relation, const char *action, const char *rulename);
+static void GuardCaptureTrigger(RangeVar *relation, const char *trigname, const char *action);
 static void RunDdl(const char *sql);
 static char *QualifiedRelationName(Oid relid);
 
 /* Set while DROP FEATURE GROUP drops a table, so the drop guard lets it pass */
 static bool dropping_group_table = false;
+
+/* Set while featstore itself attaches or detaches capture triggers */
+bool		featstore_capture_ddl = false;
 
 /* OfflineCreateTable creates a group's history table, its index and comments */
 Oid
@@ -199,6 +212,287 @@ featstore_guard_drop(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	PG_RETURN_NULL();
+}
+
+/*
+ * featstore_guard_alter is a ddl_command_start event trigger that refuses
+ * the changes to a group's history table that would take it out of the
+ * registry's shape: changing the type of, dropping, renaming or (for keys
+ * and timestamps) dropping NOT NULL from a column featstore manages,
+ * renaming the table or moving it to another schema (the registry refers
+ * to it by name), and any rule on it (a rule turns it into a view or
+ * bypasses change capture).  Everything else (indexes, triggers, policies,
+ * comments, unmanaged columns) stays the owner's to do.  featstore's own
+ * changes to the table (ADD FEATURE) are additions, which pass.
+ *
+ * A superuser can run without event triggers; RegistryCheckGroupTable then
+ * still stops every read of a table that lost its shape.
+ */
+Datum
+featstore_guard_alter(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+	Node	   *stmt;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("featstore_guard_alter must be called as an event trigger")));
+	trigdata = (EventTriggerData *) fcinfo->context;
+	stmt = trigdata->parsetree;
+	if (!IsA(stmt, AlterTableStmt) && !IsA(stmt, RenameStmt) &&
+		!IsA(stmt, AlterObjectSchemaStmt) && !IsA(stmt, RuleStmt) &&
+		!(IsA(stmt, DropStmt) && ((DropStmt *) stmt)->removeType == OBJECT_TRIGGER))
+		PG_RETURN_NULL();
+	/* DROP EXTENSION featstore, or featstore being created: no registry yet */
+	if (!OidIsValid(get_relname_relid("feature_groups", FeatstoreSchemaOid(true))))
+		PG_RETURN_NULL();
+
+	SPI_connect();
+	if (IsA(stmt, AlterTableStmt))
+	{
+		AlterTableStmt *ats = (AlterTableStmt *) stmt;
+		ListCell   *lc;
+
+		foreach(lc, ats->cmds)
+		{
+			AlterTableCmd *cmd = lfirst(lc);
+
+			if (cmd->subtype == AT_AlterColumnType || cmd->subtype == AT_DropColumn ||
+				cmd->subtype == AT_DropNotNull)
+				GuardColumnChange(ats->relation, cmd->name, cmd->subtype);
+			else if (cmd->subtype == AT_DisableTrig || cmd->subtype == AT_EnableReplicaTrig)
+				GuardCaptureTrigger(ats->relation, cmd->name, "disable");
+			else if (cmd->subtype == AT_DisableTrigAll || cmd->subtype == AT_DisableTrigUser)
+				GuardCaptureTrigger(ats->relation, NULL, "disable");
+		}
+	}
+	else if (IsA(stmt, DropStmt))
+	{
+		ListCell   *lc;
+
+		/* each object is [schema.]table.trigger */
+		foreach(lc, ((DropStmt *) stmt)->objects)
+		{
+			List	   *names = lfirst(lc);
+
+			if (list_length(names) < 2)
+				continue;
+			GuardCaptureTrigger(makeRangeVarFromNameList(list_truncate(list_copy(names),
+																	   list_length(names) - 1)),
+								strVal(llast(names)), "drop");
+		}
+	}
+	else if (IsA(stmt, RenameStmt))
+	{
+		RenameStmt *rs = (RenameStmt *) stmt;
+
+		if (rs->renameType == OBJECT_COLUMN)
+			GuardColumnChange(rs->relation, rs->subname, -1);
+		else if (rs->renameType == OBJECT_TABLE || rs->renameType == OBJECT_VIEW ||
+				 rs->renameType == OBJECT_MATVIEW || rs->renameType == OBJECT_FOREIGN_TABLE)
+			GuardTableChange(rs->relation, "rename", NULL);
+	}
+	else if (IsA(stmt, AlterObjectSchemaStmt))
+	{
+		AlterObjectSchemaStmt *aos = (AlterObjectSchemaStmt *) stmt;
+
+		if (aos->relation != NULL)
+			GuardTableChange(aos->relation, "move", NULL);
+	}
+	else
+		GuardTableChange(((RuleStmt *) stmt)->relation, "rule",
+						 ((RuleStmt *) stmt)->rulename);
+	SPI_finish();
+	PG_RETURN_NULL();
+}
+
+/*
+ * GroupOfTable returns the name of the feature group whose history table
+ * is relid, or NULL.  SPI must be connected.
+ */
+static char *
+GroupOfTable(Oid relid)
+{
+	char	   *relname = get_rel_name(relid);
+	Oid			types[2] = {NAMEOID, NAMEOID};
+	Datum		args[2];
+	Oid			save_userid;
+	int			save_sec;
+	int			ret;
+
+	if (relname == NULL)
+		return NULL;
+	args[0] = DirectFunctionCall1(namein,
+								  CStringGetDatum(get_namespace_name(get_rel_namespace(relid))));
+	args[1] = DirectFunctionCall1(namein, CStringGetDatum(relname));
+	FeatstoreBeginRegistryWrite(&save_userid, &save_sec);
+	ret = SPI_execute_with_args("SELECT name FROM featstore.feature_groups"
+								" WHERE schema_name = $1 AND table_name = $2",
+								2, types, args, NULL, true, 1);
+	FeatstoreEndRegistryWrite(save_userid, save_sec);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "featstore could not read featstore.feature_groups: SPI error %d", ret);
+	if (SPI_processed == 0)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/*
+ * GuardColumnChange refuses an ALTER TABLE subcommand (subtype, or -1 for
+ * RENAME COLUMN) on a column featstore manages, in the named table or in
+ * any group table that inherits from it (ALTER TABLE recurses to them).
+ */
+static void
+GuardColumnChange(RangeVar *relation, const char *column, int subtype)
+{
+	Oid			relid = RangeVarGetRelid(relation, NoLock, true);
+	List	   *tables;
+	ListCell   *lc;
+	char		relkind;
+
+	if (!OidIsValid(relid) || column == NULL)
+		return;
+	relkind = get_rel_relkind(relid);
+	if (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE)
+		tables = find_all_inheritors(relid, NoLock, NULL);
+	else
+		tables = list_make1_oid(relid);
+	foreach(lc, tables)
+	{
+		char	   *group_name = GroupOfTable(lfirst_oid(lc));
+		FsGroup    *group;
+		const char *what = NULL;
+		bool		feature = false;
+		char	   *table;
+		char	   *gq;
+		ListCell   *kc;
+
+		if (group_name == NULL)
+			continue;
+		group = RegistryLookupGroup(group_name, false);
+		table = QualifiedRelationName(lfirst_oid(lc));
+		gq = pstrdup(quote_identifier(group->name));
+		foreach(kc, group->keys)
+			if (strcmp(((FsKeyColumn *) lfirst(kc))->name, column) == 0)
+				what = "key column";
+		if (strcmp(column, FS_EVENT_TS_COLUMN) == 0 || strcmp(column, FS_CREATED_AT_COLUMN) == 0)
+			what = "column";
+		foreach(kc, group->features)
+			if (strcmp(((FsFeature *) lfirst(kc))->name, column) == 0)
+			{
+				what = "feature column";
+				feature = true;
+			}
+		if (what == NULL)
+			continue;
+
+		if (subtype == AT_AlterColumnType)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot change the type of %s \"%s\" of table %s: feature group \"%s\" manages it",
+							what, column, table, group->name),
+					 feature ?
+					 errhint("A feature's type never changes in place: add a new feature with ALTER FEATURE GROUP %s ADD FEATURE %s <type>, then DEPRECATE FEATURE %s.",
+							 gq, quote_identifier(psprintf("%s_v2", column)), quote_identifier(column)) :
+					 errhint("Keys and timestamps are fixed for the group's life: create a new group with CREATE FEATURE GROUP, or drop this one with DROP FEATURE GROUP %s.", gq)));
+		else if (subtype == AT_DropColumn)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot drop %s \"%s\" of table %s: feature group \"%s\" manages it",
+							what, column, table, group->name),
+					 feature ?
+					 errhint("Retire the feature with ALTER FEATURE GROUP %s DEPRECATE FEATURE %s; its values stay for the models trained on them.",
+							 gq, quote_identifier(column)) :
+					 errhint("Drop the whole group with DROP FEATURE GROUP %s.", gq)));
+		else if (subtype == AT_DropNotNull)
+		{
+			if (feature)
+				continue;		/* features are nullable anyway */
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot drop NOT NULL from %s \"%s\" of table %s: feature group \"%s\" needs it in every row",
+							what, column, table, group->name),
+					 errhint("Keys and timestamps are fixed for the group's life; drop the group with DROP FEATURE GROUP %s.", gq)));
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot rename %s \"%s\" of table %s: feature group \"%s\" refers to it by name",
+							what, column, table, group->name),
+					 feature ?
+					 errhint("Add the feature under its new name with ALTER FEATURE GROUP %s ADD FEATURE, then DEPRECATE FEATURE %s.",
+							 gq, quote_identifier(column)) :
+					 errhint("Keys and timestamps are fixed for the group's life: create a new group with CREATE FEATURE GROUP, or drop this one with DROP FEATURE GROUP %s.", gq)));
+	}
+}
+
+/*
+ * GuardCaptureTrigger refuses dropping or disabling ("drop", "disable") the
+ * capture triggers featstore put on a group's table (trigname NULL: all of
+ * the table's triggers): the group's changes would stop reaching Redis
+ * while it is still served from there.  featstore's own ALTER FEATURE GROUP
+ * ... SET OFFLINE and DROP FEATURE GROUP pass.
+ */
+static void
+GuardCaptureTrigger(RangeVar *relation, const char *trigname, const char *action)
+{
+	Oid			relid;
+	char	   *group_name;
+	char	   *table;
+
+	if (featstore_capture_ddl ||
+		(trigname != NULL && strncmp(trigname, "featstore_online_", 17) != 0))
+		return;
+	relid = RangeVarGetRelid(relation, NoLock, true);
+	if (!OidIsValid(relid) || (group_name = GroupOfTable(relid)) == NULL)
+		return;
+	/* an offline group has no capture triggers: ALL or USER is harmless */
+	if (trigname == NULL &&
+		!OidIsValid(get_trigger_oid(relid, "featstore_online_insert", true)))
+		return;
+	table = QualifiedRelationName(relid);
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 trigname ?
+			 errmsg("cannot %s trigger %s on table %s: feature group \"%s\" captures its changes with it",
+					action, quote_identifier(trigname), table, group_name) :
+			 errmsg("cannot disable all triggers on table %s: feature group \"%s\" captures its changes with featstore's triggers",
+					table, group_name),
+			 errhint("To stop serving the group from Redis, run ALTER FEATURE GROUP %s SET OFFLINE.",
+					 quote_identifier(group_name))));
+}
+
+/*
+ * GuardTableChange refuses renaming a group's table ("rename"), moving it
+ * to another schema ("move") or creating a rule on it ("rule", rulename).
+ */
+static void
+GuardTableChange(RangeVar *relation, const char *action, const char *rulename)
+{
+	Oid			relid = RangeVarGetRelid(relation, NoLock, true);
+	char	   *group_name;
+	char	   *table;
+
+	if (!OidIsValid(relid) || (group_name = GroupOfTable(relid)) == NULL)
+		return;
+	table = QualifiedRelationName(relid);
+	if (strcmp(action, "rule") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot create rule \"%s\" on table %s: feature group \"%s\" keeps its history in it",
+						rulename, table, group_name),
+				 errdetail("A rule would turn the table into a view or redirect its writes past change capture."),
+				 errhint("Use a trigger, or a view of your own over the table.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 strcmp(action, "rename") == 0 ?
+			 errmsg("cannot rename table %s: feature group \"%s\" refers to it by name",
+					table, group_name) :
+			 errmsg("cannot move table %s to another schema: feature group \"%s\" refers to it by name",
+					table, group_name),
+			 errhint("To put the group elsewhere, create a new group with CREATE FEATURE GROUP and copy the rows; DROP FEATURE GROUP %s drops this one with its table.",
+					 quote_identifier(group_name))));
 }
 
 /* RunDdl executes one utility statement as the current role (SPI connected) */

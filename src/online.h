@@ -113,6 +113,7 @@ typedef struct OnlineGroup
 	Oid		   *feature_types;
 	int64		ttl_usecs;		/* 0: no TTL */
 	bool		online;
+	FsGroup    *registry;		/* the registry's definition, for its checks */
 } OnlineGroup;
 
 /*

@@ -47,8 +47,10 @@ static void EnqueueTransition(TriggerData *trigdata, Tuplestorestate *rows,
 							  bool force);
 static void EnqueueChunk(const char *group_name, Datum *elems, int nentities,
 						 int nkeys, bool force, bool future);
-static int64 RunEnqueue(const char *sql, const OnlineGroup *group, TimestampTz since,
-						bool force);
+static void CheckCaptureTable(TriggerData *trigdata, const char *group_name);
+static void CheckCanMaterialize(const OnlineGroup *group);
+static void RunAsTableOwner(const OnlineGroup *group, const char *sql, int nargs,
+							Oid *argtypes, Datum *args, int expected);
 static bool HasCaptureTriggers(Oid relid);
 static void AttachCapture(const FsGroup *group);
 static void DetachCapture(const FsGroup *group);
@@ -93,6 +95,7 @@ online_capture(PG_FUNCTION_ARGS)
 	nkeys = trigger->tgnargs - 1;
 
 	SPI_connect();
+	CheckCaptureTable(trigdata, group_name);
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 		OnlineEnqueuePurge(group_name);
 	else
@@ -110,6 +113,60 @@ online_capture(PG_FUNCTION_ARGS)
 	SPI_finish();
 	changes_pending = true;
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * CheckCaptureTable refuses capture from any table but the named group's
+ * own: anyone may attach online_capture() to a table of theirs, and would
+ * otherwise queue keys (and purges, on TRUNCATE) for any group.  SPI must
+ * be connected.
+ */
+static void
+CheckCaptureTable(TriggerData *trigdata, const char *group_name)
+{
+	static SPIPlanPtr plan = NULL;
+	Relation	rel = trigdata->tg_relation;
+	char	   *nspname = get_namespace_name(RelationGetNamespace(rel));
+	Oid			types[3] = {TEXTOID, NAMEOID, NAMEOID};
+	Datum		args[3];
+	Oid			save_userid;
+	int			save_sec_context;
+	int			ret;
+
+	args[0] = CStringGetTextDatum(group_name);
+	args[1] = DirectFunctionCall1(namein, CStringGetDatum(nspname));
+	args[2] = DirectFunctionCall1(namein, CStringGetDatum(RelationGetRelationName(rel)));
+	/* prepared in the section too: the plan keeps the pinned search_path */
+	FeatstoreBeginRegistryWrite(&save_userid, &save_sec_context);
+	if (plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare("SELECT FROM featstore.feature_groups"
+									" WHERE name OPERATOR(pg_catalog.=) $1"
+									" AND schema_name OPERATOR(pg_catalog.=) $2"
+									" AND table_name OPERATOR(pg_catalog.=) $3",
+									3, types);
+
+		if (p == NULL)
+			elog(ERROR, "could not prepare the capture table check: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		plan = p;
+	}
+	ret = SPI_execute_plan(plan, args, NULL, true, 1);
+	FeatstoreEndRegistryWrite(save_userid, save_sec_context);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read featstore.feature_groups: SPI error %d", ret);
+	if (SPI_processed == 0)
+	{
+		char	   *table = quote_qualified_identifier(nspname, RelationGetRelationName(rel));
+
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("featstore.online_capture() for feature group \"%s\" fired on table %s, which is not the group's table",
+						group_name, table),
+				 errhint("featstore attaches this trigger itself when a group is set ONLINE; drop trigger %s on %s.",
+						 quote_identifier(trigdata->tg_trigger->tgname), table)));
+	}
 }
 
 /*
@@ -132,16 +189,38 @@ materialize(PG_FUNCTION_ARGS)
 				 errmsg("feature group name must not be null")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	group = OnlineLoadServedGroup(name, "; it materializes the group by itself.");
-	if (pg_class_aclcheck(group->relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to materialize feature group \"%s\"", name),
-				 errhint("Materializing needs SELECT on %s.", group->qualified_table)));
+	CheckCanMaterialize(group);
 
 	queued = OnlineEnqueueGroup(group,
 								PG_ARGISNULL(1) ? DT_NOBEGIN : PG_GETARG_TIMESTAMPTZ(1),
 								true);
 	PG_RETURN_INT64(queued);
+}
+
+/*
+ * CheckCanMaterialize refuses materialize() to a caller who could not read
+ * the group's table himself: it counts the table's entities (as the
+ * table's owner) and makes the worker publish them.
+ */
+static void
+CheckCanMaterialize(const OnlineGroup *group)
+{
+	Oid			nspid = get_rel_namespace(group->relid);
+	Oid			userid = GetUserId();
+
+	if (pg_namespace_aclcheck(nspid, userid, ACL_USAGE) != ACLCHECK_OK ||
+		pg_class_aclcheck(group->relid, userid, ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to materialize feature group \"%s\"", group->name),
+				 errdetail("Materializing reads table %s, which needs USAGE on schema %s and SELECT on the table.",
+						   group->qualified_table,
+						   quote_identifier(get_namespace_name(nspid))),
+				 errhint("Ask the table's owner to run GRANT USAGE ON SCHEMA %s TO %s and GRANT SELECT ON %s TO %s.",
+						 quote_identifier(get_namespace_name(nspid)),
+						 quote_identifier(GetUserNameFromId(userid, false)),
+						 group->qualified_table,
+						 quote_identifier(GetUserNameFromId(userid, false)))));
 }
 
 /*
@@ -151,31 +230,52 @@ materialize(PG_FUNCTION_ARGS)
  * far the worker got, so it resumes after an interruption, and the queue
  * stays small whatever the group's size.  Walks of the group already queued
  * for the same entities or fewer are dropped: the new one rewrites all of
- * them from a later snapshot.
+ * them from a later snapshot.  The entities are counted as the table's
+ * owner, after the table's shape is checked; the queue is written as the
+ * extension owner.
  */
 int64
 OnlineEnqueueGroup(const OnlineGroup *group, TimestampTz since, bool force)
 {
 	StringInfoData sql;
 	StringInfoData cols;
+	Oid			argtypes[4] = {TEXTOID, TIMESTAMPTZOID, BOOLOID, INT8OID};
+	Datum		args[4];
+	bool		isnull;
+	int64		entities;
 
 	/* the walk's columns of the queue came with 0.2.0 */
 	FeatstoreRequireCurrentSchema();
+	RegistryCheckGroupTable(group->registry);
 	initStringInfo(&cols);
 	for (int i = 0; i < group->nkeys; i++)
 		appendStringInfo(&cols, "%s%s", i > 0 ? ", " : "", quote_identifier(group->key_names[i]));
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
-					 "WITH n AS (SELECT pg_catalog.count(*) AS entities FROM"
-					 " (SELECT FROM %s WHERE event_timestamp >= $2 GROUP BY %s) s),"
-					 " d AS (DELETE FROM featstore.online_queue WHERE group_name = $1 AND kind = 'scan'"
-					 " AND coalesce(since, '-infinity') >= $2),"
-					 " q AS (INSERT INTO featstore.online_queue (group_name, kind, entities, force, since)"
-					 " SELECT $1, 'scan', LEAST(n.entities, %d), $3,"
-					 " CASE WHEN $2 > '-infinity' THEN $2 END FROM n)"
-					 " SELECT entities FROM n",
-					 group->qualified_table, cols.data, PG_INT32_MAX);
-	return RunEnqueue(sql.data, group, since, force);
+					 "SELECT pg_catalog.count(*) FROM"
+					 " (SELECT FROM %s WHERE event_timestamp >= $2 GROUP BY %s) s",
+					 group->qualified_table, cols.data);
+	args[0] = CStringGetTextDatum(group->name);
+	args[1] = TimestampTzGetDatum(since);
+	args[2] = BoolGetDatum(force);
+
+	SPI_connect();
+	RunAsTableOwner(group, sql.data, 4, argtypes, args, SPI_OK_SELECT);
+	if (SPI_processed != 1)
+		elog(ERROR, "featstore could not count the entities of feature group \"%s\"", group->name);
+	entities = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	args[3] = Int64GetDatum(entities);
+	resetStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "WITH d AS (DELETE FROM featstore.online_queue WHERE group_name = $1 AND kind = 'scan'"
+					 " AND coalesce(since, '-infinity') >= $2)"
+					 " INSERT INTO featstore.online_queue (group_name, kind, entities, force, since)"
+					 " VALUES ($1, 'scan', LEAST($4, %d), $3, CASE WHEN $2 > '-infinity' THEN $2 END)",
+					 PG_INT32_MAX);
+	RunAsOwner(sql.data, 4, argtypes, args, SPI_OK_INSERT);
+	SPI_finish();
+	changes_pending = true;
+	return entities;
 }
 
 /*
@@ -183,7 +283,9 @@ OnlineEnqueueGroup(const OnlineGroup *group, TimestampTz since, bool force)
  * event_timestamp >= since in the queue; returns how many.  Each queue row
  * holds a run of entities in key order, so that a batch spans a narrow key
  * range that the worker can read in one ordered pass.  This is the fallback
- * of a whole-group walk when the group's table has lost its index.
+ * of a whole-group walk when the group's table has lost its index.  As in
+ * OnlineEnqueueGroup, the table is read as its owner and the queue written
+ * as the extension owner.
  */
 int64
 OnlineEnqueueKeys(const OnlineGroup *group, TimestampTz since, bool force)
@@ -191,7 +293,13 @@ OnlineEnqueueKeys(const OnlineGroup *group, TimestampTz since, bool force)
 	StringInfoData sql;
 	StringInfoData cols;
 	StringInfoData arr;
+	Oid			argtypes[6] = {TEXTOID, TIMESTAMPTZOID, BOOLOID, TEXTARRAYOID, INT4OID, BOOLOID};
+	Datum		args[6];
+	SPITupleTable *chunks;
+	uint64		nchunks;
+	int64		total = 0;
 
+	RegistryCheckGroupTable(group->registry);
 	initStringInfo(&cols);
 	initStringInfo(&arr);
 	for (int i = 0; i < group->nkeys; i++)
@@ -203,45 +311,57 @@ OnlineEnqueueKeys(const OnlineGroup *group, TimestampTz since, bool force)
 	}
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
-					 "WITH q AS (INSERT INTO featstore.online_queue (group_name, keys, entities, force, future)"
-					 " SELECT $1, pg_catalog.array_agg(ARRAY[%s]), pg_catalog.count(*), $3, pg_catalog.bool_or(s.fut)"
+					 "SELECT pg_catalog.array_agg(ARRAY[%s]), pg_catalog.count(*)::pg_catalog.int4,"
+					 " pg_catalog.bool_or(s.fut)"
 					 " FROM (SELECT %s, pg_catalog.max(event_timestamp) > pg_catalog.now() AS fut,"
 					 " pg_catalog.row_number() OVER (ORDER BY %s) - 1 AS rn"
 					 " FROM %s WHERE event_timestamp >= $2 GROUP BY %s) s"
-					 " GROUP BY s.rn / %d RETURNING entities)"
-					 " SELECT coalesce(pg_catalog.sum(entities), 0)::bigint FROM q",
+					 " GROUP BY s.rn / %d",
 					 arr.data, cols.data, cols.data, group->qualified_table, cols.data,
 					 ONLINE_QUEUE_CHUNK);
-	return RunEnqueue(sql.data, group, since, force);
-}
-
-/*
- * RunEnqueue runs an enqueueing statement of a group as the extension owner,
- * with $1 the group's name, $2 since and $3 force; returns the count it
- * selects.
- */
-static int64
-RunEnqueue(const char *sql, const OnlineGroup *group, TimestampTz since, bool force)
-{
-	Oid			argtypes[3] = {TEXTOID, TIMESTAMPTZOID, BOOLOID};
-	Datum		args[3];
-	int64		total = 0;
-
 	args[0] = CStringGetTextDatum(group->name);
 	args[1] = TimestampTzGetDatum(since);
 	args[2] = BoolGetDatum(force);
+
 	SPI_connect();
-	RunAsOwner(sql, 3, argtypes, args, SPI_OK_SELECT);
-	if (SPI_processed == 1)
+	RunAsTableOwner(group, sql.data, 2, argtypes, args, SPI_OK_SELECT);
+	chunks = SPI_tuptable;
+	nchunks = SPI_processed;
+	for (uint64 i = 0; i < nchunks; i++)
 	{
 		bool		isnull;
 
-		total = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-											SPI_tuptable->tupdesc, 1, &isnull));
+		args[3] = SPI_getbinval(chunks->vals[i], chunks->tupdesc, 1, &isnull);
+		args[4] = SPI_getbinval(chunks->vals[i], chunks->tupdesc, 2, &isnull);
+		args[5] = SPI_getbinval(chunks->vals[i], chunks->tupdesc, 3, &isnull);
+		total += DatumGetInt32(args[4]);
+		RunAsOwner("INSERT INTO featstore.online_queue (group_name, keys, entities, force, future)"
+				   " VALUES ($1, $4, $5, $3, $6)",
+				   6, argtypes, args, SPI_OK_INSERT);
 	}
 	SPI_finish();
 	changes_pending = true;
 	return total;
+}
+
+/*
+ * RunAsTableOwner runs one SPI statement over a group's table as the
+ * table's owner (see FeatstoreBeginAsTableOwner).  SPI must be connected.
+ */
+static void
+RunAsTableOwner(const OnlineGroup *group, const char *sql, int nargs, Oid *argtypes,
+				Datum *args, int expected)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			ret;
+
+	FeatstoreBeginAsTableOwner(group->relid, &save_userid, &save_sec_context);
+	ret = SPI_execute_with_args(sql, nargs, argtypes, args, NULL, false, 0);
+	FeatstoreEndAsTableOwner(save_userid, save_sec_context);
+	if (ret != expected)
+		elog(ERROR, "featstore could not read the table of feature group \"%s\": SPI error %d",
+			 group->name, ret);
 }
 
 /* OnlineEnqueuePurge queues the removal of every Redis key of a group */
@@ -565,12 +685,22 @@ DetachCapture(const FsGroup *group)
 
 	SPI_connect();
 	initStringInfo(&sql);
-	for (int i = 0; i < (int) lengthof(events); i++)
+	/* the event trigger refuses these drops to anyone else */
+	featstore_capture_ddl = true;
+	PG_TRY();
 	{
-		resetStringInfo(&sql);
-		appendStringInfo(&sql, "DROP TRIGGER IF EXISTS featstore_online_%s ON %s",
-						 events[i], table);
-		RunAsOwner(sql.data, 0, NULL, NULL, SPI_OK_UTILITY);
+		for (int i = 0; i < (int) lengthof(events); i++)
+		{
+			resetStringInfo(&sql);
+			appendStringInfo(&sql, "DROP TRIGGER IF EXISTS featstore_online_%s ON %s",
+							 events[i], table);
+			RunAsOwner(sql.data, 0, NULL, NULL, SPI_OK_UTILITY);
+		}
 	}
+	PG_FINALLY();
+	{
+		featstore_capture_ddl = false;
+	}
+	PG_END_TRY();
 	SPI_finish();
 }

@@ -50,6 +50,7 @@ OnlineLoadGroup(const char *name, bool missing_ok)
 						group->qualified_table, name),
 				 errhint("Recreate the group with DROP FEATURE GROUP and CREATE FEATURE GROUP.")));
 	group->relid = fs->relid;
+	group->registry = fs;
 
 	group->nkeys = list_length(fs->keys);
 	group->key_names = palloc(sizeof(char *) * Max(group->nkeys, 1));

@@ -155,6 +155,8 @@ verify_online(PG_FUNCTION_ARGS)
 	RedisCommand *cmds;
 	RedisResult *res;
 	int			level;
+	Oid			save_userid;
+	int			save_sec_context;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -259,8 +261,12 @@ verify_online(PG_FUNCTION_ARGS)
 	args[1] = TimestampTzGetDatum(group->ttl_usecs > 0 ? now - group->ttl_usecs : DT_NOBEGIN);
 	args[2] = Int32GetDatum(sample);
 
+	/* the offline side is read as the table's owner, once its shape is checked */
+	RegistryCheckGroupTable(group->registry);
 	SPI_connect();
+	FeatstoreBeginAsTableOwner(group->relid, &save_userid, &save_sec_context);
 	ret = SPI_execute_with_args(sql, 4, types, args, NULL, true, 0);
+	FeatstoreEndAsTableOwner(save_userid, save_sec_context);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not compute the winners of feature group \"%s\": SPI error %d",
 			 group->name, ret);

@@ -189,8 +189,8 @@ static void EmitScanItem(void *arg, const OnlineWinner *w);
 static int	RunScanChunk(BatchScan *scan, BatchItems *b, BatchGroup *groups, int ngroups);
 static bool SchemaMatchesLibrary(void);
 static void ScheduleRevisits(FutureItem *futures, int nfutures);
-static bool WinnerRange(const OnlineGroup *group, int64 entities, Datum ids,
-						Datum group_name, Datum *lo, Datum *hi);
+static bool WinnerRange(const OnlineGroup *group, int64 entities, Datum queued,
+						Datum *lo, Datum *hi);
 static OnlineGroupStatus *GroupSlot(const char *name);
 static void CheckRedisIdentity(void);
 
@@ -923,12 +923,16 @@ WorkerBatch(MemoryContext batchcxt)
 		Datum		args[6];
 		Datum	   *iddatums;
 		Portal		portal;
+		Oid			save_userid;
+		int			save_sec_context;
 
 		oldcxt = MemoryContextSwitchTo(batchcxt);
 		group = OnlineLoadGroup(groups[g].name, true);
 		MemoryContextSwitchTo(oldcxt);
 		if (group == NULL || !group->online)
 			continue;			/* dropped or offline: its entries just go */
+		/* a table that no longer has the registry's shape is not read at all */
+		RegistryCheckGroupTable(group->registry);
 		b.group = group;
 		b.group_index = g;
 
@@ -937,7 +941,11 @@ WorkerBatch(MemoryContext batchcxt)
 		 * keys[i][k] element by element would decompress the array each time.
 		 */
 		initStringInfo(&entities_sql);
-		appendStringInfoString(&entities_sql, "SELECT ");
+		appendStringInfoString(&entities_sql, "SELECT pg_catalog.array_agg(ARRAY[");
+		for (int k = 0; k < group->nkeys; k++)
+			appendStringInfo(&entities_sql, "e.k%d, ", k + 1);
+		appendStringInfoString(&entities_sql,
+							   "e.force::pg_catalog.text, e.future::pg_catalog.text]) FROM (SELECT ");
 		for (int k = 0; k < group->nkeys; k++)
 			appendStringInfo(&entities_sql, "u.k%d, ", k + 1);
 		appendStringInfoString(&entities_sql,
@@ -950,9 +958,10 @@ WorkerBatch(MemoryContext batchcxt)
 		for (int k = 0; k < group->nkeys; k++)
 			appendStringInfo(&entities_sql, "%sk%d", k > 0 ? ", " : "", k + 1);
 		appendStringInfoString(&entities_sql,
-							   ") WHERE q.id = ANY($3) AND q.group_name = $4 AND q.kind = 'keys' GROUP BY ");
+							   ") WHERE q.id = ANY($1) AND q.group_name = $2 AND q.kind = 'keys' GROUP BY ");
 		for (int k = 0; k < group->nkeys; k++)
 			appendStringInfo(&entities_sql, "%s%d", k > 0 ? ", " : "", k + 1);
+		appendStringInfoString(&entities_sql, ") e");
 
 		iddatums = palloc(sizeof(Datum) * nids);
 		for (int i = 0; i < nids; i++)
@@ -962,8 +971,42 @@ WorkerBatch(MemoryContext batchcxt)
 		args[2] = PointerGetDatum(construct_array(iddatums, nids, INT8OID, 8, true, TYPALIGN_DOUBLE));
 		args[3] = CStringGetTextDatum(group->name);
 
+		/*
+		 * The queued entities are read here, as the worker; the group's table
+		 * below, as its owner, who may not read the queue: the winner queries
+		 * get the entities as one array, [entity][k1..kn, force, future].
+		 */
+		ret = SPI_execute_with_args(entities_sql.data, 2, types + 2, args + 2, NULL, true, 1);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not read the queued entities of group \"%s\": SPI error %d",
+				 group->name, ret);
+		{
+			bool		isnull;
+			Datum		queued = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			if (isnull)
+				continue;
+			args[2] = datumCopy(queued, false, -1);
+		}
+		types[2] = TEXTARRAYOID;
+		resetStringInfo(&entities_sql);
+		appendStringInfoString(&entities_sql, "SELECT ");
+		for (int k = 0; k < group->nkeys; k++)
+			appendStringInfo(&entities_sql, "u.k%d, ", k + 1);
+		appendStringInfoString(&entities_sql,
+							   "u.force::pg_catalog.bool AS force, u.future::pg_catalog.bool AS future"
+							   " FROM ROWS FROM (");
+		for (int k = 0; k < group->nkeys + 2; k++)
+			appendStringInfo(&entities_sql, "%spg_catalog.unnest($3[:][%d:%d])",
+							 k > 0 ? ", " : "", k + 1, k + 1);
+		appendStringInfoString(&entities_sql, ") u(");
+		for (int k = 0; k < group->nkeys; k++)
+			appendStringInfo(&entities_sql, "k%d, ", k + 1);
+		appendStringInfoString(&entities_sql, "force, future)");
+
 		pgstat_report_activity(STATE_RUNNING, "featstore: computing online winners");
-		if (WinnerRange(group, groups[g].entities, args[2], args[3], &args[4], &args[5]))
+		FeatstoreBeginAsTableOwner(group->relid, &save_userid, &save_sec_context);
+		if (WinnerRange(group, groups[g].entities, args[2], &args[4], &args[5]))
 		{
 			int			save_nestlevel = NewGUCNestLevel();
 
@@ -1041,6 +1084,7 @@ WorkerBatch(MemoryContext batchcxt)
 			StreamCalls(&stream, b.items, b.nitems, false);
 		}
 		SPI_cursor_close(portal);
+		FeatstoreEndAsTableOwner(save_userid, save_sec_context);
 	}
 
 	if (scan.id != 0 && purge_group == NULL)
@@ -1271,6 +1315,8 @@ RunScanChunk(BatchScan *scan, BatchItems *b, BatchGroup *groups, int ngroups)
 	char	  **last_keys;
 	int			g;
 	bool		at_end;
+	Oid			save_userid;
+	int			save_sec_context;
 
 	oldcxt = MemoryContextSwitchTo(b->batchcxt);
 	group = OnlineLoadGroup(scan->group_name, true);
@@ -1280,9 +1326,19 @@ RunScanChunk(BatchScan *scan, BatchItems *b, BatchGroup *groups, int ngroups)
 		scan->finished = true;
 		return ngroups;
 	}
+	/* a table that no longer has the registry's shape is not read at all */
+	RegistryCheckGroupTable(group->registry);
+
+	/*
+	 * Everything that touches the table runs as its owner: opening its
+	 * indexes simplifies their expressions and predicates, and the walk calls
+	 * their operator classes' functions and the features' output functions.
+	 */
+	FeatstoreBeginAsTableOwner(group->relid, &save_userid, &save_sec_context);
 	indexoid = OnlineScanIndex(group);
 	if (!OidIsValid(indexoid))
 	{
+		FeatstoreEndAsTableOwner(save_userid, save_sec_context);
 		ereport(LOG,
 				(errmsg("featstore online worker: feature group \"%s\" has no index on (keys, event_timestamp, created_at); rematerializing it entity by entity",
 						group->name)));
@@ -1302,6 +1358,7 @@ RunScanChunk(BatchScan *scan, BatchItems *b, BatchGroup *groups, int ngroups)
 	pgstat_report_activity(STATE_RUNNING, "featstore: rematerializing a group");
 	at_end = OnlineScanChunk(group, indexoid, scan->resume_after, scan->since, b->now,
 							 online_batch_size, EmitScanItem, b, &last_keys, &scan->emitted);
+	FeatstoreEndAsTableOwner(save_userid, save_sec_context);
 	StreamCalls(b->stream, b->items, b->nitems, false);
 	elog(DEBUG1, "featstore online worker: walked %d entities of group \"%s\" after %s%s",
 		 scan->emitted, group->name,
@@ -1410,16 +1467,18 @@ AddItem(BatchItems *b, const OnlineWinner *w)
  * is cheaper than a probe per entity, and true is returned with the bounds
  * as text.  Otherwise
  * (compound keys, scattered entities, long histories) false: probe.
+ * queued is the array of the queued entities the winner queries read; the
+ * caller runs this as the table's owner.
  */
 static bool
-WinnerRange(const OnlineGroup *group, int64 entities, Datum ids, Datum group_name,
+WinnerRange(const OnlineGroup *group, int64 entities, Datum queued,
 			Datum *lo, Datum *hi)
 {
 	StringInfoData sql;
 	const char *key;
 	char	   *type;
-	Oid			types[3] = {INT8ARRAYOID, TEXTOID, INT8OID};
-	Datum		args[3];
+	Oid			types[2] = {TEXTARRAYOID, INT8OID};
+	Datum		args[2];
 	int64		cap;
 	int			ret;
 	bool		lo_null;
@@ -1443,19 +1502,17 @@ WinnerRange(const OnlineGroup *group, int64 entities, Datum ids, Datum group_nam
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "WITH k AS MATERIALIZED (SELECT u.k1::%s AS k"
-					 "  FROM featstore.online_queue q, pg_catalog.unnest(q.keys[:][1:1]) u(k1)"
-					 "  WHERE q.id = ANY($1) AND q.group_name = $2 AND q.kind = 'keys'),"
+					 "  FROM pg_catalog.unnest($1[:][1:1]) u(k1)),"
 					 " b AS (SELECT (SELECT k FROM k ORDER BY k LIMIT 1) AS lo,"
 					 "  (SELECT k FROM k ORDER BY k DESC LIMIT 1) AS hi)"
 					 " SELECT b.lo::pg_catalog.text, b.hi::pg_catalog.text,"
 					 " (SELECT pg_catalog.count(*) FROM (SELECT FROM %s r"
-					 "   WHERE r.%s >= b.lo AND r.%s <= b.hi LIMIT $3) x)"
+					 "   WHERE r.%s >= b.lo AND r.%s <= b.hi LIMIT $2) x)"
 					 " FROM b",
 					 type, group->qualified_table, key, key);
-	args[0] = ids;
-	args[1] = group_name;
-	args[2] = Int64GetDatum(cap + 1);
-	ret = SPI_execute_with_args(sql.data, 3, types, args, NULL, true, 1);
+	args[0] = queued;
+	args[1] = Int64GetDatum(cap + 1);
+	ret = SPI_execute_with_args(sql.data, 2, types, args, NULL, true, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not find the key range of group \"%s\": SPI error %d",
 			 group->name, ret);

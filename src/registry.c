@@ -12,9 +12,19 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/catalog.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_attribute.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_opclass.h"
+#include "catalog/pg_statistic_ext.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
 #include "executor/spi.h"
@@ -23,6 +33,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
 #include "parser/parse_type.h"
 #include "storage/lmgr.h"
 #include "tcop/tcopprot.h"
@@ -30,7 +41,11 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/regproc.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
@@ -61,6 +76,15 @@ static void CheckRoleCanModify(const char *kind, const char *name, const char *c
 static void CheckGroupOwner(FsGroup *group);
 static Datum TextListToArray(List *list);
 static List *LoadKeys(const char *entity);
+static void CheckGroupTableCode(const FsGroup *group, const char *table);
+static void CheckBuiltinCode(const FsGroup *group, const char *table, const char *kind,
+							 const char *object, Node *expr);
+static bool UserFunctionWalker(Node *node, void *context);
+static bool IsUserFunction(Oid func_id, void *context);
+static char *OpclassName(Oid opclass);
+static void CheckGroupColumn(const FsGroup *group, const char *table, const char *column,
+							 const char *what, Oid typid, int32 typmod, Oid collation,
+							 bool not_null);
 static char *NameList(const char *sql, const char *arg);
 static FsResult *MakeResult(const char *command, const char *object_type,
 							const char *name, char *detail);
@@ -213,6 +237,285 @@ RegistryListGroupNames(void)
 	}
 	SPI_finish();
 	return result;
+}
+
+/*
+ * RegistryCheckGroupTable checks that a group's history table still has
+ * the shape the registry records, before featstore reads it: a plain table
+ * whose key columns, event_timestamp, created_at and features exist with
+ * exactly the recorded types (type, typmod; keys also the type's default
+ * collation), and whose keys and timestamps are NOT NULL.  Anything else is
+ * an error that names the group and the column, so that nothing is read:
+ * the readers decode values with the recorded types, and a column of
+ * another type would run the owner's code (an implicit cast) or be decoded
+ * as the wrong type.
+ */
+void
+RegistryCheckGroupTable(const FsGroup *group)
+{
+	char	   *table = quote_qualified_identifier(group->schema_name, group->table_name);
+	HeapTuple	tup;
+	char		relkind;
+	ListCell   *lc;
+	List	   *children;
+	int			save_nestlevel;
+
+	/*
+	 * Nothing of the caller's search_path: it could shadow a built-in type
+	 * name in a feature's recorded type text, and the messages name types and
+	 * functions the same in every session (qualified unless built in).
+	 */
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	if (!OidIsValid(group->relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("history table %s of feature group \"%s\" does not exist",
+						table, group->name),
+				 errhint("Recreate the group with DROP FEATURE GROUP and CREATE FEATURE GROUP.")));
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(group->relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", group->relid);
+	relkind = ((Form_pg_class) GETSTRUCT(tup))->relkind;
+	ReleaseSysCache(tup);
+	if (relkind != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("history table %s of feature group \"%s\" is %s, not a plain table",
+						table, group->name,
+						relkind == RELKIND_VIEW ? "a view" :
+						relkind == RELKIND_MATVIEW ? "a materialized view" :
+						relkind == RELKIND_PARTITIONED_TABLE ? "a partitioned table" :
+						relkind == RELKIND_FOREIGN_TABLE ? "a foreign table" : "another kind of relation"),
+				 errhint("featstore reads only the table it created; run DROP FEATURE GROUP %s and create the group again.",
+						 quote_identifier(group->name))));
+
+	/* featstore's queries would read a child's rows too, the index walk not */
+	children = find_inheritance_children(group->relid, AccessShareLock);
+	if (children != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("history table %s of feature group \"%s\" has child table %s",
+						table, group->name,
+						quote_qualified_identifier(get_namespace_name(get_rel_namespace(linitial_oid(children))),
+												   get_rel_name(linitial_oid(children)))),
+				 errhint("A group's history is the rows of its own table; detach the child with ALTER TABLE ... NO INHERIT %s.",
+						 table)));
+	CheckGroupTableCode(group, table);
+	foreach(lc, group->keys)
+	{
+		FsKeyColumn *k = lfirst(lc);
+
+		CheckGroupColumn(group, table, k->name, "key column", k->typid, -1,
+						 get_typcollation(k->typid), true);
+	}
+	CheckGroupColumn(group, table, FS_EVENT_TS_COLUMN, "column", TIMESTAMPTZOID, -1,
+					 InvalidOid, true);
+	CheckGroupColumn(group, table, FS_CREATED_AT_COLUMN, "column", TIMESTAMPTZOID, -1,
+					 InvalidOid, true);
+
+	/* a feature's recorded type is its type text */
+	foreach(lc, group->features)
+	{
+		FsFeature  *f = lfirst(lc);
+		Oid			typid;
+		int32		typmod;
+
+		parseTypeString(f->type_name, &typid, &typmod, false);
+		CheckGroupColumn(group, table, f->name, "feature column", typid, typmod,
+						 InvalidOid, false);
+	}
+	AtEOXact_GUC(true, save_nestlevel);
+}
+
+/*
+ * CheckGroupTableCode refuses a group table whose indexes or extended
+ * statistics would run code that is not built in when the table is merely
+ * planned or read: the planner simplifies index expressions, predicates and
+ * statistics expressions (running an "immutable" function with constant
+ * arguments), and index scans call the operator classes' functions.  The
+ * worker and materialize() run as the table's owner anyway, but pit_join()
+ * plans the table as its caller.
+ */
+static void
+CheckGroupTableCode(const FsGroup *group, const char *table)
+{
+	Relation	rel = table_open(group->relid, AccessShareLock);
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Relation	statrel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	foreach(lc, indexes)
+	{
+		Oid			indexoid = lfirst_oid(lc);
+		HeapTuple	itup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+		bool		isnull;
+		Datum		d;
+		oidvector  *opclasses;
+
+		if (!HeapTupleIsValid(itup))
+			elog(ERROR, "cache lookup failed for index %u", indexoid);
+		d = SysCacheGetAttr(INDEXRELID, itup, Anum_pg_index_indclass, &isnull);
+		opclasses = (oidvector *) DatumGetPointer(d);
+		for (int i = 0; i < opclasses->dim1; i++)
+			if (opclasses->values[i] >= FirstNormalObjectId)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("index %s on table %s of feature group \"%s\" uses operator class %s, which is not built in",
+								quote_identifier(get_rel_name(indexoid)), table, group->name,
+								OpclassName(opclasses->values[i])),
+						 errhint("featstore reads the table in other roles' sessions and would run its functions there; drop the index with DROP INDEX, or build it with the default operator classes.")));
+		d = SysCacheGetAttr(INDEXRELID, itup, Anum_pg_index_indexprs, &isnull);
+		if (!isnull)
+			CheckBuiltinCode(group, table, "index", get_rel_name(indexoid),
+							 stringToNode(TextDatumGetCString(d)));
+		d = SysCacheGetAttr(INDEXRELID, itup, Anum_pg_index_indpred, &isnull);
+		if (!isnull)
+			CheckBuiltinCode(group, table, "index", get_rel_name(indexoid),
+							 stringToNode(TextDatumGetCString(d)));
+		ReleaseSysCache(itup);
+	}
+
+	statrel = table_open(StatisticExtRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_statistic_ext_stxrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(group->relid));
+	scan = systable_beginscan(statrel, StatisticExtRelidIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, Anum_pg_statistic_ext_stxexprs,
+									 RelationGetDescr(statrel), &isnull);
+
+		if (!isnull)
+			CheckBuiltinCode(group, table, "statistics object",
+							 NameStr(((Form_pg_statistic_ext) GETSTRUCT(tup))->stxname),
+							 stringToNode(TextDatumGetCString(d)));
+	}
+	systable_endscan(scan);
+	table_close(statrel, AccessShareLock);
+	table_close(rel, NoLock);
+}
+
+/* OpclassName returns an operator class's name, for messages */
+static char *
+OpclassName(Oid opclass)
+{
+	HeapTuple	tup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclass));
+	char	   *name;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator class %u", opclass);
+	name = pstrdup(quote_identifier(NameStr(((Form_pg_opclass) GETSTRUCT(tup))->opcname)));
+	ReleaseSysCache(tup);
+	return name;
+}
+
+/* CheckBuiltinCode raises an error if expr calls a function that is not built in */
+static void
+CheckBuiltinCode(const FsGroup *group, const char *table, const char *kind,
+				 const char *object, Node *expr)
+{
+	Oid			func = InvalidOid;
+
+	if (UserFunctionWalker(expr, &func))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s %s on table %s of feature group \"%s\" calls function %s, which is not built in",
+						kind, quote_identifier(object), table, group->name,
+						format_procedure(func)),
+				 errhint("featstore reads the table in other roles' sessions and would run the function there; drop the %s, or build it from built-in functions only.",
+						 kind)));
+}
+
+/* UserFunctionWalker finds a function that is not built in anywhere in an expression */
+static bool
+UserFunctionWalker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, IsUserFunction, context))
+		return true;
+	return expression_tree_walker(node, UserFunctionWalker, context);
+}
+
+/* IsUserFunction says whether a function was created after initdb, and records it */
+static bool
+IsUserFunction(Oid func_id, void *context)
+{
+	if (func_id < FirstNormalObjectId)
+		return false;
+	*(Oid *) context = func_id;
+	return true;
+}
+
+/*
+ * CheckGroupColumn checks one column of a group's table against the
+ * registry (a helper of RegistryCheckGroupTable); collation InvalidOid is
+ * not checked.
+ */
+static void
+CheckGroupColumn(const FsGroup *group, const char *table, const char *column,
+				 const char *what, Oid typid, int32 typmod, Oid collation,
+				 bool not_null)
+{
+	HeapTuple	tup = SearchSysCacheAttName(group->relid, column);
+	Form_pg_attribute att;
+	char	   *expected = format_type_with_typemod(typid, typmod);
+
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("%s \"%s\" of feature group \"%s\" is missing from table %s",
+						what, column, group->name, table),
+				 errhint("Add it back with ALTER TABLE %s ADD COLUMN %s %s, or run DROP FEATURE GROUP %s.",
+						 table, quote_identifier(column), expected,
+						 quote_identifier(group->name))));
+	att = (Form_pg_attribute) GETSTRUCT(tup);
+	if (att->atttypid != typid || att->atttypmod != typmod)
+	{
+		char	   *actual = format_type_with_typemod(att->atttypid, att->atttypmod);
+
+		ReleaseSysCache(tup);
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("%s \"%s\" of feature group \"%s\" has type %s, but the registry records %s",
+						what, column, group->name, actual, expected),
+				 not_null ?
+				 errhint("Change it back with ALTER TABLE %s ALTER COLUMN %s TYPE %s.",
+						 table, quote_identifier(column), expected) :
+				 errhint("Change it back with ALTER TABLE %s ALTER COLUMN %s TYPE %s; to change a feature's type, add a new feature with ALTER FEATURE GROUP %s ADD FEATURE.",
+						 table, quote_identifier(column), expected,
+						 quote_identifier(group->name))));
+	}
+	if (OidIsValid(collation) && att->attcollation != collation)
+	{
+		Oid			actual = att->attcollation;
+
+		ReleaseSysCache(tup);
+		ereport(ERROR,
+				(errcode(ERRCODE_COLLATION_MISMATCH),
+				 errmsg("%s \"%s\" of feature group \"%s\" has collation \"%s\", but entity keys use \"%s\"",
+						what, column, group->name,
+						OidIsValid(actual) ? get_collation_name(actual) : "none",
+						get_collation_name(collation)),
+				 errhint("Change it back with ALTER TABLE %s ALTER COLUMN %s TYPE %s COLLATE pg_catalog.\"default\".",
+						 table, quote_identifier(column), expected)));
+	}
+	if (not_null && !att->attnotnull)
+	{
+		ReleaseSysCache(tup);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("%s \"%s\" of feature group \"%s\" allows nulls", what, column, group->name),
+				 errhint("Restore it with ALTER TABLE %s ALTER COLUMN %s SET NOT NULL.",
+						 table, quote_identifier(column))));
+	}
+	ReleaseSysCache(tup);
 }
 
 /* LoadKeys returns an entity's key columns in order (SPI must be connected) */

@@ -29,6 +29,7 @@ PG_FUNCTION_INFO_V1(featstore_set_group_description);
 PG_FUNCTION_INFO_V1(featstore_set_group_owner);
 PG_FUNCTION_INFO_V1(featstore_set_group_tags);
 PG_FUNCTION_INFO_V1(featstore_drop_feature_group);
+PG_FUNCTION_INFO_V1(featstore_check_feature_group);
 PG_FUNCTION_INFO_V1(featstore_create_feature_service);
 PG_FUNCTION_INFO_V1(featstore_drop_feature_service);
 
@@ -250,6 +251,18 @@ featstore_drop_feature_group(PG_FUNCTION_ARGS)
 	RegistryDropGroup(RequiredText(fcinfo, 0, "name"),
 					  !PG_ARGISNULL(1) && PG_GETARG_BOOL(1),
 					  !PG_ARGISNULL(2) && PG_GETARG_BOOL(2), NULL);
+	PG_RETURN_VOID();
+}
+
+/*
+ * featstore_check_feature_group: check_feature_group(name) raises the error
+ * of RegistryCheckGroupTable if the group's table lost the registry's
+ * shape; the SQL front ends call it before they read a group.
+ */
+Datum
+featstore_check_feature_group(PG_FUNCTION_ARGS)
+{
+	RegistryCheckGroupTable(RegistryLookupGroup(RequiredText(fcinfo, 0, "name"), false));
 	PG_RETURN_VOID();
 }
 

@@ -86,6 +86,13 @@ CREATE FUNCTION featstore.drop_feature_service(name text, if_exists boolean DEFA
 RETURNS void AS 'MODULE_PATHNAME', 'featstore_drop_feature_service' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION featstore.drop_feature_service(text, boolean) IS 'DROP FEATURE SERVICE as a function';
 
+
+-- Whether a group's table still has the shape the registry records; the SQL
+-- front ends (pit_join_sql) call it before they read a group.
+CREATE FUNCTION featstore.check_feature_group(name text)
+RETURNS void AS 'MODULE_PATHNAME', 'featstore_check_feature_group' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION featstore.check_feature_group(text) IS 'Raises an error naming the column if a feature group''s history table is not a plain table with the keys, timestamps and features of the registry''s types';
+
 -- A group's history table goes only with its group: DROP TABLE, DROP SCHEMA
 -- ... CASCADE or DROP OWNED reaching one is refused.
 CREATE FUNCTION featstore.guard_drop() RETURNS event_trigger
@@ -93,3 +100,12 @@ AS 'MODULE_PATHNAME', 'featstore_guard_drop' LANGUAGE C;
 COMMENT ON FUNCTION featstore.guard_drop() IS 'Event trigger: refuses to drop a feature group''s history table except through DROP FEATURE GROUP';
 CREATE EVENT TRIGGER featstore_guard_drop ON sql_drop EXECUTE FUNCTION featstore.guard_drop();
 COMMENT ON EVENT TRIGGER featstore_guard_drop IS 'featstore: keeps group history tables and the registry in step';
+
+-- Nor may its shape change behind featstore's back: ALTER TABLE that changes
+-- the type of, drops or renames a managed column, renaming or moving the
+-- table, and rules on it are refused.
+CREATE FUNCTION featstore.guard_alter() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'featstore_guard_alter' LANGUAGE C;
+COMMENT ON FUNCTION featstore.guard_alter() IS 'Event trigger: refuses ALTER TABLE and CREATE RULE that would change the shape the registry records for a feature group''s history table';
+CREATE EVENT TRIGGER featstore_guard_alter ON ddl_command_start EXECUTE FUNCTION featstore.guard_alter();
+COMMENT ON EVENT TRIGGER featstore_guard_alter IS 'featstore: keeps group history tables in the shape the registry records';

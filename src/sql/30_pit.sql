@@ -224,6 +224,8 @@ BEGIN
 				USING ERRCODE = 'undefined_table',
 					  HINT = format('The registry refers to the table by name: rename it back, or drop and re-create the group (DROP FEATURE GROUP %s).', v_groups[v_i]);
 		END IF;
+		-- nothing is read from a table that lost the registry's shape
+		PERFORM featstore.check_feature_group(v_groups[v_i]);
 		v_on := '';
 		FOR k IN SELECT ek.column_name::text AS column_name, ek.data_type
 				   FROM featstore.entity_keys ek
