@@ -204,6 +204,8 @@ extern void OnlineEnqueuePurge(const char *group_name);
 /* online_group.c */
 extern OnlineGroup *OnlineLoadGroup(const char *name, bool missing_ok);
 extern OnlineGroup *OnlineLoadServedGroup(const char *name, const char *hint_tail);
+extern bool OnlineGroupReadable(const OnlineGroup *group, Oid roleid);
+extern void OnlineCheckGroupReadable(const OnlineGroup *group, const char *action);
 extern char *OnlineWinnerQuery(const OnlineGroup *group, const char *entities_sql);
 extern char *OnlineWinnerRangeQuery(const OnlineGroup *group, const char *entities_sql);
 extern bool OnlineExtensionReady(void);
