@@ -174,6 +174,7 @@ typedef struct RedisResult
 typedef struct RedisConn RedisConn;
 
 /* online_worker.c */
+extern char *online_database;
 extern char *online_redis_host;
 extern int	online_redis_port;
 extern char *online_redis_unix_socket;
@@ -235,9 +236,13 @@ extern bool OnlineDecodeValue(const char *data, size_t len, TimestampTz *event_t
 							  TimestampTz *created_at, TimestampTz *materialized_at,
 							  TimestampTz *expires_at, StringInfo features_raw,
 							  StringInfo features_json);
+extern char *OnlineValueProblem(const char *data, size_t len);
 extern int64 OnlineUnixUsecs(TimestampTz ts);
 extern TimestampTz OnlineFromUnixUsecs(int64 usecs);
 extern const char *OnlineCasScript(void);
+
+/* online_read.c */
+extern void OnlineRequireServedDatabase(void);
 
 /* redis_io.c */
 extern RedisConn *RedisOpen(const RedisOptions *opts, char **err);

@@ -22,7 +22,7 @@
 
 #include "online.h"
 
-static bool ColumnsReadable(const OnlineGroup *group, Oid roleid);
+static const char *UnreadableColumn(const OnlineGroup *group, Oid roleid);
 
 /*
  * OnlineLoadGroup returns what the online store needs of a group, built from
@@ -117,7 +117,7 @@ OnlineGroupReadable(const OnlineGroup *group, Oid roleid)
 		return false;
 	if (pg_class_aclcheck(group->relid, roleid, ACL_SELECT) == ACLCHECK_OK)
 		return true;
-	return ColumnsReadable(group, roleid);
+	return UnreadableColumn(group, roleid) == NULL;
 }
 
 /*
@@ -142,7 +142,7 @@ OnlineCheckGroupReadable(const OnlineGroup *group, const char *action)
 		pg_namespace_aclcheck(nsp, roleid, ACL_USAGE) != ACLCHECK_OK)
 	{
 		bool		has_select = (pg_class_aclcheck(group->relid, roleid, ACL_SELECT) == ACLCHECK_OK ||
-								  ColumnsReadable(group, roleid));
+								  UnreadableColumn(group, roleid) == NULL);
 		const char *nspname = OidIsValid(nsp) ? get_namespace_name(nsp) : "?";
 
 		ereport(ERROR,
@@ -159,17 +159,21 @@ OnlineCheckGroupReadable(const OnlineGroup *group, const char *action)
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("permission denied to %s feature group \"%s\": no SELECT on its table %s",
 					action, group->name, group->qualified_table),
+			 pg_attribute_aclcheck_all(group->relid, roleid, ACL_SELECT, ACLMASK_ANY) == ACLCHECK_OK ?
+			 errdetail("Role %s may select some of the table's columns, but not column \"%s\", which featstore reads.",
+					   role, UnreadableColumn(group, roleid)) : 0,
 			 errhint("The owner of %s can run %s.", group->qualified_table, grant_select)));
 }
 
 /*
- * ColumnsReadable says whether roleid has SELECT on each column featstore
- * reads of the group's table.  pg_attribute_aclcheck looks at column
- * privileges only, which is what is wanted here: the table-level privilege
- * was checked first.
+ * UnreadableColumn returns the first column featstore reads of the group's
+ * table (keys, event_timestamp, created_at, features) on which roleid has
+ * no column privilege SELECT, or NULL if it has SELECT on all of them.
+ * pg_attribute_aclcheck looks at column privileges only, which is what is
+ * wanted here: the table-level privilege was checked first.
  */
-static bool
-ColumnsReadable(const OnlineGroup *group, Oid roleid)
+static const char *
+UnreadableColumn(const OnlineGroup *group, Oid roleid)
 {
 	int			ncols = group->nkeys + 2 + group->nfeatures;
 
@@ -189,9 +193,9 @@ ColumnsReadable(const OnlineGroup *group, Oid roleid)
 		attnum = get_attnum(group->relid, col);
 		if (attnum == InvalidAttrNumber ||
 			pg_attribute_aclcheck(group->relid, attnum, roleid, ACL_SELECT) != ACLCHECK_OK)
-			return false;
+			return col;
 	}
-	return true;
+	return NULL;
 }
 
 /*
