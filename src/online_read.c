@@ -292,8 +292,9 @@ verify_online(PG_FUNCTION_ARGS)
 	} while (strcmp(cursor, "0") != 0 && list_length(redis_entities) < sample);
 	if (nforeign > 0)
 		ereport(NOTICE,
-				(errmsg("verify_online skipped " INT64_FORMAT " Redis key%s that match feature group \"%s\" but are not keys of it",
-						nforeign, nforeign == 1 ? "" : "s", group->name),
+				(errmsg_plural("verify_online skipped %lld Redis key that matches feature group \"%s\" but is not a key of it",
+							   "verify_online skipped %lld Redis keys that match feature group \"%s\" but are not keys of it",
+							   (unsigned long) nforeign, (long long) nforeign, group->name),
 				 errdetail("The first is \"%s\". featstore never reads, writes or removes such keys.",
 						   first_foreign),
 				 errhint("Keep featstore.redis_key_prefix (\"%s\") for featstore alone.",
