@@ -132,6 +132,40 @@ is($out, '999999', 'the owner, whom the policy does not bind, reads every entity
 ($out, $err) = sql('postgres', "SET ROLE alice; SELECT count(*) FROM featstore.verify_online('pay')");
 is($out, '0', '... and verifies the group');
 
+# A hostile owner turns created_at into a type with an implicit cast of her
+# own: the visibility lookup would run her cast as bob.  It is refused
+# before any query reads the table (or, where featstore guards its columns
+# against ALTER TABLE, the change itself is refused).
+my ($ret) = $node->psql('postgres', q{
+	SET ROLE alice;
+	CREATE TYPE alice.ts_t AS (t timestamptz);
+	CREATE FUNCTION alice.spy(x alice.ts_t) RETURNS timestamptz LANGUAGE plpgsql
+	AS $f$BEGIN RAISE NOTICE 'planted function ran as %', current_user; RETURN x.t; END$f$;
+	CREATE CAST (alice.ts_t AS timestamptz) WITH FUNCTION alice.spy(alice.ts_t) AS IMPLICIT;
+	ALTER TABLE alice.pay ALTER COLUMN created_at DROP DEFAULT,
+		ALTER COLUMN created_at TYPE alice.ts_t USING ROW(created_at)::alice.ts_t;
+}, on_error_stop => 1);
+SKIP:
+{
+	skip 'ALTER TABLE of a column featstore manages is refused', 2 if $ret != 0;
+	($out, $err) = sql('postgres', "SET ROLE bob; SELECT status FROM featstore.online_features('pay', 'c1')");
+	like($err, qr/ERROR:  column "created_at" of alice\.pay has type alice\.ts_t, but feature group "pay" needs timestamp with time zone/,
+		'a managed column of another type is refused before the lookup');
+	unlike($err, qr/planted function ran/, '... and the planted cast does not run');
+	$node->safe_psql('postgres', q{
+		SET ROLE alice;
+		ALTER TABLE alice.pay ALTER COLUMN created_at TYPE timestamptz USING (created_at).t,
+			ALTER COLUMN created_at SET DEFAULT clock_timestamp();
+	});
+}
+$node->safe_psql('postgres', q{
+	SET ROLE alice;
+	DROP CAST IF EXISTS (alice.ts_t AS timestamptz);
+	DROP FUNCTION IF EXISTS alice.spy(alice.ts_t);
+	DROP TYPE IF EXISTS alice.ts_t;
+});
+verify_zero($node, 'pay', 'the group is whole again');
+
 # --- text that is not valid UTF-8 never reaches jsonb ---
 my $bad_text = mp_value(balance => mp_int(1), label => mp_str("\xff\xfe"));
 my $bad_name = mp_value("\xc3\x28" => mp_int(1), label => mp_str('ok'));
