@@ -175,6 +175,7 @@ typedef struct RedisResult
 typedef struct RedisConn RedisConn;
 
 /* online_worker.c */
+extern char *online_database;
 extern char *online_redis_host;
 extern int	online_redis_port;
 extern char *online_redis_unix_socket;
@@ -205,6 +206,8 @@ extern void OnlineEnqueuePurge(const char *group_name);
 /* online_group.c */
 extern OnlineGroup *OnlineLoadGroup(const char *name, bool missing_ok);
 extern OnlineGroup *OnlineLoadServedGroup(const char *name, const char *hint_tail);
+extern bool OnlineGroupReadable(const OnlineGroup *group, Oid roleid);
+extern void OnlineCheckGroupReadable(const OnlineGroup *group, const char *action);
 extern char *OnlineWinnerQuery(const OnlineGroup *group, const char *entities_sql);
 extern char *OnlineWinnerRangeQuery(const OnlineGroup *group, const char *entities_sql);
 extern bool OnlineExtensionReady(void);
@@ -234,9 +237,13 @@ extern bool OnlineDecodeValue(const char *data, size_t len, TimestampTz *event_t
 							  TimestampTz *created_at, TimestampTz *materialized_at,
 							  TimestampTz *expires_at, StringInfo features_raw,
 							  StringInfo features_json);
+extern char *OnlineValueProblem(const char *data, size_t len);
 extern int64 OnlineUnixUsecs(TimestampTz ts);
 extern TimestampTz OnlineFromUnixUsecs(int64 usecs);
 extern const char *OnlineCasScript(void);
+
+/* online_read.c */
+extern void OnlineRequireServedDatabase(void);
 
 /* redis_io.c */
 extern RedisConn *RedisOpen(const RedisOptions *opts, char **err);

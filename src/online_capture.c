@@ -48,7 +48,6 @@ static void EnqueueTransition(TriggerData *trigdata, Tuplestorestate *rows,
 static void EnqueueChunk(const char *group_name, Datum *elems, int nentities,
 						 int nkeys, bool force, bool future);
 static void CheckCaptureTable(TriggerData *trigdata, const char *group_name);
-static void CheckCanMaterialize(const OnlineGroup *group);
 static void RunAsTableOwner(const OnlineGroup *group, const char *sql, int nargs,
 							Oid *argtypes, Datum *args, int expected);
 static bool HasCaptureTriggers(Oid relid);
@@ -189,38 +188,13 @@ materialize(PG_FUNCTION_ARGS)
 				 errmsg("feature group name must not be null")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	group = OnlineLoadServedGroup(name, "; it materializes the group by itself.");
-	CheckCanMaterialize(group);
+	/* it counts the table's entities and makes the worker publish them */
+	OnlineCheckGroupReadable(group, "materialize");
 
 	queued = OnlineEnqueueGroup(group,
 								PG_ARGISNULL(1) ? DT_NOBEGIN : PG_GETARG_TIMESTAMPTZ(1),
 								true);
 	PG_RETURN_INT64(queued);
-}
-
-/*
- * CheckCanMaterialize refuses materialize() to a caller who could not read
- * the group's table himself: it counts the table's entities (as the
- * table's owner) and makes the worker publish them.
- */
-static void
-CheckCanMaterialize(const OnlineGroup *group)
-{
-	Oid			nspid = get_rel_namespace(group->relid);
-	Oid			userid = GetUserId();
-
-	if (pg_namespace_aclcheck(nspid, userid, ACL_USAGE) != ACLCHECK_OK ||
-		pg_class_aclcheck(group->relid, userid, ACL_SELECT) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to materialize feature group \"%s\"", group->name),
-				 errdetail("Materializing reads table %s, which needs USAGE on schema %s and SELECT on the table.",
-						   group->qualified_table,
-						   quote_identifier(get_namespace_name(nspid))),
-				 errhint("Ask the table's owner to run GRANT USAGE ON SCHEMA %s TO %s and GRANT SELECT ON %s TO %s.",
-						 quote_identifier(get_namespace_name(nspid)),
-						 quote_identifier(GetUserNameFromId(userid, false)),
-						 group->qualified_table,
-						 quote_identifier(GetUserNameFromId(userid, false)))));
 }
 
 /*

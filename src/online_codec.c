@@ -23,6 +23,8 @@
 
 #include "catalog/pg_type.h"
 #include "common/shortest_dec.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -86,6 +88,12 @@ static void PackDatum(msgpack_packer *pk, Datum value, Oid typid);
 static void PackText(msgpack_packer *pk, const char *s);
 static void ObjectToJson(StringInfo buf, const msgpack_object *o);
 static bool ObjectToInt64(const msgpack_object *o, int64 *out);
+static bool DecodeValue(const char *data, size_t len, TimestampTz *event_ts,
+						TimestampTz *created_at, TimestampTz *materialized_at,
+						TimestampTz *expires_at, StringInfo features_raw,
+						StringInfo features_json, char **problem);
+static bool ObjectTextValid(const msgpack_object *o);
+static bool KeyValueCanonical(Oid typid, const char *value);
 
 /* OnlineCasScript returns the Lua compare-and-set script */
 const char *
@@ -230,7 +238,75 @@ OnlineParseKey(const OnlineGroup *group, const char *key, size_t len, char **key
 		key_values[n++] = part.data;
 		p++;					/* skip ':' or '}' */
 	}
-	return n == group->nkeys && p == close + 1;
+	if (n != group->nkeys || p != close + 1)
+		return false;
+
+	/*
+	 * A key is the group's only if featstore could have written it: each part
+	 * the canonical text of a value of its key column's type, escaped as
+	 * OnlineAppendKey escapes it.  Anything else (fs:{e:notanumber}:g,
+	 * fs:{e:007}:g, a stray %zz or a NUL byte) is some other writer's.
+	 */
+	for (int i = 0; i < n; i++)
+		if (!KeyValueCanonical(group->key_types[i], key_values[i]))
+			return false;
+	resetStringInfo(&expect);
+	OnlineAppendKey(&expect, group, key_values);
+	return (size_t) expect.len == len && memcmp(expect.data, key, len) == 0;
+}
+
+/*
+ * KeyValueCanonical says whether value is the text form featstore writes for
+ * a value of an entity key type (text, integer, bigint, uuid): what the
+ * type's output function would print.  It decides without calling the input
+ * functions, which report bad input only by raising an error.
+ */
+static bool
+KeyValueCanonical(Oid typid, const char *value)
+{
+	size_t		len = strlen(value);
+
+	switch (typid)
+	{
+		case TEXTOID:
+			return pg_verifymbstr(value, (int) len, true);
+		case INT4OID:
+		case INT8OID:
+			{
+				char		buf[32];
+				char	   *end;
+				int64		v;
+
+				if (len == 0 || len >= sizeof(buf))
+					return false;
+				errno = 0;
+				v = strtoi64(value, &end, 10);
+				if (errno != 0 || *end != '\0')
+					return false;
+				if (typid == INT4OID && (v < PG_INT32_MIN || v > PG_INT32_MAX))
+					return false;
+				/* no sign, spaces or leading zeros that int8out would not print */
+				snprintf(buf, sizeof(buf), INT64_FORMAT, v);
+				return strcmp(buf, value) == 0;
+			}
+		case UUIDOID:
+			if (len != 36)
+				return false;
+			for (size_t i = 0; i < len; i++)
+			{
+				if (i == 8 || i == 13 || i == 18 || i == 23)
+				{
+					if (value[i] != '-')
+						return false;
+				}
+				else if (!((value[i] >= '0' && value[i] <= '9') ||
+						   (value[i] >= 'a' && value[i] <= 'f')))
+					return false;
+			}
+			return true;
+		default:
+			return false;
+	}
 }
 
 /* OnlineEncodeValue appends the msgpack value of one winning row */
@@ -281,7 +357,9 @@ OnlineEncodeFeatures(StringInfo buf, const OnlineGroup *group, Datum *values,
  * OnlineDecodeValue parses a stored value.  features_raw receives the
  * features map re-packed (comparable byte for byte with
  * OnlineEncodeFeatures), features_json a JSON rendering; either may be NULL.
- * Returns false for anything that is not a featstore value.
+ * Returns false for anything that is not a featstore value, including a
+ * value whose feature names or text are not valid in the database encoding:
+ * Redis holds bytes, and such text must never reach jsonb.
  */
 bool
 OnlineDecodeValue(const char *data, size_t len, TimestampTz *event_ts,
@@ -289,10 +367,43 @@ OnlineDecodeValue(const char *data, size_t len, TimestampTz *event_ts,
 				  TimestampTz *expires_at, StringInfo features_raw,
 				  StringInfo features_json)
 {
+	return DecodeValue(data, len, event_ts, created_at, materialized_at,
+					   expires_at, features_raw, features_json, NULL);
+}
+
+/*
+ * OnlineValueProblem says why a stored value is not a featstore value (a
+ * palloc'd sentence for a message detail), or returns NULL if it is one.
+ */
+char *
+OnlineValueProblem(const char *data, size_t len)
+{
+	TimestampTz ets,
+				cat,
+				mat,
+				exp;
+	char	   *problem = NULL;
+
+	if (DecodeValue(data, len, &ets, &cat, &mat, &exp, NULL, NULL, &problem))
+		return NULL;
+	return problem;
+}
+
+/*
+ * DecodeValue is OnlineDecodeValue that also says, in *problem (if not
+ * NULL), why a value is refused.
+ */
+static bool
+DecodeValue(const char *data, size_t len, TimestampTz *event_ts,
+			TimestampTz *created_at, TimestampTz *materialized_at,
+			TimestampTz *expires_at, StringInfo features_raw,
+			StringInfo features_json, char **problem)
+{
 	msgpack_unpacked msg;
 	size_t		off = 0;
 	bool		ok = false;
 	int			found = 0;
+	const char *bad = NULL;
 
 	*expires_at = DT_NOBEGIN;
 	msgpack_unpacked_init(&msg);
@@ -301,7 +412,7 @@ OnlineDecodeValue(const char *data, size_t len, TimestampTz *event_ts,
 	{
 		msgpack_object_map *map = &msg.data.via.map;
 
-		for (uint32 i = 0; i < map->size; i++)
+		for (uint32 i = 0; i < map->size && bad == NULL; i++)
 		{
 			msgpack_object *k = &map->ptr[i].key;
 			msgpack_object *v = &map->ptr[i].val;
@@ -314,6 +425,26 @@ OnlineDecodeValue(const char *data, size_t len, TimestampTz *event_ts,
 			name[k->via.str.size] = '\0';
 			if (strcmp(name, "features") == 0 && v->type == MSGPACK_OBJECT_MAP)
 			{
+				/* every name and text must be valid before any is rendered */
+				for (uint32 f = 0; f < v->via.map.size && bad == NULL; f++)
+				{
+					const msgpack_object *fk = &v->via.map.ptr[f].key;
+
+					if (!ObjectTextValid(fk))
+						bad = psprintf("a feature name is not valid text in encoding \"%s\"",
+									   GetDatabaseEncodingName());
+					else if (!ObjectTextValid(&v->via.map.ptr[f].val))
+					{
+						StringInfoData fname;
+
+						initStringInfo(&fname);
+						ObjectToJson(&fname, fk);
+						bad = psprintf("feature %s holds text that is not valid in encoding \"%s\"",
+									   fname.data, GetDatabaseEncodingName());
+					}
+				}
+				if (bad != NULL)
+					break;
 				if (features_raw)
 				{
 					msgpack_packer pk;
@@ -349,10 +480,49 @@ OnlineDecodeValue(const char *data, size_t len, TimestampTz *event_ts,
 				}
 			}
 		}
-		ok = (found == 15);
+		ok = (bad == NULL && found == 15);
+		if (!ok && bad == NULL)
+			bad = psprintf("field \"%s\" is missing or not %s",
+						   !(found & 2) ? "event_timestamp" :
+						   !(found & 4) ? "created_at" :
+						   !(found & 8) ? "materialized_at" : "features",
+						   (found & 14) == 14 ? "a map" : "an integer");
 	}
+	else
+		bad = "it is not a msgpack map";
 	msgpack_unpacked_destroy(&msg);
+	if (problem)
+		*problem = ok ? NULL : pstrdup(bad);
 	return ok;
+}
+
+/*
+ * ObjectTextValid says whether every str inside a msgpack object (map keys
+ * included) is valid in the database encoding, with no NUL byte.
+ */
+static bool
+ObjectTextValid(const msgpack_object *o)
+{
+	check_stack_depth();
+	switch (o->type)
+	{
+		case MSGPACK_OBJECT_STR:
+			return o->via.str.size <= (uint32) PG_INT32_MAX &&
+				pg_verifymbstr(o->via.str.ptr, (int) o->via.str.size, true);
+		case MSGPACK_OBJECT_ARRAY:
+			for (uint32 i = 0; i < o->via.array.size; i++)
+				if (!ObjectTextValid(&o->via.array.ptr[i]))
+					return false;
+			return true;
+		case MSGPACK_OBJECT_MAP:
+			for (uint32 i = 0; i < o->via.map.size; i++)
+				if (!ObjectTextValid(&o->via.map.ptr[i].key) ||
+					!ObjectTextValid(&o->via.map.ptr[i].val))
+					return false;
+			return true;
+		default:
+			return true;
+	}
 }
 
 /* AppendEscaped appends s with the key separators percent-encoded */

@@ -14,11 +14,15 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "online.h"
+
+static const char *UnreadableColumn(const OnlineGroup *group, Oid roleid);
 
 /*
  * OnlineLoadGroup returns what the online store needs of a group, built from
@@ -95,6 +99,104 @@ OnlineLoadServedGroup(const char *name, const char *hint_tail)
 				 errhint("Run ALTER FEATURE GROUP %s SET ONLINE%s",
 						 quote_identifier(name), hint_tail)));
 	return group;
+}
+
+/*
+ * OnlineGroupReadable says whether roleid may read what featstore serves of
+ * a group, by the rule a SELECT of those columns would apply: USAGE on the
+ * table's schema, and SELECT on the table or on every column featstore reads
+ * (the keys, event_timestamp, created_at and the features).  Row-level
+ * security is not considered here; callers check it separately.
+ */
+bool
+OnlineGroupReadable(const OnlineGroup *group, Oid roleid)
+{
+	Oid			nsp = get_rel_namespace(group->relid);
+
+	if (!OidIsValid(nsp) ||
+		pg_namespace_aclcheck(nsp, roleid, ACL_USAGE) != ACLCHECK_OK)
+		return false;
+	if (pg_class_aclcheck(group->relid, roleid, ACL_SELECT) == ACLCHECK_OK)
+		return true;
+	return UnreadableColumn(group, roleid) == NULL;
+}
+
+/*
+ * OnlineCheckGroupReadable raises SQLSTATE 42501 unless the current user may
+ * read the group (OnlineGroupReadable).  action completes "permission denied
+ * to ... feature group", e.g. "read" or "materialize".  The hint names the
+ * GRANT statements the table's owner can run.
+ */
+void
+OnlineCheckGroupReadable(const OnlineGroup *group, const char *action)
+{
+	Oid			roleid = GetUserId();
+	Oid			nsp = get_rel_namespace(group->relid);
+	const char *role;
+	const char *grant_select;
+
+	if (OnlineGroupReadable(group, roleid))
+		return;
+	role = quote_identifier(GetUserNameFromId(roleid, false));
+	grant_select = psprintf("GRANT SELECT ON %s TO %s", group->qualified_table, role);
+	if (!OidIsValid(nsp) ||
+		pg_namespace_aclcheck(nsp, roleid, ACL_USAGE) != ACLCHECK_OK)
+	{
+		bool		has_select = (pg_class_aclcheck(group->relid, roleid, ACL_SELECT) == ACLCHECK_OK ||
+								  UnreadableColumn(group, roleid) == NULL);
+		const char *nspname = OidIsValid(nsp) ? get_namespace_name(nsp) : "?";
+
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s feature group \"%s\": no USAGE on the schema of its table %s",
+						action, group->name, group->qualified_table),
+				 has_select ?
+				 errhint("The owner of schema %s can run GRANT USAGE ON SCHEMA %s TO %s.",
+						 quote_identifier(nspname), quote_identifier(nspname), role) :
+				 errhint("The owners can run GRANT USAGE ON SCHEMA %s TO %s and %s.",
+						 quote_identifier(nspname), role, grant_select)));
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to %s feature group \"%s\": no SELECT on its table %s",
+					action, group->name, group->qualified_table),
+			 pg_attribute_aclcheck_all(group->relid, roleid, ACL_SELECT, ACLMASK_ANY) == ACLCHECK_OK ?
+			 errdetail("Role %s may select some of the table's columns, but not column \"%s\", which featstore reads.",
+					   role, UnreadableColumn(group, roleid)) : 0,
+			 errhint("The owner of %s can run %s.", group->qualified_table, grant_select)));
+}
+
+/*
+ * UnreadableColumn returns the first column featstore reads of the group's
+ * table (keys, event_timestamp, created_at, features) on which roleid has
+ * no column privilege SELECT, or NULL if it has SELECT on all of them.
+ * pg_attribute_aclcheck looks at column privileges only, which is what is
+ * wanted here: the table-level privilege was checked first.
+ */
+static const char *
+UnreadableColumn(const OnlineGroup *group, Oid roleid)
+{
+	int			ncols = group->nkeys + 2 + group->nfeatures;
+
+	for (int i = 0; i < ncols; i++)
+	{
+		const char *col;
+		AttrNumber	attnum;
+
+		if (i < group->nkeys)
+			col = group->key_names[i];
+		else if (i == group->nkeys)
+			col = FS_EVENT_TS_COLUMN;
+		else if (i == group->nkeys + 1)
+			col = FS_CREATED_AT_COLUMN;
+		else
+			col = group->feature_names[i - group->nkeys - 2];
+		attnum = get_attnum(group->relid, col);
+		if (attnum == InvalidAttrNumber ||
+			pg_attribute_aclcheck(group->relid, attnum, roleid, ACL_SELECT) != ACLCHECK_OK)
+			return col;
+	}
+	return NULL;
 }
 
 /*

@@ -12,15 +12,20 @@
 
 #include <hiredis/hiredis.h>
 
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/rls.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -34,6 +39,20 @@ PG_FUNCTION_INFO_V1(online_group_status);
 /* Redis GETs per round trip in verify_online */
 #define READ_CHUNK 1000
 
+/*
+ * Keys verify_online asks SCAN for per call, and the calls it allows: ten
+ * per SCAN_COUNT keys that DBSIZE reports, plus SCAN_SLACK_CALLS.  A call
+ * returns about SCAN_COUNT keys or visits 10 * SCAN_COUNT empty buckets, so
+ * a whole SCAN normally takes about 2 * DBSIZE / SCAN_COUNT calls; the slack
+ * covers a table left sparse by deletions (100 million empty buckets).  A
+ * server that needs more has a cursor that never returns to 0.
+ */
+#define SCAN_COUNT 1000
+#define SCAN_SLACK_CALLS 10000
+
+/* What the status functions show instead of an error the caller may not read */
+#define HIDDEN_ERROR "<insufficient privilege>"
+
 /* This backend's Redis connection and the settings it was made with */
 static RedisConn *backend_conn = NULL;
 static char *backend_conn_settings = NULL;
@@ -44,6 +63,12 @@ static void BackendRedisFailed(const char *err);
 static char **CanonicalKeys(const OnlineGroup *group, ArrayType *arr);
 static Datum JsonbFromText(const char *json);
 static char *ValueJson(const char *data, size_t len);
+static void CheckRowVisible(const OnlineGroup *group, char **keyvals,
+							TimestampTz event_ts, TimestampTz created_at);
+static int64 ScanCallLimit(RedisConn *conn, int64 *dbsize);
+static char *DisplayBytes(const char *data, size_t len);
+static bool GroupErrorVisible(const char *name);
+static bool WorkerErrorVisible(void);
 
 /*
  * online_features reads one entity's value of a group from Redis:
@@ -68,8 +93,10 @@ online_features(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("feature group name and entity key must not be null")));
 	InitMaterializedSRF(fcinfo, 0);
+	OnlineRequireServedDatabase();
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	group = OnlineLoadServedGroup(name, " to serve it from Redis.");
+	OnlineCheckGroupReadable(group, "read");
 	keyvals = CanonicalKeys(group, PG_GETARG_ARRAYTYPE_P(1));
 
 	initStringInfo(&key);
@@ -95,6 +122,7 @@ online_features(PG_FUNCTION_ARGS)
 		initStringInfo(&json);
 		if (OnlineDecodeValue(res.str, res.len, &ets, &cat, &mat, &exp, NULL, &json))
 		{
+			CheckRowVisible(group, keyvals, ets, cat);
 			values[0] = CStringGetTextDatum("found");
 			values[1] = JsonbFromText(json.data);
 			values[2] = TimestampTzGetDatum(ets);
@@ -108,6 +136,11 @@ online_features(PG_FUNCTION_ARGS)
 		}
 		else
 		{
+			ereport(NOTICE,
+					(errmsg("Redis key \"%s\" does not hold a featstore value", key.data),
+					 errdetail("Decoding it failed: %s.", OnlineValueProblem(res.str, res.len)),
+					 errhint("SELECT featstore.materialize(%s) rewrites it.",
+							 quote_literal_cstr(group->name))));
 			values[0] = CStringGetTextDatum("invalid");
 			for (int i = 1; i < 7; i++)
 				nulls[i] = true;
@@ -157,6 +190,11 @@ verify_online(PG_FUNCTION_ARGS)
 	int			level;
 	Oid			save_userid;
 	int			save_sec_context;
+	int64		dbsize;
+	int64		max_calls;
+	int64		ncalls = 0;
+	int64		nforeign = 0;
+	char	   *first_foreign = NULL;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -169,7 +207,23 @@ verify_online(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("sample must be between 1 and 10000000, not %d", sample)));
 	InitMaterializedSRF(fcinfo, 0);
+	OnlineRequireServedDatabase();
 	group = OnlineLoadServedGroup(name, " to serve it from Redis.");
+	OnlineCheckGroupReadable(group, "read");
+
+	/*
+	 * Redis holds each entity's winner among all rows.  Compared with only
+	 * the rows row-level security lets the caller see, it would differ, and
+	 * each difference would show a hidden row's values: refuse instead.
+	 */
+	if (check_enable_rls(group->relid, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("verify_online cannot compare feature group \"%s\": row-level security on its table %s applies to role \"%s\"",
+						group->name, group->qualified_table,
+						GetUserNameFromId(GetUserId(), false)),
+				 errdetail("Redis holds the winner among all rows; a comparison with the visible rows would show values of hidden ones."),
+				 errhint("Run it as a role that row-level security does not apply to: the table's owner (without FORCE ROW LEVEL SECURITY) or a role with BYPASSRLS.")));
 	/* encode the expected values as the worker does, whatever this session's style */
 	level = OnlineBeginCanonicalText();
 	conn = BackendRedis();
@@ -183,7 +237,13 @@ verify_online(PG_FUNCTION_ARGS)
 		conn = backend_conn;
 	}
 
-	/* entities that have a key in Redis, up to the sample size */
+	/*
+	 * Entities that have a key in Redis, up to the sample size.  Keys that
+	 * match the pattern but that featstore cannot have written are skipped
+	 * and counted.  The walk is bounded: a server whose cursor never returns
+	 * to 0 is an error, not an endless loop.
+	 */
+	max_calls = ScanCallLimit(conn, &dbsize);
 	initStringInfo(&pattern);
 	OnlineKeyPattern(&pattern, group->name);
 	do
@@ -192,13 +252,22 @@ verify_online(PG_FUNCTION_ARGS)
 		RedisResult sres;
 
 		CHECK_FOR_INTERRUPTS();
+		if (++ncalls > max_calls)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					 errmsg("Redis SCAN for the keys of feature group \"%s\" did not finish after " INT64_FORMAT " calls",
+							group->name, max_calls),
+					 errdetail("DBSIZE reports " INT64_FORMAT " keys, which a whole SCAN walks in far fewer calls.",
+							   dbsize),
+					 errhint("Check that featstore.redis_host and featstore.redis_port point at a Redis server.")));
 		RedisCommandSet(&scan, 6, "SCAN", (size_t) 4, cursor, strlen(cursor),
 						"MATCH", (size_t) 5, pattern.data, (size_t) pattern.len,
-						"COUNT", (size_t) 5, "1000", (size_t) 4);
+						"COUNT", (size_t) 5, CppAsString2(SCAN_COUNT), strlen(CppAsString2(SCAN_COUNT)));
 		if (!RedisRun(conn, 1, &scan, &sres, online_redis_timeout_ms, &err))
 			BackendRedisFailed(err);
 		if (sres.type != REDIS_REPLY_ARRAY || sres.nelements != 2 ||
-			sres.elements[0].type != REDIS_REPLY_STRING)
+			sres.elements[0].type != REDIS_REPLY_STRING ||
+			sres.elements[1].type != REDIS_REPLY_ARRAY)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
 					 errmsg("unexpected Redis reply to SCAN: %s", sres.str ? sres.str : "bad shape")));
@@ -206,13 +275,31 @@ verify_online(PG_FUNCTION_ARGS)
 		for (int i = 0; i < sres.elements[1].nelements &&
 			 list_length(redis_entities) < sample; i++)
 		{
+			RedisResult *k = &sres.elements[1].elements[i];
 			char	  **kv = palloc(sizeof(char *) * group->nkeys);
 
-			if (OnlineParseKey(group, sres.elements[1].elements[i].str,
-							   sres.elements[1].elements[i].len, kv))
+			if (k->type == REDIS_REPLY_STRING &&
+				OnlineParseKey(group, k->str, k->len, kv))
 				redis_entities = lappend(redis_entities, kv);
+			else
+			{
+				if (first_foreign == NULL)
+					first_foreign = k->type == REDIS_REPLY_STRING ?
+						DisplayBytes(k->str, k->len) : "(not a string)";
+				nforeign++;
+				pfree(kv);
+			}
 		}
 	} while (strcmp(cursor, "0") != 0 && list_length(redis_entities) < sample);
+	if (nforeign > 0)
+		ereport(NOTICE,
+				(errmsg_plural("verify_online skipped %lld Redis key that matches feature group \"%s\" but is not a key of it",
+							   "verify_online skipped %lld Redis keys that match feature group \"%s\" but are not keys of it",
+							   (unsigned long) nforeign, (long long) nforeign, group->name),
+				 errdetail("The first is \"%s\". featstore never reads, writes or removes such keys.",
+						   first_foreign),
+				 errhint("Keep featstore.redis_key_prefix (\"%s\") for featstore alone.",
+						 online_key_prefix)));
 
 	flat = palloc(sizeof(Datum) * Max(list_length(redis_entities) * group->nkeys, 1));
 	{
@@ -402,6 +489,7 @@ online_worker_status(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		return (Datum) 0;
 	}
+	OnlineRequireServedDatabase();
 	SpinLockAcquire(&online_shared->mutex);
 	memcpy(&snap, online_shared, offsetof(OnlineShared, groups));
 	SpinLockRelease(&online_shared->mutex);
@@ -414,8 +502,10 @@ online_worker_status(PG_FUNCTION_ARGS)
 	values[3] = TimestampTzGetDatum(snap.last_success);
 	nulls[3] = (snap.last_success == 0);
 	values[4] = Int64GetDatum(snap.batches);
-	values[5] = CStringGetTextDatum(snap.last_error);
+	/* the worker's error may come from any group, and quote its key values */
 	nulls[5] = (snap.last_error[0] == '\0');
+	if (!nulls[5])
+		values[5] = CStringGetTextDatum(WorkerErrorVisible() ? snap.last_error : HIDDEN_ERROR);
 	values[6] = TimestampTzGetDatum(snap.last_error_at);
 	nulls[6] = (snap.last_error_at == 0);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -431,6 +521,7 @@ online_group_status(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (online_shared == NULL)
 		return (Datum) 0;
+	OnlineRequireServedDatabase();
 	for (int i = 0; i < ONLINE_MAX_GROUPS; i++)
 	{
 		OnlineGroupStatus s;
@@ -455,13 +546,38 @@ online_group_status(PG_FUNCTION_ARGS)
 		values[3] = Int64GetDatum(s.entities_written);
 		values[4] = Int64GetDatum(s.keys_removed);
 		values[5] = Int64GetDatum(s.rows_skipped);
-		values[6] = CStringGetTextDatum(s.last_error);
 		nulls[6] = (s.last_error[0] == '\0');
+		if (!nulls[6])
+			values[6] = CStringGetTextDatum(GroupErrorVisible(s.name) ? s.last_error : HIDDEN_ERROR);
 		values[7] = TimestampTzGetDatum(s.last_error_at);
 		nulls[7] = (s.last_error_at == 0);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * OnlineRequireServedDatabase refuses to go on in a database the worker does
+ * not serve.  Redis and the worker's shared memory hold the feature groups
+ * of featstore.database alone, so elsewhere they would answer with another
+ * database's values and counters, under the same group names.
+ */
+void
+OnlineRequireServedDatabase(void)
+{
+	char	   *dbname = get_database_name(MyDatabaseId);
+
+	if (dbname != NULL && online_database != NULL &&
+		strcmp(dbname, online_database) == 0)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("the featstore online store does not serve database \"%s\"",
+					dbname ? dbname : "?"),
+			 errdetail("featstore.database is \"%s\": Redis and the worker's status hold that database's feature groups only.",
+					   online_database ? online_database : ""),
+			 errhint("Connect to database \"%s\", or set featstore.database to \"%s\" and restart the server.",
+					 online_database ? online_database : "", dbname ? dbname : "?")));
 }
 
 /* BackendRedis returns this backend's Redis connection, opening it if needed */
@@ -576,6 +692,169 @@ CanonicalKeys(const OnlineGroup *group, ArrayType *arr)
 	return out;
 }
 
+/*
+ * CheckRowVisible makes online_features return a value only if the caller
+ * could SELECT the row it comes from.  Where row-level security applies to
+ * the caller, the winning row recorded in the value (its keys,
+ * event_timestamp and created_at) is looked up as the caller, under the
+ * table's policies; if none is visible, the value is refused with 42501.
+ * The query runs as a security-restricted operation, since it runs the
+ * policies the table's owner wrote.
+ */
+static void
+CheckRowVisible(const OnlineGroup *group, char **keyvals, TimestampTz event_ts,
+				TimestampTz created_at)
+{
+	int			nargs = group->nkeys + 2;
+	Oid		   *types = palloc(sizeof(Oid) * nargs);
+	Datum	   *args = palloc(sizeof(Datum) * nargs);
+	StringInfoData sql;
+	Oid			save_userid;
+	int			save_sec;
+	int			ret;
+	bool		visible;
+
+	if (check_enable_rls(group->relid, InvalidOid, true) != RLS_ENABLED)
+		return;
+
+	/*
+	 * The probe compares the key and timestamp columns as the caller: a
+	 * column of another type could run its owner's casts or operators.
+	 */
+	RegistryCheckGroupTable(group->registry);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT FROM %s r WHERE", group->qualified_table);
+	for (int k = 0; k < group->nkeys; k++)
+	{
+		Oid			infunc,
+					ioparam;
+
+		getTypeInputInfo(group->key_types[k], &infunc, &ioparam);
+		types[k] = group->key_types[k];
+		args[k] = OidInputFunctionCall(infunc, keyvals[k], ioparam, -1);
+		appendStringInfo(&sql, " r.%s OPERATOR(pg_catalog.=) $%d AND",
+						 quote_identifier(group->key_names[k]), k + 1);
+	}
+	types[nargs - 2] = TIMESTAMPTZOID;
+	args[nargs - 2] = TimestampTzGetDatum(event_ts);
+	types[nargs - 1] = TIMESTAMPTZOID;
+	args[nargs - 1] = TimestampTzGetDatum(created_at);
+	appendStringInfo(&sql, " r.%s OPERATOR(pg_catalog.=) $%d AND r.%s OPERATOR(pg_catalog.=) $%d",
+					 FS_EVENT_TS_COLUMN, nargs - 1, FS_CREATED_AT_COLUMN, nargs);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(save_userid, save_sec | SECURITY_RESTRICTED_OPERATION);
+	SPI_connect();
+	ret = SPI_execute_with_args(sql.data, nargs, types, args, NULL, true, 1);
+	visible = (ret == SPI_OK_SELECT && SPI_processed > 0);
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not look up the winning row of feature group \"%s\": SPI error %d",
+			 group->name, ret);
+	if (!visible)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("the value Redis holds for this entity of feature group \"%s\" comes from a row of %s that role \"%s\" cannot see",
+						group->name, group->qualified_table,
+						GetUserNameFromId(save_userid, false)),
+				 errdetail("Row-level security on the table applies to the role, and no row it can see has the key, event_timestamp and created_at of the value in Redis."),
+				 errhint("The table's owner or a role with BYPASSRLS can read it.")));
+}
+
+/*
+ * ScanCallLimit returns how many SCAN calls verify_online allows, from the
+ * number of keys DBSIZE reports (also returned in *dbsize).
+ */
+static int64
+ScanCallLimit(RedisConn *conn, int64 *dbsize)
+{
+	RedisCommand cmd;
+	RedisResult res;
+	char	   *err = NULL;
+
+	RedisCommandSet(&cmd, 1, "DBSIZE", (size_t) 6);
+	if (!RedisRun(conn, 1, &cmd, &res, online_redis_timeout_ms, &err))
+		BackendRedisFailed(err);
+	if (res.type != REDIS_REPLY_INTEGER || res.integer < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("unexpected Redis reply to DBSIZE: %s", res.str ? res.str : "not an integer")));
+	/* Redis holds at most 2^32 keys per database */
+	*dbsize = Min(res.integer, (long long) 1 << 32);
+	return SCAN_SLACK_CALLS + 10 * (*dbsize / SCAN_COUNT + 1);
+}
+
+/*
+ * DisplayBytes renders Redis bytes (a key) for a message: as they are when
+ * they are valid text, with control characters and backslashes as \xNN,
+ * and every byte above 0x7f too when they are not; at most 200 bytes.
+ */
+static char *
+DisplayBytes(const char *data, size_t len)
+{
+	bool		valid = pg_verifymbstr(data, (int) Min(len, (size_t) PG_INT32_MAX), true);
+	size_t		show = valid ? (size_t) pg_mbcliplen(data, (int) len, 200) : Min(len, (size_t) 200);
+	StringInfoData out;
+
+	initStringInfo(&out);
+	for (size_t i = 0; i < show; i++)
+	{
+		unsigned char c = (unsigned char) data[i];
+
+		if (c < 0x20 || c == 0x7f || c == '\\' || (c > 0x7f && !valid))
+			appendStringInfo(&out, "\\x%02x", c);
+		else
+			appendStringInfoChar(&out, (char) c);
+	}
+	if (show < len)
+		appendStringInfoString(&out, "...");
+	return out.data;
+}
+
+/*
+ * GroupErrorVisible says whether the current user may read an error of the
+ * named group, which may quote key values of its rows: it must be able to
+ * read the group's table (OnlineGroupReadable) with no row-level security
+ * hiding rows from it.
+ */
+static bool
+GroupErrorVisible(const char *name)
+{
+	FsGroup    *fs;
+	OnlineGroup *group;
+
+	if (superuser())
+		return true;
+	fs = RegistryLookupGroup(name, true);
+	if (fs == NULL || !OidIsValid(fs->relid))
+		return false;
+	group = OnlineLoadGroup(name, false);
+	return OnlineGroupReadable(group, GetUserId()) &&
+		check_enable_rls(group->relid, InvalidOid, true) != RLS_ENABLED;
+}
+
+/*
+ * WorkerErrorVisible says whether the current user may read the worker's own
+ * error, which may come from any group: only if it may read every group's
+ * (GroupErrorVisible).
+ */
+static bool
+WorkerErrorVisible(void)
+{
+	ListCell   *lc;
+
+	if (superuser())
+		return true;
+	foreach(lc, RegistryListGroupNames())
+	{
+		if (!GroupErrorVisible((const char *) lfirst(lc)))
+			return false;
+	}
+	return true;
+}
+
 /* JsonbFromText parses JSON text into a jsonb datum */
 static Datum
 JsonbFromText(const char *json)
@@ -598,7 +877,9 @@ ValueJson(const char *data, size_t len)
 	initStringInfo(&out);
 	if (!OnlineDecodeValue(data, len, &ets, &cat, &mat, &exp, NULL, &features))
 	{
-		appendStringInfoString(&out, "{\"invalid\": true}");
+		appendStringInfoString(&out, "{\"invalid\": true, \"reason\": ");
+		escape_json(&out, OnlineValueProblem(data, len));
+		appendStringInfoChar(&out, '}');
 		return out.data;
 	}
 	/* timestamptz_to_str returns a static buffer: one call per statement */

@@ -128,7 +128,7 @@ COMMENT ON COLUMN featstore.materialization_status.oldest_enqueued IS 'When the 
 COMMENT ON COLUMN featstore.materialization_status.entities_written IS 'Redis values written since the server started';
 COMMENT ON COLUMN featstore.materialization_status.keys_removed IS 'Redis keys removed (deleted winners, expired TTLs, purges) since the server started';
 COMMENT ON COLUMN featstore.materialization_status.stale_skipped IS 'Writes skipped because Redis already held a newer value (retries, late rows)';
-COMMENT ON COLUMN featstore.materialization_status.last_error IS 'The latest error of the worker or of this group';
+COMMENT ON COLUMN featstore.materialization_status.last_error IS 'The latest error of the worker or of this group; <insufficient privilege> for roles that cannot read every group it may concern (it may quote key values)';
 COMMENT ON COLUMN featstore.materialization_status.last_error_at IS 'When the latest error happened';
 
 -- Reading Redis and the status takes featstore_reader; queueing a

@@ -240,3 +240,5 @@ BEGIN
 	RETURN format(E'SELECT %s\n  FROM %s AS s', v_select, v_from) || v_joins;
 END
 $fn$;
+-- reads:
+COMMENT ON COLUMN featstore.materialization_status.last_error IS 'The latest error of the worker or of this group; <insufficient privilege> for roles that cannot read every group it may concern (it may quote key values)';
