@@ -72,9 +72,13 @@ OnlineShared *online_shared = NULL;
 
 /* Commands per pipeline round trip; bounds hiredis' buffers */
 #define PUSH_CHUNK 1000
-/* Longest wait between reconnection attempts, and between retries of a group in error */
+/* Longest wait between retries of a group in error, or of a batch that failed */
 #define BACKOFF_MAX_MS 5000
-/* How often the worker asks Redis which process it is, even with nothing to write */
+/*
+ * How often the worker asks Redis which process it is, even with nothing to
+ * write, and the longest wait between reconnection attempts: a Redis that
+ * comes back, empty, is met within this time
+ */
 #define IDENTITY_CHECK_MS 1000
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -694,7 +698,7 @@ OnlineWorkerMain(Datum main_arg)
 							(errmsg("featstore online worker: Redis is unavailable: %s",
 									online_shared->last_error),
 							 errdetail("Changes wait in featstore.online_queue; retrying with backoff up to %d ms.",
-									   BACKOFF_MAX_MS)));
+									   IDENTITY_CHECK_MS)));
 					outage_logged = true;
 				}
 				failed = true;
@@ -748,7 +752,8 @@ OnlineWorkerMain(Datum main_arg)
 
 		if (failed)
 		{
-			backoff_ms = Min(Max(backoff_ms * 2, 100), BACKOFF_MAX_MS);
+			backoff_ms = Min(Max(backoff_ms * 2, 100),
+							 worker_conn == NULL ? IDENTITY_CHECK_MS : BACKOFF_MAX_MS);
 			wait_ms = backoff_ms;
 		}
 		else
