@@ -134,7 +134,8 @@ def main():
     p.add_argument('--also')
     p.add_argument('--seconds', type=float, default=5)
     args = p.parse_args()
-    pg = psycopg2.connect(host=args.pghost, port=args.pgport, dbname='postgres')
+    pg = psycopg2.connect(host=args.pghost, port=args.pgport, dbname='postgres',
+                          application_name='online_probe')
     r = redis.Redis(host='127.0.0.1', port=args.redis_port)
     {'future': future, 'fresh': fresh, 'sample': sample}[args.command](args, pg, r)
 
