@@ -236,7 +236,7 @@ static void RunGroupStep(BatchItems *b, BatchGroup *bg, GroupStep step, void *ar
 static void GroupWinners(BatchItems *b, BatchGroup *bg, void *arg);
 static void RunScanChunk(BatchItems *b, BatchGroup *bg, void *arg);
 static Datum IdArray(int64 *ids, int nids);
-static void ParkRows(int64 *ids, char **groups, int *attempts, int nrows);
+static void ParkRows(int64 *ids, char **groups, int *attempts, char **errors, int nrows);
 static void EndAttempt(Datum ids, const char *error);
 static void RecordBusyError(const char *error);
 static TimestampTz NextRevisit(Datum backoff);
@@ -940,6 +940,7 @@ WorkerBatch(MemoryContext batchcxt)
 	int64	   *park_ids;
 	char	  **park_groups;
 	int		   *park_attempts;
+	char	  **park_errors;
 	int			npark = 0;
 	char	   *purge_group = NULL;
 	BatchGroup *groups;
@@ -994,7 +995,7 @@ WorkerBatch(MemoryContext batchcxt)
 	 * scan in id order would step over every revisit not yet due, at every
 	 * wake-up.  Parked rows and groups waiting for a retry are left out.
 	 */
-	ret = SPI_execute_with_args("SELECT id, group_name, kind, entities, enqueued_at, since, resume_after, attempts"
+	ret = SPI_execute_with_args("SELECT id, group_name, kind, entities, enqueued_at, since, resume_after, attempts, last_error"
 								" FROM ((SELECT * FROM featstore.online_queue WHERE not_before IS NULL"
 								"        AND state = 'ready' AND group_name <> ALL ($3)"
 								"        ORDER BY id LIMIT $2)"
@@ -1014,6 +1015,7 @@ WorkerBatch(MemoryContext batchcxt)
 	park_ids = palloc(sizeof(int64) * (SPI_processed + 1));
 	park_groups = palloc(sizeof(char *) * (SPI_processed + 1));
 	park_attempts = palloc(sizeof(int) * (SPI_processed + 1));
+	park_errors = palloc(sizeof(char *) * (SPI_processed + 1));
 	groups = palloc0(sizeof(BatchGroup) * (SPI_processed + 2));	/* NULL-terminated, room for a walk */
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
@@ -1033,6 +1035,7 @@ WorkerBatch(MemoryContext batchcxt)
 		{
 			park_ids[npark] = id;
 			park_groups[npark] = gname;
+			park_errors[npark] = SPI_getvalue(tup, desc, 9);
 			park_attempts[npark++] = attempts;
 			more = true;
 			continue;
@@ -1157,7 +1160,7 @@ WorkerBatch(MemoryContext batchcxt)
 	}
 
 	if (npark > 0)
-		ParkRows(park_ids, park_groups, park_attempts, npark);
+		ParkRows(park_ids, park_groups, park_attempts, park_errors, npark);
 
 	if (nids == 0 && scan.id == 0)
 	{
@@ -1650,14 +1653,14 @@ IdArray(int64 *ids, int nids)
 
 /*
  * ParkRows parks queue rows that ONLINE_MAX_ATTEMPTS attempts in a row did
- * not finish: the worker died (or failed outside any group) each time it
- * processed them, alone for all but the first.  They keep their error and
- * wait, state 'failed', until materialize() of their group; each is logged
- * and shown in its group's last_error.  Runs in the batch's first
- * transaction.
+ * not finish: the worker died (or failed outside any group: errors[i] then
+ * says how) each time it processed them, alone for all but the first.  They
+ * keep their error and wait, state 'failed', until materialize() of their
+ * group; each is logged and shown in its group's last_error.  Runs in the
+ * batch's first transaction.
  */
 static void
-ParkRows(int64 *ids, char **groups, int *attempts, int nrows)
+ParkRows(int64 *ids, char **groups, int *attempts, char **errors, int nrows)
 {
 	Oid			types[1] = {INT8ARRAYOID};
 	Datum		args[1];
@@ -1671,8 +1674,9 @@ ParkRows(int64 *ids, char **groups, int *attempts, int nrows)
 		elog(ERROR, "could not park rows of featstore.online_queue: SPI error %d", ret);
 	for (int i = 0; i < nrows; i++)
 	{
-		char	   *msg = psprintf("queue row %lld parked: %d attempts in a row did not finish (the worker died while processing it)",
-								   (long long) ids[i], attempts[i]);
+		char	   *msg = psprintf("queue row %lld parked: %d attempts in a row did not finish (%s)",
+								   (long long) ids[i], attempts[i],
+								   errors[i] ? errors[i] : "the worker died while processing it");
 
 		ereport(LOG,
 				(errmsg("featstore online worker: feature group \"%s\": %s", groups[i], msg),
