@@ -752,8 +752,14 @@ OnlineWorkerMain(Datum main_arg)
 
 		if (failed)
 		{
+			bool		outage;
+
+			/* a Redis that comes back is met within a second; errors wait longer */
+			SpinLockAcquire(&online_shared->mutex);
+			outage = (online_shared->state == ONLINE_STATE_REDIS_DOWN);
+			SpinLockRelease(&online_shared->mutex);
 			backoff_ms = Min(Max(backoff_ms * 2, 100),
-							 worker_conn == NULL ? IDENTITY_CHECK_MS : BACKOFF_MAX_MS);
+							 outage ? IDENTITY_CHECK_MS : BACKOFF_MAX_MS);
 			wait_ms = backoff_ms;
 		}
 		else
