@@ -617,8 +617,9 @@ OnlineWorkerMain(Datum main_arg)
 	pgstat_report_appname("featstore online worker");
 	if (left_rows > 0)
 		ereport(LOG,
-				(errmsg("featstore online worker: the previous worker stopped while processing %d queue rows from id %lld (feature group \"%s\")",
-						left_rows, (long long) left_id, left_group),
+				(errmsg_plural("featstore online worker: the previous worker stopped in the middle of a batch of %d queue row from id %lld (feature group \"%s\")",
+							   "featstore online worker: the previous worker stopped in the middle of a batch of %d queue rows from id %lld (feature group \"%s\")",
+							   left_rows, left_rows, (long long) left_id, left_group),
 				 errdetail("They are retried one at a time; a row the worker stops on %d times in a row is parked.",
 						   ONLINE_MAX_ATTEMPTS)));
 
@@ -1673,7 +1674,8 @@ ParkRows(int64 *ids, char **groups, int *attempts, char **errors, int nrows)
 	int			ret;
 
 	args[0] = IdArray(ids, nrows);
-	ret = SPI_execute_with_args("UPDATE featstore.online_queue SET state = 'failed'"
+	ret = SPI_execute_with_args("UPDATE featstore.online_queue SET state = 'failed',"
+								" last_error = coalesce(last_error, 'the worker died while processing this row')"
 								" WHERE id = ANY ($1)",
 								1, types, args, NULL, false, 0);
 	if (ret != SPI_OK_UPDATE)
@@ -1775,10 +1777,11 @@ NextRevisit(Datum backoff)
 	bool		isnull;
 	Datum		due;
 
+	/* not read-only: it must see the revisits this transaction just scheduled */
 	ret = SPI_execute_with_args("SELECT pg_catalog.min(not_before) FROM featstore.online_queue"
 								" WHERE not_before IS NOT NULL AND state = 'ready'"
 								" AND group_name <> ALL ($1)",
-								1, types, args, NULL, true, 1);
+								1, types, args, NULL, false, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		return 0;
 	due = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
