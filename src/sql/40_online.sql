@@ -31,7 +31,7 @@ COMMENT ON COLUMN featstore.online_queue.not_before IS 'Do not process before th
 COMMENT ON COLUMN featstore.online_queue.enqueued_at IS 'When the change was captured, for the lag shown in materialization_status';
 COMMENT ON COLUMN featstore.online_queue.attempts IS 'Consecutive attempts of the worker on this row that did not finish (it died meanwhile); counted in a committed transaction before each attempt, reset when one ends';
 COMMENT ON COLUMN featstore.online_queue.state IS 'ready: the worker takes it; failed: parked after 3 unfinished attempts, until featstore.materialize() of the group';
-COMMENT ON COLUMN featstore.online_queue.last_error IS 'Why the last attempt failed (NULL: it did not finish, or none failed yet)';
+COMMENT ON COLUMN featstore.online_queue.last_error IS 'Why the last attempt failed, or why the row was parked (the worker died while processing this row)';
 CREATE INDEX online_queue_revisit_idx ON featstore.online_queue (not_before, group_name)
 	WHERE not_before IS NOT NULL;
 COMMENT ON INDEX featstore.online_queue_revisit_idx IS 'Scheduled revisits of future-dated rows: the next one due, and whether an entity is already scheduled';
@@ -108,7 +108,7 @@ LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT q.group_name, sum(q.entities)::bigint,
-		   (array_agg(coalesce(q.last_error, 'the worker died while processing this row') ORDER BY q.id DESC))[1]
+		   (array_agg(q.last_error ORDER BY q.id DESC))[1]
 	  FROM featstore.online_queue q
 	 WHERE q.state = 'failed'
 	 GROUP BY q.group_name

@@ -39,19 +39,31 @@ sub attempts
 		"SELECT attempts FROM featstore.online_queue WHERE kind = '$kind' AND group_name = '$group'");
 }
 
-# kill_busy_worker(attempts) waits until the worker, waiting on Redis, has
-# counted that many attempts on the poison walk, then kills it
+# kill_busy_worker(attempts, what, how) waits until the worker, waiting on
+# Redis, has counted that many attempts on the poison walk, then kills it:
+# SIGKILL (a crash: the server restarts) or pg_terminate_backend (a FATAL
+# exit: the worker alone restarts, after bgw_restart_time)
 sub kill_busy_worker
 {
-	my ($n, $what) = @_;
+	my ($n, $what, $how) = @_;
 	ok($node->poll_query_until('postgres', qq{
 		SELECT (SELECT attempts FROM featstore.online_queue WHERE kind = 'scan' AND group_name = 'poison') = $n
 		   AND EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'featstore online worker'
 					   AND query = 'featstore: writing to Redis')}),
 		"attempt $n on the poison row is on record while the worker is busy with it$what");
 	my $pid = $node->safe_psql('postgres', 'SELECT pid FROM featstore.online_worker_status()');
-	kill 'KILL', $pid;
-	ok($node->poll_query_until('postgres', 'SELECT true'), "server back after SIGKILL $n");
+	if (($how // 'KILL') eq 'KILL')
+	{
+		kill 'KILL', $pid;
+		ok($node->poll_query_until('postgres', 'SELECT true'), "server back after SIGKILL $n");
+	}
+	else
+	{
+		$node->safe_psql('postgres', "SELECT pg_terminate_backend($pid)");
+		ok($node->poll_query_until('postgres',
+			"SELECT pid IS NOT NULL AND pid <> $pid FROM featstore.online_worker_status()"),
+			"worker restarted after pg_terminate_backend");
+	}
 }
 
 # --- a row the worker dies on ---
@@ -67,7 +79,11 @@ kill_busy_worker(1, ', together with good\'s row');
 is(attempts('keys', 'good'), '1', 'the row that shared the batch has one attempt too');
 kill_busy_worker(2, ', alone');
 is(attempts('keys', 'good'), '1', 'the other row was not in that attempt');
-kill_busy_worker(3, ', alone');
+kill_busy_worker(3, ', alone', 'terminate');
+my $poison_id = $node->safe_psql('postgres', "SELECT id FROM featstore.online_queue WHERE kind = 'scan' AND group_name = 'poison'");
+ok(poll_until(sub { count_log($node,
+	qr/the previous worker stopped in the middle of a batch of 1 queue row from id $poison_id \(feature group "poison"\)/) == 1 }, 10),
+	'shared memory told the new worker which row its predecessor was on');
 $node->safe_psql('postgres',
 	"INSERT INTO other (id, event_timestamp, v) SELECT 'o' || g, now(), g FROM generate_series(1, 50) g");
 ok($node->poll_query_until('postgres',
@@ -76,6 +92,8 @@ ok($node->poll_query_until('postgres',
 is($node->safe_psql('postgres',
 	"SELECT parked, parked_error, queue_depth FROM featstore.materialization_status WHERE group_name = 'poison'"),
 	'500|the worker died while processing this row|0', 'materialization_status shows it parked, with its error');
+is($node->safe_psql('postgres', "SELECT state, attempts, last_error FROM featstore.online_queue WHERE id = $poison_id"),
+	'failed|3|the worker died while processing this row', 'so does the queue');
 like($node->safe_psql('postgres',
 	"SELECT worker_state || ': ' || last_error FROM featstore.materialization_status WHERE group_name = 'poison'"),
 	qr/^error: queue row \d+ parked: 3 attempts in a row did not finish/, 'and the group in error');

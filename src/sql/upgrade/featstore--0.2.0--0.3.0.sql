@@ -13,7 +13,7 @@ ALTER TABLE featstore.online_queue
 	ADD COLUMN last_error text;
 COMMENT ON COLUMN featstore.online_queue.attempts IS 'Consecutive attempts of the worker on this row that did not finish (it died meanwhile); counted in a committed transaction before each attempt, reset when one ends';
 COMMENT ON COLUMN featstore.online_queue.state IS 'ready: the worker takes it; failed: parked after 3 unfinished attempts, until featstore.materialize() of the group';
-COMMENT ON COLUMN featstore.online_queue.last_error IS 'Why the last attempt failed (NULL: it did not finish, or none failed yet)';
+COMMENT ON COLUMN featstore.online_queue.last_error IS 'Why the last attempt failed, or why the row was parked (the worker died while processing this row)';
 
 CREATE OR REPLACE FUNCTION featstore.online_queue_depth()
 RETURNS TABLE (group_name text, queued_entities bigint, oldest_enqueued timestamptz)
@@ -33,7 +33,7 @@ LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT q.group_name, sum(q.entities)::bigint,
-		   (array_agg(coalesce(q.last_error, 'the worker died while processing this row') ORDER BY q.id DESC))[1]
+		   (array_agg(q.last_error ORDER BY q.id DESC))[1]
 	  FROM featstore.online_queue q
 	 WHERE q.state = 'failed'
 	 GROUP BY q.group_name
