@@ -47,14 +47,20 @@ sub probe
 # --- future-dated rows: served within 50 ms of their event_timestamp ---
 # 100 rows for fresh entities, due 0.2 to 2 s from now, polled from 2 ms
 # before each is due
+# loadavg() is the 1-minute load average and cpus() the processors online,
+# reported with the figures: other test runs may share this machine
+sub loadavg { return (split ' ', slurp_file('/proc/loadavg'))[0]; }
+sub cpus { my $n = `getconf _NPROCESSORS_ONLN`; chomp $n; return $n || 1; }
+my $load_before = loadavg();
 my $out = probe('future', '--group', 'fut', '--entity', 'item', '--rows', 100,
 	'--min-ms', 200, '--max-ms', 2000);
+my $load = $load_before > loadavg() ? $load_before : loadavg();
 like($out, qr/^missing=0$/m, 'every future-dated row reached Redis');
 note($_) for grep { /^slowest/ } split /\n/, $out;
 my ($n, $p50, $p99, $max, $min) = $out =~ /future n=(\d+) p50=(\S+) p99=(\S+) max=(\S+) min=(\S+)/;
 diag(sprintf('future-dated rows, event_timestamp to Redis: p50 %.1f ms, p99 %.1f ms, max %.1f ms, min %.1f ms (%d rows, poll interval 3 s)',
 	$p50, $p99, $max, $min, $n));
-cmp_ok($p99, '<', 50, 'p99 delay under 50 ms');
+cmp_ok($p99, '<', 50, "p99 delay under 50 ms (load average $load over " . cpus() . ' CPUs)');
 cmp_ok($min, '>', -1, 'no row served before its event_timestamp');
 verify_zero($node, 'fut', 'fut: no difference');
 
