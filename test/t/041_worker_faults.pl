@@ -164,6 +164,35 @@ is($node->safe_psql('postgres', "SELECT worker_state FROM featstore.materializat
 	'idle', 'the group is served again');
 unlike(slurp_file($node->logfile), qr/terminated by signal (?!9)/, 'no crash but the test\'s own SIGKILLs');
 
+# --- the next unknown cause: a key column's type changed behind featstore's
+# back (issue 8, section 2), which crashed the index walk with signal 11 and
+# restarted the server forever.  Whether the walk still dies on it (parked
+# after 3 deaths) or refuses it cleanly (the group in error), the server
+# stops restarting and the other groups flow ---
+$node->safe_psql('postgres', q{
+	SELECT * FROM featstore.exec($$
+		CREATE ENTITY num (k text);
+		CREATE FEATURE GROUP keyed ENTITY num FEATURES (v bigint 'Value') ONLINE;
+	$$);
+	INSERT INTO keyed (k, event_timestamp, v) SELECT g::text, now() - interval '1 minute', g FROM generate_series(1, 200) g});
+wait_caught_up($node, 'keyed loaded');
+$node->safe_psql('postgres', q{
+	SET session_replication_role = replica;
+	ALTER TABLE keyed ALTER COLUMN k TYPE bigint USING k::bigint});
+$node->safe_psql('postgres', "SELECT featstore.materialize('keyed')");
+ok($node->poll_query_until('postgres', q{
+	SELECT EXISTS (SELECT FROM featstore.online_queue WHERE group_name = 'keyed' AND state = 'failed')
+	    OR (SELECT worker_state = 'error' FROM featstore.materialization_status WHERE group_name = 'keyed')}),
+	'the changed key type ends parked or in error');
+my $crashes = count_log($node, qr/terminated by signal (?!9)/);
+cmp_ok($crashes, '<=', 3, "at most 3 crashes on it ($crashes)");
+$node->safe_psql('postgres',
+	"INSERT INTO other (id, event_timestamp, v) SELECT 'k' || g, now(), g FROM generate_series(1, 20) g");
+wait_caught_up($node, 'the other groups after the changed key type');
+verify_zero($node, 'other', 'other: no difference');
+sleep 2;
+is(count_log($node, qr/terminated by signal (?!9)/), $crashes, 'and no crash since');
+
 $node->stop;
 stop_redis($rport);
 done_testing();
