@@ -50,6 +50,13 @@
 #define ONLINE_INTERVALSTYLE "postgres"
 #define ONLINE_FLOAT_DIGITS "1"
 
+/*
+ * Consecutive attempts on a queue row that did not finish (the worker died
+ * meanwhile) after which the row is parked: state 'failed', never retried
+ * until materialize() of its group.  The queue's column comments say 3.
+ */
+#define ONLINE_MAX_ATTEMPTS 3
+
 /* Most groups whose status shared memory tracks */
 #define ONLINE_MAX_GROUPS 128
 #define ONLINE_ERRMSG_LEN 256
@@ -95,6 +102,10 @@ typedef struct OnlineShared
 	TimestampTz last_error_at;
 	char		last_error[ONLINE_ERRMSG_LEN];
 	int64		batches;
+	/* the batch in progress, set once its attempt is recorded in the queue */
+	int64		busy_first_id;	/* its first queue row; 0: none */
+	int			busy_rows;
+	char		busy_group[NAMEDATALEN];	/* the group of its first row */
 	OnlineGroupStatus groups[ONLINE_MAX_GROUPS];
 } OnlineShared;
 
@@ -202,6 +213,7 @@ extern int64 OnlineEnqueueGroup(const OnlineGroup *group, TimestampTz since,
 extern int64 OnlineEnqueueKeys(const OnlineGroup *group, TimestampTz since,
 							   bool force);
 extern void OnlineEnqueuePurge(const char *group_name);
+extern int64 OnlineRetryParked(const char *group_name);
 
 /* online_group.c */
 extern OnlineGroup *OnlineLoadGroup(const char *name, bool missing_ok);

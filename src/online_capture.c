@@ -194,6 +194,8 @@ materialize(PG_FUNCTION_ARGS)
 	queued = OnlineEnqueueGroup(group,
 								PG_ARGISNULL(1) ? DT_NOBEGIN : PG_GETARG_TIMESTAMPTZ(1),
 								true);
+	/* the user's action that lets the worker try the group's parked rows again */
+	(void) OnlineRetryParked(group->name);
 	PG_RETURN_INT64(queued);
 }
 
@@ -349,8 +351,36 @@ OnlineEnqueuePurge(const char *group_name)
 	SPI_connect();
 	RunAsOwner("INSERT INTO featstore.online_queue (group_name, kind) VALUES ($1, 'purge')",
 			   1, argtypes, args, SPI_OK_INSERT);
+	/* parked rows of a group no longer served would wait for nothing */
+	RunAsOwner("DELETE FROM featstore.online_queue WHERE group_name = $1 AND state = 'failed'",
+			   1, argtypes, args, SPI_OK_DELETE);
 	SPI_finish();
 	changes_pending = true;
+}
+
+/*
+ * OnlineRetryParked puts the group's parked queue rows (those the worker
+ * died on ONLINE_MAX_ATTEMPTS times in a row) back in line with their
+ * attempts forgotten, and returns how many there were.  materialize() calls
+ * it: running it is the user's statement that the cause has been dealt with.
+ */
+int64
+OnlineRetryParked(const char *group_name)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	int64		retried;
+
+	args[0] = CStringGetTextDatum(group_name);
+	SPI_connect();
+	RunAsOwner("UPDATE featstore.online_queue SET state = 'ready', attempts = 0"
+			   " WHERE group_name = $1 AND state = 'failed'",
+			   1, argtypes, args, SPI_OK_UPDATE);
+	retried = (int64) SPI_processed;
+	SPI_finish();
+	if (retried > 0)
+		changes_pending = true;
+	return retried;
 }
 
 /* OnlineXactCallback wakes the worker once the transaction is visible */

@@ -35,6 +35,7 @@ PG_FUNCTION_INFO_V1(online_features);
 PG_FUNCTION_INFO_V1(verify_online);
 PG_FUNCTION_INFO_V1(online_worker_status);
 PG_FUNCTION_INFO_V1(online_group_status);
+PG_FUNCTION_INFO_V1(online_error_visible);
 
 /* Redis GETs per round trip in verify_online */
 #define READ_CHUNK 1000
@@ -811,6 +812,17 @@ DisplayBytes(const char *data, size_t len)
 	if (show < len)
 		appendStringInfoString(&out, "...");
 	return out.data;
+}
+
+/*
+ * online_error_visible is featstore.online_error_visible(group):
+ * the rule of GroupErrorVisible, for the status view's columns that the
+ * worker fills in SQL (the errors of parked queue rows).
+ */
+Datum
+online_error_visible(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(GroupErrorVisible(text_to_cstring(PG_GETARG_TEXT_PP(0))));
 }
 
 /*

@@ -5,15 +5,22 @@
  *
  * One iteration of the worker:
  *	1. a short transaction reads a bounded batch of the queue (in id order,
- *	   stopping before a purge) and computes each entity's winner through a
- *	   cursor; finished compare-and-set calls are handed to the socket as
- *	   they are built, never waiting, so Redis works meanwhile;
- *	2. with no transaction open, the rest is sent and every reply collected,
+ *	   stopping before a purge) and counts an attempt on its rows, with a WAL
+ *	   flush, so that a row the worker dies on is known after a crash;
+ *	2. a second one computes each entity's winner through a cursor, each
+ *	   group in its own subtransaction so that a failing group fails alone;
+ *	   finished compare-and-set calls are handed to the socket as they are
+ *	   built, never waiting, so Redis works meanwhile;
+ *	3. with no transaction open, the rest is sent and every reply collected,
  *	   with a deadline;
- *	3. a second short transaction deletes the batch and schedules entities
- *	   with rows dated in the future for the moment they become current.
- * A failure between 1 and 3 leaves the batch queued, so delivery is
- * at-least-once and the script makes repeats harmless.
+ *	4. a third short transaction deletes what was pushed, ends the attempt
+ *	   of the rest, and schedules entities with rows dated in the future for
+ *	   the moment they become current.
+ * A failure between 1 and 4 leaves the batch queued, so delivery is
+ * at-least-once and the script makes repeats harmless.  Between batches the
+ * worker sleeps until the first of: a commit's wake-up, the poll interval,
+ * the next revisit, the next retry of a group in error, and the next check
+ * of Redis' identity.
  */
 #include "postgres.h"
 
@@ -39,6 +46,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -64,8 +72,14 @@ OnlineShared *online_shared = NULL;
 
 /* Commands per pipeline round trip; bounds hiredis' buffers */
 #define PUSH_CHUNK 1000
-/* Longest wait between reconnection attempts */
+/* Longest wait between retries of a group in error, or of a batch that failed */
 #define BACKOFF_MAX_MS 5000
+/*
+ * How often the worker asks Redis which process it is, even with nothing to
+ * write, and the longest wait between reconnection attempts: a Redis that
+ * comes back, empty, is met within this time
+ */
+#define IDENTITY_CHECK_MS 1000
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -120,6 +134,10 @@ typedef struct BatchGroup
 	int64		written;
 	int64		removed;
 	int64		skipped;
+	bool		gone;			/* dropped or offline: its rows just go */
+	bool		failed;			/* its work failed: its rows stay queued */
+	char	   *error;			/* why, if failed */
+	char	   *hint;
 } BatchGroup;
 
 /* Where the items of a batch accumulate, and the group being added */
@@ -133,9 +151,25 @@ typedef struct BatchItems
 	FutureItem *futures;
 	int			nfutures;
 	PushStream *stream;
+	MemoryContext rowcxt;		/* scratch of one row of a winner query */
+	int64	   *ids;			/* the batch's queue rows */
+	int			nids;
+	BatchGroup *groups;			/* of the batch */
 	const OnlineGroup *group;
 	int			group_index;
 } BatchItems;
+
+/* One step of a batch that reads a group's table, run by RunGroupStep */
+typedef void (*GroupStep) (BatchItems *b, BatchGroup *bg, void *arg);
+
+/* A group whose work failed: when it is retried, and the error logged */
+typedef struct GroupBackoff
+{
+	char		name[NAMEDATALEN];	/* hash key */
+	int			backoff_ms;
+	TimestampTz retry_at;
+	char		error[ONLINE_ERRMSG_LEN];
+} GroupBackoff;
 
 /* A chunk of a whole-group walk that the batch carries */
 typedef struct BatchScan
@@ -160,6 +194,18 @@ static bool run_id_checked = false;
 /* When the earliest scheduled revisit of a future-dated row is due (0: none) */
 static TimestampTz next_revisit = 0;
 
+/* When the worker next asks Redis which process it is */
+static TimestampTz next_identity_check = 0;
+
+/* Groups in error, by name; worker-local, so a new worker logs them again */
+static HTAB *group_backoff = NULL;
+
+/*
+ * The queue rows of the batch in progress (in the batch's memory), so that
+ * an error outside any group's step can be written to them
+ */
+static Datum busy_ids = (Datum) 0;
+
 /* Whether the wait for ALTER EXTENSION featstore UPDATE was logged */
 static bool mismatch_logged = false;
 
@@ -182,11 +228,24 @@ static void StreamCalls(PushStream *stream, PushItem *items, int nitems, bool fi
 static int	NextCall(RedisCommand *cmd, PushCall *call, PushItem *items, int nitems,
 					 int pos, bool final);
 static void BuildCasCall(RedisCommand *cmd, PushItem *items, int n);
-static bool CountCasReplies(RedisResult *res, PushCall *calls, int ncalls, PushItem *items,
-							BatchGroup *groups, bool *noscript, char **err);
+static void CountCasReplies(RedisResult *res, PushCall *calls, int ncalls, PushItem *items,
+							BatchGroup *groups, bool *noscript);
 static void AddItem(BatchItems *b, const OnlineWinner *w);
 static void EmitScanItem(void *arg, const OnlineWinner *w);
-static int	RunScanChunk(BatchScan *scan, BatchItems *b, BatchGroup *groups, int ngroups);
+static void RunGroupStep(BatchItems *b, BatchGroup *bg, GroupStep step, void *arg);
+static void GroupWinners(BatchItems *b, BatchGroup *bg, void *arg);
+static void RunScanChunk(BatchItems *b, BatchGroup *bg, void *arg);
+static Datum IdArray(int64 *ids, int nids);
+static void ParkRows(int64 *ids, char **groups, int *attempts, char **errors, int nrows);
+static void EndAttempt(Datum ids, const char *error);
+static void RecordBusyError(const char *error);
+static TimestampTz NextRevisit(Datum backoff);
+static Datum GroupsInBackoff(TimestampTz now, TimestampTz *earliest);
+static void GroupFailed(const char *name, const char *error, const char *hint);
+static void GroupSucceeded(const char *name, bool gone);
+static void SetWorkerIdle(void);
+static void CheckRedisAlive(void);
+static char *ParseRunId(const RedisResult *res);
 static bool SchemaMatchesLibrary(void);
 static void ScheduleRevisits(FutureItem *futures, int nfutures);
 static bool WinnerRange(const OnlineGroup *group, int64 entities, Datum queued,
@@ -352,6 +411,12 @@ OnlineWakeWorker(void)
 		return;
 	SpinLockAcquire(&online_shared->mutex);
 	online_shared->wakeup_pending = true;
+	/* the work is the worker's from now on: never shown idle while it waits */
+	if (online_shared->state == ONLINE_STATE_IDLE)
+	{
+		online_shared->state = ONLINE_STATE_PUSHING;
+		online_shared->state_since = GetCurrentTimestamp();
+	}
 	latch = online_shared->worker_latch;
 	SpinLockRelease(&online_shared->mutex);
 	if (latch)
@@ -488,6 +553,22 @@ SetWorkerState(OnlineWorkerState state, const char *error)
 	SpinLockRelease(&online_shared->mutex);
 }
 
+/*
+ * SetWorkerIdle publishes that the worker has nothing to do, unless a
+ * commit has handed it work since it last looked at the queue
+ */
+static void
+SetWorkerIdle(void)
+{
+	SpinLockAcquire(&online_shared->mutex);
+	if (!online_shared->wakeup_pending && online_shared->state != ONLINE_STATE_IDLE)
+	{
+		online_shared->state = ONLINE_STATE_IDLE;
+		online_shared->state_since = GetCurrentTimestamp();
+	}
+	SpinLockRelease(&online_shared->mutex);
+}
+
 /* WorkerShmemExit unpublishes the worker's latch */
 static void
 WorkerShmemExit(int code, Datum arg)
@@ -509,6 +590,10 @@ OnlineWorkerMain(Datum main_arg)
 	MemoryContext batchcxt;
 	volatile int backoff_ms = 0;
 	volatile bool outage_logged = false;
+	HASHCTL		ctl;
+	int64		left_id;
+	int			left_rows;
+	char		left_group[NAMEDATALEN];
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -519,17 +604,31 @@ OnlineWorkerMain(Datum main_arg)
 	online_shared->worker_latch = MyLatch;
 	online_shared->state = ONLINE_STATE_STARTING;
 	online_shared->state_since = GetCurrentTimestamp();
+	/* a worker that exited (not crashed: that resets shared memory) mid-batch */
+	left_id = online_shared->busy_first_id;
+	left_rows = online_shared->busy_rows;
+	strlcpy(left_group, online_shared->busy_group, NAMEDATALEN);
+	online_shared->busy_first_id = 0;
+	online_shared->busy_rows = 0;
 	SpinLockRelease(&online_shared->mutex);
 	before_shmem_exit(WorkerShmemExit, (Datum) 0);
 
 	BackgroundWorkerInitializeConnection(online_database, NULL, 0);
 	pgstat_report_appname("featstore online worker");
+	if (left_rows > 0)
+		ereport(LOG,
+				(errmsg_plural("featstore online worker: the previous worker stopped in the middle of a batch of %d queue row from id %lld (feature group \"%s\")",
+							   "featstore online worker: the previous worker stopped in the middle of a batch of %d queue rows from id %lld (feature group \"%s\")",
+							   left_rows, left_rows, (long long) left_id, left_group),
+				 errdetail("They are retried one at a time; a row the worker stops on %d times in a row is parked.",
+						   ONLINE_MAX_ATTEMPTS)));
 
 	/*
 	 * The worker's own commits need no WAL flush: losing one in a crash only
 	 * leaves a pushed batch queued (pushed again, harmlessly) or an enqueue
 	 * undone together with the run_id that caused it (redone).  Users'
-	 * commits, which carry the queue rows, keep their own setting.
+	 * commits, which carry the queue rows, keep their own setting.  The one
+	 * exception, the record of an attempt, forces its own flush.
 	 */
 	SetConfigOption("synchronous_commit", "off", PGC_USERSET, PGC_S_OVERRIDE);
 	/* values stored as text take one style, whatever postgresql.conf says */
@@ -539,6 +638,11 @@ OnlineWorkerMain(Datum main_arg)
 
 	batchcxt = AllocSetContextCreate(TopMemoryContext, "featstore online batch",
 									 ALLOCSET_DEFAULT_SIZES);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = sizeof(GroupBackoff);
+	group_backoff = hash_create("featstore groups in error", 16, &ctl,
+								HASH_ELEM | HASH_STRINGS);
 
 	for (;;)
 	{
@@ -561,12 +665,21 @@ OnlineWorkerMain(Datum main_arg)
 		online_shared->wakeup_pending = false;
 		SpinLockRelease(&online_shared->mutex);
 
+		/* scratch of the last batch, of a connection attempt or of a check */
+		MemoryContextReset(batchcxt);
+		busy_ids = (Datum) 0;
+
+		if (worker_conn != NULL && GetCurrentTimestamp() >= next_identity_check)
+		{
+			MemoryContextSwitchTo(batchcxt);
+			CheckRedisAlive();
+			MemoryContextSwitchTo(TopMemoryContext);
+		}
+
 		if (worker_conn == NULL)
 		{
 			bool		connected;
 
-			/* a connection attempt's scratch memory goes with the next batch */
-			MemoryContextReset(batchcxt);
 			MemoryContextSwitchTo(batchcxt);
 			connected = WorkerConnect();
 			MemoryContextSwitchTo(TopMemoryContext);
@@ -586,7 +699,7 @@ OnlineWorkerMain(Datum main_arg)
 							(errmsg("featstore online worker: Redis is unavailable: %s",
 									online_shared->last_error),
 							 errdetail("Changes wait in featstore.online_queue; retrying with backoff up to %d ms.",
-									   BACKOFF_MAX_MS)));
+									   IDENTITY_CHECK_MS)));
 					outage_logged = true;
 				}
 				failed = true;
@@ -595,7 +708,6 @@ OnlineWorkerMain(Datum main_arg)
 
 		if (!failed)
 		{
-			MemoryContextReset(batchcxt);
 			PG_TRY();
 			{
 				more = WorkerBatch(batchcxt);
@@ -606,12 +718,26 @@ OnlineWorkerMain(Datum main_arg)
 			{
 				ErrorData  *edata;
 
+				/*
+				 * An error outside any group's step (the queue itself, say).
+				 * Logged once while it repeats, without the query's text;
+				 * the batch's rows keep the attempt, so a row that keeps
+				 * failing this way is retried alone and finally parked.
+				 */
 				MemoryContextSwitchTo(batchcxt);
 				edata = CopyErrorData();
-				EmitErrorReport();
 				FlushErrorState();
 				AbortCurrentTransaction();
+				if (strncmp(last_logged_error, edata->message, sizeof(last_logged_error) - 1) != 0)
+				{
+					ereport(LOG,
+							(errmsg("featstore online worker: %s", edata->message),
+							 edata->hint ? errhint("%s", edata->hint) : 0,
+							 errdetail("The batch stays queued and is retried with backoff; a repeating error is logged once.")));
+					strlcpy(last_logged_error, edata->message, sizeof(last_logged_error));
+				}
 				SetWorkerState(ONLINE_STATE_ERROR, edata->message);
+				RecordBusyError(edata->message);
 				/* calls may have been streamed: their replies would be out of step */
 				RedisClose(worker_conn);
 				worker_conn = NULL;
@@ -619,15 +745,30 @@ OnlineWorkerMain(Datum main_arg)
 			}
 			PG_END_TRY();
 			MemoryContextSwitchTo(TopMemoryContext);
+			SpinLockAcquire(&online_shared->mutex);
+			online_shared->busy_first_id = 0;
+			online_shared->busy_rows = 0;
+			SpinLockRelease(&online_shared->mutex);
 		}
 
 		if (failed)
 		{
-			backoff_ms = Min(Max(backoff_ms * 2, 100), BACKOFF_MAX_MS);
+			bool		outage;
+
+			/* a Redis that comes back is met within a second; errors wait longer */
+			SpinLockAcquire(&online_shared->mutex);
+			outage = (online_shared->state == ONLINE_STATE_REDIS_DOWN);
+			SpinLockRelease(&online_shared->mutex);
+			backoff_ms = Min(Max(backoff_ms * 2, 100),
+							 outage ? IDENTITY_CHECK_MS : BACKOFF_MAX_MS);
 			wait_ms = backoff_ms;
 		}
 		else
 		{
+			TimestampTz now;
+			TimestampTz wake;
+			TimestampTz retry_at = 0;
+
 			backoff_ms = 0;
 			last_logged_error[0] = '\0';
 			if (more)
@@ -637,20 +778,78 @@ OnlineWorkerMain(Datum main_arg)
 			SpinLockRelease(&online_shared->mutex);
 			if (more)
 				continue;
+
+			/*
+			 * Sleep until the first of: the poll interval, the next revisit
+			 * of a future-dated row, the next retry of a group in error and
+			 * the next identity check of Redis.
+			 */
+			now = GetCurrentTimestamp();
+			wake = TimestampTzPlusMilliseconds(now, online_poll_interval_ms);
+			if (next_revisit != 0 && next_revisit < wake)
+				wake = next_revisit;
+			(void) GroupsInBackoff(now, &retry_at);
+			if (retry_at != 0 && retry_at < wake)
+				wake = retry_at;
+			if (worker_conn != NULL && next_identity_check < wake)
+				wake = next_identity_check;
+			wait_ms = Max(TimestampDifferenceMilliseconds(now, wake), 1);
 		}
 
-		if (!failed && next_revisit != 0)
-		{
-			long		until_due = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
-																	next_revisit);
-
-			wait_ms = Max(Min(wait_ms, until_due + 1), 1);
-		}
 		pgstat_report_activity(STATE_IDLE, NULL);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 wait_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
+}
+
+/*
+ * CheckRedisAlive asks Redis which process it is (INFO server), every
+ * IDENTITY_CHECK_MS: a Redis that restarted while nothing was written would
+ * otherwise go unnoticed until the next write.  A broken connection is
+ * closed, so the loop reconnects (and WorkerConnect reads the new run_id); a
+ * new run_id on a live connection (a proxy's failover) is taken the same
+ * way.  Either makes the next batch compare it with the recorded one.
+ */
+static void
+CheckRedisAlive(void)
+{
+	RedisCommand cmd;
+	RedisResult res;
+	char	   *err = NULL;
+	char	   *run_id;
+
+	next_identity_check = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), IDENTITY_CHECK_MS);
+	RedisCommandSet(&cmd, 2, "INFO", (size_t) 4, "server", (size_t) 6);
+	if (!RedisRun(worker_conn, 1, &cmd, &res, online_redis_timeout_ms, &err))
+	{
+		RedisClose(worker_conn);
+		worker_conn = NULL;
+		SetWorkerState(ONLINE_STATE_REDIS_DOWN, err);
+		return;
+	}
+	run_id = ParseRunId(&res);
+	if (run_id == NULL || (worker_run_id != NULL && strcmp(run_id, worker_run_id) == 0))
+		return;
+	if (worker_run_id)
+		pfree(worker_run_id);
+	worker_run_id = MemoryContextStrdup(TopMemoryContext, run_id);
+	run_id_checked = false;
+}
+
+/* ParseRunId returns the run_id of an INFO server reply (palloc'd), or NULL */
+static char *
+ParseRunId(const RedisResult *res)
+{
+	char	   *p;
+
+	if (res->type != REDIS_REPLY_STRING)
+		return NULL;
+	p = strstr(res->str, "run_id:");
+	if (p == NULL)
+		return NULL;
+	p += strlen("run_id:");
+	return pnstrdup(p, strcspn(p, "\r\n"));
 }
 
 /* WorkerConnect opens the worker's Redis connection and loads the script */
@@ -707,20 +906,12 @@ WorkerConnect(void)
 	}
 	if (worker_run_id)
 		pfree(worker_run_id);
-	worker_run_id = NULL;
-	if (res.type == REDIS_REPLY_STRING)
-	{
-		char	   *p = strstr(res.str, "run_id:");
-
-		if (p)
-		{
-			p += strlen("run_id:");
-			worker_run_id = MemoryContextStrdup(TopMemoryContext,
-												pnstrdup(p, strcspn(p, "\r\n")));
-		}
-	}
+	worker_run_id = ParseRunId(&res);
+	if (worker_run_id)
+		worker_run_id = MemoryContextStrdup(TopMemoryContext, worker_run_id);
 	run_id_checked = false;
-	SetWorkerState(ONLINE_STATE_IDLE, NULL);
+	next_identity_check = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), IDENTITY_CHECK_MS);
+	/* the state stays "connecting" until the next batch has looked at the queue */
 	return true;
 }
 
@@ -730,32 +921,48 @@ WorkerConnect(void)
  *
  * A batch is the captured entities of queue rows taken in order, up to
  * featstore.online_batch_size, plus one chunk of the first whole-group walk
- * (a "scan" row).  Every value comes from one snapshot and batches reach
- * Redis one after the other, so forced writes land in snapshot order
+ * (a "scan" row).  Every group's values come from one snapshot and batches
+ * reach Redis one after the other, so forced writes land in snapshot order
  * whatever the queue order; only a purge is a barrier.
+ *
+ * Before the work starts, a durably committed transaction counts an attempt
+ * on each of the batch's rows; the end of the attempt, whatever its outcome,
+ * resets the count.  A row found with attempts left over was in a batch
+ * during which the worker died: it is taken alone, so that a death on it is
+ * its own, and after ONLINE_MAX_ATTEMPTS it is parked.  Each group's reads
+ * run in their own subtransaction: a group that fails keeps its rows queued
+ * and is retried with backoff while the other groups go on.
  */
 static bool
 WorkerBatch(MemoryContext batchcxt)
 {
 	MemoryContext oldcxt;
-	Oid			qtypes[2] = {TIMESTAMPTZOID, INT4OID};
-	Datum		qargs[2];
+	Oid			qtypes[3] = {TIMESTAMPTZOID, INT4OID, TEXTARRAYOID};
+	Datum		qargs[3];
 	TimestampTz now;
 	int			ret;
 	int64	   *ids;
+	int		   *id_group;
 	int			nids = 0;
+	int64	   *park_ids;
+	char	  **park_groups;
+	int		   *park_attempts;
+	char	  **park_errors;
+	int			npark = 0;
 	char	   *purge_group = NULL;
 	BatchGroup *groups;
 	int			ngroups = 0;
+	int			scan_group = -1;
 	BatchItems	b;
 	BatchScan	scan;
 	int64		entities = 0;
-	bool		full = false;
+	bool		more = false;
 	char	   *err = NULL;
 	PushStream	stream;
-	MemoryContext rowcxt;
+	Datum		backoff;
+	Datum		all_ids;
 
-	/* --- 1. read the batch and compute the winners --- */
+	/* --- 1. take the batch, and record the attempt durably --- */
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	SPI_connect();
@@ -784,48 +991,83 @@ WorkerBatch(MemoryContext batchcxt)
 	pgstat_report_activity(STATE_RUNNING, "featstore: reading the online queue");
 
 	now = GetCurrentTimestamp();
+	oldcxt = MemoryContextSwitchTo(batchcxt);
+	backoff = GroupsInBackoff(now, NULL);
+	MemoryContextSwitchTo(oldcxt);
 	qargs[0] = TimestampTzGetDatum(now);
 	qargs[1] = Int32GetDatum(online_batch_size);
+	qargs[2] = backoff;
 	/*
 	 * Ready rows and due revisits through their own partial indexes: a plain
 	 * scan in id order would step over every revisit not yet due, at every
-	 * wake-up.
+	 * wake-up.  Parked rows and groups waiting for a retry are left out.
 	 */
-	ret = SPI_execute_with_args("SELECT id, group_name, kind, entities, enqueued_at, since, resume_after"
+	ret = SPI_execute_with_args("SELECT id, group_name, kind, entities, enqueued_at, since, resume_after, attempts, last_error"
 								" FROM ((SELECT * FROM featstore.online_queue WHERE not_before IS NULL"
+								"        AND state = 'ready' AND group_name <> ALL ($3)"
 								"        ORDER BY id LIMIT $2)"
 								"       UNION ALL"
 								"       (SELECT * FROM featstore.online_queue WHERE not_before <= $1"
+								"        AND state = 'ready' AND group_name <> ALL ($3)"
 								"        ORDER BY id LIMIT $2)) q"
 								" ORDER BY id LIMIT $2",
-								2, qtypes, qargs, NULL, true, 0);
+								3, qtypes, qargs, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not read featstore.online_queue: SPI error %d", ret);
 
 	oldcxt = MemoryContextSwitchTo(batchcxt);
 	memset(&scan, 0, sizeof(scan));
-	ids = palloc(sizeof(int64) * (SPI_processed + 1));
+	ids = palloc(sizeof(int64) * (SPI_processed + 2));
+	id_group = palloc(sizeof(int) * (SPI_processed + 2));
+	park_ids = palloc(sizeof(int64) * (SPI_processed + 1));
+	park_groups = palloc(sizeof(char *) * (SPI_processed + 1));
+	park_attempts = palloc(sizeof(int) * (SPI_processed + 1));
+	park_errors = palloc(sizeof(char *) * (SPI_processed + 1));
 	groups = palloc0(sizeof(BatchGroup) * (SPI_processed + 2));	/* NULL-terminated, room for a walk */
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		char	   *gname = SPI_getvalue(tup, desc, 2);
 		char	   *kind = SPI_getvalue(tup, desc, 3);
 		int			n = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
 		TimestampTz enq = DatumGetTimestampTz(SPI_getbinval(tup, desc, 5, &isnull));
+		int			attempts = DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull));
+		bool		alone = false;
 		int			g;
+
+		if (attempts >= ONLINE_MAX_ATTEMPTS)
+		{
+			park_ids[npark] = id;
+			park_groups[npark] = gname;
+			park_errors[npark] = SPI_getvalue(tup, desc, 9);
+			park_attempts[npark++] = attempts;
+			more = true;
+			continue;
+		}
+		if (attempts > 0)
+		{
+			/* the worker died during its last attempt: retry it alone */
+			if (nids > 0 || scan.id != 0)
+			{
+				more = true;
+				break;
+			}
+			alone = true;
+		}
 
 		/* a purge runs alone, after everything queued before it */
 		if (strcmp(kind, "purge") == 0)
 		{
 			if (nids == 0 && scan.id == 0)
 			{
-				ids[nids++] = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+				id_group[nids] = -1;
+				ids[nids++] = id;
 				purge_group = gname;
 			}
-			full = true;
+			more = true;
 			break;
 		}
 		if (strcmp(kind, "scan") == 0)
@@ -833,10 +1075,13 @@ WorkerBatch(MemoryContext batchcxt)
 			Datum		since;
 			Datum		resume;
 
-			/* one walk at a time; the rest wait for their turn */
+			/* one walk per batch; the next batch takes the next one */
 			if (scan.id != 0)
+			{
+				more = true;
 				continue;
-			scan.id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+			}
+			scan.id = id;
 			scan.group_name = gname;
 			since = SPI_getbinval(tup, desc, 6, &isnull);
 			scan.since = isnull ? DT_NOBEGIN : DatumGetTimestampTz(since);
@@ -853,14 +1098,18 @@ WorkerBatch(MemoryContext batchcxt)
 				for (int i = 0; i < nelems; i++)
 					scan.resume_after[i] = enulls[i] ? NULL : TextDatumGetCString(elems[i]);
 			}
+			if (alone)
+			{
+				more = true;
+				break;
+			}
 			continue;
 		}
 		if (entities >= online_batch_size)
 		{
-			full = true;
+			more = true;
 			break;
 		}
-		ids[nids++] = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		entities += n;
 		for (g = 0; g < ngroups; g++)
 			if (strcmp(groups[g].name, gname) == 0)
@@ -874,32 +1123,102 @@ WorkerBatch(MemoryContext batchcxt)
 		else if (enq < groups[g].oldest_enqueued || groups[g].oldest_enqueued == 0)
 			groups[g].oldest_enqueued = enq;
 		groups[g].entities += n;
+		id_group[nids] = g;
+		ids[nids++] = id;
+		if (alone)
+		{
+			more = true;
+			break;
+		}
 	}
 	if (SPI_processed == (uint64) online_batch_size)
-		full = true;
+		more = true;
+	if (scan.id != 0)
+	{
+		/* the walk's group keeps its counters with the group's other rows */
+		for (scan_group = 0; scan_group < ngroups; scan_group++)
+			if (strcmp(groups[scan_group].name, scan.group_name) == 0)
+				break;
+		if (scan_group == ngroups)
+			groups[ngroups++].name = scan.group_name;
+	}
 	MemoryContextSwitchTo(oldcxt);
+
+	/*
+	 * A group whose retry is due but which has no ready rows left (they were
+	 * removed meanwhile) is forgotten, or its due retry would wake the worker
+	 * again and again.
+	 */
+	if (!more && hash_get_num_entries(group_backoff) > 0)
+	{
+		HASH_SEQ_STATUS seq;
+		GroupBackoff *e;
+
+		hash_seq_init(&seq, group_backoff);
+		while ((e = hash_seq_search(&seq)) != NULL)
+		{
+			bool		queued = (purge_group && strcmp(purge_group, e->name) == 0);
+
+			for (int g = 0; g < ngroups && !queued; g++)
+				queued = (strcmp(groups[g].name, e->name) == 0);
+			if (e->retry_at <= now && !queued)
+				(void) hash_search(group_backoff, e->name, HASH_REMOVE, NULL);
+		}
+	}
+
+	if (npark > 0)
+		ParkRows(park_ids, park_groups, park_attempts, park_errors, npark);
 
 	if (nids == 0 && scan.id == 0)
 	{
-		bool		isnull;
-		Datum		due;
-
 		/* sleep no longer than the next revisit of a future-dated row */
-		ret = SPI_execute("SELECT pg_catalog.min(not_before) FROM featstore.online_queue"
-						  " WHERE not_before IS NOT NULL", true, 1);
-		next_revisit = 0;
-		if (ret == SPI_OK_SELECT && SPI_processed == 1)
-		{
-			due = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-			if (!isnull)
-				next_revisit = DatumGetTimestampTz(due);
-		}
+		next_revisit = NextRevisit(backoff);
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
-		SetWorkerState(ONLINE_STATE_IDLE, NULL);
-		return false;
+		if (!more)
+			SetWorkerIdle();
+		return more;
 	}
+
+	/* the attempt is on record before any of it runs, even across a crash */
+	oldcxt = MemoryContextSwitchTo(batchcxt);
+	if (scan.id != 0)
+	{
+		id_group[nids] = scan_group;
+		ids[nids] = scan.id;
+	}
+	all_ids = IdArray(ids, nids + (scan.id != 0 ? 1 : 0));
+	busy_ids = all_ids;
+	MemoryContextSwitchTo(oldcxt);
+	{
+		Oid			types[1] = {INT8ARRAYOID};
+		Datum		args[1] = {all_ids};
+
+		ret = SPI_execute_with_args("UPDATE featstore.online_queue SET attempts = attempts + 1,"
+									" last_error = NULL WHERE id = ANY ($1)",
+									1, types, args, NULL, false, 0);
+		if (ret != SPI_OK_UPDATE)
+			elog(ERROR, "could not record an attempt in featstore.online_queue: SPI error %d", ret);
+	}
+	ForceSyncCommit();
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	SpinLockAcquire(&online_shared->mutex);
+	online_shared->busy_first_id = ids[0];
+	online_shared->busy_rows = nids + (scan.id != 0 ? 1 : 0);
+	strlcpy(online_shared->busy_group, purge_group ? purge_group :
+			ngroups > 0 ? groups[0].name : scan.group_name, NAMEDATALEN);
+	SpinLockRelease(&online_shared->mutex);
+	SetWorkerState(ONLINE_STATE_PUSHING, NULL);
+
+	/* --- 2. compute the winners, group by group --- */
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	now = GetCurrentTimestamp();
 
 	memset(&b, 0, sizeof(b));
 	b.batchcxt = batchcxt;
@@ -908,191 +1227,21 @@ WorkerBatch(MemoryContext batchcxt)
 	b.items = MemoryContextAlloc(batchcxt, sizeof(PushItem) * b.maxitems);
 	b.futures = MemoryContextAlloc(batchcxt, sizeof(FutureItem) * b.maxitems);
 	b.stream = &stream;
-	rowcxt = AllocSetContextCreate(batchcxt, "featstore online row", ALLOCSET_DEFAULT_SIZES);
+	b.rowcxt = AllocSetContextCreate(batchcxt, "featstore online row", ALLOCSET_DEFAULT_SIZES);
+	b.ids = ids;
+	b.nids = nids;
+	b.groups = groups;
 	memset(&stream, 0, sizeof(stream));
 	stream.cmds = MemoryContextAlloc(batchcxt, sizeof(RedisCommand) * b.maxitems);
 	stream.calls = MemoryContextAlloc(batchcxt, sizeof(PushCall) * b.maxitems);
 
 	for (int g = 0; g < ngroups && purge_group == NULL; g++)
 	{
-		OnlineGroup *group;
-		StringInfoData entities_sql;
-		char	   *sql;
-		Oid			types[6] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID, TEXTOID,
-		TEXTOID, TEXTOID};
-		Datum		args[6];
-		Datum	   *iddatums;
-		Portal		portal;
-		Oid			save_userid;
-		int			save_sec_context;
-
-		oldcxt = MemoryContextSwitchTo(batchcxt);
-		group = OnlineLoadGroup(groups[g].name, true);
-		MemoryContextSwitchTo(oldcxt);
-		if (group == NULL || !group->online)
-			continue;			/* dropped or offline: its entries just go */
-		/* a table that no longer has the registry's shape is not read at all */
-		RegistryCheckGroupTable(group->registry);
-		b.group = group;
-		b.group_index = g;
-
-		/*
-		 * One column slice per key column, unnested side by side: reading
-		 * keys[i][k] element by element would decompress the array each time.
-		 */
-		initStringInfo(&entities_sql);
-		appendStringInfoString(&entities_sql, "SELECT pg_catalog.array_agg(ARRAY[");
-		for (int k = 0; k < group->nkeys; k++)
-			appendStringInfo(&entities_sql, "e.k%d, ", k + 1);
-		appendStringInfoString(&entities_sql,
-							   "e.force::pg_catalog.text, e.future::pg_catalog.text]) FROM (SELECT ");
-		for (int k = 0; k < group->nkeys; k++)
-			appendStringInfo(&entities_sql, "u.k%d, ", k + 1);
-		appendStringInfoString(&entities_sql,
-							   "pg_catalog.bool_or(q.force) AS force, pg_catalog.bool_or(q.future) AS future"
-							   " FROM featstore.online_queue q, ROWS FROM (");
-		for (int k = 0; k < group->nkeys; k++)
-			appendStringInfo(&entities_sql, "%spg_catalog.unnest(q.keys[:][%d:%d])",
-							 k > 0 ? ", " : "", k + 1, k + 1);
-		appendStringInfoString(&entities_sql, ") u(");
-		for (int k = 0; k < group->nkeys; k++)
-			appendStringInfo(&entities_sql, "%sk%d", k > 0 ? ", " : "", k + 1);
-		appendStringInfoString(&entities_sql,
-							   ") WHERE q.id = ANY($1) AND q.group_name = $2 AND q.kind = 'keys' GROUP BY ");
-		for (int k = 0; k < group->nkeys; k++)
-			appendStringInfo(&entities_sql, "%s%d", k > 0 ? ", " : "", k + 1);
-		appendStringInfoString(&entities_sql, ") e");
-
-		iddatums = palloc(sizeof(Datum) * nids);
-		for (int i = 0; i < nids; i++)
-			iddatums[i] = Int64GetDatum(ids[i]);
-		args[0] = TimestampTzGetDatum(now);
-		args[1] = TimestampTzGetDatum(group->ttl_usecs > 0 ? now - group->ttl_usecs : DT_NOBEGIN);
-		args[2] = PointerGetDatum(construct_array(iddatums, nids, INT8OID, 8, true, TYPALIGN_DOUBLE));
-		args[3] = CStringGetTextDatum(group->name);
-
-		/*
-		 * The queued entities are read here, as the worker; the group's table
-		 * below, as its owner, who may not read the queue: the winner queries
-		 * get the entities as one array, [entity][k1..kn, force, future].
-		 */
-		ret = SPI_execute_with_args(entities_sql.data, 2, types + 2, args + 2, NULL, true, 1);
-		if (ret != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "could not read the queued entities of group \"%s\": SPI error %d",
-				 group->name, ret);
-		{
-			bool		isnull;
-			Datum		queued = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-			if (isnull)
-				continue;
-			args[2] = datumCopy(queued, false, -1);
-		}
-		types[2] = TEXTARRAYOID;
-		resetStringInfo(&entities_sql);
-		appendStringInfoString(&entities_sql, "SELECT ");
-		for (int k = 0; k < group->nkeys; k++)
-			appendStringInfo(&entities_sql, "u.k%d, ", k + 1);
-		appendStringInfoString(&entities_sql,
-							   "u.force::pg_catalog.bool AS force, u.future::pg_catalog.bool AS future"
-							   " FROM ROWS FROM (");
-		for (int k = 0; k < group->nkeys + 2; k++)
-			appendStringInfo(&entities_sql, "%spg_catalog.unnest($3[:][%d:%d])",
-							 k > 0 ? ", " : "", k + 1, k + 1);
-		appendStringInfoString(&entities_sql, ") u(");
-		for (int k = 0; k < group->nkeys; k++)
-			appendStringInfo(&entities_sql, "k%d, ", k + 1);
-		appendStringInfoString(&entities_sql, "force, future)");
-
-		pgstat_report_activity(STATE_RUNNING, "featstore: computing online winners");
-		FeatstoreBeginAsTableOwner(group->relid, &save_userid, &save_sec_context);
-		if (WinnerRange(group, groups[g].entities, args[2], &args[4], &args[5]))
-		{
-			int			save_nestlevel = NewGUCNestLevel();
-
-			/*
-			 * A fresh table has no statistics, and a nested loop over the
-			 * range's DISTINCT ON would rescan it once per entity: join by
-			 * hash or merge only, for the planning of this query alone.  The
-			 * penalty that disables nested loops would also set off JIT
-			 * compilation, which costs more than the whole query.
-			 */
-			elog(DEBUG1, "featstore online worker: winners of group \"%s\" from one pass over its key range",
-				 group->name);
-			sql = OnlineWinnerRangeQuery(group, entities_sql.data);
-			(void) set_config_option("enable_nestloop", "off", PGC_USERSET, PGC_S_SESSION,
-									 GUC_ACTION_SAVE, true, 0, false);
-			(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
-									 GUC_ACTION_SAVE, true, 0, false);
-			portal = SPI_cursor_open_with_args(NULL, sql, 6, types, args, NULL, true, 0);
-			AtEOXact_GUC(true, save_nestlevel);
-		}
-		else
-		{
-			sql = OnlineWinnerQuery(group, entities_sql.data);
-			portal = SPI_cursor_open_with_args(NULL, sql, 4, types, args, NULL, true, 0);
-		}
-		for (;;)
-		{
-			SPI_cursor_fetch(portal, true, PUSH_CHUNK);
-			if (SPI_processed == 0)
-				break;
-			for (uint64 r = 0; r < SPI_processed && b.nitems < b.maxitems; r++)
-			{
-				HeapTuple	tup = SPI_tuptable->vals[r];
-				TupleDesc	desc = SPI_tuptable->tupdesc;
-				int			nk = group->nkeys;
-				bool		isnull;
-				Datum		ets;
-				Datum		next;
-				OnlineWinner w;
-
-				/* a row's scratch goes with the next row; what stays is copied */
-				MemoryContextReset(rowcxt);
-				oldcxt = MemoryContextSwitchTo(rowcxt);
-				memset(&w, 0, sizeof(w));
-				w.key_values = palloc(sizeof(char *) * nk);
-				for (int k = 0; k < nk; k++)
-					w.key_values[k] = SPI_getvalue(tup, desc, k + 1);
-				w.force = DatumGetBool(SPI_getbinval(tup, desc, nk + 1, &isnull));
-				ets = SPI_getbinval(tup, desc, nk + 2, &isnull);
-				if (!isnull)
-				{
-					w.found = true;
-					w.event_ts = DatumGetTimestampTz(ets);
-					w.created_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, nk + 3, &isnull));
-					w.values = palloc(sizeof(Datum) * Max(group->nfeatures, 1));
-					w.nulls = palloc(sizeof(bool) * Max(group->nfeatures, 1));
-					for (int f = 0; f < group->nfeatures; f++)
-						w.values[f] = SPI_getbinval(tup, desc, nk + 4 + f, &w.nulls[f]);
-				}
-				next = SPI_getbinval(tup, desc, desc->natts, &isnull);
-				if (!isnull)
-				{
-					w.has_future = true;
-					w.next_future = DatumGetTimestampTz(next);
-				}
-				AddItem(&b, &w);
-				MemoryContextSwitchTo(oldcxt);
-			}
-			SPI_freetuptable(SPI_tuptable);
-
-			/*
-			 * Hand Redis what is ready while the next rows are computed.  This
-			 * never waits on Redis, so the transaction is never held by it.
-			 */
-			StreamCalls(&stream, b.items, b.nitems, false);
-		}
-		SPI_cursor_close(portal);
-		FeatstoreEndAsTableOwner(save_userid, save_sec_context);
+		if (groups[g].entities > 0)
+			RunGroupStep(&b, &groups[g], GroupWinners, NULL);
 	}
-
-	if (scan.id != 0 && purge_group == NULL)
-	{
-		ngroups = RunScanChunk(&scan, &b, groups, ngroups);
-		if (!scan.finished)
-			full = true;
-	}
+	if (scan.id != 0 && !groups[scan_group].failed)
+		RunGroupStep(&b, &groups[scan_group], RunScanChunk, &scan);
 
 	SPI_finish();
 	PopActiveSnapshot();
@@ -1100,8 +1249,7 @@ WorkerBatch(MemoryContext batchcxt)
 	/* the commit left us in TopMemoryContext: the push allocates per batch */
 	MemoryContextSwitchTo(batchcxt);
 
-	/* --- 2. Redis, with no transaction open --- */
-	SetWorkerState(ONLINE_STATE_PUSHING, NULL);
+	/* --- 3. Redis, with no transaction open --- */
 	pgstat_report_activity(STATE_RUNNING, "featstore: writing to Redis");
 	if (purge_group != NULL)
 	{
@@ -1109,6 +1257,7 @@ WorkerBatch(MemoryContext batchcxt)
 		{
 			SetWorkerState(ONLINE_STATE_REDIS_DOWN, err);
 			OnlineRecordGroupError(purge_group, err);
+			EndAttempt(all_ids, NULL);
 			return false;
 		}
 	}
@@ -1132,62 +1281,107 @@ WorkerBatch(MemoryContext batchcxt)
 		}
 		else
 			SetWorkerState(ONLINE_STATE_REDIS_DOWN, err);
+		EndAttempt(all_ids, NULL);
 		return false;
 	}
 
-	/* --- 3. forget the batch, move the walk on, schedule future-dated rows --- */
+	/* groups whose work failed are retried with backoff; the others go on */
+	for (int g = 0; g < ngroups; g++)
+		if (groups[g].failed)
+			GroupFailed(groups[g].name, groups[g].error, groups[g].hint);
+
+	/* --- 4. forget what was pushed, move the walk on, schedule future-dated rows --- */
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "featstore: removing the pushed batch");
-	if (scan.id != 0 && scan.finished)
-		ids[nids++] = scan.id;
-	else if (scan.id != 0 && purge_group == NULL)
 	{
-		Oid			types[3] = {INT8OID, TEXTARRAYOID, INT4OID};
-		Datum		args[3];
-
-		args[0] = Int64GetDatum(scan.id);
-		args[1] = scan.last_keys;
-		args[2] = Int32GetDatum(scan.emitted);
-		ret = SPI_execute_with_args("UPDATE featstore.online_queue SET resume_after = $2,"
-									" entities = GREATEST(entities - $3, 0)"
-									" WHERE id = $1",
-									3, types, args, NULL, false, 0);
-		if (ret != SPI_OK_UPDATE)
-			elog(ERROR, "could not record the progress of a rematerialization: SPI error %d", ret);
-	}
-	if (nids > 0)
-	{
-		Oid			types[1] = {INT8ARRAYOID};
-		Datum		args[1];
-		Datum	   *iddatums = palloc(sizeof(Datum) * nids);
+		int			ndone = 0;
+		int64	   *done = palloc(sizeof(int64) * (nids + 1));
+		bool		scan_ok = scan.id != 0 && !groups[scan_group].failed;
 
 		for (int i = 0; i < nids; i++)
-			iddatums[i] = Int64GetDatum(ids[i]);
-		args[0] = PointerGetDatum(construct_array(iddatums, nids, INT8OID, 8, true, TYPALIGN_DOUBLE));
-		ret = SPI_execute_with_args("DELETE FROM featstore.online_queue WHERE id = ANY($1)",
-									1, types, args, NULL, false, 0);
-		if (ret != SPI_OK_DELETE)
-			elog(ERROR, "could not delete a pushed batch from featstore.online_queue: SPI error %d", ret);
+			if (id_group[i] < 0 || !groups[id_group[i]].failed)
+				done[ndone++] = ids[i];
+		if (scan_ok && scan.finished)
+			done[ndone++] = scan.id;
+		else if (scan_ok)
+		{
+			Oid			types[3] = {INT8OID, TEXTARRAYOID, INT4OID};
+			Datum		args[3];
+
+			args[0] = Int64GetDatum(scan.id);
+			args[1] = scan.last_keys;
+			args[2] = Int32GetDatum(scan.emitted);
+			ret = SPI_execute_with_args("UPDATE featstore.online_queue SET resume_after = $2,"
+										" entities = GREATEST(entities - $3, 0), attempts = 0"
+										" WHERE id = $1",
+										3, types, args, NULL, false, 0);
+			if (ret != SPI_OK_UPDATE)
+				elog(ERROR, "could not record the progress of a rematerialization: SPI error %d", ret);
+		}
+		if (ndone > 0)
+		{
+			Oid			types[1] = {INT8ARRAYOID};
+			Datum		args[1];
+
+			args[0] = IdArray(done, ndone);
+			ret = SPI_execute_with_args("DELETE FROM featstore.online_queue WHERE id = ANY ($1)",
+										1, types, args, NULL, false, 0);
+			if (ret != SPI_OK_DELETE)
+				elog(ERROR, "could not delete a pushed batch from featstore.online_queue: SPI error %d", ret);
+		}
+	}
+	/* the rows of a failed group end their attempt with its error */
+	for (int g = 0; g < ngroups; g++)
+	{
+		int			n = 0;
+		int64	   *gids;
+		Oid			types[2] = {INT8ARRAYOID, TEXTOID};
+		Datum		args[2];
+
+		if (!groups[g].failed)
+			continue;
+		gids = palloc(sizeof(int64) * (nids + 1));
+		for (int i = 0; i < nids; i++)
+			if (id_group[i] == g)
+				gids[n++] = ids[i];
+		if (g == scan_group)
+			gids[n++] = scan.id;
+		args[0] = IdArray(gids, n);
+		args[1] = CStringGetTextDatum(groups[g].error);
+		ret = SPI_execute_with_args("UPDATE featstore.online_queue SET attempts = 0, last_error = $2"
+									" WHERE id = ANY ($1)",
+									2, types, args, NULL, false, 0);
+		if (ret != SPI_OK_UPDATE)
+			elog(ERROR, "could not record the error of feature group \"%s\": SPI error %d",
+				 groups[g].name, ret);
 	}
 	ScheduleRevisits(b.futures, b.nfutures);
+	/* the sleep that may follow ends at the next revisit, this batch's included */
+	next_revisit = NextRevisit(GroupsInBackoff(GetCurrentTimestamp(), NULL));
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	MemoryContextSwitchTo(batchcxt);
 	pgstat_report_stat(false);
+	busy_ids = (Datum) 0;
 
 	/* --- status --- */
 	now = GetCurrentTimestamp();
 	SpinLockAcquire(&online_shared->mutex);
 	online_shared->batches++;
 	online_shared->last_success = now;
+	online_shared->busy_first_id = 0;
+	online_shared->busy_rows = 0;
 	for (int g = 0; g < ngroups; g++)
 	{
-		OnlineGroupStatus *slot = GroupSlot(groups[g].name);
+		OnlineGroupStatus *slot;
 
+		if (groups[g].failed)
+			continue;
+		slot = GroupSlot(groups[g].name);
 		if (slot == NULL)
 			continue;
 		slot->last_success = now;
@@ -1205,8 +1399,244 @@ WorkerBatch(MemoryContext batchcxt)
 			slot->last_success = now;
 	}
 	SpinLockRelease(&online_shared->mutex);
-	SetWorkerState(ONLINE_STATE_IDLE, NULL);
-	return full;
+	for (int g = 0; g < ngroups; g++)
+		if (!groups[g].failed)
+			GroupSucceeded(groups[g].name, groups[g].gone);
+	if (!more)
+		SetWorkerIdle();
+	return more;
+}
+
+/*
+ * RunGroupStep runs one step of the batch that reads a group's table (its
+ * winners, or a chunk of its walk) in a subtransaction, the way PL/pgSQL
+ * runs a block with an exception handler.  If it fails, the error is kept
+ * in bg (the group's rows then stay queued), the subtransaction's work is
+ * rolled back, and the batch goes on with the next group.  What the step
+ * had already streamed to Redis was computed correctly and stays; what it
+ * added but had not streamed, possibly an item it was still filling in, is
+ * dropped.
+ */
+static void
+RunGroupStep(BatchItems *b, BatchGroup *bg, GroupStep step, void *arg)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	int			first_item = b->nitems;
+	int			first_future = b->nfutures;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		step(b, bg, arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(b->batchcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+
+		bg->failed = true;
+		bg->error = edata->message;
+		bg->hint = edata->hint;
+		b->nitems = Max(first_item, b->stream->sent_items);
+		b->nfutures = first_future;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * GroupWinners computes the winners of one group's queued entities into the
+ * batch, streaming finished calls to Redis as it goes.  A group that is gone
+ * or offline just has its rows removed.
+ */
+static void
+GroupWinners(BatchItems *b, BatchGroup *bg, void *arg)
+{
+	MemoryContext oldcxt;
+	OnlineGroup *group;
+	StringInfoData entities_sql;
+	char	   *sql;
+	Oid			types[6] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT8ARRAYOID, TEXTOID,
+	TEXTOID, TEXTOID};
+	Datum		args[6];
+	Portal		portal;
+	TimestampTz now = b->now;
+	Datum		queued;
+	bool		isnull;
+	int			ret;
+	Oid			save_userid;
+	int			save_sec_context;
+
+	oldcxt = MemoryContextSwitchTo(b->batchcxt);
+	group = OnlineLoadGroup(bg->name, true);
+	MemoryContextSwitchTo(oldcxt);
+	if (group == NULL || !group->online)
+	{
+		bg->gone = true;		/* dropped or offline: its entries just go */
+		return;
+	}
+	/* a table that no longer has the registry's shape is not read at all */
+	RegistryCheckGroupTable(group->registry);
+	b->group = group;
+	b->group_index = (int) (bg - b->groups);
+
+	/*
+	 * One column slice per key column, unnested side by side: reading
+	 * keys[i][k] element by element would decompress the array each time.
+	 */
+	initStringInfo(&entities_sql);
+	appendStringInfoString(&entities_sql, "SELECT pg_catalog.array_agg(ARRAY[");
+	for (int k = 0; k < group->nkeys; k++)
+		appendStringInfo(&entities_sql, "e.k%d, ", k + 1);
+	appendStringInfoString(&entities_sql,
+						   "e.force::pg_catalog.text, e.future::pg_catalog.text]) FROM (SELECT ");
+	for (int k = 0; k < group->nkeys; k++)
+		appendStringInfo(&entities_sql, "u.k%d, ", k + 1);
+	appendStringInfoString(&entities_sql,
+						   "pg_catalog.bool_or(q.force) AS force, pg_catalog.bool_or(q.future) AS future"
+						   " FROM featstore.online_queue q, ROWS FROM (");
+	for (int k = 0; k < group->nkeys; k++)
+		appendStringInfo(&entities_sql, "%spg_catalog.unnest(q.keys[:][%d:%d])",
+						 k > 0 ? ", " : "", k + 1, k + 1);
+	appendStringInfoString(&entities_sql, ") u(");
+	for (int k = 0; k < group->nkeys; k++)
+		appendStringInfo(&entities_sql, "%sk%d", k > 0 ? ", " : "", k + 1);
+	appendStringInfoString(&entities_sql,
+						   ") WHERE q.id = ANY($1) AND q.group_name = $2 AND q.kind = 'keys' GROUP BY ");
+	for (int k = 0; k < group->nkeys; k++)
+		appendStringInfo(&entities_sql, "%s%d", k > 0 ? ", " : "", k + 1);
+	appendStringInfoString(&entities_sql, ") e");
+
+	args[0] = TimestampTzGetDatum(now);
+	args[1] = TimestampTzGetDatum(group->ttl_usecs > 0 ? now - group->ttl_usecs : DT_NOBEGIN);
+	args[2] = IdArray(b->ids, b->nids);
+	args[3] = CStringGetTextDatum(group->name);
+
+	/*
+	 * The queued entities are read here, as the worker; the group's table
+	 * below, as its owner, who may not read the queue: the winner queries
+	 * get the entities as one array, [entity][k1..kn, force, future].
+	 */
+	ret = SPI_execute_with_args(entities_sql.data, 2, types + 2, args + 2, NULL, true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the queued entities of group \"%s\": SPI error %d",
+			 group->name, ret);
+	queued = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return;
+	args[2] = datumCopy(queued, false, -1);
+	types[2] = TEXTARRAYOID;
+	resetStringInfo(&entities_sql);
+	appendStringInfoString(&entities_sql, "SELECT ");
+	for (int k = 0; k < group->nkeys; k++)
+		appendStringInfo(&entities_sql, "u.k%d, ", k + 1);
+	appendStringInfoString(&entities_sql,
+						   "u.force::pg_catalog.bool AS force, u.future::pg_catalog.bool AS future"
+						   " FROM ROWS FROM (");
+	for (int k = 0; k < group->nkeys + 2; k++)
+		appendStringInfo(&entities_sql, "%spg_catalog.unnest($3[:][%d:%d])",
+						 k > 0 ? ", " : "", k + 1, k + 1);
+	appendStringInfoString(&entities_sql, ") u(");
+	for (int k = 0; k < group->nkeys; k++)
+		appendStringInfo(&entities_sql, "k%d, ", k + 1);
+	appendStringInfoString(&entities_sql, "force, future)");
+
+	pgstat_report_activity(STATE_RUNNING, "featstore: computing online winners");
+
+	/*
+	 * An error inside the section aborts RunGroupStep's subtransaction,
+	 * which restores the worker's identity and search_path.
+	 */
+	FeatstoreBeginAsTableOwner(group->relid, &save_userid, &save_sec_context);
+	if (WinnerRange(group, bg->entities, args[2], &args[4], &args[5]))
+	{
+		int			save_nestlevel = NewGUCNestLevel();
+
+		/*
+		 * A fresh table has no statistics, and a nested loop over the
+		 * range's DISTINCT ON would rescan it once per entity: join by
+		 * hash or merge only, for the planning of this query alone.  The
+		 * penalty that disables nested loops would also set off JIT
+		 * compilation, which costs more than the whole query.
+		 */
+		elog(DEBUG1, "featstore online worker: winners of group \"%s\" from one pass over its key range",
+			 group->name);
+		sql = OnlineWinnerRangeQuery(group, entities_sql.data);
+		(void) set_config_option("enable_nestloop", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		portal = SPI_cursor_open_with_args(NULL, sql, 6, types, args, NULL, true, 0);
+		AtEOXact_GUC(true, save_nestlevel);
+	}
+	else
+	{
+		sql = OnlineWinnerQuery(group, entities_sql.data);
+		portal = SPI_cursor_open_with_args(NULL, sql, 4, types, args, NULL, true, 0);
+	}
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, PUSH_CHUNK);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 r = 0; r < SPI_processed && b->nitems < b->maxitems; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			int			nk = group->nkeys;
+			bool		isnull;
+			Datum		ets;
+			Datum		next;
+			OnlineWinner w;
+
+			/* a row's scratch goes with the next row; what stays is copied */
+			MemoryContextReset(b->rowcxt);
+			oldcxt = MemoryContextSwitchTo(b->rowcxt);
+			memset(&w, 0, sizeof(w));
+			w.key_values = palloc(sizeof(char *) * nk);
+			for (int k = 0; k < nk; k++)
+				w.key_values[k] = SPI_getvalue(tup, desc, k + 1);
+			w.force = DatumGetBool(SPI_getbinval(tup, desc, nk + 1, &isnull));
+			ets = SPI_getbinval(tup, desc, nk + 2, &isnull);
+			if (!isnull)
+			{
+				w.found = true;
+				w.event_ts = DatumGetTimestampTz(ets);
+				w.created_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, nk + 3, &isnull));
+				w.values = palloc(sizeof(Datum) * Max(group->nfeatures, 1));
+				w.nulls = palloc(sizeof(bool) * Max(group->nfeatures, 1));
+				for (int f = 0; f < group->nfeatures; f++)
+					w.values[f] = SPI_getbinval(tup, desc, nk + 4 + f, &w.nulls[f]);
+			}
+			next = SPI_getbinval(tup, desc, desc->natts, &isnull);
+			if (!isnull)
+			{
+				w.has_future = true;
+				w.next_future = DatumGetTimestampTz(next);
+			}
+			AddItem(b, &w);
+			MemoryContextSwitchTo(oldcxt);
+		}
+		SPI_freetuptable(SPI_tuptable);
+
+		/*
+		 * Hand Redis what is ready while the next rows are computed.  This
+		 * never waits on Redis, so the transaction is never held by it.
+		 */
+		StreamCalls(b->stream, b->items, b->nitems, false);
+	}
+	SPI_cursor_close(portal);
+	FeatstoreEndAsTableOwner(save_userid, save_sec_context);
 }
 
 /*
@@ -1264,6 +1694,226 @@ ScheduleRevisits(FutureItem *futures, int nfutures)
 	}
 }
 
+/* IdArray makes a bigint[] of queue row ids */
+static Datum
+IdArray(int64 *ids, int nids)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(nids, 1));
+
+	for (int i = 0; i < nids; i++)
+		elems[i] = Int64GetDatum(ids[i]);
+	return PointerGetDatum(construct_array(elems, nids, INT8OID, sizeof(int64),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/*
+ * ParkRows parks queue rows that ONLINE_MAX_ATTEMPTS attempts in a row did
+ * not finish: the worker died (or failed outside any group: errors[i] then
+ * says how) each time it processed them, alone for all but the first.  They
+ * keep their error and wait, state 'failed', until materialize() of their
+ * group; each is logged and shown in its group's last_error.  Runs in the
+ * batch's first transaction.
+ */
+static void
+ParkRows(int64 *ids, char **groups, int *attempts, char **errors, int nrows)
+{
+	Oid			types[1] = {INT8ARRAYOID};
+	Datum		args[1];
+	int			ret;
+
+	args[0] = IdArray(ids, nrows);
+	ret = SPI_execute_with_args("UPDATE featstore.online_queue SET state = 'failed',"
+								" last_error = coalesce(last_error, 'the worker died while processing this row')"
+								" WHERE id = ANY ($1)",
+								1, types, args, NULL, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "could not park rows of featstore.online_queue: SPI error %d", ret);
+	for (int i = 0; i < nrows; i++)
+	{
+		char	   *msg = psprintf("queue row %lld parked: %d attempts in a row did not finish (%s)",
+								   (long long) ids[i], attempts[i],
+								   errors[i] ? errors[i] : "the worker died while processing it");
+
+		ereport(LOG,
+				(errmsg("featstore online worker: feature group \"%s\": %s", groups[i], msg),
+				 errdetail("Its other rows and the other groups go on; a parked row waits until the group is materialized."),
+				 errhint("Find the cause in the server log, then run SELECT featstore.materialize('%s').",
+						 groups[i])));
+		OnlineRecordGroupError(groups[i], msg);
+	}
+}
+
+/*
+ * EndAttempt ends the attempt on a batch's rows that failed for a reason of
+ * its own (Redis, not the rows), in a short transaction: a death is what
+ * attempts count.  error, if given, is kept on the rows.
+ */
+static void
+EndAttempt(Datum ids, const char *error)
+{
+	Oid			types[2] = {INT8ARRAYOID, TEXTOID};
+	Datum		args[2];
+	char		nulls[2] = {' ', error ? ' ' : 'n'};
+	int			ret;
+
+	args[0] = ids;
+	args[1] = error ? CStringGetTextDatum(error) : (Datum) 0;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	ret = SPI_execute_with_args("UPDATE featstore.online_queue SET attempts = 0,"
+								" last_error = coalesce($2, last_error) WHERE id = ANY ($1)",
+								2, types, args, nulls, false, 0);
+	if (ret != SPI_OK_UPDATE)
+		elog(ERROR, "could not end an attempt in featstore.online_queue: SPI error %d", ret);
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	busy_ids = (Datum) 0;
+}
+
+/*
+ * RecordBusyError keeps an error that failed the whole batch on the batch's
+ * rows, which keep their attempt: if the same rows fail this way each time,
+ * they are parked with this error rather than as a death.  Called after the
+ * failed transaction was aborted; a failure here only loses the message.
+ */
+static void
+RecordBusyError(const char *error)
+{
+	Oid			types[2] = {INT8ARRAYOID, TEXTOID};
+	Datum		args[2];
+
+	if (busy_ids == (Datum) 0)
+		return;
+	args[0] = busy_ids;
+	args[1] = CStringGetTextDatum(error);
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		SPI_connect();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		(void) SPI_execute_with_args("UPDATE featstore.online_queue SET last_error = $2 WHERE id = ANY ($1)",
+									 2, types, args, NULL, false, 0);
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		FlushErrorState();
+		AbortCurrentTransaction();
+	}
+	PG_END_TRY();
+	busy_ids = (Datum) 0;
+}
+
+/*
+ * NextRevisit returns when the earliest scheduled revisit the worker would
+ * take is due (0: none): one probe of the revisits' partial index.  Groups
+ * waiting for a retry (backoff, a text[]) are left out, or their overdue
+ * revisits would wake the worker at once, again and again.
+ */
+static TimestampTz
+NextRevisit(Datum backoff)
+{
+	Oid			types[1] = {TEXTARRAYOID};
+	Datum		args[1] = {backoff};
+	int			ret;
+	bool		isnull;
+	Datum		due;
+
+	/* not read-only: it must see the revisits this transaction just scheduled */
+	ret = SPI_execute_with_args("SELECT pg_catalog.min(not_before) FROM featstore.online_queue"
+								" WHERE not_before IS NOT NULL AND state = 'ready'"
+								" AND group_name <> ALL ($1)",
+								1, types, args, NULL, false, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		return 0;
+	due = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetTimestampTz(due);
+}
+
+/*
+ * GroupsInBackoff returns, as a text[], the groups in error whose retry is
+ * not due yet at now, and sets *earliest (if given) to the first retry of
+ * any group in error (0: none), which may be due already.
+ */
+static Datum
+GroupsInBackoff(TimestampTz now, TimestampTz *earliest)
+{
+	HASH_SEQ_STATUS seq;
+	GroupBackoff *e;
+	Datum	   *names = palloc(sizeof(Datum) * (hash_get_num_entries(group_backoff) + 1));
+	int			n = 0;
+
+	if (earliest)
+		*earliest = 0;
+	hash_seq_init(&seq, group_backoff);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		if (earliest && (*earliest == 0 || e->retry_at < *earliest))
+			*earliest = e->retry_at;
+		if (e->retry_at > now)
+			names[n++] = CStringGetTextDatum(e->name);
+	}
+	return PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * GroupFailed puts a group whose work failed in backoff: its next retry is
+ * 100 ms away, doubling up to BACKOFF_MAX_MS while it keeps failing.  The
+ * error is logged when it starts (or changes), never while it repeats, and
+ * never with the text of a query; it shows in the group's last_error.
+ */
+static void
+GroupFailed(const char *name, const char *error, const char *hint)
+{
+	GroupBackoff *e;
+	bool		found;
+	char		key[NAMEDATALEN];
+
+	strlcpy(key, name, NAMEDATALEN);
+	e = hash_search(group_backoff, key, HASH_ENTER, &found);
+	if (!found)
+	{
+		e->backoff_ms = 0;
+		e->error[0] = '\0';
+	}
+	e->backoff_ms = Min(Max(e->backoff_ms * 2, 100), BACKOFF_MAX_MS);
+	e->retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), e->backoff_ms);
+	OnlineRecordGroupError(name, error);
+	if (strncmp(e->error, error, ONLINE_ERRMSG_LEN - 1) == 0)
+		return;
+	strlcpy(e->error, error, ONLINE_ERRMSG_LEN);
+	ereport(LOG,
+			(errmsg("featstore online worker: feature group \"%s\" failed: %s", name, error),
+			 hint ? errhint("%s", hint) : 0,
+			 errdetail("Its changes stay queued and are retried with backoff up to %d ms; the other groups go on. A repeating error is logged once.",
+					   BACKOFF_MAX_MS)));
+}
+
+/*
+ * GroupSucceeded takes a group out of backoff, saying so if it was in error
+ * (unless it is gone: dropped or offline)
+ */
+static void
+GroupSucceeded(const char *name, bool gone)
+{
+	char		key[NAMEDATALEN];
+	bool		found;
+
+	if (hash_get_num_entries(group_backoff) == 0)
+		return;
+	strlcpy(key, name, NAMEDATALEN);
+	(void) hash_search(group_backoff, key, HASH_REMOVE, &found);
+	if (found && !gone)
+		ereport(LOG,
+				(errmsg("featstore online worker: feature group \"%s\" recovered; catching up", name)));
+}
+
 /*
  * SchemaMatchesLibrary says whether the featstore objects installed in the
  * worker's database are those of this library's version.  After a new build
@@ -1299,21 +1949,19 @@ SchemaMatchesLibrary(void)
 }
 
 /*
- * RunScanChunk computes one chunk of a whole-group walk into the batch.  A
- * group that is gone or offline ends the walk.  A group whose table lost
- * the index the walk follows has its entities listed in the queue instead,
- * as capture does, and the walk ends.  The walk's group is added to groups
- * if it is not there yet, so that its counters are kept; returns the new
- * number of groups.
+ * RunScanChunk computes one chunk of a whole-group walk (arg, a BatchScan)
+ * into the batch.  A group that is gone or offline ends the walk.  A group
+ * whose table lost the index the walk follows has its entities listed in
+ * the queue instead, as capture does, and the walk ends.
  */
-static int
-RunScanChunk(BatchScan *scan, BatchItems *b, BatchGroup *groups, int ngroups)
+static void
+RunScanChunk(BatchItems *b, BatchGroup *bg, void *arg)
 {
+	BatchScan  *scan = (BatchScan *) arg;
 	MemoryContext oldcxt;
 	OnlineGroup *group;
 	Oid			indexoid;
 	char	  **last_keys;
-	int			g;
 	bool		at_end;
 	Oid			save_userid;
 	int			save_sec_context;
@@ -1323,8 +1971,9 @@ RunScanChunk(BatchScan *scan, BatchItems *b, BatchGroup *groups, int ngroups)
 	MemoryContextSwitchTo(oldcxt);
 	if (group == NULL || !group->online)
 	{
+		bg->gone = true;
 		scan->finished = true;
-		return ngroups;
+		return;
 	}
 	/* a table that no longer has the registry's shape is not read at all */
 	RegistryCheckGroupTable(group->registry);
@@ -1344,16 +1993,11 @@ RunScanChunk(BatchScan *scan, BatchItems *b, BatchGroup *groups, int ngroups)
 						group->name)));
 		OnlineEnqueueKeys(group, scan->since, true);
 		scan->finished = true;
-		return ngroups;
+		return;
 	}
 
-	for (g = 0; g < ngroups; g++)
-		if (strcmp(groups[g].name, group->name) == 0)
-			break;
-	if (g == ngroups)
-		groups[ngroups++].name = group->name;
 	b->group = group;
-	b->group_index = g;
+	b->group_index = (int) (bg - b->groups);
 
 	pgstat_report_activity(STATE_RUNNING, "featstore: rematerializing a group");
 	at_end = OnlineScanChunk(group, indexoid, scan->resume_after, scan->since, b->now,
@@ -1376,7 +2020,6 @@ RunScanChunk(BatchScan *scan, BatchItems *b, BatchGroup *groups, int ngroups)
 														  false, TYPALIGN_INT));
 		MemoryContextSwitchTo(oldcxt);
 	}
-	return ngroups;
 }
 
 /* EmitScanItem adds an entity of the walk to the batch and streams it */
@@ -1558,8 +2201,7 @@ WorkerPush(PushStream *stream, PushItem *items, int nitems, BatchGroup *groups,
 		worker_conn = NULL;
 		return false;
 	}
-	if (!CountCasReplies(res, stream->calls, stream->ncalls, items, groups, &noscript, err))
-		return false;
+	CountCasReplies(res, stream->calls, stream->ncalls, items, groups, &noscript);
 	if (noscript)
 	{
 		RedisCommand load;
@@ -1651,8 +2293,10 @@ NextCall(RedisCommand *cmd, PushCall *call, PushItem *items, int nitems, int pos
 		call->script = false;
 		return 1;
 	}
+	/* one group per call, so that an error reply is that group's alone */
 	while (pos + n < nitems && n < ONLINE_CAS_BATCH &&
-		   items[pos + n].value != NULL && !items[pos + n].force)
+		   items[pos + n].value != NULL && !items[pos + n].force &&
+		   items[pos + n].group_index == it->group_index)
 		n++;
 	/* a short run at the end may still grow, unless this is the last call */
 	if (n < ONLINE_CAS_BATCH && pos + n == nitems && !final)
@@ -1703,35 +2347,38 @@ BuildCasCall(RedisCommand *cmd, PushItem *items, int n)
 
 /*
  * CountCasReplies checks the replies of ncalls commands (calls says which
- * items each covers) and adds their outcomes to the groups' counters;
+ * items each covers) and adds their outcomes to the groups' counters.  An
+ * unexpected reply fails the group of its items (each call covers one
+ * group), whose rows then stay queued; the other groups are unaffected.
  * *noscript is set if Redis had forgotten the script.
  */
-static bool
+static void
 CountCasReplies(RedisResult *res, PushCall *calls, int ncalls, PushItem *items,
-				BatchGroup *groups, bool *noscript, char **err)
+				BatchGroup *groups, bool *noscript)
 {
 	for (int c = 0; c < ncalls; c++)
 	{
 		int			first = calls[c].first;
+		BatchGroup *cg = &groups[items[first].group_index];
 
 		if (!calls[c].script)
 		{
 			PushItem   *it = &items[first];
-			BatchGroup *bg = &groups[it->group_index];
 
 			if (it->value == NULL && res[c].type == REDIS_REPLY_INTEGER)
 			{
 				if (res[c].integer == 1)
-					bg->removed++;
+					cg->removed++;
 			}
 			else if (it->value != NULL && res[c].type == REDIS_REPLY_STATUS)
-				bg->written++;
-			else
+				cg->written++;
+			else if (!cg->failed)
 			{
-				*err = psprintf("unexpected Redis reply to %s of key \"%s\": %s",
-								it->value ? "SET" : "DEL", it->key,
-								res[c].str ? res[c].str : "not a status or an integer");
-				return false;
+				cg->failed = true;
+				cg->hint = NULL;
+				cg->error = psprintf("unexpected Redis reply to %s of key \"%s\": %s",
+									 it->value ? "SET" : "DEL", it->key,
+									 res[c].str ? res[c].str : "not a status or an integer");
 			}
 			continue;
 		}
@@ -1742,30 +2389,38 @@ CountCasReplies(RedisResult *res, PushCall *calls, int ncalls, PushItem *items,
 		}
 		if (res[c].type != REDIS_REPLY_ARRAY || res[c].nelements != calls[c].n)
 		{
-			*err = psprintf("unexpected Redis reply to the featstore script for key \"%s\": %s",
-							items[first].key, res[c].str ? res[c].str : "not an array of codes");
-			return false;
+			if (!cg->failed)
+			{
+				cg->failed = true;
+				cg->hint = NULL;
+				cg->error = psprintf("unexpected Redis reply to the featstore script for key \"%s\": %s",
+									 items[first].key, res[c].str ? res[c].str : "not an array of codes");
+			}
+			continue;
 		}
 		for (int i = 0; i < res[c].nelements; i++)
 		{
 			RedisResult *code = &res[c].elements[i];
-			BatchGroup *bg = &groups[items[first + i].group_index];
 
 			if (code->type != REDIS_REPLY_INTEGER)
 			{
-				*err = psprintf("unexpected Redis reply to the featstore script for key \"%s\"",
-								items[first + i].key);
-				return false;
+				if (!cg->failed)
+				{
+					cg->failed = true;
+					cg->hint = NULL;
+					cg->error = psprintf("unexpected Redis reply to the featstore script for key \"%s\"",
+										 items[first + i].key);
+				}
+				continue;
 			}
 			if (code->integer == 1)
-				bg->written++;
+				cg->written++;
 			else if (code->integer == 0)
-				bg->skipped++;
+				cg->skipped++;
 			else if (code->integer == 2)
-				bg->removed++;
+				cg->removed++;
 		}
 	}
-	return true;
 }
 
 /*
@@ -1796,8 +2451,7 @@ WorkerPushSync(PushItem *items, int nitems, BatchGroup *groups, char **err)
 			worker_conn = NULL;
 			return false;
 		}
-		if (!CountCasReplies(res, calls, ncalls, items, groups, &noscript, err))
-			return false;
+		CountCasReplies(res, calls, ncalls, items, groups, &noscript);
 		if (noscript)
 		{
 			*err = pstrdup("Redis keeps forgetting the featstore script (NOSCRIPT)");

@@ -12,7 +12,10 @@ CREATE TABLE featstore.online_queue (
 	not_before	timestamptz,
 	enqueued_at	timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
 	since		timestamptz,
-	resume_after text[]
+	resume_after text[],
+	attempts	integer NOT NULL DEFAULT 0,
+	state		text NOT NULL DEFAULT 'ready' CHECK (state IN ('ready', 'failed')),
+	last_error	text
 );
 COMMENT ON TABLE featstore.online_queue IS 'Entities whose Redis value the materialization worker must recompute; written by the capture triggers in the writing transaction, deleted once Redis has the result';
 COMMENT ON COLUMN featstore.online_queue.id IS 'Order of arrival; the worker works in this order';
@@ -26,6 +29,9 @@ COMMENT ON COLUMN featstore.online_queue.force IS 'Write even if Redis holds a n
 COMMENT ON COLUMN featstore.online_queue.future IS 'Some rows are dated in the future: the worker schedules a revisit when they become current';
 COMMENT ON COLUMN featstore.online_queue.not_before IS 'Do not process before this time (revisit of a future-dated row)';
 COMMENT ON COLUMN featstore.online_queue.enqueued_at IS 'When the change was captured, for the lag shown in materialization_status';
+COMMENT ON COLUMN featstore.online_queue.attempts IS 'Consecutive attempts of the worker on this row that did not finish (it died meanwhile); counted in a committed transaction before each attempt, reset when one ends';
+COMMENT ON COLUMN featstore.online_queue.state IS 'ready: the worker takes it; failed: parked after 3 unfinished attempts, until featstore.materialize() of the group';
+COMMENT ON COLUMN featstore.online_queue.last_error IS 'Why the last attempt failed, or why the row was parked (the worker died while processing this row)';
 CREATE INDEX online_queue_revisit_idx ON featstore.online_queue (not_before, group_name)
 	WHERE not_before IS NOT NULL;
 COMMENT ON INDEX featstore.online_queue_revisit_idx IS 'Scheduled revisits of future-dated rows: the next one due, and whether an entity is already scheduled';
@@ -91,15 +97,23 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT q.group_name, sum(q.entities)::bigint, min(q.enqueued_at)
 	  FROM featstore.online_queue q
-	 WHERE q.not_before IS NULL OR q.not_before <= now()
+	 WHERE (q.not_before IS NULL OR q.not_before <= now()) AND q.state = 'ready'
 	 GROUP BY q.group_name
 $$;
-COMMENT ON FUNCTION featstore.online_queue_depth() IS 'Entities waiting for the materialization worker, per group (future-dated revisits excluded)';
+COMMENT ON FUNCTION featstore.online_queue_depth() IS 'Entities waiting for the materialization worker, per group (future-dated revisits and parked rows excluded)';
+
+-- Errors can quote key values: the status shows a group's errors only to
+-- roles that can read its table (docs/security.md).
+CREATE FUNCTION featstore.online_error_visible(group_name text)
+RETURNS boolean AS 'MODULE_PATHNAME', 'online_error_visible' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION featstore.online_error_visible(text) IS 'Whether the current role may read errors of a feature group, which can quote key values: it can read the group''s table with no row-level security hiding rows';
 
 CREATE VIEW featstore.materialization_status AS
 SELECT g.name AS group_name,
 	   g.online,
-	   w.state AS worker_state,
+	   CASE WHEN w.state IN ('idle', 'pushing')
+				 AND s.last_error_at > coalesce(s.last_success, '-infinity'::timestamptz)
+			THEN 'error' ELSE w.state END AS worker_state,
 	   w.pid AS worker_pid,
 	   s.last_success,
 	   s.lag,
@@ -110,16 +124,24 @@ SELECT g.name AS group_name,
 	   coalesce(s.stale_skipped, 0) AS stale_skipped,
 	   CASE WHEN w.last_error_at > s.last_error_at OR s.last_error_at IS NULL
 			THEN w.last_error ELSE s.last_error END AS last_error,
-	   greatest(w.last_error_at, s.last_error_at) AS last_error_at
+	   greatest(w.last_error_at, s.last_error_at) AS last_error_at,
+	   coalesce(p.parked_entities, 0) AS parked,
+	   CASE WHEN p.last_error IS NULL OR featstore.online_error_visible(g.name)
+			THEN p.last_error ELSE '<insufficient privilege>' END AS parked_error
   FROM featstore.feature_groups g
  CROSS JOIN featstore.online_worker_status() w
   LEFT JOIN featstore.online_group_status() s ON s.group_name = g.name
   LEFT JOIN featstore.online_queue_depth() q ON q.group_name = g.name
- WHERE g.online OR q.group_name IS NOT NULL;
+  LEFT JOIN (SELECT pq.group_name, sum(pq.entities)::bigint AS parked_entities,
+					 (array_agg(pq.last_error ORDER BY pq.id DESC))[1] AS last_error
+				FROM featstore.online_queue pq
+			   WHERE pq.state = 'failed'
+			   GROUP BY pq.group_name) p ON p.group_name = g.name
+ WHERE g.online OR q.group_name IS NOT NULL OR p.group_name IS NOT NULL;
 COMMENT ON VIEW featstore.materialization_status IS 'Per online feature group: the worker state, last success, commit-to-Redis lag, queue depth, entities written and the last error';
 COMMENT ON COLUMN featstore.materialization_status.group_name IS 'Feature group';
 COMMENT ON COLUMN featstore.materialization_status.online IS 'Whether the group is served from Redis';
-COMMENT ON COLUMN featstore.materialization_status.worker_state IS 'idle, pushing, connecting, redis unavailable, error, waiting for CREATE EXTENSION, waiting for ALTER EXTENSION UPDATE, stopped';
+COMMENT ON COLUMN featstore.materialization_status.worker_state IS 'idle, pushing, connecting, redis unavailable, error (of the worker, or of this group: its last attempt failed and is retried with backoff), waiting for CREATE EXTENSION, waiting for ALTER EXTENSION UPDATE, stopped';
 COMMENT ON COLUMN featstore.materialization_status.worker_pid IS 'Process id of the worker (see pg_stat_activity, backend_type featstore online worker)';
 COMMENT ON COLUMN featstore.materialization_status.last_success IS 'When a batch of this group last reached Redis';
 COMMENT ON COLUMN featstore.materialization_status.lag IS 'From capture (in the writing transaction) to Redis, for the oldest change of the last batch';
@@ -130,6 +152,8 @@ COMMENT ON COLUMN featstore.materialization_status.keys_removed IS 'Redis keys r
 COMMENT ON COLUMN featstore.materialization_status.stale_skipped IS 'Writes skipped because Redis already held a newer value (retries, late rows)';
 COMMENT ON COLUMN featstore.materialization_status.last_error IS 'The latest error of the worker or of this group; <insufficient privilege> for roles that cannot read every group it may concern (it may quote key values)';
 COMMENT ON COLUMN featstore.materialization_status.last_error_at IS 'When the latest error happened';
+COMMENT ON COLUMN featstore.materialization_status.parked IS 'Entities in parked queue rows: the worker died while processing them 3 times in a row; they wait until featstore.materialize() of the group';
+COMMENT ON COLUMN featstore.materialization_status.parked_error IS 'Why the latest parked row was parked; <insufficient privilege> for roles that cannot read the group (it may quote key values)';
 
 -- Reading Redis and the status takes featstore_reader; queueing a
 -- rematerialization takes featstore_editor (and SELECT on the group table).
@@ -141,4 +165,6 @@ REVOKE ALL ON FUNCTION featstore.verify_online(text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION featstore.verify_online(text, integer) TO featstore_reader;
 REVOKE ALL ON FUNCTION featstore.online_queue_depth() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION featstore.online_queue_depth() TO featstore_reader;
+REVOKE ALL ON FUNCTION featstore.online_error_visible(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.online_error_visible(text) TO featstore_reader;
 GRANT SELECT ON featstore.materialization_status TO featstore_reader;

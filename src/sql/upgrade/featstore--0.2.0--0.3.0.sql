@@ -240,5 +240,70 @@ BEGIN
 	RETURN format(E'SELECT %s\n  FROM %s AS s', v_select, v_from) || v_joins;
 END
 $fn$;
+
+-- worker:
+-- A queue row the worker died on three times in a row is parked (state
+-- failed) until materialize() of its group; materialization_status shows
+-- parked entities, and a group whose last attempt failed as 'error'.
+ALTER TABLE featstore.online_queue
+	ADD COLUMN attempts integer NOT NULL DEFAULT 0,
+	ADD COLUMN state text NOT NULL DEFAULT 'ready' CHECK (state IN ('ready', 'failed')),
+	ADD COLUMN last_error text;
+COMMENT ON COLUMN featstore.online_queue.attempts IS 'Consecutive attempts of the worker on this row that did not finish (it died meanwhile); counted in a committed transaction before each attempt, reset when one ends';
+COMMENT ON COLUMN featstore.online_queue.state IS 'ready: the worker takes it; failed: parked after 3 unfinished attempts, until featstore.materialize() of the group';
+COMMENT ON COLUMN featstore.online_queue.last_error IS 'Why the last attempt failed, or why the row was parked (the worker died while processing this row)';
+
+CREATE OR REPLACE FUNCTION featstore.online_queue_depth()
+RETURNS TABLE (group_name text, queued_entities bigint, oldest_enqueued timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT q.group_name, sum(q.entities)::bigint, min(q.enqueued_at)
+	  FROM featstore.online_queue q
+	 WHERE (q.not_before IS NULL OR q.not_before <= now()) AND q.state = 'ready'
+	 GROUP BY q.group_name
+$$;
+COMMENT ON FUNCTION featstore.online_queue_depth() IS 'Entities waiting for the materialization worker, per group (future-dated revisits and parked rows excluded)';
+
+CREATE FUNCTION featstore.online_error_visible(group_name text)
+RETURNS boolean AS 'MODULE_PATHNAME', 'online_error_visible' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION featstore.online_error_visible(text) IS 'Whether the current role may read errors of a feature group, which can quote key values: it can read the group''s table with no row-level security hiding rows';
+REVOKE ALL ON FUNCTION featstore.online_error_visible(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.online_error_visible(text) TO featstore_reader;
+
+CREATE OR REPLACE VIEW featstore.materialization_status AS
+SELECT g.name AS group_name,
+	   g.online,
+	   CASE WHEN w.state IN ('idle', 'pushing')
+				 AND s.last_error_at > coalesce(s.last_success, '-infinity'::timestamptz)
+			THEN 'error' ELSE w.state END AS worker_state,
+	   w.pid AS worker_pid,
+	   s.last_success,
+	   s.lag,
+	   coalesce(q.queued_entities, 0) AS queue_depth,
+	   q.oldest_enqueued,
+	   coalesce(s.entities_written, 0) AS entities_written,
+	   coalesce(s.keys_removed, 0) AS keys_removed,
+	   coalesce(s.stale_skipped, 0) AS stale_skipped,
+	   CASE WHEN w.last_error_at > s.last_error_at OR s.last_error_at IS NULL
+			THEN w.last_error ELSE s.last_error END AS last_error,
+	   greatest(w.last_error_at, s.last_error_at) AS last_error_at,
+	   coalesce(p.parked_entities, 0) AS parked,
+	   CASE WHEN p.last_error IS NULL OR featstore.online_error_visible(g.name)
+			THEN p.last_error ELSE '<insufficient privilege>' END AS parked_error
+  FROM featstore.feature_groups g
+ CROSS JOIN featstore.online_worker_status() w
+  LEFT JOIN featstore.online_group_status() s ON s.group_name = g.name
+  LEFT JOIN featstore.online_queue_depth() q ON q.group_name = g.name
+  LEFT JOIN (SELECT pq.group_name, sum(pq.entities)::bigint AS parked_entities,
+					 (array_agg(pq.last_error ORDER BY pq.id DESC))[1] AS last_error
+				FROM featstore.online_queue pq
+			   WHERE pq.state = 'failed'
+			   GROUP BY pq.group_name) p ON p.group_name = g.name
+ WHERE g.online OR q.group_name IS NOT NULL OR p.group_name IS NOT NULL;
+COMMENT ON COLUMN featstore.materialization_status.worker_state IS 'idle, pushing, connecting, redis unavailable, error (of the worker, or of this group: its last attempt failed and is retried with backoff), waiting for CREATE EXTENSION, waiting for ALTER EXTENSION UPDATE, stopped';
+COMMENT ON COLUMN featstore.materialization_status.parked IS 'Entities in parked queue rows: the worker died while processing them 3 times in a row; they wait until featstore.materialize() of the group';
+COMMENT ON COLUMN featstore.materialization_status.parked_error IS 'Why the latest parked row was parked; <insufficient privilege> for roles that cannot read the group (it may quote key values)';
+
 -- reads:
 COMMENT ON COLUMN featstore.materialization_status.last_error IS 'The latest error of the worker or of this group; <insufficient privilege> for roles that cannot read every group it may concern (it may quote key values)';
