@@ -210,7 +210,7 @@ PitPlanner(Query *parse, const char *query_string, int cursorOptions,
 				 errmsg("featstore.pit_match() is not in a join a point-in-time join node can take"),
 				 errdetail("The marker must be in the ON clause of a LEFT or INNER join (or the WHERE clause of an inner join) "
 						   "between a spine and one feature table, with its first two arguments columns of the feature table "
-						   "and its third a column of the spine, in a statement that locks no rows (no FOR UPDATE/SHARE, no UPDATE or DELETE ... FROM)."),
+						   "and its third a column of the spine or an expression over the spine alone, in a statement that locks no rows (no FOR UPDATE/SHARE, no UPDATE or DELETE ... FROM)."),
 				 errhint("Keep only key equalities (feature.k = spine.k) beside the marker in the ON clause and move other conditions "
 						 "to WHERE or a subquery, or call featstore.pit_join().")));
 	return stmt;
