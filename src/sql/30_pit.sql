@@ -252,7 +252,14 @@ BEGIN
 			pg_catalog.format(E'\n  LEFT JOIN %I.%I AS %I ON %sfeatstore.pit_match(%I.event_timestamp, %I.created_at, s.%I, %s, %s, %s)',
 							  r.schema_name, r.table_name, v_alias, v_on, v_alias, v_alias, v_ts,
 							  coalesce(pg_catalog.quote_literal(r.ttl) OPERATOR(pg_catalog.||) '::pg_catalog.interval', 'NULL'),
-							  coalesce(pg_catalog.quote_literal(as_of) OPERATOR(pg_catalog.||) '::pg_catalog.timestamptz', 'NULL'),
+							  -- as_of in UTC ISO form: the session's DateStyle and TimeZone
+							  -- must not change it when the SQL is read back ('IST' in
+							  -- Asia/Kolkata reads as Israel time)
+							  coalesce(pg_catalog.quote_literal(
+										   coalesce(pg_catalog.to_char(pg_catalog.timezone('UTC', as_of),
+																	   'YYYY-MM-DD HH24:MI:SS.US"+00" BC'),
+													as_of::pg_catalog.text))
+									   OPERATOR(pg_catalog.||) '::pg_catalog.timestamptz', 'NULL'),
 							  CASE WHEN coalesce(strict, false) THEN 'true' ELSE 'false' END);
 	END LOOP;
 
