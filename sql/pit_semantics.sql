@@ -113,6 +113,26 @@ INSERT INTO two_ts VALUES ('u1', '2024-01-10 12:00', '2024-01-30');
 CREATE TYPE two_ts_row AS (user_id text, ts timestamptz, label_time timestamptz, v bigint, w bigint);
 SELECT * FROM featstore.pit_join(NULL::two_ts_row, 'two_ts', '{user_g}', spine_ts => 'ts');
 SELECT featstore.pit_join_sql('two_ts', '{user_g}', spine_ts => 'ts', as_of => '2024-01-11', strict => true);
+-- as_of is written into the join in UTC ISO form, whatever the session's
+-- DateStyle and TimeZone: in Asia/Kolkata the Postgres style prints the zone
+-- as IST, which would read back as Israel time, 3.5 hours later
+SELECT command, object_name FROM featstore.exec($$
+	CREATE FEATURE GROUP tz_g ENTITY sem_user FEATURES (v bigint);
+$$);
+INSERT INTO tz_g VALUES ('u4', '2024-01-10 00:00+00', '2024-01-10 00:00+00', 40),
+	('u4', '2024-01-10 12:00+00', '2024-01-11 01:00+00', 41);	-- written after as_of
+CREATE TYPE tz_row AS (user_id text, ts timestamptz, v bigint);
+SET TimeZone = 'Asia/Kolkata';
+SHOW DateStyle;
+CREATE TABLE tz_spine (user_id text, ts timestamptz);
+INSERT INTO tz_spine VALUES ('u4', '2024-01-12 00:00+00');
+SELECT featstore.pit_join_sql('tz_spine', '{tz_g}', as_of => '2024-01-11 00:00+00');
+SELECT * FROM featstore.pit_join(NULL::tz_row, 'tz_spine', '{tz_g}', as_of => '2024-01-11 00:00+00');
+SELECT featstore.pit_join_sql('two_ts', '{user_g}', spine_ts => 'ts', as_of => '-infinity') LIKE '%''-infinity''::pg_catalog.timestamptz%' AS minus_infinity_kept;
+SET TimeZone = 'UTC';
+DROP TABLE tz_spine;
+DROP TYPE tz_row;
+SELECT command, object_name FROM featstore.exec($$ DROP FEATURE GROUP tz_g $$);
 
 -- the training set equals a view of the same join, and survives CTAS and COPY
 SELECT featstore.create_pit_view('multi_training', 'multi_spine', '{user_g,pair_g}', qualified => true);

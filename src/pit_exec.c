@@ -379,14 +379,23 @@ PitBegin(CustomScanState *node, EState *estate, int eflags)
 		i++;
 	}
 
-	/* one key whose equality is Datum equality: compare and hash it inline */
+	/*
+	 * One key whose equality is Datum equality: compare and hash it inline.
+	 * That holds only for a type passed by value.  int8 and the timestamps
+	 * are by value only where USE_FLOAT8_BYVAL is defined (64-bit Datums);
+	 * elsewhere their Datum is a pointer, and equal values in different
+	 * places would compare unequal, so they take the comparator.
+	 */
 	if (st->nkeys == 1)
 	{
 		Oid			typid = TupleDescAttr(spine_desc, st->spine_keys[0] - 1)->atttypid;
 
-		st->key_fast = (typid == INT8OID || typid == INT4OID || typid == INT2OID ||
-						typid == OIDOID || typid == DATEOID || typid == BOOLOID ||
-						typid == TIMESTAMPOID || typid == TIMESTAMPTZOID);
+		st->key_fast = (typid == INT4OID || typid == INT2OID ||
+						typid == OIDOID || typid == DATEOID || typid == BOOLOID);
+#ifdef USE_FLOAT8_BYVAL
+		st->key_fast = st->key_fast ||
+			typid == INT8OID || typid == TIMESTAMPOID || typid == TIMESTAMPTZOID;
+#endif
 	}
 
 	st->ttl_state = ExecInitExpr((Expr *) list_nth(cscan->custom_exprs, PIT_EXPR_TTL),
@@ -795,11 +804,15 @@ PitHashBuildTable(PitScanState *st)
 	int64		nslots = 16;
 	int64		nmatchable = 0;
 
+	/*
+	 * Both sorts check for interrupts: a spine of millions of rows takes
+	 * seconds to sort, and a cancel must not wait for it.
+	 */
 	if (st->key_fast)
 		PitSortFast(st);
 	else
-		qsort_arg(st->entries, st->nentries, sizeof(PitSpineEntry *),
-				  PitCompareEntries, st);
+		qsort_interruptible(st->entries, st->nentries, sizeof(PitSpineEntry *),
+							PitCompareEntries, st);
 
 	/* count the runs first, to size the table */
 	st->ngroups = 0;
@@ -807,6 +820,7 @@ PitHashBuildTable(PitScanState *st)
 	{
 		PitSpineEntry *e = st->entries[i];
 
+		CHECK_FOR_INTERRUPTS();
 		if (e->never)
 			break;				/* they sort last */
 		nmatchable++;
@@ -825,13 +839,18 @@ PitHashBuildTable(PitScanState *st)
 	st->mem_used += sizeof(PitSlot) * nslots + sizeof(PitPos) * Max(st->nentries, 1);
 
 	for (int64 i = 0; i < st->nentries; i++)
+	{
+		/* a cache miss per entry once sorted: seconds at scale */
+		CHECK_FOR_INTERRUPTS();
 		st->pos_sorted[i].ts = st->entries[i]->ts;
+	}
 	for (int64 i = 0; i < nmatchable;)
 	{
 		PitSpineEntry *first = st->entries[i];
 		int64		j = i + 1;
 		uint64		h;
 
+		CHECK_FOR_INTERRUPTS();
 		while (j < nmatchable && st->entries[j]->hash == first->hash &&
 			   PitCompareKeys(st, st->entries[j]->keys, first->keys) == 0)
 			j++;
@@ -1130,6 +1149,7 @@ PitHashSweep(PitScanState *st)
 		{
 			PitPos	   *e = &st->pos_sorted[i];
 
+			CHECK_FOR_INTERRUPTS();
 			if (e->best != NULL &&
 				(run == NULL || PitBetter(e->best_ets, e->best_cat, run_ets, run_cat)))
 			{
@@ -1197,6 +1217,7 @@ PitMergeLoad(PitScanState *st)
 	/* spine rows the hash strategy read before giving up */
 	for (int64 i = 0; i < st->nentries; i++)
 	{
+		CHECK_FOR_INTERRUPTS();
 		ExecStoreMinimalTuple(st->entries[i]->tup, st->spine_slot, false);
 		tuplesort_puttupleslot(st->spine_sort, st->spine_slot);
 	}
@@ -1473,6 +1494,19 @@ typedef struct PitSortItem
 } PitSortItem;
 
 /*
+ * PitSortItems sorts PitSortItems in place, checking for interrupts as it
+ * goes (sort_template.h, as PostgreSQL's own qsort_interruptible).
+ */
+#define ST_SORT PitSortItems
+#define ST_ELEMENT_TYPE PitSortItem
+#define ST_COMPARE(a, b) PitCompareSortItems(a, b)
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/*
  * PitSortFast sorts the spine entries through a flat array of their sort
  * keys: sorting the pointers themselves costs a cache miss per comparison
  * once the spine outgrows the cache.
@@ -1487,15 +1521,19 @@ PitSortFast(PitScanState *st)
 	{
 		PitSpineEntry *e = st->entries[i];
 
+		CHECK_FOR_INTERRUPTS();
 		items[i].never = e->never;
 		items[i].hash = e->hash;
 		items[i].key = e->never ? 0 : (int64) e->keys[0];
 		items[i].ts = e->ts;
 		items[i].entry = e;
 	}
-	qsort(items, st->nentries, sizeof(PitSortItem), PitCompareSortItems);
+	PitSortItems(items, st->nentries);
 	for (int64 i = 0; i < st->nentries; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
 		st->entries[i] = items[i].entry;
+	}
 	pfree(items);
 }
 

@@ -77,7 +77,7 @@ typedef struct PitJoinInfo
 	bool		spine_is_outer;
 	bool		left;
 	FuncExpr   *marker;
-	List	   *spine_keys;		/* of Var */
+	List	   *spine_keys;		/* of Var, or expressions over the spine */
 	List	   *feat_keys;		/* of Var */
 	List	   *key_clauses;	/* of OpExpr, for EXPLAIN */
 	List	   *key_colls;		/* of Oid */
@@ -115,6 +115,9 @@ static bool ClassifyJoinClauses(List *restrictlist, RelOptInfo *joinrel,
 								PitJoinInfo *info);
 static bool IsKeyEquality(OpExpr *op, RelOptInfo *spinerel, RelOptInfo *featrel,
 						  PitJoinInfo *info);
+static bool IsFeatureColumn(Node *node, RelOptInfo *featrel);
+static bool IsSpineExpr(Node *node, RelOptInfo *spinerel);
+static Path *SpineInputPath(PlannerInfo *root, Path *path, PitJoinInfo *info);
 static CustomPath *MakeProbePath(PlannerInfo *root, RelOptInfo *joinrel,
 								 Path *spine_path, RelOptInfo *featrel,
 								 PitJoinInfo *info);
@@ -207,7 +210,7 @@ PitPlanner(Query *parse, const char *query_string, int cursorOptions,
 				 errmsg("featstore.pit_match() is not in a join a point-in-time join node can take"),
 				 errdetail("The marker must be in the ON clause of a LEFT or INNER join (or the WHERE clause of an inner join) "
 						   "between a spine and one feature table, with its first two arguments columns of the feature table "
-						   "and its third a column of the spine, in a statement that locks no rows (no FOR UPDATE/SHARE, no UPDATE or DELETE ... FROM)."),
+						   "and its third a column of the spine or an expression over the spine alone, in a statement that locks no rows (no FOR UPDATE/SHARE, no UPDATE or DELETE ... FROM)."),
 				 errhint("Keep only key equalities (feature.k = spine.k) beside the marker in the ON clause and move other conditions "
 						 "to WHERE or a subquery, or call featstore.pit_join().")));
 	return stmt;
@@ -340,14 +343,22 @@ PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 	if (list_length(info.marker->args) != 6)
 		return;
 
-	/* the feature columns and the spine timestamp must be plain columns */
-	for (int i = 0; i < 3; i++)
+	/*
+	 * The feature columns must be plain columns.  The spine timestamp may be
+	 * an expression: a spine subquery that computes it (ts AT TIME ZONE
+	 * 'UTC' AS ts) is pulled up into this query, and its output expression
+	 * then stands where the subquery's column was.
+	 */
+	for (int i = 0; i < 2; i++)
 	{
 		Node	   *arg = (Node *) list_nth(info.marker->args, i);
 
 		if (!IsA(arg, Var) || ((Var *) arg)->varlevelsup != 0)
 			return;
 	}
+	if (contain_volatile_functions((Node *) lthird(info.marker->args)) ||
+		contain_subplans((Node *) lthird(info.marker->args)))
+		return;
 	/* the options are constants or parameters, the same for every row */
 	for (int i = 3; i < 6; i++)
 	{
@@ -361,6 +372,8 @@ PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 	spine_relids = pull_varnos(root, (Node *) list_nth(info.marker->args, 2));
 	feat_relids = pull_varnos(root, (Node *) list_make2(linitial(info.marker->args),
 														lsecond(info.marker->args)));
+	if (bms_is_empty(spine_relids))
+		return;
 	if (bms_is_subset(spine_relids, outerrel->relids) &&
 		bms_is_subset(feat_relids, innerrel->relids))
 	{
@@ -409,6 +422,7 @@ PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 	if (spine_path == NULL || feat_path == NULL ||
 		spine_path->param_info != NULL || feat_path->param_info != NULL)
 		return;
+	spine_path = SpineInputPath(root, spine_path, &info);
 
 	/* one row per spine row: tell the upper planner so */
 	if (info.left)
@@ -530,6 +544,9 @@ AddPartialPitPaths(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 	spine_path = CheapestParallelSafe(spine_path->parent);
 	feat_path = CheapestParallelSafe(feat_path->parent);
 	if (spine_path == NULL || feat_path == NULL)
+		return;
+	spine_path = SpineInputPath(root, spine_path, info);
+	if (!spine_path->parallel_safe)
 		return;
 	nworkers = compute_parallel_worker(featrel, featrel->pages, -1,
 									   max_parallel_workers_per_gather);
@@ -710,8 +727,11 @@ ClassifyJoinClauses(List *restrictlist, RelOptInfo *joinrel,
 }
 
 /*
- * IsKeyEquality recognises "spine.k = feature.k" on two plain columns of one
- * type with that type's default equality, and records it as a key.
+ * IsKeyEquality recognises "spine.k = feature.k", a plain column of the
+ * feature table against a column of the spine or an expression over it,
+ * of one type with that type's default equality, and records it as a key.
+ * The spine side is an expression when a spine subquery computes its key
+ * (lower(k) AS k) and is pulled up into the join.
  */
 static bool
 IsKeyEquality(OpExpr *op, RelOptInfo *spinerel, RelOptInfo *featrel,
@@ -719,7 +739,7 @@ IsKeyEquality(OpExpr *op, RelOptInfo *spinerel, RelOptInfo *featrel,
 {
 	Node	   *l;
 	Node	   *r;
-	Var		   *sv;
+	Node	   *sv;
 	Var		   *fv;
 	TypeCacheEntry *tce;
 
@@ -727,26 +747,21 @@ IsKeyEquality(OpExpr *op, RelOptInfo *spinerel, RelOptInfo *featrel,
 		return false;
 	l = (Node *) linitial(op->args);
 	r = (Node *) lsecond(op->args);
-	if (!IsA(l, Var) || !IsA(r, Var) ||
-		((Var *) l)->varlevelsup != 0 || ((Var *) r)->varlevelsup != 0)
-		return false;
-	if (bms_is_member(((Var *) l)->varno, spinerel->relids) &&
-		bms_is_member(((Var *) r)->varno, featrel->relids))
+	if (IsFeatureColumn(r, featrel) && IsSpineExpr(l, spinerel))
 	{
-		sv = (Var *) l;
+		sv = l;
 		fv = (Var *) r;
 	}
-	else if (bms_is_member(((Var *) r)->varno, spinerel->relids) &&
-			 bms_is_member(((Var *) l)->varno, featrel->relids))
+	else if (IsFeatureColumn(l, featrel) && IsSpineExpr(r, spinerel))
 	{
-		sv = (Var *) r;
+		sv = r;
 		fv = (Var *) l;
 	}
 	else
 		return false;
-	if (sv->vartype != fv->vartype)
+	if (exprType(sv) != fv->vartype)
 		return false;
-	tce = lookup_type_cache(sv->vartype,
+	tce = lookup_type_cache(fv->vartype,
 							TYPECACHE_EQ_OPR | TYPECACHE_LT_OPR |
 							TYPECACHE_CMP_PROC | TYPECACHE_HASH_PROC);
 	if (tce->eq_opr != op->opno || !OidIsValid(tce->lt_opr) ||
@@ -761,6 +776,71 @@ IsKeyEquality(OpExpr *op, RelOptInfo *spinerel, RelOptInfo *featrel,
 	info->key_clauses = lappend(info->key_clauses, op);
 	info->key_colls = lappend_oid(info->key_colls, op->inputcollid);
 	return true;
+}
+
+/* IsFeatureColumn tells whether a node is a plain column of the feature rel */
+static bool
+IsFeatureColumn(Node *node, RelOptInfo *featrel)
+{
+	return IsA(node, Var) && ((Var *) node)->varlevelsup == 0 &&
+		bms_is_member(((Var *) node)->varno, featrel->relids);
+}
+
+/*
+ * IsSpineExpr tells whether a node can be a spine key: a column of the
+ * spine, or an expression over the spine's columns alone that the spine's
+ * scan can compute once per row (nothing volatile, no subplan).
+ */
+static bool
+IsSpineExpr(Node *node, RelOptInfo *spinerel)
+{
+	List	   *vars;
+	ListCell   *lc;
+
+	if (IsA(node, Var))
+		return ((Var *) node)->varlevelsup == 0 &&
+			bms_is_member(((Var *) node)->varno, spinerel->relids);
+	if (contain_volatile_functions(node) || contain_subplans(node))
+		return false;
+	vars = pull_var_clause(node, PVC_RECURSE_PLACEHOLDERS);
+	if (vars == NIL)
+		return false;
+	foreach(lc, vars)
+	{
+		if (!bms_is_member(((Var *) lfirst(lc))->varno, spinerel->relids))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * SpineInputPath returns the spine path the node reads, with a projection
+ * on top when a spine key or the spine timestamp is an expression: the node
+ * reads its keys and timestamp as columns of its spine child, so the child
+ * computes them, once per row.
+ */
+static Path *
+SpineInputPath(PlannerInfo *root, Path *path, PitJoinInfo *info)
+{
+	PathTarget *target = NULL;
+	List	   *needed = lappend(list_copy(info->spine_keys), lthird(info->marker->args));
+	ListCell   *lc;
+
+	foreach(lc, needed)
+	{
+		Expr	   *e = (Expr *) lfirst(lc);
+
+		if (list_member(path->pathtarget->exprs, e) ||
+			(target != NULL && list_member(target->exprs, e)))
+			continue;
+		if (target == NULL)
+			target = copy_pathtarget(path->pathtarget);
+		add_new_column_to_pathtarget(target, e);
+	}
+	if (target == NULL)
+		return path;
+	set_pathtarget_cost_width(root, target);
+	return (Path *) create_projection_path(root, path->parent, path, target);
 }
 
 /*

@@ -17,8 +17,20 @@ CREATE FUNCTION featstore.check_feature_group(name text)
 RETURNS void AS 'MODULE_PATHNAME', 'featstore_check_feature_group' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION featstore.check_feature_group(text) IS 'Raises an error naming the column if a feature group''s history table is not a plain table with the keys, timestamps and features of the registry''s types';
 
--- pit_join_sql checks each group's table before it joins it (one PERFORM
--- after the table lookup; the body is otherwise 0.2.0's)
+-- pit:
+-- The spine argument is checked with the raw parser before anything of it
+-- runs (pit_spine_from), and the three PL/pgSQL functions that resolve the
+-- caller's names qualify every function, operator and type they use and
+-- write; as_of is written in UTC ISO form.  Their bodies are those of
+-- src/sql/30_pit.sql; pit_join_sql also checks each group's table before it
+-- joins it (featstore.check_feature_group).
+CREATE FUNCTION featstore.pit_spine_from(spine text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pit_spine_from'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION featstore.pit_spine_from(text) IS
+'Internal to pit_join: the spine as a FROM item, a relation name resolved and schema-qualified, or exactly one query that only reads, checked before anything runs';
+
 CREATE OR REPLACE FUNCTION featstore.pit_join_sql(
 	spine text,
 	features text[] DEFAULT NULL,
@@ -31,213 +43,265 @@ RETURNS text
 LANGUAGE plpgsql VOLATILE
 AS $fn$
 DECLARE
-	v_from		text;
-	v_rel		regclass;
-	v_cols		text[];
-	v_types		regtype[];
-	v_ts		text;
-	v_cands		text[];
-	v_grp		text[] := '{}';
-	v_feat		text[] := '{}';
-	v_groups	text[] := '{}';
-	v_outs		text[] := '{}';
-	v_item		text;
-	v_g			text;
-	v_f			text;
-	v_out		text;
-	v_i			int;
-	v_j			int;
-	v_select	text := 's.*';
-	v_joins		text := '';
-	v_on		text;
-	v_alias		text;
-	v_table		regclass;
+	v_from		pg_catalog.text;
+	v_cols		pg_catalog.text[];
+	v_types		pg_catalog.regtype[];
+	v_ts		pg_catalog.text;
+	v_cands		pg_catalog.text[];
+	v_grp		pg_catalog.text[] := '{}';
+	v_feat		pg_catalog.text[] := '{}';
+	v_groups	pg_catalog.text[] := '{}';
+	v_outs		pg_catalog.text[] := '{}';
+	v_item		pg_catalog.text;
+	v_g			pg_catalog.text;
+	v_f			pg_catalog.text;
+	v_out		pg_catalog.text;
+	v_i			pg_catalog.int4;
+	v_j			pg_catalog.int4;
+	v_select	pg_catalog.text := 's.*';
+	v_joins		pg_catalog.text := '';
+	v_on		pg_catalog.text;
+	v_alias		pg_catalog.text;
+	v_table		pg_catalog.regclass;
 	r			record;
 	k			record;
 BEGIN
-	IF spine IS NULL OR btrim(spine) = '' THEN
+	IF spine IS NULL OR pg_catalog.btrim(spine) OPERATOR(pg_catalog.=) '' THEN
 		RAISE EXCEPTION 'pit_join needs a spine'
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Pass a table or view name, or a SELECT query, with the entity keys and a timestamptz column.';
 	END IF;
-	IF as_of IS NOT NULL AND as_of > pg_catalog.now() THEN
+	IF as_of IS NOT NULL AND as_of OPERATOR(pg_catalog.>) pg_catalog.now() THEN
 		RAISE EXCEPTION 'as_of % is in the future', as_of
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'as_of bounds the created_at of the rows used, to rebuild a training set as it was known then; pass a time at or before now(), or NULL for every committed row.';
 	END IF;
-	IF coalesce(cardinality(features), 0) = 0 AND service IS NULL THEN
+	IF coalesce(pg_catalog.cardinality(features), 0) OPERATOR(pg_catalog.=) 0 AND service IS NULL THEN
 		RAISE EXCEPTION 'pit_join needs features'
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Pass features => ARRAY[''group'', ''group.feature''] or service => ''service name''.';
 	END IF;
 
-	-- the spine: a query, or the name of a table or view
-	IF spine ~* '^\s*(\(|select\s|with\s|values\s|table\s)' THEN
-		v_from := '(' || spine || ')';
-	ELSE
-		v_rel := pg_catalog.to_regclass(spine);
-		IF v_rel IS NULL THEN
-			RAISE EXCEPTION 'spine relation "%" does not exist', spine
-				USING ERRCODE = 'undefined_table',
-					  HINT = 'Pass the name of a table or view on the search_path, schema-qualified if needed, or a SELECT query.';
-		END IF;
-		v_from := v_rel::text;
-	END IF;
-	SELECT array_agg(d.column_name ORDER BY d.ord), array_agg(d.data_type ORDER BY d.ord)
+	-- the spine: the name of a table or view, or exactly one query that
+	-- reads, checked before any of it runs
+	v_from := featstore.pit_spine_from(spine);
+	SELECT pg_catalog.array_agg(d.column_name ORDER BY d.ord), pg_catalog.array_agg(d.data_type ORDER BY d.ord)
 	  INTO v_cols, v_types
-	  FROM featstore.pit_describe(v_from || ' AS s') WITH ORDINALITY AS d(column_name, data_type, ord);
+	  FROM featstore.pit_describe(v_from OPERATOR(pg_catalog.||) ' AS s') WITH ORDINALITY AS d(column_name, data_type, ord);
 	v_cols := coalesce(v_cols, '{}');
 
 	-- the spine timestamp: named, or the only timestamptz column
 	IF spine_ts IS NOT NULL THEN
-		v_i := array_position(v_cols, spine_ts);
+		v_i := pg_catalog.array_position(v_cols, spine_ts);
 		IF v_i IS NULL THEN
 			RAISE EXCEPTION 'spine has no column "%"', spine_ts
 				USING ERRCODE = 'undefined_column',
-					  HINT = format('The spine''s columns are: %s.', array_to_string(v_cols, ', '));
+					  HINT = pg_catalog.format('The spine''s columns are: %s.', pg_catalog.array_to_string(v_cols, ', '));
 		END IF;
-		IF v_types[v_i] <> 'timestamptz'::regtype THEN
+		IF v_types[v_i] OPERATOR(pg_catalog.<>) 'pg_catalog.timestamptz'::pg_catalog.regtype THEN
 			RAISE EXCEPTION 'spine timestamp column "%" is of type %, not timestamp with time zone', spine_ts, v_types[v_i]
 				USING ERRCODE = 'datatype_mismatch',
-					  HINT = format('Convert it in a spine query, e.g. SELECT ..., %I AT TIME ZONE ''UTC'' AS %I FROM ...', spine_ts, spine_ts);
+					  HINT = pg_catalog.format('Convert it in a spine query, e.g. SELECT ..., %I AT TIME ZONE ''UTC'' AS %I FROM ...', spine_ts, spine_ts);
 		END IF;
 		v_ts := spine_ts;
 	ELSE
-		SELECT array_agg(c ORDER BY o) INTO v_cands
-		  FROM unnest(v_cols, v_types) WITH ORDINALITY AS u(c, t, o)
-		 WHERE t = 'timestamptz'::regtype;
+		SELECT pg_catalog.array_agg(c ORDER BY o) INTO v_cands
+		  FROM ROWS FROM (pg_catalog.unnest(v_cols), pg_catalog.unnest(v_types)) WITH ORDINALITY AS u(c, t, o)
+		 WHERE t OPERATOR(pg_catalog.=) 'pg_catalog.timestamptz'::pg_catalog.regtype;
 		IF v_cands IS NULL THEN
 			RAISE EXCEPTION 'spine has no timestamp with time zone column'
 				USING ERRCODE = 'undefined_column',
-					  HINT = format('The spine''s columns are: %s. Add a timestamptz column (timestamp without time zone is refused: convert it with AT TIME ZONE) or pass spine_ts => ''column''.', array_to_string(v_cols, ', '));
-		ELSIF cardinality(v_cands) > 1 THEN
-			RAISE EXCEPTION 'spine timestamp is ambiguous: columns % are all timestamptz', array_to_string(v_cands, ', ')
+					  HINT = pg_catalog.format('The spine''s columns are: %s. Add a timestamptz column (timestamp without time zone is refused: convert it with AT TIME ZONE) or pass spine_ts => ''column''.', pg_catalog.array_to_string(v_cols, ', '));
+		ELSIF pg_catalog.cardinality(v_cands) OPERATOR(pg_catalog.>) 1 THEN
+			RAISE EXCEPTION 'spine timestamp is ambiguous: columns % are all timestamptz', pg_catalog.array_to_string(v_cands, ', ')
 				USING ERRCODE = 'ambiguous_column',
-					  HINT = format('Pass spine_ts => ''%s'' (or another of them).', v_cands[1]);
+					  HINT = pg_catalog.format('Pass spine_ts => ''%s'' (or another of them).', v_cands[1]);
 		END IF;
 		v_ts := v_cands[1];
 	END IF;
 
 	-- the requested features, in order, each once
 	IF service IS NOT NULL THEN
-		IF NOT EXISTS (SELECT 1 FROM featstore.feature_services WHERE name = service) THEN
+		IF NOT EXISTS (SELECT 1 FROM featstore.feature_services WHERE name OPERATOR(pg_catalog.=) service) THEN
 			RAISE EXCEPTION 'feature service "%" does not exist', service
 				USING ERRCODE = 'undefined_object',
 					  HINT = 'See SELECT name FROM featstore.feature_services.';
 		END IF;
-		FOR r IN SELECT sf.group_name, sf.feature_name::text AS feature_name
+		FOR r IN SELECT sf.group_name, sf.feature_name::pg_catalog.text AS feature_name
 				   FROM featstore.service_features sf
-				  WHERE sf.service_name = service ORDER BY sf.position
+				  WHERE sf.service_name OPERATOR(pg_catalog.=) service ORDER BY sf.position
 		LOOP
-			v_grp := v_grp || r.group_name;
-			v_feat := v_feat || r.feature_name;
+			v_grp := v_grp OPERATOR(pg_catalog.||) r.group_name;
+			v_feat := v_feat OPERATOR(pg_catalog.||) r.feature_name;
 		END LOOP;
 	END IF;
 	FOREACH v_item IN ARRAY coalesce(features, '{}')
 	LOOP
-		IF strpos(v_item, '.') > 0 THEN
-			v_g := split_part(v_item, '.', 1);
-			v_f := substr(v_item, strpos(v_item, '.') + 1);
+		IF pg_catalog.strpos(v_item, '.') OPERATOR(pg_catalog.>) 0 THEN
+			v_g := pg_catalog.split_part(v_item, '.', 1);
+			v_f := pg_catalog.substr(v_item, pg_catalog.strpos(v_item, '.') OPERATOR(pg_catalog.+) 1);
 		ELSE
 			v_g := v_item;
 			v_f := NULL;
 		END IF;
-		IF NOT EXISTS (SELECT 1 FROM featstore.feature_groups WHERE name = v_g) THEN
+		IF NOT EXISTS (SELECT 1 FROM featstore.feature_groups WHERE name OPERATOR(pg_catalog.=) v_g) THEN
 			RAISE EXCEPTION 'feature group "%" does not exist', v_g
 				USING ERRCODE = 'undefined_object',
-					  HINT = CASE WHEN v_f IS NULL AND EXISTS (SELECT 1 FROM featstore.feature_services WHERE name = v_g)
-								  THEN format('"%s" is a feature service: pass service => %L.', v_g, v_g)
+					  HINT = CASE WHEN v_f IS NULL AND EXISTS (SELECT 1 FROM featstore.feature_services WHERE name OPERATOR(pg_catalog.=) v_g)
+								  THEN pg_catalog.format('"%s" is a feature service: pass service => %L.', v_g, v_g)
 								  ELSE 'Name a group, or group.feature; see SELECT * FROM featstore.catalog.' END;
 		END IF;
 		IF v_f IS NULL THEN
-			FOR r IN SELECT f.name::text AS name FROM featstore.features f
-					  WHERE f.group_name = v_g AND f.status = 'active' ORDER BY f.position
+			FOR r IN SELECT f.name::pg_catalog.text AS name FROM featstore.features f
+					  WHERE f.group_name OPERATOR(pg_catalog.=) v_g AND f.status OPERATOR(pg_catalog.=) 'active' ORDER BY f.position
 			LOOP
-				v_grp := v_grp || v_g;
-				v_feat := v_feat || r.name;
+				v_grp := v_grp OPERATOR(pg_catalog.||) v_g;
+				v_feat := v_feat OPERATOR(pg_catalog.||) r.name;
 			END LOOP;
 		ELSE
-			IF NOT EXISTS (SELECT 1 FROM featstore.features f WHERE f.group_name = v_g AND f.name = v_f) THEN
+			IF NOT EXISTS (SELECT 1 FROM featstore.features f
+							WHERE f.group_name OPERATOR(pg_catalog.=) v_g AND f.name OPERATOR(pg_catalog.=) v_f) THEN
 				RAISE EXCEPTION 'feature "%" does not exist in feature group "%"', v_f, v_g
 					USING ERRCODE = 'undefined_column',
-						  HINT = format('Features of "%s": %s.', v_g,
-										(SELECT string_agg(f.name, ', ' ORDER BY f.position)
-										   FROM featstore.features f WHERE f.group_name = v_g));
+						  HINT = pg_catalog.format('Features of "%s": %s.', v_g,
+										(SELECT pg_catalog.string_agg(f.name, ', ' ORDER BY f.position)
+										   FROM featstore.features f WHERE f.group_name OPERATOR(pg_catalog.=) v_g));
 			END IF;
-			v_grp := v_grp || v_g;
-			v_feat := v_feat || v_f;
+			v_grp := v_grp OPERATOR(pg_catalog.||) v_g;
+			v_feat := v_feat OPERATOR(pg_catalog.||) v_f;
 		END IF;
 	END LOOP;
 
 	-- output names: each feature once, clashing with nothing
-	FOR v_i IN 1 .. coalesce(cardinality(v_feat), 0)
+	FOR v_i IN 1 .. coalesce(pg_catalog.cardinality(v_feat), 0)
 	LOOP
-		CONTINUE WHEN EXISTS (SELECT 1 FROM generate_series(1, v_i - 1) j
-							   WHERE v_grp[j] = v_grp[v_i] AND v_feat[j] = v_feat[v_i]);
-		v_out := CASE WHEN qualified THEN v_grp[v_i] || '__' || v_feat[v_i] ELSE v_feat[v_i] END;
-		IF v_out = ANY (v_cols) THEN
+		CONTINUE WHEN EXISTS (SELECT 1 FROM pg_catalog.generate_series(1, v_i OPERATOR(pg_catalog.-) 1) j
+							   WHERE v_grp[j] OPERATOR(pg_catalog.=) v_grp[v_i] AND v_feat[j] OPERATOR(pg_catalog.=) v_feat[v_i]);
+		v_out := CASE WHEN qualified THEN v_grp[v_i] OPERATOR(pg_catalog.||) '__' OPERATOR(pg_catalog.||) v_feat[v_i] ELSE v_feat[v_i] END;
+		IF v_out OPERATOR(pg_catalog.=) ANY (v_cols) THEN
 			RAISE EXCEPTION 'feature "%" of group "%" has the name of a spine column', v_feat[v_i], v_grp[v_i]
 				USING ERRCODE = 'duplicate_column',
 					  HINT = CASE WHEN qualified THEN 'Rename the spine column in a spine query.'
 								  ELSE 'Pass qualified => true to name feature columns group__feature, or rename the spine column.' END;
 		END IF;
-		v_j := array_position(v_outs, v_out);
+		v_j := pg_catalog.array_position(v_outs, v_out);
 		IF v_j IS NOT NULL THEN
 			RAISE EXCEPTION 'feature name "%" is in more than one requested group', v_out
 				USING ERRCODE = 'duplicate_column',
 					  HINT = 'Pass qualified => true to name feature columns group__feature.';
 		END IF;
-		v_outs := v_outs || v_out;
-		IF NOT v_grp[v_i] = ANY (v_groups) THEN
-			v_groups := v_groups || v_grp[v_i];
+		v_outs := v_outs OPERATOR(pg_catalog.||) v_out;
+		IF NOT v_grp[v_i] OPERATOR(pg_catalog.=) ANY (v_groups) THEN
+			v_groups := v_groups OPERATOR(pg_catalog.||) v_grp[v_i];
 		END IF;
-		v_alias := 'g' || array_position(v_groups, v_grp[v_i]);
-		v_select := v_select || format(', %I.%I', v_alias, v_feat[v_i]);
-		IF v_out <> v_feat[v_i] THEN
-			v_select := v_select || format(' AS %I', v_out);
+		v_alias := 'g' OPERATOR(pg_catalog.||) pg_catalog.array_position(v_groups, v_grp[v_i]);
+		v_select := v_select OPERATOR(pg_catalog.||) pg_catalog.format(', %I.%I', v_alias, v_feat[v_i]);
+		IF v_out OPERATOR(pg_catalog.<>) v_feat[v_i] THEN
+			v_select := v_select OPERATOR(pg_catalog.||) pg_catalog.format(' AS %I', v_out);
 		END IF;
 	END LOOP;
 
 	-- one marker join per group, on the group's entity keys
-	FOR v_i IN 1 .. coalesce(cardinality(v_groups), 0)
+	FOR v_i IN 1 .. coalesce(pg_catalog.cardinality(v_groups), 0)
 	LOOP
-		v_alias := 'g' || v_i;
+		v_alias := 'g' OPERATOR(pg_catalog.||) v_i;
 		SELECT g.schema_name, g.table_name, g.entity_name, g.ttl INTO r
-		  FROM featstore.feature_groups g WHERE g.name = v_groups[v_i];
-		v_table := pg_catalog.to_regclass(format('%I.%I', r.schema_name, r.table_name));
+		  FROM featstore.feature_groups g WHERE g.name OPERATOR(pg_catalog.=) v_groups[v_i];
+		v_table := pg_catalog.to_regclass(pg_catalog.format('%I.%I', r.schema_name, r.table_name));
 		IF v_table IS NULL THEN
 			RAISE EXCEPTION 'table %.% of feature group "%" does not exist', r.schema_name, r.table_name, v_groups[v_i]
 				USING ERRCODE = 'undefined_table',
-					  HINT = format('The registry refers to the table by name: rename it back, or drop and re-create the group (DROP FEATURE GROUP %s).', v_groups[v_i]);
+					  HINT = pg_catalog.format('The registry refers to the table by name: rename it back, or drop and re-create the group (DROP FEATURE GROUP %s).', v_groups[v_i]);
 		END IF;
 		-- nothing is read from a table that lost the registry's shape
 		PERFORM featstore.check_feature_group(v_groups[v_i]);
 		v_on := '';
-		FOR k IN SELECT ek.column_name::text AS column_name, ek.data_type
+		FOR k IN SELECT ek.column_name::pg_catalog.text AS column_name, ek.data_type
 				   FROM featstore.entity_keys ek
-				  WHERE ek.entity_name = r.entity_name ORDER BY ek.position
+				  WHERE ek.entity_name OPERATOR(pg_catalog.=) r.entity_name ORDER BY ek.position
 		LOOP
-			v_j := array_position(v_cols, k.column_name);
+			v_j := pg_catalog.array_position(v_cols, k.column_name);
 			IF v_j IS NULL THEN
 				RAISE EXCEPTION 'spine has no column "%", the key of entity "%" (feature group "%")', k.column_name, r.entity_name, v_groups[v_i]
 					USING ERRCODE = 'undefined_column',
-						  HINT = format('Add it to the spine, or rename a column in a spine query: SELECT ..., my_column AS %I FROM ...', k.column_name);
+						  HINT = pg_catalog.format('Add it to the spine, or rename a column in a spine query: SELECT ..., my_column AS %I FROM ...', k.column_name);
 			END IF;
-			IF v_types[v_j] <> k.data_type::regtype THEN
+			IF v_types[v_j] OPERATOR(pg_catalog.<>) k.data_type::pg_catalog.regtype THEN
 				RAISE EXCEPTION 'spine column "%" is of type %, but the key of entity "%" is %', k.column_name, v_types[v_j], r.entity_name, k.data_type
 					USING ERRCODE = 'datatype_mismatch',
-						  HINT = format('Cast it in a spine query: SELECT ..., %I::%s AS %I FROM ...', k.column_name, k.data_type, k.column_name);
+						  HINT = pg_catalog.format('Cast it in a spine query: SELECT ..., %I::%s AS %I FROM ...', k.column_name, k.data_type, k.column_name);
 			END IF;
-			v_on := v_on || format('%I.%I = s.%I AND ', v_alias, k.column_name, k.column_name);
+			v_on := v_on OPERATOR(pg_catalog.||)
+				pg_catalog.format('%I.%I OPERATOR(pg_catalog.=) s.%I AND ', v_alias, k.column_name, k.column_name);
 		END LOOP;
-		v_joins := v_joins || format(E'\n  LEFT JOIN %s AS %I ON %sfeatstore.pit_match(%I.event_timestamp, %I.created_at, s.%I, %s, %s, %s)',
-									 v_table::text, v_alias, v_on, v_alias, v_alias, v_ts,
-									 coalesce(quote_literal(r.ttl) || '::interval', 'NULL'),
-									 coalesce(quote_literal(as_of) || '::timestamptz', 'NULL'),
-									 CASE WHEN coalesce(strict, false) THEN 'true' ELSE 'false' END);
+		v_joins := v_joins OPERATOR(pg_catalog.||)
+			pg_catalog.format(E'\n  LEFT JOIN %I.%I AS %I ON %sfeatstore.pit_match(%I.event_timestamp, %I.created_at, s.%I, %s, %s, %s)',
+							  r.schema_name, r.table_name, v_alias, v_on, v_alias, v_alias, v_ts,
+							  coalesce(pg_catalog.quote_literal(r.ttl) OPERATOR(pg_catalog.||) '::pg_catalog.interval', 'NULL'),
+							  -- as_of in UTC ISO form: the session's DateStyle and TimeZone
+							  -- must not change it when the SQL is read back ('IST' in
+							  -- Asia/Kolkata reads as Israel time)
+							  coalesce(pg_catalog.quote_literal(
+										   coalesce(pg_catalog.to_char(pg_catalog.timezone('UTC', as_of),
+																	   'YYYY-MM-DD HH24:MI:SS.US"+00" BC'),
+													as_of::pg_catalog.text))
+									   OPERATOR(pg_catalog.||) '::pg_catalog.timestamptz', 'NULL'),
+							  CASE WHEN coalesce(strict, false) THEN 'true' ELSE 'false' END);
 	END LOOP;
 
-	RETURN format(E'SELECT %s\n  FROM %s AS s', v_select, v_from) || v_joins;
+	RETURN pg_catalog.format(E'SELECT %s\n  FROM %s AS s', v_select, v_from) OPERATOR(pg_catalog.||) v_joins;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION featstore.pit_join(
+	proto anyelement,
+	spine text,
+	features text[] DEFAULT NULL,
+	service text DEFAULT NULL,
+	spine_ts text DEFAULT NULL,
+	as_of timestamptz DEFAULT NULL,
+	strict boolean DEFAULT false,
+	qualified boolean DEFAULT false)
+RETURNS SETOF anyelement
+LANGUAGE plpgsql VOLATILE ROWS 1000
+AS $fn$
+DECLARE
+	v_sql pg_catalog.text := featstore.pit_join_sql(spine, features, service, spine_ts, as_of, strict, qualified);
+BEGIN
+	RETURN QUERY EXECUTE v_sql;
+EXCEPTION WHEN datatype_mismatch THEN
+	DECLARE
+		v_msg pg_catalog.text;
+		v_detail pg_catalog.text;
+	BEGIN
+		GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL;
+		RAISE EXCEPTION 'row type % does not match the point-in-time join''s columns: %', pg_catalog.pg_typeof(proto), v_msg
+			USING ERRCODE = 'datatype_mismatch', DETAIL = coalesce(v_detail, ''),
+				  HINT = 'Make the prototype from the same arguments: SELECT featstore.create_pit_view(''name'', spine, features...), then pass NULL::name.';
+	END;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION featstore.create_pit_view(
+	view_name text,
+	spine text,
+	features text[] DEFAULT NULL,
+	service text DEFAULT NULL,
+	spine_ts text DEFAULT NULL,
+	as_of timestamptz DEFAULT NULL,
+	strict boolean DEFAULT false,
+	qualified boolean DEFAULT false)
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE
+AS $fn$
+DECLARE
+	v_name pg_catalog.text;
+BEGIN
+	SELECT pg_catalog.string_agg(pg_catalog.quote_ident(p), '.') INTO v_name
+	  FROM pg_catalog.unnest(pg_catalog.parse_ident(view_name)) AS p;
+	EXECUTE pg_catalog.format('CREATE VIEW %s AS %s', v_name,
+							  featstore.pit_join_sql(spine, features, service, spine_ts, as_of, strict, qualified));
+	RETURN v_name::pg_catalog.regclass;
 END
 $fn$;
 
