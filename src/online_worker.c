@@ -615,6 +615,14 @@ OnlineWorkerMain(Datum main_arg)
 
 	BackgroundWorkerInitializeConnection(online_database, NULL, 0);
 	pgstat_report_appname("featstore online worker");
+
+	/*
+	 * The worker holds superuser rights, and its queries name operators and
+	 * functions without a schema (id = ANY ($1), keys = f.k, unnest ...):
+	 * a database or role setting of search_path must not let a schema that
+	 * others can write stand in for pg_catalog, as autovacuum also pins it.
+	 */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	if (left_rows > 0)
 		ereport(LOG,
 				(errmsg_plural("featstore online worker: the previous worker stopped in the middle of a batch of %d queue row from id %lld (feature group \"%s\")",
