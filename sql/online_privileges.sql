@@ -110,7 +110,7 @@ SELECT last_error LIKE '%c2-999999%' AS superuser_sees_it
 SET ROLE online_bob;
 SELECT group_name, last_error, last_error_at IS NOT NULL AS has_error_time
   FROM featstore.materialization_status WHERE group_name = 'secret_fg';
-SELECT last_error FROM featstore.online_worker_status();
+SELECT coalesce(last_error, '') NOT LIKE '%c2-999999%' AS key_hidden FROM featstore.online_worker_status();
 SELECT count(*) AS errors_with_the_key FROM featstore.online_group_status() WHERE last_error LIKE '%c2-999999%';
 RESET ROLE;
 DELETE FROM featstore.online_queue WHERE keys = ARRAY[['c2-999999']];

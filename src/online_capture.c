@@ -187,6 +187,8 @@ materialize(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("feature group name must not be null")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	/* elsewhere no worker would ever take the queued walk */
+	OnlineRequireServedDatabase();
 	group = OnlineLoadServedGroup(name, "; it materializes the group by itself.");
 	/* it counts the table's entities and makes the worker publish them */
 	OnlineCheckGroupReadable(group, "materialize");

@@ -293,6 +293,10 @@ like($err, $refusal, 'verify_online refuses there');
 is($out, '', "... instead of listing the served database's keys as differences");
 ($out, $err) = sql('other', 'SELECT group_name, entities_written FROM featstore.materialization_status');
 like($err, $refusal, "materialization_status refuses there, rather than show the other database's counters");
+($out, $err) = sql('other', "SELECT featstore.materialize('acct_fg')");
+like($err, $refusal, 'materialize refuses there, since no worker would take its walk');
+is($node->safe_psql('other', "SELECT count(*) FROM featstore.online_queue WHERE kind = 'scan'"), '0',
+	'... and queues no walk');
 ($out, $err) = sql('postgres', "SELECT features->>'label' FROM featstore.online_features('acct_fg', '1')");
 is($out, 'acct 1', 'the served database still reads its own values');
 
