@@ -1249,7 +1249,12 @@ WorkerBatch(MemoryContext batchcxt)
 			RunGroupStep(&b, &groups[g], GroupWinners, NULL);
 	}
 	if (scan.id != 0 && !groups[scan_group].failed)
+	{
 		RunGroupStep(&b, &groups[scan_group], RunScanChunk, &scan);
+		/* the walk's next chunk follows at once, not after a poll interval */
+		if (!scan.finished && !groups[scan_group].failed)
+			more = true;
+	}
 
 	SPI_finish();
 	PopActiveSnapshot();

@@ -113,6 +113,22 @@ cmp_ok($samples, '>', 100, "the status view was sampled ($samples group rows)");
 is(join("\n", @idle_queued), '', 'worker_state never idle in two samples in a row while queue_depth > 0');
 verify_zero($node, $_, "$_: no difference after the walks") for @groups;
 
+# --- a walk of several chunks: the next chunk follows at once ---
+$node->safe_psql('postgres', "ALTER SYSTEM SET featstore.online_batch_size = 250; SELECT pg_reload_conf()");
+ok($node->poll_query_until('postgres', "SELECT current_setting('featstore.online_batch_size') = '250'"),
+	'chunks of 250 entities');
+sleep 1;	# the worker reads the setting at its next wake-up
+redis_cmd($rport, undef, 'FLUSHALL');
+$t0 = time();
+$node->safe_psql('postgres', "SELECT featstore.materialize('$groups[0]')");
+$back = poll_until(sub { redis_cmd($rport, undef, 'DBSIZE') >= 2000 }, 40);
+my $chunks_s = time() - $t0;
+ok($back, 'the eight-chunk walk is done');
+diag(sprintf('materialize() of 2000 entities in chunks of 250, poll interval 3 s: %.0f ms', $chunks_s * 1000));
+cmp_ok($chunks_s, '<', 3, 'its eight chunks take less than one poll interval');
+verify_zero($node, $groups[0], "$groups[0]: no difference after the chunked walk");
+$node->safe_psql('postgres', "ALTER SYSTEM RESET featstore.online_batch_size; SELECT pg_reload_conf()");
+
 $node->stop;
 stop_redis($rport);
 done_testing();
