@@ -200,6 +200,12 @@ def readable(value, types=None):
     return out
 
 
+def group_summary(value):
+    """A group's status and times, for a service read (its features are listed already)."""
+    r = readable(value)
+    return {k: r[k] for k in ('status', 'event_timestamp', 'expires_at') if k in r}
+
+
 def parse_row(text):
     """'user=u0001;merchant=17' (compound keys as a,b) into {entity: key_values}."""
     row = {}
@@ -247,8 +253,7 @@ def main():
                     types['%s.%s' % (g, f)] = t
             print(json.dumps({r: {'features': {m: readable_feature(v, types.get(m))
                                                for m, v in o['features'].items()},
-                                  'groups': {g: readable(v, defs['groups'][g]['features'])
-                                             for g, v in o['groups'].items()}}
+                                  'groups': {g: group_summary(v) for g, v in o['groups'].items()}}
                               for r, o in zip(args.row, out)}, indent=1, default=repr))
             return 0
         if not args.entity or not args.key or not args.group:
