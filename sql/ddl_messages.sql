@@ -24,8 +24,9 @@ DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FEATURES (a bigint) 
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FEATURES (a bigint) TTL '24 hours' $$;
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP g SET TTL 48h $$;
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP g SET TTL 48 $$;
--- a number elsewhere keeps the scanner's message without the TTL hint
+-- a number elsewhere, or another scanner error after TTL, gets no TTL hint
 DO LANGUAGE featstore $$ CREATE ENTITY e2 (k text) OWNER 24h $$;
+SELECT featstore.exec($q$ CREATE FEATURE GROUP g ENTITY user FEATURES (a bigint) TTL '24 hours $q$);
 SELECT name, ttl FROM featstore.feature_groups ORDER BY name;
 
 -- a featstore_reader running DDL is told which role runs it

@@ -201,8 +201,8 @@ Tokenize(FsParser *p)
 }
 
 /*
- * TokenizeErrorCallback adds a hint when the scanner refuses the token after
- * TTL (or TTL INTERVAL): TTL 24h is a number with trailing junk to
+ * TokenizeErrorCallback adds a hint when the scanner refuses a number right
+ * after TTL (or TTL INTERVAL): TTL 24h is a number with trailing junk to
  * PostgreSQL's scanner, and the fix is to quote the duration.
  */
 static void
@@ -212,8 +212,15 @@ TokenizeErrorCallback(void *arg)
 	int			n = p->ntokens;
 	FsToken    *last = n >= 1 ? &p->tokens[n - 1] : NULL;
 	FsToken    *before = n >= 2 ? &p->tokens[n - 2] : NULL;
+	int			pos = geterrposition();
+	int			offset = 0;
 
-	if (last == NULL || last->code != IDENT || last->quoted)
+	if (last == NULL || last->code != IDENT || last->quoted || pos <= 0)
+		return;
+	/* the scanner's position counts characters from 1 */
+	for (int i = 1; i < pos && p->source[offset] != '\0'; i++)
+		offset += pg_mblen(p->source + offset);
+	if (!isdigit((unsigned char) p->source[offset]) && p->source[offset] != '.')
 		return;
 	if (strcmp(last->str, "ttl") == 0 ||
 		(strcmp(last->str, "interval") == 0 && before != NULL &&
