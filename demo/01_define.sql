@@ -39,7 +39,8 @@ SELECT statement, command, object_name, detail FROM featstore.exec($$
 $$);
 
 \echo
-\echo '-- a bad statement is refused with a position, and nothing is half-created:'
+\echo '-- a deliberate mistake: a group of an entity that was never defined.  The ERROR below is'
+\echo '-- expected: it points at the word, says what to type, and nothing is half-created.'
 \set ON_ERROR_STOP 0
 DO LANGUAGE featstore $$
 	CREATE FEATURE GROUP device_features ENTITY device FEATURES (first_seen timestamptz)

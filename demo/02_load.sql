@@ -1,7 +1,7 @@
 \echo
 \echo '== 2. Load a synthetic history: 2,000 users, 300 merchants, 30 days of card transactions'
 \echo
-SELECT setseed(0.42);
+SELECT setseed(0.42) \gset
 CREATE TABLE transactions (
 	tx_id		bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	user_id		text NOT NULL,

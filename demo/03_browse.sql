@@ -24,6 +24,8 @@ DO LANGUAGE featstore $$
 		ADD FEATURE tx_count_7d bigint 'Transaction count in last 7 days',
 		DEPRECATE FEATURE is_new_device
 $$;
+\echo '-- a deliberate mistake: changing a feature''s type in place.  The ERROR below is expected:'
+\echo '-- models trained on the old type must keep reading it, and the hint gives the command to use.'
 \set ON_ERROR_STOP 0
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP user_transaction_features ALTER FEATURE tx_count_1h TYPE integer $$;
 \set ON_ERROR_STOP 1

@@ -42,9 +42,15 @@ SQL
 
 wait_caught_up
 
-echo '-- feature vectors of two users, read straight from Redis in one round trip (examples/online_client.py):'
-/usr/bin/python3 examples/online_client.py --port "$REDIS_PORT" --entity user \
-	--key u0001 --key u0002 --group user_transaction_features
+# A service reads Redis only: it learns the groups and services once from an
+# export of the registry, so that a misspelt name is an error, not a null.
+DEFS=$(mktemp /tmp/featstore-definitions.XXXXXX.json)
+trap 'rm -f "$DEFS"' EXIT
+$PSQL -A -t -f examples/featstore_definitions.sql > "$DEFS"
+echo '-- the feature vector of fraud_model_v3 for two card payments (user and merchant), read straight'
+echo '-- from Redis in one round trip (examples/online_client.py; times in UTC):'
+/usr/bin/python3 examples/online_client.py --port "$REDIS_PORT" --definitions "$DEFS" \
+	--service fraud_model_v3 --row 'user=u0001;merchant=17' --row 'user=u0002;merchant=42'
 echo '-- and the same from SQL, for debugging:'
 $PSQL -c "SELECT status, features->>'tx_count_1h' AS tx_count_1h, age, redis_key
             FROM featstore.online_features('user_transaction_features', 'u0001')"

@@ -76,6 +76,11 @@ if [ "$KEEP" -eq 1 ]; then
 	echo "== done; the servers are still running:"
 	echo "   psql -h 127.0.0.1 -p $PGPORT -U postgres featstore_demo"
 	echo "   stop them with: $BINDIR/pg_ctl -D $SCRATCH/pgdata stop (as $RUN_AS); redis-cli -p $REDIS_PORT shutdown nosave"
+	echo "   README.md's tour needs a fresh database the worker serves; these replace featstore_demo"
+	echo "   with an empty one and empty Redis (the worker reconnects within seconds):"
+	echo "   $BINDIR/dropdb -h 127.0.0.1 -p $PGPORT -U postgres --force featstore_demo"
+	echo "   $BINDIR/createdb -h 127.0.0.1 -p $PGPORT -U postgres featstore_demo"
+	echo "   redis-cli -p $REDIS_PORT flushdb"
 else
 	echo "== done; PostgreSQL and Redis are stopped and $SCRATCH is removed (use --keep to explore)"
 fi

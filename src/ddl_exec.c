@@ -12,11 +12,15 @@
 #include "postgres.h"
 
 #include "catalog/pg_proc.h"
+#include "commands/proclang.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
-#include "utils/builtins.h"
 #include "tcop/pquery.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
 #include "ddl.h"
@@ -39,12 +43,74 @@ static List *DdlExecute(const char *source);
 static FsResult *DdlExecuteStatement(FsStatement *stmt);
 static void DdlErrorCallback(void *arg);
 static void RefuseFunctions(void) pg_attribute_noreturn();
+static void DdlProcessUtility(PlannedStmt *pstmt, const char *queryString,
+							  bool readOnlyTree, ProcessUtilityContext context,
+							  ParamListInfo params, QueryEnvironment *queryEnv,
+							  DestReceiver *dest, QueryCompletion *qc);
+static void CheckDoPrivilege(DoStmt *stmt);
 
-/* DdlLangInit prepares the statement language when the library loads */
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+/*
+ * DdlLangInit prepares the statement language when the library loads.  The
+ * language itself needs no preload; the utility hook only gives a reader
+ * who runs a DO block a hint naming featstore_editor (see CheckDoPrivilege).
+ */
 void
 DdlLangInit(void)
 {
-	/* nothing to set up: the language needs no preload and no hooks */
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = DdlProcessUtility;
+}
+
+/* DdlProcessUtility checks DO LANGUAGE featstore blocks, then runs the statement */
+static void
+DdlProcessUtility(PlannedStmt *pstmt, const char *queryString,
+				  bool readOnlyTree, ProcessUtilityContext context,
+				  ParamListInfo params, QueryEnvironment *queryEnv,
+				  DestReceiver *dest, QueryCompletion *qc)
+{
+	if (IsA(pstmt->utilityStmt, DoStmt))
+		CheckDoPrivilege((DoStmt *) pstmt->utilityStmt);
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+							params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
+/*
+ * CheckDoPrivilege makes the same USAGE check as ExecuteDoStmt, earlier, so
+ * that the error can say which role runs featstore statements: PostgreSQL's
+ * own "permission denied for language featstore" leaves a featstore_reader
+ * guessing.  Other languages, and a language not installed, are left alone.
+ */
+static void
+CheckDoPrivilege(DoStmt *stmt)
+{
+	ListCell   *lc;
+	Oid			langoid;
+
+	foreach(lc, stmt->args)
+	{
+		DefElem    *d = lfirst_node(DefElem, lc);
+
+		if (strcmp(d->defname, "language") != 0)
+			continue;
+		if (strcmp(strVal(d->arg), "featstore") != 0)
+			return;
+		langoid = get_language_oid("featstore", true);
+		if (!OidIsValid(langoid) ||
+			pg_language_aclcheck(langoid, GetUserId(), ACL_USAGE) == ACLCHECK_OK)
+			return;
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for language featstore"),
+				 errdetail("Running featstore statements takes the featstore_editor role (featstore_reader only browses the registry)."),
+				 errhint("Ask an administrator to run: GRANT featstore_editor TO %s;",
+						 quote_identifier(GetUserNameFromId(GetUserId(), false)))));
+	}
 }
 
 /* featstore_inline_handler runs the statements of a DO LANGUAGE featstore block */

@@ -36,6 +36,9 @@ typedef struct FsParser
 	int			pos;
 } FsParser;
 
+/* The hint for a TTL written without quotes, as TTL 24h or TTL 24 */
+#define TTL_QUOTE_HINT "A TTL is a string: write it in quotes, e.g. TTL '24 hours'."
+
 /* An empty keyword list: the core scanner then returns every word as IDENT */
 static const char empty_kw_string[] = "";
 static const uint16 empty_kw_offsets[1] = {0};
@@ -52,6 +55,7 @@ static const ScanKeywordList empty_keywords = {
 static const uint16 empty_keyword_tokens[1] = {0};
 
 static void Tokenize(FsParser *p);
+static void TokenizeErrorCallback(void *arg);
 static FsStatement *ParseStatement(FsParser *p);
 static FsStatement *ParseCreate(FsParser *p);
 static FsStatement *ParseAlter(FsParser *p);
@@ -65,6 +69,7 @@ static FsFeatureRef *ParseFeatureRef(FsParser *p);
 static char *ParseTypeText(FsParser *p, int *location);
 static char *ParseName(FsParser *p, const char *what);
 static char *ParseString(FsParser *p, const char *what);
+static char *ParseTtlString(FsParser *p);
 static List *ParseStringList(FsParser *p, const char *what);
 static bool ParseIfExists(FsParser *p, bool not);
 static bool ParseDescriptionOrOwner(FsParser *p, char **description, char **owner);
@@ -129,12 +134,17 @@ Tokenize(FsParser *p)
 {
 	core_yy_extra_type yyext;
 	core_yyscan_t scanner;
+	ErrorContextCallback errcallback;
 	int			allocated = 64;
 
 	p->tokens = palloc(sizeof(FsToken) * allocated);
 	p->ntokens = 0;
 	p->pos = 0;
 	scanner = scanner_init(p->source, &yyext, &empty_keywords, empty_keyword_tokens);
+	errcallback.callback = TokenizeErrorCallback;
+	errcallback.arg = p;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
 
 	for (;;)
 	{
@@ -186,7 +196,36 @@ Tokenize(FsParser *p)
 		if (code == 0)
 			break;
 	}
+	error_context_stack = errcallback.previous;
 	scanner_finish(scanner);
+}
+
+/*
+ * TokenizeErrorCallback adds a hint when the scanner refuses a number right
+ * after TTL (or TTL INTERVAL): TTL 24h is a number with trailing junk to
+ * PostgreSQL's scanner, and the fix is to quote the duration.
+ */
+static void
+TokenizeErrorCallback(void *arg)
+{
+	FsParser   *p = (FsParser *) arg;
+	int			n = p->ntokens;
+	FsToken    *last = n >= 1 ? &p->tokens[n - 1] : NULL;
+	FsToken    *before = n >= 2 ? &p->tokens[n - 2] : NULL;
+	int			pos = geterrposition();
+	int			offset = 0;
+
+	if (last == NULL || last->code != IDENT || last->quoted || pos <= 0)
+		return;
+	/* the scanner's position counts characters from 1 */
+	for (int i = 1; i < pos && p->source[offset] != '\0'; i++)
+		offset += pg_mblen(p->source + offset);
+	if (!isdigit((unsigned char) p->source[offset]) && p->source[offset] != '.')
+		return;
+	if (strcmp(last->str, "ttl") == 0 ||
+		(strcmp(last->str, "interval") == 0 && before != NULL &&
+		 before->code == IDENT && !before->quoted && strcmp(before->str, "ttl") == 0))
+		errhint("%s", TTL_QUOTE_HINT);
 }
 
 /* ParseStatement parses one statement, up to but excluding its ';' */
@@ -318,7 +357,7 @@ ParseCreateGroup(FsParser *p, int location)
 			{
 				AcceptWord(p, "interval");
 				def->ttl_location = Peek(p)->location;
-				def->ttl_text = ParseString(p, "a TTL string such as '24 hours', or NONE");
+				def->ttl_text = ParseTtlString(p);
 				def->has_ttl = true;
 			}
 		}
@@ -520,7 +559,7 @@ ParseAlterGroupActions(FsParser *p)
 				{
 					AcceptWord(p, "interval");
 					act->location = Peek(p)->location;
-					act->text_value = ParseString(p, "a TTL string such as '24 hours', or NONE");
+					act->text_value = ParseTtlString(p);
 				}
 			}
 			else if (AcceptWord(p, "online"))
@@ -688,6 +727,26 @@ ParseString(FsParser *p, const char *what)
 		SyntaxError(p, what);
 	p->pos++;
 	return t->str;
+}
+
+/*
+ * ParseTtlString accepts a TTL's duration.  It is a string constant, so a
+ * bare TTL 24 gets a hint to quote it (TTL 24h never gets here: the scanner
+ * refuses it first, see TokenizeErrorCallback).
+ */
+static char *
+ParseTtlString(FsParser *p)
+{
+	FsToken    *t = Peek(p);
+
+	if (t->code != SCONST && t->code != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("syntax error at or near \"%s\"", TokenText(t)),
+				 errdetail("Expected a TTL string such as '24 hours', or NONE."),
+				 errhint("%s", TTL_QUOTE_HINT),
+				 errposition(DdlCharPosition(p->source, t->location))));
+	return ParseString(p, "a TTL string such as '24 hours', or NONE");
 }
 
 /* ParseStringList accepts ('a', 'b', ...), possibly empty */

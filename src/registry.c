@@ -31,6 +31,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
@@ -1574,6 +1575,56 @@ CheckColumnName(const char *what, const char *name, int location)
 	}
 }
 
+/* Where a type name starts in the featstore block, for TypePositionCallback */
+typedef struct TypePosition
+{
+	const char *type_text;
+	int			location;		/* byte offset in the block, or -1 */
+} TypePosition;
+
+/*
+ * TypePositionCallback moves the position of a syntax error that
+ * PostgreSQL's type parser reports inside a type name ("bigint b text":
+ * the "b") to the same character of the featstore block, where
+ * DdlErrorCallback draws it.  Outside a block there is no text to point
+ * into, so the position is dropped rather than drawn in the wrong place.
+ */
+static void
+TypePositionCallback(void *arg)
+{
+	TypePosition *tp = (TypePosition *) arg;
+	int			pos = geterrposition();
+	int			offset = 0;
+
+	if (pos <= 0)
+		return;
+	errposition(0);
+	if (tp->location < 0)
+		return;
+	for (int i = 1; i < pos && tp->type_text[offset] != '\0'; i++)
+		offset += pg_mblen(tp->type_text + offset);
+	registry_error_location = tp->location + offset;
+}
+
+/* TypeNameAt parses a type name written at location in the block (or -1) */
+static TypeName *
+TypeNameAt(const char *type_text, int location)
+{
+	ErrorContextCallback errcallback;
+	TypePosition tp;
+	TypeName   *tn;
+
+	tp.type_text = type_text;
+	tp.location = location;
+	errcallback.callback = TypePositionCallback;
+	errcallback.arg = &tp;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	tn = typeStringToTypeName(type_text);
+	error_context_stack = errcallback.previous;
+	return tn;
+}
+
 /*
  * ResolveFeatureType turns a feature's type text into a type, accepting the
  * types ML pipelines use: numbers, text, booleans, times, uuids, json and
@@ -1588,7 +1639,7 @@ ResolveFeatureType(const FsFeatureDef *def, Oid *typid, int32 *typmod)
 	Oid			elem;
 
 	registry_error_location = def->type_location >= 0 ? def->type_location : def->location;
-	tn = typeStringToTypeName(def->type_text);
+	tn = TypeNameAt(def->type_text, def->type_location >= 0 ? def->type_location : -1);
 	tup = LookupTypeName(NULL, tn, typmod, true);
 	if (tup == NULL)
 		ereport(ERROR,
@@ -1638,7 +1689,7 @@ ResolveFeatureType(const FsFeatureDef *def, Oid *typid, int32 *typmod)
 static Oid
 ResolveKeyType(const FsKeyDef *def)
 {
-	TypeName   *tn = typeStringToTypeName(def->type_text);
+	TypeName   *tn = TypeNameAt(def->type_text, def->location);
 	Type		tup = LookupTypeName(NULL, tn, NULL, true);
 	Oid			typid;
 
