@@ -30,7 +30,7 @@
 #include "utils/lsyscache.h"
 
 #include "featstore.h"
-#include "registry.h"
+#include "registry/registry.h"
 
 PG_FUNCTION_INFO_V1(featstore_guard_drop);
 PG_FUNCTION_INFO_V1(featstore_guard_alter);

@@ -52,7 +52,7 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
-#include "online.h"
+#include "online/online.h"
 
 /* Settings */
 char	   *online_database = NULL;

@@ -43,7 +43,7 @@
 #include "utils/typcache.h"
 
 #include "featstore.h"
-#include "pit.h"
+#include "pit/pit.h"
 
 PG_FUNCTION_INFO_V1(pit_match);
 PG_FUNCTION_INFO_V1(pit_match_support);

@@ -20,7 +20,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
-#include "online.h"
+#include "online/online.h"
 
 static const char *UnreadableColumn(const OnlineGroup *group, Oid roleid);
 

@@ -24,7 +24,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "online.h"
+#include "online/online.h"
 
 struct RedisConn
 {

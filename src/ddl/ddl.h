@@ -5,7 +5,7 @@
 #ifndef FEATSTORE_DDL_H
 #define FEATSTORE_DDL_H
 
-#include "registry.h"
+#include "registry/registry.h"
 
 typedef enum FsStmtKind
 {

@@ -53,7 +53,7 @@
 #include "utils/varlena.h"
 
 #include "featstore.h"
-#include "registry.h"
+#include "registry/registry.h"
 
 /* the longest TTL accepted: 100 years of 24-hour days */
 #define FS_MAX_TTL_DAYS 36525

@@ -29,7 +29,7 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
-#include "online.h"
+#include "online/online.h"
 
 PG_FUNCTION_INFO_V1(online_features);
 PG_FUNCTION_INFO_V1(verify_online);
