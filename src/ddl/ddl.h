@@ -43,6 +43,9 @@ typedef struct FsStatement
 	char	   *owner;
 } FsStatement;
 
+/* ddl_exec.c */
+extern void DdlLangInit(void);
+
 /* ddl_parser.c */
 extern List *DdlParse(const char *source);
 extern int	DdlCharPosition(const char *source, int byte_offset);

@@ -42,6 +42,7 @@
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
+#include "extension.h"
 #include "featstore.h"
 #include "pit/pit.h"
 

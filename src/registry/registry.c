@@ -52,7 +52,9 @@
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
+#include "extension.h"
 #include "featstore.h"
+#include "offline/offline.h"
 #include "registry/registry.h"
 
 /* the longest TTL accepted: 100 years of 24-hour days */
