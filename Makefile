@@ -3,8 +3,8 @@ EXTENSION = featstore
 EXTVERSION = 0.3.0
 
 MODULE_big = featstore
-OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
-HEADERS = $(wildcard src/*.h)
+OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/*/*.c)))
+HEADERS = $(sort $(wildcard src/*.h src/*/*.h))
 
 # The install script is assembled from one SQL file per subsystem, in name order.
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))

@@ -1,13 +1,17 @@
 /*
  * featstore.h
- *		Declarations shared between featstore's subsystems.
+ *		Types shared by all of featstore's subsystems.
  *
- * Each subsystem lives in its own file:
- *	featstore.c		module entry point (_PG_init) and extension lookups
- *	registry.c		registry operations behind the DDL and the SQL API
- *	offline_store.c	the per-group history tables (create, alter, drop)
- *	ddl_parser.c	the featstore statement language: lexer glue and parser
- *	ddl_exec.c		DO LANGUAGE featstore, featstore.exec() and dispatch
+ * Each subsystem lives in its own folder under src/ and names what the
+ * others may call in its own header (docs/architecture.md):
+ *	featstore.c			module entry point (_PG_init)
+ *	extension.h			the extension's owner, schema, version, restricted sections
+ *	registry/registry.h	lookups, registry operations, group-change events
+ *	ddl/ddl.h			the featstore statement language
+ *	offline/offline.h	the per-group history tables (create, alter, drop)
+ *	pit/pit.h			the point-in-time join
+ *	online/online.h		the online store and its worker
+ *	redis/redis_io.h	non-blocking hiredis
  */
 #ifndef FEATSTORE_H
 #define FEATSTORE_H
@@ -16,8 +20,6 @@
 
 #include "datatype/timestamp.h"
 #include "nodes/pg_list.h"
-
-#define FEATSTORE_SCHEMA "featstore"
 
 /* Columns every group history table has besides keys and features */
 #define FS_EVENT_TS_COLUMN "event_timestamp"
@@ -57,50 +59,5 @@ typedef struct FsGroup
 	bool		online;
 	List	   *features;		/* of FsFeature *, in position order */
 } FsGroup;
-
-/*
- * Registry changes other subsystems must follow (the online store attaches
- * change capture to new group tables, re-applies TTLs, removes keys).
- * Callbacks run inside the DDL statement's transaction, as the calling role,
- * after the registry and the table reflect the change (CREATED, ALTERED) or
- * before anything is removed (DROPPING).  An error aborts the statement.
- */
-typedef enum FsGroupEvent
-{
-	FS_GROUP_CREATED,
-	FS_GROUP_ALTERED,
-	FS_GROUP_DROPPING
-} FsGroupEvent;
-
-typedef void (*FsGroupChangeCallback) (FsGroupEvent event, const FsGroup *group);
-
-/* featstore.c */
-extern void RegisterGroupChangeCallback(FsGroupChangeCallback callback);
-extern void FireGroupChange(FsGroupEvent event, const FsGroup *group);
-extern Oid	FeatstoreExtensionOwner(void);
-extern char *FeatstoreInstalledVersion(void);
-extern void FeatstoreRequireCurrentSchema(void);
-extern Oid	FeatstoreSchemaOid(bool missing_ok);
-extern void FeatstoreBeginRegistryWrite(Oid *save_userid, int *save_sec_context);
-extern void FeatstoreEndRegistryWrite(Oid save_userid, int save_sec_context);
-extern void FeatstoreBeginAsTableOwner(Oid relid, Oid *save_userid, int *save_sec_context);
-extern void FeatstoreEndAsTableOwner(Oid save_userid, int save_sec_context);
-
-/* registry.c: read side, usable by every subsystem */
-extern FsGroup *RegistryLookupGroup(const char *name, bool missing_ok);
-extern List *RegistryListGroupNames(void);
-extern void RegistryCheckGroupTable(const FsGroup *group);
-
-/* offline_store.c: set while featstore attaches or detaches capture triggers */
-extern bool featstore_capture_ddl;
-
-/* online_worker.c: settings, shared memory, worker and capture hooks */
-extern void OnlineInit(void);
-
-/* ddl_exec.c */
-extern void DdlLangInit(void);
-
-/* pit_planner.c: the point-in-time join */
-extern void PitInit(void);
 
 #endif							/* FEATSTORE_H */

@@ -32,7 +32,7 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
-#include "online.h"
+#include "online/online.h"
 
 #define UNIX_EPOCH_OFFSET_USECS \
 	((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)

@@ -8,7 +8,6 @@
  *	online_group.c		group metadata and the winner query
  *	online_scan.c		the ordered walk that rematerializes a whole group
  *	online_codec.c		Redis key and msgpack value layout
- *	redis_io.c			non-blocking hiredis with a deadline on every step
  *	online_read.c		online_features(), verify_online(), status SRF
  */
 #ifndef FEATSTORE_ONLINE_H
@@ -23,6 +22,7 @@
 #include "storage/spin.h"
 
 #include "featstore.h"
+#include "redis/redis_io.h"
 
 /* Queue table of entities whose Redis value must be recomputed */
 #define ONLINE_QUEUE_TABLE "online_queue"
@@ -147,44 +147,6 @@ typedef struct OnlineWinner
 
 typedef void (*OnlineEmitFn) (void *arg, const OnlineWinner *winner);
 
-/* Connection settings for Redis */
-typedef struct RedisOptions
-{
-	const char *host;
-	int			port;
-	const char *unix_socket;
-	const char *password;
-	int			db;
-	int			timeout_ms;
-} RedisOptions;
-
-/*
- * One command of a pipeline: argc arguments, binary safe.  argv and
- * argvlen point at the inline arrays (RedisCommandSet) or at caller memory
- * for long commands.
- */
-typedef struct RedisCommand
-{
-	int			argc;
-	const char **argv;
-	size_t	   *argvlen;
-	const char *inline_argv[8];
-	size_t		inline_argvlen[8];
-} RedisCommand;
-
-/* One reply, copied out of hiredis into palloc'd memory */
-typedef struct RedisResult
-{
-	int			type;			/* REDIS_REPLY_* */
-	long long	integer;
-	char	   *str;
-	size_t		len;
-	int			nelements;
-	struct RedisResult *elements;
-} RedisResult;
-
-typedef struct RedisConn RedisConn;
-
 /* online_worker.c */
 extern char *online_database;
 extern char *online_redis_host;
@@ -256,15 +218,5 @@ extern const char *OnlineCasScript(void);
 
 /* online_read.c */
 extern void OnlineRequireServedDatabase(void);
-
-/* redis_io.c */
-extern RedisConn *RedisOpen(const RedisOptions *opts, char **err);
-extern void RedisClose(RedisConn *conn);
-extern bool RedisRun(RedisConn *conn, int ncmds, RedisCommand *cmds,
-					 RedisResult *results, int timeout_ms, char **err);
-extern bool RedisSend(RedisConn *conn, int ncmds, RedisCommand *cmds, char **err);
-extern bool RedisReceive(RedisConn *conn, int nreplies, RedisResult *results,
-						 int timeout_ms, char **err);
-extern void RedisCommandSet(RedisCommand *cmd, int argc, ...);
 
 #endif							/* FEATSTORE_ONLINE_H */

@@ -1,6 +1,8 @@
 /*
  * registry.h
- *		Definitions passed to the registry's write operations.
+ *		The registry: what other subsystems may call.  The read side
+ *		(lookups), the group-change events, and the definitions passed to the
+ *		registry's write operations.
  *
  * The featstore statement language (ddl_parser.c) and the SQL-callable
  * registry functions both build these structures and hand them to the same
@@ -118,6 +120,32 @@ typedef struct FsResult
 
 extern int	registry_error_location;
 
+/* registry.c: read side, usable by every subsystem */
+extern FsGroup *RegistryLookupGroup(const char *name, bool missing_ok);
+extern List *RegistryListGroupNames(void);
+extern void RegistryCheckGroupTable(const FsGroup *group);
+
+/*
+ * Registry changes other subsystems must follow (the online store attaches
+ * change capture to new group tables, re-applies TTLs, removes keys).
+ * Callbacks run inside the DDL statement's transaction, as the calling role,
+ * after the registry and the table reflect the change (CREATED, ALTERED) or
+ * before anything is removed (DROPPING).  An error aborts the statement.
+ */
+typedef enum FsGroupEvent
+{
+	FS_GROUP_CREATED,
+	FS_GROUP_ALTERED,
+	FS_GROUP_DROPPING
+} FsGroupEvent;
+
+typedef void (*FsGroupChangeCallback) (FsGroupEvent event, const FsGroup *group);
+
+/* registry_events.c */
+extern void RegisterGroupChangeCallback(FsGroupChangeCallback callback);
+extern void FireGroupChange(FsGroupEvent event, const FsGroup *group);
+
+/* registry.c: write side, behind the DDL and the SQL API */
 extern FsResult *RegistryCreateEntity(FsEntityDef *def, const char *stmt_text);
 extern FsResult *RegistryAlterEntity(const char *name, const char *description,
 									 const char *owner, bool set_description,
@@ -133,13 +161,5 @@ extern FsResult *RegistryCreateService(FsServiceDef *def, const char *stmt_text)
 extern FsResult *RegistryDropService(const char *name, bool missing_ok,
 									 const char *stmt_text);
 extern FsFeatureRef *RegistryParseFeatureRef(const char *ref);
-
-/* offline_store.c: keys are FsKeyColumn *, features FsFeature * */
-extern Oid	OfflineCreateTable(const char *schema_name, const char *table_name,
-							   const char *group_name, List *keys, List *features,
-							   const char *description);
-extern void OfflineAddColumn(Oid relid, const FsFeature *feature);
-extern void OfflineSetColumnComment(Oid relid, const char *column, const char *comment);
-extern void OfflineDropTable(Oid relid, bool cascade);
 
 #endif							/* FEATSTORE_REGISTRY_H */

@@ -5,7 +5,7 @@
 #ifndef FEATSTORE_DDL_H
 #define FEATSTORE_DDL_H
 
-#include "registry.h"
+#include "registry/registry.h"
 
 typedef enum FsStmtKind
 {
@@ -42,6 +42,9 @@ typedef struct FsStatement
 	char	   *description;
 	char	   *owner;
 } FsStatement;
+
+/* ddl_exec.c */
+extern void DdlLangInit(void);
 
 /* ddl_parser.c */
 extern List *DdlParse(const char *source);

@@ -15,7 +15,7 @@
 #include "utils/timestamp.h"
 
 #include "featstore.h"
-#include "registry.h"
+#include "registry/registry.h"
 
 PG_FUNCTION_INFO_V1(featstore_create_entity);
 PG_FUNCTION_INFO_V1(featstore_drop_entity);

@@ -21,7 +21,7 @@
 #include "utils/varlena.h"
 
 #include "featstore.h"
-#include "pit.h"
+#include "pit/pit.h"
 
 PG_FUNCTION_INFO_V1(pit_describe);
 PG_FUNCTION_INFO_V1(pit_spine_from);

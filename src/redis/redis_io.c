@@ -18,13 +18,14 @@
 
 #include <hiredis/hiredis.h>
 
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "online.h"
+#include "redis/redis_io.h"
 
 struct RedisConn
 {

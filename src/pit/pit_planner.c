@@ -42,8 +42,9 @@
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
+#include "extension.h"
 #include "featstore.h"
-#include "pit.h"
+#include "pit/pit.h"
 
 PG_FUNCTION_INFO_V1(pit_match);
 PG_FUNCTION_INFO_V1(pit_match_support);

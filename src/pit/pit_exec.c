@@ -56,7 +56,7 @@
 #include "utils/typcache.h"
 
 #include "featstore.h"
-#include "pit.h"
+#include "pit/pit.h"
 
 /* Spine row in the hash strategy; keys follow the struct */
 typedef struct PitSpineEntry

@@ -20,7 +20,9 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
-#include "online.h"
+#include "extension.h"
+#include "online/online.h"
+#include "registry/registry.h"
 
 static const char *UnreadableColumn(const OnlineGroup *group, Oid roleid);
 

@@ -52,8 +52,10 @@
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
+#include "extension.h"
 #include "featstore.h"
-#include "registry.h"
+#include "offline/offline.h"
+#include "registry/registry.h"
 
 /* the longest TTL accepted: 100 years of 24-hour days */
 #define FS_MAX_TTL_DAYS 36525

@@ -52,7 +52,9 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
-#include "online.h"
+#include "extension.h"
+#include "online/online.h"
+#include "registry/registry.h"
 
 /* Settings */
 char	   *online_database = NULL;

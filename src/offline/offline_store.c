@@ -29,8 +29,10 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "extension.h"
 #include "featstore.h"
-#include "registry.h"
+#include "offline/offline.h"
+#include "registry/registry.h"
 
 PG_FUNCTION_INFO_V1(featstore_guard_drop);
 PG_FUNCTION_INFO_V1(featstore_guard_alter);

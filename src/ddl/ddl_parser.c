@@ -18,7 +18,7 @@
 #include "parser/scanner.h"
 #include "parser/gram.h"
 
-#include "ddl.h"
+#include "ddl/ddl.h"
 
 typedef struct FsToken
 {

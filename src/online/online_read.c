@@ -29,7 +29,9 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
-#include "online.h"
+#include "extension.h"
+#include "online/online.h"
+#include "registry/registry.h"
 
 PG_FUNCTION_INFO_V1(online_features);
 PG_FUNCTION_INFO_V1(verify_online);

@@ -23,9 +23,9 @@
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
-#include "ddl.h"
+#include "ddl/ddl.h"
 #include "featstore.h"
-#include "registry.h"
+#include "registry/registry.h"
 
 PG_FUNCTION_INFO_V1(featstore_inline_handler);
 PG_FUNCTION_INFO_V1(featstore_call_handler);

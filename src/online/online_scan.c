@@ -38,7 +38,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "online.h"
+#include "online/online.h"
 
 /*
  * Rows of an entity read past its winner before the scan jumps below it:

@@ -32,7 +32,10 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
-#include "online.h"
+#include "extension.h"
+#include "offline/offline.h"
+#include "online/online.h"
+#include "registry/registry.h"
 
 PG_FUNCTION_INFO_V1(online_capture);
 PG_FUNCTION_INFO_V1(materialize);

@@ -1,0 +1,24 @@
+/*
+ * extension.h
+ *		The extension's identity (extension.c): its owner, schema and
+ *		installed version, and the restricted sections in which featstore
+ *		works as the registry's owner or as a group table's owner.
+ */
+#ifndef FEATSTORE_EXTENSION_H
+#define FEATSTORE_EXTENSION_H
+
+#include "postgres.h"
+
+#define FEATSTORE_SCHEMA "featstore"
+
+extern void ExtensionInit(void);
+extern Oid	FeatstoreExtensionOwner(void);
+extern char *FeatstoreInstalledVersion(void);
+extern void FeatstoreRequireCurrentSchema(void);
+extern Oid	FeatstoreSchemaOid(bool missing_ok);
+extern void FeatstoreBeginRegistryWrite(Oid *save_userid, int *save_sec_context);
+extern void FeatstoreEndRegistryWrite(Oid save_userid, int save_sec_context);
+extern void FeatstoreBeginAsTableOwner(Oid relid, Oid *save_userid, int *save_sec_context);
+extern void FeatstoreEndAsTableOwner(Oid save_userid, int save_sec_context);
+
+#endif							/* FEATSTORE_EXTENSION_H */
