@@ -104,6 +104,15 @@ static FsResult *SkipOrReportExisting(const char *command, const char *kind,
 									  const char *name, bool if_not_exists,
 									  const char *hint);
 static bool OverlapsNamedFeature(List *seen, const char *group_name);
+static List *CreateGroupKeys(const FsGroupDef *def);
+static char *CreateGroupSchema(const FsGroupDef *def);
+static List *CreateGroupFeatures(const FsGroupDef *def, List *keys);
+static void InsertGroupRow(const FsGroupDef *def, const char *schema_name, Interval *ttl);
+static void CheckNewFeatureName(const FsFeatureDef *fd, List *keys, const char *entity_name,
+								const char *key_hint);
+static FsFeature *MakeFeature(const FsFeatureDef *fd, int position);
+static void InsertFeatureRow(const char *group_name, const FsFeature *f,
+							 const FsFeatureDef *fd);
 
 /* Reserved column names: the timestamps every group table has, and system columns */
 static const char *const reserved_columns[] = {
@@ -733,14 +742,11 @@ RegistryDropEntity(const char *name, bool missing_ok, bool cascade, const char *
 FsResult *
 RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 {
-	Oid			nspid;
 	char	   *schema_name;
 	List	   *keys;
-	List	   *features = NIL;
+	List	   *features;
 	ListCell   *lc;
 	Interval	ttl;
-	Oid			relid;
-	int			position = 0;
 	FsGroup    *group;
 	MemoryContext callercxt = CurrentMemoryContext;
 	MemoryContext oldcxt;
@@ -757,7 +763,53 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 									def->if_not_exists,
 									"Choose another name, use CREATE FEATURE GROUP IF NOT EXISTS, or change the group with ALTER FEATURE GROUP.");
 
-	/* the entity */
+	keys = CreateGroupKeys(def);
+	schema_name = CreateGroupSchema(def);
+	features = CreateGroupFeatures(def, keys);
+
+	/* the TTL */
+	memset(&ttl, 0, sizeof(ttl));
+	if (def->has_ttl && def->ttl_text)
+	{
+		registry_error_location = def->ttl_location;
+		ParseTtl(def->ttl_text, def->name, &ttl);
+	}
+
+	/* the history table, created as the calling role */
+	registry_error_location = def->location;
+	(void) OfflineCreateTable(schema_name, def->name, def->name, keys, features,
+							  def->description);
+
+	/* the registry rows */
+	InsertGroupRow(def, schema_name, &ttl);
+	foreach(lc, def->features)
+		InsertFeatureRow(def->name, list_nth(features, foreach_current_index(lc)),
+						 lfirst(lc));
+
+	registry_error_location = def->location;
+	RecordHistory("CREATE FEATURE GROUP", "feature group", def->name, stmt_text);
+
+	group = RegistryLookupGroup(def->name, false);
+	FireGroupChange(FS_GROUP_CREATED, group);
+
+	oldcxt = MemoryContextSwitchTo(callercxt);
+	result = MakeResult("CREATE FEATURE GROUP", "feature group", def->name,
+						psprintf("table %s, %d feature%s",
+								 quote_qualified_identifier(schema_name, def->name),
+								 list_length(features),
+								 list_length(features) == 1 ? "" : "s"));
+	MemoryContextSwitchTo(oldcxt);
+	SPI_finish();
+	return result;
+}
+
+/*
+ * CreateGroupKeys checks that a new group's entity exists and returns the
+ * entity's key columns, which become the first columns of the group table.
+ */
+static List *
+CreateGroupKeys(const FsGroupDef *def)
+{
 	registry_error_location = def->entity_location;
 	if (!RegExists("SELECT 1 FROM featstore.entities WHERE name = $1", def->entity_name))
 		ereport(ERROR,
@@ -767,9 +819,21 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 						 quote_identifier(def->entity_name),
 						 NameList("SELECT coalesce(string_agg(name, ', ' ORDER BY name), 'none') FROM featstore.entities WHERE $1 IS NOT NULL",
 								  def->entity_name))));
-	keys = LoadKeys(def->entity_name);
+	return LoadKeys(def->entity_name);
+}
 
-	/* the schema of the history table */
+/*
+ * CreateGroupSchema returns the schema a new group's history table goes
+ * into: the named one or the creation schema of search_path.  It refuses
+ * featstore's own and the system schemas, and a name already taken there,
+ * before anything is created.
+ */
+static char *
+CreateGroupSchema(const FsGroupDef *def)
+{
+	Oid			nspid;
+	char	   *schema_name;
+
 	registry_error_location = def->schema_location >= 0 ? def->schema_location : def->location;
 	if (def->schema_name)
 		nspid = get_namespace_oid(def->schema_name, false);
@@ -791,8 +855,19 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 				(errcode(ERRCODE_DUPLICATE_TABLE),
 				 errmsg("relation \"%s.%s\" already exists", schema_name, def->name),
 				 errhint("A feature group creates its own history table named after the group; choose another group name or schema.")));
+	return schema_name;
+}
 
-	/* the features */
+/*
+ * CreateGroupFeatures validates a new group's feature list and returns its
+ * features, numbered from 1 in the order written.
+ */
+static List *
+CreateGroupFeatures(const FsGroupDef *def, List *keys)
+{
+	List	   *features = NIL;
+	ListCell   *lc;
+
 	if (def->features == NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
@@ -801,22 +876,10 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 	foreach(lc, def->features)
 	{
 		FsFeatureDef *fd = lfirst(lc);
-		FsFeature  *f = palloc0(sizeof(FsFeature));
 		ListCell   *lc2;
 
-		registry_error_location = fd->location;
-		CheckColumnName("feature", fd->name, fd->location);
-		foreach(lc2, keys)
-		{
-			FsKeyColumn *k = lfirst(lc2);
-
-			if (strcmp(k->name, fd->name) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_RESERVED_NAME),
-						 errmsg("feature name \"%s\" is the key column of entity \"%s\"",
-								fd->name, def->entity_name),
-						 errhint("Key columns are added to the group table automatically; rename the feature.")));
-		}
+		CheckNewFeatureName(fd, keys, def->entity_name,
+							"Key columns are added to the group table automatically; rename the feature.");
 		foreach(lc2, features)
 		{
 			FsFeature  *other = lfirst(lc2);
@@ -827,87 +890,112 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 						 errmsg("feature \"%s\" appears twice in feature group \"%s\"",
 								fd->name, def->name)));
 		}
-		ResolveFeatureType(fd, &f->typid, &f->typmod);
-		f->name = fd->name;
-		f->type_name = format_type_with_typemod(f->typid, f->typmod);
-		f->description = fd->description;
-		f->position = ++position;
-		features = lappend(features, f);
+		features = lappend(features, MakeFeature(fd, list_length(features) + 1));
 	}
+	return features;
+}
 
-	/* the TTL */
-	memset(&ttl, 0, sizeof(ttl));
-	if (def->has_ttl && def->ttl_text)
+/*
+ * InsertGroupRow records a new group in featstore.feature_groups, as the
+ * extension owner, with the calling role as its creator.
+ */
+static void
+InsertGroupRow(const FsGroupDef *def, const char *schema_name, Interval *ttl)
+{
+	Oid			gt[10] = {TEXTOID, NAMEOID, NAMEOID, TEXTOID, INTERVALOID,
+	BOOLOID, TEXTOID, TEXTOID, TEXTARRAYOID, NAMEOID};
+	Datum		gv[10];
+	char		gn[10] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+
+	gv[0] = CStringGetTextDatum(def->name);
+	gv[1] = DirectFunctionCall1(namein, CStringGetDatum(schema_name));
+	gv[2] = DirectFunctionCall1(namein, CStringGetDatum(def->name));
+	gv[3] = CStringGetTextDatum(def->entity_name);
+	gv[4] = IntervalPGetDatum(ttl);
+	gn[4] = (def->has_ttl && def->ttl_text) ? ' ' : 'n';
+	gv[5] = BoolGetDatum(def->online);
+	gv[6] = def->description ? CStringGetTextDatum(def->description) : (Datum) 0;
+	gn[6] = def->description ? ' ' : 'n';
+	gv[7] = def->owner ? CStringGetTextDatum(def->owner) : (Datum) 0;
+	gn[7] = def->owner ? ' ' : 'n';
+	gv[8] = TextListToArray(def->tags);
+	gv[9] = DirectFunctionCall1(namein,
+								CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	RegSpi("INSERT INTO featstore.feature_groups (name, schema_name, table_name, entity_name, "
+		   "ttl, online, description, owner, tags, created_by) "
+		   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+		   10, gt, gv, gn, true);
+}
+
+/* ------------------------------------------------------------------------
+ * Features: what CREATE FEATURE GROUP and ADD FEATURE share
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * CheckNewFeatureName checks the name of a feature joining a group: a valid
+ * column name that is not one of the entity's key columns.  The two callers
+ * have always given different hints for a key column's name, so key_hint
+ * is theirs to choose.
+ */
+static void
+CheckNewFeatureName(const FsFeatureDef *fd, List *keys, const char *entity_name,
+					const char *key_hint)
+{
+	ListCell   *lc;
+
+	registry_error_location = fd->location;
+	CheckColumnName("feature", fd->name, fd->location);
+	foreach(lc, keys)
 	{
-		registry_error_location = def->ttl_location;
-		ParseTtl(def->ttl_text, def->name, &ttl);
+		FsKeyColumn *k = lfirst(lc);
+
+		if (strcmp(k->name, fd->name) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_RESERVED_NAME),
+					 errmsg("feature name \"%s\" is the key column of entity \"%s\"",
+							fd->name, entity_name),
+					 errhint("%s", key_hint)));
 	}
+}
 
-	/* the history table, created as the calling role */
-	registry_error_location = def->location;
-	relid = OfflineCreateTable(schema_name, def->name, def->name, keys, features,
-							   def->description);
+/*
+ * MakeFeature resolves a feature definition's type and returns the feature
+ * at the given position of its group.
+ */
+static FsFeature *
+MakeFeature(const FsFeatureDef *fd, int position)
+{
+	FsFeature  *f = palloc0(sizeof(FsFeature));
 
-	/* the registry rows */
-	{
-		Oid			gt[10] = {TEXTOID, NAMEOID, NAMEOID, TEXTOID, INTERVALOID,
-		BOOLOID, TEXTOID, TEXTOID, TEXTARRAYOID, NAMEOID};
-		Datum		gv[10];
-		char		gn[10] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	ResolveFeatureType(fd, &f->typid, &f->typmod);
+	f->name = fd->name;
+	f->type_name = format_type_with_typemod(f->typid, f->typmod);
+	f->description = fd->description;
+	f->position = position;
+	return f;
+}
 
-		gv[0] = CStringGetTextDatum(def->name);
-		gv[1] = DirectFunctionCall1(namein, CStringGetDatum(schema_name));
-		gv[2] = DirectFunctionCall1(namein, CStringGetDatum(def->name));
-		gv[3] = CStringGetTextDatum(def->entity_name);
-		gv[4] = IntervalPGetDatum(&ttl);
-		gn[4] = (def->has_ttl && def->ttl_text) ? ' ' : 'n';
-		gv[5] = BoolGetDatum(def->online);
-		gv[6] = def->description ? CStringGetTextDatum(def->description) : (Datum) 0;
-		gn[6] = def->description ? ' ' : 'n';
-		gv[7] = def->owner ? CStringGetTextDatum(def->owner) : (Datum) 0;
-		gn[7] = def->owner ? ' ' : 'n';
-		gv[8] = TextListToArray(def->tags);
-		gv[9] = DirectFunctionCall1(namein,
-									CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
-		RegSpi("INSERT INTO featstore.feature_groups (name, schema_name, table_name, entity_name, "
-			   "ttl, online, description, owner, tags, created_by) "
-			   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-			   10, gt, gv, gn, true);
-	}
-	foreach(lc, def->features)
-	{
-		FsFeatureDef *fd = lfirst(lc);
-		FsFeature  *f = list_nth(features, foreach_current_index(lc));
-		Oid			ft[6] = {TEXTOID, NAMEOID, TEXTOID, TEXTOID, TEXTARRAYOID, INT4OID};
-		Datum		fv[6];
-		char		fn[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+/*
+ * InsertFeatureRow records one feature of a group in featstore.features, as
+ * the extension owner; its tags come from the definition.
+ */
+static void
+InsertFeatureRow(const char *group_name, const FsFeature *f, const FsFeatureDef *fd)
+{
+	Oid			ft[6] = {TEXTOID, NAMEOID, TEXTOID, TEXTOID, TEXTARRAYOID, INT4OID};
+	Datum		fv[6];
+	char		fn[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 
-		fv[0] = CStringGetTextDatum(def->name);
-		fv[1] = DirectFunctionCall1(namein, CStringGetDatum(f->name));
-		fv[2] = CStringGetTextDatum(f->type_name);
-		fv[3] = fd->description ? CStringGetTextDatum(fd->description) : (Datum) 0;
-		fn[3] = fd->description ? ' ' : 'n';
-		fv[4] = TextListToArray(fd->tags);
-		fv[5] = Int32GetDatum(f->position);
-		RegSpi("INSERT INTO featstore.features (group_name, name, data_type, description, tags, position) "
-			   "VALUES ($1, $2, $3, $4, $5, $6)", 6, ft, fv, fn, true);
-	}
-
-	registry_error_location = def->location;
-	RecordHistory("CREATE FEATURE GROUP", "feature group", def->name, stmt_text);
-
-	group = RegistryLookupGroup(def->name, false);
-	FireGroupChange(FS_GROUP_CREATED, group);
-
-	oldcxt = MemoryContextSwitchTo(callercxt);
-	result = MakeResult("CREATE FEATURE GROUP", "feature group", def->name,
-						psprintf("table %s, %d feature%s",
-								 quote_qualified_identifier(schema_name, def->name),
-								 position, position == 1 ? "" : "s"));
-	MemoryContextSwitchTo(oldcxt);
-	SPI_finish();
-	(void) relid;
-	return result;
+	fv[0] = CStringGetTextDatum(group_name);
+	fv[1] = DirectFunctionCall1(namein, CStringGetDatum(f->name));
+	fv[2] = CStringGetTextDatum(f->type_name);
+	fv[3] = fd->description ? CStringGetTextDatum(fd->description) : (Datum) 0;
+	fn[3] = fd->description ? ' ' : 'n';
+	fv[4] = TextListToArray(fd->tags);
+	fv[5] = Int32GetDatum(f->position);
+	RegSpi("INSERT INTO featstore.features (group_name, name, data_type, description, tags, position) "
+		   "VALUES ($1, $2, $3, $4, $5, $6)", 6, ft, fv, fn, true);
 }
 
 /* RegistryAlterGroup applies ALTER FEATURE GROUP actions, in order */
@@ -954,24 +1042,12 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 			case FS_ALTER_ADD_FEATURE:
 				{
 					FsFeatureDef *fd = act->feature;
-					FsFeature  *f = palloc0(sizeof(FsFeature));
+					FsFeature  *f;
 					ListCell   *lc2;
-					Oid			ft[6] = {TEXTOID, NAMEOID, TEXTOID, TEXTOID, TEXTARRAYOID, INT4OID};
-					Datum		fv[6];
-					char		fn[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 					int			maxpos = 0;
 
-					registry_error_location = fd->location;
-					CheckColumnName("feature", fd->name, fd->location);
-					foreach(lc2, group->keys)
-					{
-						if (strcmp(((FsKeyColumn *) lfirst(lc2))->name, fd->name) == 0)
-							ereport(ERROR,
-									(errcode(ERRCODE_RESERVED_NAME),
-									 errmsg("feature name \"%s\" is the key column of entity \"%s\"",
-											fd->name, group->entity_name),
-									 errhint("Choose another feature name.")));
-					}
+					CheckNewFeatureName(fd, group->keys, group->entity_name,
+										"Choose another feature name.");
 					target = FindFeature(group, fd->name);
 					if (target)
 						ereport(ERROR,
@@ -981,13 +1057,9 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 								 target->deprecated
 								 ? errhint("The feature is deprecated; a new feature needs a new name, e.g. %s_v2.", fd->name)
 								 : errhint("Choose another name; a feature's type cannot change in place.")));
-					ResolveFeatureType(fd, &f->typid, &f->typmod);
 					foreach(lc2, group->features)
 						maxpos = Max(maxpos, ((FsFeature *) lfirst(lc2))->position);
-					f->name = fd->name;
-					f->type_name = format_type_with_typemod(f->typid, f->typmod);
-					f->description = fd->description;
-					f->position = maxpos + 1;
+					f = MakeFeature(fd, maxpos + 1);
 					if (!OidIsValid(group->relid))
 						ereport(ERROR,
 								(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -995,15 +1067,7 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 								 errhint("Drop the group with DROP FEATURE GROUP %s and create it again.",
 										 quote_identifier(name))));
 					OfflineAddColumn(group->relid, f);
-					fv[0] = gname;
-					fv[1] = DirectFunctionCall1(namein, CStringGetDatum(f->name));
-					fv[2] = CStringGetTextDatum(f->type_name);
-					fv[3] = fd->description ? CStringGetTextDatum(fd->description) : (Datum) 0;
-					fn[3] = fd->description ? ' ' : 'n';
-					fv[4] = TextListToArray(fd->tags);
-					fv[5] = Int32GetDatum(f->position);
-					RegSpi("INSERT INTO featstore.features (group_name, name, data_type, description, tags, position) "
-						   "VALUES ($1, $2, $3, $4, $5, $6)", 6, ft, fv, fn, true);
+					InsertFeatureRow(name, f, fd);
 					group->features = lappend(group->features, f);
 					appendStringInfo(&detail, "%sadded feature %s", detail.len ? ", " : "",
 									 quote_identifier(f->name));
