@@ -113,6 +113,25 @@ static void CheckNewFeatureName(const FsFeatureDef *fd, List *keys, const char *
 static FsFeature *MakeFeature(const FsFeatureDef *fd, int position);
 static void InsertFeatureRow(const char *group_name, const FsFeature *f,
 							 const FsFeatureDef *fd);
+static FsFeature *AlterGroupTarget(FsGroup *group, const char *feature);
+static void AlterGroupDetail(StringInfo detail, const char *what, const char *feature);
+static void AlterGroupUpdate(const FsGroup *group, const char *sql, Oid typid,
+							 Datum value, bool isnull);
+static void AlterGroupUpdateFeature(const FsGroup *group, const FsFeature *target,
+									const char *sql, Oid typid, Datum value, bool isnull);
+static void AlterGroupAddFeature(FsGroup *group, FsFeatureDef *fd, StringInfo detail);
+static void AlterGroupDeprecateFeature(FsGroup *group, FsFeature *target, StringInfo detail);
+static void AlterGroupFeatureType(FsGroup *group, FsFeature *target, FsFeatureDef *fd);
+static void AlterGroupFeatureDescription(FsGroup *group, FsFeature *target,
+										 const char *description, StringInfo detail);
+static void AlterGroupFeatureTags(FsGroup *group, FsFeature *target, List *tags,
+								  StringInfo detail);
+static void AlterGroupSetTtl(FsGroup *group, const char *ttl_text, StringInfo detail);
+static void AlterGroupSetOnline(FsGroup *group, bool online, StringInfo detail);
+static void AlterGroupSetDescription(FsGroup *group, const char *description,
+									 StringInfo detail);
+static void AlterGroupSetOwner(FsGroup *group, const char *owner, StringInfo detail);
+static void AlterGroupSetTags(FsGroup *group, List *tags, StringInfo detail);
 
 /* Reserved column names: the timestamps every group table has, and system columns */
 static const char *const reserved_columns[] = {
@@ -998,6 +1017,14 @@ InsertFeatureRow(const char *group_name, const FsFeature *f, const FsFeatureDef 
 		   "VALUES ($1, $2, $3, $4, $5, $6)", 6, ft, fv, fn, true);
 }
 
+/* ------------------------------------------------------------------------
+ * ALTER FEATURE GROUP: a dispatcher and one function per action, as
+ * PostgreSQL's tablecmds.c has ATExec*.  Each action changes the registry
+ * row, keeps the in-memory group in step for the actions after it, and
+ * names itself in the statement's detail text.
+ * ------------------------------------------------------------------------
+ */
+
 /* RegistryAlterGroup applies ALTER FEATURE GROUP actions, in order */
 FsResult *
 RegistryAlterGroup(const char *name, List *actions, int location, const char *stmt_text)
@@ -1018,182 +1045,43 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 	{
 		FsAlterAction *act = lfirst(lc);
 		FsFeature  *target = NULL;
-		Oid			at[3] = {TEXTOID, TEXTOID, TEXTOID};
-		Datum		av[3];
-		char		an[3] = {' ', ' ', ' '};
 
 		registry_error_location = act->location;
-		av[0] = gname;
-
 		if (act->feature && act->kind != FS_ALTER_ADD_FEATURE)
-		{
-			target = FindFeature(group, act->feature->name);
-			if (target == NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_UNDEFINED_COLUMN),
-						 errmsg("feature \"%s\" does not exist in feature group \"%s\"",
-								act->feature->name, name),
-						 errhint("List the group's features with SELECT feature_name FROM featstore.catalog WHERE group_name = %s.",
-								 quote_literal_cstr(name))));
-		}
+			target = AlterGroupTarget(group, act->feature->name);
 
 		switch (act->kind)
 		{
 			case FS_ALTER_ADD_FEATURE:
-				{
-					FsFeatureDef *fd = act->feature;
-					FsFeature  *f;
-					ListCell   *lc2;
-					int			maxpos = 0;
-
-					CheckNewFeatureName(fd, group->keys, group->entity_name,
-										"Choose another feature name.");
-					target = FindFeature(group, fd->name);
-					if (target)
-						ereport(ERROR,
-								(errcode(ERRCODE_DUPLICATE_COLUMN),
-								 errmsg("feature \"%s\" already exists in feature group \"%s\"",
-										fd->name, name),
-								 target->deprecated
-								 ? errhint("The feature is deprecated; a new feature needs a new name, e.g. %s_v2.", fd->name)
-								 : errhint("Choose another name; a feature's type cannot change in place.")));
-					foreach(lc2, group->features)
-						maxpos = Max(maxpos, ((FsFeature *) lfirst(lc2))->position);
-					f = MakeFeature(fd, maxpos + 1);
-					if (!OidIsValid(group->relid))
-						ereport(ERROR,
-								(errcode(ERRCODE_UNDEFINED_TABLE),
-								 errmsg("history table of feature group \"%s\" does not exist", name),
-								 errhint("Drop the group with DROP FEATURE GROUP %s and create it again.",
-										 quote_identifier(name))));
-					OfflineAddColumn(group->relid, f);
-					InsertFeatureRow(name, f, fd);
-					group->features = lappend(group->features, f);
-					appendStringInfo(&detail, "%sadded feature %s", detail.len ? ", " : "",
-									 quote_identifier(f->name));
-					break;
-				}
+				AlterGroupAddFeature(group, act->feature, &detail);
+				break;
 			case FS_ALTER_DEPRECATE_FEATURE:
-				if (target->deprecated)
-					ereport(NOTICE,
-							(errmsg("feature \"%s\" of feature group \"%s\" is already deprecated",
-									target->name, name)));
-				av[1] = CStringGetTextDatum(target->name);
-				RegSpi("UPDATE featstore.features SET status = 'deprecated', "
-					   "deprecated_at = coalesce(deprecated_at, now()) "
-					   "WHERE group_name = $1 AND name = $2::name", 2, at, av, NULL, true);
-				target->deprecated = true;
-				appendStringInfo(&detail, "%sdeprecated feature %s", detail.len ? ", " : "",
-								 quote_identifier(target->name));
+				AlterGroupDeprecateFeature(group, target, &detail);
 				break;
 			case FS_ALTER_FEATURE_TYPE:
-				{
-					Oid			typid;
-					int32		typmod;
-
-					ResolveFeatureType(act->feature, &typid, &typmod);
-					ereport(ERROR,
-							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-							 errmsg("cannot change the type of feature \"%s\" of feature group \"%s\" from %s to %s",
-									target->name, name, target->type_name,
-									format_type_with_typemod(typid, typmod)),
-							 errdetail("Models trained on the old definition must keep reading the values they were trained on."),
-							 errhint("Add a new feature instead: ALTER FEATURE GROUP %s ADD FEATURE %s %s, DEPRECATE FEATURE %s.",
-									 quote_identifier(name),
-									 quote_identifier(psprintf("%s_v2", target->name)),
-									 format_type_with_typemod(typid, typmod),
-									 quote_identifier(target->name))));
-					break;
-				}
+				AlterGroupFeatureType(group, target, act->feature);
+				break;
 			case FS_ALTER_FEATURE_DESCRIPTION:
-				av[1] = CStringGetTextDatum(target->name);
-				av[2] = act->text_value ? CStringGetTextDatum(act->text_value) : (Datum) 0;
-				an[2] = act->text_value ? ' ' : 'n';
-				RegSpi("UPDATE featstore.features SET description = $3 "
-					   "WHERE group_name = $1 AND name = $2::name", 3, at, av, an, true);
-				if (OidIsValid(group->relid))
-					OfflineSetColumnComment(group->relid, target->name, act->text_value);
-				appendStringInfo(&detail, "%sdescribed feature %s", detail.len ? ", " : "",
-								 quote_identifier(target->name));
+				AlterGroupFeatureDescription(group, target, act->text_value, &detail);
 				break;
 			case FS_ALTER_FEATURE_TAGS:
-				{
-					Oid			tt[3] = {TEXTOID, TEXTOID, TEXTARRAYOID};
-
-					av[1] = CStringGetTextDatum(target->name);
-					av[2] = TextListToArray(act->tags);
-					RegSpi("UPDATE featstore.features SET tags = $3 "
-						   "WHERE group_name = $1 AND name = $2::name", 3, tt, av, NULL, true);
-					appendStringInfo(&detail, "%stagged feature %s", detail.len ? ", " : "",
-									 quote_identifier(target->name));
-					break;
-				}
+				AlterGroupFeatureTags(group, target, act->tags, &detail);
+				break;
 			case FS_ALTER_SET_TTL:
-				{
-					Interval	ttl;
-					Oid			tt[2] = {TEXTOID, INTERVALOID};
-
-					if (act->text_value)
-					{
-						ParseTtl(act->text_value, name, &ttl);
-						av[1] = IntervalPGetDatum(&ttl);
-						an[1] = ' ';
-						group->has_ttl = true;
-						group->ttl = ttl;
-						group->ttl_usecs = ttl.time;
-					}
-					else
-					{
-						av[1] = (Datum) 0;
-						an[1] = 'n';
-						group->has_ttl = false;
-						group->ttl_usecs = 0;
-						memset(&group->ttl, 0, sizeof(Interval));
-					}
-					RegSpi("UPDATE featstore.feature_groups SET ttl = $2 WHERE name = $1",
-						   2, tt, av, an, true);
-					appendStringInfo(&detail, "%sset TTL", detail.len ? ", " : "");
-					break;
-				}
+				AlterGroupSetTtl(group, act->text_value, &detail);
+				break;
 			case FS_ALTER_SET_ONLINE:
-				{
-					Oid			bt[2] = {TEXTOID, BOOLOID};
-
-					av[1] = BoolGetDatum(act->bool_value);
-					RegSpi("UPDATE featstore.feature_groups SET online = $2 WHERE name = $1",
-						   2, bt, av, NULL, true);
-					group->online = act->bool_value;
-					appendStringInfo(&detail, "%sset %s", detail.len ? ", " : "",
-									 act->bool_value ? "ONLINE" : "OFFLINE");
-					break;
-				}
+				AlterGroupSetOnline(group, act->bool_value, &detail);
+				break;
 			case FS_ALTER_SET_DESCRIPTION:
+				AlterGroupSetDescription(group, act->text_value, &detail);
+				break;
 			case FS_ALTER_SET_OWNER:
-				av[1] = act->text_value ? CStringGetTextDatum(act->text_value) : (Datum) 0;
-				an[1] = act->text_value ? ' ' : 'n';
-				if (act->kind == FS_ALTER_SET_DESCRIPTION)
-				{
-					RegSpi("UPDATE featstore.feature_groups SET description = $2 WHERE name = $1",
-						   2, at, av, an, true);
-					if (OidIsValid(group->relid))
-						OfflineSetColumnComment(group->relid, NULL, act->text_value);
-				}
-				else
-					RegSpi("UPDATE featstore.feature_groups SET owner = $2 WHERE name = $1",
-						   2, at, av, an, true);
-				appendStringInfo(&detail, "%sset %s", detail.len ? ", " : "",
-								 act->kind == FS_ALTER_SET_DESCRIPTION ? "DESCRIPTION" : "OWNER");
+				AlterGroupSetOwner(group, act->text_value, &detail);
 				break;
 			case FS_ALTER_SET_TAGS:
-				{
-					Oid			tt[2] = {TEXTOID, TEXTARRAYOID};
-
-					av[1] = TextListToArray(act->tags);
-					RegSpi("UPDATE featstore.feature_groups SET tags = $2 WHERE name = $1",
-						   2, tt, av, NULL, true);
-					appendStringInfo(&detail, "%sset TAGS", detail.len ? ", " : "");
-					break;
-				}
+				AlterGroupSetTags(group, act->tags, &detail);
+				break;
 		}
 	}
 
@@ -1206,6 +1094,250 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 	SPI_finish();
 	return MakeResult("ALTER FEATURE GROUP", "feature group", name,
 					  detail.len ? detail.data : NULL);
+}
+
+/* AlterGroupTarget returns the feature an action names, which must exist */
+static FsFeature *
+AlterGroupTarget(FsGroup *group, const char *feature)
+{
+	FsFeature  *target = FindFeature(group, feature);
+
+	if (target == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("feature \"%s\" does not exist in feature group \"%s\"",
+						feature, group->name),
+				 errhint("List the group's features with SELECT feature_name FROM featstore.catalog WHERE group_name = %s.",
+						 quote_literal_cstr(group->name))));
+	return target;
+}
+
+/*
+ * AlterGroupDetail appends one action to the statement's detail text, e.g.
+ * "added feature f" or "set TTL".
+ */
+static void
+AlterGroupDetail(StringInfo detail, const char *what, const char *feature)
+{
+	appendStringInfo(detail, "%s%s", detail->len ? ", " : "", what);
+	if (feature)
+		appendStringInfo(detail, " %s", quote_identifier(feature));
+}
+
+/*
+ * AlterGroupUpdate sets one column of the group's registry row, as the
+ * extension owner: sql has the group's name as $1 and the value as $2.
+ */
+static void
+AlterGroupUpdate(const FsGroup *group, const char *sql, Oid typid, Datum value, bool isnull)
+{
+	Oid			types[2] = {TEXTOID, typid};
+	Datum		values[2] = {CStringGetTextDatum(group->name), value};
+	char		nulls[2] = {' ', isnull ? 'n' : ' '};
+
+	RegSpi(sql, 2, types, values, nulls, true);
+}
+
+/*
+ * AlterGroupUpdateFeature sets one column of a feature's registry row, as
+ * the extension owner: sql has the group's name as $1, the feature's as $2
+ * and the value as $3.
+ */
+static void
+AlterGroupUpdateFeature(const FsGroup *group, const FsFeature *target, const char *sql,
+						Oid typid, Datum value, bool isnull)
+{
+	Oid			types[3] = {TEXTOID, TEXTOID, typid};
+	Datum		values[3] = {CStringGetTextDatum(group->name),
+	CStringGetTextDatum(target->name), value};
+	char		nulls[3] = {' ', ' ', isnull ? 'n' : ' '};
+
+	RegSpi(sql, 3, types, values, nulls, true);
+}
+
+/*
+ * AlterGroupAddFeature is ADD FEATURE: a new column at the end of the
+ * history table and a new registry row.  A name in use, even by a
+ * deprecated feature, is refused, since a feature's values never change
+ * meaning.
+ */
+static void
+AlterGroupAddFeature(FsGroup *group, FsFeatureDef *fd, StringInfo detail)
+{
+	FsFeature  *existing;
+	FsFeature  *f;
+	ListCell   *lc;
+	int			maxpos = 0;
+
+	CheckNewFeatureName(fd, group->keys, group->entity_name, "Choose another feature name.");
+	existing = FindFeature(group, fd->name);
+	if (existing)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_COLUMN),
+				 errmsg("feature \"%s\" already exists in feature group \"%s\"",
+						fd->name, group->name),
+				 existing->deprecated
+				 ? errhint("The feature is deprecated; a new feature needs a new name, e.g. %s_v2.", fd->name)
+				 : errhint("Choose another name; a feature's type cannot change in place.")));
+	foreach(lc, group->features)
+		maxpos = Max(maxpos, ((FsFeature *) lfirst(lc))->position);
+	f = MakeFeature(fd, maxpos + 1);
+	if (!OidIsValid(group->relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("history table of feature group \"%s\" does not exist", group->name),
+				 errhint("Drop the group with DROP FEATURE GROUP %s and create it again.",
+						 quote_identifier(group->name))));
+	OfflineAddColumn(group->relid, f);
+	InsertFeatureRow(group->name, f, fd);
+	group->features = lappend(group->features, f);
+	AlterGroupDetail(detail, "added feature", f->name);
+}
+
+/*
+ * AlterGroupDeprecateFeature is DEPRECATE FEATURE.  The column and its
+ * values stay, so models trained on them can still be served; deprecating
+ * twice keeps the first date.
+ */
+static void
+AlterGroupDeprecateFeature(FsGroup *group, FsFeature *target, StringInfo detail)
+{
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {CStringGetTextDatum(group->name),
+	CStringGetTextDatum(target->name)};
+
+	if (target->deprecated)
+		ereport(NOTICE,
+				(errmsg("feature \"%s\" of feature group \"%s\" is already deprecated",
+						target->name, group->name)));
+	RegSpi("UPDATE featstore.features SET status = 'deprecated', "
+		   "deprecated_at = coalesce(deprecated_at, now()) "
+		   "WHERE group_name = $1 AND name = $2::name", 2, types, values, NULL, true);
+	target->deprecated = true;
+	AlterGroupDetail(detail, "deprecated feature", target->name);
+}
+
+/*
+ * AlterGroupFeatureType is ALTER FEATURE ... TYPE, which is always refused:
+ * it resolves the new type only to name it in the hint.
+ */
+static void
+AlterGroupFeatureType(FsGroup *group, FsFeature *target, FsFeatureDef *fd)
+{
+	Oid			typid;
+	int32		typmod;
+
+	ResolveFeatureType(fd, &typid, &typmod);
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("cannot change the type of feature \"%s\" of feature group \"%s\" from %s to %s",
+					target->name, group->name, target->type_name,
+					format_type_with_typemod(typid, typmod)),
+			 errdetail("Models trained on the old definition must keep reading the values they were trained on."),
+			 errhint("Add a new feature instead: ALTER FEATURE GROUP %s ADD FEATURE %s %s, DEPRECATE FEATURE %s.",
+					 quote_identifier(group->name),
+					 quote_identifier(psprintf("%s_v2", target->name)),
+					 format_type_with_typemod(typid, typmod),
+					 quote_identifier(target->name))));
+}
+
+/*
+ * AlterGroupFeatureDescription is ALTER FEATURE ... DESCRIPTION: the
+ * registry row and the column's comment, so BI tools show the same text.
+ */
+static void
+AlterGroupFeatureDescription(FsGroup *group, FsFeature *target, const char *description,
+							 StringInfo detail)
+{
+	AlterGroupUpdateFeature(group, target,
+							"UPDATE featstore.features SET description = $3 "
+							"WHERE group_name = $1 AND name = $2::name",
+							TEXTOID,
+							description ? CStringGetTextDatum(description) : (Datum) 0,
+							description == NULL);
+	if (OidIsValid(group->relid))
+		OfflineSetColumnComment(group->relid, target->name, description);
+	AlterGroupDetail(detail, "described feature", target->name);
+}
+
+/* AlterGroupFeatureTags is ALTER FEATURE ... TAGS */
+static void
+AlterGroupFeatureTags(FsGroup *group, FsFeature *target, List *tags, StringInfo detail)
+{
+	AlterGroupUpdateFeature(group, target,
+							"UPDATE featstore.features SET tags = $3 "
+							"WHERE group_name = $1 AND name = $2::name",
+							TEXTARRAYOID, TextListToArray(tags), false);
+	AlterGroupDetail(detail, "tagged feature", target->name);
+}
+
+/* AlterGroupSetTtl is SET TTL; a NULL ttl_text removes the TTL */
+static void
+AlterGroupSetTtl(FsGroup *group, const char *ttl_text, StringInfo detail)
+{
+	Interval	ttl;
+
+	if (ttl_text)
+	{
+		ParseTtl(ttl_text, group->name, &ttl);
+		group->has_ttl = true;
+		group->ttl = ttl;
+		group->ttl_usecs = ttl.time;
+	}
+	else
+	{
+		group->has_ttl = false;
+		group->ttl_usecs = 0;
+		memset(&group->ttl, 0, sizeof(Interval));
+	}
+	AlterGroupUpdate(group, "UPDATE featstore.feature_groups SET ttl = $2 WHERE name = $1",
+					 INTERVALOID, ttl_text ? IntervalPGetDatum(&ttl) : (Datum) 0,
+					 ttl_text == NULL);
+	AlterGroupDetail(detail, "set TTL", NULL);
+}
+
+/* AlterGroupSetOnline is SET ONLINE and SET OFFLINE */
+static void
+AlterGroupSetOnline(FsGroup *group, bool online, StringInfo detail)
+{
+	AlterGroupUpdate(group, "UPDATE featstore.feature_groups SET online = $2 WHERE name = $1",
+					 BOOLOID, BoolGetDatum(online), false);
+	group->online = online;
+	AlterGroupDetail(detail, online ? "set ONLINE" : "set OFFLINE", NULL);
+}
+
+/*
+ * AlterGroupSetDescription is SET DESCRIPTION: the registry row and the
+ * table's comment.
+ */
+static void
+AlterGroupSetDescription(FsGroup *group, const char *description, StringInfo detail)
+{
+	AlterGroupUpdate(group, "UPDATE featstore.feature_groups SET description = $2 WHERE name = $1",
+					 TEXTOID, description ? CStringGetTextDatum(description) : (Datum) 0,
+					 description == NULL);
+	if (OidIsValid(group->relid))
+		OfflineSetColumnComment(group->relid, NULL, description);
+	AlterGroupDetail(detail, "set DESCRIPTION", NULL);
+}
+
+/* AlterGroupSetOwner is SET OWNER: the group's owner is a label, not a role */
+static void
+AlterGroupSetOwner(FsGroup *group, const char *owner, StringInfo detail)
+{
+	AlterGroupUpdate(group, "UPDATE featstore.feature_groups SET owner = $2 WHERE name = $1",
+					 TEXTOID, owner ? CStringGetTextDatum(owner) : (Datum) 0,
+					 owner == NULL);
+	AlterGroupDetail(detail, "set OWNER", NULL);
+}
+
+/* AlterGroupSetTags is SET TAGS */
+static void
+AlterGroupSetTags(FsGroup *group, List *tags, StringInfo detail)
+{
+	AlterGroupUpdate(group, "UPDATE featstore.feature_groups SET tags = $2 WHERE name = $1",
+					 TEXTARRAYOID, TextListToArray(tags), false);
+	AlterGroupDetail(detail, "set TAGS", NULL);
 }
 
 /* RegistryDropGroup removes a group, its history table and, with cascade, the services using it */
