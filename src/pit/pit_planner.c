@@ -110,7 +110,11 @@ static bool IsPitMarker(Node *clause);
 static PlannedStmt *PitPlanner(Query *parse, const char *query_string,
 							   int cursorOptions, ParamListInfo boundParams);
 static bool FindMarkerWalker(Node *node, Oid *marker);
-static bool PlanHasMarker(Plan *plan, Oid marker);
+static bool PlanHasMarker(PlannedStmt *stmt, Oid marker);
+static bool PlanTreeHasMarker(Plan *plan, Oid marker);
+static List *PlanNodeExprs(Plan *plan);
+static List *PlanNodeChildren(Plan *plan);
+static bool MarkerExprWalker(Node *node, Oid *marker);
 static bool ClassifyJoinClauses(List *restrictlist, RelOptInfo *joinrel,
 								RelOptInfo *spinerel, RelOptInfo *featrel,
 								PitJoinInfo *info);
@@ -191,8 +195,6 @@ PitPlanner(Query *parse, const char *query_string, int cursorOptions,
 {
 	PlannedStmt *stmt;
 	Oid			marker = InvalidOid;
-	ListCell   *lc;
-	bool		left_over;
 
 	if (prev_planner_hook)
 		stmt = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
@@ -202,10 +204,7 @@ PitPlanner(Query *parse, const char *query_string, int cursorOptions,
 	if (!query_tree_walker(parse, FindMarkerWalker, &marker, 0))
 		return stmt;
 
-	left_over = PlanHasMarker(stmt->planTree, marker);
-	foreach(lc, stmt->subplans)
-		left_over = left_over || PlanHasMarker((Plan *) lfirst(lc), marker);
-	if (left_over)
+	if (PlanHasMarker(stmt, marker))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("featstore.pit_match() is not in a join a point-in-time join node can take"),
@@ -234,26 +233,191 @@ FindMarkerWalker(Node *node, Oid *marker)
 }
 
 /*
- * PlanHasMarker tells whether a plan tree calls the marker.  Plan nodes have
- * no generic expression walker, so it searches the plan's text form, which
- * holds every expression of every node; only queries that contain the
- * marker pay for it.
+ * PlanHasMarker tells whether a finished plan still calls the marker: its
+ * main tree or any subplan (initplans, SubPlans and CTEs all live in
+ * stmt->subplans, and the tree refers to them only by number).  Only
+ * statements that contain the marker pay for the walk.
  */
 static bool
-PlanHasMarker(Plan *plan, Oid marker)
+PlanHasMarker(PlannedStmt *stmt, Oid marker)
 {
-	char	   *text;
-	char	   *pattern;
-	bool		found;
+	ListCell   *lc;
+
+	if (PlanTreeHasMarker(stmt->planTree, marker))
+		return true;
+	foreach(lc, stmt->subplans)
+	{
+		if (PlanTreeHasMarker((Plan *) lfirst(lc), marker))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * PlanTreeHasMarker tells whether a plan node or any node below it calls
+ * the marker in one of its expressions.  PostgreSQL 15 has no plan-tree
+ * walker, so the node-specific fields are listed by PlanNodeExprs and
+ * PlanNodeChildren.
+ */
+static bool
+PlanTreeHasMarker(Plan *plan, Oid marker)
+{
+	List	   *exprs;
+	ListCell   *lc;
 
 	if (plan == NULL)
 		return false;
-	text = nodeToString(plan);
-	pattern = psprintf("{FUNCEXPR :funcid %u ", marker);
-	found = strstr(text, pattern) != NULL;
-	pfree(pattern);
-	pfree(text);
-	return found;
+	check_stack_depth();
+
+	exprs = list_make3(plan->targetlist, plan->qual, plan->initPlan);
+	exprs = list_concat(exprs, PlanNodeExprs(plan));
+	if (MarkerExprWalker((Node *) exprs, &marker))
+		return true;
+
+	if (PlanTreeHasMarker(plan->lefttree, marker) ||
+		PlanTreeHasMarker(plan->righttree, marker))
+		return true;
+	foreach(lc, PlanNodeChildren(plan))
+	{
+		if (PlanTreeHasMarker((Plan *) lfirst(lc), marker))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * PlanNodeExprs lists the expression fields a plan node has beside its
+ * target list, quals and initplans: the fields setrefs.c fixes up, which are
+ * all the executor evaluates.  Private lists (fdw_private, custom_private)
+ * are the provider's own data, not evaluated by core, and may hold nodes
+ * the expression walker does not know, so they are not searched; nor are
+ * partition-pruning steps, which compare partition keys and never call a
+ * function of their own.  NestLoop's nestParams only pass outer Vars.
+ */
+static List *
+PlanNodeExprs(Plan *plan)
+{
+	switch (nodeTag(plan))
+	{
+		case T_SampleScan:
+			return list_make1(((SampleScan *) plan)->tablesample);
+		case T_IndexScan:
+			{
+				IndexScan  *scan = (IndexScan *) plan;
+
+				return list_make4(scan->indexqual, scan->indexqualorig,
+								  scan->indexorderby, scan->indexorderbyorig);
+			}
+		case T_IndexOnlyScan:
+			{
+				IndexOnlyScan *scan = (IndexOnlyScan *) plan;
+
+				return list_make4(scan->indexqual, scan->recheckqual,
+								  scan->indexorderby, scan->indextlist);
+			}
+		case T_BitmapIndexScan:
+			return list_make2(((BitmapIndexScan *) plan)->indexqual,
+							  ((BitmapIndexScan *) plan)->indexqualorig);
+		case T_BitmapHeapScan:
+			return list_make1(((BitmapHeapScan *) plan)->bitmapqualorig);
+		case T_TidScan:
+			return list_make1(((TidScan *) plan)->tidquals);
+		case T_TidRangeScan:
+			return list_make1(((TidRangeScan *) plan)->tidrangequals);
+		case T_FunctionScan:
+			return list_make1(((FunctionScan *) plan)->functions);
+		case T_ValuesScan:
+			return list_make1(((ValuesScan *) plan)->values_lists);
+		case T_TableFuncScan:
+			return list_make1(((TableFuncScan *) plan)->tablefunc);
+		case T_ForeignScan:
+			{
+				ForeignScan *scan = (ForeignScan *) plan;
+
+				return list_make3(scan->fdw_exprs, scan->fdw_scan_tlist,
+								  scan->fdw_recheck_quals);
+			}
+		case T_CustomScan:
+			return list_make2(((CustomScan *) plan)->custom_exprs,
+							  ((CustomScan *) plan)->custom_scan_tlist);
+		case T_NestLoop:
+			return list_make1(((Join *) plan)->joinqual);
+		case T_MergeJoin:
+			return list_make2(((Join *) plan)->joinqual,
+							  ((MergeJoin *) plan)->mergeclauses);
+		case T_HashJoin:
+			{
+				HashJoin   *join = (HashJoin *) plan;
+
+				return list_make3(join->join.joinqual, join->hashclauses,
+								  join->hashkeys);
+			}
+		case T_Hash:
+			return list_make1(((Hash *) plan)->hashkeys);
+		case T_Memoize:
+			return list_make1(((Memoize *) plan)->param_exprs);
+		case T_Result:
+			return list_make1(((Result *) plan)->resconstantqual);
+		case T_WindowAgg:
+			{
+				WindowAgg  *agg = (WindowAgg *) plan;
+
+				return list_make4(agg->startOffset, agg->endOffset,
+								  agg->runCondition, agg->runConditionOrig);
+			}
+		case T_Limit:
+			return list_make2(((Limit *) plan)->limitOffset,
+							  ((Limit *) plan)->limitCount);
+		case T_ModifyTable:
+			{
+				ModifyTable *mt = (ModifyTable *) plan;
+				List	   *exprs;
+
+				exprs = list_make4(mt->withCheckOptionLists, mt->returningLists,
+								   mt->onConflictSet, mt->onConflictWhere);
+				return lappend(lappend(exprs, mt->exclRelTlist),
+							   mt->mergeActionLists);
+			}
+		default:
+			return NIL;
+	}
+}
+
+/*
+ * PlanNodeChildren lists the plans a node runs beside lefttree and
+ * righttree.
+ */
+static List *
+PlanNodeChildren(Plan *plan)
+{
+	switch (nodeTag(plan))
+	{
+		case T_Append:
+			return ((Append *) plan)->appendplans;
+		case T_MergeAppend:
+			return ((MergeAppend *) plan)->mergeplans;
+		case T_BitmapAnd:
+			return ((BitmapAnd *) plan)->bitmapplans;
+		case T_BitmapOr:
+			return ((BitmapOr *) plan)->bitmapplans;
+		case T_SubqueryScan:
+			return list_make1(((SubqueryScan *) plan)->subplan);
+		case T_CustomScan:
+			return ((CustomScan *) plan)->custom_plans;
+		default:
+			return NIL;
+	}
+}
+
+/* MarkerExprWalker looks for a call of the marker in an expression tree */
+static bool
+MarkerExprWalker(Node *node, Oid *marker)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncExpr) && ((FuncExpr *) node)->funcid == *marker)
+		return true;
+	return expression_tree_walker(node, MarkerExprWalker, marker);
 }
 
 /*
