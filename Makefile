@@ -13,7 +13,10 @@ DATA_built = featstore--$(EXTVERSION).sql
 DATA = $(wildcard src/sql/upgrade/featstore--*--*.sql)
 
 PG_CPPFLAGS = -I$(srcdir)/src -DFEATSTORE_VERSION='"$(EXTVERSION)"' $(shell pkg-config --cflags hiredis msgpack 2>/dev/null)
-# -Wno-unused-parameter: PostgreSQL's own headers (fmgr.h, ilist.h) trip it
+# -Wno-unused-parameter: PostgreSQL 15's own headers trip it (bufpage.h, ilist.h,
+# and fmgr.h's PG_FUNCTION_ARGS in every SQL function), so -Werror cannot keep it.
+# featstore's own functions use every parameter; only callbacks whose signature
+# PostgreSQL fixes (GUC hooks, keyword hash, exit and xact callbacks) ignore some.
 PG_CFLAGS = -std=gnu99 -Wall -Wextra -Werror -Wno-unused-parameter
 SHLIB_LINK = $(shell pkg-config --libs hiredis msgpack 2>/dev/null || echo -lhiredis -lmsgpackc)
 

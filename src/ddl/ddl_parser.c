@@ -61,8 +61,8 @@ static FsStatement *ParseCreate(FsParser *p);
 static FsStatement *ParseAlter(FsParser *p);
 static FsStatement *ParseDrop(FsParser *p);
 static FsEntityDef *ParseCreateEntity(FsParser *p, int location);
-static FsGroupDef *ParseCreateGroup(FsParser *p, int location);
-static FsServiceDef *ParseCreateService(FsParser *p, int location, bool or_replace);
+static FsGroupDef *ParseCreateGroup(FsParser *p);
+static FsServiceDef *ParseCreateService(FsParser *p, bool or_replace);
 static List *ParseAlterGroupActions(FsParser *p);
 static FsFeatureDef *ParseFeatureDef(FsParser *p);
 static FsFeatureRef *ParseFeatureRef(FsParser *p);
@@ -266,13 +266,13 @@ ParseCreate(FsParser *p)
 	if (!or_replace && AcceptWord(p, "group"))
 	{
 		stmt->kind = FS_STMT_CREATE_GROUP;
-		stmt->group = ParseCreateGroup(p, stmt->location);
+		stmt->group = ParseCreateGroup(p);
 		return stmt;
 	}
 	if (AcceptWord(p, "service"))
 	{
 		stmt->kind = FS_STMT_CREATE_SERVICE;
-		stmt->service = ParseCreateService(p, stmt->location, or_replace);
+		stmt->service = ParseCreateService(p, or_replace);
 		return stmt;
 	}
 	SyntaxError(p, or_replace ? "SERVICE" : "GROUP or SERVICE");
@@ -312,7 +312,7 @@ ParseCreateEntity(FsParser *p, int location)
  * any order, each at most once.
  */
 static FsGroupDef *
-ParseCreateGroup(FsParser *p, int location)
+ParseCreateGroup(FsParser *p)
 {
 	FsGroupDef *def = palloc0(sizeof(FsGroupDef));
 	bool		seen_online = false;
@@ -406,7 +406,7 @@ ParseFeatureDef(FsParser *p)
  * [DESCRIPTION s] [OWNER s]
  */
 static FsServiceDef *
-ParseCreateService(FsParser *p, int location, bool or_replace)
+ParseCreateService(FsParser *p, bool or_replace)
 {
 	FsServiceDef *def = palloc0(sizeof(FsServiceDef));
 

@@ -3,11 +3,11 @@
  *		What the online store needs to know about a feature group, and the
  *		query that finds the current winner per entity.
  *
- * The winner query is the point-in-time rule of pit-semantics.md evaluated
- * at one instant ($1): the latest row by (event_timestamp, created_at) whose
- * event_timestamp is not in the future and, with a TTL, not older than
- * $1 - TTL ($2).  It probes the group's unique (keys, event_timestamp,
- * created_at) index backwards once per entity.
+ * The winner query is the point-in-time rule of docs/pit-semantics.md
+ * evaluated at one instant ($1): the latest row by (event_timestamp,
+ * created_at) whose event_timestamp is not in the future and, with a TTL,
+ * not older than $1 - TTL ($2).  It probes the group's unique (keys,
+ * event_timestamp, created_at) index backwards once per entity.
  */
 #include "postgres.h"
 

@@ -2,7 +2,8 @@
  * pit_exec.c
  *		The PitJoin executor node: for each spine row, the feature row with the
  *		greatest (event_timestamp, created_at) at or before the spine
- *		timestamp, within the TTL, as_of and strict bounds (pit-semantics.md).
+ *		timestamp, within the TTL, as_of and strict bounds
+ *		(docs/pit-semantics.md).
  *
  * Two strategies:
  *

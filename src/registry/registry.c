@@ -71,7 +71,7 @@ static char *RegGetText(int row, int col);
 static void RecordHistory(const char *command, const char *object_type,
 						  const char *object_name, const char *stmt_text);
 static void CheckObjectName(const char *kind, const char *name);
-static void CheckColumnName(const char *what, const char *name, int location);
+static void CheckColumnName(const char *what, const char *name);
 static void ResolveFeatureType(const FsFeatureDef *def, Oid *typid, int32 *typmod);
 static Oid	ResolveKeyType(const FsKeyDef *def);
 static bool ParseTtl(const char *text, const char *group, Interval *ttl);
@@ -628,7 +628,7 @@ RegistryCreateEntity(FsEntityDef *def, const char *stmt_text)
 		Datum		kv[4];
 
 		registry_error_location = key->location;
-		CheckColumnName("key column", key->name, key->location);
+		CheckColumnName("key column", key->name);
 		foreach(lc2, def->keys)
 		{
 			FsKeyDef   *other = lfirst(lc2);
@@ -964,7 +964,7 @@ CheckNewFeatureName(const FsFeatureDef *fd, List *keys, const char *entity_name,
 	ListCell   *lc;
 
 	registry_error_location = fd->location;
-	CheckColumnName("feature", fd->name, fd->location);
+	CheckColumnName("feature", fd->name);
 	foreach(lc, keys)
 	{
 		FsKeyColumn *k = lfirst(lc);
@@ -1759,7 +1759,7 @@ CheckObjectName(const char *kind, const char *name)
 
 /* CheckColumnName rejects reserved and malformed key and feature names */
 static void
-CheckColumnName(const char *what, const char *name, int location)
+CheckColumnName(const char *what, const char *name)
 {
 	CheckObjectName(what, name);
 	for (int i = 0; reserved_columns[i]; i++)

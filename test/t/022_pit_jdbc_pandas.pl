@@ -1,6 +1,6 @@
 # pit_join() through JDBC (pgjdbc, server-side prepared statement) and pandas
 # (pd.read_sql over psycopg2): column names and types as each client reports
-# them, and values equal to the LATERAL oracle of pit-semantics.md.
+# them, and values equal to the LATERAL oracle of docs/pit-semantics.md.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -46,7 +46,7 @@ INSERT INTO labels VALUES
 SELECT featstore.create_pit_view('training_view', 'labels', features => ARRAY['g']);
 });
 
-# The answer, computed without featstore: the LATERAL oracle of pit-semantics.md,
+# The answer, computed without featstore: the LATERAL oracle of docs/pit-semantics.md,
 # one line per row in the format the clients below print (\N for NULL).
 sub oracle
 {
