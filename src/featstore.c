@@ -46,6 +46,7 @@ _PG_init(void)
 	DdlLangInit();
 	PitInit();
 	OnlineInit();
+	OfflineInit();
 }
 
 /*

@@ -103,4 +103,7 @@ extern void DdlLangInit(void);
 /* pit_planner.c: the point-in-time join */
 extern void PitInit(void);
 
+/* offline_store.c */
+extern void OfflineInit(void);
+
 #endif							/* FEATSTORE_H */

@@ -14,6 +14,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
@@ -27,7 +28,9 @@
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
+#include "utils/elog.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 #include "featstore.h"
 #include "registry.h"
@@ -36,6 +39,9 @@ PG_FUNCTION_INFO_V1(featstore_guard_drop);
 PG_FUNCTION_INFO_V1(featstore_guard_alter);
 
 static char *GroupOfTable(Oid relid);
+static void NullEventTimeHint(ErrorData *edata);
+
+static emit_log_hook_type prev_emit_log_hook = NULL;
 static void GuardColumnChange(RangeVar *relation, const char *column, int subtype);
 static void GuardTableChange(RangeVar *relation, const char *action, const char *rulename);
 static void GuardCaptureTrigger(RangeVar *relation, const char *trigname, const char *action);
@@ -47,6 +53,56 @@ static bool dropping_group_table = false;
 
 /* Set while featstore itself attaches or detaches capture triggers */
 bool		featstore_capture_ddl = false;
+
+/*
+ * OfflineInit adds featstore's hint to PostgreSQL's not-null violation of
+ * event_timestamp.  The history table's NOT NULL stays PostgreSQL's (the
+ * registry and the point-in-time rule rely on it), so the hint is added
+ * where the error is reported, at no cost per row.
+ */
+void
+OfflineInit(void)
+{
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = NullEventTimeHint;
+}
+
+/*
+ * NullEventTimeHint gives a not-null violation of event_timestamp in a
+ * table with featstore's two timestamp columns a hint saying what the
+ * column holds.  It runs while the error is reported, before it is logged
+ * and sent: it reads nothing but the syscache entries of the table being
+ * written, which that statement has just used, and only inside a live
+ * transaction.  Reported only when the error is also logged (log_min_messages
+ * at ERROR or below, the default).
+ */
+static void
+NullEventTimeHint(ErrorData *edata)
+{
+	if (edata->elevel == ERROR && edata->sqlerrcode == ERRCODE_NOT_NULL_VIOLATION &&
+		edata->hint == NULL && edata->column_name != NULL &&
+		edata->schema_name != NULL && edata->table_name != NULL &&
+		strcmp(edata->column_name, FS_EVENT_TS_COLUMN) == 0 &&
+		IsTransactionState() && !IsAbortedTransactionBlockState())
+	{
+		Oid			nspid = get_namespace_oid(edata->schema_name, true);
+		Oid			relid = OidIsValid(nspid) ?
+			get_relname_relid(edata->table_name, nspid) : InvalidOid;
+
+		if (OidIsValid(relid) &&
+			get_atttype(relid, get_attnum(relid, FS_EVENT_TS_COLUMN)) == TIMESTAMPTZOID &&
+			get_atttype(relid, get_attnum(relid, FS_CREATED_AT_COLUMN)) == TIMESTAMPTZOID)
+		{
+			MemoryContext oldcxt = MemoryContextSwitchTo(ErrorContext);
+
+			edata->hint = psprintf("Every row of a featstore feature group needs %s: when its values became true, as a timestamptz (the time of the event, or now()); %s is stamped by the database unless supplied. A load that lists columns must list %s.",
+								   FS_EVENT_TS_COLUMN, FS_CREATED_AT_COLUMN, FS_EVENT_TS_COLUMN);
+			MemoryContextSwitchTo(oldcxt);
+		}
+	}
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
 
 /* OfflineCreateTable creates a group's history table, its index and comments */
 Oid
