@@ -135,7 +135,6 @@ extern FsResult *RegistryDropService(const char *name, bool missing_ok,
 extern FsFeatureRef *RegistryParseFeatureRef(const char *ref);
 
 /* offline_store.c: keys are FsKeyColumn *, features FsFeature * */
-extern void OfflineInit(void);
 extern Oid	OfflineCreateTable(const char *schema_name, const char *table_name,
 							   const char *group_name, List *keys, List *features,
 							   const char *description);
