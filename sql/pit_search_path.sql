@@ -117,6 +117,18 @@ SELECT featstore.pit_join_sql('SELECT id, user_id FROM pit_sp.spine', '{sp_g}');
 SELECT * FROM featstore.pit_join(NULL::pit_sp.spine, 'pit_sp.spine', '{sp_g}');
 SELECT count(*) >= 0 AS searched FROM featstore.search('sp_g');
 SELECT count(*) >= 0 AS queue_read FROM featstore.online_queue_depth();
+-- pit_join without its prototype, and create_pit_view's or_replace: the
+-- same columns, other columns (dropped and created again, grants kept) and
+-- a dependent view in the way
+SELECT * FROM featstore.pit_join('pit_sp.spine', features => '{sp_g}', as_of => '2025-01-01', strict => true);
+SELECT featstore.create_pit_view('pit_sp.sp_view', 'pit_sp.spine', '{sp_g}', or_replace => true);
+GRANT SELECT ON pit_sp.sp_view TO PUBLIC;
+COMMENT ON VIEW pit_sp.sp_view IS 'sp';
+SELECT featstore.create_pit_view('pit_sp.sp_view', 'pit_sp.spine', '{sp_g.w}', or_replace => true);
+SELECT relacl, obj_description(oid, 'pg_class') FROM pg_class WHERE oid = 'pit_sp.sp_view'::regclass;
+CREATE VIEW pit_sp.sp_dep AS SELECT * FROM pit_sp.sp_view;
+SELECT featstore.create_pit_view('pit_sp.sp_view', 'pit_sp.spine', '{sp_g.v}', or_replace => true);
+DROP VIEW pit_sp.sp_dep;
 SELECT DISTINCT who, what FROM public.sp_pwned ORDER BY what;
 
 -- the same with public ahead of pg_catalog, where exact copies of
@@ -128,6 +140,11 @@ SELECT * FROM featstore.pit_join(NULL::pit_sp.sp_view_p, 'pit_sp.spine', '{sp_g.
 SELECT featstore.pit_join_sql('pit_sp.spine', '{sp_g.nope}');
 SELECT featstore.pit_join_sql('pit_sp.spine', '{sp_g}', as_of => '2999-01-01');
 SELECT count(*) >= 0 AS searched FROM featstore.search('sp_g');
+SELECT * FROM featstore.pit_join('SELECT * FROM pit_sp.spine', service => 'sp_svc', qualified => true);
+SELECT featstore.create_pit_view('pit_sp.sp_view_p', 'SELECT id, user_id, ts FROM pit_sp.spine', '{sp_g.w}', or_replace => true);
+CREATE VIEW pit_sp.sp_dep AS SELECT * FROM pit_sp.sp_view_p;
+SELECT featstore.create_pit_view('pit_sp.sp_view_p', 'SELECT id, user_id, ts FROM pit_sp.spine', '{sp_g.v}', or_replace => true);
+DROP VIEW pit_sp.sp_dep;
 SELECT DISTINCT who, what FROM public.sp_pwned ORDER BY what;
 RESET search_path;
 

@@ -89,6 +89,31 @@ typedef struct OnlineGroupStatus
 	char		last_error[ONLINE_ERRMSG_LEN];
 } OnlineGroupStatus;
 
+/* Phases of a whole-group walk shown in materialization_progress */
+typedef enum OnlineWalkPhase
+{
+	ONLINE_WALK_READING = 0,
+	ONLINE_WALK_WRITING,
+	ONLINE_WALK_RECORDING,
+	ONLINE_WALK_WAITING_REDIS,
+	ONLINE_WALK_WAITING_RETRY
+} OnlineWalkPhase;
+
+/*
+ * The whole-group walk the worker is on (one at a time), counted from when
+ * this worker took it up
+ */
+typedef struct OnlineWalkProgress
+{
+	int64		queue_id;		/* its queue row; 0: none */
+	char		group[NAMEDATALEN];
+	OnlineWalkPhase phase;
+	int64		done;			/* entities written, chunks recorded */
+	int64		total;			/* entities left when taken up */
+	TimestampTz started;
+	TimestampTz updated;		/* when done last changed */
+} OnlineWalkProgress;
+
 /* Shared state between backends and the worker */
 typedef struct OnlineShared
 {
@@ -107,6 +132,7 @@ typedef struct OnlineShared
 	int			busy_rows;
 	char		busy_group[NAMEDATALEN];	/* the group of its first row */
 	OnlineGroupStatus groups[ONLINE_MAX_GROUPS];
+	OnlineWalkProgress walk;
 } OnlineShared;
 
 /* Everything the online store needs to know about one group */
@@ -166,6 +192,7 @@ extern void OnlineWakeWorker(void);
 extern bool OnlineRedisOptions(RedisOptions *opts, char **err);
 extern void OnlineRecordGroupError(const char *group, const char *msg);
 extern const char *OnlineStateName(OnlineWorkerState state);
+extern const char *OnlineWalkPhaseName(OnlineWalkPhase phase);
 PGDLLEXPORT void OnlineWorkerMain(Datum main_arg);
 
 /* online_capture.c */

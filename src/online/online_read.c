@@ -37,6 +37,7 @@ PG_FUNCTION_INFO_V1(online_features);
 PG_FUNCTION_INFO_V1(verify_online);
 PG_FUNCTION_INFO_V1(online_worker_status);
 PG_FUNCTION_INFO_V1(online_group_status);
+PG_FUNCTION_INFO_V1(online_walk_progress);
 PG_FUNCTION_INFO_V1(online_error_visible);
 
 /* Redis GETs per round trip in verify_online */
@@ -556,6 +557,38 @@ online_group_status(PG_FUNCTION_ARGS)
 		nulls[7] = (s.last_error_at == 0);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	return (Datum) 0;
+}
+
+/*
+ * online_walk_progress returns the whole-group walk the worker is on, from
+ * shared memory: no row when there is none
+ */
+Datum
+online_walk_progress(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	OnlineWalkProgress walk;
+	Datum		values[7];
+	bool		nulls[7] = {false};
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (online_shared == NULL)
+		return (Datum) 0;
+	OnlineRequireServedDatabase();
+	SpinLockAcquire(&online_shared->mutex);
+	walk = online_shared->walk;
+	SpinLockRelease(&online_shared->mutex);
+	if (walk.queue_id == 0)
+		return (Datum) 0;
+	values[0] = Int64GetDatum(walk.queue_id);
+	values[1] = CStringGetTextDatum(walk.group);
+	values[2] = CStringGetTextDatum(OnlineWalkPhaseName(walk.phase));
+	values[3] = Int64GetDatum(walk.done);
+	values[4] = Int64GetDatum(walk.total);
+	values[5] = TimestampTzGetDatum(walk.started);
+	values[6] = TimestampTzGetDatum(walk.updated);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;
 }
 

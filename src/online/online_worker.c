@@ -183,6 +183,8 @@ typedef struct BatchScan
 	bool		finished;		/* walked to the end, or the group is gone */
 	Datum		last_keys;		/* text[] to resume after, if not finished */
 	int			emitted;
+	int64		entities;		/* left to walk, as the queue row says */
+	TimestampTz enqueued_at;
 } BatchScan;
 
 /* The worker's connection and its script, kept across iterations */
@@ -246,6 +248,9 @@ static Datum GroupsInBackoff(TimestampTz now, TimestampTz *earliest);
 static void GroupFailed(const char *name, const char *error, const char *hint);
 static void GroupSucceeded(const char *name, bool gone);
 static void SetWorkerIdle(void);
+static void WalkBegin(const BatchScan *scan);
+static void WalkPhase(int64 queue_id, OnlineWalkPhase phase);
+static void WalkAdvance(int64 queue_id, int emitted, bool finished);
 static void CheckRedisAlive(void);
 static char *ParseRunId(const RedisResult *res);
 static bool SchemaMatchesLibrary(void);
@@ -487,6 +492,26 @@ OnlineStateName(OnlineWorkerState state)
 	return "unknown";
 }
 
+/* OnlineWalkPhaseName names a walk's phase for materialization_progress */
+const char *
+OnlineWalkPhaseName(OnlineWalkPhase phase)
+{
+	switch (phase)
+	{
+		case ONLINE_WALK_READING:
+			return "reading the group";
+		case ONLINE_WALK_WRITING:
+			return "writing to Redis";
+		case ONLINE_WALK_RECORDING:
+			return "recording progress";
+		case ONLINE_WALK_WAITING_REDIS:
+			return "waiting for Redis";
+		case ONLINE_WALK_WAITING_RETRY:
+			return "waiting to retry after an error";
+	}
+	return "unknown";
+}
+
 /* OnlineRecordGroupError remembers the latest error of a group */
 void
 OnlineRecordGroupError(const char *group, const char *msg)
@@ -567,6 +592,64 @@ SetWorkerIdle(void)
 	{
 		online_shared->state = ONLINE_STATE_IDLE;
 		online_shared->state_since = GetCurrentTimestamp();
+	}
+	SpinLockRelease(&online_shared->mutex);
+}
+
+/*
+ * WalkBegin publishes the walk a batch carries a chunk of.  The walk already
+ * shown keeps its counts; another one starts from its queue row's count of
+ * entities left.
+ */
+static void
+WalkBegin(const BatchScan *scan)
+{
+	OnlineWalkProgress *walk = &online_shared->walk;
+	TimestampTz now = GetCurrentTimestamp();
+
+	SpinLockAcquire(&online_shared->mutex);
+	if (walk->queue_id != scan->id)
+	{
+		walk->queue_id = scan->id;
+		strlcpy(walk->group, scan->group_name, NAMEDATALEN);
+		walk->done = 0;
+		walk->total = scan->entities;
+		walk->started = now;
+		walk->updated = now;
+	}
+	walk->phase = ONLINE_WALK_READING;
+	SpinLockRelease(&online_shared->mutex);
+}
+
+/* WalkPhase publishes the phase of the walk shown, if it is that one */
+static void
+WalkPhase(int64 queue_id, OnlineWalkPhase phase)
+{
+	SpinLockAcquire(&online_shared->mutex);
+	if (online_shared->walk.queue_id == queue_id)
+		online_shared->walk.phase = phase;
+	SpinLockRelease(&online_shared->mutex);
+}
+
+/*
+ * WalkAdvance counts a chunk of the walk once Redis and the queue have it;
+ * a finished walk is no longer shown
+ */
+static void
+WalkAdvance(int64 queue_id, int emitted, bool finished)
+{
+	OnlineWalkProgress *walk = &online_shared->walk;
+
+	SpinLockAcquire(&online_shared->mutex);
+	if (walk->queue_id == queue_id)
+	{
+		walk->done += emitted;
+		/* entities with rows added since it was queued are walked too */
+		walk->total = Max(walk->total, walk->done);
+		walk->updated = GetCurrentTimestamp();
+		walk->phase = ONLINE_WALK_READING;
+		if (finished)
+			walk->queue_id = 0;
 	}
 	SpinLockRelease(&online_shared->mutex);
 }
@@ -1093,6 +1176,8 @@ WorkerBatch(MemoryContext batchcxt)
 			}
 			scan.id = id;
 			scan.group_name = gname;
+			scan.entities = n;
+			scan.enqueued_at = enq;
 			since = SPI_getbinval(tup, desc, 6, &isnull);
 			scan.since = isnull ? DT_NOBEGIN : DatumGetTimestampTz(since);
 			resume = SPI_getbinval(tup, desc, 7, &isnull);
@@ -1151,6 +1236,10 @@ WorkerBatch(MemoryContext batchcxt)
 				break;
 		if (scan_group == ngroups)
 			groups[ngroups++].name = scan.group_name;
+		/* its lag grows while it walks: the walk is this group's oldest change */
+		if (groups[scan_group].oldest_enqueued == 0 ||
+			scan.enqueued_at < groups[scan_group].oldest_enqueued)
+			groups[scan_group].oldest_enqueued = scan.enqueued_at;
 	}
 	MemoryContextSwitchTo(oldcxt);
 
@@ -1222,6 +1311,8 @@ WorkerBatch(MemoryContext batchcxt)
 			ngroups > 0 ? groups[0].name : scan.group_name, NAMEDATALEN);
 	SpinLockRelease(&online_shared->mutex);
 	SetWorkerState(ONLINE_STATE_PUSHING, NULL);
+	if (scan.id != 0)
+		WalkBegin(&scan);
 
 	/* --- 2. compute the winners, group by group --- */
 	SetCurrentStatementStartTimestamp();
@@ -1266,6 +1357,8 @@ WorkerBatch(MemoryContext batchcxt)
 
 	/* --- 3. Redis, with no transaction open --- */
 	pgstat_report_activity(STATE_RUNNING, "featstore: writing to Redis");
+	if (scan.id != 0)
+		WalkPhase(scan.id, ONLINE_WALK_WRITING);
 	if (purge_group != NULL)
 	{
 		if (!WorkerPurge(purge_group, &err))
@@ -1293,9 +1386,15 @@ WorkerBatch(MemoryContext batchcxt)
 			}
 			RedisClose(worker_conn);
 			worker_conn = NULL;
+			if (scan.id != 0)
+				WalkPhase(scan.id, ONLINE_WALK_WAITING_RETRY);
 		}
 		else
+		{
 			SetWorkerState(ONLINE_STATE_REDIS_DOWN, err);
+			if (scan.id != 0)
+				WalkPhase(scan.id, ONLINE_WALK_WAITING_REDIS);
+		}
 		EndAttempt(all_ids, NULL);
 		return false;
 	}
@@ -1304,6 +1403,9 @@ WorkerBatch(MemoryContext batchcxt)
 	for (int g = 0; g < ngroups; g++)
 		if (groups[g].failed)
 			GroupFailed(groups[g].name, groups[g].error, groups[g].hint);
+	if (scan.id != 0)
+		WalkPhase(scan.id, groups[scan_group].failed ? ONLINE_WALK_WAITING_RETRY :
+				  ONLINE_WALK_RECORDING);
 
 	/* --- 4. forget what was pushed, move the walk on, schedule future-dated rows --- */
 	SetCurrentStatementStartTimestamp();
@@ -1382,6 +1484,8 @@ WorkerBatch(MemoryContext batchcxt)
 	MemoryContextSwitchTo(batchcxt);
 	pgstat_report_stat(false);
 	busy_ids = (Datum) 0;
+	if (scan.id != 0 && !groups[scan_group].failed)
+		WalkAdvance(scan.id, scan.emitted, scan.finished);
 
 	/* --- status --- */
 	now = GetCurrentTimestamp();

@@ -271,6 +271,35 @@ $fn$;
 COMMENT ON FUNCTION featstore.pit_join_sql(text, text[], text, text, timestamptz, boolean, boolean) IS
 'The SQL of a point-in-time join: spine columns, then the requested features, each group joined with the as-of marker (see docs/pit-join.md)';
 
+-- pit_join_args writes pit_join's arguments after the prototype (or
+-- create_pit_view's after the view name) as SQL, for hints that give a
+-- command that works as written.  It takes no name of the caller's: its
+-- search_path is pinned.
+CREATE FUNCTION featstore.pit_join_args(
+	spine text,
+	features text[] DEFAULT NULL,
+	service text DEFAULT NULL,
+	spine_ts text DEFAULT NULL,
+	as_of timestamptz DEFAULT NULL,
+	strict boolean DEFAULT false,
+	qualified boolean DEFAULT false)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+	SELECT format('%L', spine)
+		   || CASE WHEN features IS NULL THEN '' ELSE format(', features => %L', features) END
+		   || CASE WHEN service IS NULL THEN '' ELSE format(', service => %L', service) END
+		   || CASE WHEN spine_ts IS NULL THEN '' ELSE format(', spine_ts => %L', spine_ts) END
+		   -- as_of in UTC ISO form, as pit_join_sql writes it
+		   || CASE WHEN as_of IS NULL THEN ''
+				   ELSE format(', as_of => %L', to_char(timezone('UTC', as_of), 'YYYY-MM-DD HH24:MI:SS.US"+00" BC')) END
+		   || CASE WHEN strict THEN ', strict => true' ELSE '' END
+		   || CASE WHEN qualified THEN ', qualified => true' ELSE '' END
+$fn$;
+COMMENT ON FUNCTION featstore.pit_join_args(text, text[], text, text, timestamptz, boolean, boolean) IS
+'Internal to pit_join: its arguments after the prototype, written as SQL, for hints';
+
 -- pit_join returns the point-in-time training set for a spine: one row per
 -- spine row, the spine's columns then the features.  The first argument only
 -- gives the result its row type (NULL::a_view_or_type), so that SELECT *
@@ -299,16 +328,73 @@ EXCEPTION WHEN datatype_mismatch THEN
 		GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL;
 		RAISE EXCEPTION 'row type % does not match the point-in-time join''s columns: %', pg_catalog.pg_typeof(proto), v_msg
 			USING ERRCODE = 'datatype_mismatch', DETAIL = coalesce(v_detail, ''),
-				  HINT = 'Make the prototype from the same arguments: SELECT featstore.create_pit_view(''name'', spine, features...), then pass NULL::name.';
+				  HINT = CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_type t
+											 JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.typrelid
+											WHERE t.oid OPERATOR(pg_catalog.=) pg_catalog.pg_typeof(proto)::pg_catalog.oid
+											  AND c.relkind OPERATOR(pg_catalog.=) 'v')
+							  THEN pg_catalog.format('Make the prototype again from the same arguments: SELECT featstore.create_pit_view(%L, %s, or_replace => true);',
+													 pg_catalog.pg_typeof(proto)::pg_catalog.text,
+													 featstore.pit_join_args(spine, features, service, spine_ts, as_of, strict, qualified))
+							  ELSE pg_catalog.format('Make a prototype from the same arguments: SELECT featstore.create_pit_view(''training_set'', %s); then pass NULL::training_set.',
+													 featstore.pit_join_args(spine, features, service, spine_ts, as_of, strict, qualified)) END;
 	END;
 END
 $fn$;
 COMMENT ON FUNCTION featstore.pit_join(anyelement, text, text[], text, text, timestamptz, boolean, boolean) IS
 'Point-in-time training set: one row per spine row with the features as of its timestamp; the first argument (NULL::row_type) gives the result columns';
 
+-- pit_join without its prototype would be PostgreSQL's "function does not
+-- exist".  This overload takes its place, so that the call reaches an error
+-- that says what the first argument is and gives the create_pit_view
+-- command for this spine and these features.  Its result is a placeholder
+-- row type, not SETOF record: that would fail at parse time, asking for a
+-- column definition list.  It resolves no name of the caller's: its
+-- search_path is pinned.
+CREATE TYPE featstore.pit_join_without_prototype AS (prototype_missing text);
+COMMENT ON TYPE featstore.pit_join_without_prototype IS
+'Placeholder result of pit_join() called without its prototype; that call always raises an error saying how to make one';
+COMMENT ON COLUMN featstore.pit_join_without_prototype.prototype_missing IS
+'Never returned: pit_join() without a prototype raises an error';
+
+CREATE FUNCTION featstore.pit_join(
+	spine text,
+	features text[] DEFAULT NULL,
+	service text DEFAULT NULL,
+	spine_ts text DEFAULT NULL,
+	as_of timestamptz DEFAULT NULL,
+	strict boolean DEFAULT false,
+	qualified boolean DEFAULT false)
+RETURNS SETOF featstore.pit_join_without_prototype
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	v_args text := featstore.pit_join_args(spine, features, service, spine_ts, as_of, strict, qualified);
+	v_view text := 'training_set';
+BEGIN
+	-- a relation name as spine suggests the view's name
+	IF spine ~ '^\s*([A-Za-z_][A-Za-z0-9_$]*\.)?[A-Za-z_][A-Za-z0-9_$]*\s*$' THEN
+		v_view := lower(regexp_replace(btrim(spine), '^.*\.', '')) || '_pit';
+	END IF;
+	RAISE EXCEPTION 'pit_join needs a prototype as its first argument'
+		USING ERRCODE = 'undefined_function',
+			  DETAIL = format('The first argument is NULL cast to a row type (NULL::a_view): it gives the result its columns, which PostgreSQL fixes before the join runs. This call has none; %L was taken as the spine.', spine),
+			  HINT = format('Make the prototype once: SELECT featstore.create_pit_view(%L, %s); then: SELECT * FROM featstore.pit_join(NULL::%I, %s);',
+							v_view, v_args, v_view, v_args);
+END
+$fn$;
+COMMENT ON FUNCTION featstore.pit_join(text, text[], text, text, timestamptz, boolean, boolean) IS
+'pit_join() called without its prototype: raises an error that gives the create_pit_view command for this spine and these features';
+
 -- create_pit_view makes a view whose body is the point-in-time join: a typed
 -- training-set definition for BI tools and drivers, and the row type to pass
--- to pit_join() as its first argument.
+-- to pit_join() as its first argument.  or_replace => true replaces a view
+-- of that name, as CREATE OR REPLACE VIEW does.  PostgreSQL refuses that
+-- when columns are dropped, renamed or change type (a feature removed or
+-- retyped): the view is then dropped and created again in the same call,
+-- keeping its comment, options and grants, provided nothing depends on it
+-- (on the view or on its row type); otherwise the call fails and names what
+-- depends on it.
 CREATE FUNCTION featstore.create_pit_view(
 	view_name text,
 	spine text,
@@ -317,19 +403,85 @@ CREATE FUNCTION featstore.create_pit_view(
 	spine_ts text DEFAULT NULL,
 	as_of timestamptz DEFAULT NULL,
 	strict boolean DEFAULT false,
-	qualified boolean DEFAULT false)
+	qualified boolean DEFAULT false,
+	or_replace boolean DEFAULT false)
 RETURNS regclass
 LANGUAGE plpgsql VOLATILE
 AS $fn$
 DECLARE
 	v_name pg_catalog.text;
+	v_sql pg_catalog.text;
+	v_msg pg_catalog.text;
+	v_old pg_catalog.oid;
+	v_deps pg_catalog.text;
+	v_with pg_catalog.text := '';
+	v_comment pg_catalog.text;
+	r record;
+	a record;
 BEGIN
 	SELECT pg_catalog.string_agg(pg_catalog.quote_ident(p), '.') INTO v_name
 	  FROM pg_catalog.unnest(pg_catalog.parse_ident(view_name)) AS p;
-	EXECUTE pg_catalog.format('CREATE VIEW %s AS %s', v_name,
-							  featstore.pit_join_sql(spine, features, service, spine_ts, as_of, strict, qualified));
+	v_sql := featstore.pit_join_sql(spine, features, service, spine_ts, as_of, strict, qualified);
+	IF NOT coalesce(or_replace, false) THEN
+		EXECUTE pg_catalog.format('CREATE VIEW %s AS %s', v_name, v_sql);
+		RETURN v_name::pg_catalog.regclass;
+	END IF;
+	BEGIN
+		EXECUTE pg_catalog.format('CREATE OR REPLACE VIEW %s AS %s', v_name, v_sql);
+		RETURN v_name::pg_catalog.regclass;
+	EXCEPTION WHEN invalid_table_definition THEN
+		-- cannot drop columns from view, cannot change name or data type of
+		-- view column: drop and create it, if nothing depends on it
+		GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT;
+	END;
+	SELECT c.oid, c.reltype, c.relowner, c.relacl, c.reloptions INTO r
+	  FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) v_name::pg_catalog.regclass;
+	v_old := r.oid;
+	SELECT pg_catalog.string_agg(DISTINCT coalesce(
+			   -- a view that reads it, rather than the view's rule
+			   (SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, rw.ev_class, 0)
+				  FROM pg_catalog.pg_rewrite rw
+				 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+				   AND rw.oid OPERATOR(pg_catalog.=) d.objid),
+			   pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid)), ', ')
+	  INTO v_deps
+	  FROM pg_catalog.pg_depend d
+	 WHERE ((d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+			 AND d.refobjid OPERATOR(pg_catalog.=) v_old)
+			OR (d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass
+				AND d.refobjid OPERATOR(pg_catalog.=) r.reltype))
+	   AND d.deptype::pg_catalog.text OPERATOR(pg_catalog.=) ANY ('{n,a}'::pg_catalog.text[])
+	   -- the view's own rule
+	   AND NOT (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+				AND d.objid OPERATOR(pg_catalog.=) ANY (SELECT rw.oid FROM pg_catalog.pg_rewrite rw
+														  WHERE rw.ev_class OPERATOR(pg_catalog.=) v_old));
+	IF v_deps IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot replace view %: %, and other objects depend on it', v_name, v_msg
+			USING ERRCODE = 'dependent_objects_still_exist',
+				  DETAIL = pg_catalog.format('Depending on it: %s.', v_deps),
+				  HINT = pg_catalog.format('Create the new training set under another name, or drop what depends on %s (DROP VIEW %s CASCADE drops it all) and create it again.', v_name, v_name);
+	END IF;
+	v_comment := pg_catalog.obj_description(v_old, 'pg_class');
+	IF r.reloptions IS NOT NULL THEN
+		v_with := pg_catalog.format(' WITH (%s)', pg_catalog.array_to_string(r.reloptions, ', '));
+	END IF;
+	EXECUTE pg_catalog.format('DROP VIEW %s', v_name);
+	EXECUTE pg_catalog.format('CREATE VIEW %s%s AS %s', v_name, v_with, v_sql);
+	IF v_comment IS NOT NULL THEN
+		EXECUTE pg_catalog.format('COMMENT ON VIEW %s IS %L', v_name, v_comment);
+	END IF;
+	-- grants to others, made again by the caller (the owner)
+	FOR a IN SELECT x.grantee, x.privilege_type, x.is_grantable
+			   FROM pg_catalog.aclexplode(r.relacl) AS x
+			  WHERE x.grantee OPERATOR(pg_catalog.<>) r.relowner
+	LOOP
+		EXECUTE pg_catalog.format('GRANT %s ON %s TO %s%s', a.privilege_type, v_name,
+								  CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+									   ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END,
+								  CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+	END LOOP;
 	RETURN v_name::pg_catalog.regclass;
 END
 $fn$;
-COMMENT ON FUNCTION featstore.create_pit_view(text, text, text[], text, text, timestamptz, boolean, boolean) IS
-'Create a view holding a point-in-time join; its row type is also the prototype for pit_join()';
+COMMENT ON FUNCTION featstore.create_pit_view(text, text, text[], text, text, timestamptz, boolean, boolean, boolean) IS
+'Create (or_replace: replace) a view holding a point-in-time join; its row type is also the prototype for pit_join()';

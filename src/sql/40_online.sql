@@ -155,6 +155,65 @@ COMMENT ON COLUMN featstore.materialization_status.last_error_at IS 'When the la
 COMMENT ON COLUMN featstore.materialization_status.parked IS 'Entities in parked queue rows: the worker died while processing them 3 times in a row; they wait until featstore.materialize() of the group';
 COMMENT ON COLUMN featstore.materialization_status.parked_error IS 'Why the latest parked row was parked; <insufficient privilege> for roles that cannot read the group (it may quote key values)';
 
+-- The walks that rematerialize whole groups: the queue's scan rows, read as
+-- the owner, and the one the worker is on, from shared memory.
+CREATE FUNCTION featstore.online_walk_progress()
+RETURNS TABLE (queue_id bigint, group_name text, phase text, entities_done bigint,
+			   entities_total bigint, started timestamptz, updated timestamptz)
+LANGUAGE C ROWS 1
+AS 'MODULE_PATHNAME', 'online_walk_progress';
+COMMENT ON FUNCTION featstore.online_walk_progress() IS 'The whole-group walk the materialization worker is on, from shared memory (no row when there is none)';
+
+CREATE FUNCTION featstore.online_queued_walks()
+RETURNS TABLE (queue_id bigint, group_name text, entities_left bigint, enqueued_at timestamptz,
+			   failed boolean, parked boolean)
+LANGUAGE sql STABLE SECURITY DEFINER ROWS 10
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT q.id, q.group_name, q.entities::bigint, q.enqueued_at,
+		   q.last_error IS NOT NULL, q.state = 'failed'
+	  FROM featstore.online_queue q
+	 WHERE q.kind = 'scan'
+$$;
+COMMENT ON FUNCTION featstore.online_queued_walks() IS 'Whole-group walks (rematerializations) in featstore.online_queue, with the entities each has left';
+
+CREATE VIEW featstore.materialization_progress AS
+SELECT q.group_name,
+	   CASE WHEN p.queue_id IS NOT NULL THEN w.pid END AS worker_pid,
+	   CASE WHEN q.parked THEN 'parked'
+			WHEN p.queue_id IS NOT NULL THEN p.phase
+			WHEN q.failed THEN 'waiting to retry after an error'
+			ELSE 'queued' END AS phase,
+	   coalesce(p.entities_done, 0) AS entities_done,
+	   coalesce(p.entities_total, q.entities_left) AS entities_total,
+	   CASE WHEN p.entities_done > 0 AND p.updated > p.started
+			THEN p.entities_done / extract(epoch FROM p.updated - p.started)::double precision
+	   END AS rate,
+	   q.enqueued_at,
+	   p.started,
+	   p.updated AS last_progress,
+	   CASE WHEN p.entities_done > 0 AND p.updated > p.started
+			THEN p.updated + (p.updated - p.started)
+				 * (greatest(p.entities_total - p.entities_done, 0)::double precision / p.entities_done)
+	   END AS estimated_end
+  FROM featstore.online_queued_walks() q
+ CROSS JOIN featstore.online_worker_status() w
+  LEFT JOIN featstore.online_walk_progress() p ON p.queue_id = q.queue_id;
+COMMENT ON VIEW featstore.materialization_progress IS 'One row per whole-group rematerialization (materialize(), SET ONLINE, a changed TTL, a restarted Redis) until it ends, in the style of pg_stat_progress_*: phase, entities done and total, rate and estimated end';
+COMMENT ON COLUMN featstore.materialization_progress.group_name IS 'Feature group being rematerialized';
+COMMENT ON COLUMN featstore.materialization_progress.worker_pid IS 'Process id of the worker, while it walks this group';
+COMMENT ON COLUMN featstore.materialization_progress.phase IS 'queued, reading the group (and streaming to Redis), writing to Redis, recording progress, waiting for Redis, waiting to retry after an error, parked';
+COMMENT ON COLUMN featstore.materialization_progress.entities_done IS 'Entities written to Redis and recorded in the queue since the worker took the walk up (0 while queued)';
+COMMENT ON COLUMN featstore.materialization_progress.entities_total IS 'Entities to walk: counted by materialize() when queued, or left when the worker took the walk up';
+COMMENT ON COLUMN featstore.materialization_progress.rate IS 'Entities per second so far, from when the worker took the walk up to its last progress';
+COMMENT ON COLUMN featstore.materialization_progress.enqueued_at IS 'When the walk was queued';
+COMMENT ON COLUMN featstore.materialization_progress.started IS 'When the worker took the walk up (after a server restart: when it resumed)';
+COMMENT ON COLUMN featstore.materialization_progress.last_progress IS 'When entities_done last grew';
+COMMENT ON COLUMN featstore.materialization_progress.estimated_end IS 'When the walk ends at the rate so far';
+REVOKE ALL ON FUNCTION featstore.online_queued_walks() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.online_queued_walks() TO featstore_reader;
+GRANT SELECT ON featstore.materialization_progress TO featstore_reader;
+
 -- Reading Redis and the status takes featstore_reader; queueing a
 -- rematerialization takes featstore_editor (and SELECT on the group table).
 REVOKE ALL ON FUNCTION featstore.materialize(text, timestamptz) FROM PUBLIC;
