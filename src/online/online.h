@@ -206,6 +206,7 @@ extern int64 OnlineRetryParked(const char *group_name);
 
 /* online_group.c */
 extern OnlineGroup *OnlineLoadGroup(const char *name, bool missing_ok);
+extern OnlineGroup *OnlineGroupFromRegistry(FsGroup *fs);
 extern OnlineGroup *OnlineLoadServedGroup(const char *name, const char *hint_tail);
 extern bool OnlineGroupReadable(const OnlineGroup *group, Oid roleid);
 extern void OnlineCheckGroupReadable(const OnlineGroup *group, const char *action);

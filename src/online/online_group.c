@@ -36,12 +36,22 @@ OnlineGroup *
 OnlineLoadGroup(const char *name, bool missing_ok)
 {
 	FsGroup    *fs = RegistryLookupGroup(name, missing_ok);
-	OnlineGroup *group;
-	ListCell   *lc;
-	int			i;
 
 	if (fs == NULL)
 		return NULL;
+	return OnlineGroupFromRegistry(fs);
+}
+
+/*
+ * OnlineGroupFromRegistry builds OnlineLoadGroup's result from a group the
+ * caller has already looked up; its history table must exist.
+ */
+OnlineGroup *
+OnlineGroupFromRegistry(FsGroup *fs)
+{
+	OnlineGroup *group;
+	ListCell   *lc;
+	int			i;
 
 	group = palloc0(sizeof(OnlineGroup));
 	group->name = fs->name;
@@ -53,7 +63,7 @@ OnlineLoadGroup(const char *name, bool missing_ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("history table %s of feature group \"%s\" does not exist",
-						group->qualified_table, name),
+						group->qualified_table, fs->name),
 				 errhint("Recreate the group with DROP FEATURE GROUP and CREATE FEATURE GROUP.")));
 	group->relid = fs->relid;
 	group->registry = fs;

@@ -877,7 +877,7 @@ GroupErrorVisible(const char *name)
 	fs = RegistryLookupGroup(name, true);
 	if (fs == NULL || !OidIsValid(fs->relid))
 		return false;
-	group = OnlineLoadGroup(name, false);
+	group = OnlineGroupFromRegistry(fs);
 	return OnlineGroupReadable(group, GetUserId()) &&
 		check_enable_rls(group->relid, InvalidOid, true) != RLS_ENABLED;
 }

@@ -244,7 +244,8 @@ static void ParkRows(int64 *ids, char **groups, int *attempts, char **errors, in
 static void EndAttempt(Datum ids, const char *error);
 static void RecordBusyError(const char *error);
 static TimestampTz NextRevisit(Datum backoff);
-static Datum GroupsInBackoff(TimestampTz now, TimestampTz *earliest);
+static Datum GroupsInBackoff(TimestampTz now);
+static TimestampTz EarliestRetry(void);
 static void GroupFailed(const char *name, const char *error, const char *hint);
 static void GroupSucceeded(const char *name, bool gone);
 static void SetWorkerIdle(void);
@@ -881,7 +882,7 @@ OnlineWorkerMain(Datum main_arg)
 			wake = TimestampTzPlusMilliseconds(now, online_poll_interval_ms);
 			if (next_revisit != 0 && next_revisit < wake)
 				wake = next_revisit;
-			(void) GroupsInBackoff(now, &retry_at);
+			retry_at = EarliestRetry();
 			if (retry_at != 0 && retry_at < wake)
 				wake = retry_at;
 			if (worker_conn != NULL && next_identity_check < wake)
@@ -1085,7 +1086,7 @@ WorkerBatch(MemoryContext batchcxt)
 
 	now = GetCurrentTimestamp();
 	oldcxt = MemoryContextSwitchTo(batchcxt);
-	backoff = GroupsInBackoff(now, NULL);
+	backoff = GroupsInBackoff(now);
 	MemoryContextSwitchTo(oldcxt);
 	qargs[0] = TimestampTzGetDatum(now);
 	qargs[1] = Int32GetDatum(online_batch_size);
@@ -1477,7 +1478,7 @@ WorkerBatch(MemoryContext batchcxt)
 	}
 	ScheduleRevisits(b.futures, b.nfutures);
 	/* the sleep that may follow ends at the next revisit, this batch's included */
-	next_revisit = NextRevisit(GroupsInBackoff(GetCurrentTimestamp(), NULL));
+	next_revisit = NextRevisit(GroupsInBackoff(GetCurrentTimestamp()));
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
@@ -1957,28 +1958,40 @@ NextRevisit(Datum backoff)
 
 /*
  * GroupsInBackoff returns, as a text[], the groups in error whose retry is
- * not due yet at now, and sets *earliest (if given) to the first retry of
- * any group in error (0: none), which may be due already.
+ * not due yet at now.
  */
 static Datum
-GroupsInBackoff(TimestampTz now, TimestampTz *earliest)
+GroupsInBackoff(TimestampTz now)
 {
 	HASH_SEQ_STATUS seq;
 	GroupBackoff *e;
 	Datum	   *names = palloc(sizeof(Datum) * (hash_get_num_entries(group_backoff) + 1));
 	int			n = 0;
 
-	if (earliest)
-		*earliest = 0;
 	hash_seq_init(&seq, group_backoff);
 	while ((e = hash_seq_search(&seq)) != NULL)
-	{
-		if (earliest && (*earliest == 0 || e->retry_at < *earliest))
-			*earliest = e->retry_at;
 		if (e->retry_at > now)
 			names[n++] = CStringGetTextDatum(e->name);
-	}
 	return PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * EarliestRetry returns the first retry of any group in error (0: none),
+ * which may be due already.  It allocates nothing: the main loop calls it
+ * between batches, in long-lived memory.
+ */
+static TimestampTz
+EarliestRetry(void)
+{
+	HASH_SEQ_STATUS seq;
+	GroupBackoff *e;
+	TimestampTz earliest = 0;
+
+	hash_seq_init(&seq, group_backoff);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		if (earliest == 0 || e->retry_at < earliest)
+			earliest = e->retry_at;
+	return earliest;
 }
 
 /*
