@@ -92,6 +92,13 @@ ok($node->poll_query_until('postgres',
 is($node->safe_psql('postgres',
 	"SELECT parked, parked_error, queue_depth FROM featstore.materialization_status WHERE group_name = 'poison'"),
 	'500|the worker died while processing this row|0', 'materialization_status shows it parked, with its error');
+# a parked row's error may quote key values: a reader who cannot read the
+# group's table sees that there is one, not what it says
+$node->safe_psql('postgres', 'CREATE ROLE parked_reader IN ROLE featstore_reader');
+is($node->safe_psql('postgres',
+	"SET ROLE parked_reader; SELECT parked, parked_error FROM featstore.materialization_status WHERE group_name = 'poison'"),
+	'500|<insufficient privilege>', 'a reader without SELECT on the table sees the parked error hidden');
+$node->safe_psql('postgres', 'DROP ROLE parked_reader');
 is($node->safe_psql('postgres', "SELECT state, attempts, last_error FROM featstore.online_queue WHERE id = $poison_id"),
 	'failed|3|the worker died while processing this row', 'so does the queue');
 like($node->safe_psql('postgres',
