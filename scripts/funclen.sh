@@ -4,7 +4,7 @@
 # body at column 0), which is the layout of every file under src/.
 #
 #   scripts/funclen.sh | head          # the ten longest functions in src/
-[ $# -eq 0 ] && set -- $(find "$(dirname "$0")/../src" -name '*.c' | sort)
+[ $# -eq 0 ] && cd "$(dirname "$0")/.." && set -- $(find src -name '*.c' | sort)
 for f in "$@"; do
 	awk -v F="$f" '
 	/^[A-Za-z_][A-Za-z0-9_]*\(/ { cand = $0; sub(/\(.*/, "", cand); next }
