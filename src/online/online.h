@@ -22,6 +22,7 @@
 #include "nodes/pg_list.h"
 #include "storage/latch.h"
 #include "storage/spin.h"
+#include "utils/jsonb.h"
 
 #include "featstore.h"
 #include "redis/redis_io.h"
@@ -264,7 +265,7 @@ extern void OnlineEncodeFeatures(StringInfo buf, const OnlineGroup *group,
 extern bool OnlineDecodeValue(const char *data, size_t len, TimestampTz *event_ts,
 							  TimestampTz *created_at, TimestampTz *materialized_at,
 							  TimestampTz *expires_at, StringInfo features_raw,
-							  StringInfo features_json);
+							  Jsonb **features);
 extern char *OnlineValueProblem(const char *data, size_t len);
 extern int64 OnlineUnixUsecs(TimestampTz ts);
 extern TimestampTz OnlineFromUnixUsecs(int64 usecs);

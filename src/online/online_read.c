@@ -84,8 +84,9 @@ static RedisConn *BackendRedis(void);
 static void BackendRun(int ncmds, RedisCommand *cmds, RedisResult *results);
 static void BackendRedisFailed(const char *err);
 static char **CanonicalKeys(const OnlineGroup *group, ArrayType *arr);
-static Datum JsonbFromText(const char *json);
-static char *ValueJson(const char *data, size_t len);
+static Jsonb *ValueJsonb(const char *data, size_t len);
+static void PushStringPair(JsonbParseState **state, const char *key,
+						   const char *value);
 static void CheckRowVisible(const OnlineGroup *group, char **keyvals,
 							TimestampTz event_ts, TimestampTz created_at);
 static int64 ScanCallLimit(RedisConn *conn, int64 *dbsize);
@@ -106,8 +107,8 @@ static void ExpectedValue(VerifyState *st, HeapTuple tup, TupleDesc desc,
 static const char *ValueDifference(const char *expected, size_t elen,
 								   const char *actual, size_t alen);
 static void ReportDifference(VerifyState *st, HeapTuple tup, TupleDesc desc,
-							 const char *problem, const char *expected_json,
-							 const char *actual_json);
+							 const char *problem, Jsonb *expected,
+							 Jsonb *actual);
 static bool GroupErrorVisible(const char *name);
 static bool WorkerErrorVisible(void);
 
@@ -158,14 +159,13 @@ online_features(PG_FUNCTION_ARGS)
 					cat,
 					mat,
 					exp;
-		StringInfoData json;
+		Jsonb	   *features;
 
-		initStringInfo(&json);
-		if (OnlineDecodeValue(res.str, res.len, &ets, &cat, &mat, &exp, NULL, &json))
+		if (OnlineDecodeValue(res.str, res.len, &ets, &cat, &mat, &exp, NULL, &features))
 		{
 			CheckRowVisible(group, keyvals, ets, cat);
 			values[0] = CStringGetTextDatum("found");
-			values[1] = JsonbFromText(json.data);
+			values[1] = JsonbPGetDatum(features);
 			values[2] = TimestampTzGetDatum(ets);
 			values[3] = TimestampTzGetDatum(cat);
 			values[4] = TimestampTzGetDatum(mat);
@@ -495,8 +495,8 @@ CompareRow(VerifyState *st, HeapTuple tup, TupleDesc desc, const RedisResult *re
 	int			nk = st->group->nkeys;
 	bool		isnull;
 	Datum		ets;
-	char	   *expected_json = NULL;
-	char	   *actual_json = NULL;
+	Jsonb	   *expected = NULL;
+	Jsonb	   *actual = NULL;
 	const char *problem = NULL;
 
 	ets = SPI_getbinval(tup, desc, nk + 2, &isnull);
@@ -506,22 +506,22 @@ CompareRow(VerifyState *st, HeapTuple tup, TupleDesc desc, const RedisResult *re
 
 		initStringInfo(&enc);
 		ExpectedValue(st, tup, desc, DatumGetTimestampTz(ets), &enc);
-		expected_json = ValueJson(enc.data, enc.len);
+		expected = ValueJsonb(enc.data, enc.len);
 		if (reply->type != REDIS_REPLY_STRING)
 			problem = "missing in Redis";
 		else
 		{
-			actual_json = ValueJson(reply->str, reply->len);
+			actual = ValueJsonb(reply->str, reply->len);
 			problem = ValueDifference(enc.data, enc.len, reply->str, reply->len);
 		}
 	}
 	else if (reply->type == REDIS_REPLY_STRING)
 	{
 		problem = "stale key in Redis";
-		actual_json = ValueJson(reply->str, reply->len);
+		actual = ValueJsonb(reply->str, reply->len);
 	}
 	if (problem)
-		ReportDifference(st, tup, desc, problem, expected_json, actual_json);
+		ReportDifference(st, tup, desc, problem, expected, actual);
 }
 
 /*
@@ -583,8 +583,7 @@ ValueDifference(const char *expected, size_t elen, const char *actual, size_t al
 /* ReportDifference returns one row of verify_online: keys, problem, values */
 static void
 ReportDifference(VerifyState *st, HeapTuple tup, TupleDesc desc,
-				 const char *problem, const char *expected_json,
-				 const char *actual_json)
+				 const char *problem, Jsonb *expected, Jsonb *actual)
 {
 	int			nk = st->group->nkeys;
 	Datum		values[4];
@@ -595,14 +594,10 @@ ReportDifference(VerifyState *st, HeapTuple tup, TupleDesc desc,
 		kd[k] = CStringGetTextDatum(SPI_getvalue(tup, desc, k + 1));
 	values[0] = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false, TYPALIGN_INT));
 	values[1] = CStringGetTextDatum(problem);
-	if (expected_json)
-		values[2] = JsonbFromText(expected_json);
-	else
-		nulls[2] = true;
-	if (actual_json)
-		values[3] = JsonbFromText(actual_json);
-	else
-		nulls[3] = true;
+	values[2] = JsonbPGetDatum(expected);
+	nulls[2] = (expected == NULL);
+	values[3] = JsonbPGetDatum(actual);
+	nulls[3] = (actual == NULL);
 	tuplestore_putvalues(st->rsinfo->setResult, st->rsinfo->setDesc, values, nulls);
 }
 /* online_worker_status returns the worker's state as one row */
@@ -1032,40 +1027,68 @@ WorkerErrorVisible(void)
 	return true;
 }
 
-/* JsonbFromText parses JSON text into a jsonb datum */
-static Datum
-JsonbFromText(const char *json)
-{
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
-}
-
-/* ValueJson renders a stored value as JSON with ISO timestamps */
-static char *
-ValueJson(const char *data, size_t len)
+/*
+ * ValueJsonb renders a stored value as jsonb, for verify_online: its
+ * timestamps as ISO text, its expiry (null: none) and its features, or why
+ * it is not a featstore value
+ */
+static Jsonb *
+ValueJsonb(const char *data, size_t len)
 {
 	TimestampTz ets,
 				cat,
 				mat,
 				exp;
-	StringInfoData features;
-	StringInfoData out;
+	Jsonb	   *features;
+	JsonbParseState *state = NULL;
+	JsonbValue	v;
 
-	initStringInfo(&features);
-	initStringInfo(&out);
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	if (!OnlineDecodeValue(data, len, &ets, &cat, &mat, &exp, NULL, &features))
 	{
-		appendStringInfoString(&out, "{\"invalid\": true, \"reason\": ");
-		escape_json(&out, OnlineValueProblem(data, len));
-		appendStringInfoChar(&out, '}');
-		return out.data;
+		v.type = jbvBool;
+		v.val.boolean = true;
+		PushStringPair(&state, "invalid", NULL);
+		pushJsonbValue(&state, WJB_VALUE, &v);
+		PushStringPair(&state, "reason", OnlineValueProblem(data, len));
+		return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 	}
-	/* timestamptz_to_str returns a static buffer: one call per statement */
-	appendStringInfo(&out, "{\"event_timestamp\": \"%s\", ", timestamptz_to_str(ets));
-	appendStringInfo(&out, "\"created_at\": \"%s\", \"expires_at\": ", timestamptz_to_str(cat));
+	/* timestamptz_to_str returns a static buffer: copy each */
+	PushStringPair(&state, "event_timestamp", pstrdup(timestamptz_to_str(ets)));
+	PushStringPair(&state, "created_at", pstrdup(timestamptz_to_str(cat)));
 	if (exp == DT_NOBEGIN)
-		appendStringInfoString(&out, "null");
+	{
+		v.type = jbvNull;
+		PushStringPair(&state, "expires_at", NULL);
+		pushJsonbValue(&state, WJB_VALUE, &v);
+	}
 	else
-		appendStringInfo(&out, "\"%s\"", timestamptz_to_str(exp));
-	appendStringInfo(&out, ", \"features\": %s}", features.data);
-	return out.data;
+		PushStringPair(&state, "expires_at", pstrdup(timestamptz_to_str(exp)));
+	/* the features map, nested as it is */
+	v.type = jbvBinary;
+	v.val.binary.data = &features->root;
+	v.val.binary.len = VARSIZE(features) - VARHDRSZ;
+	PushStringPair(&state, "features", NULL);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+}
+
+/*
+ * PushStringPair pushes the key of an object member and, unless value is
+ * NULL (the caller pushes a value of another type), its string value
+ */
+static void
+PushStringPair(JsonbParseState **state, const char *key, const char *value)
+{
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = (char *) key;
+	v.val.string.len = strlen(key);
+	pushJsonbValue(state, WJB_KEY, &v);
+	if (value == NULL)
+		return;
+	v.val.string.val = (char *) value;
+	v.val.string.len = strlen(value);
+	pushJsonbValue(state, WJB_VALUE, &v);
 }
