@@ -11,6 +11,8 @@
  *	online_keys.c		the SCAN walk over a group's keys, entity lists for
  *						winner queries
  *	online_read.c		online_features(), verify_online(), status SRF
+ *	online_launcher.c	the launcher: waits for the served database, then
+ *						runs and restarts the worker
  */
 #ifndef FEATSTORE_ONLINE_H
 #define FEATSTORE_ONLINE_H
@@ -280,5 +282,9 @@ extern void OnlineAppendEntityListSql(StringInfo buf, int nkeys, int param,
 
 /* online_read.c */
 extern void OnlineRequireServedDatabase(void);
+
+/* online_launcher.c */
+extern void OnlineLauncherRegister(void);
+PGDLLEXPORT void OnlineLauncherMain(Datum main_arg);
 
 #endif							/* FEATSTORE_ONLINE_H */
