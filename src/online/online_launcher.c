@@ -44,6 +44,8 @@
 /* The worker this launcher started, if any */
 static BackgroundWorkerHandle *worker_handle = NULL;
 
+static void DescribeWorker(BackgroundWorker *w, const char *function,
+						   const char *name, int restart_secs);
 static bool DatabaseExists(const char *name);
 static bool StartWorker(const char *dbname, bool *slots_logged);
 static void SuperviseWorker(const char *dbname);
@@ -60,16 +62,29 @@ OnlineLauncherRegister(void)
 {
 	BackgroundWorker launcher;
 
-	memset(&launcher, 0, sizeof(launcher));
 	/* a database connection of no database: shared catalogs only */
-	launcher.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	launcher.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	launcher.bgw_restart_time = ONLINE_WORKER_RESTART_SECS;
-	snprintf(launcher.bgw_library_name, BGW_MAXLEN, "featstore");
-	snprintf(launcher.bgw_function_name, BGW_MAXLEN, "OnlineLauncherMain");
-	snprintf(launcher.bgw_name, BGW_MAXLEN, "featstore online launcher");
-	snprintf(launcher.bgw_type, BGW_MAXLEN, "featstore online launcher");
+	DescribeWorker(&launcher, "OnlineLauncherMain", "featstore online launcher",
+				   ONLINE_WORKER_RESTART_SECS);
 	RegisterBackgroundWorker(&launcher);
+}
+
+/*
+ * DescribeWorker fills in a featstore background worker of this name that
+ * runs function, connects to a database (or to none: the launcher) and
+ * is restarted by the postmaster after restart_secs
+ */
+static void
+DescribeWorker(BackgroundWorker *w, const char *function, const char *name,
+			   int restart_secs)
+{
+	memset(w, 0, sizeof(*w));
+	w->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w->bgw_restart_time = restart_secs;
+	snprintf(w->bgw_library_name, BGW_MAXLEN, "featstore");
+	snprintf(w->bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(w->bgw_name, BGW_MAXLEN, "%s", name);
+	snprintf(w->bgw_type, BGW_MAXLEN, "%s", name);
 }
 
 /*
@@ -166,14 +181,8 @@ StartWorker(const char *dbname, bool *slots_logged)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "featstore");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "OnlineWorkerMain");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "featstore online worker");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "featstore online worker");
+	DescribeWorker(&worker, "OnlineWorkerMain", "featstore online worker",
+				   BGW_NEVER_RESTART);
 	worker.bgw_notify_pid = MyProcPid;
 	if (RegisterDynamicBackgroundWorker(&worker, &worker_handle))
 	{
