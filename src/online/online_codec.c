@@ -100,6 +100,8 @@ static bool DecodeValue(const char *data, size_t len, TimestampTz *event_ts,
 						TimestampTz *created_at, TimestampTz *materialized_at,
 						TimestampTz *expires_at, StringInfo features_raw,
 						Jsonb **features, char **problem);
+static char *DecodeFeatures(const msgpack_object *v, StringInfo features_raw,
+							Jsonb **features);
 static bool ObjectTextValid(const msgpack_object *o);
 static bool KeyValueCanonical(Oid typid, const char *value);
 
@@ -433,40 +435,9 @@ DecodeValue(const char *data, size_t len, TimestampTz *event_ts,
 			name[k->via.str.size] = '\0';
 			if (strcmp(name, "features") == 0 && v->type == MSGPACK_OBJECT_MAP)
 			{
-				/* every name and text must be valid before any is rendered */
-				for (uint32 f = 0; f < v->via.map.size && bad == NULL; f++)
-				{
-					const msgpack_object *fk = &v->via.map.ptr[f].key;
-
-					if (!ObjectTextValid(fk))
-						bad = psprintf("a feature name is not valid text in encoding \"%s\"",
-									   GetDatabaseEncodingName());
-					else if (!ObjectTextValid(&v->via.map.ptr[f].val))
-					{
-						StringInfoData fname;
-
-						initStringInfo(&fname);
-						ObjectToJson(&fname, fk);
-						bad = psprintf("feature %s holds text that is not valid in encoding \"%s\"",
-									   fname.data, GetDatabaseEncodingName());
-					}
-				}
+				bad = DecodeFeatures(v, features_raw, features);
 				if (bad != NULL)
 					break;
-				if (features_raw)
-				{
-					msgpack_packer pk;
-
-					msgpack_packer_init(&pk, features_raw, PackToStringInfo);
-					msgpack_pack_object(&pk, *v);
-				}
-				if (features)
-				{
-					JsonbParseState *state = NULL;
-
-					/* built before msg is destroyed: its strings point into it */
-					*features = JsonbValueToJsonb(PushObject(&state, v, WJB_VALUE));
-				}
 				found |= 1;
 			}
 			else if (strcmp(name, "expires_at") == 0)
@@ -507,6 +478,49 @@ DecodeValue(const char *data, size_t len, TimestampTz *event_ts,
 	if (problem)
 		*problem = ok ? NULL : pstrdup(bad);
 	return ok;
+}
+
+/*
+ * DecodeFeatures checks the features map of a stored value and renders it
+ * into features_raw and *features (either may be NULL).  It returns why the
+ * map is refused (every name and text must be valid before any is
+ * rendered), or NULL.  The jsonb is built before the caller destroys the
+ * unpacked message: its strings point into it.
+ */
+static char *
+DecodeFeatures(const msgpack_object *v, StringInfo features_raw, Jsonb **features)
+{
+	for (uint32 f = 0; f < v->via.map.size; f++)
+	{
+		const msgpack_object *fk = &v->via.map.ptr[f].key;
+
+		if (!ObjectTextValid(fk))
+			return psprintf("a feature name is not valid text in encoding \"%s\"",
+							GetDatabaseEncodingName());
+		if (!ObjectTextValid(&v->via.map.ptr[f].val))
+		{
+			StringInfoData fname;
+
+			initStringInfo(&fname);
+			ObjectToJson(&fname, fk);
+			return psprintf("feature %s holds text that is not valid in encoding \"%s\"",
+							fname.data, GetDatabaseEncodingName());
+		}
+	}
+	if (features_raw)
+	{
+		msgpack_packer pk;
+
+		msgpack_packer_init(&pk, features_raw, PackToStringInfo);
+		msgpack_pack_object(&pk, *v);
+	}
+	if (features)
+	{
+		JsonbParseState *state = NULL;
+
+		*features = JsonbValueToJsonb(PushObject(&state, v, WJB_VALUE));
+	}
+	return NULL;
 }
 
 /*
