@@ -8,7 +8,11 @@
  *	online_group.c		group metadata and the winner query
  *	online_scan.c		the ordered walk that rematerializes a whole group
  *	online_codec.c		Redis key and msgpack value layout
+ *	online_keys.c		the SCAN walk over a group's keys, entity lists for
+ *						winner queries
  *	online_read.c		online_features(), verify_online(), status SRF
+ *	online_launcher.c	the launcher: waits for the served database, then
+ *						runs and restarts the worker
  */
 #ifndef FEATSTORE_ONLINE_H
 #define FEATSTORE_ONLINE_H
@@ -20,6 +24,7 @@
 #include "nodes/pg_list.h"
 #include "storage/latch.h"
 #include "storage/spin.h"
+#include "utils/jsonb.h"
 
 #include "featstore.h"
 #include "redis/redis_io.h"
@@ -173,6 +178,30 @@ typedef struct OnlineWinner
 
 typedef void (*OnlineEmitFn) (void *arg, const OnlineWinner *winner);
 
+/* Keys asked of each SCAN call by OnlineForEachKey */
+#define ONLINE_SCAN_COUNT 1000
+
+/* What an OnlineForEachKey callback tells the walk after a page of keys */
+typedef enum OnlineKeysStep
+{
+	ONLINE_KEYS_NEXT,			/* go on */
+	ONLINE_KEYS_STOP,			/* enough: end the walk (not an error) */
+	ONLINE_KEYS_FAIL			/* end the walk with the error in *err */
+} OnlineKeysStep;
+
+/* How OnlineForEachKey ended */
+typedef enum OnlineKeysEnd
+{
+	ONLINE_KEYS_DONE,			/* every page seen, or the callback stopped */
+	ONLINE_KEYS_REDIS_FAILED,	/* *err; close the connection */
+	ONLINE_KEYS_BAD_REPLY,		/* *err: SCAN's reply was not SCAN's shape */
+	ONLINE_KEYS_TOO_MANY_CALLS, /* max_calls reached, cursor not back at 0 */
+	ONLINE_KEYS_CALLBACK_FAILED /* *err: the callback returned FAIL */
+} OnlineKeysEnd;
+
+typedef OnlineKeysStep (*OnlineKeysFn) (void *arg, const RedisResult *keys,
+										int nkeys, char **err);
+
 /* online_worker.c */
 extern char *online_database;
 extern char *online_redis_host;
@@ -238,13 +267,24 @@ extern void OnlineEncodeFeatures(StringInfo buf, const OnlineGroup *group,
 extern bool OnlineDecodeValue(const char *data, size_t len, TimestampTz *event_ts,
 							  TimestampTz *created_at, TimestampTz *materialized_at,
 							  TimestampTz *expires_at, StringInfo features_raw,
-							  StringInfo features_json);
+							  Jsonb **features);
 extern char *OnlineValueProblem(const char *data, size_t len);
 extern int64 OnlineUnixUsecs(TimestampTz ts);
 extern TimestampTz OnlineFromUnixUsecs(int64 usecs);
 extern const char *OnlineCasScript(void);
 
+/* online_keys.c */
+extern OnlineKeysEnd OnlineForEachKey(RedisConn *conn, const char *pattern,
+									  int64 max_calls, OnlineKeysFn fn,
+									  void *arg, char **err);
+extern void OnlineAppendEntityListSql(StringInfo buf, int nkeys, int param,
+									  bool flags);
+
 /* online_read.c */
 extern void OnlineRequireServedDatabase(void);
+
+/* online_launcher.c */
+extern void OnlineLauncherRegister(void);
+PGDLLEXPORT void OnlineLauncherMain(Datum main_arg);
 
 #endif							/* FEATSTORE_ONLINE_H */

@@ -29,7 +29,9 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/json.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 #include "utils/timestamp.h"
 
 #include "online/online.h"
@@ -87,11 +89,19 @@ static int	PackToStringInfo(void *data, const char *buf, size_t len);
 static void PackDatum(msgpack_packer *pk, Datum value, Oid typid);
 static void PackText(msgpack_packer *pk, const char *s);
 static void ObjectToJson(StringInfo buf, const msgpack_object *o);
+static JsonbValue *PushObject(JsonbParseState **state, const msgpack_object *o,
+							  JsonbIteratorToken seq);
+static JsonbValue *PushMap(JsonbParseState **state, const msgpack_object *o);
+static void ScalarToJsonbValue(const msgpack_object *o, JsonbValue *v);
+static void SetJsonbString(JsonbValue *v, char *s, size_t len);
+static Numeric NumericFromText(const char *s);
 static bool ObjectToInt64(const msgpack_object *o, int64 *out);
 static bool DecodeValue(const char *data, size_t len, TimestampTz *event_ts,
 						TimestampTz *created_at, TimestampTz *materialized_at,
 						TimestampTz *expires_at, StringInfo features_raw,
-						StringInfo features_json, char **problem);
+						Jsonb **features, char **problem);
+static char *DecodeFeatures(const msgpack_object *v, StringInfo features_raw,
+							Jsonb **features);
 static bool ObjectTextValid(const msgpack_object *o);
 static bool KeyValueCanonical(Oid typid, const char *value);
 
@@ -356,7 +366,7 @@ OnlineEncodeFeatures(StringInfo buf, const OnlineGroup *group, Datum *values,
 /*
  * OnlineDecodeValue parses a stored value.  features_raw receives the
  * features map re-packed (comparable byte for byte with
- * OnlineEncodeFeatures), features_json a JSON rendering; either may be NULL.
+ * OnlineEncodeFeatures), *features the map as jsonb; either may be NULL.
  * Returns false for anything that is not a featstore value, including a
  * value whose feature names or text are not valid in the database encoding:
  * Redis holds bytes, and such text must never reach jsonb.
@@ -365,10 +375,10 @@ bool
 OnlineDecodeValue(const char *data, size_t len, TimestampTz *event_ts,
 				  TimestampTz *created_at, TimestampTz *materialized_at,
 				  TimestampTz *expires_at, StringInfo features_raw,
-				  StringInfo features_json)
+				  Jsonb **features)
 {
 	return DecodeValue(data, len, event_ts, created_at, materialized_at,
-					   expires_at, features_raw, features_json, NULL);
+					   expires_at, features_raw, features, NULL);
 }
 
 /*
@@ -397,7 +407,7 @@ static bool
 DecodeValue(const char *data, size_t len, TimestampTz *event_ts,
 			TimestampTz *created_at, TimestampTz *materialized_at,
 			TimestampTz *expires_at, StringInfo features_raw,
-			StringInfo features_json, char **problem)
+			Jsonb **features, char **problem)
 {
 	msgpack_unpacked msg;
 	size_t		off = 0;
@@ -425,35 +435,9 @@ DecodeValue(const char *data, size_t len, TimestampTz *event_ts,
 			name[k->via.str.size] = '\0';
 			if (strcmp(name, "features") == 0 && v->type == MSGPACK_OBJECT_MAP)
 			{
-				/* every name and text must be valid before any is rendered */
-				for (uint32 f = 0; f < v->via.map.size && bad == NULL; f++)
-				{
-					const msgpack_object *fk = &v->via.map.ptr[f].key;
-
-					if (!ObjectTextValid(fk))
-						bad = psprintf("a feature name is not valid text in encoding \"%s\"",
-									   GetDatabaseEncodingName());
-					else if (!ObjectTextValid(&v->via.map.ptr[f].val))
-					{
-						StringInfoData fname;
-
-						initStringInfo(&fname);
-						ObjectToJson(&fname, fk);
-						bad = psprintf("feature %s holds text that is not valid in encoding \"%s\"",
-									   fname.data, GetDatabaseEncodingName());
-					}
-				}
+				bad = DecodeFeatures(v, features_raw, features);
 				if (bad != NULL)
 					break;
-				if (features_raw)
-				{
-					msgpack_packer pk;
-
-					msgpack_packer_init(&pk, features_raw, PackToStringInfo);
-					msgpack_pack_object(&pk, *v);
-				}
-				if (features_json)
-					ObjectToJson(features_json, v);
 				found |= 1;
 			}
 			else if (strcmp(name, "expires_at") == 0)
@@ -494,6 +478,49 @@ DecodeValue(const char *data, size_t len, TimestampTz *event_ts,
 	if (problem)
 		*problem = ok ? NULL : pstrdup(bad);
 	return ok;
+}
+
+/*
+ * DecodeFeatures checks the features map of a stored value and renders it
+ * into features_raw and *features (either may be NULL).  It returns why the
+ * map is refused (every name and text must be valid before any is
+ * rendered), or NULL.  The jsonb is built before the caller destroys the
+ * unpacked message: its strings point into it.
+ */
+static char *
+DecodeFeatures(const msgpack_object *v, StringInfo features_raw, Jsonb **features)
+{
+	for (uint32 f = 0; f < v->via.map.size; f++)
+	{
+		const msgpack_object *fk = &v->via.map.ptr[f].key;
+
+		if (!ObjectTextValid(fk))
+			return psprintf("a feature name is not valid text in encoding \"%s\"",
+							GetDatabaseEncodingName());
+		if (!ObjectTextValid(&v->via.map.ptr[f].val))
+		{
+			StringInfoData fname;
+
+			initStringInfo(&fname);
+			ObjectToJson(&fname, fk);
+			return psprintf("feature %s holds text that is not valid in encoding \"%s\"",
+							fname.data, GetDatabaseEncodingName());
+		}
+	}
+	if (features_raw)
+	{
+		msgpack_packer pk;
+
+		msgpack_packer_init(&pk, features_raw, PackToStringInfo);
+		msgpack_pack_object(&pk, *v);
+	}
+	if (features)
+	{
+		JsonbParseState *state = NULL;
+
+		*features = JsonbValueToJsonb(PushObject(&state, v, WJB_VALUE));
+	}
+	return NULL;
 }
 
 /*
@@ -757,4 +784,153 @@ ObjectToJson(StringInfo buf, const msgpack_object *o)
 			appendStringInfoString(buf, "null");
 			break;
 	}
+}
+
+/*
+ * PushObject adds a msgpack object to the jsonb being built in *state: a
+ * scalar as a value of kind seq (WJB_VALUE in a map, WJB_ELEM in an
+ * array), a map or an array as a nested container.  It returns what
+ * pushJsonbValue last returned, the whole value when o is the outermost.
+ * The result is exactly what jsonb_in makes of ObjectToJson's text, without
+ * writing and parsing that text.
+ */
+static JsonbValue *
+PushObject(JsonbParseState **state, const msgpack_object *o, JsonbIteratorToken seq)
+{
+	JsonbValue	v;
+
+	check_stack_depth();
+	if (o->type == MSGPACK_OBJECT_MAP)
+		return PushMap(state, o);
+	if (o->type == MSGPACK_OBJECT_ARRAY)
+	{
+		pushJsonbValue(state, WJB_BEGIN_ARRAY, NULL);
+		for (uint32 i = 0; i < o->via.array.size; i++)
+			(void) PushObject(state, &o->via.array.ptr[i], WJB_ELEM);
+		return pushJsonbValue(state, WJB_END_ARRAY, NULL);
+	}
+	ScalarToJsonbValue(o, &v);
+	return pushJsonbValue(state, seq, &v);
+}
+
+/*
+ * PushMap adds a msgpack map as a jsonb object.  A key that is not a str
+ * becomes the string of its JSON text, as ObjectToJson writes it; of two
+ * equal keys the later wins (pushJsonbValue's rule, jsonb_in's too).
+ */
+static JsonbValue *
+PushMap(JsonbParseState **state, const msgpack_object *o)
+{
+	pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+	for (uint32 i = 0; i < o->via.map.size; i++)
+	{
+		const msgpack_object *k = &o->via.map.ptr[i].key;
+		JsonbValue	key;
+
+		if (k->type == MSGPACK_OBJECT_STR)
+			SetJsonbString(&key, (char *) k->via.str.ptr, k->via.str.size);
+		else
+		{
+			StringInfoData text;
+
+			initStringInfo(&text);
+			ObjectToJson(&text, k);
+			SetJsonbString(&key, text.data, text.len);
+		}
+		pushJsonbValue(state, WJB_KEY, &key);
+		(void) PushObject(state, &o->via.map.ptr[i].val, WJB_VALUE);
+	}
+	return pushJsonbValue(state, WJB_END_OBJECT, NULL);
+}
+
+/*
+ * ScalarToJsonbValue converts a msgpack scalar as ObjectToJson renders it:
+ * numbers as numeric (floats through their shortest exact text, NaN and
+ * the infinities as strings), bin as \x hex text, unknown types as null.
+ */
+static void
+ScalarToJsonbValue(const msgpack_object *o, JsonbValue *v)
+{
+	char		num[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+	v->type = jbvNumeric;
+	switch (o->type)
+	{
+		case MSGPACK_OBJECT_BOOLEAN:
+			v->type = jbvBool;
+			v->val.boolean = o->via.boolean;
+			return;
+		case MSGPACK_OBJECT_POSITIVE_INTEGER:
+			if (o->via.u64 <= (uint64) PG_INT64_MAX)
+				v->val.numeric = int64_to_numeric((int64) o->via.u64);
+			else
+			{
+				snprintf(num, sizeof(num), UINT64_FORMAT, (uint64) o->via.u64);
+				v->val.numeric = NumericFromText(num);
+			}
+			return;
+		case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+			v->val.numeric = int64_to_numeric((int64) o->via.i64);
+			return;
+		case MSGPACK_OBJECT_FLOAT32:
+		case MSGPACK_OBJECT_FLOAT64:
+			if (isnan(o->via.f64) || isinf(o->via.f64))
+			{
+				char	   *word = isnan(o->via.f64) ? "NaN" :
+					(o->via.f64 > 0 ? "Infinity" : "-Infinity");
+
+				SetJsonbString(v, word, strlen(word));
+				return;
+			}
+			if (o->type == MSGPACK_OBJECT_FLOAT32)
+				float_to_shortest_decimal_buf((float) o->via.f64, num);
+			else
+				double_to_shortest_decimal_buf(o->via.f64, num);
+			v->val.numeric = NumericFromText(num);
+			return;
+		case MSGPACK_OBJECT_STR:
+			SetJsonbString(v, (char *) o->via.str.ptr, o->via.str.size);
+			return;
+		case MSGPACK_OBJECT_BIN:
+			{
+				StringInfoData hex;
+
+				initStringInfo(&hex);
+				appendStringInfoString(&hex, "\\x");
+				for (uint32 i = 0; i < o->via.bin.size; i++)
+					appendStringInfo(&hex, "%02x", (unsigned char) o->via.bin.ptr[i]);
+				SetJsonbString(v, hex.data, hex.len);
+				return;
+			}
+		default:
+			v->type = jbvNull;	/* nil, and what JSON cannot say */
+			return;
+	}
+}
+
+/*
+ * SetJsonbString makes v the jsonb string of len bytes at s (not
+ * NUL-terminated), with jsonb_in's length limit
+ */
+static void
+SetJsonbString(JsonbValue *v, char *s, size_t len)
+{
+	if (len > JENTRY_OFFLENMASK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("string too long to represent as jsonb string"),
+				 errdetail("Due to an implementation restriction, jsonb strings cannot exceed %d bytes.",
+						   JENTRY_OFFLENMASK)));
+	v->type = jbvString;
+	v->val.string.val = s;
+	v->val.string.len = (int) len;
+}
+
+/* NumericFromText reads a JSON number as jsonb_in does, with numeric_in */
+static Numeric
+NumericFromText(const char *s)
+{
+	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(s),
+											   ObjectIdGetDatum(InvalidOid),
+											   Int32GetDatum(-1)));
 }

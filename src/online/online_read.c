@@ -44,14 +44,13 @@ PG_FUNCTION_INFO_V1(online_error_visible);
 #define READ_CHUNK 1000
 
 /*
- * Keys verify_online asks SCAN for per call, and the calls it allows: ten
- * per SCAN_COUNT keys that DBSIZE reports, plus SCAN_SLACK_CALLS.  A call
- * returns about SCAN_COUNT keys or visits 10 * SCAN_COUNT empty buckets, so
- * a whole SCAN normally takes about 2 * DBSIZE / SCAN_COUNT calls; the slack
- * covers a table left sparse by deletions (100 million empty buckets).  A
- * server that needs more has a cursor that never returns to 0.
+ * The SCAN calls verify_online allows: ten per ONLINE_SCAN_COUNT keys that
+ * DBSIZE reports, plus SCAN_SLACK_CALLS.  A call returns about
+ * ONLINE_SCAN_COUNT keys or visits 10 * ONLINE_SCAN_COUNT empty buckets, so
+ * a whole SCAN normally takes about 2 * DBSIZE / ONLINE_SCAN_COUNT calls;
+ * the slack covers a table left sparse by deletions (100 million empty
+ * buckets).  A server that needs more has a cursor that never returns to 0.
  */
-#define SCAN_COUNT 1000
 #define SCAN_SLACK_CALLS 10000
 
 /* What the status functions show instead of an error the caller may not read */
@@ -61,16 +60,55 @@ PG_FUNCTION_INFO_V1(online_error_visible);
 static RedisConn *backend_conn = NULL;
 static char *backend_conn_settings = NULL;
 
+/* What verify_online compares, shared by its steps */
+typedef struct VerifyState
+{
+	OnlineGroup *group;
+	int32		sample;			/* entities sampled from each side */
+	RedisConn  *conn;
+	TimestampTz now;			/* the instant compared at */
+	ReturnSetInfo *rsinfo;		/* where the differences go */
+} VerifyState;
+
+/* The entities verify_online samples from Redis's keys */
+typedef struct KeySample
+{
+	const OnlineGroup *group;
+	int			limit;
+	List	   *entities;		/* key values, char ** each */
+	int64		nforeign;		/* matching keys that are not the group's */
+	char	   *first_foreign;
+} KeySample;
+
 static RedisConn *BackendRedis(void);
 static void BackendRun(int ncmds, RedisCommand *cmds, RedisResult *results);
 static void BackendRedisFailed(const char *err);
 static char **CanonicalKeys(const OnlineGroup *group, ArrayType *arr);
-static Datum JsonbFromText(const char *json);
-static char *ValueJson(const char *data, size_t len);
+static Jsonb *ValueJsonb(const char *data, size_t len);
+static void PushStringPair(JsonbParseState **state, const char *key,
+						   const char *value);
 static void CheckRowVisible(const OnlineGroup *group, char **keyvals,
 							TimestampTz event_ts, TimestampTz created_at);
 static int64 ScanCallLimit(RedisConn *conn, int64 *dbsize);
 static char *DisplayBytes(const char *data, size_t len);
+static void VerifyRefuseRowSecurity(const OnlineGroup *group);
+static RedisConn *VerifyConnect(void);
+static List *SampleRedisEntities(VerifyState *st);
+static OnlineKeysStep SampleKeysPage(void *arg, const RedisResult *keys,
+									 int nkeys, char **err);
+static Datum EntityArray(const OnlineGroup *group, List *entities);
+static char *VerifyEntitiesSql(const OnlineGroup *group);
+static SPITupleTable *ReadExpected(VerifyState *st, List *redis_entities);
+static void CompareWithRedis(VerifyState *st, SPITupleTable *expected);
+static void CompareRow(VerifyState *st, HeapTuple tup, TupleDesc desc,
+					   const RedisResult *reply);
+static void ExpectedValue(VerifyState *st, HeapTuple tup, TupleDesc desc,
+						  TimestampTz ets, StringInfo enc);
+static const char *ValueDifference(const char *expected, size_t elen,
+								   const char *actual, size_t alen);
+static void ReportDifference(VerifyState *st, HeapTuple tup, TupleDesc desc,
+							 const char *problem, Jsonb *expected,
+							 Jsonb *actual);
 static bool GroupErrorVisible(const char *name);
 static bool WorkerErrorVisible(void);
 
@@ -121,14 +159,13 @@ online_features(PG_FUNCTION_ARGS)
 					cat,
 					mat,
 					exp;
-		StringInfoData json;
+		Jsonb	   *features;
 
-		initStringInfo(&json);
-		if (OnlineDecodeValue(res.str, res.len, &ets, &cat, &mat, &exp, NULL, &json))
+		if (OnlineDecodeValue(res.str, res.len, &ets, &cat, &mat, &exp, NULL, &features))
 		{
 			CheckRowVisible(group, keyvals, ets, cat);
 			values[0] = CStringGetTextDatum("found");
-			values[1] = JsonbFromText(json.data);
+			values[1] = JsonbPGetDatum(features);
 			values[2] = TimestampTzGetDatum(ets);
 			values[3] = TimestampTzGetDatum(cat);
 			values[4] = TimestampTzGetDatum(mat);
@@ -168,191 +205,239 @@ online_features(PG_FUNCTION_ARGS)
 Datum
 verify_online(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	VerifyState st;
 	char	   *name;
-	int32		sample;
-	OnlineGroup *group;
-	RedisConn  *conn;
-	StringInfoData pattern;
-	char		cursor[32] = "0";
-	List	   *redis_entities = NIL;
-	StringInfoData sample_sql;
-	char	   *sql;
-	TimestampTz now;
-	Datum	   *flat;
-	int			nflat = 0;
-	int			dims[2];
-	int			lbs[2] = {1, 1};
-	Oid			types[4] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TEXTARRAYOID};
-	Datum		args[4];
-	int			ret;
-	uint64		nrows;
-	SPITupleTable *tuptable;
-	char	   *err = NULL;
-	RedisCommand *cmds;
-	RedisResult *res;
+	List	   *redis_entities;
+	SPITupleTable *expected;
 	int			level;
-	Oid			save_userid;
-	int			save_sec_context;
-	int64		dbsize;
-	int64		max_calls;
-	int64		ncalls = 0;
-	int64		nforeign = 0;
-	char	   *first_foreign = NULL;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("feature group name must not be null")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	sample = PG_ARGISNULL(1) ? 10000 : PG_GETARG_INT32(1);
-	if (sample < 1 || sample > 10000000)
+	st.sample = PG_ARGISNULL(1) ? 10000 : PG_GETARG_INT32(1);
+	if (st.sample < 1 || st.sample > 10000000)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("sample must be between 1 and 10000000, not %d", sample)));
+				 errmsg("sample must be between 1 and 10000000, not %d", st.sample)));
 	InitMaterializedSRF(fcinfo, 0);
+	st.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	OnlineRequireServedDatabase();
-	group = OnlineLoadServedGroup(name, " to serve it from Redis.");
-	OnlineCheckGroupReadable(group, "read");
+	st.group = OnlineLoadServedGroup(name, " to serve it from Redis.");
+	OnlineCheckGroupReadable(st.group, "read");
+	VerifyRefuseRowSecurity(st.group);
 
-	/*
-	 * Redis holds each entity's winner among all rows.  Compared with only
-	 * the rows row-level security lets the caller see, it would differ, and
-	 * each difference would show a hidden row's values: refuse instead.
-	 */
-	if (check_enable_rls(group->relid, InvalidOid, true) == RLS_ENABLED)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("verify_online cannot compare feature group \"%s\": row-level security on its table %s applies to role \"%s\"",
-						group->name, group->qualified_table,
-						GetUserNameFromId(GetUserId(), false)),
-				 errdetail("Redis holds the winner among all rows; a comparison with the visible rows would show values of hidden ones."),
-				 errhint("Run it as a role that row-level security does not apply to: the table's owner (without FORCE ROW LEVEL SECURITY) or a role with BYPASSRLS.")));
 	/* encode the expected values as the worker does, whatever this session's style */
 	level = OnlineBeginCanonicalText();
-	conn = BackendRedis();
-	/* a connection cached from an earlier call may be stale: test it first */
-	{
-		RedisCommand ping;
-		RedisResult pres;
+	st.conn = VerifyConnect();
+	redis_entities = SampleRedisEntities(&st);
+	st.now = GetCurrentTimestamp();
+	expected = ReadExpected(&st, redis_entities);
+	CompareWithRedis(&st, expected);
+	SPI_finish();
+	OnlineEndCanonicalText(level);
+	return (Datum) 0;
+}
 
-		RedisCommandSet(&ping, 1, "PING", (size_t) 4);
-		BackendRun(1, &ping, &pres);
-		conn = backend_conn;
-	}
+/*
+ * VerifyRefuseRowSecurity refuses a group whose table row-level security
+ * applies to the caller.  Redis holds each entity's winner among all rows.
+ * Compared with only the rows the caller can see, it would differ, and each
+ * difference would show a hidden row's values.
+ */
+static void
+VerifyRefuseRowSecurity(const OnlineGroup *group)
+{
+	if (check_enable_rls(group->relid, InvalidOid, true) != RLS_ENABLED)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("verify_online cannot compare feature group \"%s\": row-level security on its table %s applies to role \"%s\"",
+					group->name, group->qualified_table,
+					GetUserNameFromId(GetUserId(), false)),
+			 errdetail("Redis holds the winner among all rows; a comparison with the visible rows would show values of hidden ones."),
+			 errhint("Run it as a role that row-level security does not apply to: the table's owner (without FORCE ROW LEVEL SECURITY) or a role with BYPASSRLS.")));
+}
 
-	/*
-	 * Entities that have a key in Redis, up to the sample size.  Keys that
-	 * match the pattern but that featstore cannot have written are skipped
-	 * and counted.  The walk is bounded: a server whose cursor never returns
-	 * to 0 is an error, not an endless loop.
-	 */
-	max_calls = ScanCallLimit(conn, &dbsize);
+/*
+ * VerifyConnect returns this backend's Redis connection, tested first: one
+ * cached from an earlier call may be stale, and BackendRun replaces it then.
+ * The SCAN and GET calls that follow are not retried.
+ */
+static RedisConn *
+VerifyConnect(void)
+{
+	RedisCommand ping;
+	RedisResult pres;
+
+	RedisCommandSet(&ping, 1, "PING", (size_t) 4);
+	BackendRun(1, &ping, &pres);
+	return backend_conn;
+}
+
+/*
+ * SampleRedisEntities returns the key values (char ** each) of entities that
+ * have a key in Redis, up to the sample size.  Keys that match the pattern
+ * but that featstore cannot have written are skipped and counted.  The walk
+ * is bounded: a server whose cursor never returns to 0 is an error, not an
+ * endless loop.
+ */
+static List *
+SampleRedisEntities(VerifyState *st)
+{
+	KeySample	ks = {0};
+	StringInfoData pattern;
+	int64		dbsize;
+	int64		max_calls;
+	char	   *err = NULL;
+
+	ks.group = st->group;
+	ks.limit = st->sample;
+	max_calls = ScanCallLimit(st->conn, &dbsize);
 	initStringInfo(&pattern);
-	OnlineKeyPattern(&pattern, group->name);
-	do
+	OnlineKeyPattern(&pattern, st->group->name);
+	switch (OnlineForEachKey(st->conn, pattern.data, max_calls, SampleKeysPage, &ks, &err))
 	{
-		RedisCommand scan;
-		RedisResult sres;
-
-		CHECK_FOR_INTERRUPTS();
-		if (++ncalls > max_calls)
+		case ONLINE_KEYS_DONE:
+			break;
+		case ONLINE_KEYS_TOO_MANY_CALLS:
 			ereport(ERROR,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
 					 errmsg("Redis SCAN for the keys of feature group \"%s\" did not finish after " INT64_FORMAT " calls",
-							group->name, max_calls),
+							st->group->name, max_calls),
 					 errdetail("DBSIZE reports " INT64_FORMAT " keys, which a whole SCAN walks in far fewer calls.",
 							   dbsize),
 					 errhint("Check that featstore.redis_host and featstore.redis_port point at a Redis server.")));
-		RedisCommandSet(&scan, 6, "SCAN", (size_t) 4, cursor, strlen(cursor),
-						"MATCH", (size_t) 5, pattern.data, (size_t) pattern.len,
-						"COUNT", (size_t) 5, CppAsString2(SCAN_COUNT), strlen(CppAsString2(SCAN_COUNT)));
-		if (!RedisRun(conn, 1, &scan, &sres, online_redis_timeout_ms, &err))
+			break;
+		case ONLINE_KEYS_REDIS_FAILED:
 			BackendRedisFailed(err);
-		if (sres.type != REDIS_REPLY_ARRAY || sres.nelements != 2 ||
-			sres.elements[0].type != REDIS_REPLY_STRING ||
-			sres.elements[1].type != REDIS_REPLY_ARRAY)
+			break;
+		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
-					 errmsg("unexpected Redis reply to SCAN: %s", sres.str ? sres.str : "bad shape")));
-		strlcpy(cursor, sres.elements[0].str, sizeof(cursor));
-		for (int i = 0; i < sres.elements[1].nelements &&
-			 list_length(redis_entities) < sample; i++)
-		{
-			RedisResult *k = &sres.elements[1].elements[i];
-			char	  **kv = palloc(sizeof(char *) * group->nkeys);
-
-			if (k->type == REDIS_REPLY_STRING &&
-				OnlineParseKey(group, k->str, k->len, kv))
-				redis_entities = lappend(redis_entities, kv);
-			else
-			{
-				if (first_foreign == NULL)
-					first_foreign = k->type == REDIS_REPLY_STRING ?
-						DisplayBytes(k->str, k->len) : "(not a string)";
-				nforeign++;
-				pfree(kv);
-			}
-		}
-	} while (strcmp(cursor, "0") != 0 && list_length(redis_entities) < sample);
-	if (nforeign > 0)
+					 errmsg("%s", err)));
+	}
+	if (ks.nforeign > 0)
 		ereport(NOTICE,
 				(errmsg_plural("verify_online skipped %lld Redis key that matches feature group \"%s\" but is not a key of it",
 							   "verify_online skipped %lld Redis keys that match feature group \"%s\" but are not keys of it",
-							   (unsigned long) nforeign, (long long) nforeign, group->name),
+							   (unsigned long) ks.nforeign, (long long) ks.nforeign, st->group->name),
 				 errdetail("The first is \"%s\". featstore never reads, writes or removes such keys.",
-						   first_foreign),
+						   ks.first_foreign),
 				 errhint("Keep featstore.redis_key_prefix (\"%s\") for featstore alone.",
 						 online_key_prefix)));
+	return ks.entities;
+}
 
-	flat = palloc(sizeof(Datum) * Max(list_length(redis_entities) * group->nkeys, 1));
+/*
+ * SampleKeysPage is SampleRedisEntities's OnlineForEachKey callback: it
+ * keeps the entities of one page of keys until the sample is full.
+ */
+static OnlineKeysStep
+SampleKeysPage(void *arg, const RedisResult *keys, int nkeys, char **err)
+{
+	KeySample  *ks = (KeySample *) arg;
+
+	for (int i = 0; i < nkeys && list_length(ks->entities) < ks->limit; i++)
 	{
-		ListCell   *lc;
+		const RedisResult *k = &keys[i];
+		char	  **kv = palloc(sizeof(char *) * ks->group->nkeys);
 
-		foreach(lc, redis_entities)
+		if (k->type == REDIS_REPLY_STRING &&
+			OnlineParseKey(ks->group, k->str, k->len, kv))
+			ks->entities = lappend(ks->entities, kv);
+		else
 		{
-			char	  **kv = lfirst(lc);
-
-			for (int k = 0; k < group->nkeys; k++)
-				flat[nflat++] = CStringGetTextDatum(kv[k]);
+			if (ks->first_foreign == NULL)
+				ks->first_foreign = k->type == REDIS_REPLY_STRING ?
+					DisplayBytes(k->str, k->len) : "(not a string)";
+			ks->nforeign++;
+			pfree(kv);
 		}
 	}
-	dims[0] = list_length(redis_entities);
+	return list_length(ks->entities) < ks->limit ? ONLINE_KEYS_NEXT : ONLINE_KEYS_STOP;
+}
+
+/* EntityArray makes the text[][] [entity][k1..kn] of a list of key values */
+static Datum
+EntityArray(const OnlineGroup *group, List *entities)
+{
+	Datum	   *flat;
+	int			nflat = 0;
+	int			dims[2];
+	int			lbs[2] = {1, 1};
+	ListCell   *lc;
+
+	if (entities == NIL)
+		return PointerGetDatum(construct_empty_array(TEXTOID));
+	flat = palloc(sizeof(Datum) * list_length(entities) * group->nkeys);
+	foreach(lc, entities)
+	{
+		char	  **kv = lfirst(lc);
+
+		for (int k = 0; k < group->nkeys; k++)
+			flat[nflat++] = CStringGetTextDatum(kv[k]);
+	}
+	dims[0] = list_length(entities);
 	dims[1] = group->nkeys;
-	if (dims[0] > 0)
-		args[3] = PointerGetDatum(construct_md_array(flat, NULL, 2, dims, lbs, TEXTOID,
-													 -1, false, TYPALIGN_INT));
-	else
-		args[3] = PointerGetDatum(construct_empty_array(TEXTOID));
+	return PointerGetDatum(construct_md_array(flat, NULL, 2, dims, lbs, TEXTOID,
+											  -1, false, TYPALIGN_INT));
+}
 
-	/* the same sample plus a random sample of the table's entities */
-	initStringInfo(&sample_sql);
-	appendStringInfoString(&sample_sql, "SELECT ");
+/*
+ * VerifyEntitiesSql returns the entities verify_online compares, for
+ * OnlineWinnerQuery: a random sample of the table's entities ($3 of them)
+ * and those of the text[][] $4 (the ones sampled from Redis's keys).
+ */
+static char *
+VerifyEntitiesSql(const OnlineGroup *group)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
 	for (int k = 0; k < group->nkeys; k++)
-		appendStringInfo(&sample_sql, "u.k%d, ", k + 1);
-	appendStringInfoString(&sample_sql, "false AS force, false AS future FROM ((SELECT ");
+		appendStringInfo(&sql, "u.k%d, ", k + 1);
+	appendStringInfoString(&sql, "false AS force, false AS future FROM ((SELECT ");
 	for (int k = 0; k < group->nkeys; k++)
-		appendStringInfo(&sample_sql, "%sd.k%d", k > 0 ? ", " : "", k + 1);
-	appendStringInfoString(&sample_sql, " FROM (SELECT DISTINCT ");
+		appendStringInfo(&sql, "%sd.k%d", k > 0 ? ", " : "", k + 1);
+	appendStringInfoString(&sql, " FROM (SELECT DISTINCT ");
 	for (int k = 0; k < group->nkeys; k++)
-		appendStringInfo(&sample_sql, "%st.%s::pg_catalog.text AS k%d", k > 0 ? ", " : "",
+		appendStringInfo(&sql, "%st.%s::pg_catalog.text AS k%d", k > 0 ? ", " : "",
 						 quote_identifier(group->key_names[k]), k + 1);
-	appendStringInfo(&sample_sql, " FROM %s t) d ORDER BY pg_catalog.random() LIMIT $3) UNION (SELECT ",
+	appendStringInfo(&sql, " FROM %s t) d ORDER BY pg_catalog.random() LIMIT $3) UNION (",
 					 group->qualified_table);
+	OnlineAppendEntityListSql(&sql, group->nkeys, 4, false);
+	appendStringInfoString(&sql, ")) u(");
 	for (int k = 0; k < group->nkeys; k++)
-		appendStringInfo(&sample_sql, "%s$4[i][%d]", k > 0 ? ", " : "", k + 1);
-	appendStringInfoString(&sample_sql, " FROM pg_catalog.generate_subscripts($4, 1) i)) u(");
-	for (int k = 0; k < group->nkeys; k++)
-		appendStringInfo(&sample_sql, "%sk%d", k > 0 ? ", " : "", k + 1);
-	appendStringInfoChar(&sample_sql, ')');
-	sql = OnlineWinnerQuery(group, sample_sql.data);
+		appendStringInfo(&sql, "%sk%d", k > 0 ? ", " : "", k + 1);
+	appendStringInfoChar(&sql, ')');
+	return sql.data;
+}
 
-	now = GetCurrentTimestamp();
-	args[0] = TimestampTzGetDatum(now);
-	args[1] = TimestampTzGetDatum(group->ttl_usecs > 0 ? now - group->ttl_usecs : DT_NOBEGIN);
-	args[2] = Int32GetDatum(sample);
+/*
+ * ReadExpected computes the winners at st->now of the sampled entities (see
+ * VerifyEntitiesSql) from the history table, read as the table's owner once
+ * its shape is checked.  It leaves SPI connected: the rows live there.
+ */
+static SPITupleTable *
+ReadExpected(VerifyState *st, List *redis_entities)
+{
+	const OnlineGroup *group = st->group;
+	Oid			types[4] = {TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TEXTARRAYOID};
+	Datum		args[4];
+	char	   *sql;
+	int			ret;
+	Oid			save_userid;
+	int			save_sec_context;
 
-	/* the offline side is read as the table's owner, once its shape is checked */
+	args[0] = TimestampTzGetDatum(st->now);
+	args[1] = TimestampTzGetDatum(group->ttl_usecs > 0 ? st->now - group->ttl_usecs : DT_NOBEGIN);
+	args[2] = Int32GetDatum(st->sample);
+	args[3] = EntityArray(group, redis_entities);
+	sql = OnlineWinnerQuery(group, VerifyEntitiesSql(group));
+
 	RegistryCheckGroupTable(group->registry);
 	SPI_connect();
 	FeatstoreBeginAsTableOwner(group->relid, &save_userid, &save_sec_context);
@@ -361,120 +446,160 @@ verify_online(PG_FUNCTION_ARGS)
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "could not compute the winners of feature group \"%s\": SPI error %d",
 			 group->name, ret);
-	nrows = SPI_processed;
-	tuptable = SPI_tuptable;
+	return SPI_tuptable;
+}
 
-	cmds = palloc(sizeof(RedisCommand) * READ_CHUNK);
-	res = palloc(sizeof(RedisResult) * READ_CHUNK);
+/*
+ * CompareWithRedis reads the Redis value of every expected row, READ_CHUNK
+ * GETs per round trip, and reports each difference.
+ */
+static void
+CompareWithRedis(VerifyState *st, SPITupleTable *expected)
+{
+	uint64		nrows = expected->numvals;
+	RedisCommand *cmds = palloc(sizeof(RedisCommand) * READ_CHUNK);
+	RedisResult *res = palloc(sizeof(RedisResult) * READ_CHUNK);
+	int			nk = st->group->nkeys;
+	char	  **kv = palloc(sizeof(char *) * nk);
+	char	   *err = NULL;
+
 	for (uint64 start = 0; start < nrows; start += READ_CHUNK)
 	{
 		int			n = (int) Min((uint64) READ_CHUNK, nrows - start);
-		char	  **rkeys = palloc(sizeof(char *) * n);
 
 		for (int i = 0; i < n; i++)
 		{
-			HeapTuple	tup = tuptable->vals[start + i];
-			char	  **kv = palloc(sizeof(char *) * group->nkeys);
 			StringInfoData key;
 
-			for (int k = 0; k < group->nkeys; k++)
-				kv[k] = SPI_getvalue(tup, tuptable->tupdesc, k + 1);
+			for (int k = 0; k < nk; k++)
+				kv[k] = SPI_getvalue(expected->vals[start + i], expected->tupdesc, k + 1);
 			initStringInfo(&key);
-			OnlineAppendKey(&key, group, kv);
-			rkeys[i] = key.data;
+			OnlineAppendKey(&key, st->group, kv);
 			RedisCommandSet(&cmds[i], 2, "GET", (size_t) 3, key.data, (size_t) key.len);
 		}
-		if (!RedisRun(conn, n, cmds, res, online_redis_timeout_ms, &err))
+		if (!RedisRun(st->conn, n, cmds, res, online_redis_timeout_ms, &err))
 			BackendRedisFailed(err);
-
 		for (int i = 0; i < n; i++)
-		{
-			HeapTuple	tup = tuptable->vals[start + i];
-			TupleDesc	desc = tuptable->tupdesc;
-			int			nk = group->nkeys;
-			bool		isnull;
-			Datum		ets;
-			char	   *expected_json = NULL;
-			char	   *actual_json = NULL;
-			const char *problem = NULL;
-			StringInfoData exp_raw;
-
-			initStringInfo(&exp_raw);
-			ets = SPI_getbinval(tup, desc, nk + 2, &isnull);
-			if (!isnull)
-			{
-				TimestampTz cat = DatumGetTimestampTz(SPI_getbinval(tup, desc, nk + 3, &isnull));
-				Datum	   *fv = palloc(sizeof(Datum) * Max(group->nfeatures, 1));
-				bool	   *fn = palloc(sizeof(bool) * Max(group->nfeatures, 1));
-				StringInfoData enc;
-				TimestampTz e2,
-							c2,
-							m2,
-							x2;
-
-				for (int f = 0; f < group->nfeatures; f++)
-					fv[f] = SPI_getbinval(tup, desc, nk + 4 + f, &fn[f]);
-				initStringInfo(&enc);
-				OnlineEncodeValue(&enc, group, DatumGetTimestampTz(ets), cat, now, fv, fn);
-				(void) OnlineDecodeValue(enc.data, enc.len, &e2, &c2, &m2, &x2, &exp_raw, NULL);
-				expected_json = ValueJson(enc.data, enc.len);
-
-				if (res[i].type != REDIS_REPLY_STRING)
-					problem = "missing in Redis";
-				else
-				{
-					TimestampTz ae,
-								ac,
-								am,
-								ax;
-					StringInfoData act_raw;
-
-					initStringInfo(&act_raw);
-					actual_json = ValueJson(res[i].str, res[i].len);
-					if (!OnlineDecodeValue(res[i].str, res[i].len, &ae, &ac, &am, &ax, &act_raw, NULL))
-						problem = "not a featstore value";
-					else if (ae != e2 || ac != c2)
-						problem = "different winner";
-					else if (act_raw.len != exp_raw.len ||
-							 memcmp(act_raw.data, exp_raw.data, exp_raw.len) != 0)
-						problem = "different feature values";
-					else if (ax != x2)
-						problem = "different expiry";
-				}
-			}
-			else if (res[i].type == REDIS_REPLY_STRING)
-			{
-				problem = "stale key in Redis";
-				actual_json = ValueJson(res[i].str, res[i].len);
-			}
-
-			if (problem)
-			{
-				Datum		values[4];
-				bool		nulls[4] = {false};
-				Datum	   *kd = palloc(sizeof(Datum) * nk);
-
-				for (int k = 0; k < nk; k++)
-					kd[k] = CStringGetTextDatum(SPI_getvalue(tup, desc, k + 1));
-				values[0] = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false, TYPALIGN_INT));
-				values[1] = CStringGetTextDatum(problem);
-				if (expected_json)
-					values[2] = JsonbFromText(expected_json);
-				else
-					nulls[2] = true;
-				if (actual_json)
-					values[3] = JsonbFromText(actual_json);
-				else
-					nulls[3] = true;
-				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-			}
-		}
+			CompareRow(st, expected->vals[start + i], expected->tupdesc, &res[i]);
 	}
-	SPI_finish();
-	OnlineEndCanonicalText(level);
-	return (Datum) 0;
 }
 
+/*
+ * CompareRow compares one expected row (a winner, or none: event_timestamp
+ * is null) with the Redis reply to the GET of its key, and reports what
+ * differs, with both values as jsonb.
+ */
+static void
+CompareRow(VerifyState *st, HeapTuple tup, TupleDesc desc, const RedisResult *reply)
+{
+	int			nk = st->group->nkeys;
+	bool		isnull;
+	Datum		ets;
+	Jsonb	   *expected = NULL;
+	Jsonb	   *actual = NULL;
+	const char *problem = NULL;
+
+	ets = SPI_getbinval(tup, desc, nk + 2, &isnull);
+	if (!isnull)
+	{
+		StringInfoData enc;
+
+		initStringInfo(&enc);
+		ExpectedValue(st, tup, desc, DatumGetTimestampTz(ets), &enc);
+		expected = ValueJsonb(enc.data, enc.len);
+		if (reply->type != REDIS_REPLY_STRING)
+			problem = "missing in Redis";
+		else
+		{
+			actual = ValueJsonb(reply->str, reply->len);
+			problem = ValueDifference(enc.data, enc.len, reply->str, reply->len);
+		}
+	}
+	else if (reply->type == REDIS_REPLY_STRING)
+	{
+		problem = "stale key in Redis";
+		actual = ValueJsonb(reply->str, reply->len);
+	}
+	if (problem)
+		ReportDifference(st, tup, desc, problem, expected, actual);
+}
+
+/*
+ * ExpectedValue encodes an expected row into enc as the worker would write
+ * it at st->now.  Columns: k1..kn, force, event_timestamp, created_at, the
+ * features (OnlineWinnerQuery's).
+ */
+static void
+ExpectedValue(VerifyState *st, HeapTuple tup, TupleDesc desc, TimestampTz ets,
+			  StringInfo enc)
+{
+	const OnlineGroup *group = st->group;
+	int			nk = group->nkeys;
+	bool		isnull;
+	TimestampTz cat;
+	Datum	   *fv = palloc(sizeof(Datum) * Max(group->nfeatures, 1));
+	bool	   *fn = palloc(sizeof(bool) * Max(group->nfeatures, 1));
+
+	cat = DatumGetTimestampTz(SPI_getbinval(tup, desc, nk + 3, &isnull));
+	for (int f = 0; f < group->nfeatures; f++)
+		fv[f] = SPI_getbinval(tup, desc, nk + 4 + f, &fn[f]);
+	OnlineEncodeValue(enc, group, ets, cat, st->now, fv, fn);
+}
+
+/*
+ * ValueDifference says how the value in Redis (actual) differs from the
+ * expected encoding, or returns NULL if it does not: the features are
+ * compared byte for byte as re-packed msgpack.
+ */
+static const char *
+ValueDifference(const char *expected, size_t elen, const char *actual, size_t alen)
+{
+	TimestampTz ee,
+				ec,
+				em,
+				ex;
+	TimestampTz ae,
+				ac,
+				am,
+				ax;
+	StringInfoData exp_raw;
+	StringInfoData act_raw;
+
+	initStringInfo(&exp_raw);
+	initStringInfo(&act_raw);
+	(void) OnlineDecodeValue(expected, elen, &ee, &ec, &em, &ex, &exp_raw, NULL);
+	if (!OnlineDecodeValue(actual, alen, &ae, &ac, &am, &ax, &act_raw, NULL))
+		return "not a featstore value";
+	if (ae != ee || ac != ec)
+		return "different winner";
+	if (act_raw.len != exp_raw.len ||
+		memcmp(act_raw.data, exp_raw.data, exp_raw.len) != 0)
+		return "different feature values";
+	if (ax != ex)
+		return "different expiry";
+	return NULL;
+}
+
+/* ReportDifference returns one row of verify_online: keys, problem, values */
+static void
+ReportDifference(VerifyState *st, HeapTuple tup, TupleDesc desc,
+				 const char *problem, Jsonb *expected, Jsonb *actual)
+{
+	int			nk = st->group->nkeys;
+	Datum		values[4];
+	bool		nulls[4] = {false};
+	Datum	   *kd = palloc(sizeof(Datum) * nk);
+
+	for (int k = 0; k < nk; k++)
+		kd[k] = CStringGetTextDatum(SPI_getvalue(tup, desc, k + 1));
+	values[0] = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false, TYPALIGN_INT));
+	values[1] = CStringGetTextDatum(problem);
+	values[2] = JsonbPGetDatum(expected);
+	nulls[2] = (expected == NULL);
+	values[3] = JsonbPGetDatum(actual);
+	nulls[3] = (actual == NULL);
+	tuplestore_putvalues(st->rsinfo->setResult, st->rsinfo->setDesc, values, nulls);
+}
 /* online_worker_status returns the worker's state as one row */
 Datum
 online_worker_status(PG_FUNCTION_ARGS)
@@ -819,7 +944,7 @@ ScanCallLimit(RedisConn *conn, int64 *dbsize)
 				 errmsg("unexpected Redis reply to DBSIZE: %s", res.str ? res.str : "not an integer")));
 	/* Redis holds at most 2^32 keys per database */
 	*dbsize = Min(res.integer, (long long) 1 << 32);
-	return SCAN_SLACK_CALLS + 10 * (*dbsize / SCAN_COUNT + 1);
+	return SCAN_SLACK_CALLS + 10 * (*dbsize / ONLINE_SCAN_COUNT + 1);
 }
 
 /*
@@ -902,40 +1027,68 @@ WorkerErrorVisible(void)
 	return true;
 }
 
-/* JsonbFromText parses JSON text into a jsonb datum */
-static Datum
-JsonbFromText(const char *json)
-{
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
-}
-
-/* ValueJson renders a stored value as JSON with ISO timestamps */
-static char *
-ValueJson(const char *data, size_t len)
+/*
+ * ValueJsonb renders a stored value as jsonb, for verify_online: its
+ * timestamps as ISO text, its expiry (null: none) and its features, or why
+ * it is not a featstore value
+ */
+static Jsonb *
+ValueJsonb(const char *data, size_t len)
 {
 	TimestampTz ets,
 				cat,
 				mat,
 				exp;
-	StringInfoData features;
-	StringInfoData out;
+	Jsonb	   *features;
+	JsonbParseState *state = NULL;
+	JsonbValue	v;
 
-	initStringInfo(&features);
-	initStringInfo(&out);
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	if (!OnlineDecodeValue(data, len, &ets, &cat, &mat, &exp, NULL, &features))
 	{
-		appendStringInfoString(&out, "{\"invalid\": true, \"reason\": ");
-		escape_json(&out, OnlineValueProblem(data, len));
-		appendStringInfoChar(&out, '}');
-		return out.data;
+		v.type = jbvBool;
+		v.val.boolean = true;
+		PushStringPair(&state, "invalid", NULL);
+		pushJsonbValue(&state, WJB_VALUE, &v);
+		PushStringPair(&state, "reason", OnlineValueProblem(data, len));
+		return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 	}
-	/* timestamptz_to_str returns a static buffer: one call per statement */
-	appendStringInfo(&out, "{\"event_timestamp\": \"%s\", ", timestamptz_to_str(ets));
-	appendStringInfo(&out, "\"created_at\": \"%s\", \"expires_at\": ", timestamptz_to_str(cat));
+	/* timestamptz_to_str returns a static buffer: copy each */
+	PushStringPair(&state, "event_timestamp", pstrdup(timestamptz_to_str(ets)));
+	PushStringPair(&state, "created_at", pstrdup(timestamptz_to_str(cat)));
 	if (exp == DT_NOBEGIN)
-		appendStringInfoString(&out, "null");
+	{
+		v.type = jbvNull;
+		PushStringPair(&state, "expires_at", NULL);
+		pushJsonbValue(&state, WJB_VALUE, &v);
+	}
 	else
-		appendStringInfo(&out, "\"%s\"", timestamptz_to_str(exp));
-	appendStringInfo(&out, ", \"features\": %s}", features.data);
-	return out.data;
+		PushStringPair(&state, "expires_at", pstrdup(timestamptz_to_str(exp)));
+	/* the features map, nested as it is */
+	v.type = jbvBinary;
+	v.val.binary.data = &features->root;
+	v.val.binary.len = VARSIZE(features) - VARHDRSZ;
+	PushStringPair(&state, "features", NULL);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+}
+
+/*
+ * PushStringPair pushes the key of an object member and, unless value is
+ * NULL (the caller pushes a value of another type), its string value
+ */
+static void
+PushStringPair(JsonbParseState **state, const char *key, const char *value)
+{
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = (char *) key;
+	v.val.string.len = strlen(key);
+	pushJsonbValue(state, WJB_KEY, &v);
+	if (value == NULL)
+		return;
+	v.val.string.val = (char *) value;
+	v.val.string.len = strlen(value);
+	pushJsonbValue(state, WJB_VALUE, &v);
 }

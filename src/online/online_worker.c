@@ -265,8 +265,6 @@ static void CheckRedisIdentity(void);
 void
 OnlineInit(void)
 {
-	BackgroundWorker worker;
-
 	/*
 	 * PostgreSQL allows PGC_POSTMASTER settings only while preloading; a
 	 * backend that loads featstore later (no shared_preload_libraries) must
@@ -346,15 +344,8 @@ OnlineInit(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = OnlineShmemStartup;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 5;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "featstore");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "OnlineWorkerMain");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "featstore online worker");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "featstore online worker");
-	RegisterBackgroundWorker(&worker);
+	/* the launcher starts the worker once its database exists */
+	OnlineLauncherRegister();
 }
 
 /* OnlineShmemRequest reserves the shared status area */
