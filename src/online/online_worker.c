@@ -33,6 +33,7 @@
 
 #include "online/online.h"
 #include "online/online_worker.h"
+#include "registry/registry.h"
 
 /* The worker's connection and its script, kept across iterations */
 static RedisConn *worker_conn = NULL;
@@ -504,7 +505,7 @@ WorkerCheckRedisIdentity(void)
  * meets a Redis process other than the one it last wrote to (its run_id is
  * recorded in featstore.online_redis_state): a restarted Redis without
  * persistence, or a failover, may have lost keys that nothing else would
- * bring back.  Runs inside the batch's first transaction.
+ * bring back.  The groups come from the registry.
  */
 static void
 CheckRedisIdentity(void)
@@ -513,7 +514,7 @@ CheckRedisIdentity(void)
 	Datum		args[1];
 	int			ret;
 	char	   *known = NULL;
-	List	   *names = NIL;
+	int			nonline = 0;
 	ListCell   *lc;
 
 	if (worker_run_id == NULL)
@@ -524,22 +525,21 @@ CheckRedisIdentity(void)
 	if (known != NULL && strcmp(known, worker_run_id) == 0)
 		return;
 
-	ret = SPI_execute("SELECT name FROM featstore.feature_groups WHERE online ORDER BY name", true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not list the online feature groups: SPI error %d", ret);
-	for (uint64 i = 0; i < SPI_processed; i++)
-		names = lappend(names, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
-	foreach(lc, names)
+	/* an offline group is not built into an OnlineGroup: its table is not needed */
+	foreach(lc, RegistryListGroupNames())
 	{
-		OnlineGroup *group = OnlineLoadGroup((char *) lfirst(lc), true);
+		FsGroup    *fs = RegistryLookupGroup((char *) lfirst(lc), true);
 
-		if (group && group->online)
-			OnlineEnqueueGroup(group, DT_NOBEGIN, true);
+		if (fs && fs->online)
+		{
+			OnlineEnqueueGroup(OnlineGroupFromRegistry(fs), DT_NOBEGIN, true);
+			nonline++;
+		}
 	}
-	if (known != NULL && names != NIL)
+	if (known != NULL && nonline > 0)
 		ereport(LOG,
 				(errmsg("featstore online worker: Redis is a new process (run_id %s); rematerializing %d online groups",
-						worker_run_id, list_length(names))));
+						worker_run_id, nonline)));
 
 	args[0] = CStringGetTextDatum(worker_run_id);
 	ret = SPI_execute_with_args("UPDATE featstore.online_redis_state SET redis_run_id = $1, seen_at = pg_catalog.now()",
