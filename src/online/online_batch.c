@@ -392,7 +392,14 @@ TakeRow(Batch *batch, HeapTuple tup, TupleDesc desc)
 		batch->more = true;
 		return true;
 	}
-	if ((alone && !empty) || strcmp(kind, "purge") == 0)
+	/* the worker died during its last attempt: retry it alone */
+	if (alone && !empty)
+	{
+		batch->more = true;
+		return false;
+	}
+	/* a purge runs alone, after everything queued before it */
+	if (strcmp(kind, "purge") == 0)
 	{
 		if (empty)
 		{
