@@ -2,7 +2,14 @@
  * online.h
  *		Declarations shared by the online-store files.
  *
- *	online_worker.c		settings, shared memory, the materialization worker
+ *	online_guc.c		the settings, and Redis connection options from them
+ *	online_status.c		shared memory: the worker's state, per-group counters,
+ *						walk progress, and copies of them for the status views
+ *	online_worker.c		the materialization worker: its main loop, its Redis
+ *						connection and Redis' identity
+ *	online_batch.c		one batch: claiming queue rows, computing winners,
+ *						recording the outcome, parking, backoff
+ *	online_push.c		the Redis write pipeline of a batch, and the purge
  *	online_capture.c	change capture triggers, commit wake-up, group changes,
  *						featstore.materialize()
  *	online_group.c		group metadata and the winner query
@@ -62,7 +69,10 @@
  */
 #define ONLINE_MAX_ATTEMPTS 3
 
-/* Most groups whose status shared memory tracks */
+/*
+ * Most groups whose counters shared memory tracks; past it, the group that
+ * went longest without a successful batch makes room
+ */
 #define ONLINE_MAX_GROUPS 128
 #define ONLINE_ERRMSG_LEN 256
 
@@ -80,11 +90,10 @@ typedef enum OnlineWorkerState
 	ONLINE_STATE_ERROR
 } OnlineWorkerState;
 
-/* Per-group counters kept in shared memory */
+/* Per-group counters kept in shared memory (a hash table entry) */
 typedef struct OnlineGroupStatus
 {
-	bool		in_use;
-	char		name[NAMEDATALEN];
+	char		name[NAMEDATALEN];	/* hash key */
 	TimestampTz last_success;
 	int64		lag_usecs;		/* commit to Redis, last batch */
 	int64		entities_written;
@@ -119,7 +128,10 @@ typedef struct OnlineWalkProgress
 	TimestampTz updated;		/* when done last changed */
 } OnlineWalkProgress;
 
-/* Shared state between backends and the worker */
+/*
+ * Shared state between backends and the worker; the per-group counters are
+ * in a hash table of their own (online_status.c)
+ */
 typedef struct OnlineShared
 {
 	slock_t		mutex;			/* protects everything below */
@@ -136,7 +148,6 @@ typedef struct OnlineShared
 	int64		busy_first_id;	/* its first queue row; 0: none */
 	int			busy_rows;
 	char		busy_group[NAMEDATALEN];	/* the group of its first row */
-	OnlineGroupStatus groups[ONLINE_MAX_GROUPS];
 	OnlineWalkProgress walk;
 } OnlineShared;
 
@@ -202,7 +213,7 @@ typedef enum OnlineKeysEnd
 typedef OnlineKeysStep (*OnlineKeysFn) (void *arg, const RedisResult *keys,
 										int nkeys, char **err);
 
-/* online_worker.c */
+/* online_guc.c */
 extern char *online_database;
 extern char *online_redis_host;
 extern int	online_redis_port;
@@ -214,15 +225,46 @@ extern int	online_redis_timeout_ms;
 extern char *online_key_prefix;
 extern int	online_batch_size;
 extern int	online_poll_interval_ms;
+
+extern void OnlineDefineSettings(void);
+extern bool OnlineRedisOptions(RedisOptions *opts, char **err);
+
+/* online_status.c: any backend */
 extern OnlineShared *online_shared;
 
-extern void OnlineInit(void);
+extern void OnlineStatusShmemInit(void);
 extern void OnlineWakeWorker(void);
-extern bool OnlineRedisOptions(RedisOptions *opts, char **err);
 extern void OnlineRecordGroupError(const char *group, const char *msg);
 extern const char *OnlineStateName(OnlineWorkerState state);
 extern const char *OnlineWalkPhaseName(OnlineWalkPhase phase);
+extern void OnlineCopyWorkerStatus(OnlineShared *snap);
+extern OnlineGroupStatus *OnlineCopyGroupStatuses(int *n);
+extern void OnlineCopyWalkProgress(OnlineWalkProgress *walk);
+
+/* online_status.c: the worker publishing its state */
+extern void OnlineWorkerAttach(int64 *left_id, int *left_rows, char *left_group);
+extern void OnlineWorkerDetach(void);
+extern void OnlineSetWorkerState(OnlineWorkerState state, const char *error);
+extern OnlineWorkerState OnlineWorkerStateNow(void);
+extern void OnlineSetWorkerIdle(void);
+extern void OnlineTakeWakeup(void);
+extern bool OnlineWakeupPending(void);
+extern void OnlineSetBusy(int64 first_id, int rows, const char *group);
+extern void OnlineClearBusy(void);
+extern void OnlineBatchDone(TimestampTz now);
+extern void OnlineGroupSucceeded(const char *group, TimestampTz now,
+								 TimestampTz oldest_enqueued, int64 written,
+								 int64 removed, int64 skipped);
+extern void OnlineGroupKeysRemoved(const char *group, int64 removed);
+extern void OnlineWalkBegin(int64 queue_id, const char *group, int64 entities);
+extern void OnlineWalkSetPhase(int64 queue_id, OnlineWalkPhase phase);
+extern void OnlineWalkAdvance(int64 queue_id, int emitted, bool finished);
+
+/* online_worker.c */
+extern void OnlineInit(void);
 PGDLLEXPORT void OnlineWorkerMain(Datum main_arg);
+
+/* online_batch.c */
 
 /* online_capture.c */
 extern void OnlineCaptureInit(void);

@@ -619,9 +619,7 @@ online_worker_status(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	}
 	OnlineRequireServedDatabase();
-	SpinLockAcquire(&online_shared->mutex);
-	memcpy(&snap, online_shared, offsetof(OnlineShared, groups));
-	SpinLockRelease(&online_shared->mutex);
+	OnlineCopyWorkerStatus(&snap);
 
 	values[0] = CStringGetTextDatum(OnlineStateName(snap.state));
 	values[1] = Int32GetDatum(snap.worker_pid);
@@ -646,22 +644,20 @@ Datum
 online_group_status(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	OnlineGroupStatus *statuses;
+	int			nstatuses;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (online_shared == NULL)
 		return (Datum) 0;
 	OnlineRequireServedDatabase();
-	for (int i = 0; i < ONLINE_MAX_GROUPS; i++)
+	statuses = OnlineCopyGroupStatuses(&nstatuses);
+	for (int i = 0; i < nstatuses; i++)
 	{
-		OnlineGroupStatus s;
+		OnlineGroupStatus s = statuses[i];
 		Datum		values[8];
 		bool		nulls[8] = {false};
 
-		SpinLockAcquire(&online_shared->mutex);
-		s = online_shared->groups[i];
-		SpinLockRelease(&online_shared->mutex);
-		if (!s.in_use)
-			continue;
 		values[0] = CStringGetTextDatum(s.name);
 		values[1] = TimestampTzGetDatum(s.last_success);
 		nulls[1] = (s.last_success == 0);
@@ -701,9 +697,7 @@ online_walk_progress(PG_FUNCTION_ARGS)
 	if (online_shared == NULL)
 		return (Datum) 0;
 	OnlineRequireServedDatabase();
-	SpinLockAcquire(&online_shared->mutex);
-	walk = online_shared->walk;
-	SpinLockRelease(&online_shared->mutex);
+	OnlineCopyWalkProgress(&walk);
 	if (walk.queue_id == 0)
 		return (Datum) 0;
 	values[0] = Int64GetDatum(walk.queue_id);

@@ -1,0 +1,174 @@
+/*
+ * online_guc.c
+ *		The online store's settings: their definitions, their checks, and the
+ *		Redis connection options built from them.
+ *
+ * The worker, online reads and the codec all read these variables; only this
+ * file defines them.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "utils/guc.h"
+
+#include "online/online.h"
+
+/* Settings */
+char	   *online_database = NULL;
+char	   *online_redis_host = NULL;
+int			online_redis_port = 6379;
+char	   *online_redis_unix_socket = NULL;
+char	   *online_redis_password = NULL;
+char	   *online_redis_password_file = NULL;
+int			online_redis_db = 0;
+static bool online_redis_tls = false;
+int			online_redis_timeout_ms = 2000;
+char	   *online_key_prefix = NULL;
+int			online_batch_size = 10000;
+int			online_poll_interval_ms = 1000;
+
+static void DefineRedisSettings(GucContext startup_only);
+static bool CheckRedisTls(bool *newval, void **extra, GucSource source);
+static bool CheckKeyPrefix(char **newval, void **extra, GucSource source);
+
+/*
+ * OnlineDefineSettings defines every featstore.* setting of the online store
+ *
+ * PostgreSQL allows PGC_POSTMASTER settings only while preloading; a backend
+ * that loads featstore later (no shared_preload_libraries) must still come
+ * up, so there they become reloadable.  Without preloading there is no
+ * worker, and these settings only serve online reads.
+ */
+void
+OnlineDefineSettings(void)
+{
+	GucContext	startup_only = process_shared_preload_libraries_in_progress ?
+		PGC_POSTMASTER : PGC_SIGHUP;
+
+	DefineCustomStringVariable("featstore.database",
+							   "Database whose online feature groups the materialization worker serves.",
+							   NULL, &online_database, "postgres",
+							   startup_only, 0, NULL, NULL, NULL);
+	DefineRedisSettings(startup_only);
+	DefineCustomStringVariable("featstore.redis_key_prefix",
+							   "Prefix of every online-store key in Redis.",
+							   "After changing it, run featstore.materialize() for each online group.",
+							   &online_key_prefix, "fs",
+							   PGC_SIGHUP, 0, CheckKeyPrefix, NULL, NULL);
+	DefineCustomIntVariable("featstore.online_batch_size",
+							"Most entities the materialization worker handles per batch.",
+							NULL, &online_batch_size, 10000, 1, 100000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("featstore.online_poll_interval",
+							"How often the materialization worker looks at the queue when no commit woke it.",
+							NULL, &online_poll_interval_ms, 1000, 10, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+}
+
+/* DefineRedisSettings defines the settings of the connection to Redis */
+static void
+DefineRedisSettings(GucContext startup_only)
+{
+	DefineCustomStringVariable("featstore.redis_host",
+							   "Redis host name or IP address of the online store.",
+							   "Use an address or a name in /etc/hosts: name resolution cannot be interrupted.",
+							   &online_redis_host, "127.0.0.1",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("featstore.redis_port",
+							"TCP port of the Redis online store.",
+							NULL, &online_redis_port, 6379, 1, 65535,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("featstore.redis_unix_socket",
+							   "Unix socket path of Redis; when set, host and port are ignored.",
+							   NULL, &online_redis_unix_socket, "",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	/*
+	 * A reload logs every changed setting with its new value, so the password
+	 * itself only changes with a restart; rotate it through the file instead.
+	 */
+	DefineCustomStringVariable("featstore.redis_password",
+							   "Password for Redis AUTH (changes need a restart).",
+							   "Visible to superusers only; never logged. To rotate without a restart, use featstore.redis_password_file.",
+							   &online_redis_password, "",
+							   startup_only,
+							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("featstore.redis_password_file",
+							   "File whose first line is the Redis AUTH password; read at every connection, and preferred over featstore.redis_password.",
+							   NULL, &online_redis_password_file, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+	DefineCustomIntVariable("featstore.redis_db",
+							"Redis database number of the online store.",
+							NULL, &online_redis_db, 0, 0, 100000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("featstore.redis_tls",
+							 "TLS to Redis (not available: hiredis 0.14 has no TLS support).",
+							 "Use a local TLS tunnel such as stunnel and point featstore.redis_host at it.",
+							 &online_redis_tls, false,
+							 PGC_SIGHUP, 0, CheckRedisTls, NULL, NULL);
+	DefineCustomIntVariable("featstore.redis_timeout",
+							"Deadline for each Redis connection attempt and round trip.",
+							NULL, &online_redis_timeout_ms, 2000, 10, 600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+}
+
+/* CheckRedisTls refuses TLS, which this hiredis cannot do */
+static bool
+CheckRedisTls(bool *newval, void **extra, GucSource source)
+{
+	if (*newval)
+	{
+		GUC_check_errdetail("hiredis 0.14 (Debian bookworm) has no TLS support.");
+		GUC_check_errhint("Run a local TLS tunnel (stunnel, spiped) and point featstore.redis_host at it.");
+		return false;
+	}
+	return true;
+}
+
+/* CheckKeyPrefix keeps braces out of the prefix: they would break hash tags */
+static bool
+CheckKeyPrefix(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0' || strpbrk(*newval, "{}") != NULL)
+	{
+		GUC_check_errdetail("The key prefix must be non-empty and contain no braces.");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * OnlineRedisOptions fills Redis connection options from the settings,
+ * reading the password file if one is set; false with *err if unreadable.
+ */
+bool
+OnlineRedisOptions(RedisOptions *opts, char **err)
+{
+	opts->host = online_redis_host;
+	opts->port = online_redis_port;
+	opts->unix_socket = online_redis_unix_socket;
+	opts->password = online_redis_password;
+	opts->db = online_redis_db;
+	opts->timeout_ms = online_redis_timeout_ms;
+
+	if (online_redis_password_file && online_redis_password_file[0] != '\0')
+	{
+		FILE	   *f = AllocateFile(online_redis_password_file, "r");
+		char		line[1024];
+
+		if (f == NULL)
+		{
+			*err = psprintf("could not open featstore.redis_password_file \"%s\": %m",
+							online_redis_password_file);
+			return false;
+		}
+		if (fgets(line, sizeof(line), f) == NULL)
+			line[0] = '\0';
+		FreeFile(f);
+		line[strcspn(line, "\r\n")] = '\0';
+		opts->password = pstrdup(line);
+	}
+	return true;
+}
