@@ -461,6 +461,90 @@ OnlineGroupChanged(FsGroupEvent event, const FsGroup *group)
 	}
 }
 
+/* The columns capture reads from a transition table's tuples */
+typedef struct CaptureColumns
+{
+	int			nkeys;
+	AttrNumber *key_attnums;
+	FmgrInfo   *key_outfuncs;	/* keys travel as text in the queue */
+	AttrNumber	ets_attnum;		/* InvalidAttrNumber if the table has none */
+} CaptureColumns;
+
+/*
+ * FindCaptureColumns finds the key columns and event_timestamp in the
+ * transition table's tuple descriptor, by name: the table may have dropped
+ * columns, so attribute numbers are not the registry's positions.
+ */
+static void
+FindCaptureColumns(TupleDesc desc, const char *relname, const char *group_name,
+				   char **keys, int nkeys, CaptureColumns *cols)
+{
+	cols->nkeys = nkeys;
+	cols->key_attnums = palloc(sizeof(AttrNumber) * nkeys);
+	cols->key_outfuncs = palloc(sizeof(FmgrInfo) * nkeys);
+	cols->ets_attnum = InvalidAttrNumber;
+	for (int k = 0; k < nkeys; k++)
+		cols->key_attnums[k] = InvalidAttrNumber;
+	for (int a = 0; a < desc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a);
+
+		if (att->attisdropped)
+			continue;
+		if (strcmp(NameStr(att->attname), FS_EVENT_TS_COLUMN) == 0)
+			cols->ets_attnum = att->attnum;
+		for (int k = 0; k < nkeys; k++)
+		{
+			if (strcmp(NameStr(att->attname), keys[k]) == 0)
+			{
+				Oid			outfunc;
+				bool		varlena;
+
+				cols->key_attnums[k] = att->attnum;
+				getTypeOutputInfo(att->atttypid, &outfunc, &varlena);
+				fmgr_info(outfunc, &cols->key_outfuncs[k]);
+			}
+		}
+	}
+	for (int k = 0; k < nkeys; k++)
+		if (cols->key_attnums[k] == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("key column \"%s\" of feature group \"%s\" is missing from %s",
+							keys[k], group_name, relname),
+					 errhint("Set the group OFFLINE and ONLINE again to recreate its capture triggers.")));
+}
+
+/*
+ * CaptureRow stores the keys of the tuple in slot as text in elems (nkeys
+ * entries) and sets *future when its event_timestamp lies after now.  It
+ * returns false for a tuple with a null key, which is not queued: a null key
+ * never matches anything, online or offline.
+ */
+static bool
+CaptureRow(TupleTableSlot *slot, const CaptureColumns *cols, TimestampTz now,
+		   Datum *elems, bool *future)
+{
+	bool		isnull;
+
+	for (int k = 0; k < cols->nkeys; k++)
+	{
+		Datum		d = slot_getattr(slot, cols->key_attnums[k], &isnull);
+
+		if (isnull)
+			return false;
+		elems[k] = PointerGetDatum(cstring_to_text(OutputFunctionCall(&cols->key_outfuncs[k], d)));
+	}
+	if (cols->ets_attnum != InvalidAttrNumber)
+	{
+		Datum		ets = slot_getattr(slot, cols->ets_attnum, &isnull);
+
+		if (!isnull && DatumGetTimestampTz(ets) > now)
+			*future = true;
+	}
+	return true;
+}
+
 /*
  * EnqueueTransition queues the keys of one transition table in chunks of
  * ONLINE_QUEUE_CHUNK entities.  It reads the tuplestore directly rather
@@ -472,48 +556,16 @@ EnqueueTransition(TriggerData *trigdata, Tuplestorestate *rows,
 {
 	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-	AttrNumber *attnums = palloc(sizeof(AttrNumber) * nkeys);
-	FmgrInfo   *outfuncs = palloc(sizeof(FmgrInfo) * nkeys);
-	AttrNumber	ets_att = InvalidAttrNumber;
 	Datum	   *elems = palloc(sizeof(Datum) * ONLINE_QUEUE_CHUNK * nkeys);
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	CaptureColumns cols;
 	MemoryContext chunkcxt;
-	MemoryContext oldcxt;
 	int			n = 0;
 	bool		future = false;
 	int			readptr;
 
-	for (int k = 0; k < nkeys; k++)
-		attnums[k] = InvalidAttrNumber;
-	for (int a = 0; a < desc->natts; a++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, a);
-
-		if (att->attisdropped)
-			continue;
-		if (strcmp(NameStr(att->attname), FS_EVENT_TS_COLUMN) == 0)
-			ets_att = att->attnum;
-		for (int k = 0; k < nkeys; k++)
-		{
-			if (strcmp(NameStr(att->attname), keys[k]) == 0)
-			{
-				Oid			outfunc;
-				bool		varlena;
-
-				attnums[k] = att->attnum;
-				getTypeOutputInfo(att->atttypid, &outfunc, &varlena);
-				fmgr_info(outfunc, &outfuncs[k]);
-			}
-		}
-	}
-	for (int k = 0; k < nkeys; k++)
-		if (attnums[k] == InvalidAttrNumber)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("key column \"%s\" of feature group \"%s\" is missing from %s",
-							keys[k], group_name, RelationGetRelationName(trigdata->tg_relation)),
-					 errhint("Set the group OFFLINE and ONLINE again to recreate its capture triggers.")));
-
+	FindCaptureColumns(desc, RelationGetRelationName(trigdata->tg_relation),
+					   group_name, keys, nkeys, &cols);
 	chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "featstore capture chunk",
 									 ALLOCSET_DEFAULT_SIZES);
 
@@ -521,39 +573,17 @@ EnqueueTransition(TriggerData *trigdata, Tuplestorestate *rows,
 	readptr = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
 	tuplestore_select_read_pointer(rows, readptr);
 	tuplestore_rescan(rows);
-	for (;;)
+
+	/*
+	 * Read outside chunkcxt: a tuple read back from a spilled tuplestore
+	 * belongs to the slot, which frees it at the next read.
+	 */
+	while (tuplestore_gettupleslot(rows, true, false, slot))
 	{
-		bool		isnull;
-		bool		skip = false;
-		Datum		ets;
+		MemoryContext oldcxt = MemoryContextSwitchTo(chunkcxt);
 
-		/*
-		 * Read outside chunkcxt: a tuple read back from a spilled tuplestore
-		 * belongs to the slot, which frees it at the next read.
-		 */
-		if (!tuplestore_gettupleslot(rows, true, false, slot))
-			break;
-		oldcxt = MemoryContextSwitchTo(chunkcxt);
-		for (int k = 0; k < nkeys && !skip; k++)
-		{
-			Datum		d = slot_getattr(slot, attnums[k], &isnull);
-
-			/* a null key never matches anything, online or offline */
-			if (isnull)
-				skip = true;
-			else
-				elems[n * nkeys + k] = PointerGetDatum(cstring_to_text(OutputFunctionCall(&outfuncs[k], d)));
-		}
-		if (!skip)
-		{
-			if (ets_att != InvalidAttrNumber)
-			{
-				ets = slot_getattr(slot, ets_att, &isnull);
-				if (!isnull && DatumGetTimestampTz(ets) > now)
-					future = true;
-			}
+		if (CaptureRow(slot, &cols, now, &elems[n * nkeys], &future))
 			n++;
-		}
 		MemoryContextSwitchTo(oldcxt);
 		if (n == ONLINE_QUEUE_CHUNK)
 		{
