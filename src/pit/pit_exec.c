@@ -485,15 +485,8 @@ PitResetRun(PitScanState *st)
 	ExecClearTuple(st->best);
 	st->best_valid = false;
 	MemoryContextReset(st->runcxt);
-	MemoryContextReset(st->hashcxt);
-	st->entries = NULL;
-	st->nentries = st->maxentries = 0;
-	st->pos_sorted = NULL;
+	PitHashRelease(st);
 	st->ngroups = 0;
-	st->table = NULL;
-	st->arena = NULL;
-	st->arena_free = 0;
-	st->mem_used = 0;
 	st->pos = 0;
 	st->spine_done = false;
 	st->phase = PIT_LOAD;
