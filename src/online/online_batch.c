@@ -41,6 +41,7 @@
 #include "extension.h"
 #include "online/online.h"
 #include "online/online_worker.h"
+#include "pit/pit.h"
 #include "registry/registry.h"
 
 /* A queued entity to revisit when its future-dated row becomes current */
@@ -956,7 +957,7 @@ OpenWinnerCursor(BatchItems *b, BatchGroup *bg, const OnlineGroup *group, Datum 
 	initStringInfo(&entities_sql);
 	OnlineAppendEntityListSql(&entities_sql, group->nkeys, 3, true);
 	args[0] = TimestampTzGetDatum(b->now);
-	args[1] = TimestampTzGetDatum(group->ttl_usecs > 0 ? b->now - group->ttl_usecs : DT_NOBEGIN);
+	args[1] = TimestampTzGetDatum(PitTtlBoundUsecs(b->now, group->ttl_usecs));
 	args[2] = queued;
 	args[3] = CStringGetTextDatum(group->name);
 	if (!WinnerRange(group, bg->entities, queued, &args[4], &args[5]))

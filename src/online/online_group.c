@@ -6,8 +6,10 @@
  * The winner query is the point-in-time rule of docs/pit-semantics.md
  * evaluated at one instant ($1): the latest row by (event_timestamp,
  * created_at) whose event_timestamp is not in the future and, with a TTL,
- * not older than $1 - TTL ($2).  It probes the group's unique (keys,
- * event_timestamp, created_at) index backwards once per entity.
+ * not older than $1 - TTL ($2).  Its WHERE bounds and ORDER BY come from
+ * PitRuleSql, beside the C rule in src/pit/pit_rule.h.  It probes the
+ * group's unique (keys, event_timestamp, created_at) index backwards once
+ * per entity.
  */
 #include "postgres.h"
 
@@ -22,6 +24,7 @@
 
 #include "extension.h"
 #include "online/online.h"
+#include "pit/pit.h"
 #include "registry/registry.h"
 
 static const char *UnreadableColumn(const OnlineGroup *group, Oid roleid);
@@ -225,7 +228,10 @@ OnlineWinnerQuery(const OnlineGroup *group, const char *entities_sql)
 {
 	StringInfoData sql;
 	StringInfoData match;
+	char	   *rule_where;
+	char	   *rule_order;
 
+	PitRuleSql("r", "$1", "$2", &rule_where, &rule_order);
 	initStringInfo(&match);
 	for (int i = 0; i < group->nkeys; i++)
 	{
@@ -249,10 +255,8 @@ OnlineWinnerQuery(const OnlineGroup *group, const char *entities_sql)
 					 group->qualified_table, match.data, entities_sql);
 	for (int i = 0; i < group->nfeatures; i++)
 		appendStringInfo(&sql, ", r.%s", quote_identifier(group->feature_names[i]));
-	appendStringInfo(&sql,
-					 " FROM %s r WHERE %s r.event_timestamp <= $1 AND r.event_timestamp >= $2"
-					 " ORDER BY r.event_timestamp DESC, r.created_at DESC LIMIT 1) w ON true",
-					 group->qualified_table, match.data);
+	appendStringInfo(&sql, " FROM %s r WHERE %s %s ORDER BY %s LIMIT 1) w ON true",
+					 group->qualified_table, match.data, rule_where, rule_order);
 	pfree(match.data);
 	return sql.data;
 }
@@ -270,8 +274,11 @@ OnlineWinnerRangeQuery(const OnlineGroup *group, const char *entities_sql)
 	StringInfoData sql;
 	const char *key = quote_identifier(group->key_names[0]);
 	char	   *type = format_type_be_qualified(group->key_types[0]);
+	char	   *rule_where;
+	char	   *rule_order;
 
 	Assert(group->nkeys == 1);
+	PitRuleSql("r", "$1", "$2", &rule_where, &rule_order);
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "SELECT e.k1, e.force, w.event_timestamp, w.created_at");
@@ -286,11 +293,10 @@ OnlineWinnerRangeQuery(const OnlineGroup *group, const char *entities_sql)
 	for (int i = 0; i < group->nfeatures; i++)
 		appendStringInfo(&sql, ", r.%s", quote_identifier(group->feature_names[i]));
 	appendStringInfo(&sql,
-					 " FROM %s r WHERE r.%s >= $5::%s AND r.%s <= $6::%s"
-					 " AND r.event_timestamp <= $1 AND r.event_timestamp >= $2"
-					 " ORDER BY r.%s DESC, r.event_timestamp DESC, r.created_at DESC) w"
-					 " ON w.featstore_k = e.k1::%s",
-					 group->qualified_table, key, type, key, type, key, type);
+					 " FROM %s r WHERE r.%s >= $5::%s AND r.%s <= $6::%s AND %s"
+					 " ORDER BY r.%s DESC, %s) w ON w.featstore_k = e.k1::%s",
+					 group->qualified_table, key, type, key, type, rule_where,
+					 key, rule_order, type);
 	return sql.data;
 }
 

@@ -31,6 +31,7 @@
 
 #include "extension.h"
 #include "online/online.h"
+#include "pit/pit.h"
 #include "registry/registry.h"
 
 PG_FUNCTION_INFO_V1(online_features);
@@ -433,7 +434,7 @@ ReadExpected(VerifyState *st, List *redis_entities)
 	int			save_sec_context;
 
 	args[0] = TimestampTzGetDatum(st->now);
-	args[1] = TimestampTzGetDatum(group->ttl_usecs > 0 ? st->now - group->ttl_usecs : DT_NOBEGIN);
+	args[1] = TimestampTzGetDatum(PitTtlBoundUsecs(st->now, group->ttl_usecs));
 	args[2] = Int32GetDatum(st->sample);
 	args[3] = EntityArray(group, redis_entities);
 	sql = OnlineWinnerQuery(group, VerifyEntitiesSql(group));

@@ -39,6 +39,7 @@
 #include "utils/timestamp.h"
 
 #include "online/online.h"
+#include "pit/pit.h"
 
 /*
  * Rows of an entity read past its winner before the scan jumps below it:
@@ -49,12 +50,14 @@
 /* Entities visited per chunk, at most this many times the chunk's limit */
 #define SCAN_VISIT_FACTOR 4
 
-/* What the walk needs of the table and its index */
-typedef struct ScanState
+/* What the walk needs of the table and its index, and where it is */
+typedef struct WalkState
 {
+	const OnlineGroup *group;
 	Relation	heap;
 	Relation	index;
 	IndexScanDesc scan;
+	TupleTableSlot *slot;
 	bool		bounded;		/* scan was begun with the bound's key */
 	int			nkeys;
 	AttrNumber *key_attnums;
@@ -66,16 +69,42 @@ typedef struct ScanState
 	FmgrInfo   *out;			/* key output functions */
 	ScanKeyData *members;		/* row comparison of compound keys */
 	ScanKeyData skey;			/* keys < the bound */
+	MemoryContext boundcxt;		/* scan key arguments: as long as the scan */
+	MemoryContext entitycxt;	/* cur's keys, reset per entity */
 	MemoryContext rowcxt;		/* what emit is handed, reset per entity */
-} ScanState;
+
+	/* the entity being read */
+	Datum	   *cur;
+	bool		have_cur;
+	bool		cur_done;		/* its outcome is handed over (or not wanted) */
+	int			rows_past;		/* rows of it read since */
+	OnlineWinner w;
+	Datum	   *values;			/* the winner's features */
+	bool	   *nulls;
+
+	/* the chunk */
+	TimestampTz since;
+	TimestampTz now;
+	OnlineEmitFn emit;
+	void	   *arg;
+	int			visited;
+	int			emitted;
+} WalkState;
 
 static bool IndexServesWalk(Relation index, const OnlineGroup *group,
 							AttrNumber *key_attnums, AttrNumber ets_attnum,
 							AttrNumber cat_attnum);
-static void RestartBelow(ScanState *st, Datum *bound);
-static bool SameEntity(ScanState *st, Datum *a, Datum *b);
-static void FinishEntity(ScanState *st, OnlineWinner *w, Datum *keys,
-						 OnlineEmitFn emit, void *arg);
+static void ScanBegin(WalkState *st, const OnlineGroup *group, Oid indexoid,
+					  char **resume_after);
+static void ScanEnd(WalkState *st);
+static bool ScanRow(WalkState *st, int limit);
+static void ScanStartEntity(WalkState *st, TimestampTz ets);
+static void ScanSkipEntity(WalkState *st);
+static void CopyKeys(WalkState *st, MemoryContext cxt, Datum *dst,
+					 const Datum *values, bool row);
+static void RestartBelow(WalkState *st, Datum *bound);
+static bool SameEntity(WalkState *st, Datum *a, Datum *b);
+static void FinishEntity(WalkState *st);
 
 /* AttnumOrError finds a column of the group's table by name */
 static AttrNumber
@@ -129,40 +158,31 @@ OnlineScanIndex(const OnlineGroup *group)
 
 /*
  * IndexServesWalk says whether an index orders the table exactly as the walk
- * needs: btree, valid, no predicate, leading columns the keys then
- * event_timestamp and created_at, ascending with each type's default
- * operator class and the column's collation.
+ * needs: one that serves the point-in-time rule (PitIndexFit), with the
+ * keys in the group's order, ascending, each with its type's default
+ * operator class and the column's collation, since the walk compares whole
+ * entries in index order.
  */
 static bool
 IndexServesWalk(Relation index, const OnlineGroup *group, AttrNumber *key_attnums,
 				AttrNumber ets_attnum, AttrNumber cat_attnum)
 {
-	Form_pg_index form = index->rd_index;
-	int			ncols = group->nkeys + 2;
+	Oid		   *types = palloc(sizeof(Oid) * Max(group->nkeys, 1));
+	Oid		   *colls = palloc(sizeof(Oid) * Max(group->nkeys, 1));
+	PitIndexShape shape;
 
-	if (index->rd_rel->relam != BTREE_AM_OID || !form->indisvalid ||
-		IndexRelationGetNumberOfKeyAttributes(index) < ncols ||
-		RelationGetIndexPredicate(index) != NIL)
-		return false;
-	for (int i = 0; i < ncols; i++)
+	for (int i = 0; i < group->nkeys; i++)
 	{
-		AttrNumber	want = i < group->nkeys ? key_attnums[i] :
-			(i == group->nkeys ? ets_attnum : cat_attnum);
-		Oid			typid;
 		int32		typmod;
-		Oid			collation;
-		Oid			opclass;
 
-		if (form->indkey.values[i] != want || index->rd_indoption[i] != 0)
-			return false;
-		get_atttypetypmodcoll(group->relid, want, &typid, &typmod, &collation);
-		opclass = GetDefaultOpClass(typid, BTREE_AM_OID);
-		if (index->rd_indcollation[i] != collation ||
-			index->rd_opcintype[i] != typid || !OidIsValid(opclass) ||
-			get_opclass_family(opclass) != index->rd_opfamily[i])
-			return false;
+		get_atttypetypmodcoll(group->relid, key_attnums[i], &types[i], &typmod, &colls[i]);
 	}
-	return true;
+	PitIndexFit(index, group->nkeys, key_attnums, types, colls, ets_attnum, cat_attnum,
+				&shape);
+	pfree(types);
+	pfree(colls);
+	return shape.serves && shape.keys_in_order && shape.default_options &&
+		shape.exact_types;
 }
 
 /*
@@ -171,76 +191,110 @@ IndexServesWalk(Relation index, const OnlineGroup *group, AttrNumber *key_attnum
  * descending key order, at most limit of them handed to emit (and at most
  * SCAN_VISIT_FACTOR times as many looked at).  An entity is handed over if
  * its latest row is at or after since; emit gets its winner at now (the
- * latest row at or before now, if within the TTL), and the earliest row
- * dated after now.  *last_keys gets the key values of the last entity dealt
- * with (NULL if none).  Returns true when the walk reached the end.
+ * point-in-time rule at now, docs/pit-semantics.md "Online equals
+ * offline"), and the earliest row dated after now.  *last_keys gets the key
+ * values of the last entity dealt with (NULL if none).  Returns true when
+ * the walk reached the end.
  */
 bool
 OnlineScanChunk(const OnlineGroup *group, Oid indexoid, char **resume_after,
 				TimestampTz since, TimestampTz now, int limit,
 				OnlineEmitFn emit, void *arg, char ***last_keys, int *emitted)
 {
-	ScanState	st;
-	TupleTableSlot *slot;
-	MemoryContext boundcxt;
-	MemoryContext entitycxt;
-	MemoryContext oldcxt;
-	Datum	   *cur;
-	bool		have_cur = false;
-	bool		cur_done = false;
-	int			rows_past = 0;
-	int			visited = 0;
+	WalkState	st;
 	bool		at_end = false;
-	OnlineWinner w;
-	Datum	   *values;
-	bool	   *nulls;
 
 	memset(&st, 0, sizeof(st));
-	st.nkeys = group->nkeys;
-	st.heap = table_open(group->relid, AccessShareLock);
-	st.index = index_open(indexoid, AccessShareLock);
-	st.key_attnums = palloc(sizeof(AttrNumber) * st.nkeys);
-	st.cmp = palloc(sizeof(FmgrInfo *) * st.nkeys);
-	st.collations = palloc(sizeof(Oid) * st.nkeys);
-	st.out = palloc(sizeof(FmgrInfo) * st.nkeys);
-	st.members = palloc0(sizeof(ScanKeyData) * st.nkeys);
-	for (int i = 0; i < st.nkeys; i++)
+	st.since = since;
+	st.now = now;
+	st.emit = emit;
+	st.arg = arg;
+	ScanBegin(&st, group, indexoid, resume_after);
+	*last_keys = NULL;
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!index_getnext_slot(st.scan, BackwardScanDirection, st.slot))
+		{
+			at_end = true;
+			break;
+		}
+		if (!ScanRow(&st, limit))
+			break;
+	}
+
+	if (at_end)
+	{
+		/* the end of the table completes the entity being read */
+		if (st.have_cur && !st.cur_done)
+			FinishEntity(&st);
+	}
+	else
+	{
+		char	  **keys = palloc(sizeof(char *) * st.nkeys);
+
+		for (int i = 0; i < st.nkeys; i++)
+			keys[i] = OutputFunctionCall(&st.out[i], st.cur[i]);
+		*last_keys = keys;
+	}
+	*emitted = st.emitted;
+	ScanEnd(&st);
+	return at_end;
+}
+
+/*
+ * ScanBegin opens the table and the index, looks up the columns and the key
+ * functions, and starts the backward scan: from the top, or just below the
+ * entity resume_after.
+ */
+static void
+ScanBegin(WalkState *st, const OnlineGroup *group, Oid indexoid, char **resume_after)
+{
+	int			nf = Max(group->nfeatures, 1);
+
+	st->group = group;
+	st->nkeys = group->nkeys;
+	st->heap = table_open(group->relid, AccessShareLock);
+	st->index = index_open(indexoid, AccessShareLock);
+	st->key_attnums = palloc(sizeof(AttrNumber) * st->nkeys);
+	st->cmp = palloc(sizeof(FmgrInfo *) * st->nkeys);
+	st->collations = palloc(sizeof(Oid) * st->nkeys);
+	st->out = palloc(sizeof(FmgrInfo) * st->nkeys);
+	st->members = palloc0(sizeof(ScanKeyData) * st->nkeys);
+	for (int i = 0; i < st->nkeys; i++)
 	{
 		Oid			outfn;
 		bool		varlena;
 
-		st.key_attnums[i] = AttnumOrError(group, group->key_names[i]);
-		st.cmp[i] = index_getprocinfo(st.index, i + 1, BTORDER_PROC);
-		st.collations[i] = st.index->rd_indcollation[i];
+		st->key_attnums[i] = AttnumOrError(group, group->key_names[i]);
+		st->cmp[i] = index_getprocinfo(st->index, i + 1, BTORDER_PROC);
+		st->collations[i] = st->index->rd_indcollation[i];
 		getTypeOutputInfo(group->key_types[i], &outfn, &varlena);
-		fmgr_info(outfn, &st.out[i]);
+		fmgr_info(outfn, &st->out[i]);
 	}
-	st.ets_attnum = AttnumOrError(group, FS_EVENT_TS_COLUMN);
-	st.cat_attnum = AttnumOrError(group, FS_CREATED_AT_COLUMN);
-	st.feature_attnums = palloc(sizeof(AttrNumber) * Max(group->nfeatures, 1));
+	st->ets_attnum = AttnumOrError(group, FS_EVENT_TS_COLUMN);
+	st->cat_attnum = AttnumOrError(group, FS_CREATED_AT_COLUMN);
+	st->feature_attnums = palloc(sizeof(AttrNumber) * nf);
 	for (int f = 0; f < group->nfeatures; f++)
-		st.feature_attnums[f] = AttnumOrError(group, group->feature_names[f]);
-	values = palloc(sizeof(Datum) * Max(group->nfeatures, 1));
-	nulls = palloc(sizeof(bool) * Max(group->nfeatures, 1));
+		st->feature_attnums[f] = AttnumOrError(group, group->feature_names[f]);
+	st->values = palloc(sizeof(Datum) * nf);
+	st->nulls = palloc(sizeof(bool) * nf);
+	st->cur = palloc(sizeof(Datum) * Max(st->nkeys, 1));
 
 	/* scan key arguments must live as long as the scan: never reset */
-	boundcxt = AllocSetContextCreate(CurrentMemoryContext, "featstore scan bounds",
-									 ALLOCSET_DEFAULT_SIZES);
-	entitycxt = AllocSetContextCreate(CurrentMemoryContext, "featstore scan entity",
-									  ALLOCSET_DEFAULT_SIZES);
-	st.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "featstore scan emit",
-									  ALLOCSET_DEFAULT_SIZES);
-	cur = palloc(sizeof(Datum) * Max(st.nkeys, 1));
-	*last_keys = NULL;
-	*emitted = 0;
-
-	slot = table_slot_create(st.heap, NULL);
+	st->boundcxt = AllocSetContextCreate(CurrentMemoryContext, "featstore scan bounds",
+										 ALLOCSET_DEFAULT_SIZES);
+	st->entitycxt = AllocSetContextCreate(CurrentMemoryContext, "featstore scan entity",
+										  ALLOCSET_DEFAULT_SIZES);
+	st->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "featstore scan emit",
+									   ALLOCSET_DEFAULT_SIZES);
+	st->slot = table_slot_create(st->heap, NULL);
 	if (resume_after != NULL)
 	{
-		Datum	   *bound = MemoryContextAlloc(boundcxt, sizeof(Datum) * st.nkeys);
+		Datum	   *bound = MemoryContextAlloc(st->boundcxt, sizeof(Datum) * st->nkeys);
+		MemoryContext oldcxt = MemoryContextSwitchTo(st->boundcxt);
 
-		oldcxt = MemoryContextSwitchTo(boundcxt);
-		for (int i = 0; i < st.nkeys; i++)
+		for (int i = 0; i < st->nkeys; i++)
 		{
 			Oid			infn;
 			Oid			ioparam;
@@ -249,135 +303,137 @@ OnlineScanChunk(const OnlineGroup *group, Oid indexoid, char **resume_after,
 			bound[i] = OidInputFunctionCall(infn, resume_after[i], ioparam, -1);
 		}
 		MemoryContextSwitchTo(oldcxt);
-		RestartBelow(&st, bound);
+		RestartBelow(st, bound);
 	}
 	else
 	{
-		st.scan = index_beginscan(st.heap, st.index, GetActiveSnapshot(), 0, 0);
-		index_rescan(st.scan, NULL, 0, NULL, 0);
+		st->scan = index_beginscan(st->heap, st->index, GetActiveSnapshot(), 0, 0);
+		index_rescan(st->scan, NULL, 0, NULL, 0);
 	}
+}
 
-	memset(&w, 0, sizeof(w));
-	for (;;)
+/* ScanEnd closes what ScanBegin opened */
+static void
+ScanEnd(WalkState *st)
+{
+	index_endscan(st->scan);
+	ExecDropSingleTupleTableSlot(st->slot);
+	index_close(st->index, NoLock);
+	table_close(st->heap, NoLock);
+	MemoryContextDelete(st->boundcxt);
+	MemoryContextDelete(st->entitycxt);
+	MemoryContextDelete(st->rowcxt);
+}
+
+/*
+ * ScanRow deals with the row in st->slot.  Rows come in index order, keys
+ * descending and within an entity best first (the index order is
+ * PitBetter's), so an entity's first candidate at now is its winner.  It
+ * returns false when the chunk is full: the entity in cur is then the
+ * resume point.
+ */
+static bool
+ScanRow(WalkState *st, int limit)
+{
+	TupleTableSlot *slot = st->slot;
+	TimestampTz ets;
+	TimestampTz cat;
+
+	slot_getallattrs(slot);
+	ets = DatumGetTimestampTz(slot->tts_values[st->ets_attnum - 1]);
+	cat = DatumGetTimestampTz(slot->tts_values[st->cat_attnum - 1]);
+	if (!st->have_cur || !SameEntity(st, st->cur, slot->tts_values))
 	{
-		TimestampTz ets;
-
-		CHECK_FOR_INTERRUPTS();
-		if (!index_getnext_slot(st.scan, BackwardScanDirection, slot))
-		{
-			at_end = true;
-			break;
-		}
-		slot_getallattrs(slot);
-		ets = DatumGetTimestampTz(slot->tts_values[st.ets_attnum - 1]);
-		if (!have_cur || !SameEntity(&st, cur, slot->tts_values))
-		{
-			/* the previous entity is complete: only older rows were left */
-			if (have_cur && !cur_done)
-			{
-				FinishEntity(&st, &w, cur, emit, arg);
-				(*emitted)++;
-			}
-			/* stop between entities; the previous one is the resume point */
-			if (have_cur && (*emitted >= limit || visited >= limit * SCAN_VISIT_FACTOR))
-				break;
-
-			MemoryContextReset(entitycxt);
-			oldcxt = MemoryContextSwitchTo(entitycxt);
-			for (int i = 0; i < st.nkeys; i++)
-			{
-				Form_pg_attribute att = TupleDescAttr(slot->tts_tupleDescriptor,
-													  st.key_attnums[i] - 1);
-
-				cur[i] = datumCopy(slot->tts_values[st.key_attnums[i] - 1],
-								   att->attbyval, att->attlen);
-			}
-			MemoryContextSwitchTo(oldcxt);
-			have_cur = true;
-			visited++;
-			rows_past = 0;
-			memset(&w, 0, sizeof(w));
-			/* the first row is the latest: it says whether since selects the entity */
-			cur_done = ets < since;
-		}
-
-		if (cur_done)
-		{
-			/* the winner is known: jump over the rest of this entity */
-			if (++rows_past > SCAN_SKIP_AFTER_ROWS)
-			{
-				Datum	   *bound = MemoryContextAlloc(boundcxt, sizeof(Datum) * st.nkeys);
-
-				oldcxt = MemoryContextSwitchTo(boundcxt);
-				for (int i = 0; i < st.nkeys; i++)
-				{
-					Form_pg_attribute att = TupleDescAttr(slot->tts_tupleDescriptor,
-														  st.key_attnums[i] - 1);
-
-					bound[i] = datumCopy(cur[i], att->attbyval, att->attlen);
-				}
-				MemoryContextSwitchTo(oldcxt);
-				RestartBelow(&st, bound);
-				rows_past = 0;
-			}
-			continue;
-		}
-
-		if (ets > now)
-		{
-			/* rows come newest first: the last future one seen is the earliest */
-			w.has_future = true;
-			w.next_future = ets;
-			continue;
-		}
-
-		/* the latest row at or before now: the winner, if the TTL allows */
-		if (group->ttl_usecs <= 0 || ets >= now - group->ttl_usecs)
-		{
-			w.found = true;
-			w.event_ts = ets;
-			w.created_at = DatumGetTimestampTz(slot->tts_values[st.cat_attnum - 1]);
-			for (int f = 0; f < group->nfeatures; f++)
-			{
-				values[f] = slot->tts_values[st.feature_attnums[f] - 1];
-				nulls[f] = slot->tts_isnull[st.feature_attnums[f] - 1];
-			}
-			w.values = values;
-			w.nulls = nulls;
-		}
-		FinishEntity(&st, &w, cur, emit, arg);
-		(*emitted)++;
-		cur_done = true;
-		if (*emitted >= limit)
-			break;				/* this entity is the resume point */
+		/* the previous entity is complete: only older rows were left */
+		if (st->have_cur && !st->cur_done)
+			FinishEntity(st);
+		/* stop between entities; the previous one is the resume point */
+		if (st->have_cur &&
+			(st->emitted >= limit || st->visited >= limit * SCAN_VISIT_FACTOR))
+			return false;
+		ScanStartEntity(st, ets);
 	}
 
-	if (at_end)
+	if (st->cur_done)
 	{
-		/* the end of the table completes the entity being read */
-		if (have_cur && !cur_done)
-		{
-			FinishEntity(&st, &w, cur, emit, arg);
-			(*emitted)++;
-		}
+		/* the winner is known: jump over the rest of this entity */
+		if (++st->rows_past > SCAN_SKIP_AFTER_ROWS)
+			ScanSkipEntity(st);
+		return true;
 	}
-	else
+
+	/* online, the rule is never strict and has no as_of */
+	if (!PitCandidateAt(false, ets, cat, st->now))
 	{
-		char	  **keys = palloc(sizeof(char *) * st.nkeys);
-
-		for (int i = 0; i < st.nkeys; i++)
-			keys[i] = OutputFunctionCall(&st.out[i], cur[i]);
-		*last_keys = keys;
+		/* rows come newest first: the last future one seen is the earliest */
+		st->w.has_future = true;
+		st->w.next_future = ets;
+		return true;
 	}
 
-	index_endscan(st.scan);
-	ExecDropSingleTupleTableSlot(slot);
-	index_close(st.index, NoLock);
-	table_close(st.heap, NoLock);
-	MemoryContextDelete(boundcxt);
-	MemoryContextDelete(entitycxt);
-	MemoryContextDelete(st.rowcxt);
-	return at_end;
+	/* the best candidate at now: the winner, if the TTL allows */
+	if (PitWithinTtl(ets, PitTtlBoundUsecs(st->now, st->group->ttl_usecs)))
+	{
+		st->w.found = true;
+		st->w.event_ts = ets;
+		st->w.created_at = cat;
+		for (int f = 0; f < st->group->nfeatures; f++)
+		{
+			st->values[f] = slot->tts_values[st->feature_attnums[f] - 1];
+			st->nulls[f] = slot->tts_isnull[st->feature_attnums[f] - 1];
+		}
+		st->w.values = st->values;
+		st->w.nulls = st->nulls;
+	}
+	FinishEntity(st);
+	return st->emitted < limit;
+}
+
+/*
+ * ScanStartEntity makes the slot's row the first of a new current entity.
+ * The first row is the latest: it says whether since selects the entity.
+ */
+static void
+ScanStartEntity(WalkState *st, TimestampTz ets)
+{
+	MemoryContextReset(st->entitycxt);
+	CopyKeys(st, st->entitycxt, st->cur, st->slot->tts_values, true);
+	st->have_cur = true;
+	st->visited++;
+	st->rows_past = 0;
+	memset(&st->w, 0, sizeof(st->w));
+	st->cur_done = ets < st->since;
+}
+
+/* ScanSkipEntity restarts the scan just below the current entity */
+static void
+ScanSkipEntity(WalkState *st)
+{
+	Datum	   *bound = MemoryContextAlloc(st->boundcxt, sizeof(Datum) * st->nkeys);
+
+	CopyKeys(st, st->boundcxt, bound, st->cur, false);
+	RestartBelow(st, bound);
+	st->rows_past = 0;
+}
+
+/*
+ * CopyKeys copies key values into dst, in cxt: from a row's values (row)
+ * or from an array of key values.
+ */
+static void
+CopyKeys(WalkState *st, MemoryContext cxt, Datum *dst, const Datum *values, bool row)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+
+	for (int i = 0; i < st->nkeys; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(st->slot->tts_tupleDescriptor,
+											  st->key_attnums[i] - 1);
+
+		dst[i] = datumCopy(row ? values[st->key_attnums[i] - 1] : values[i],
+						   att->attbyval, att->attlen);
+	}
+	MemoryContextSwitchTo(oldcxt);
 }
 
 /*
@@ -386,7 +442,7 @@ OnlineScanChunk(const OnlineGroup *group, Oid indexoid, char **resume_after,
  * (k1, k2, ...) < (...) for compound keys.
  */
 static void
-RestartBelow(ScanState *st, Datum *bound)
+RestartBelow(WalkState *st, Datum *bound)
 {
 	Relation	index = st->index;
 
@@ -430,7 +486,7 @@ RestartBelow(ScanState *st, Datum *bound)
 
 /* SameEntity compares the entity keys held in a with a row's values */
 static bool
-SameEntity(ScanState *st, Datum *a, Datum *rowvalues)
+SameEntity(WalkState *st, Datum *a, Datum *rowvalues)
 {
 	for (int i = st->nkeys - 1; i >= 0; i--)
 	{
@@ -442,9 +498,12 @@ SameEntity(ScanState *st, Datum *a, Datum *rowvalues)
 	return true;
 }
 
-/* FinishEntity hands one entity's outcome to the caller */
+/*
+ * FinishEntity hands the current entity's outcome to the caller; the
+ * entity is then done.
+ */
 static void
-FinishEntity(ScanState *st, OnlineWinner *w, Datum *keys, OnlineEmitFn emit, void *arg)
+FinishEntity(WalkState *st)
 {
 	char	   *texts[INDEX_MAX_KEYS];
 	MemoryContext oldcxt;
@@ -452,9 +511,11 @@ FinishEntity(ScanState *st, OnlineWinner *w, Datum *keys, OnlineEmitFn emit, voi
 	MemoryContextReset(st->rowcxt);
 	oldcxt = MemoryContextSwitchTo(st->rowcxt);
 	for (int i = 0; i < st->nkeys; i++)
-		texts[i] = OutputFunctionCall(&st->out[i], keys[i]);
-	w->key_values = texts;
-	w->force = true;
-	emit(arg, w);
+		texts[i] = OutputFunctionCall(&st->out[i], st->cur[i]);
+	st->w.key_values = texts;
+	st->w.force = true;
+	st->emit(st->arg, &st->w);
 	MemoryContextSwitchTo(oldcxt);
+	st->emitted++;
+	st->cur_done = true;
 }

@@ -3,8 +3,16 @@
  *		The point-in-time join: the as-of marker, the PitJoin custom scan
  *		and its strategies.
  *
+ * This is the subsystem's public header: featstore.c calls PitInit, and the
+ * online subsystem uses the point-in-time rule of pit_rule.h (included
+ * here), so that Redis holds what the join computes.  pit_exec.h is private
+ * to src/pit/.
+ *
+ *	pit_rule.h/.c	the one point-in-time rule: better-than, the TTL, as_of
+ *					and strict bounds, the rule as SQL, the index matcher
  *	pit_planner.c	the marker, the join-path hook, costing and the plan
- *	pit_exec.c		the executor node: hash, merge and probe strategies, EXPLAIN
+ *	pit_exec*.c		the executor node (pit_exec.h lists its files)
+ *	pit_join.c		the pit_join() front end
  */
 #ifndef FEATSTORE_PIT_H
 #define FEATSTORE_PIT_H
@@ -12,6 +20,8 @@
 #include "postgres.h"
 
 #include "nodes/extensible.h"
+
+#include "pit/pit_rule.h"
 
 #define PIT_NODE_NAME "PitJoin"
 #define PIT_MARKER_NAME "pit_match"

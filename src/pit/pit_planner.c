@@ -17,6 +17,7 @@
 
 #include <math.h>
 
+#include "access/genam.h"
 #include "access/transam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
@@ -107,6 +108,13 @@ static void PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 							RelOptInfo *outerrel, RelOptInfo *innerrel,
 							JoinType jointype, JoinPathExtraData *extra);
 static bool IsPitMarker(Node *clause);
+static RestrictInfo *FindMarker(List *restrictlist);
+static bool MarkerArgsUsable(FuncExpr *marker);
+static bool SplitJoinSides(PlannerInfo *root, PitJoinInfo *info,
+						   RelOptInfo *outerrel, RelOptInfo *innerrel,
+						   RelOptInfo **spinerel, RelOptInfo **featrel);
+static void AddPitPaths(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
+						Path *feat_path, RelOptInfo *featrel, PitJoinInfo *info);
 static PlannedStmt *PitPlanner(Query *parse, const char *query_string,
 							   int cursorOptions, ParamListInfo boundParams);
 static bool FindMarkerWalker(Node *node, Oid *marker);
@@ -126,6 +134,12 @@ static Path *SpineInputPath(PlannerInfo *root, Path *path, PitJoinInfo *info);
 static CustomPath *MakeProbePath(PlannerInfo *root, RelOptInfo *joinrel,
 								 Path *spine_path, RelOptInfo *featrel,
 								 PitJoinInfo *info);
+static bool ProbeIndexServes(IndexOptInfo *ind, PitJoinInfo *info,
+							 List **index_keys, bool *desc);
+static CustomPath *MakeProbePathFor(PlannerInfo *root, RelOptInfo *joinrel,
+									Path *spine_path, RelOptInfo *featrel,
+									PitJoinInfo *info, IndexOptInfo *ind,
+									List *index_keys, bool desc);
 static CustomPath *MakePitPath(PlannerInfo *root, RelOptInfo *joinrel,
 							   Path *spine_path, Path *feat_path,
 							   PitJoinInfo *info, PitStrategy strategy,
@@ -139,6 +153,9 @@ static Plan *PlanPitPath(PlannerInfo *root, RelOptInfo *rel,
 						 CustomPath *best_path, List *tlist,
 						 List *clauses, List *custom_plans);
 static List *PitPathPrivate(PitJoinInfo *info, PitStrategy strategy);
+struct PitPlanParts;
+static void PitScanColumnMap(List *scan_tlist, struct PitPlanParts *parts);
+static Node *PitPlanPrivate(struct PitPlanParts *parts, PitPrivateField f);
 static AttrNumber ChildResno(Plan *child, Node *expr);
 static AttrNumber FeatureResno(Plan *feat_plan, Index feat_relid, Node *expr);
 
@@ -454,45 +471,27 @@ pit_match_support(PG_FUNCTION_ARGS)
 /*
  * PitJoinPathlist is the set_join_pathlist_hook: when the join clauses hold
  * the marker, it replaces every path of the join with PitJoin paths.
+ *
+ * Whatever it cannot take is left to core, which will then reach the
+ * marker's body and raise an error: never a silent wrong answer.
  */
 static void
 PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 				RelOptInfo *outerrel, RelOptInfo *innerrel,
 				JoinType jointype, JoinPathExtraData *extra)
 {
-	ListCell   *lc;
-	RestrictInfo *marker_rinfo = NULL;
+	RestrictInfo *marker_rinfo;
 	PitJoinInfo info;
-	Relids		spine_relids;
-	Relids		feat_relids;
 	RelOptInfo *spinerel;
 	RelOptInfo *featrel;
 	Path	   *spine_path;
 	Path	   *feat_path;
-	int			nmarkers = 0;
-	bool		probe_added = false;
 
 	if (prev_join_pathlist_hook)
 		prev_join_pathlist_hook(root, joinrel, outerrel, innerrel, jointype, extra);
 
-	foreach(lc, extra->restrictlist)
-	{
-		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
-
-		if (IsPitMarker((Node *) rinfo->clause))
-		{
-			marker_rinfo = rinfo;
-			nmarkers++;
-		}
-	}
+	marker_rinfo = FindMarker(extra->restrictlist);
 	if (marker_rinfo == NULL)
-		return;
-
-	/*
-	 * Whatever we cannot take is left to core, which will then reach the
-	 * marker's body and raise an error: never a silent wrong answer.
-	 */
-	if (nmarkers > 1)
 		return;
 	if (jointype != JOIN_INNER && jointype != JOIN_LEFT && jointype != JOIN_RIGHT)
 		return;
@@ -505,55 +504,8 @@ PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 
 	memset(&info, 0, sizeof(info));
 	info.marker = (FuncExpr *) marker_rinfo->clause;
-	if (list_length(info.marker->args) != 6)
-		return;
-
-	/*
-	 * The feature columns must be plain columns.  The spine timestamp may be
-	 * an expression: a spine subquery that computes it (ts AT TIME ZONE
-	 * 'UTC' AS ts) is pulled up into this query, and its output expression
-	 * then stands where the subquery's column was.
-	 */
-	for (int i = 0; i < 2; i++)
-	{
-		Node	   *arg = (Node *) list_nth(info.marker->args, i);
-
-		if (!IsA(arg, Var) || ((Var *) arg)->varlevelsup != 0)
-			return;
-	}
-	if (contain_volatile_functions((Node *) lthird(info.marker->args)) ||
-		contain_subplans((Node *) lthird(info.marker->args)))
-		return;
-	/* the options are constants or parameters, the same for every row */
-	for (int i = 3; i < 6; i++)
-	{
-		Node	   *arg = (Node *) list_nth(info.marker->args, i);
-
-		if (contain_var_clause(arg) || contain_volatile_functions(arg) ||
-			contain_subplans(arg))
-			return;
-	}
-
-	spine_relids = pull_varnos(root, (Node *) list_nth(info.marker->args, 2));
-	feat_relids = pull_varnos(root, (Node *) list_make2(linitial(info.marker->args),
-														lsecond(info.marker->args)));
-	if (bms_is_empty(spine_relids))
-		return;
-	if (bms_is_subset(spine_relids, outerrel->relids) &&
-		bms_is_subset(feat_relids, innerrel->relids))
-	{
-		info.spine_is_outer = true;
-		spinerel = outerrel;
-		featrel = innerrel;
-	}
-	else if (bms_is_subset(spine_relids, innerrel->relids) &&
-			 bms_is_subset(feat_relids, outerrel->relids))
-	{
-		info.spine_is_outer = false;
-		spinerel = innerrel;
-		featrel = outerrel;
-	}
-	else
+	if (!MarkerArgsUsable(info.marker) ||
+		!SplitJoinSides(root, &info, outerrel, innerrel, &spinerel, &featrel))
 		return;
 
 	/*
@@ -592,12 +544,119 @@ PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 	/* one row per spine row: tell the upper planner so */
 	if (info.left)
 		joinrel->rows = clamp_row_est(spine_path->rows);
+	AddPitPaths(root, joinrel, spine_path, feat_path, featrel, &info);
+}
+
+/*
+ * FindMarker returns the join clause that is the marker, or NULL when there
+ * is none, or more than one (which is left to core, and so an error).
+ */
+static RestrictInfo *
+FindMarker(List *restrictlist)
+{
+	RestrictInfo *marker_rinfo = NULL;
+	int			nmarkers = 0;
+	ListCell   *lc;
+
+	foreach(lc, restrictlist)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+		if (IsPitMarker((Node *) rinfo->clause))
+		{
+			marker_rinfo = rinfo;
+			nmarkers++;
+		}
+	}
+	return nmarkers == 1 ? marker_rinfo : NULL;
+}
+
+/*
+ * MarkerArgsUsable says whether the node can take the marker's arguments.
+ * The feature columns must be plain columns.  The spine timestamp may be
+ * an expression: a spine subquery that computes it (ts AT TIME ZONE 'UTC'
+ * AS ts) is pulled up into this query, and its output expression then
+ * stands where the subquery's column was.  The options are constants or
+ * parameters, the same for every row.
+ */
+static bool
+MarkerArgsUsable(FuncExpr *marker)
+{
+	if (list_length(marker->args) != 6)
+		return false;
+	for (int i = 0; i < 2; i++)
+	{
+		Node	   *arg = (Node *) list_nth(marker->args, i);
+
+		if (!IsA(arg, Var) || ((Var *) arg)->varlevelsup != 0)
+			return false;
+	}
+	if (contain_volatile_functions((Node *) lthird(marker->args)) ||
+		contain_subplans((Node *) lthird(marker->args)))
+		return false;
+	for (int i = 3; i < 6; i++)
+	{
+		Node	   *arg = (Node *) list_nth(marker->args, i);
+
+		if (contain_var_clause(arg) || contain_volatile_functions(arg) ||
+			contain_subplans(arg))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * SplitJoinSides finds which side of the join is the spine (the marker's
+ * third argument) and which the history (its first two); false when the
+ * marker's columns do not fall on the two sides.
+ */
+static bool
+SplitJoinSides(PlannerInfo *root, PitJoinInfo *info, RelOptInfo *outerrel,
+			   RelOptInfo *innerrel, RelOptInfo **spinerel, RelOptInfo **featrel)
+{
+	List	   *args = info->marker->args;
+	Relids		spine_relids = pull_varnos(root, (Node *) list_nth(args, 2));
+	Relids		feat_relids = pull_varnos(root, (Node *) list_make2(linitial(args),
+																	lsecond(args)));
+
+	if (bms_is_empty(spine_relids))
+		return false;
+	if (bms_is_subset(spine_relids, outerrel->relids) &&
+		bms_is_subset(feat_relids, innerrel->relids))
+	{
+		info->spine_is_outer = true;
+		*spinerel = outerrel;
+		*featrel = innerrel;
+	}
+	else if (bms_is_subset(spine_relids, innerrel->relids) &&
+			 bms_is_subset(feat_relids, outerrel->relids))
+	{
+		info->spine_is_outer = false;
+		*spinerel = innerrel;
+		*featrel = outerrel;
+	}
+	else
+		return false;
+	return true;
+}
+
+/*
+ * AddPitPaths replaces the join's paths with PitJoin's: the probe, hash and
+ * merge strategies as featstore.pit_strategy allows, and the parallel-aware
+ * ones as featstore.pit_parallel allows.
+ */
+static void
+AddPitPaths(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
+			Path *feat_path, RelOptInfo *featrel, PitJoinInfo *info)
+{
+	bool		probe_added = false;
+	ListCell   *lc;
 
 	joinrel->pathlist = NIL;
 	joinrel->partial_pathlist = NIL;
 	if (pit_strategy_guc == PIT_AUTO || pit_strategy_guc == PIT_PROBE)
 	{
-		CustomPath *probe = MakeProbePath(root, joinrel, spine_path, featrel, &info);
+		CustomPath *probe = MakeProbePath(root, joinrel, spine_path, featrel, info);
 
 		if (probe != NULL)
 		{
@@ -609,13 +668,13 @@ PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 	if (pit_strategy_guc == PIT_AUTO || pit_strategy_guc == PIT_HASH ||
 		(pit_strategy_guc == PIT_PROBE && joinrel->pathlist == NIL))
 		add_path(joinrel, (Path *) MakePitPath(root, joinrel, spine_path, feat_path,
-											   &info, PIT_HASH, 0));
+											   info, PIT_HASH, 0));
 	if (pit_strategy_guc == PIT_AUTO || pit_strategy_guc == PIT_MERGE)
 		add_path(joinrel, (Path *) MakePitPath(root, joinrel, spine_path, feat_path,
-											   &info, PIT_MERGE, 0));
+											   info, PIT_MERGE, 0));
 	/* a forced probe that found its index stays a probe */
 	if (pit_strategy_guc != PIT_PROBE || !probe_added)
-		AddPartialPitPaths(root, joinrel, spine_path, feat_path, featrel, &info);
+		AddPartialPitPaths(root, joinrel, spine_path, feat_path, featrel, info);
 
 	/* forced parallel: the serial plans only when no partial one exists */
 	if (pit_parallel_guc == PIT_PARALLEL_FORCE && joinrel->partial_pathlist != NIL)
@@ -738,10 +797,6 @@ MakeProbePath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 			  RelOptInfo *featrel, PitJoinInfo *info)
 {
 	RangeTblEntry *rte;
-	Var		   *ets = (Var *) linitial(info->marker->args);
-	Var		   *cat = (Var *) lsecond(info->marker->args);
-	int			nkeys = list_length(info->feat_keys);
-	Oid			ts_family;
 	ListCell   *lc;
 
 	if (featrel->reloptkind != RELOPT_BASEREL || featrel->rtekind != RTE_RELATION ||
@@ -758,83 +813,110 @@ MakeProbePath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 		if (!IsA(e, Var) || ((Var *) e)->varattno <= 0)
 			return NULL;
 	}
-	ts_family = get_opclass_family(GetDefaultOpClass(TIMESTAMPTZOID, BTREE_AM_OID));
 
 	foreach(lc, featrel->indexlist)
 	{
 		IndexOptInfo *ind = (IndexOptInfo *) lfirst(lc);
-		List	   *index_keys = NIL;
-		bool		ok = true;
+		List	   *index_keys;
+		bool		desc;
 
-		if (ind->relam != BTREE_AM_OID || ind->nkeycolumns < nkeys + 2 ||
-			ind->indpred != NIL)
-			continue;
-		for (int i = 0; i < nkeys && ok; i++)
-		{
-			int			j = 0;
-			ListCell   *kc;
-
-			ok = false;
-			foreach(kc, info->feat_keys)
-			{
-				Var		   *fv = (Var *) lfirst(kc);
-
-				if (fv->varattno == ind->indexkeys[i] &&
-					ind->opfamily[i] == get_opclass_family(GetDefaultOpClass(fv->vartype, BTREE_AM_OID)) &&
-					ind->indexcollations[i] == list_nth_oid(info->key_colls, j))
-				{
-					index_keys = lappend_int(index_keys, j);
-					ok = true;
-					break;
-				}
-				j++;
-			}
-		}
-		if (!ok || ind->indexkeys[nkeys] != ets->varattno ||
-			ind->indexkeys[nkeys + 1] != cat->varattno ||
-			ind->opfamily[nkeys] != ts_family || ind->opfamily[nkeys + 1] != ts_family ||
-			ind->reverse_sort[nkeys] != ind->reverse_sort[nkeys + 1])
-			continue;
-
-		{
-			CustomPath *cpath = makeNode(CustomPath);
-			double		nspine = clamp_row_est(spine_path->rows);
-			double		ntup = Max(featrel->tuples, 2.0);
-			Cost		per_probe;
-
-			cpath->path.pathtype = T_CustomScan;
-			cpath->path.parent = joinrel;
-			cpath->path.pathtarget = joinrel->reltarget;
-			cpath->path.param_info = NULL;
-			cpath->path.parallel_aware = false;
-			cpath->path.parallel_safe = joinrel->consider_parallel && spine_path->parallel_safe;
-			cpath->path.parallel_workers = 0;
-			cpath->path.pathkeys = NIL;
-			cpath->path.rows = info->left ? nspine : clamp_row_est(Min(nspine, joinrel->rows));
-			cpath->flags = 0;
-			cpath->custom_paths = list_make1(spine_path);
-			cpath->methods = &pit_path_methods;
-
-			/*
-			 * A descent and one heap visit per spine row; pages repeat once
-			 * the spine outnumbers them, so count each at most once.
-			 */
-			per_probe = 2.0 * cpu_operator_cost * (log2(ntup) + nkeys) +
-				cpu_index_tuple_cost + cpu_tuple_cost * 2.0;
-			cpath->path.startup_cost = spine_path->startup_cost;
-			cpath->path.total_cost = spine_path->total_cost + nspine * per_probe +
-				random_page_cost * (Min(nspine, (double) ind->pages) +
-									Min(nspine, (double) featrel->pages));
-
-			cpath->custom_private = PitPathPrivate(info, PIT_PROBE);
-			cpath->custom_private = lappend(cpath->custom_private, makeInteger((int) ind->indexoid));
-			cpath->custom_private = lappend(cpath->custom_private, makeInteger((int) featrel->relid));
-			cpath->custom_private = lappend(cpath->custom_private, index_keys);
-			cpath->custom_private = lappend(cpath->custom_private, makeInteger(ind->reverse_sort[nkeys]));
-			return cpath;
-		}
+		if (ProbeIndexServes(ind, info, &index_keys, &desc))
+			return MakeProbePathFor(root, joinrel, spine_path, featrel, info,
+									ind, index_keys, desc);
 	}
 	return NULL;
+}
+
+/*
+ * ProbeIndexServes says whether the probe can use an index: one that serves
+ * the point-in-time rule for the join's keys (PitIndexFit), its keys in any
+ * order, ascending or both timestamps descending, since the probe looks
+ * each key up by equality.  *index_keys gets the key number of each index
+ * column, *desc whether the timestamps are stored descending.
+ */
+static bool
+ProbeIndexServes(IndexOptInfo *ind, PitJoinInfo *info, List **index_keys, bool *desc)
+{
+	int			nkeys = list_length(info->feat_keys);
+	AttrNumber *attnums;
+	Oid		   *types;
+	Oid		   *colls;
+	Relation	index;
+	PitIndexShape shape;
+	int			j = 0;
+	ListCell   *lc;
+
+	/* what the IndexOptInfo tells, without opening the index */
+	if (ind->relam != BTREE_AM_OID || ind->nkeycolumns < nkeys + 2 ||
+		ind->indpred != NIL)
+		return false;
+	attnums = palloc(sizeof(AttrNumber) * nkeys);
+	types = palloc(sizeof(Oid) * nkeys);
+	colls = palloc(sizeof(Oid) * nkeys);
+	foreach(lc, info->feat_keys)
+	{
+		attnums[j] = ((Var *) lfirst(lc))->varattno;
+		types[j] = ((Var *) lfirst(lc))->vartype;
+		colls[j] = list_nth_oid(info->key_colls, j);
+		j++;
+	}
+	/* the planner locked the table's indexes when it listed them */
+	index = index_open(ind->indexoid, NoLock);
+	PitIndexFit(index, nkeys, attnums, types, colls,
+				((Var *) linitial(info->marker->args))->varattno,
+				((Var *) lsecond(info->marker->args))->varattno, &shape);
+	index_close(index, NoLock);
+	if (!shape.serves)
+		return false;
+	*index_keys = NIL;
+	for (int i = 0; i < nkeys; i++)
+		*index_keys = lappend_int(*index_keys, shape.key_at[i]);
+	*desc = shape.descending;
+	return true;
+}
+
+/* MakeProbePathFor builds and costs the probe path over one index */
+static CustomPath *
+MakeProbePathFor(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
+				 RelOptInfo *featrel, PitJoinInfo *info, IndexOptInfo *ind,
+				 List *index_keys, bool desc)
+{
+	CustomPath *cpath = makeNode(CustomPath);
+	double		nspine = clamp_row_est(spine_path->rows);
+	double		ntup = Max(featrel->tuples, 2.0);
+	int			nkeys = list_length(info->feat_keys);
+	Cost		per_probe;
+
+	cpath->path.pathtype = T_CustomScan;
+	cpath->path.parent = joinrel;
+	cpath->path.pathtarget = joinrel->reltarget;
+	cpath->path.param_info = NULL;
+	cpath->path.parallel_aware = false;
+	cpath->path.parallel_safe = joinrel->consider_parallel && spine_path->parallel_safe;
+	cpath->path.parallel_workers = 0;
+	cpath->path.pathkeys = NIL;
+	cpath->path.rows = info->left ? nspine : clamp_row_est(Min(nspine, joinrel->rows));
+	cpath->flags = 0;
+	cpath->custom_paths = list_make1(spine_path);
+	cpath->methods = &pit_path_methods;
+
+	/*
+	 * A descent and one heap visit per spine row; pages repeat once the
+	 * spine outnumbers them, so count each at most once.
+	 */
+	per_probe = 2.0 * cpu_operator_cost * (log2(ntup) + nkeys) +
+		cpu_index_tuple_cost + cpu_tuple_cost * 2.0;
+	cpath->path.startup_cost = spine_path->startup_cost;
+	cpath->path.total_cost = spine_path->total_cost + nspine * per_probe +
+		random_page_cost * (Min(nspine, (double) ind->pages) +
+							Min(nspine, (double) featrel->pages));
+
+	cpath->custom_private = PitPathPrivate(info, PIT_PROBE);
+	cpath->custom_private = lappend(cpath->custom_private, makeInteger((int) ind->indexoid));
+	cpath->custom_private = lappend(cpath->custom_private, makeInteger((int) featrel->relid));
+	cpath->custom_private = lappend(cpath->custom_private, index_keys);
+	cpath->custom_private = lappend(cpath->custom_private, makeInteger(desc));
+	return cpath;
 }
 
 /* IsPitMarker tells whether a clause is a call of featstore.pit_match */
@@ -1115,6 +1197,25 @@ PitPathPrivate(PitJoinInfo *info, PitStrategy strategy)
 }
 
 /*
+ * What PlanPitPath has worked out for the plan's custom_private, gathered
+ * for PitPlanPrivate
+ */
+typedef struct PitPlanParts
+{
+	CustomPath *path;
+	RelOptInfo *rel;
+	int			strategy;
+	FuncExpr   *marker;
+	Plan	   *spine_plan;
+	Plan	   *feat_plan;		/* NULL for the probe: it reads the table */
+	Index		feat_relid;		/* the probe's feature table */
+	List	   *spine_resnos;
+	List	   *feat_resnos;
+	List	   *map_side;
+	List	   *map_resno;
+} PitPlanParts;
+
+/*
  * PlanPitPath turns a PitJoin path into a CustomScan.  The children keep
  * their own targetlists; the scan tuple is built from them through the
  * column map in custom_private, since setrefs only rewrites custom_exprs
@@ -1126,26 +1227,21 @@ PlanPitPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 {
 	CustomScan *cscan = makeNode(CustomScan);
 	List	   *priv = best_path->custom_private;
-	int			strategy = intVal(list_nth(priv, PIT_PATH_STRATEGY));
-	bool		left = intVal(list_nth(priv, PIT_PATH_LEFT));
-	FuncExpr   *marker = (FuncExpr *) list_nth(priv, PIT_PATH_MARKER);
-	List	   *spine_keys = (List *) list_nth(priv, PIT_PATH_SPINE_KEYS);
-	List	   *feat_keys = (List *) list_nth(priv, PIT_PATH_FEAT_KEYS);
-	List	   *key_clauses = (List *) list_nth(priv, PIT_PATH_KEY_CLAUSES);
-	List	   *key_colls = (List *) list_nth(priv, PIT_PATH_KEY_COLLS);
 	List	   *quals = (List *) list_nth(priv, PIT_PATH_QUALS);
-	Plan	   *spine_plan = (Plan *) linitial(custom_plans);
-	Plan	   *feat_plan = list_length(custom_plans) > 1 ? (Plan *) lsecond(custom_plans) : NULL;
-	Index		feat_relid = strategy == PIT_PROBE ?
-		(Index) intVal(list_nth(priv, PIT_PATH_FEAT_RELID)) : 0;
-	List	   *scan_tlist = NIL;
+	PitPlanParts parts;
 	List	   *vars;
-	List	   *map_side = NIL;
-	List	   *map_resno = NIL;
-	List	   *spine_resnos = NIL;
-	List	   *feat_resnos = NIL;
 	List	   *exprs;
 	ListCell   *lc;
+
+	memset(&parts, 0, sizeof(parts));
+	parts.path = best_path;
+	parts.rel = rel;
+	parts.strategy = intVal(list_nth(priv, PIT_PATH_STRATEGY));
+	parts.marker = (FuncExpr *) list_nth(priv, PIT_PATH_MARKER);
+	parts.spine_plan = (Plan *) linitial(custom_plans);
+	parts.feat_plan = list_length(custom_plans) > 1 ? (Plan *) lsecond(custom_plans) : NULL;
+	parts.feat_relid = parts.strategy == PIT_PROBE ?
+		(Index) intVal(list_nth(priv, PIT_PATH_FEAT_RELID)) : 0;
 
 	cscan->scan.plan.targetlist = tlist;
 	cscan->scan.plan.qual = extract_actual_clauses(quals, false);
@@ -1155,115 +1251,125 @@ PlanPitPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	cscan->custom_relids = bms_copy(rel->relids);
 	cscan->methods = &pit_scan_methods;
 
-	exprs = list_make3(list_nth(marker->args, 3), list_nth(marker->args, 4),
-					   list_nth(marker->args, 5));
-	exprs = list_concat(exprs, copyObject(key_clauses));
+	exprs = list_make3(list_nth(parts.marker->args, 3), list_nth(parts.marker->args, 4),
+					   list_nth(parts.marker->args, 5));
+	exprs = list_concat(exprs, copyObject((List *) list_nth(priv, PIT_PATH_KEY_CLAUSES)));
 	cscan->custom_exprs = exprs;
 
 	/* every column used above the node, in its quals or custom_exprs */
 	vars = pull_var_clause((Node *) list_make3(tlist, cscan->scan.plan.qual, exprs),
 						   PVC_INCLUDE_PLACEHOLDERS);
-	vars = list_concat(vars, list_copy_head(marker->args, 3));
-	scan_tlist = add_to_flat_tlist(NIL, vars);
-	cscan->custom_scan_tlist = scan_tlist;
+	vars = list_concat(vars, list_copy_head(parts.marker->args, 3));
+	cscan->custom_scan_tlist = add_to_flat_tlist(NIL, vars);
+	PitScanColumnMap(cscan->custom_scan_tlist, &parts);
+
+	foreach(lc, (List *) list_nth(priv, PIT_PATH_SPINE_KEYS))
+		parts.spine_resnos = lappend_int(parts.spine_resnos,
+										 ChildResno(parts.spine_plan, lfirst(lc)));
+	foreach(lc, (List *) list_nth(priv, PIT_PATH_FEAT_KEYS))
+		parts.feat_resnos = lappend_int(parts.feat_resnos,
+										FeatureResno(parts.feat_plan, parts.feat_relid,
+													 lfirst(lc)));
+	if (list_member_int(parts.spine_resnos, InvalidAttrNumber) ||
+		list_member_int(parts.feat_resnos, InvalidAttrNumber))
+		elog(ERROR, "featstore: point-in-time join key not found in its input");
+
+	cscan->custom_private = NIL;
+	for (int f = 0; f < PIT_PRIV_NFIELDS; f++)
+	{
+		/* an empty IntList is NIL, which a List cannot distinguish; keep a slot */
+		cscan->custom_private = lappend(cscan->custom_private,
+										PitPlanPrivate(&parts, (PitPrivateField) f));
+	}
+	return &cscan->scan.plan;
+}
+
+/*
+ * PitScanColumnMap records, for each entry of the node's scan tlist, the
+ * side (0 spine, 1 feature) and the child's column it comes from.
+ */
+static void
+PitScanColumnMap(List *scan_tlist, PitPlanParts *parts)
+{
+	ListCell   *lc;
 
 	foreach(lc, scan_tlist)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
 		AttrNumber	resno;
 
-		if ((resno = ChildResno(spine_plan, (Node *) tle->expr)) != InvalidAttrNumber)
+		if ((resno = ChildResno(parts->spine_plan, (Node *) tle->expr)) != InvalidAttrNumber)
 		{
-			map_side = lappend_int(map_side, 0);
-			map_resno = lappend_int(map_resno, resno);
+			parts->map_side = lappend_int(parts->map_side, 0);
+			parts->map_resno = lappend_int(parts->map_resno, resno);
 		}
-		else if ((resno = FeatureResno(feat_plan, feat_relid, (Node *) tle->expr)) != InvalidAttrNumber)
+		else if ((resno = FeatureResno(parts->feat_plan, parts->feat_relid,
+									   (Node *) tle->expr)) != InvalidAttrNumber)
 		{
-			map_side = lappend_int(map_side, 1);
-			map_resno = lappend_int(map_resno, resno);
+			parts->map_side = lappend_int(parts->map_side, 1);
+			parts->map_resno = lappend_int(parts->map_resno, resno);
 		}
 		else
 			elog(ERROR, "featstore: point-in-time join column not found in either input");
 	}
+}
 
-	foreach(lc, spine_keys)
-		spine_resnos = lappend_int(spine_resnos, ChildResno(spine_plan, lfirst(lc)));
-	foreach(lc, feat_keys)
-		feat_resnos = lappend_int(feat_resnos, FeatureResno(feat_plan, feat_relid, lfirst(lc)));
-	if (list_member_int(spine_resnos, InvalidAttrNumber) ||
-		list_member_int(feat_resnos, InvalidAttrNumber))
-		elog(ERROR, "featstore: point-in-time join key not found in its input");
+/* PitPlanPrivate returns one field of the plan's custom_private (pit.h) */
+static Node *
+PitPlanPrivate(PitPlanParts *parts, PitPrivateField f)
+{
+	List	   *priv = parts->path->custom_private;
+	List	   *args = parts->marker->args;
+	bool		probe = parts->strategy == PIT_PROBE;
 
-	cscan->custom_private = NIL;
-	for (int f = 0; f < PIT_PRIV_NFIELDS; f++)
+	switch (f)
 	{
-		Node	   *v;
+		case PIT_PRIV_STRATEGY:
+			return (Node *) makeInteger(parts->strategy);
+		case PIT_PRIV_LEFT:
+			return (Node *) makeInteger(intVal(list_nth(priv, PIT_PATH_LEFT)));
+		case PIT_PRIV_SPINE_KEYS:
+			return (Node *) parts->spine_resnos;
+		case PIT_PRIV_FEAT_KEYS:
+			return (Node *) parts->feat_resnos;
+		case PIT_PRIV_KEY_COLLS:
+			return (Node *) list_nth(priv, PIT_PATH_KEY_COLLS);
+		case PIT_PRIV_SPINE_TS:
+			return (Node *) makeInteger(ChildResno(parts->spine_plan, list_nth(args, 2)));
+		case PIT_PRIV_FEAT_ETS:
+			return (Node *) makeInteger(FeatureResno(parts->feat_plan, parts->feat_relid,
+													 list_nth(args, 0)));
+		case PIT_PRIV_FEAT_CAT:
+			return (Node *) makeInteger(FeatureResno(parts->feat_plan, parts->feat_relid,
+													 list_nth(args, 1)));
+		case PIT_PRIV_MAP_SIDE:
+			return (Node *) parts->map_side;
+		case PIT_PRIV_MAP_RESNO:
+			return (Node *) parts->map_resno;
+		case PIT_PRIV_INDEX:
+			return (Node *) makeInteger(probe ? intVal(list_nth(priv, PIT_PATH_INDEX)) : 0);
+		case PIT_PRIV_FEAT_RELPOS:
+			{
+				/* setrefs renumbers custom_relids; its rank survives */
+				int			rank = 0;
+				int			m = -1;
 
-		switch ((PitPrivateField) f)
-		{
-			case PIT_PRIV_STRATEGY:
-				v = (Node *) makeInteger(strategy);
-				break;
-			case PIT_PRIV_LEFT:
-				v = (Node *) makeInteger(left);
-				break;
-			case PIT_PRIV_SPINE_KEYS:
-				v = (Node *) spine_resnos;
-				break;
-			case PIT_PRIV_FEAT_KEYS:
-				v = (Node *) feat_resnos;
-				break;
-			case PIT_PRIV_KEY_COLLS:
-				v = (Node *) key_colls;
-				break;
-			case PIT_PRIV_SPINE_TS:
-				v = (Node *) makeInteger(ChildResno(spine_plan, list_nth(marker->args, 2)));
-				break;
-			case PIT_PRIV_FEAT_ETS:
-				v = (Node *) makeInteger(FeatureResno(feat_plan, feat_relid, list_nth(marker->args, 0)));
-				break;
-			case PIT_PRIV_FEAT_CAT:
-				v = (Node *) makeInteger(FeatureResno(feat_plan, feat_relid, list_nth(marker->args, 1)));
-				break;
-			case PIT_PRIV_MAP_SIDE:
-				v = (Node *) map_side;
-				break;
-			case PIT_PRIV_MAP_RESNO:
-				v = (Node *) map_resno;
-				break;
-			case PIT_PRIV_INDEX:
-				v = (Node *) makeInteger(strategy == PIT_PROBE ?
-										 intVal(list_nth(priv, PIT_PATH_INDEX)) : 0);
-				break;
-			case PIT_PRIV_FEAT_RELPOS:
-				{
-					/* setrefs renumbers custom_relids; its rank survives */
-					int			rank = 0;
-					int			m = -1;
-
-					while ((m = bms_next_member(rel->relids, m)) >= 0 && (Index) m < feat_relid)
-						rank++;
-					v = (Node *) makeInteger(rank);
-					break;
-				}
-			case PIT_PRIV_INDEX_KEYS:
-				v = strategy == PIT_PROBE ? (Node *) list_nth(priv, PIT_PATH_INDEX_KEYS) : NULL;
-				break;
-			case PIT_PRIV_INDEX_DESC:
-				v = (Node *) makeInteger(strategy == PIT_PROBE ?
-										 intVal(list_nth(priv, PIT_PATH_INDEX_DESC)) : 0);
-				break;
-			case PIT_PRIV_PARALLEL:
-				v = (Node *) makeInteger(best_path->path.parallel_aware ?
-										 best_path->path.parallel_workers : 0);
-				break;
-			default:
-				elog(ERROR, "featstore: unexpected private field %d", f);
-		}
-		/* an empty IntList is NIL, which a List cannot distinguish; keep a slot */
-		cscan->custom_private = lappend(cscan->custom_private, v);
+				while ((m = bms_next_member(parts->rel->relids, m)) >= 0 &&
+					   (Index) m < parts->feat_relid)
+					rank++;
+				return (Node *) makeInteger(rank);
+			}
+		case PIT_PRIV_INDEX_KEYS:
+			return probe ? (Node *) list_nth(priv, PIT_PATH_INDEX_KEYS) : NULL;
+		case PIT_PRIV_INDEX_DESC:
+			return (Node *) makeInteger(probe ? intVal(list_nth(priv, PIT_PATH_INDEX_DESC)) : 0);
+		case PIT_PRIV_PARALLEL:
+			return (Node *) makeInteger(parts->path->path.parallel_aware ?
+										parts->path->path.parallel_workers : 0);
+		default:
+			elog(ERROR, "featstore: unexpected private field %d", f);
 	}
-	return &cscan->scan.plan;
+	return NULL;				/* keep compiler quiet */
 }
 
 /*

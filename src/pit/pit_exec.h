@@ -1,0 +1,310 @@
+/*
+ * pit_exec.h
+ *		What the files of the PitJoin executor node share; private to src/pit/.
+ *
+ *	pit_exec.c			the node's callbacks, the dispatch between phases, the
+ *						output row, the key functions and the spine reader
+ *	pit_exec_hash.c		the hash strategy (spine in memory, history streamed)
+ *	pit_exec_merge.c	the merge strategy (both sides sorted), hash's fallback
+ *	pit_exec_probe.c	the index-probe strategy (one descent per spine row)
+ *	pit_parallel.c		the parallel-aware node: partitions, DSM, shared counts
+ *	pit_explain.c		EXPLAIN
+ *
+ * Which row wins is not decided here but in pit_rule.h.
+ */
+#ifndef FEATSTORE_PIT_EXEC_H
+#define FEATSTORE_PIT_EXEC_H
+
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/parallel.h"
+#include "commands/explain.h"
+#include "common/hashfn.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "nodes/execnodes.h"
+#include "port/atomics.h"
+#include "utils/tuplesort.h"
+
+#include "pit/pit.h"
+#include "pit/pit_rule.h"
+
+
+/* Spine row in the hash strategy; keys follow the struct */
+typedef struct PitSpineEntry
+{
+	MinimalTuple tup;			/* the spine row, in the arena */
+	TimestampTz ts;
+	uint32		hash;
+	bool		never;			/* NULL key or ts: never matches */
+	Datum		keys[FLEXIBLE_ARRAY_MEMBER];
+} PitSpineEntry;
+
+/*
+ * What the feature stream needs at one spine position (in sorted order),
+ * kept flat so that the binary search and the "is it better" test touch
+ * the same cache line.
+ */
+typedef struct PitPos
+{
+	TimestampTz ts;
+	TimestampTz best_ets;
+	TimestampTz best_cat;
+	MinimalTuple best;			/* best feature row filed here, then winner */
+	uint32		best_cap;		/* bytes allocated at best, reused in place */
+} PitPos;
+
+/*
+ * A slot of the key table: one run of spine entries sharing a key.  It is
+ * self-contained (hash, first key, bounds), so a probe costs one cache miss
+ * when the key is a plain integer-like value.
+ */
+typedef struct PitSlot
+{
+	Datum		key0;			/* first key column of the run */
+	int64		start;
+	int64		end;			/* 0: empty slot */
+	uint32		hash;
+} PitSlot;
+
+/*
+ * Shared state of a parallel-aware PitJoin, in the DSM segment.  Spine rows
+ * are split by key hash into nparts partitions; each participant claims
+ * partitions from next_part until none is left, and for each reads both
+ * children in full, keeping only that partition's rows.  The counters sum
+ * every participant's EXPLAIN ANALYZE figures.
+ */
+typedef struct PitShared
+{
+	pg_atomic_uint32 next_part;
+	uint32		nparts;
+	pg_atomic_uint64 n_matched;
+	pg_atomic_uint64 n_nomatch;
+	pg_atomic_uint64 n_expired;
+	pg_atomic_uint32 spilled;	/* some participant's hash spilled to merge */
+} PitShared;
+
+typedef enum PitPhase
+{
+	PIT_LOAD = 0,
+	PIT_EMIT_HASH,
+	PIT_EMIT_MERGE,
+	PIT_EMIT_PROBE,
+	PIT_DONE
+} PitPhase;
+
+typedef struct PitScanState
+{
+	CustomScanState css;
+
+	/* from the plan */
+	PitStrategy strategy;
+	bool		left;
+	int			nkeys;
+	int		   *spine_keys;
+	int		   *feat_keys;
+	Oid		   *colls;
+	int			spine_ts;
+	int			feat_ets;
+	int			feat_cat;
+	int			nmap;
+	int		   *map_side;
+	int		   *map_resno;
+	Oid			ts_lt_opr;
+	FmgrInfo   *cmpfn;
+	FmgrInfo   *hashfn;
+	Oid		   *sortops;
+	ExprState  *ttl_state;
+	ExprState  *asof_state;
+	ExprState  *strict_state;
+
+	/* options, evaluated when a scan starts */
+	bool		has_ttl;
+	Datum		ttl;
+	bool		has_asof;
+	TimestampTz as_of;
+	bool		strict;
+
+	/* run state; everything below lives in runcxt */
+	MemoryContext runcxt;
+	MemoryContext hashcxt;		/* the hash strategy's data, freed on spilling */
+	PitPhase	phase;
+	bool		spilled;		/* hash switched to merge this scan */
+	bool		spine_done;		/* the spine child returned its last row */
+	bool		ever_spilled;
+	Size		mem_used;
+	Size		mem_limit;
+
+	/* hash */
+	PitSpineEntry **entries;
+	int64		nentries;
+	int64		maxentries;
+	PitPos	   *pos_sorted;		/* per entry, in entry order */
+	int64		ngroups;
+	PitSlot    *table;
+	uint64		table_mask;
+	bool		key_fast;		/* one key, equal iff the Datums are equal */
+	int64		pos;
+	char	   *arena;
+	Size		arena_free;
+
+	/* merge */
+	Tuplesortstate *spine_sort;
+	Tuplesortstate *feat_sort;
+	TupleDesc	feat_sort_desc;
+	TupleTableSlot *feat_sort_in;	/* virtual, to feed the feature sort */
+	TupleTableSlot *peek;		/* next feature row, or empty at the end */
+	TupleTableSlot *best;		/* best feature row so far for its key */
+	bool		best_valid;
+
+	/* slots shared by both */
+	TupleTableSlot *spine_slot; /* minimal, spine child's descriptor */
+	TupleTableSlot *feat_slot;	/* minimal, feature child's descriptor */
+
+	/* probe */
+	Relation	heap_rel;
+	Relation	index_rel;
+	IndexScanDesc index_scan;
+	ScanKeyData *scankeys;		/* one per key, then event_timestamp <= ts */
+	int		   *index_keys;		/* key number of each index column */
+	ScanDirection probe_dir;
+
+	/* EXPLAIN ANALYZE */
+	int64		n_matched;
+	int64		n_nomatch;
+	int64		n_expired;
+
+	/* parallel-aware node: NULL when running alone (no DSM) */
+	PitShared  *pshared;
+	int			planned_workers;	/* from the plan; 0: not parallel-aware */
+	int			nparts;			/* partitions, once known */
+	int			cur_part;		/* partition being joined, -1: none claimed */
+	int			nclaimed;		/* partitions this participant joined */
+	Datum	   *rowkeys;		/* PitRowMine's key buffer */
+	int64		pub_matched;	/* counts already added to pshared */
+	int64		pub_nomatch;
+	int64		pub_expired;
+} PitScanState;
+
+#define PIT_ARENA_BLOCK (1024 * 1024)
+
+/* rows looked up together, so their cache misses overlap */
+#define PIT_BATCH 32
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PitPrefetch(addr) __builtin_prefetch(addr)
+#else
+#define PitPrefetch(addr) ((void) 0)
+#endif
+
+
+/* pit_exec.c */
+extern int *PitIntArray(List *list);
+extern TupleTableSlot *PitEmit(PitScanState *st, TupleTableSlot *spine,
+							   TupleTableSlot *feat, TimestampTz ts,
+							   TimestampTz ets, bool never);
+extern TupleTableSlot *PitNextSpineRow(PitScanState *st);
+extern int	PitCompareKeys(PitScanState *st, const Datum *a, const Datum *b);
+extern int	PitCompareSlotKeys(PitScanState *st, TupleTableSlot *a, int *akeys,
+							   TupleTableSlot *b, int *bkeys);
+extern void PitResetRun(PitScanState *st);
+
+/* pit_exec_hash.c */
+extern bool PitHashLoad(PitScanState *st);
+extern void PitHashRelease(PitScanState *st);
+extern TupleTableSlot *PitHashNext(PitScanState *st);
+
+/* pit_exec_merge.c */
+extern void PitMergeLoad(PitScanState *st);
+extern TupleTableSlot *PitMergeNext(PitScanState *st);
+
+/* pit_exec_probe.c */
+extern void PitProbeBegin(PitScanState *st, EState *estate);
+extern TupleTableSlot *PitProbeNext(PitScanState *st);
+
+/* pit_parallel.c */
+extern bool PitRowMine(PitScanState *st, TupleTableSlot *slot, int *keyattrs,
+					   int tsattr);
+extern bool PitClaimPartition(PitScanState *st);
+extern bool PitNextPartition(PitScanState *st);
+extern void PitPublishCounts(PitScanState *st);
+extern Size PitEstimateDSM(CustomScanState *node, ParallelContext *pcxt);
+extern void PitInitializeDSM(CustomScanState *node, ParallelContext *pcxt,
+							 void *coordinate);
+extern void PitReInitializeDSM(CustomScanState *node, ParallelContext *pcxt,
+							   void *coordinate);
+extern void PitInitializeWorker(CustomScanState *node, shm_toc *toc,
+								void *coordinate);
+extern void PitShutdown(CustomScanState *node);
+
+/* pit_explain.c */
+extern void PitExplain(CustomScanState *node, List *ancestors, ExplainState *es);
+
+/*
+ * The per-row helpers the strategies share, inline: they run once per
+ * history row.
+ */
+
+/* PitFetchKeys reads the key columns of a row; false if any is NULL */
+static inline bool
+PitFetchKeys(TupleTableSlot *slot, int nkeys, int *attrs, Datum *values)
+{
+	for (int i = 0; i < nkeys; i++)
+	{
+		bool		isnull;
+
+		values[i] = slot_getattr(slot, attrs[i], &isnull);
+		if (isnull)
+			return false;
+	}
+	return true;
+}
+
+/* PitHashKeys combines the hashes of the key columns */
+static inline uint32
+PitHashKeys(PitScanState *st, const Datum *keys)
+{
+	uint32		h = 0;
+
+	/* integer-like keys: a multiplicative hash, no function call */
+	if (st->key_fast)
+		return (uint32) (((uint64) keys[0] * UINT64CONST(0x9E3779B97F4A7C15)) >> 32);
+
+	for (int i = 0; i < st->nkeys; i++)
+	{
+		uint32		k = DatumGetUInt32(FunctionCall1Coll(&st->hashfn[i], st->colls[i], keys[i]));
+
+		h = hash_combine(h, k);
+	}
+	return h;
+}
+
+/* PitHashMine tells whether a key hash falls in the claimed partition */
+static inline bool
+PitHashMine(PitScanState *st, uint32 hash)
+{
+	/* remixed: the hash table indexes by the low bits of the same hash */
+	uint32		part = (uint32) (((uint64) murmurhash32(hash) * (uint64) st->nparts) >> 32);
+
+	return part == (uint32) st->cur_part;
+}
+
+/*
+ * PitFeatureTimes reads a history row's event_timestamp and created_at.  It
+ * returns false for a row that is no candidate for any spine row: a NULL
+ * timestamp, or written after as_of (PitWrittenBy).
+ */
+static inline bool
+PitFeatureTimes(PitScanState *st, TupleTableSlot *slot, TimestampTz *ets,
+				TimestampTz *cat)
+{
+	bool		n1,
+				n2;
+
+	*ets = DatumGetTimestampTz(slot_getattr(slot, st->feat_ets, &n1));
+	*cat = DatumGetTimestampTz(slot_getattr(slot, st->feat_cat, &n2));
+	return !n1 && !n2 && PitWrittenBy(st->has_asof, st->as_of, *cat);
+}
+
+#endif							/* FEATSTORE_PIT_EXEC_H */

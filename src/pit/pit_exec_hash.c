@@ -1,0 +1,603 @@
+/*
+ * pit_exec_hash.c
+ *		The hash strategy of PitJoin (pit_exec.c has the overview): the spine
+ *		in memory, sorted by (key hash, key, ts) with a table from key to its
+ *		run of spine positions; the history streamed once, each row filed at
+ *		the first position it is available for; a per-key sweep carrying the
+ *		best row forward.  Which row is better is PitBetter (pit_rule.h).
+ *
+ * When the spine or the filed rows outgrow work_mem, PitHashLoad returns
+ * false and the merge strategy takes over the spine rows read so far.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+#include "utils/sortsupport.h"
+
+#include "pit/pit_exec.h"
+
+/* A history row read ahead in PitHashFileBatched, with its tuple copied aside */
+typedef struct PitBatchRow
+{
+	Datum		key;
+	TimestampTz ets;
+	TimestampTz cat;
+	TimestampTz avail;
+	uint32		hash;
+	uint32		cap;
+	PitSlot    *grp;
+	MinimalTuple image;
+} PitBatchRow;
+
+static bool PitHashLoadSpine(PitScanState *st);
+static void PitHashBuildTable(PitScanState *st);
+static bool PitHashFileFeatures(PitScanState *st);
+static bool PitHashFileBatched(PitScanState *st);
+static int	PitBatchRead(PitScanState *st, PitBatchRow *rows, bool *done);
+static void PitHashSweep(PitScanState *st);
+static PitSlot *PitHashLookup(PitScanState *st, uint32 hash, const Datum *keys);
+static void *PitArenaAlloc(PitScanState *st, Size size);
+static int	PitCompareEntries(const void *a, const void *b, void *arg);
+static void PitSortFast(PitScanState *st);
+static int	PitCompareSortItems(const void *a, const void *b);
+
+/*
+ * PitHashLoad reads both children for the hash strategy and gives every
+ * spine position its winner.  It returns false when the data outgrew
+ * work_mem (the merge strategy then takes over).
+ */
+bool
+PitHashLoad(PitScanState *st)
+{
+	if (!PitHashLoadSpine(st))
+		return false;
+	PitHashBuildTable(st);
+	if (!PitHashFileFeatures(st))
+		return false;
+	PitHashSweep(st);
+	st->pos = 0;
+	return true;
+}
+
+/* PitHashNext emits the next spine row with its winner, NULL if not emitted */
+TupleTableSlot *
+PitHashNext(PitScanState *st)
+{
+	PitSpineEntry *e;
+	PitPos	   *p;
+
+	if (st->pos >= st->nentries)
+	{
+		st->phase = PIT_DONE;
+		return NULL;
+	}
+	p = &st->pos_sorted[st->pos];
+	e = st->entries[st->pos++];
+	ExecStoreMinimalTuple(e->tup, st->spine_slot, false);
+	if (p->best != NULL)
+		ExecStoreMinimalTuple(p->best, st->feat_slot, false);
+	return PitEmit(st, st->spine_slot, p->best ? st->feat_slot : NULL,
+				   e->ts, p->best_ets, e->never);
+}
+
+/*
+ * PitHashRelease gives the hash strategy's memory back, before the merge
+ * strategy's sorts fill theirs.
+ */
+void
+PitHashRelease(PitScanState *st)
+{
+	MemoryContextReset(st->hashcxt);
+	st->entries = NULL;
+	st->nentries = st->maxentries = 0;
+	st->arena = NULL;
+	st->arena_free = 0;
+	st->table = NULL;
+	st->pos_sorted = NULL;
+	st->mem_used = 0;
+}
+
+/*
+ * PitHashLoadSpine reads the spine child into memory.  It returns false
+ * when the spine outgrows work_mem; the rows read so far stay in entries
+ * for the merge strategy to take over.
+ */
+static bool
+PitHashLoadSpine(PitScanState *st)
+{
+	Size		entry_size = offsetof(PitSpineEntry, keys) + sizeof(Datum) * st->nkeys;
+	TupleTableSlot *slot;
+
+	while ((slot = PitNextSpineRow(st)) != NULL)
+	{
+		MinimalTuple mt;
+		bool		shouldfree;
+		PitSpineEntry *e;
+		MemoryContext old;
+		bool		isnull;
+
+		old = MemoryContextSwitchTo(st->hashcxt);
+		if (st->nentries >= st->maxentries)
+		{
+			int64		newmax = Max(st->maxentries * 2, 1024);
+
+			if (st->entries == NULL)
+				st->entries = MemoryContextAllocHuge(st->hashcxt, newmax * sizeof(PitSpineEntry *));
+			else
+				st->entries = repalloc_huge(st->entries, newmax * sizeof(PitSpineEntry *));
+			st->mem_used += (newmax - st->maxentries) * sizeof(PitSpineEntry *);
+			st->maxentries = newmax;
+		}
+		mt = ExecFetchSlotMinimalTuple(slot, &shouldfree);
+		e = PitArenaAlloc(st, entry_size);
+		e->tup = PitArenaAlloc(st, mt->t_len);
+		memcpy(e->tup, mt, mt->t_len);
+		if (shouldfree)
+			pfree(mt);
+		MemoryContextSwitchTo(old);
+
+		ExecStoreMinimalTuple(e->tup, st->spine_slot, false);
+		e->ts = DatumGetTimestampTz(slot_getattr(st->spine_slot, st->spine_ts, &isnull));
+		e->never = isnull ||
+			!PitFetchKeys(st->spine_slot, st->nkeys, st->spine_keys, e->keys);
+		e->hash = e->never ? 0 : PitHashKeys(st, e->keys);
+		st->entries[st->nentries++] = e;
+
+		if (st->mem_used > st->mem_limit)
+			return false;
+	}
+	return true;
+}
+
+/* PitHashBuildTable sorts the spine and indexes its runs of equal keys */
+static void
+PitHashBuildTable(PitScanState *st)
+{
+	int64		nslots = 16;
+	int64		nmatchable = 0;
+
+	/*
+	 * Both sorts check for interrupts: a spine of millions of rows takes
+	 * seconds to sort, and a cancel must not wait for it.
+	 */
+	if (st->key_fast)
+		PitSortFast(st);
+	else
+		qsort_interruptible(st->entries, st->nentries, sizeof(PitSpineEntry *),
+							PitCompareEntries, st);
+
+	/* count the runs first, to size the table */
+	st->ngroups = 0;
+	for (int64 i = 0; i < st->nentries; i++)
+	{
+		PitSpineEntry *e = st->entries[i];
+
+		CHECK_FOR_INTERRUPTS();
+		if (e->never)
+			break;				/* they sort last */
+		nmatchable++;
+		if (i == 0 || e->hash != st->entries[i - 1]->hash ||
+			PitCompareKeys(st, e->keys, st->entries[i - 1]->keys) != 0)
+			st->ngroups++;
+	}
+	/* load factor at most 0.7: linear probing stays short */
+	while (nslots * 7 < st->ngroups * 10)
+		nslots *= 2;
+	st->table = MemoryContextAllocHuge(st->hashcxt, sizeof(PitSlot) * nslots);
+	memset(st->table, 0, sizeof(PitSlot) * nslots);
+	st->table_mask = nslots - 1;
+	st->pos_sorted = MemoryContextAllocHuge(st->hashcxt, sizeof(PitPos) * Max(st->nentries, 1));
+	memset(st->pos_sorted, 0, sizeof(PitPos) * Max(st->nentries, 1));
+	st->mem_used += sizeof(PitSlot) * nslots + sizeof(PitPos) * Max(st->nentries, 1);
+
+	for (int64 i = 0; i < st->nentries; i++)
+	{
+		/* a cache miss per entry once sorted: seconds at scale */
+		CHECK_FOR_INTERRUPTS();
+		st->pos_sorted[i].ts = st->entries[i]->ts;
+	}
+	for (int64 i = 0; i < nmatchable;)
+	{
+		PitSpineEntry *first = st->entries[i];
+		int64		j = i + 1;
+		uint64		h;
+
+		CHECK_FOR_INTERRUPTS();
+		while (j < nmatchable && st->entries[j]->hash == first->hash &&
+			   PitCompareKeys(st, st->entries[j]->keys, first->keys) == 0)
+			j++;
+		for (h = first->hash & st->table_mask; st->table[h].end != 0; h = (h + 1) & st->table_mask)
+			;
+		st->table[h].key0 = first->keys[0];
+		st->table[h].start = i;
+		st->table[h].end = j;
+		st->table[h].hash = first->hash;
+		i = j;
+	}
+}
+
+/*
+ * PitCandidatePos is the filing step both readers of the history share: the
+ * position in its key's run grp where a history row goes, the first whose
+ * spine ts is at or after the row's availability, or NULL when the row
+ * feeds none there (available after every position of its key, or not
+ * better than the row already filed).
+ */
+static inline PitPos *
+PitCandidatePos(PitScanState *st, PitSlot *grp, TimestampTz avail,
+				TimestampTz ets, TimestampTz cat)
+{
+	int64		lo = grp->start;
+	int64		hi = grp->end;
+	PitPos	   *e;
+
+	while (lo < hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (st->pos_sorted[mid].ts < avail)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= grp->end)
+		return NULL;
+	e = &st->pos_sorted[lo];
+	if (e->best != NULL && !PitBetter(ets, cat, e->best_ets, e->best_cat))
+		return NULL;
+	return e;
+}
+
+/*
+ * PitFileAt keeps a copy of a history row (its minimal-tuple bytes, len of
+ * them) at a spine position.  The copy is carved from the arena at its exact
+ * size (the allocator's power-of-two chunks would nearly double the memory)
+ * and reused in place while rows keep replacing each other at a position; a
+ * longer row gets fresh space and the old one is abandoned until the scan
+ * ends, which the memory count includes.
+ */
+static inline void
+PitFileAt(PitScanState *st, PitPos *e, TimestampTz ets, TimestampTz cat,
+		  const char *data, uint32 len)
+{
+	if (e->best == NULL || e->best_cap < len)
+	{
+		e->best_cap = MAXALIGN(len);
+		e->best = PitArenaAlloc(st, e->best_cap);
+	}
+	memcpy(e->best, data, len);
+	e->best->t_len = len;
+	e->best_ets = ets;
+	e->best_cat = cat;
+}
+
+/*
+ * PitHashFileFeatures reads the feature child once and files each row at
+ * the first spine position it is available for.  It returns false, with the
+ * feature child rewound, when the filed rows outgrow work_mem.
+ */
+static bool
+PitHashFileFeatures(PitScanState *st)
+{
+	PlanState  *child = (PlanState *) lsecond(st->css.custom_ps);
+	Datum	   *keys;
+	ExprContext *econtext = st->css.ss.ps.ps_ExprContext;
+
+	if (st->key_fast)
+		return PitHashFileBatched(st);
+
+	keys = palloc(sizeof(Datum) * Max(st->nkeys, 1));
+	for (;;)
+	{
+		TupleTableSlot *slot = ExecProcNode(child);
+		TimestampTz ets;
+		TimestampTz cat;
+		uint32		hash;
+		PitSlot    *grp = NULL;
+		PitPos	   *e;
+		MemoryContext old;
+		HeapTuple	ht;
+		bool		shouldfree;
+
+		if (TupIsNull(slot))
+			break;
+		CHECK_FOR_INTERRUPTS();
+		ResetExprContext(econtext);
+
+		if (!PitFeatureTimes(st, slot, &ets, &cat) ||
+			!PitFetchKeys(slot, st->nkeys, st->feat_keys, keys))
+			continue;
+
+		old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+		hash = PitHashKeys(st, keys);
+		grp = (st->pshared == NULL || PitHashMine(st, hash)) ?
+			PitHashLookup(st, hash, keys) : NULL;
+		MemoryContextSwitchTo(old);
+		if (grp == NULL ||
+			(e = PitCandidatePos(st, grp, PitAvailable(st->strict, ets, cat), ets, cat)) == NULL)
+			continue;
+
+		ht = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
+		PitFileAt(st, e, ets, cat, (char *) ht->t_data + MINIMAL_TUPLE_OFFSET,
+				  ht->t_len - MINIMAL_TUPLE_OFFSET);
+		if (shouldfree)
+			heap_freetuple(ht);
+
+		if (st->mem_used > st->mem_limit)
+		{
+			ExecReScan(child);
+			return false;
+		}
+	}
+	pfree(keys);
+	return true;
+}
+
+/*
+ * PitHashFileBatched is PitHashFileFeatures for one integer-like key, in
+ * batches: at scale the key table and the positions do not fit in cache,
+ * and every feature row costs two memory round trips.  Reading PIT_BATCH
+ * rows (their tuples copied aside), then looking them all up, then filing
+ * them all, with prefetches between the stages, overlaps those misses.
+ */
+static bool
+PitHashFileBatched(PitScanState *st)
+{
+	PitBatchRow rows[PIT_BATCH];
+	bool		done = false;
+
+	memset(rows, 0, sizeof(rows));
+	while (!done)
+	{
+		int			n = PitBatchRead(st, rows, &done);
+
+		/* find each row's key run, prefetch its first position */
+		for (int i = 0; i < n; i++)
+		{
+			rows[i].grp = PitHashLookup(st, rows[i].hash, &rows[i].key);
+			if (rows[i].grp != NULL)
+				PitPrefetch(&st->pos_sorted[rows[i].grp->start]);
+		}
+		for (int i = 0; i < n; i++)
+		{
+			PitPos	   *e;
+
+			if (rows[i].grp != NULL &&
+				(e = PitCandidatePos(st, rows[i].grp, rows[i].avail,
+									 rows[i].ets, rows[i].cat)) != NULL)
+				PitFileAt(st, e, rows[i].ets, rows[i].cat,
+						  (char *) rows[i].image, rows[i].image->t_len);
+		}
+
+		if (st->mem_used > st->mem_limit)
+		{
+			ExecReScan((PlanState *) lsecond(st->css.custom_ps));
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * PitBatchRead is PitHashFileBatched's first stage: it reads up to
+ * PIT_BATCH candidate rows of this participant, hashes their key, prefetches
+ * their table slot and copies their tuple into the row's own buffer.  It
+ * returns how many it read, setting *done at the end of the child.
+ */
+static int
+PitBatchRead(PitScanState *st, PitBatchRow *rows, bool *done)
+{
+	PlanState  *child = (PlanState *) lsecond(st->css.custom_ps);
+	int			n = 0;
+
+	while (n < PIT_BATCH)
+	{
+		TupleTableSlot *slot = ExecProcNode(child);
+		bool		knull;
+		HeapTuple	ht;
+		bool		shouldfree;
+		uint32		len;
+
+		if (TupIsNull(slot))
+		{
+			*done = true;
+			break;
+		}
+		CHECK_FOR_INTERRUPTS();
+		if (!PitFeatureTimes(st, slot, &rows[n].ets, &rows[n].cat))
+			continue;
+		rows[n].key = slot_getattr(slot, st->feat_keys[0], &knull);
+		if (knull)
+			continue;
+		rows[n].avail = PitAvailable(st->strict, rows[n].ets, rows[n].cat);
+		rows[n].hash = PitHashKeys(st, &rows[n].key);
+		/* another partition's key: its spine rows are not here */
+		if (st->pshared != NULL && !PitHashMine(st, rows[n].hash))
+			continue;
+		PitPrefetch(&st->table[rows[n].hash & st->table_mask]);
+
+		ht = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
+		len = ht->t_len - MINIMAL_TUPLE_OFFSET;
+		if (rows[n].cap < len)
+		{
+			if (rows[n].image != NULL)
+				pfree(rows[n].image);
+			rows[n].cap = MAXALIGN(len);
+			rows[n].image = MemoryContextAlloc(st->runcxt, rows[n].cap);
+		}
+		memcpy(rows[n].image, (char *) ht->t_data + MINIMAL_TUPLE_OFFSET, len);
+		rows[n].image->t_len = len;
+		if (shouldfree)
+			heap_freetuple(ht);
+		n++;
+	}
+	return n;
+}
+
+/* PitHashLookup finds the run of spine entries with the given key */
+static PitSlot *
+PitHashLookup(PitScanState *st, uint32 hash, const Datum *keys)
+{
+	for (uint64 h = hash & st->table_mask; st->table[h].end != 0; h = (h + 1) & st->table_mask)
+	{
+		PitSlot    *slotp = &st->table[h];
+
+		if (slotp->hash != hash)
+			continue;
+		if (st->key_fast ? slotp->key0 == keys[0] :
+			PitCompareKeys(st, st->entries[slotp->start]->keys, keys) == 0)
+			return slotp;
+	}
+	return NULL;
+}
+
+/* PitHashSweep carries the best row forward within each key's run */
+static void
+PitHashSweep(PitScanState *st)
+{
+	for (uint64 g = 0; g <= st->table_mask; g++)
+	{
+		MinimalTuple run = NULL;
+		TimestampTz run_ets = 0;
+		TimestampTz run_cat = 0;
+
+		if (st->table[g].end == 0)
+			continue;
+		for (int64 i = st->table[g].start; i < st->table[g].end; i++)
+		{
+			PitPos	   *e = &st->pos_sorted[i];
+
+			CHECK_FOR_INTERRUPTS();
+			if (e->best != NULL &&
+				(run == NULL || PitBetter(e->best_ets, e->best_cat, run_ets, run_cat)))
+			{
+				run = e->best;
+				run_ets = e->best_ets;
+				run_cat = e->best_cat;
+			}
+			e->best = run;
+			e->best_ets = run_ets;
+			e->best_cat = run_cat;
+		}
+	}
+}
+
+/* PitArenaAlloc carves spine memory from large blocks, counting it */
+static void *
+PitArenaAlloc(PitScanState *st, Size size)
+{
+	void	   *p;
+
+	size = MAXALIGN(size);
+	if (size > st->arena_free)
+	{
+		/* small blocks under a small work_mem, so tiny spines stay in memory */
+		Size		block = Max(size, Min(PIT_ARENA_BLOCK, Max(st->mem_limit / 8, 8192)));
+
+		st->arena = MemoryContextAlloc(st->hashcxt, block);
+		st->arena_free = block;
+		st->mem_used += block;
+	}
+	p = st->arena;
+	st->arena += size;
+	st->arena_free -= size;
+	return p;
+}
+
+/* A spine entry's sort key, by value, for one integer-like key */
+typedef struct PitSortItem
+{
+	uint32		never;
+	uint32		hash;
+	int64		key;
+	TimestampTz ts;
+	PitSpineEntry *entry;
+} PitSortItem;
+
+/*
+ * PitSortItems sorts PitSortItems in place, checking for interrupts as it
+ * goes (sort_template.h, as PostgreSQL's own qsort_interruptible).
+ */
+#define ST_SORT PitSortItems
+#define ST_ELEMENT_TYPE PitSortItem
+#define ST_COMPARE(a, b) PitCompareSortItems(a, b)
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/*
+ * PitSortFast sorts the spine entries through a flat array of their sort
+ * keys: sorting the pointers themselves costs a cache miss per comparison
+ * once the spine outgrows the cache.
+ */
+static void
+PitSortFast(PitScanState *st)
+{
+	Size		size = sizeof(PitSortItem) * Max(st->nentries, 1);
+	PitSortItem *items = MemoryContextAllocHuge(st->hashcxt, size);
+
+	for (int64 i = 0; i < st->nentries; i++)
+	{
+		PitSpineEntry *e = st->entries[i];
+
+		CHECK_FOR_INTERRUPTS();
+		items[i].never = e->never;
+		items[i].hash = e->hash;
+		items[i].key = e->never ? 0 : (int64) e->keys[0];
+		items[i].ts = e->ts;
+		items[i].entry = e;
+	}
+	PitSortItems(items, st->nentries);
+	for (int64 i = 0; i < st->nentries; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		st->entries[i] = items[i].entry;
+	}
+	pfree(items);
+}
+
+/* PitCompareSortItems orders sort keys like PitCompareEntries */
+static int
+PitCompareSortItems(const void *a, const void *b)
+{
+	const PitSortItem *x = (const PitSortItem *) a;
+	const PitSortItem *y = (const PitSortItem *) b;
+
+	if (x->never != y->never)
+		return x->never ? 1 : -1;
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return 0;
+}
+
+/* PitCompareEntries sorts spine entries: matchable first, by hash, key, ts */
+static int
+PitCompareEntries(const void *a, const void *b, void *arg)
+{
+	PitScanState *st = (PitScanState *) arg;
+	const PitSpineEntry *x = *(PitSpineEntry *const *) a;
+	const PitSpineEntry *y = *(PitSpineEntry *const *) b;
+	int			c;
+
+	if (x->never != y->never)
+		return x->never ? 1 : -1;
+	if (x->never)
+		return 0;
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	c = PitCompareKeys(st, x->keys, y->keys);
+	if (c != 0)
+		return c;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return 0;
+}

@@ -1,0 +1,82 @@
+/*
+ * pit_explain.c
+ *		EXPLAIN of a PitJoin node: the strategy, join type, keys and the
+ *		rule's bounds as written in the marker, the parallel partitions, and
+ *		with ANALYZE the match counts (docs/pit-join.md shows them).
+ */
+#include "postgres.h"
+
+#include "commands/explain.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+
+#include "pit/pit_exec.h"
+
+/* PitExplain shows the strategy, keys and bounds, and the match counts */
+void
+PitExplain(CustomScanState *node, List *ancestors, ExplainState *es)
+{
+	PitScanState *st = (PitScanState *) node;
+	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
+	List	   *ctx;
+	ListCell   *lc;
+	StringInfoData keys;
+	Node	   *ttl = (Node *) list_nth(cscan->custom_exprs, PIT_EXPR_TTL);
+	Node	   *asof = (Node *) list_nth(cscan->custom_exprs, PIT_EXPR_ASOF);
+	Node	   *strict = (Node *) list_nth(cscan->custom_exprs, PIT_EXPR_STRICT);
+	const char *strategy;
+
+	ctx = set_deparse_context_plan(es->deparse_cxt, &cscan->scan.plan, ancestors);
+
+	strategy = st->strategy == PIT_HASH ? "hash" :
+		st->strategy == PIT_MERGE ? "merge" : "index probe";
+	if (es->analyze && st->ever_spilled)
+		strategy = "hash, spilled to merge";
+	ExplainPropertyText("Strategy", strategy, es);
+	ExplainPropertyText("Join Type", st->left ? "Left" : "Inner", es);
+	if (st->strategy == PIT_PROBE)
+		ExplainPropertyText("Index", RelationGetRelationName(st->index_rel), es);
+
+	initStringInfo(&keys);
+	for_each_from(lc, cscan->custom_exprs, PIT_EXPR_NFIXED)
+	{
+		if (keys.len > 0)
+			appendStringInfoString(&keys, " AND ");
+		appendStringInfoString(&keys, deparse_expression(lfirst(lc), ctx, true, false));
+	}
+	ExplainPropertyText("Keys", keys.len > 0 ? keys.data : "none", es);
+	if (IsA(ttl, Const) && ((Const *) ttl)->constisnull)
+		ExplainPropertyText("TTL", "none", es);
+	else
+		ExplainPropertyText("TTL", deparse_expression(ttl, ctx, true, false), es);
+	if (!(IsA(asof, Const) && ((Const *) asof)->constisnull))
+		ExplainPropertyText("As Of", deparse_expression(asof, ctx, true, false), es);
+	if (!(IsA(strict, Const) && (((Const *) strict)->constisnull ||
+								 !DatumGetBool(((Const *) strict)->constvalue))))
+		ExplainPropertyText("Strict", deparse_expression(strict, ctx, true, false), es);
+
+	if (st->planned_workers > 0)
+	{
+		char	   *par;
+		const char *workers = st->planned_workers == 1 ? "worker" : "workers";
+
+		if (es->analyze && st->nparts > 0)
+			par = psprintf("%d key-hash partitions, %d %s planned",
+						   st->nparts, st->planned_workers, workers);
+		else if (es->analyze)
+			par = psprintf("not run in parallel, %d %s planned",
+						   st->planned_workers, workers);
+		else
+			par = psprintf("key-hash partitions, %d %s planned",
+						   st->planned_workers, workers);
+		ExplainPropertyText("Parallel", par, es);
+	}
+	if (es->analyze)
+	{
+		ExplainPropertyInteger("Matched", NULL, st->n_matched, es);
+		ExplainPropertyInteger("No Match", NULL, st->n_nomatch, es);
+		ExplainPropertyInteger("TTL Expired", NULL, st->n_expired, es);
+	}
+}
