@@ -45,8 +45,11 @@
  * event_timestamp, created_at, value ('' to delete) and the expiry in Unix
  * milliseconds ('0' for none).  Without force, a value whose
  * (event_timestamp, created_at) is not newer than the stored one is kept:
- * retries and late-arriving rows never regress Redis.  Force is used after
- * DELETE and UPDATE, where the correct value may be an older row.
+ * retries and late-arriving rows never regress Redis.  "Not newer" is the
+ * negation of PitBetter (pit/pit_rule.h), the one better-than rule, which
+ * Lua inside Redis cannot call: a change to the rule changes this test too.
+ * Force is used after DELETE and UPDATE, where the correct value may be an
+ * older row.
  * Returns one code per key: 1 written, 0 kept the stored value, 2 deleted,
  * 3 nothing to delete.
  */

@@ -230,8 +230,9 @@ OnlineWinnerQuery(const OnlineGroup *group, const char *entities_sql)
 	StringInfoData match;
 	char	   *rule_where;
 	char	   *rule_order;
+	char	   *rule_later;
 
-	PitRuleSql("r", "$1", "$2", &rule_where, &rule_order);
+	PitRuleSql("r", "$1", "$2", &rule_where, &rule_order, &rule_later);
 	initStringInfo(&match);
 	for (int i = 0; i < group->nkeys; i++)
 	{
@@ -250,9 +251,9 @@ OnlineWinnerQuery(const OnlineGroup *group, const char *entities_sql)
 		appendStringInfo(&sql, ", w.%s", quote_identifier(group->feature_names[i]));
 	appendStringInfo(&sql,
 					 ", CASE WHEN e.future THEN (SELECT pg_catalog.min(r.event_timestamp) FROM %s r"
-					 " WHERE %s r.event_timestamp > $1) END"
+					 " WHERE %s %s) END"
 					 " FROM (%s) e LEFT JOIN LATERAL (SELECT r.event_timestamp, r.created_at",
-					 group->qualified_table, match.data, entities_sql);
+					 group->qualified_table, match.data, rule_later, entities_sql);
 	for (int i = 0; i < group->nfeatures; i++)
 		appendStringInfo(&sql, ", r.%s", quote_identifier(group->feature_names[i]));
 	appendStringInfo(&sql, " FROM %s r WHERE %s %s ORDER BY %s LIMIT 1) w ON true",
@@ -276,9 +277,10 @@ OnlineWinnerRangeQuery(const OnlineGroup *group, const char *entities_sql)
 	char	   *type = format_type_be_qualified(group->key_types[0]);
 	char	   *rule_where;
 	char	   *rule_order;
+	char	   *rule_later;
 
 	Assert(group->nkeys == 1);
-	PitRuleSql("r", "$1", "$2", &rule_where, &rule_order);
+	PitRuleSql("r", "$1", "$2", &rule_where, &rule_order, &rule_later);
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "SELECT e.k1, e.force, w.event_timestamp, w.created_at");
@@ -286,10 +288,10 @@ OnlineWinnerRangeQuery(const OnlineGroup *group, const char *entities_sql)
 		appendStringInfo(&sql, ", w.%s", quote_identifier(group->feature_names[i]));
 	appendStringInfo(&sql,
 					 ", CASE WHEN e.future THEN (SELECT pg_catalog.min(r.event_timestamp) FROM %s r"
-					 " WHERE r.%s = e.k1::%s AND r.event_timestamp > $1) END"
+					 " WHERE r.%s = e.k1::%s AND %s) END"
 					 " FROM (%s) e LEFT JOIN (SELECT DISTINCT ON (r.%s) r.%s AS featstore_k,"
 					 " r.event_timestamp, r.created_at",
-					 group->qualified_table, key, type, entities_sql, key, key);
+					 group->qualified_table, key, type, rule_later, entities_sql, key, key);
 	for (int i = 0; i < group->nfeatures; i++)
 		appendStringInfo(&sql, ", r.%s", quote_identifier(group->feature_names[i]));
 	appendStringInfo(&sql,

@@ -36,19 +36,22 @@ PitTtlBound(TimestampTz ts, Datum ttl)
  * PitRuleSql writes the rule at one instant as SQL over the history rows
  * aliased alias: *where gets the candidate bounds (event_timestamp at or
  * before ts, and not before ttl_bound, both SQL expressions; the caller
- * passes -infinity for no TTL) and *order the better-than order, best first.
- * The online winner queries are built from these, so that SQL and the C
+ * passes -infinity for no TTL), *order the better-than order, best first,
+ * and *later the rows that become candidates only after ts (the earliest of
+ * them is when the answer at ts can next change without a write).  The
+ * online winner queries are built from these, so that SQL and the C
  * strategies cannot drift apart.
  */
 void
 PitRuleSql(const char *alias, const char *ts, const char *ttl_bound,
-		   char **where, char **order)
+		   char **where, char **order, char **later)
 {
 	*where = psprintf("%s.%s <= %s AND %s.%s >= %s",
 					  alias, FS_EVENT_TS_COLUMN, ts,
 					  alias, FS_EVENT_TS_COLUMN, ttl_bound);
 	*order = psprintf("%s.%s DESC, %s.%s DESC",
 					  alias, FS_EVENT_TS_COLUMN, alias, FS_CREATED_AT_COLUMN);
+	*later = psprintf("%s.%s > %s", alias, FS_EVENT_TS_COLUMN, ts);
 }
 
 /*

@@ -9,7 +9,9 @@
  * "Online equals offline").  Every reader of history uses these functions:
  * the PitJoin strategies (pit_exec_hash.c, pit_exec_merge.c,
  * pit_exec_probe.c), the online walk (online_scan.c) and the online winner
- * queries (online_group.c, through PitRuleSql).  The tests in
+ * queries (online_group.c, through PitRuleSql).  One copy is in Lua, where
+ * C cannot reach: the compare-and-set script in online_codec.c tests
+ * PitBetter's order inside Redis.  The tests in
  * sql/pit_semantics.sql and sql/pit_random.sql compare them all with the
  * plain SQL reference of that page.
  *
@@ -92,7 +94,7 @@ PitTtlBoundUsecs(TimestampTz ts, int64 ttl_usecs)
 /* pit_rule.c */
 extern TimestampTz PitTtlBound(TimestampTz ts, Datum ttl);
 extern void PitRuleSql(const char *alias, const char *ts, const char *ttl_bound,
-					   char **where, char **order);
+					   char **where, char **order, char **later);
 
 /*
  * How a btree index walks a group's history in the rule's order: what
