@@ -56,6 +56,7 @@
 #include "featstore.h"
 #include "offline/offline.h"
 #include "registry/registry.h"
+#include "registry/registry_int.h"
 
 /* the longest TTL accepted: 100 years of 24-hour days */
 #define FS_MAX_TTL_DAYS 36525
@@ -64,10 +65,7 @@ int			registry_error_location = -1;
 
 static void RegistryLock(void);
 static void RegistryCheckSnapshot(void);
-static int	RegSpi(const char *sql, int nargs, Oid *argtypes, Datum *values,
-				   const char *nulls, bool elevated);
 static bool RegExists(const char *sql, const char *arg);
-static char *RegGetText(int row, int col);
 static void RecordHistory(const char *command, const char *object_type,
 						  const char *object_name, const char *stmt_text);
 static void CheckObjectName(const char *kind, const char *name);
@@ -78,7 +76,6 @@ static bool ParseTtl(const char *text, const char *group, Interval *ttl);
 static void CheckRoleCanModify(const char *kind, const char *name, const char *created_by);
 static void CheckGroupOwner(FsGroup *group);
 static Datum TextListToArray(List *list);
-static List *LoadKeys(const char *entity);
 static void CheckGroupTableCode(const FsGroup *group, const char *table);
 static void CheckBuiltinCode(const FsGroup *group, const char *table, const char *kind,
 							 const char *object, Node *expr);
@@ -143,132 +140,6 @@ static const char *const reserved_columns[] = {
  * Read side
  * ------------------------------------------------------------------------
  */
-
-/*
- * RegistryLookupGroup returns a feature group's definition, or NULL when it
- * does not exist and missing_ok.  The result is allocated in the caller's
- * memory context.  Feature types come from the table itself when it exists,
- * so they are exactly what the columns hold.
- */
-FsGroup *
-RegistryLookupGroup(const char *name, bool missing_ok)
-{
-	MemoryContext callercxt = CurrentMemoryContext;
-	MemoryContext oldcxt;
-	FsGroup    *group;
-	Datum		arg = CStringGetTextDatum(name);
-	Oid			argtype = TEXTOID;
-	bool		isnull;
-	Datum		ttl;
-
-	SPI_connect();
-	RegSpi("SELECT schema_name::text, table_name::text, entity_name, ttl, online "
-		   "FROM featstore.feature_groups WHERE name = $1",
-		   1, &argtype, &arg, NULL, true);
-	if (SPI_processed == 0)
-	{
-		SPI_finish();
-		if (missing_ok)
-			return NULL;
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("feature group \"%s\" does not exist", name),
-				 errhint("List the defined groups with SELECT group_name FROM featstore.group_overview.")));
-	}
-
-	oldcxt = MemoryContextSwitchTo(callercxt);
-	group = palloc0(sizeof(FsGroup));
-	group->name = pstrdup(name);
-	group->schema_name = RegGetText(0, 1);
-	group->table_name = RegGetText(0, 2);
-	group->entity_name = RegGetText(0, 3);
-	ttl = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull);
-	if (!isnull)
-	{
-		Interval   *iv = DatumGetIntervalP(ttl);
-
-		group->has_ttl = true;
-		group->ttl = *iv;
-		group->ttl_usecs = iv->time + (int64) iv->day * USECS_PER_DAY;
-	}
-	group->online = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-											   SPI_tuptable->tupdesc, 5, &isnull));
-	group->relid = get_relname_relid(group->table_name,
-									 get_namespace_oid(group->schema_name, true));
-	MemoryContextSwitchTo(oldcxt);
-
-	group->keys = NIL;
-	{
-		List	   *keys = LoadKeys(group->entity_name);
-		ListCell   *lc;
-
-		oldcxt = MemoryContextSwitchTo(callercxt);
-		foreach(lc, keys)
-		{
-			FsKeyColumn *k = lfirst(lc);
-			FsKeyColumn *copy = palloc(sizeof(FsKeyColumn));
-
-			copy->name = pstrdup(k->name);
-			copy->typid = k->typid;
-			group->keys = lappend(group->keys, copy);
-		}
-		MemoryContextSwitchTo(oldcxt);
-	}
-
-	RegSpi("SELECT name::text, data_type, description, status, position "
-		   "FROM featstore.features WHERE group_name = $1 ORDER BY position",
-		   1, &argtype, &arg, NULL, true);
-	oldcxt = MemoryContextSwitchTo(callercxt);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		FsFeature  *f = palloc0(sizeof(FsFeature));
-		char	   *status;
-		AttrNumber	attnum = InvalidAttrNumber;
-
-		f->name = RegGetText(i, 1);
-		f->type_name = RegGetText(i, 2);
-		f->description = RegGetText(i, 3);
-		status = RegGetText(i, 4);
-		f->deprecated = (strcmp(status, "deprecated") == 0);
-		f->position = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
-												  SPI_tuptable->tupdesc, 5, &isnull));
-		if (OidIsValid(group->relid))
-			attnum = get_attnum(group->relid, f->name);
-		if (attnum != InvalidAttrNumber)
-		{
-			Oid			collid;
-
-			get_atttypetypmodcoll(group->relid, attnum, &f->typid, &f->typmod, &collid);
-		}
-		else
-			parseTypeString(f->type_name, &f->typid, &f->typmod, false);
-		group->features = lappend(group->features, f);
-	}
-	MemoryContextSwitchTo(oldcxt);
-	SPI_finish();
-	return group;
-}
-
-/* RegistryListGroupNames returns the names of every feature group, sorted */
-List *
-RegistryListGroupNames(void)
-{
-	MemoryContext callercxt = CurrentMemoryContext;
-	List	   *result = NIL;
-
-	SPI_connect();
-	RegSpi("SELECT name FROM featstore.feature_groups ORDER BY name",
-		   0, NULL, NULL, NULL, true);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(callercxt);
-
-		result = lappend(result, RegGetText(i, 1));
-		MemoryContextSwitchTo(oldcxt);
-	}
-	SPI_finish();
-	return result;
-}
 
 /*
  * RegistryCheckGroupTable checks that a group's history table still has
@@ -549,36 +420,6 @@ CheckGroupColumn(const FsGroup *group, const char *table, const char *column,
 	ReleaseSysCache(tup);
 }
 
-/* LoadKeys returns an entity's key columns in order (SPI must be connected) */
-static List *
-LoadKeys(const char *entity)
-{
-	Datum		arg = CStringGetTextDatum(entity);
-	Oid			argtype = TEXTOID;
-	List	   *keys = NIL;
-
-	RegSpi("SELECT column_name::text, data_type FROM featstore.entity_keys "
-		   "WHERE entity_name = $1 ORDER BY position",
-		   1, &argtype, &arg, NULL, true);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		FsKeyColumn *k = palloc(sizeof(FsKeyColumn));
-		char	   *type = RegGetText(i, 2);
-
-		k->name = RegGetText(i, 1);
-		if (strcmp(type, "text") == 0)
-			k->typid = TEXTOID;
-		else if (strcmp(type, "integer") == 0)
-			k->typid = INT4OID;
-		else if (strcmp(type, "bigint") == 0)
-			k->typid = INT8OID;
-		else
-			k->typid = UUIDOID;
-		keys = lappend(keys, k);
-	}
-	return keys;
-}
-
 /* ------------------------------------------------------------------------
  * Entities
  * ------------------------------------------------------------------------
@@ -624,7 +465,7 @@ RegistryCreateEntity(FsEntityDef *def, const char *stmt_text)
 		FsKeyDef   *key = lfirst(lc);
 		ListCell   *lc2;
 		Oid			typid;
-		Oid			kt[4] = {TEXTOID, INT4OID, TEXTOID, TEXTOID};
+		Oid			kt[4] = {TEXTOID, INT4OID, TEXTOID, REGTYPEOID};
 		Datum		kv[4];
 
 		registry_error_location = key->location;
@@ -645,7 +486,7 @@ RegistryCreateEntity(FsEntityDef *def, const char *stmt_text)
 		kv[0] = CStringGetTextDatum(def->name);
 		kv[1] = Int32GetDatum(++position);
 		kv[2] = CStringGetTextDatum(key->name);
-		kv[3] = CStringGetTextDatum(format_type_be(typid));
+		kv[3] = ObjectIdGetDatum(typid);
 		RegSpi("INSERT INTO featstore.entity_keys (entity_name, position, column_name, data_type) "
 			   "VALUES ($1, $2, $3, $4)", 4, kt, kv, NULL, true);
 	}
@@ -838,7 +679,7 @@ CreateGroupKeys(const FsGroupDef *def)
 						 quote_identifier(def->entity_name),
 						 NameList("SELECT coalesce(string_agg(name, ', ' ORDER BY name), 'none') FROM featstore.entities WHERE $1 IS NOT NULL",
 								  def->entity_name))));
-	return LoadKeys(def->entity_name);
+	return RegistryLoadKeys(def->entity_name);
 }
 
 /*
@@ -1650,7 +1491,7 @@ RegistryCheckSnapshot(void)
  * owner, because ordinary roles may not read or write the registry tables
  * directly.  Returns the SPI result code.
  */
-static int
+int
 RegSpi(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	   const char *nulls, bool elevated)
 {
@@ -1680,7 +1521,7 @@ RegExists(const char *sql, const char *arg)
 }
 
 /* RegGetText returns a column of the last SPI result as a C string, or NULL */
-static char *
+char *
 RegGetText(int row, int col)
 {
 	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);

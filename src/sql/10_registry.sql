@@ -32,7 +32,9 @@ CREATE TABLE featstore.entity_keys (
 	entity_name	text NOT NULL REFERENCES featstore.entities (name) ON DELETE CASCADE,
 	position	integer NOT NULL CHECK (position >= 1),
 	column_name	name NOT NULL,
-	data_type	text NOT NULL CHECK (data_type IN ('text', 'integer', 'bigint', 'uuid')),
+	data_type	regtype NOT NULL
+		CONSTRAINT entity_keys_data_type_check
+		CHECK (data_type IN ('text'::regtype, 'integer'::regtype, 'bigint'::regtype, 'uuid'::regtype)),
 	PRIMARY KEY (entity_name, position),
 	UNIQUE (entity_name, column_name)
 );
@@ -146,6 +148,25 @@ COMMENT ON COLUMN featstore.definition_history.command IS 'Command tag, such as 
 COMMENT ON COLUMN featstore.definition_history.object_type IS 'Kind of object touched: entity, feature group or feature service';
 COMMENT ON COLUMN featstore.definition_history.object_name IS 'Name of the object touched';
 COMMENT ON COLUMN featstore.definition_history.statement IS 'The statement as the user wrote it';
+
+-- Every statement that changes a registry table, whoever runs it (featstore's
+-- DDL, a superuser by hand, pg_restore), makes every backend's cache of
+-- group definitions forget what it holds (src/registry/registry_lookup.c).
+CREATE FUNCTION featstore.registry_invalidate() RETURNS trigger
+AS 'MODULE_PATHNAME', 'registry_invalidate' LANGUAGE C;
+COMMENT ON FUNCTION featstore.registry_invalidate() IS 'Statement trigger on the registry tables: invalidates every session''s cache of feature group definitions';
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.entities
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.entity_keys
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.feature_groups
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.features
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.feature_services
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.feature_service_members
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
 
 -- pg_dump keeps the user's definitions; the extension's own objects are
 -- recreated by CREATE EXTENSION.
