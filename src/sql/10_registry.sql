@@ -301,3 +301,15 @@ AS $$
 			  c.status, c.group_name, c.position
 $$;
 COMMENT ON FUNCTION featstore.search(text) IS 'Find features by name, description, group or tag (case-insensitive substring match)';
+
+-- resolve_features resolves the features a caller names, as pit_join()
+-- takes them (group, group.feature or group.*, with SQL identifier rules,
+-- and a service's), with the same C code as featstore statements.  It runs
+-- as its caller; the registry reads it does are the extension owner's.
+CREATE FUNCTION featstore.resolve_features(features text[], service text DEFAULT NULL)
+RETURNS TABLE (group_name text, feature_name text, schema_name name, table_name name,
+			   entity_name text, ttl interval)
+AS 'MODULE_PATHNAME', 'featstore_resolve_features'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.resolve_features(text[], text) IS 'The features a service (first) and a list of group, group.feature or group.* references name, in order, with each feature''s group, table, entity and TTL';

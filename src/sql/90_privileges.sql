@@ -13,6 +13,8 @@ GRANT SELECT ON featstore.entities, featstore.entity_keys, featstore.feature_gro
 	TO featstore_reader;
 REVOKE EXECUTE ON FUNCTION featstore.search(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION featstore.search(text) TO featstore_reader;
+REVOKE EXECUTE ON FUNCTION featstore.resolve_features(text[], text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.resolve_features(text[], text) TO featstore_reader;
 
 REVOKE USAGE ON LANGUAGE featstore FROM PUBLIC;
 GRANT USAGE ON LANGUAGE featstore TO featstore_editor;
