@@ -729,3 +729,26 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION featstore.resolve_features(text[], text) IS 'The features a service (first) and a list of group, group.feature or group.* references name, in order, with each feature''s group, table, entity and TTL';
 REVOKE EXECUTE ON FUNCTION featstore.resolve_features(text[], text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION featstore.resolve_features(text[], text) TO featstore_reader;
+
+-- Running featstore statements: USAGE on the language is the privilege of
+-- record, checked inside exec() and the registry functions, which
+-- featstore_reader may now call (it is then told it needs featstore_editor).
+DO $grants$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN
+		SELECT p.oid::regprocedure
+		  FROM pg_catalog.pg_proc p
+		 WHERE p.pronamespace = 'featstore'::regnamespace
+		   AND p.proname IN ('exec', 'create_entity', 'drop_entity', 'create_feature_group',
+							 'add_feature', 'deprecate_feature', 'set_feature_description',
+							 'set_ttl', 'set_online', 'set_group_description', 'set_group_owner',
+							 'set_group_tags', 'drop_feature_group', 'create_feature_service',
+							 'drop_feature_service')
+	LOOP
+		EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM featstore_editor', f);
+		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO featstore_reader', f);
+	END LOOP;
+END
+$grants$;
