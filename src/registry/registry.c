@@ -101,6 +101,9 @@ static FsResult *SkipOrReportExisting(const char *command, const char *kind,
 									  const char *name, bool if_not_exists,
 									  const char *hint);
 static bool OverlapsNamedFeature(List *seen, const char *group_name);
+static bool WriteServiceRow(const FsServiceDef *def);
+static void CheckServiceMember(const FsServiceDef *def, const FsFeatureRef *ref, List *seen);
+static void InsertServiceMember(const FsServiceDef *def, const FsFeatureRef *ref, int position);
 static List *CreateGroupKeys(const FsGroupDef *def);
 static char *CreateGroupSchema(const FsGroupDef *def);
 static List *CreateGroupFeatures(const FsGroupDef *def, List *keys);
@@ -1255,14 +1258,10 @@ DropGroupInternal(FsGroup *group, bool cascade, const char *stmt_text, StringInf
 FsResult *
 RegistryCreateService(FsServiceDef *def, const char *stmt_text)
 {
-	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, NAMEOID};
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
 	ListCell   *lc;
 	int			position = 0;
-	bool		replaced = false;
+	bool		replaced;
 	List	   *seen = NIL;
-	char	   *creator;
 
 	registry_error_location = def->location;
 	CheckObjectName("feature service", def->name);
@@ -1274,90 +1273,16 @@ RegistryCreateService(FsServiceDef *def, const char *stmt_text)
 
 	SPI_connect();
 	RegistryLock();
-	values[0] = CStringGetTextDatum(def->name);
-	creator = FindCreator("feature_services", def->name);
-	if (creator != NULL)
-	{
-		if (!def->or_replace)
-			ereport(ERROR,
-					(errcode(ERRCODE_DUPLICATE_OBJECT),
-					 errmsg("feature service \"%s\" already exists", def->name),
-					 errhint("Choose another name, or use CREATE OR REPLACE FEATURE SERVICE to redefine it.")));
-		CheckRoleCanModify("feature service", def->name, creator);
-		RegSpi("DELETE FROM featstore.feature_service_members WHERE service_name = $1",
-			   1, argtypes, values, NULL, true);
-		replaced = true;
-	}
-
-	values[1] = def->description ? CStringGetTextDatum(def->description) : (Datum) 0;
-	nulls[1] = def->description ? ' ' : 'n';
-	values[2] = def->owner ? CStringGetTextDatum(def->owner) : (Datum) 0;
-	nulls[2] = def->owner ? ' ' : 'n';
-	values[3] = DirectFunctionCall1(namein,
-									CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
-	if (replaced)
-		RegSpi("UPDATE featstore.feature_services SET description = $2, owner = $3 "
-			   "WHERE name = $1 AND $4 IS NOT NULL", 4, argtypes, values, nulls, true);
-	else
-		RegSpi("INSERT INTO featstore.feature_services (name, description, owner, created_by) "
-			   "VALUES ($1, $2, $3, $4)", 4, argtypes, values, nulls, true);
-
+	replaced = WriteServiceRow(def);
 	foreach(lc, def->members)
 	{
 		FsFeatureRef *ref = lfirst(lc);
-		FsGroup    *group;
-		char	   *key;
-		Oid			mt[4] = {TEXTOID, INT4OID, TEXTOID, NAMEOID};
-		Datum		mv[4];
-		char		mn[4] = {' ', ' ', ' ', ' '};
 
 		registry_error_location = ref->location;
-		group = RegistryLookupGroup(ref->group_name, true);
-		if (group == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("feature group \"%s\" does not exist", ref->group_name),
-					 errhint("Known feature groups: %s.",
-							 NameList("SELECT coalesce(string_agg(name, ', ' ORDER BY name), 'none') FROM featstore.feature_groups WHERE $1 IS NOT NULL",
-									  ref->group_name))));
-		if (ref->feature_name)
-		{
-			FsFeature  *f = FindFeature(group, ref->feature_name);
-
-			if (f == NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_UNDEFINED_COLUMN),
-						 errmsg("feature \"%s\" does not exist in feature group \"%s\"",
-								ref->feature_name, ref->group_name),
-						 errhint("List the group's features with SELECT feature_name FROM featstore.catalog WHERE group_name = %s.",
-								 quote_literal_cstr(ref->group_name))));
-			if (f->deprecated)
-				ereport(WARNING,
-						(errmsg("feature \"%s.%s\" is deprecated", ref->group_name, ref->feature_name),
-						 errhint("New models should use the feature that replaced it.")));
-		}
-		/* a feature may appear once, whether named or through group.* */
-		key = psprintf("%s.%s", ref->group_name, ref->feature_name ? ref->feature_name : "*");
-		if (list_member(seen, makeString(key)))
-			ereport(ERROR,
-					(errcode(ERRCODE_DUPLICATE_OBJECT),
-					 errmsg("feature service \"%s\" lists %s twice", def->name, key)));
-		if (list_member(seen, makeString(psprintf("%s.*", ref->group_name))) ||
-			(ref->feature_name == NULL && OverlapsNamedFeature(seen, ref->group_name)))
-			ereport(ERROR,
-					(errcode(ERRCODE_DUPLICATE_OBJECT),
-					 errmsg("feature service \"%s\" lists features of group \"%s\" both by name and through %s.*",
-							def->name, ref->group_name, ref->group_name),
-					 errhint("Keep either %s.* or the individual features.", ref->group_name)));
-		seen = lappend(seen, makeString(key));
-
-		mv[0] = values[0];
-		mv[1] = Int32GetDatum(++position);
-		mv[2] = CStringGetTextDatum(ref->group_name);
-		mv[3] = ref->feature_name ? DirectFunctionCall1(namein, CStringGetDatum(ref->feature_name)) : (Datum) 0;
-		mn[3] = ref->feature_name ? ' ' : 'n';
-		RegSpi("INSERT INTO featstore.feature_service_members (service_name, position, group_name, feature_name) "
-			   "VALUES ($1, $2, $3, $4)", 4, mt, mv, mn, true);
+		CheckServiceMember(def, ref, seen);
+		seen = lappend(seen, makeString(psprintf("%s.%s", ref->group_name,
+												 ref->feature_name ? ref->feature_name : "*")));
+		InsertServiceMember(def, ref, ++position);
 	}
 
 	registry_error_location = def->location;
@@ -1368,6 +1293,114 @@ RegistryCreateService(FsServiceDef *def, const char *stmt_text)
 					  "feature service", def->name,
 					  psprintf("%d member%s%s", position, position == 1 ? "" : "s",
 							   replaced ? ", replaced" : ""));
+}
+
+/*
+ * WriteServiceRow inserts a new service's row, or with OR REPLACE updates
+ * an existing one and removes its members; it returns whether it replaced
+ * one (SPI connected, lock held).
+ */
+static bool
+WriteServiceRow(const FsServiceDef *def)
+{
+	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, NAMEOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	char	   *creator = FindCreator("feature_services", def->name);
+
+	values[0] = CStringGetTextDatum(def->name);
+	if (creator != NULL)
+	{
+		if (!def->or_replace)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("feature service \"%s\" already exists", def->name),
+					 errhint("Choose another name, or use CREATE OR REPLACE FEATURE SERVICE to redefine it.")));
+		CheckRoleCanModify("feature service", def->name, creator);
+		RegSpi("DELETE FROM featstore.feature_service_members WHERE service_name = $1",
+			   1, argtypes, values, NULL, true);
+	}
+
+	values[1] = def->description ? CStringGetTextDatum(def->description) : (Datum) 0;
+	nulls[1] = def->description ? ' ' : 'n';
+	values[2] = def->owner ? CStringGetTextDatum(def->owner) : (Datum) 0;
+	nulls[2] = def->owner ? ' ' : 'n';
+	values[3] = DirectFunctionCall1(namein,
+									CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	if (creator != NULL)
+		RegSpi("UPDATE featstore.feature_services SET description = $2, owner = $3 "
+			   "WHERE name = $1 AND $4 IS NOT NULL", 4, argtypes, values, nulls, true);
+	else
+		RegSpi("INSERT INTO featstore.feature_services (name, description, owner, created_by) "
+			   "VALUES ($1, $2, $3, $4)", 4, argtypes, values, nulls, true);
+	return creator != NULL;
+}
+
+/*
+ * CheckServiceMember checks one member of a new service: its group and
+ * feature exist (a deprecated feature only warns), and it names no feature
+ * that seen (the members before it, as group.feature or group.*) already
+ * has.
+ */
+static void
+CheckServiceMember(const FsServiceDef *def, const FsFeatureRef *ref, List *seen)
+{
+	FsGroup    *group = RegistryLookupGroup(ref->group_name, true);
+	char	   *key;
+
+	if (group == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("feature group \"%s\" does not exist", ref->group_name),
+				 errhint("Known feature groups: %s.",
+						 NameList("SELECT coalesce(string_agg(name, ', ' ORDER BY name), 'none') FROM featstore.feature_groups WHERE $1 IS NOT NULL",
+								  ref->group_name))));
+	if (ref->feature_name)
+	{
+		FsFeature  *f = FindFeature(group, ref->feature_name);
+
+		if (f == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("feature \"%s\" does not exist in feature group \"%s\"",
+							ref->feature_name, ref->group_name),
+					 errhint("List the group's features with SELECT feature_name FROM featstore.catalog WHERE group_name = %s.",
+							 quote_literal_cstr(ref->group_name))));
+		if (f->deprecated)
+			ereport(WARNING,
+					(errmsg("feature \"%s.%s\" is deprecated", ref->group_name, ref->feature_name),
+					 errhint("New models should use the feature that replaced it.")));
+	}
+	/* a feature may appear once, whether named or through group.* */
+	key = psprintf("%s.%s", ref->group_name, ref->feature_name ? ref->feature_name : "*");
+	if (list_member(seen, makeString(key)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("feature service \"%s\" lists %s twice", def->name, key)));
+	if (list_member(seen, makeString(psprintf("%s.*", ref->group_name))) ||
+		(ref->feature_name == NULL && OverlapsNamedFeature(seen, ref->group_name)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("feature service \"%s\" lists features of group \"%s\" both by name and through %s.*",
+						def->name, ref->group_name, ref->group_name),
+				 errhint("Keep either %s.* or the individual features.", ref->group_name)));
+}
+
+/* InsertServiceMember records one member of a service at position */
+static void
+InsertServiceMember(const FsServiceDef *def, const FsFeatureRef *ref, int position)
+{
+	Oid			types[4] = {TEXTOID, INT4OID, TEXTOID, NAMEOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+
+	values[0] = CStringGetTextDatum(def->name);
+	values[1] = Int32GetDatum(position);
+	values[2] = CStringGetTextDatum(ref->group_name);
+	values[3] = ref->feature_name ? DirectFunctionCall1(namein, CStringGetDatum(ref->feature_name)) : (Datum) 0;
+	nulls[3] = ref->feature_name ? ' ' : 'n';
+	RegSpi("INSERT INTO featstore.feature_service_members (service_name, position, group_name, feature_name) "
+		   "VALUES ($1, $2, $3, $4)", 4, types, values, nulls, true);
 }
 
 /* RegistryDropService removes a feature service */
