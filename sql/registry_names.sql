@@ -47,6 +47,7 @@ SELECT * FROM featstore.pit_join(NULL::names_v, 'spine', '{"\"trips.v2\".It''s"}
 SELECT * FROM featstore.pit_join(NULL::names_v, 'spine', '{"\"svc.v1\""}');
 SELECT * FROM featstore.resolve_features('{"\"trips.v2"}');
 SELECT * FROM featstore.resolve_features(NULL, 'svc.v2');
+SELECT * FROM featstore.resolve_features(ARRAY['"trips.v2"', NULL]);
 
 -- a key type featstore does not support is refused, never guessed
 SET client_min_messages = warning;

@@ -70,6 +70,7 @@ static uint64 cache_generation = 0;
 /* this transaction wrote the registry: its abort must empty the cache */
 static bool registry_changed_in_xact = false;
 
+static char *FirstRowText(int col, MemoryContext cxt);
 static FsGroup *LoadGroup(const char *name, bool *cacheable);
 static bool LoadGroupFeatures(FsGroup *group, MemoryContext cxt);
 static FsGroup *CopyGroup(const FsGroup *group);
@@ -146,7 +147,7 @@ RegistryGroupOfTable(Oid relid)
 	char	   *relname = get_rel_name(relid);
 	Oid			types[2] = {NAMEOID, NAMEOID};
 	Datum		args[2];
-	char	   *result = NULL;
+	char	   *result;
 
 	if (relname == NULL)
 		return NULL;
@@ -157,13 +158,7 @@ RegistryGroupOfTable(Oid relid)
 	RegSpi("SELECT name FROM featstore.feature_groups"
 		   " WHERE schema_name = $1 AND table_name = $2",
 		   2, types, args, NULL, true);
-	if (SPI_processed > 0)
-	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(callercxt);
-
-		result = RegGetText(0, 1);
-		MemoryContextSwitchTo(oldcxt);
-	}
+	result = FirstRowText(1, callercxt);
 	SPI_finish();
 	return result;
 }
@@ -177,7 +172,7 @@ char *
 RegistryDroppedGroup(char **table)
 {
 	MemoryContext callercxt = CurrentMemoryContext;
-	char	   *result = NULL;
+	char	   *result;
 
 	SPI_connect();
 	RegSpi("SELECT g.name, d.object_identity "
@@ -186,16 +181,25 @@ RegistryDroppedGroup(char **table)
 		   "  ON g.schema_name = d.schema_name AND g.table_name = d.object_name "
 		   "WHERE d.object_type = 'table' AND NOT d.is_temporary "
 		   "ORDER BY 1 LIMIT 1", 0, NULL, NULL, NULL, true);
-	if (SPI_processed > 0)
-	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(callercxt);
-
-		result = RegGetText(0, 1);
-		*table = RegGetText(0, 2);
-		MemoryContextSwitchTo(oldcxt);
-	}
+	result = FirstRowText(1, callercxt);
+	*table = FirstRowText(2, callercxt);
 	SPI_finish();
 	return result;
+}
+
+/*
+ * FirstRowText returns a column of the last registry query's first row,
+ * copied into cxt, or NULL if there is no row or the value is null.
+ */
+static char *
+FirstRowText(int col, MemoryContext cxt)
+{
+	char	   *value;
+
+	if (SPI_processed == 0)
+		return NULL;
+	value = RegGetText(0, col);
+	return value ? MemoryContextStrdup(cxt, value) : NULL;
 }
 
 /*

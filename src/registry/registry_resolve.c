@@ -231,8 +231,14 @@ featstore_resolve_features(PG_FUNCTION_ARGS)
 		deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), TEXTOID, -1, false, TYPALIGN_INT,
 						  &elems, &nulls, &n);
 		for (int i = 0; i < n; i++)
-			if (!nulls[i])
-				items = lappend(items, RegistryParseFeatureItem(TextDatumGetCString(elems[i])));
+		{
+			if (nulls[i])
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("feature reference must not be null"),
+						 errhint("Write group, group.feature or group.*.")));
+			items = lappend(items, RegistryParseFeatureItem(TextDatumGetCString(elems[i])));
+		}
 	}
 	resolved = RegistryResolveFeatures(items,
 									   PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1)));
