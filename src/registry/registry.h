@@ -127,6 +127,7 @@ extern char *RegistryGroupOfTable(Oid relid);
 extern char *RegistryDroppedGroup(char **table);
 extern bool RegistryIsInstalled(void);
 extern List *RegistryListGroupNames(void);
+extern List *RegistryListOnlineGroupNames(void);
 
 /* A feature a caller asked for, with its group (registry_resolve.c) */
 typedef struct FsResolvedFeature

@@ -71,6 +71,7 @@ static uint64 cache_generation = 0;
 static bool registry_changed_in_xact = false;
 
 static char *FirstRowText(int col, MemoryContext cxt);
+static List *ListNames(const char *sql);
 static FsGroup *LoadGroup(const char *name, bool *cacheable);
 static bool LoadGroupFeatures(FsGroup *group, MemoryContext cxt);
 static FsGroup *CopyGroup(const FsGroup *group);
@@ -216,19 +217,34 @@ RegistryIsInstalled(void)
 List *
 RegistryListGroupNames(void)
 {
+	return ListNames("SELECT name FROM featstore.feature_groups ORDER BY name");
+}
+
+/*
+ * RegistryListOnlineGroupNames returns the names of the groups served
+ * from Redis (ONLINE), sorted.
+ */
+List *
+RegistryListOnlineGroupNames(void)
+{
+	return ListNames("SELECT name FROM featstore.feature_groups WHERE online ORDER BY name");
+}
+
+/* ListNames runs a registry query and returns its first column as a List */
+static List *
+ListNames(const char *sql)
+{
 	MemoryContext callercxt = CurrentMemoryContext;
+	MemoryContext oldcxt;
 	List	   *result = NIL;
 
 	SPI_connect();
-	RegSpi("SELECT name FROM featstore.feature_groups ORDER BY name",
-		   0, NULL, NULL, NULL, true);
+	RegSpi(sql, 0, NULL, NULL, NULL, true);
+	/* the list, not only the names, must outlive SPI_finish */
+	oldcxt = MemoryContextSwitchTo(callercxt);
 	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(callercxt);
-
 		result = lappend(result, RegGetText(i, 1));
-		MemoryContextSwitchTo(oldcxt);
-	}
+	MemoryContextSwitchTo(oldcxt);
 	SPI_finish();
 	return result;
 }
