@@ -11,12 +11,15 @@
 #include "access/table.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_language.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "commands/proclang.h"
 #include "access/xact.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -250,4 +253,28 @@ FeatstoreRegistryWriteSubAbort(SubXactEvent event, SubTransactionId mySubid,
 		while (write_depth > 0 && write_guc_levels[write_depth - 1] >= next)
 			write_depth--;
 	}
+}
+
+/*
+ * FeatstoreRequireEditor is the privilege of record for running featstore
+ * statements, whichever door they come through (DO LANGUAGE featstore,
+ * featstore.exec(), the registry's SQL functions): USAGE on the featstore
+ * language, which featstore_editor has.  featstore_reader may call exec()
+ * and the registry functions so that this check, not PostgreSQL's plain
+ * "permission denied for function", tells it which role it lacks.
+ */
+void
+FeatstoreRequireEditor(void)
+{
+	Oid			langoid = get_language_oid("featstore", true);
+
+	if (OidIsValid(langoid) &&
+		pg_language_aclcheck(langoid, GetUserId(), ACL_USAGE) == ACLCHECK_OK)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied for language featstore"),
+			 errdetail("Running featstore statements takes the featstore_editor role (featstore_reader only browses the registry)."),
+			 errhint("Ask an administrator to run: GRANT featstore_editor TO %s;",
+					 quote_identifier(GetUserNameFromId(GetUserId(), false)))));
 }

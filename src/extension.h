@@ -15,6 +15,7 @@ extern void ExtensionInit(void);
 extern Oid	FeatstoreExtensionOwner(void);
 extern char *FeatstoreInstalledVersion(void);
 extern void FeatstoreRequireCurrentSchema(void);
+extern void FeatstoreRequireEditor(void);
 extern Oid	FeatstoreSchemaOid(bool missing_ok);
 extern void FeatstoreBeginRegistryWrite(Oid *save_userid, int *save_sec_context);
 extern void FeatstoreEndRegistryWrite(Oid save_userid, int save_sec_context);

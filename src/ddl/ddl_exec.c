@@ -24,6 +24,7 @@
 #include "utils/tuplestore.h"
 
 #include "ddl/ddl.h"
+#include "extension.h"
 #include "featstore.h"
 #include "registry/registry.h"
 
@@ -90,7 +91,6 @@ static void
 CheckDoPrivilege(DoStmt *stmt)
 {
 	ListCell   *lc;
-	Oid			langoid;
 
 	foreach(lc, stmt->args)
 	{
@@ -100,16 +100,10 @@ CheckDoPrivilege(DoStmt *stmt)
 			continue;
 		if (strcmp(strVal(d->arg), "featstore") != 0)
 			return;
-		langoid = get_language_oid("featstore", true);
-		if (!OidIsValid(langoid) ||
-			pg_language_aclcheck(langoid, GetUserId(), ACL_USAGE) == ACLCHECK_OK)
-			return;
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for language featstore"),
-				 errdetail("Running featstore statements takes the featstore_editor role (featstore_reader only browses the registry)."),
-				 errhint("Ask an administrator to run: GRANT featstore_editor TO %s;",
-						 quote_identifier(GetUserNameFromId(GetUserId(), false)))));
+		/* a language not installed is PostgreSQL's to report */
+		if (OidIsValid(get_language_oid("featstore", true)))
+			FeatstoreRequireEditor();
+		return;
 	}
 }
 
@@ -149,6 +143,8 @@ featstore_exec(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	int			n = 0;
 
+	/* featstore_reader may call exec(); this says what it lacks */
+	FeatstoreRequireEditor();
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

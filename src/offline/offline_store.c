@@ -37,7 +37,6 @@
 PG_FUNCTION_INFO_V1(featstore_guard_drop);
 PG_FUNCTION_INFO_V1(featstore_guard_alter);
 
-static char *GroupOfTable(Oid relid);
 static void GuardColumnChange(RangeVar *relation, const char *column, int subtype);
 static void GuardTableChange(RangeVar *relation, const char *action, const char *rulename);
 static void GuardCaptureTrigger(RangeVar *relation, const char *trigname, const char *action);
@@ -177,8 +176,8 @@ OfflineDropTable(Oid relid, bool cascade)
 Datum
 featstore_guard_drop(PG_FUNCTION_ARGS)
 {
-	Oid			save_userid;
-	int			save_sec;
+	char	   *group;
+	char	   *table = NULL;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -187,32 +186,17 @@ featstore_guard_drop(PG_FUNCTION_ARGS)
 	if (dropping_group_table)
 		PG_RETURN_NULL();
 	/* DROP EXTENSION featstore itself: the registry is going away too */
-	if (!OidIsValid(get_relname_relid("feature_groups", FeatstoreSchemaOid(true))))
+	if (!RegistryIsInstalled())
 		PG_RETURN_NULL();
 
-	SPI_connect();
-	FeatstoreBeginRegistryWrite(&save_userid, &save_sec);
-	if (SPI_execute("SELECT g.name, d.object_identity "
-					"FROM pg_catalog.pg_event_trigger_dropped_objects() d "
-					"JOIN featstore.feature_groups g "
-					"  ON g.schema_name = d.schema_name AND g.table_name = d.object_name "
-					"WHERE d.object_type = 'table' AND NOT d.is_temporary "
-					"ORDER BY 1 LIMIT 1", true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "featstore could not inspect dropped objects");
-	FeatstoreEndRegistryWrite(save_userid, save_sec);
-	if (SPI_processed > 0)
-	{
-		char	   *group = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		char	   *table = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-
+	group = RegistryDroppedGroup(&table);
+	if (group != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 				 errmsg("cannot drop table %s because feature group \"%s\" keeps its history in it",
 						table, group),
 				 errhint("Use DROP FEATURE GROUP %s to drop the group together with its table.",
 						 quote_identifier(group))));
-	}
-	SPI_finish();
 	PG_RETURN_NULL();
 }
 
@@ -247,7 +231,7 @@ featstore_guard_alter(PG_FUNCTION_ARGS)
 		!(IsA(stmt, DropStmt) && ((DropStmt *) stmt)->removeType == OBJECT_TRIGGER))
 		PG_RETURN_NULL();
 	/* DROP EXTENSION featstore, or featstore being created: no registry yet */
-	if (!OidIsValid(get_relname_relid("feature_groups", FeatstoreSchemaOid(true))))
+	if (!RegistryIsInstalled())
 		PG_RETURN_NULL();
 
 	SPI_connect();
@@ -310,37 +294,6 @@ featstore_guard_alter(PG_FUNCTION_ARGS)
 }
 
 /*
- * GroupOfTable returns the name of the feature group whose history table
- * is relid, or NULL.  SPI must be connected.
- */
-static char *
-GroupOfTable(Oid relid)
-{
-	char	   *relname = get_rel_name(relid);
-	Oid			types[2] = {NAMEOID, NAMEOID};
-	Datum		args[2];
-	Oid			save_userid;
-	int			save_sec;
-	int			ret;
-
-	if (relname == NULL)
-		return NULL;
-	args[0] = DirectFunctionCall1(namein,
-								  CStringGetDatum(get_namespace_name(get_rel_namespace(relid))));
-	args[1] = DirectFunctionCall1(namein, CStringGetDatum(relname));
-	FeatstoreBeginRegistryWrite(&save_userid, &save_sec);
-	ret = SPI_execute_with_args("SELECT name FROM featstore.feature_groups"
-								" WHERE schema_name = $1 AND table_name = $2",
-								2, types, args, NULL, true, 1);
-	FeatstoreEndRegistryWrite(save_userid, save_sec);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "featstore could not read featstore.feature_groups: SPI error %d", ret);
-	if (SPI_processed == 0)
-		return NULL;
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-}
-
-/*
  * GuardColumnChange refuses an ALTER TABLE subcommand (subtype, or -1 for
  * RENAME COLUMN) on a column featstore manages, in the named table or in
  * any group table that inherits from it (ALTER TABLE recurses to them).
@@ -362,7 +315,7 @@ GuardColumnChange(RangeVar *relation, const char *column, int subtype)
 		tables = list_make1_oid(relid);
 	foreach(lc, tables)
 	{
-		char	   *group_name = GroupOfTable(lfirst_oid(lc));
+		char	   *group_name = RegistryGroupOfTable(lfirst_oid(lc));
 		FsGroup    *group;
 		const char *what = NULL;
 		bool		feature = false;
@@ -447,7 +400,7 @@ GuardCaptureTrigger(RangeVar *relation, const char *trigname, const char *action
 		(trigname != NULL && strncmp(trigname, "featstore_online_", 17) != 0))
 		return;
 	relid = RangeVarGetRelid(relation, NoLock, true);
-	if (!OidIsValid(relid) || (group_name = GroupOfTable(relid)) == NULL)
+	if (!OidIsValid(relid) || (group_name = RegistryGroupOfTable(relid)) == NULL)
 		return;
 	/* an offline group has no capture triggers: ALL or USER is harmless */
 	if (trigname == NULL &&
@@ -476,7 +429,7 @@ GuardTableChange(RangeVar *relation, const char *action, const char *rulename)
 	char	   *group_name;
 	char	   *table;
 
-	if (!OidIsValid(relid) || (group_name = GroupOfTable(relid)) == NULL)
+	if (!OidIsValid(relid) || (group_name = RegistryGroupOfTable(relid)) == NULL)
 		return;
 	table = QualifiedRelationName(relid);
 	if (strcmp(action, "rule") == 0)

@@ -120,47 +120,18 @@ online_capture(PG_FUNCTION_ARGS)
 /*
  * CheckCaptureTable refuses capture from any table but the named group's
  * own: anyone may attach online_capture() to a table of theirs, and would
- * otherwise queue keys (and purges, on TRUNCATE) for any group.  SPI must
- * be connected.
+ * otherwise queue keys (and purges, on TRUNCATE) for any group.  It runs on
+ * every captured statement; the registry answers from its cache.
  */
 static void
 CheckCaptureTable(TriggerData *trigdata, const char *group_name)
 {
-	static SPIPlanPtr plan = NULL;
 	Relation	rel = trigdata->tg_relation;
-	char	   *nspname = get_namespace_name(RelationGetNamespace(rel));
-	Oid			types[3] = {TEXTOID, NAMEOID, NAMEOID};
-	Datum		args[3];
-	Oid			save_userid;
-	int			save_sec_context;
-	int			ret;
 
-	args[0] = CStringGetTextDatum(group_name);
-	args[1] = DirectFunctionCall1(namein, CStringGetDatum(nspname));
-	args[2] = DirectFunctionCall1(namein, CStringGetDatum(RelationGetRelationName(rel)));
-	/* prepared in the section too: the plan keeps the pinned search_path */
-	FeatstoreBeginRegistryWrite(&save_userid, &save_sec_context);
-	if (plan == NULL)
+	if (!RegistryIsGroupTable(group_name, RelationGetRelid(rel)))
 	{
-		SPIPlanPtr	p = SPI_prepare("SELECT FROM featstore.feature_groups"
-									" WHERE name OPERATOR(pg_catalog.=) $1"
-									" AND schema_name OPERATOR(pg_catalog.=) $2"
-									" AND table_name OPERATOR(pg_catalog.=) $3",
-									3, types);
-
-		if (p == NULL)
-			elog(ERROR, "could not prepare the capture table check: %s",
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		plan = p;
-	}
-	ret = SPI_execute_plan(plan, args, NULL, true, 1);
-	FeatstoreEndRegistryWrite(save_userid, save_sec_context);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read featstore.feature_groups: SPI error %d", ret);
-	if (SPI_processed == 0)
-	{
-		char	   *table = quote_qualified_identifier(nspname, RelationGetRelationName(rel));
+		char	   *table = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+													   RelationGetRelationName(rel));
 
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),

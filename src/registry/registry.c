@@ -56,6 +56,7 @@
 #include "featstore.h"
 #include "offline/offline.h"
 #include "registry/registry.h"
+#include "registry/registry_int.h"
 
 /* the longest TTL accepted: 100 years of 24-hour days */
 #define FS_MAX_TTL_DAYS 36525
@@ -64,10 +65,7 @@ int			registry_error_location = -1;
 
 static void RegistryLock(void);
 static void RegistryCheckSnapshot(void);
-static int	RegSpi(const char *sql, int nargs, Oid *argtypes, Datum *values,
-				   const char *nulls, bool elevated);
 static bool RegExists(const char *sql, const char *arg);
-static char *RegGetText(int row, int col);
 static void RecordHistory(const char *command, const char *object_type,
 						  const char *object_name, const char *stmt_text);
 static void CheckObjectName(const char *kind, const char *name);
@@ -78,7 +76,6 @@ static bool ParseTtl(const char *text, const char *group, Interval *ttl);
 static void CheckRoleCanModify(const char *kind, const char *name, const char *created_by);
 static void CheckGroupOwner(FsGroup *group);
 static Datum TextListToArray(List *list);
-static List *LoadKeys(const char *entity);
 static void CheckGroupTableCode(const FsGroup *group, const char *table);
 static void CheckBuiltinCode(const FsGroup *group, const char *table, const char *kind,
 							 const char *object, Node *expr);
@@ -104,6 +101,9 @@ static FsResult *SkipOrReportExisting(const char *command, const char *kind,
 									  const char *name, bool if_not_exists,
 									  const char *hint);
 static bool OverlapsNamedFeature(List *seen, const char *group_name);
+static bool WriteServiceRow(const FsServiceDef *def);
+static void CheckServiceMember(const FsServiceDef *def, const FsFeatureRef *ref, List *seen);
+static void InsertServiceMember(const FsServiceDef *def, const FsFeatureRef *ref, int position);
 static List *CreateGroupKeys(const FsGroupDef *def);
 static char *CreateGroupSchema(const FsGroupDef *def);
 static List *CreateGroupFeatures(const FsGroupDef *def, List *keys);
@@ -143,132 +143,6 @@ static const char *const reserved_columns[] = {
  * Read side
  * ------------------------------------------------------------------------
  */
-
-/*
- * RegistryLookupGroup returns a feature group's definition, or NULL when it
- * does not exist and missing_ok.  The result is allocated in the caller's
- * memory context.  Feature types come from the table itself when it exists,
- * so they are exactly what the columns hold.
- */
-FsGroup *
-RegistryLookupGroup(const char *name, bool missing_ok)
-{
-	MemoryContext callercxt = CurrentMemoryContext;
-	MemoryContext oldcxt;
-	FsGroup    *group;
-	Datum		arg = CStringGetTextDatum(name);
-	Oid			argtype = TEXTOID;
-	bool		isnull;
-	Datum		ttl;
-
-	SPI_connect();
-	RegSpi("SELECT schema_name::text, table_name::text, entity_name, ttl, online "
-		   "FROM featstore.feature_groups WHERE name = $1",
-		   1, &argtype, &arg, NULL, true);
-	if (SPI_processed == 0)
-	{
-		SPI_finish();
-		if (missing_ok)
-			return NULL;
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("feature group \"%s\" does not exist", name),
-				 errhint("List the defined groups with SELECT group_name FROM featstore.group_overview.")));
-	}
-
-	oldcxt = MemoryContextSwitchTo(callercxt);
-	group = palloc0(sizeof(FsGroup));
-	group->name = pstrdup(name);
-	group->schema_name = RegGetText(0, 1);
-	group->table_name = RegGetText(0, 2);
-	group->entity_name = RegGetText(0, 3);
-	ttl = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull);
-	if (!isnull)
-	{
-		Interval   *iv = DatumGetIntervalP(ttl);
-
-		group->has_ttl = true;
-		group->ttl = *iv;
-		group->ttl_usecs = iv->time + (int64) iv->day * USECS_PER_DAY;
-	}
-	group->online = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-											   SPI_tuptable->tupdesc, 5, &isnull));
-	group->relid = get_relname_relid(group->table_name,
-									 get_namespace_oid(group->schema_name, true));
-	MemoryContextSwitchTo(oldcxt);
-
-	group->keys = NIL;
-	{
-		List	   *keys = LoadKeys(group->entity_name);
-		ListCell   *lc;
-
-		oldcxt = MemoryContextSwitchTo(callercxt);
-		foreach(lc, keys)
-		{
-			FsKeyColumn *k = lfirst(lc);
-			FsKeyColumn *copy = palloc(sizeof(FsKeyColumn));
-
-			copy->name = pstrdup(k->name);
-			copy->typid = k->typid;
-			group->keys = lappend(group->keys, copy);
-		}
-		MemoryContextSwitchTo(oldcxt);
-	}
-
-	RegSpi("SELECT name::text, data_type, description, status, position "
-		   "FROM featstore.features WHERE group_name = $1 ORDER BY position",
-		   1, &argtype, &arg, NULL, true);
-	oldcxt = MemoryContextSwitchTo(callercxt);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		FsFeature  *f = palloc0(sizeof(FsFeature));
-		char	   *status;
-		AttrNumber	attnum = InvalidAttrNumber;
-
-		f->name = RegGetText(i, 1);
-		f->type_name = RegGetText(i, 2);
-		f->description = RegGetText(i, 3);
-		status = RegGetText(i, 4);
-		f->deprecated = (strcmp(status, "deprecated") == 0);
-		f->position = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
-												  SPI_tuptable->tupdesc, 5, &isnull));
-		if (OidIsValid(group->relid))
-			attnum = get_attnum(group->relid, f->name);
-		if (attnum != InvalidAttrNumber)
-		{
-			Oid			collid;
-
-			get_atttypetypmodcoll(group->relid, attnum, &f->typid, &f->typmod, &collid);
-		}
-		else
-			parseTypeString(f->type_name, &f->typid, &f->typmod, false);
-		group->features = lappend(group->features, f);
-	}
-	MemoryContextSwitchTo(oldcxt);
-	SPI_finish();
-	return group;
-}
-
-/* RegistryListGroupNames returns the names of every feature group, sorted */
-List *
-RegistryListGroupNames(void)
-{
-	MemoryContext callercxt = CurrentMemoryContext;
-	List	   *result = NIL;
-
-	SPI_connect();
-	RegSpi("SELECT name FROM featstore.feature_groups ORDER BY name",
-		   0, NULL, NULL, NULL, true);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(callercxt);
-
-		result = lappend(result, RegGetText(i, 1));
-		MemoryContextSwitchTo(oldcxt);
-	}
-	SPI_finish();
-	return result;
-}
 
 /*
  * RegistryCheckGroupTable checks that a group's history table still has
@@ -549,36 +423,6 @@ CheckGroupColumn(const FsGroup *group, const char *table, const char *column,
 	ReleaseSysCache(tup);
 }
 
-/* LoadKeys returns an entity's key columns in order (SPI must be connected) */
-static List *
-LoadKeys(const char *entity)
-{
-	Datum		arg = CStringGetTextDatum(entity);
-	Oid			argtype = TEXTOID;
-	List	   *keys = NIL;
-
-	RegSpi("SELECT column_name::text, data_type FROM featstore.entity_keys "
-		   "WHERE entity_name = $1 ORDER BY position",
-		   1, &argtype, &arg, NULL, true);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		FsKeyColumn *k = palloc(sizeof(FsKeyColumn));
-		char	   *type = RegGetText(i, 2);
-
-		k->name = RegGetText(i, 1);
-		if (strcmp(type, "text") == 0)
-			k->typid = TEXTOID;
-		else if (strcmp(type, "integer") == 0)
-			k->typid = INT4OID;
-		else if (strcmp(type, "bigint") == 0)
-			k->typid = INT8OID;
-		else
-			k->typid = UUIDOID;
-		keys = lappend(keys, k);
-	}
-	return keys;
-}
-
 /* ------------------------------------------------------------------------
  * Entities
  * ------------------------------------------------------------------------
@@ -624,7 +468,7 @@ RegistryCreateEntity(FsEntityDef *def, const char *stmt_text)
 		FsKeyDef   *key = lfirst(lc);
 		ListCell   *lc2;
 		Oid			typid;
-		Oid			kt[4] = {TEXTOID, INT4OID, TEXTOID, TEXTOID};
+		Oid			kt[4] = {TEXTOID, INT4OID, TEXTOID, REGTYPEOID};
 		Datum		kv[4];
 
 		registry_error_location = key->location;
@@ -645,7 +489,7 @@ RegistryCreateEntity(FsEntityDef *def, const char *stmt_text)
 		kv[0] = CStringGetTextDatum(def->name);
 		kv[1] = Int32GetDatum(++position);
 		kv[2] = CStringGetTextDatum(key->name);
-		kv[3] = CStringGetTextDatum(format_type_be(typid));
+		kv[3] = ObjectIdGetDatum(typid);
 		RegSpi("INSERT INTO featstore.entity_keys (entity_name, position, column_name, data_type) "
 			   "VALUES ($1, $2, $3, $4)", 4, kt, kv, NULL, true);
 	}
@@ -838,7 +682,7 @@ CreateGroupKeys(const FsGroupDef *def)
 						 quote_identifier(def->entity_name),
 						 NameList("SELECT coalesce(string_agg(name, ', ' ORDER BY name), 'none') FROM featstore.entities WHERE $1 IS NOT NULL",
 								  def->entity_name))));
-	return LoadKeys(def->entity_name);
+	return RegistryLoadKeys(def->entity_name);
 }
 
 /*
@@ -1414,14 +1258,10 @@ DropGroupInternal(FsGroup *group, bool cascade, const char *stmt_text, StringInf
 FsResult *
 RegistryCreateService(FsServiceDef *def, const char *stmt_text)
 {
-	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, NAMEOID};
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
 	ListCell   *lc;
 	int			position = 0;
-	bool		replaced = false;
+	bool		replaced;
 	List	   *seen = NIL;
-	char	   *creator;
 
 	registry_error_location = def->location;
 	CheckObjectName("feature service", def->name);
@@ -1433,90 +1273,16 @@ RegistryCreateService(FsServiceDef *def, const char *stmt_text)
 
 	SPI_connect();
 	RegistryLock();
-	values[0] = CStringGetTextDatum(def->name);
-	creator = FindCreator("feature_services", def->name);
-	if (creator != NULL)
-	{
-		if (!def->or_replace)
-			ereport(ERROR,
-					(errcode(ERRCODE_DUPLICATE_OBJECT),
-					 errmsg("feature service \"%s\" already exists", def->name),
-					 errhint("Choose another name, or use CREATE OR REPLACE FEATURE SERVICE to redefine it.")));
-		CheckRoleCanModify("feature service", def->name, creator);
-		RegSpi("DELETE FROM featstore.feature_service_members WHERE service_name = $1",
-			   1, argtypes, values, NULL, true);
-		replaced = true;
-	}
-
-	values[1] = def->description ? CStringGetTextDatum(def->description) : (Datum) 0;
-	nulls[1] = def->description ? ' ' : 'n';
-	values[2] = def->owner ? CStringGetTextDatum(def->owner) : (Datum) 0;
-	nulls[2] = def->owner ? ' ' : 'n';
-	values[3] = DirectFunctionCall1(namein,
-									CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
-	if (replaced)
-		RegSpi("UPDATE featstore.feature_services SET description = $2, owner = $3 "
-			   "WHERE name = $1 AND $4 IS NOT NULL", 4, argtypes, values, nulls, true);
-	else
-		RegSpi("INSERT INTO featstore.feature_services (name, description, owner, created_by) "
-			   "VALUES ($1, $2, $3, $4)", 4, argtypes, values, nulls, true);
-
+	replaced = WriteServiceRow(def);
 	foreach(lc, def->members)
 	{
 		FsFeatureRef *ref = lfirst(lc);
-		FsGroup    *group;
-		char	   *key;
-		Oid			mt[4] = {TEXTOID, INT4OID, TEXTOID, NAMEOID};
-		Datum		mv[4];
-		char		mn[4] = {' ', ' ', ' ', ' '};
 
 		registry_error_location = ref->location;
-		group = RegistryLookupGroup(ref->group_name, true);
-		if (group == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("feature group \"%s\" does not exist", ref->group_name),
-					 errhint("Known feature groups: %s.",
-							 NameList("SELECT coalesce(string_agg(name, ', ' ORDER BY name), 'none') FROM featstore.feature_groups WHERE $1 IS NOT NULL",
-									  ref->group_name))));
-		if (ref->feature_name)
-		{
-			FsFeature  *f = FindFeature(group, ref->feature_name);
-
-			if (f == NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_UNDEFINED_COLUMN),
-						 errmsg("feature \"%s\" does not exist in feature group \"%s\"",
-								ref->feature_name, ref->group_name),
-						 errhint("List the group's features with SELECT feature_name FROM featstore.catalog WHERE group_name = %s.",
-								 quote_literal_cstr(ref->group_name))));
-			if (f->deprecated)
-				ereport(WARNING,
-						(errmsg("feature \"%s.%s\" is deprecated", ref->group_name, ref->feature_name),
-						 errhint("New models should use the feature that replaced it.")));
-		}
-		/* a feature may appear once, whether named or through group.* */
-		key = psprintf("%s.%s", ref->group_name, ref->feature_name ? ref->feature_name : "*");
-		if (list_member(seen, makeString(key)))
-			ereport(ERROR,
-					(errcode(ERRCODE_DUPLICATE_OBJECT),
-					 errmsg("feature service \"%s\" lists %s twice", def->name, key)));
-		if (list_member(seen, makeString(psprintf("%s.*", ref->group_name))) ||
-			(ref->feature_name == NULL && OverlapsNamedFeature(seen, ref->group_name)))
-			ereport(ERROR,
-					(errcode(ERRCODE_DUPLICATE_OBJECT),
-					 errmsg("feature service \"%s\" lists features of group \"%s\" both by name and through %s.*",
-							def->name, ref->group_name, ref->group_name),
-					 errhint("Keep either %s.* or the individual features.", ref->group_name)));
-		seen = lappend(seen, makeString(key));
-
-		mv[0] = values[0];
-		mv[1] = Int32GetDatum(++position);
-		mv[2] = CStringGetTextDatum(ref->group_name);
-		mv[3] = ref->feature_name ? DirectFunctionCall1(namein, CStringGetDatum(ref->feature_name)) : (Datum) 0;
-		mn[3] = ref->feature_name ? ' ' : 'n';
-		RegSpi("INSERT INTO featstore.feature_service_members (service_name, position, group_name, feature_name) "
-			   "VALUES ($1, $2, $3, $4)", 4, mt, mv, mn, true);
+		CheckServiceMember(def, ref, seen);
+		seen = lappend(seen, makeString(psprintf("%s.%s", ref->group_name,
+												 ref->feature_name ? ref->feature_name : "*")));
+		InsertServiceMember(def, ref, ++position);
 	}
 
 	registry_error_location = def->location;
@@ -1527,6 +1293,114 @@ RegistryCreateService(FsServiceDef *def, const char *stmt_text)
 					  "feature service", def->name,
 					  psprintf("%d member%s%s", position, position == 1 ? "" : "s",
 							   replaced ? ", replaced" : ""));
+}
+
+/*
+ * WriteServiceRow inserts a new service's row, or with OR REPLACE updates
+ * an existing one and removes its members; it returns whether it replaced
+ * one (SPI connected, lock held).
+ */
+static bool
+WriteServiceRow(const FsServiceDef *def)
+{
+	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, NAMEOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	char	   *creator = FindCreator("feature_services", def->name);
+
+	values[0] = CStringGetTextDatum(def->name);
+	if (creator != NULL)
+	{
+		if (!def->or_replace)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("feature service \"%s\" already exists", def->name),
+					 errhint("Choose another name, or use CREATE OR REPLACE FEATURE SERVICE to redefine it.")));
+		CheckRoleCanModify("feature service", def->name, creator);
+		RegSpi("DELETE FROM featstore.feature_service_members WHERE service_name = $1",
+			   1, argtypes, values, NULL, true);
+	}
+
+	values[1] = def->description ? CStringGetTextDatum(def->description) : (Datum) 0;
+	nulls[1] = def->description ? ' ' : 'n';
+	values[2] = def->owner ? CStringGetTextDatum(def->owner) : (Datum) 0;
+	nulls[2] = def->owner ? ' ' : 'n';
+	values[3] = DirectFunctionCall1(namein,
+									CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	if (creator != NULL)
+		RegSpi("UPDATE featstore.feature_services SET description = $2, owner = $3 "
+			   "WHERE name = $1 AND $4 IS NOT NULL", 4, argtypes, values, nulls, true);
+	else
+		RegSpi("INSERT INTO featstore.feature_services (name, description, owner, created_by) "
+			   "VALUES ($1, $2, $3, $4)", 4, argtypes, values, nulls, true);
+	return creator != NULL;
+}
+
+/*
+ * CheckServiceMember checks one member of a new service: its group and
+ * feature exist (a deprecated feature only warns), and it names no feature
+ * that seen (the members before it, as group.feature or group.*) already
+ * has.
+ */
+static void
+CheckServiceMember(const FsServiceDef *def, const FsFeatureRef *ref, List *seen)
+{
+	FsGroup    *group = RegistryLookupGroup(ref->group_name, true);
+	char	   *key;
+
+	if (group == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("feature group \"%s\" does not exist", ref->group_name),
+				 errhint("Known feature groups: %s.",
+						 NameList("SELECT coalesce(string_agg(name, ', ' ORDER BY name), 'none') FROM featstore.feature_groups WHERE $1 IS NOT NULL",
+								  ref->group_name))));
+	if (ref->feature_name)
+	{
+		FsFeature  *f = FindFeature(group, ref->feature_name);
+
+		if (f == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("feature \"%s\" does not exist in feature group \"%s\"",
+							ref->feature_name, ref->group_name),
+					 errhint("List the group's features with SELECT feature_name FROM featstore.catalog WHERE group_name = %s.",
+							 quote_literal_cstr(ref->group_name))));
+		if (f->deprecated)
+			ereport(WARNING,
+					(errmsg("feature \"%s.%s\" is deprecated", ref->group_name, ref->feature_name),
+					 errhint("New models should use the feature that replaced it.")));
+	}
+	/* a feature may appear once, whether named or through group.* */
+	key = psprintf("%s.%s", ref->group_name, ref->feature_name ? ref->feature_name : "*");
+	if (list_member(seen, makeString(key)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("feature service \"%s\" lists %s twice", def->name, key)));
+	if (list_member(seen, makeString(psprintf("%s.*", ref->group_name))) ||
+		(ref->feature_name == NULL && OverlapsNamedFeature(seen, ref->group_name)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("feature service \"%s\" lists features of group \"%s\" both by name and through %s.*",
+						def->name, ref->group_name, ref->group_name),
+				 errhint("Keep either %s.* or the individual features.", ref->group_name)));
+}
+
+/* InsertServiceMember records one member of a service at position */
+static void
+InsertServiceMember(const FsServiceDef *def, const FsFeatureRef *ref, int position)
+{
+	Oid			types[4] = {TEXTOID, INT4OID, TEXTOID, NAMEOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+
+	values[0] = CStringGetTextDatum(def->name);
+	values[1] = Int32GetDatum(position);
+	values[2] = CStringGetTextDatum(ref->group_name);
+	values[3] = ref->feature_name ? DirectFunctionCall1(namein, CStringGetDatum(ref->feature_name)) : (Datum) 0;
+	nulls[3] = ref->feature_name ? ' ' : 'n';
+	RegSpi("INSERT INTO featstore.feature_service_members (service_name, position, group_name, feature_name) "
+		   "VALUES ($1, $2, $3, $4)", 4, types, values, nulls, true);
 }
 
 /* RegistryDropService removes a feature service */
@@ -1650,7 +1524,7 @@ RegistryCheckSnapshot(void)
  * owner, because ordinary roles may not read or write the registry tables
  * directly.  Returns the SPI result code.
  */
-static int
+int
 RegSpi(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	   const char *nulls, bool elevated)
 {
@@ -1680,7 +1554,7 @@ RegExists(const char *sql, const char *arg)
 }
 
 /* RegGetText returns a column of the last SPI result as a C string, or NULL */
-static char *
+char *
 RegGetText(int row, int col)
 {
 	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);

@@ -120,9 +120,27 @@ typedef struct FsResult
 
 extern int	registry_error_location;
 
-/* registry.c: read side, usable by every subsystem */
+/* registry_lookup.c: read side, usable by every subsystem (cached per backend) */
 extern FsGroup *RegistryLookupGroup(const char *name, bool missing_ok);
+extern bool RegistryIsGroupTable(const char *name, Oid relid);
+extern char *RegistryGroupOfTable(Oid relid);
+extern char *RegistryDroppedGroup(char **table);
+extern bool RegistryIsInstalled(void);
 extern List *RegistryListGroupNames(void);
+extern List *RegistryListOnlineGroupNames(void);
+
+/* A feature a caller asked for, with its group (registry_resolve.c) */
+typedef struct FsResolvedFeature
+{
+	FsGroup    *group;
+	FsFeature  *feature;
+} FsResolvedFeature;
+
+/* registry_resolve.c: names as callers write them, with SQL identifier rules */
+extern FsFeatureRef *RegistryParseFeatureItem(const char *item);
+extern List *RegistryResolveFeatures(List *items, const char *service);
+
+/* registry.c: the table-shape check before featstore reads a group table */
 extern void RegistryCheckGroupTable(const FsGroup *group);
 
 /*

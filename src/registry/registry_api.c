@@ -14,6 +14,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "extension.h"
 #include "featstore.h"
 #include "registry/registry.h"
 
@@ -49,6 +50,7 @@ featstore_create_entity(PG_FUNCTION_ARGS)
 	ListCell   *lc1,
 			   *lc2;
 
+	FeatstoreRequireEditor();
 	def->name = RequiredText(fcinfo, 0, "name");
 	def->description = OptionalText(fcinfo, 3);
 	def->owner = OptionalText(fcinfo, 4);
@@ -76,6 +78,7 @@ featstore_create_entity(PG_FUNCTION_ARGS)
 Datum
 featstore_drop_entity(PG_FUNCTION_ARGS)
 {
+	FeatstoreRequireEditor();
 	RegistryDropEntity(RequiredText(fcinfo, 0, "name"),
 					   !PG_ARGISNULL(1) && PG_GETARG_BOOL(1),
 					   !PG_ARGISNULL(2) && PG_GETARG_BOOL(2), NULL);
@@ -98,6 +101,7 @@ featstore_create_feature_group(PG_FUNCTION_ARGS)
 	ListCell   *lc1,
 			   *lc2;
 
+	FeatstoreRequireEditor();
 	def->name = RequiredText(fcinfo, 0, "name");
 	def->entity_name = RequiredText(fcinfo, 1, "entity");
 	def->location = def->entity_location = def->ttl_location = def->schema_location = -1;
@@ -139,6 +143,7 @@ featstore_add_feature(PG_FUNCTION_ARGS)
 {
 	FsAlterAction *act = palloc0(sizeof(FsAlterAction));
 
+	FeatstoreRequireEditor();
 	act->kind = FS_ALTER_ADD_FEATURE;
 	act->feature = palloc0(sizeof(FsFeatureDef));
 	act->feature->name = RequiredText(fcinfo, 1, "feature_name");
@@ -156,6 +161,7 @@ featstore_deprecate_feature(PG_FUNCTION_ARGS)
 {
 	FsAlterAction *act = palloc0(sizeof(FsAlterAction));
 
+	FeatstoreRequireEditor();
 	act->kind = FS_ALTER_DEPRECATE_FEATURE;
 	act->feature = palloc0(sizeof(FsFeatureDef));
 	act->feature->name = RequiredText(fcinfo, 1, "feature_name");
@@ -170,6 +176,7 @@ featstore_set_feature_description(PG_FUNCTION_ARGS)
 {
 	FsAlterAction *act = palloc0(sizeof(FsAlterAction));
 
+	FeatstoreRequireEditor();
 	act->kind = FS_ALTER_FEATURE_DESCRIPTION;
 	act->feature = palloc0(sizeof(FsFeatureDef));
 	act->feature->name = RequiredText(fcinfo, 1, "feature_name");
@@ -185,6 +192,7 @@ featstore_set_ttl(PG_FUNCTION_ARGS)
 {
 	FsAlterAction *act = palloc0(sizeof(FsAlterAction));
 
+	FeatstoreRequireEditor();
 	act->kind = FS_ALTER_SET_TTL;
 	if (!PG_ARGISNULL(1))
 		act->text_value = DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(1)));
@@ -198,6 +206,7 @@ featstore_set_online(PG_FUNCTION_ARGS)
 {
 	FsAlterAction *act = palloc0(sizeof(FsAlterAction));
 
+	FeatstoreRequireEditor();
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -214,6 +223,7 @@ featstore_set_group_description(PG_FUNCTION_ARGS)
 {
 	FsAlterAction *act = palloc0(sizeof(FsAlterAction));
 
+	FeatstoreRequireEditor();
 	act->kind = FS_ALTER_SET_DESCRIPTION;
 	act->text_value = OptionalText(fcinfo, 1);
 	AlterOne(fcinfo, act);
@@ -226,6 +236,7 @@ featstore_set_group_owner(PG_FUNCTION_ARGS)
 {
 	FsAlterAction *act = palloc0(sizeof(FsAlterAction));
 
+	FeatstoreRequireEditor();
 	act->kind = FS_ALTER_SET_OWNER;
 	act->text_value = OptionalText(fcinfo, 1);
 	AlterOne(fcinfo, act);
@@ -238,6 +249,7 @@ featstore_set_group_tags(PG_FUNCTION_ARGS)
 {
 	FsAlterAction *act = palloc0(sizeof(FsAlterAction));
 
+	FeatstoreRequireEditor();
 	act->kind = FS_ALTER_SET_TAGS;
 	act->tags = PG_ARGISNULL(1) ? NIL : TextArrayToList(fcinfo, 1, "tags", false);
 	AlterOne(fcinfo, act);
@@ -248,6 +260,7 @@ featstore_set_group_tags(PG_FUNCTION_ARGS)
 Datum
 featstore_drop_feature_group(PG_FUNCTION_ARGS)
 {
+	FeatstoreRequireEditor();
 	RegistryDropGroup(RequiredText(fcinfo, 0, "name"),
 					  !PG_ARGISNULL(1) && PG_GETARG_BOOL(1),
 					  !PG_ARGISNULL(2) && PG_GETARG_BOOL(2), NULL);
@@ -274,6 +287,7 @@ featstore_create_feature_service(PG_FUNCTION_ARGS)
 	List	   *refs = TextArrayToList(fcinfo, 1, "features", false);
 	ListCell   *lc;
 
+	FeatstoreRequireEditor();
 	def->name = RequiredText(fcinfo, 0, "name");
 	def->description = OptionalText(fcinfo, 2);
 	def->owner = OptionalText(fcinfo, 3);
@@ -289,6 +303,7 @@ featstore_create_feature_service(PG_FUNCTION_ARGS)
 Datum
 featstore_drop_feature_service(PG_FUNCTION_ARGS)
 {
+	FeatstoreRequireEditor();
 	RegistryDropService(RequiredText(fcinfo, 0, "name"),
 						!PG_ARGISNULL(1) && PG_GETARG_BOOL(1), NULL);
 	PG_RETURN_VOID();

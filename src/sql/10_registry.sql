@@ -32,7 +32,9 @@ CREATE TABLE featstore.entity_keys (
 	entity_name	text NOT NULL REFERENCES featstore.entities (name) ON DELETE CASCADE,
 	position	integer NOT NULL CHECK (position >= 1),
 	column_name	name NOT NULL,
-	data_type	text NOT NULL CHECK (data_type IN ('text', 'integer', 'bigint', 'uuid')),
+	data_type	regtype NOT NULL
+		CONSTRAINT entity_keys_data_type_check
+		CHECK (data_type IN ('text'::regtype, 'integer'::regtype, 'bigint'::regtype, 'uuid'::regtype)),
 	PRIMARY KEY (entity_name, position),
 	UNIQUE (entity_name, column_name)
 );
@@ -146,6 +148,25 @@ COMMENT ON COLUMN featstore.definition_history.command IS 'Command tag, such as 
 COMMENT ON COLUMN featstore.definition_history.object_type IS 'Kind of object touched: entity, feature group or feature service';
 COMMENT ON COLUMN featstore.definition_history.object_name IS 'Name of the object touched';
 COMMENT ON COLUMN featstore.definition_history.statement IS 'The statement as the user wrote it';
+
+-- Every statement that changes a registry table, whoever runs it (featstore's
+-- DDL, a superuser by hand, pg_restore), makes every backend's cache of
+-- group definitions forget what it holds (src/registry/registry_lookup.c).
+CREATE FUNCTION featstore.registry_invalidate() RETURNS trigger
+AS 'MODULE_PATHNAME', 'registry_invalidate' LANGUAGE C;
+COMMENT ON FUNCTION featstore.registry_invalidate() IS 'Statement trigger on the registry tables: invalidates every session''s cache of feature group definitions';
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.entities
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.entity_keys
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.feature_groups
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.features
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.feature_services
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.feature_service_members
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
 
 -- pg_dump keeps the user's definitions; the extension's own objects are
 -- recreated by CREATE EXTENSION.
@@ -280,3 +301,15 @@ AS $$
 			  c.status, c.group_name, c.position
 $$;
 COMMENT ON FUNCTION featstore.search(text) IS 'Find features by name, description, group or tag (case-insensitive substring match)';
+
+-- resolve_features resolves the features a caller names, as pit_join()
+-- takes them (group, group.feature or group.*, with SQL identifier rules,
+-- and a service's), with the same C code as featstore statements.  It runs
+-- as its caller; the registry reads it does are the extension owner's.
+CREATE FUNCTION featstore.resolve_features(features text[], service text DEFAULT NULL)
+RETURNS TABLE (group_name text, feature_name text, schema_name name, table_name name,
+			   entity_name text, ttl interval)
+AS 'MODULE_PATHNAME', 'featstore_resolve_features'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.resolve_features(text[], text) IS 'The features a service (first) and a list of group, group.feature or group.* references name, in order, with each feature''s group, table, entity and TTL';

@@ -68,9 +68,10 @@ DECLARE
 	v_feat		pg_catalog.text[] := '{}';
 	v_groups	pg_catalog.text[] := '{}';
 	v_outs		pg_catalog.text[] := '{}';
-	v_item		pg_catalog.text;
-	v_g			pg_catalog.text;
-	v_f			pg_catalog.text;
+	v_gschema	pg_catalog.text[] := '{}';
+	v_gtable	pg_catalog.text[] := '{}';
+	v_gentity	pg_catalog.text[] := '{}';
+	v_gttl		pg_catalog.interval[] := '{}';
 	v_out		pg_catalog.text;
 	v_i			pg_catalog.int4;
 	v_j			pg_catalog.int4;
@@ -136,56 +137,16 @@ BEGIN
 		v_ts := v_cands[1];
 	END IF;
 
-	-- the requested features, in order, each once
-	IF service IS NOT NULL THEN
-		IF NOT EXISTS (SELECT 1 FROM featstore.feature_services WHERE name OPERATOR(pg_catalog.=) service) THEN
-			RAISE EXCEPTION 'feature service "%" does not exist', service
-				USING ERRCODE = 'undefined_object',
-					  HINT = 'See SELECT name FROM featstore.feature_services.';
-		END IF;
-		FOR r IN SELECT sf.group_name, sf.feature_name::pg_catalog.text AS feature_name
-				   FROM featstore.service_features sf
-				  WHERE sf.service_name OPERATOR(pg_catalog.=) service ORDER BY sf.position
-		LOOP
-			v_grp := v_grp OPERATOR(pg_catalog.||) r.group_name;
-			v_feat := v_feat OPERATOR(pg_catalog.||) r.feature_name;
-		END LOOP;
-	END IF;
-	FOREACH v_item IN ARRAY coalesce(features, '{}')
+	-- the requested features, in order, each once: the registry resolves
+	-- them with SQL identifier rules, as featstore statements name them
+	FOR r IN SELECT * FROM featstore.resolve_features(features, service)
 	LOOP
-		IF pg_catalog.strpos(v_item, '.') OPERATOR(pg_catalog.>) 0 THEN
-			v_g := pg_catalog.split_part(v_item, '.', 1);
-			v_f := pg_catalog.substr(v_item, pg_catalog.strpos(v_item, '.') OPERATOR(pg_catalog.+) 1);
-		ELSE
-			v_g := v_item;
-			v_f := NULL;
-		END IF;
-		IF NOT EXISTS (SELECT 1 FROM featstore.feature_groups WHERE name OPERATOR(pg_catalog.=) v_g) THEN
-			RAISE EXCEPTION 'feature group "%" does not exist', v_g
-				USING ERRCODE = 'undefined_object',
-					  HINT = CASE WHEN v_f IS NULL AND EXISTS (SELECT 1 FROM featstore.feature_services WHERE name OPERATOR(pg_catalog.=) v_g)
-								  THEN pg_catalog.format('"%s" is a feature service: pass service => %L.', v_g, v_g)
-								  ELSE 'Name a group, or group.feature; see SELECT * FROM featstore.catalog.' END;
-		END IF;
-		IF v_f IS NULL THEN
-			FOR r IN SELECT f.name::pg_catalog.text AS name FROM featstore.features f
-					  WHERE f.group_name OPERATOR(pg_catalog.=) v_g AND f.status OPERATOR(pg_catalog.=) 'active' ORDER BY f.position
-			LOOP
-				v_grp := v_grp OPERATOR(pg_catalog.||) v_g;
-				v_feat := v_feat OPERATOR(pg_catalog.||) r.name;
-			END LOOP;
-		ELSE
-			IF NOT EXISTS (SELECT 1 FROM featstore.features f
-							WHERE f.group_name OPERATOR(pg_catalog.=) v_g AND f.name OPERATOR(pg_catalog.=) v_f) THEN
-				RAISE EXCEPTION 'feature "%" does not exist in feature group "%"', v_f, v_g
-					USING ERRCODE = 'undefined_column',
-						  HINT = pg_catalog.format('Features of "%s": %s.', v_g,
-										(SELECT pg_catalog.string_agg(f.name, ', ' ORDER BY f.position)
-										   FROM featstore.features f WHERE f.group_name OPERATOR(pg_catalog.=) v_g));
-			END IF;
-			v_grp := v_grp OPERATOR(pg_catalog.||) v_g;
-			v_feat := v_feat OPERATOR(pg_catalog.||) v_f;
-		END IF;
+		v_grp := v_grp OPERATOR(pg_catalog.||) r.group_name;
+		v_feat := v_feat OPERATOR(pg_catalog.||) r.feature_name;
+		v_gschema := v_gschema OPERATOR(pg_catalog.||) r.schema_name::pg_catalog.text;
+		v_gtable := v_gtable OPERATOR(pg_catalog.||) r.table_name::pg_catalog.text;
+		v_gentity := v_gentity OPERATOR(pg_catalog.||) r.entity_name;
+		v_gttl := v_gttl OPERATOR(pg_catalog.||) r.ttl;
 	END LOOP;
 
 	-- output names: each feature once, clashing with nothing
@@ -221,8 +182,9 @@ BEGIN
 	FOR v_i IN 1 .. coalesce(pg_catalog.cardinality(v_groups), 0)
 	LOOP
 		v_alias := 'g' OPERATOR(pg_catalog.||) v_i;
-		SELECT g.schema_name, g.table_name, g.entity_name, g.ttl INTO r
-		  FROM featstore.feature_groups g WHERE g.name OPERATOR(pg_catalog.=) v_groups[v_i];
+		v_j := pg_catalog.array_position(v_grp, v_groups[v_i]);
+		SELECT v_gschema[v_j] AS schema_name, v_gtable[v_j] AS table_name,
+			   v_gentity[v_j] AS entity_name, v_gttl[v_j] AS ttl INTO r;
 		v_table := pg_catalog.to_regclass(pg_catalog.format('%I.%I', r.schema_name, r.table_name));
 		IF v_table IS NULL THEN
 			RAISE EXCEPTION 'table %.% of feature group "%" does not exist', r.schema_name, r.table_name, v_groups[v_i]

@@ -1,6 +1,9 @@
 -- Privileges.  Everyone may resolve names in the schema; reading the
 -- registry takes featstore_reader, and changing definitions takes
--- featstore_editor (USAGE on the language, EXECUTE on the DDL functions).
+-- featstore_editor: USAGE on the language is the privilege of record, which
+-- exec() and the registry functions check themselves (FeatstoreRequireEditor).
+-- featstore_reader may call them, so that a reader is told which role it
+-- lacks instead of PostgreSQL's plain "permission denied for function".
 -- Registry tables are written only by the extension's own code, as the
 -- extension owner, after it has checked the caller's rights.
 
@@ -13,6 +16,8 @@ GRANT SELECT ON featstore.entities, featstore.entity_keys, featstore.feature_gro
 	TO featstore_reader;
 REVOKE EXECUTE ON FUNCTION featstore.search(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION featstore.search(text) TO featstore_reader;
+REVOKE EXECUTE ON FUNCTION featstore.resolve_features(text[], text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.resolve_features(text[], text) TO featstore_reader;
 
 REVOKE USAGE ON LANGUAGE featstore FROM PUBLIC;
 GRANT USAGE ON LANGUAGE featstore TO featstore_editor;
@@ -32,7 +37,7 @@ BEGIN
 							 'drop_feature_service')
 	LOOP
 		EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
-		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO featstore_editor', f);
+		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO featstore_reader', f);
 	END LOOP;
 END
 $grants$;

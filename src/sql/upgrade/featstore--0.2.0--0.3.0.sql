@@ -52,9 +52,10 @@ DECLARE
 	v_feat		pg_catalog.text[] := '{}';
 	v_groups	pg_catalog.text[] := '{}';
 	v_outs		pg_catalog.text[] := '{}';
-	v_item		pg_catalog.text;
-	v_g			pg_catalog.text;
-	v_f			pg_catalog.text;
+	v_gschema	pg_catalog.text[] := '{}';
+	v_gtable	pg_catalog.text[] := '{}';
+	v_gentity	pg_catalog.text[] := '{}';
+	v_gttl		pg_catalog.interval[] := '{}';
 	v_out		pg_catalog.text;
 	v_i			pg_catalog.int4;
 	v_j			pg_catalog.int4;
@@ -120,56 +121,16 @@ BEGIN
 		v_ts := v_cands[1];
 	END IF;
 
-	-- the requested features, in order, each once
-	IF service IS NOT NULL THEN
-		IF NOT EXISTS (SELECT 1 FROM featstore.feature_services WHERE name OPERATOR(pg_catalog.=) service) THEN
-			RAISE EXCEPTION 'feature service "%" does not exist', service
-				USING ERRCODE = 'undefined_object',
-					  HINT = 'See SELECT name FROM featstore.feature_services.';
-		END IF;
-		FOR r IN SELECT sf.group_name, sf.feature_name::pg_catalog.text AS feature_name
-				   FROM featstore.service_features sf
-				  WHERE sf.service_name OPERATOR(pg_catalog.=) service ORDER BY sf.position
-		LOOP
-			v_grp := v_grp OPERATOR(pg_catalog.||) r.group_name;
-			v_feat := v_feat OPERATOR(pg_catalog.||) r.feature_name;
-		END LOOP;
-	END IF;
-	FOREACH v_item IN ARRAY coalesce(features, '{}')
+	-- the requested features, in order, each once: the registry resolves
+	-- them with SQL identifier rules, as featstore statements name them
+	FOR r IN SELECT * FROM featstore.resolve_features(features, service)
 	LOOP
-		IF pg_catalog.strpos(v_item, '.') OPERATOR(pg_catalog.>) 0 THEN
-			v_g := pg_catalog.split_part(v_item, '.', 1);
-			v_f := pg_catalog.substr(v_item, pg_catalog.strpos(v_item, '.') OPERATOR(pg_catalog.+) 1);
-		ELSE
-			v_g := v_item;
-			v_f := NULL;
-		END IF;
-		IF NOT EXISTS (SELECT 1 FROM featstore.feature_groups WHERE name OPERATOR(pg_catalog.=) v_g) THEN
-			RAISE EXCEPTION 'feature group "%" does not exist', v_g
-				USING ERRCODE = 'undefined_object',
-					  HINT = CASE WHEN v_f IS NULL AND EXISTS (SELECT 1 FROM featstore.feature_services WHERE name OPERATOR(pg_catalog.=) v_g)
-								  THEN pg_catalog.format('"%s" is a feature service: pass service => %L.', v_g, v_g)
-								  ELSE 'Name a group, or group.feature; see SELECT * FROM featstore.catalog.' END;
-		END IF;
-		IF v_f IS NULL THEN
-			FOR r IN SELECT f.name::pg_catalog.text AS name FROM featstore.features f
-					  WHERE f.group_name OPERATOR(pg_catalog.=) v_g AND f.status OPERATOR(pg_catalog.=) 'active' ORDER BY f.position
-			LOOP
-				v_grp := v_grp OPERATOR(pg_catalog.||) v_g;
-				v_feat := v_feat OPERATOR(pg_catalog.||) r.name;
-			END LOOP;
-		ELSE
-			IF NOT EXISTS (SELECT 1 FROM featstore.features f
-							WHERE f.group_name OPERATOR(pg_catalog.=) v_g AND f.name OPERATOR(pg_catalog.=) v_f) THEN
-				RAISE EXCEPTION 'feature "%" does not exist in feature group "%"', v_f, v_g
-					USING ERRCODE = 'undefined_column',
-						  HINT = pg_catalog.format('Features of "%s": %s.', v_g,
-										(SELECT pg_catalog.string_agg(f.name, ', ' ORDER BY f.position)
-										   FROM featstore.features f WHERE f.group_name OPERATOR(pg_catalog.=) v_g));
-			END IF;
-			v_grp := v_grp OPERATOR(pg_catalog.||) v_g;
-			v_feat := v_feat OPERATOR(pg_catalog.||) v_f;
-		END IF;
+		v_grp := v_grp OPERATOR(pg_catalog.||) r.group_name;
+		v_feat := v_feat OPERATOR(pg_catalog.||) r.feature_name;
+		v_gschema := v_gschema OPERATOR(pg_catalog.||) r.schema_name::pg_catalog.text;
+		v_gtable := v_gtable OPERATOR(pg_catalog.||) r.table_name::pg_catalog.text;
+		v_gentity := v_gentity OPERATOR(pg_catalog.||) r.entity_name;
+		v_gttl := v_gttl OPERATOR(pg_catalog.||) r.ttl;
 	END LOOP;
 
 	-- output names: each feature once, clashing with nothing
@@ -205,8 +166,9 @@ BEGIN
 	FOR v_i IN 1 .. coalesce(pg_catalog.cardinality(v_groups), 0)
 	LOOP
 		v_alias := 'g' OPERATOR(pg_catalog.||) v_i;
-		SELECT g.schema_name, g.table_name, g.entity_name, g.ttl INTO r
-		  FROM featstore.feature_groups g WHERE g.name OPERATOR(pg_catalog.=) v_groups[v_i];
+		v_j := pg_catalog.array_position(v_grp, v_groups[v_i]);
+		SELECT v_gschema[v_j] AS schema_name, v_gtable[v_j] AS table_name,
+			   v_gentity[v_j] AS entity_name, v_gttl[v_j] AS ttl INTO r;
 		v_table := pg_catalog.to_regclass(pg_catalog.format('%I.%I', r.schema_name, r.table_name));
 		IF v_table IS NULL THEN
 			RAISE EXCEPTION 'table %.% of feature group "%" does not exist', r.schema_name, r.table_name, v_groups[v_i]
@@ -646,3 +608,147 @@ END
 $fn$;
 COMMENT ON FUNCTION featstore.create_pit_view(text, text, text[], text, text, timestamptz, boolean, boolean, boolean) IS
 'Create (or_replace: replace) a view holding a point-in-time join; its row type is also the prototype for pit_join()';
+
+-- registry (issue 9):
+-- Key types are stored as regtype, read by OID: a type featstore does not
+-- support is refused, never taken for another.  The two views that show
+-- the key types depend on the column and are recreated as they were.
+DROP VIEW featstore.catalog;
+DROP VIEW featstore.group_overview;
+ALTER TABLE featstore.entity_keys
+	DROP CONSTRAINT entity_keys_data_type_check,
+	ALTER COLUMN data_type TYPE regtype USING data_type::pg_catalog.regtype,
+	ADD CONSTRAINT entity_keys_data_type_check
+		CHECK (data_type IN ('text'::regtype, 'integer'::regtype, 'bigint'::regtype, 'uuid'::regtype));
+CREATE VIEW featstore.catalog AS
+SELECT f.name AS feature_name,
+	   g.name AS group_name,
+	   f.group_name || '.' || f.name AS qualified_name,
+	   f.data_type,
+	   f.status,
+	   f.description,
+	   f.tags AS feature_tags,
+	   g.tags AS group_tags,
+	   g.entity_name,
+	   (SELECT string_agg(k.column_name || ' ' || k.data_type, ', ' ORDER BY k.position)
+		  FROM featstore.entity_keys k WHERE k.entity_name = g.entity_name) AS entity_key,
+	   g.ttl,
+	   g.online,
+	   g.owner,
+	   pg_catalog.quote_ident(g.schema_name) || '.' || pg_catalog.quote_ident(g.table_name) AS table_name,
+	   f.position,
+	   f.created_at
+  FROM featstore.features f
+  JOIN featstore.feature_groups g ON g.name = f.group_name;
+COMMENT ON VIEW featstore.catalog IS 'One row per feature, with its group, entity, type, TTL, description, tags and owner';
+COMMENT ON COLUMN featstore.catalog.feature_name IS 'Feature name (the column name in the group table)';
+COMMENT ON COLUMN featstore.catalog.group_name IS 'Feature group';
+COMMENT ON COLUMN featstore.catalog.qualified_name IS 'group.feature, as used in feature services and pit_join';
+COMMENT ON COLUMN featstore.catalog.data_type IS 'SQL type of the feature';
+COMMENT ON COLUMN featstore.catalog.status IS 'active or deprecated';
+COMMENT ON COLUMN featstore.catalog.description IS 'What the feature means';
+COMMENT ON COLUMN featstore.catalog.feature_tags IS 'Tags of the feature';
+COMMENT ON COLUMN featstore.catalog.group_tags IS 'Tags of the feature group';
+COMMENT ON COLUMN featstore.catalog.entity_name IS 'Entity the feature describes';
+COMMENT ON COLUMN featstore.catalog.entity_key IS 'Key columns of the entity, with types';
+COMMENT ON COLUMN featstore.catalog.ttl IS 'Validity of a value after its event_timestamp; NULL means forever';
+COMMENT ON COLUMN featstore.catalog.online IS 'Whether the group is served from Redis';
+COMMENT ON COLUMN featstore.catalog.owner IS 'Owner of the feature group';
+COMMENT ON COLUMN featstore.catalog.table_name IS 'History table holding the feature''s values';
+COMMENT ON COLUMN featstore.catalog.position IS 'Order of the feature within its group';
+COMMENT ON COLUMN featstore.catalog.created_at IS 'When the feature was added';
+
+CREATE VIEW featstore.group_overview AS
+SELECT g.name AS group_name,
+	   g.entity_name,
+	   (SELECT string_agg(k.column_name || ' ' || k.data_type, ', ' ORDER BY k.position)
+		  FROM featstore.entity_keys k WHERE k.entity_name = g.entity_name) AS entity_key,
+	   pg_catalog.quote_ident(g.schema_name) || '.' || pg_catalog.quote_ident(g.table_name) AS table_name,
+	   (SELECT count(*) FROM featstore.features f WHERE f.group_name = g.name AND f.status = 'active') AS active_features,
+	   (SELECT count(*) FROM featstore.features f WHERE f.group_name = g.name AND f.status = 'deprecated') AS deprecated_features,
+	   g.ttl,
+	   g.online,
+	   g.description,
+	   g.owner,
+	   g.tags,
+	   (SELECT c.reltuples::bigint
+		  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		 WHERE n.nspname = g.schema_name AND c.relname = g.table_name) AS estimated_rows,
+	   g.created_at,
+	   g.updated_at,
+	   g.created_by
+  FROM featstore.feature_groups g;
+COMMENT ON VIEW featstore.group_overview IS 'One row per feature group, with its entity key, table, feature counts and size estimate';
+COMMENT ON COLUMN featstore.group_overview.group_name IS 'Feature group';
+COMMENT ON COLUMN featstore.group_overview.entity_name IS 'Entity the group is keyed by';
+COMMENT ON COLUMN featstore.group_overview.entity_key IS 'Key columns of the entity, with types';
+COMMENT ON COLUMN featstore.group_overview.table_name IS 'History table (offline store)';
+COMMENT ON COLUMN featstore.group_overview.active_features IS 'Number of active features';
+COMMENT ON COLUMN featstore.group_overview.deprecated_features IS 'Number of deprecated features';
+COMMENT ON COLUMN featstore.group_overview.ttl IS 'Validity of a value after its event_timestamp; NULL means forever';
+COMMENT ON COLUMN featstore.group_overview.online IS 'Whether the group is served from Redis';
+COMMENT ON COLUMN featstore.group_overview.description IS 'Free-text description';
+COMMENT ON COLUMN featstore.group_overview.owner IS 'Owning team or person';
+COMMENT ON COLUMN featstore.group_overview.tags IS 'Tags of the group';
+COMMENT ON COLUMN featstore.group_overview.estimated_rows IS 'Planner estimate of the history table''s row count (-1 before the first ANALYZE)';
+COMMENT ON COLUMN featstore.group_overview.created_at IS 'When the group was defined';
+COMMENT ON COLUMN featstore.group_overview.updated_at IS 'When the definition last changed';
+COMMENT ON COLUMN featstore.group_overview.created_by IS 'Role that defined the group';
+
+GRANT SELECT ON featstore.catalog, featstore.group_overview TO featstore_reader;
+
+-- Every statement that changes a registry table, whoever runs it (featstore's
+-- DDL, a superuser by hand, pg_restore), makes every backend's cache of
+-- group definitions forget what it holds (src/registry/registry_lookup.c).
+CREATE FUNCTION featstore.registry_invalidate() RETURNS trigger
+AS 'MODULE_PATHNAME', 'registry_invalidate' LANGUAGE C;
+COMMENT ON FUNCTION featstore.registry_invalidate() IS 'Statement trigger on the registry tables: invalidates every session''s cache of feature group definitions';
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.entities
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.entity_keys
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.feature_groups
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.features
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.feature_services
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.feature_service_members
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
+
+-- pit_join_sql resolves through the registry.  resolve_features resolves the features a caller names, as pit_join()
+-- takes them (group, group.feature or group.*, with SQL identifier rules,
+-- and a service's), with the same C code as featstore statements.  It runs
+-- as its caller; the registry reads it does are the extension owner's.
+CREATE FUNCTION featstore.resolve_features(features text[], service text DEFAULT NULL)
+RETURNS TABLE (group_name text, feature_name text, schema_name name, table_name name,
+			   entity_name text, ttl interval)
+AS 'MODULE_PATHNAME', 'featstore_resolve_features'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.resolve_features(text[], text) IS 'The features a service (first) and a list of group, group.feature or group.* references name, in order, with each feature''s group, table, entity and TTL';
+REVOKE EXECUTE ON FUNCTION featstore.resolve_features(text[], text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.resolve_features(text[], text) TO featstore_reader;
+
+-- Running featstore statements: USAGE on the language is the privilege of
+-- record, checked inside exec() and the registry functions, which
+-- featstore_reader may now call (it is then told it needs featstore_editor).
+DO $grants$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN
+		SELECT p.oid::regprocedure
+		  FROM pg_catalog.pg_proc p
+		 WHERE p.pronamespace = 'featstore'::regnamespace
+		   AND p.proname IN ('exec', 'create_entity', 'drop_entity', 'create_feature_group',
+							 'add_feature', 'deprecate_feature', 'set_feature_description',
+							 'set_ttl', 'set_online', 'set_group_description', 'set_group_owner',
+							 'set_group_tags', 'drop_feature_group', 'create_feature_service',
+							 'drop_feature_service')
+	LOOP
+		EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM featstore_editor', f);
+		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO featstore_reader', f);
+	END LOOP;
+END
+$grants$;

@@ -1,0 +1,19 @@
+/*
+ * registry_int.h
+ *		Declarations shared by the registry's own files only; other
+ *		subsystems use registry.h.
+ */
+#ifndef FEATSTORE_REGISTRY_INT_H
+#define FEATSTORE_REGISTRY_INT_H
+
+#include "featstore.h"
+
+/* registry.c: running registry queries (SPI connected) */
+extern int	RegSpi(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				   const char *nulls, bool elevated);
+extern char *RegGetText(int row, int col);
+
+/* registry_lookup.c */
+extern List *RegistryLoadKeys(const char *entity);
+
+#endif							/* FEATSTORE_REGISTRY_INT_H */
