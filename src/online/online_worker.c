@@ -510,9 +510,11 @@ CheckRedisIdentity(void)
 		return;
 
 	/* an offline group is not built into an OnlineGroup: its table is not needed */
-	foreach(lc, RegistryListGroupNames())
+	foreach(lc, RegistryListOnlineGroupNames())
 	{
 		FsGroup    *fs = RegistryLookupGroup((char *) lfirst(lc), true);
+
+		/* the list and the lookup are two reads: the group may have changed */
 
 		if (fs && fs->online)
 		{
