@@ -32,6 +32,7 @@ static List *ResolveGroupFeatures(FsGroup *group, List *result);
 static FsResolvedFeature *MakeResolved(FsGroup *group, FsFeature *feature);
 static bool ServiceExists(const char *name);
 static char *FeatureNames(const FsGroup *group);
+static void KeyArrays(const FsGroup *group, Datum *names, Datum *types);
 
 /*
  * RegistryParseFeatureItem splits a requested feature, "group",
@@ -210,6 +211,34 @@ FeatureNames(const FsGroup *group)
 }
 
 /*
+ * KeyArrays returns the group's entity key columns, in key order, as a
+ * name[] and their types as a regtype[]: what a join of the group on a
+ * spine matches and checks.
+ */
+static void
+KeyArrays(const FsGroup *group, Datum *names, Datum *types)
+{
+	int			nkeys = list_length(group->keys);
+	Datum	   *name_elems = palloc(sizeof(Datum) * nkeys);
+	Datum	   *type_elems = palloc(sizeof(Datum) * nkeys);
+	int			i = 0;
+	ListCell   *lc;
+
+	foreach(lc, group->keys)
+	{
+		FsKeyColumn *k = lfirst(lc);
+
+		name_elems[i] = DirectFunctionCall1(namein, CStringGetDatum(k->name));
+		type_elems[i] = ObjectIdGetDatum(k->typid);
+		i++;
+	}
+	*names = PointerGetDatum(construct_array(name_elems, nkeys, NAMEOID, NAMEDATALEN,
+											 false, TYPALIGN_CHAR));
+	*types = PointerGetDatum(construct_array(type_elems, nkeys, REGTYPEOID, sizeof(Oid),
+											 true, TYPALIGN_INT));
+}
+
+/*
  * featstore_resolve_features is featstore.resolve_features(features,
  * service): one row per resolved feature, with what the point-in-time join
  * needs of its group.
@@ -246,8 +275,8 @@ featstore_resolve_features(PG_FUNCTION_ARGS)
 	foreach(lc, resolved)
 	{
 		FsResolvedFeature *r = lfirst(lc);
-		Datum		values[6];
-		bool		nulls[6] = {false, false, false, false, false, false};
+		Datum		values[8];
+		bool		nulls[8] = {false, false, false, false, false, false, false, false};
 
 		values[0] = CStringGetTextDatum(r->group->name);
 		values[1] = CStringGetTextDatum(r->feature->name);
@@ -256,6 +285,7 @@ featstore_resolve_features(PG_FUNCTION_ARGS)
 		values[4] = CStringGetTextDatum(r->group->entity_name);
 		values[5] = IntervalPGetDatum(&r->group->ttl);
 		nulls[5] = !r->group->has_ttl;
+		KeyArrays(r->group, &values[6], &values[7]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -308,8 +308,8 @@ COMMENT ON FUNCTION featstore.search(text) IS 'Find features by name, descriptio
 -- as its caller; the registry reads it does are the extension owner's.
 CREATE FUNCTION featstore.resolve_features(features text[], service text DEFAULT NULL)
 RETURNS TABLE (group_name text, feature_name text, schema_name name, table_name name,
-			   entity_name text, ttl interval)
+			   entity_name text, ttl interval, key_columns name[], key_types regtype[])
 AS 'MODULE_PATHNAME', 'featstore_resolve_features'
 LANGUAGE C STABLE
 SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION featstore.resolve_features(text[], text) IS 'The features a service (first) and a list of group, group.feature or group.* references name, in order, with each feature''s group, table, entity and TTL';
+COMMENT ON FUNCTION featstore.resolve_features(text[], text) IS 'The features a service (first) and a list of group, group.feature or group.* references name, in order, with each feature''s group, table, entity, TTL and entity key columns';

@@ -72,6 +72,10 @@ DECLARE
 	v_gtable	pg_catalog.text[] := '{}';
 	v_gentity	pg_catalog.text[] := '{}';
 	v_gttl		pg_catalog.interval[] := '{}';
+	v_gkeys		pg_catalog.text[] := '{}';	-- each feature's key columns, a name[] as text
+	v_gktypes	pg_catalog.text[] := '{}';	-- and their types, a regtype[] as text
+	v_knames	pg_catalog.name[];
+	v_ktypes	pg_catalog.regtype[];
 	v_out		pg_catalog.text;
 	v_i			pg_catalog.int4;
 	v_j			pg_catalog.int4;
@@ -147,6 +151,8 @@ BEGIN
 		v_gtable := v_gtable OPERATOR(pg_catalog.||) r.table_name::pg_catalog.text;
 		v_gentity := v_gentity OPERATOR(pg_catalog.||) r.entity_name;
 		v_gttl := v_gttl OPERATOR(pg_catalog.||) r.ttl;
+		v_gkeys := v_gkeys OPERATOR(pg_catalog.||) r.key_columns::pg_catalog.text;
+		v_gktypes := v_gktypes OPERATOR(pg_catalog.||) r.key_types::pg_catalog.text;
 	END LOOP;
 
 	-- output names: each feature once, clashing with nothing
@@ -185,6 +191,8 @@ BEGIN
 		v_j := pg_catalog.array_position(v_grp, v_groups[v_i]);
 		SELECT v_gschema[v_j] AS schema_name, v_gtable[v_j] AS table_name,
 			   v_gentity[v_j] AS entity_name, v_gttl[v_j] AS ttl INTO r;
+		v_knames := v_gkeys[v_j]::pg_catalog.name[];
+		v_ktypes := v_gktypes[v_j]::pg_catalog.regtype[];
 		v_table := pg_catalog.to_regclass(pg_catalog.format('%I.%I', r.schema_name, r.table_name));
 		IF v_table IS NULL THEN
 			RAISE EXCEPTION 'table %.% of feature group "%" does not exist', r.schema_name, r.table_name, v_groups[v_i]
@@ -194,9 +202,10 @@ BEGIN
 		-- nothing is read from a table that lost the registry's shape
 		PERFORM featstore.check_feature_group(v_groups[v_i]);
 		v_on := '';
-		FOR k IN SELECT ek.column_name::pg_catalog.text AS column_name, ek.data_type
-				   FROM featstore.entity_keys ek
-				  WHERE ek.entity_name OPERATOR(pg_catalog.=) r.entity_name ORDER BY ek.position
+		FOR k IN SELECT u.column_name::pg_catalog.text AS column_name, u.data_type
+				   FROM ROWS FROM (pg_catalog.unnest(v_knames), pg_catalog.unnest(v_ktypes))
+						WITH ORDINALITY AS u(column_name, data_type, ord)
+				  ORDER BY u.ord
 		LOOP
 			v_j := pg_catalog.array_position(v_cols, k.column_name);
 			IF v_j IS NULL THEN
