@@ -64,6 +64,9 @@ static FsEntityDef *ParseCreateEntity(FsParser *p, int location);
 static FsGroupDef *ParseCreateGroup(FsParser *p);
 static FsServiceDef *ParseCreateService(FsParser *p, bool or_replace);
 static List *ParseAlterGroupActions(FsParser *p);
+static FsFeatureDef *ParseFeatureTarget(FsParser *p, FsAlterAction *act);
+static void ParseAlterFeature(FsParser *p, FsAlterAction *act);
+static void ParseAlterGroupSet(FsParser *p, FsAlterAction *act);
 static FsFeatureDef *ParseFeatureDef(FsParser *p);
 static FsFeatureRef *ParseFeatureRef(FsParser *p);
 static char *ParseTypeText(FsParser *p, int *location);
@@ -488,6 +491,95 @@ ParseAlter(FsParser *p)
 	return stmt;
 }
 
+/* ParseFeatureTarget parses the feature name an action names */
+static FsFeatureDef *
+ParseFeatureTarget(FsParser *p, FsAlterAction *act)
+{
+	FsFeatureDef *feature = palloc0(sizeof(FsFeatureDef));
+
+	act->location = feature->location = Peek(p)->location;
+	feature->name = ParseName(p, "a feature name");
+	return feature;
+}
+
+/*
+ * ParseAlterFeature parses what follows ALTER FEATURE:
+ *	name TYPE type | name SET DATA TYPE type
+ *	name SET DESCRIPTION s | name SET TAGS (...)
+ */
+static void
+ParseAlterFeature(FsParser *p, FsAlterAction *act)
+{
+	act->feature = ParseFeatureTarget(p, act);
+	if (AcceptWord(p, "type") || (PeekWord(p, "set") && PeekWordAt(p, 1, "data") &&
+								  AcceptWord(p, "set") && AcceptWord(p, "data") &&
+								  AcceptWord(p, "type")))
+	{
+		act->kind = FS_ALTER_FEATURE_TYPE;
+		act->feature->type_text = ParseTypeText(p, &act->feature->type_location);
+		return;
+	}
+	ExpectWord(p, "set");
+	if (AcceptWord(p, "description"))
+	{
+		act->kind = FS_ALTER_FEATURE_DESCRIPTION;
+		act->text_value = ParseString(p, "a description string");
+	}
+	else if (AcceptWord(p, "tags"))
+	{
+		act->kind = FS_ALTER_FEATURE_TAGS;
+		act->tags = ParseStringList(p, "a tag string");
+	}
+	else
+		SyntaxError(p, "TYPE, SET DESCRIPTION or SET TAGS");
+}
+
+/*
+ * ParseAlterGroupSet parses what follows SET in ALTER FEATURE GROUP:
+ *	TTL s | TTL NONE | ONLINE | OFFLINE | DESCRIPTION s | OWNER s | TAGS (...)
+ */
+static void
+ParseAlterGroupSet(FsParser *p, FsAlterAction *act)
+{
+	if (AcceptWord(p, "ttl"))
+	{
+		act->kind = FS_ALTER_SET_TTL;
+		if (!AcceptWord(p, "none"))
+		{
+			AcceptWord(p, "interval");
+			act->location = Peek(p)->location;
+			act->text_value = ParseTtlString(p);
+		}
+	}
+	else if (AcceptWord(p, "online"))
+	{
+		act->kind = FS_ALTER_SET_ONLINE;
+		act->bool_value = true;
+	}
+	else if (AcceptWord(p, "offline"))
+	{
+		act->kind = FS_ALTER_SET_ONLINE;
+		act->bool_value = false;
+	}
+	else if (AcceptWord(p, "description"))
+	{
+		act->kind = FS_ALTER_SET_DESCRIPTION;
+		act->text_value = ParseString(p, "a description string");
+	}
+	else if (AcceptWord(p, "owner"))
+	{
+		act->kind = FS_ALTER_SET_OWNER;
+		act->text_value = ParseString(p, "an owner string");
+	}
+	else if (AcceptWord(p, "tags"))
+	{
+		act->kind = FS_ALTER_SET_TAGS;
+		act->tags = ParseStringList(p, "a tag string");
+	}
+	else
+		SyntaxError(p, "TTL, ONLINE, OFFLINE, DESCRIPTION, OWNER or TAGS");
+}
+
 /*
  * ParseAlterGroupActions parses a comma-separated list of:
  *	ADD FEATURE feature
@@ -516,80 +608,15 @@ ParseAlterGroupActions(FsParser *p)
 		{
 			ExpectWord(p, "feature");
 			act->kind = FS_ALTER_DEPRECATE_FEATURE;
-			act->feature = palloc0(sizeof(FsFeatureDef));
-			act->location = act->feature->location = Peek(p)->location;
-			act->feature->name = ParseName(p, "a feature name");
+			act->feature = ParseFeatureTarget(p, act);
 		}
 		else if (AcceptWord(p, "alter"))
 		{
 			ExpectWord(p, "feature");
-			act->feature = palloc0(sizeof(FsFeatureDef));
-			act->location = act->feature->location = Peek(p)->location;
-			act->feature->name = ParseName(p, "a feature name");
-			if (AcceptWord(p, "type") || (PeekWord(p, "set") && PeekWordAt(p, 1, "data") &&
-										  AcceptWord(p, "set") && AcceptWord(p, "data") &&
-										  AcceptWord(p, "type")))
-			{
-				act->kind = FS_ALTER_FEATURE_TYPE;
-				act->feature->type_text = ParseTypeText(p, &act->feature->type_location);
-			}
-			else
-			{
-				ExpectWord(p, "set");
-				if (AcceptWord(p, "description"))
-				{
-					act->kind = FS_ALTER_FEATURE_DESCRIPTION;
-					act->text_value = ParseString(p, "a description string");
-				}
-				else if (AcceptWord(p, "tags"))
-				{
-					act->kind = FS_ALTER_FEATURE_TAGS;
-					act->tags = ParseStringList(p, "a tag string");
-				}
-				else
-					SyntaxError(p, "TYPE, SET DESCRIPTION or SET TAGS");
-			}
+			ParseAlterFeature(p, act);
 		}
 		else if (AcceptWord(p, "set"))
-		{
-			if (AcceptWord(p, "ttl"))
-			{
-				act->kind = FS_ALTER_SET_TTL;
-				if (!AcceptWord(p, "none"))
-				{
-					AcceptWord(p, "interval");
-					act->location = Peek(p)->location;
-					act->text_value = ParseTtlString(p);
-				}
-			}
-			else if (AcceptWord(p, "online"))
-			{
-				act->kind = FS_ALTER_SET_ONLINE;
-				act->bool_value = true;
-			}
-			else if (AcceptWord(p, "offline"))
-			{
-				act->kind = FS_ALTER_SET_ONLINE;
-				act->bool_value = false;
-			}
-			else if (AcceptWord(p, "description"))
-			{
-				act->kind = FS_ALTER_SET_DESCRIPTION;
-				act->text_value = ParseString(p, "a description string");
-			}
-			else if (AcceptWord(p, "owner"))
-			{
-				act->kind = FS_ALTER_SET_OWNER;
-				act->text_value = ParseString(p, "an owner string");
-			}
-			else if (AcceptWord(p, "tags"))
-			{
-				act->kind = FS_ALTER_SET_TAGS;
-				act->tags = ParseStringList(p, "a tag string");
-			}
-			else
-				SyntaxError(p, "TTL, ONLINE, OFFLINE, DESCRIPTION, OWNER or TAGS");
-		}
+			ParseAlterGroupSet(p, act);
 		else
 			SyntaxError(p, "ADD FEATURE, DEPRECATE FEATURE, ALTER FEATURE or SET");
 		actions = lappend(actions, act);
