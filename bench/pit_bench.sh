@@ -140,7 +140,8 @@ time_method() {
 
 [[ ${APPEND:-0} == 1 ]] || : > "$RES"
 echo "== postgres ($RUNS runs each)"
-for m in ${METHODS:-lateral featstore_hash featstore_merge featstore_pit_join}; do
+METHODS=${METHODS:-lateral featstore_hash featstore_merge featstore_pit_join}
+for m in ${METHODS//,/ }; do
 	time_method "$m" "$RUNS"
 done
 # the plan and counts of the node, for the record
@@ -150,9 +151,9 @@ psql_ -c "${SETS[featstore_parallel1]}" -c "EXPLAIN (ANALYZE, TIMING OFF) $MARKE
 as_pg "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null; trap - EXIT
 
 if [[ ${DUCK:-1} == 1 ]]; then
-	echo "== duckdb (exact ASOF variants, 2 threads)"
+	echo "== duckdb (exact ASOF variants, ${DUCK_THREADS:-2,1} threads)"
 	"$ANCHORS/setup.sh" >/dev/null
-	(cd "$ANCHORS" && node duck_bench.mjs "$SCALE" --runs "$RUNS" --threads ${DUCK_THREADS:-2,1} --methods asof_struct,asof_dedup) 2>&1 | tail -5
+	(cd "$ANCHORS" && node duck_bench.mjs "$SCALE" --runs "$RUNS" --threads ${DUCK_THREADS:-2,1} --methods asof_struct,asof_dedup) 2>&1 | grep -v checksum
 	cp "$ANCHORS/results/duck_$SCALE.json" "$OUTDIR/duck_$SCALE.json"
 fi
 
