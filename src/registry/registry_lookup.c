@@ -476,19 +476,26 @@ GroupCacheStore(const FsGroup *group, uint64 generation)
 	bool		found;
 	MemoryContext cxt;
 	MemoryContext oldcxt;
+	FsGroup    *copy;
 
 	if (generation != cache_generation || !GroupCacheKnowRegistry())
 		return;
 	cxt = AllocSetContextCreate(CacheMemoryContext, "featstore group",
 								ALLOCSET_SMALL_SIZES);
 	MemoryContextCopyAndSetIdentifier(cxt, group->name);
+
+	/*
+	 * Copy before the entry exists: an error while copying must not leave
+	 * an entry pointing at a half-built group or at a freed one.
+	 */
 	oldcxt = MemoryContextSwitchTo(cxt);
+	copy = CopyGroup(group);
+	MemoryContextSwitchTo(oldcxt);
 	entry = hash_search(group_cache, group->name, HASH_ENTER, &found);
 	if (found)
 		MemoryContextDelete(entry->cxt);
 	entry->cxt = cxt;
-	entry->group = CopyGroup(group);
-	MemoryContextSwitchTo(oldcxt);
+	entry->group = copy;
 }
 
 /*
