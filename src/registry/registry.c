@@ -1432,29 +1432,6 @@ DropServiceInternal(const char *name, const char *stmt_text)
 	RecordHistory("DROP FEATURE SERVICE", "feature service", name, stmt_text);
 }
 
-/*
- * RegistryParseFeatureRef splits "group.feature" or "group.*" into its parts,
- * with SQL identifier rules (double quotes keep case and dots).
- */
-FsFeatureRef *
-RegistryParseFeatureRef(const char *ref)
-{
-	char	   *copy = pstrdup(ref);
-	List	   *parts;
-	FsFeatureRef *result;
-
-	if (!SplitIdentifierString(copy, '.', &parts) || list_length(parts) != 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid feature reference \"%s\"", ref),
-				 errhint("Write group.feature or group.*.")));
-	result = palloc0(sizeof(FsFeatureRef));
-	result->group_name = pstrdup(linitial(parts));
-	result->feature_name = strcmp(lsecond(parts), "*") == 0 ? NULL : pstrdup(lsecond(parts));
-	result->location = -1;
-	return result;
-}
-
 /* ------------------------------------------------------------------------
  * Helpers
  * ------------------------------------------------------------------------

@@ -138,6 +138,7 @@ typedef struct FsResolvedFeature
 
 /* registry_resolve.c: names as callers write them, with SQL identifier rules */
 extern FsFeatureRef *RegistryParseFeatureItem(const char *item);
+extern FsFeatureRef *RegistryParseFeatureRef(const char *ref);
 extern List *RegistryResolveFeatures(List *items, const char *service);
 
 /* registry.c: the table-shape check before featstore reads a group table */
@@ -178,6 +179,5 @@ extern FsResult *RegistryDropGroup(const char *name, bool missing_ok, bool casca
 extern FsResult *RegistryCreateService(FsServiceDef *def, const char *stmt_text);
 extern FsResult *RegistryDropService(const char *name, bool missing_ok,
 									 const char *stmt_text);
-extern FsFeatureRef *RegistryParseFeatureRef(const char *ref);
 
 #endif							/* FEATSTORE_REGISTRY_H */

@@ -26,6 +26,7 @@
 
 PG_FUNCTION_INFO_V1(featstore_resolve_features);
 
+static FsFeatureRef *ParseFeatureName(const char *item, bool bare_ok);
 static List *ResolveService(const char *service);
 static List *ResolveItem(const FsFeatureRef *ref);
 static List *ResolveGroupFeatures(FsGroup *group, List *result);
@@ -35,30 +36,53 @@ static char *FeatureNames(const FsGroup *group);
 static void KeyArrays(const FsGroup *group, Datum *names, Datum *types);
 
 /*
- * RegistryParseFeatureItem splits a requested feature, "group",
- * "group.feature" or "group.*", with SQL identifier rules (double quotes
- * keep case and dots).  A bare group, or group.*, means its active
- * features.
+ * ParseFeatureName splits "group.feature" or "group.*" (or, with bare_ok,
+ * "group") with SQL identifier rules: double quotes keep case and dots.
+ * Statements, the registry functions and pit_join() all split names here,
+ * so a name means the same wherever it is written.
  */
-FsFeatureRef *
-RegistryParseFeatureItem(const char *item)
+static FsFeatureRef *
+ParseFeatureName(const char *item, bool bare_ok)
 {
 	char	   *copy = pstrdup(item);
 	List	   *parts;
 	FsFeatureRef *result;
 
 	if (!SplitIdentifierString(copy, '.', &parts) ||
-		list_length(parts) < 1 || list_length(parts) > 2)
+		list_length(parts) > 2 || list_length(parts) < (bare_ok ? 1 : 2))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid feature reference \"%s\"", item),
-				 errhint("Write group, group.feature or group.*, with double quotes around a name that has dots, spaces or capitals.")));
+				 bare_ok ?
+				 errhint("Write group, group.feature or group.*, with double quotes around a name that has dots, spaces or capitals.") :
+				 errhint("Write group.feature or group.*.")));
 	result = palloc0(sizeof(FsFeatureRef));
 	result->group_name = pstrdup(linitial(parts));
 	if (list_length(parts) == 2 && strcmp(lsecond(parts), "*") != 0)
 		result->feature_name = pstrdup(lsecond(parts));
 	result->location = -1;
 	return result;
+}
+
+/*
+ * RegistryParseFeatureItem splits a requested feature, "group",
+ * "group.feature" or "group.*".  A bare group, or group.*, means its
+ * active features.
+ */
+FsFeatureRef *
+RegistryParseFeatureItem(const char *item)
+{
+	return ParseFeatureName(item, true);
+}
+
+/*
+ * RegistryParseFeatureRef splits a service member, "group.feature" or
+ * "group.*"
+ */
+FsFeatureRef *
+RegistryParseFeatureRef(const char *ref)
+{
+	return ParseFeatureName(ref, false);
 }
 
 /*
