@@ -224,10 +224,12 @@ no_escalation('domain');
 retire('domain_g');
 
 # --- an index whose predicate the planner simplifies, running the function ---
-mallory(q{
-	INSERT INTO mallory.pred_g (k, event_timestamp, v) VALUES ('a', now(), 1);
-	CREATE INDEX pred_g_spy ON mallory.pred_g (v) WHERE mallory.imm_note('index predicate');
-});
+# The worker is done with the row before the index appears: an index created
+# between a reader's shape check and its planning is the race that
+# docs/security.md names as a limit, not what this test is about.
+mallory(q{INSERT INTO mallory.pred_g (k, event_timestamp, v) VALUES ('a', now(), 1)});
+wait_caught_up($node, 'pred_g loaded');
+mallory(q{CREATE INDEX pred_g_spy ON mallory.pred_g (v) WHERE mallory.imm_note('index predicate')});
 reads_refused('pred_g',
 	qr/index pred_g_spy on table mallory.pred_g of feature group "pred_g" calls function mallory.imm_note\(text\), which is not built in/,
 	sub { mallory(q{INSERT INTO mallory.pred_g (k, event_timestamp, v) VALUES ('b', now(), 2)}) });
