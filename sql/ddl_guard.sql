@@ -75,15 +75,37 @@ SELECT featstore.check_feature_group('guard_g');
 SELECT featstore.check_feature_group('guard_off');
 
 -- but an index (or statistics object) that runs code of the owner's when
--- the table is planned makes every read refuse the table
+-- the table is planned is refused as it is created (featstore_guard_code,
+-- at ddl_command_end), and so is an exclusion constraint's predicate
 CREATE FUNCTION mallory.guard_f(text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT $1';
+CREATE FUNCTION mallory.guard_p(bigint) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1 > 0';
 CREATE INDEX guard_g_f ON mallory.guard_g (mallory.guard_f(note));
+CREATE INDEX guard_g_p ON mallory.guard_g (v) WHERE mallory.guard_p(v);
+CREATE STATISTICS mallory.guard_s ON (mallory.guard_f(note)), v FROM mallory.guard_g;
+ALTER TABLE mallory.guard_g ADD CONSTRAINT guard_x EXCLUDE (v WITH =) WHERE (mallory.guard_p(v));
+SELECT featstore.check_feature_group('guard_g');
+RESET ROLE;
+-- made all the same with event triggers off (a superuser can), either makes
+-- every read refuse the table
+SET session_replication_role = replica;
+SET ROLE regress_mallory;
+CREATE INDEX guard_g_f ON mallory.guard_g (mallory.guard_f(note));
+RESET ROLE;
+RESET session_replication_role;
+SET ROLE regress_mallory;
 SELECT featstore.check_feature_group('guard_g');
 DROP INDEX mallory.guard_g_f;
+RESET ROLE;
+SET session_replication_role = replica;
+SET ROLE regress_mallory;
 CREATE STATISTICS mallory.guard_s ON (mallory.guard_f(note)), v FROM mallory.guard_g;
+RESET ROLE;
+RESET session_replication_role;
+SET ROLE regress_mallory;
 SELECT featstore.check_feature_group('guard_g');
 DROP STATISTICS mallory.guard_s;
 DROP FUNCTION mallory.guard_f(text);
+DROP FUNCTION mallory.guard_p(bigint);
 
 -- a child table: featstore reads the group's own rows only
 CREATE TABLE mallory.guard_child () INHERITS (mallory.guard_g);

@@ -36,6 +36,7 @@
 
 PG_FUNCTION_INFO_V1(featstore_guard_drop);
 PG_FUNCTION_INFO_V1(featstore_guard_alter);
+PG_FUNCTION_INFO_V1(featstore_guard_code);
 
 static void GuardColumnChange(RangeVar *relation, const char *column, int subtype);
 static void GuardTableChange(RangeVar *relation, const char *action, const char *rulename);
@@ -469,4 +470,61 @@ QualifiedRelationName(Oid relid)
 	if (relname == NULL)
 		elog(ERROR, "cache lookup failed for relation %u", relid);
 	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), relname);
+}
+
+/*
+ * AddsIndex says whether an ALTER TABLE builds an index or a constraint,
+ * whose expressions, predicate or operator classes could be the owner's code
+ */
+static bool
+AddsIndex(AlterTableStmt *ats)
+{
+	ListCell   *lc;
+
+	foreach(lc, ats->cmds)
+	{
+		AlterTableCmd *cmd = lfirst(lc);
+
+		if (cmd->subtype == AT_AddIndex || cmd->subtype == AT_AddConstraint ||
+			cmd->subtype == AT_AddIndexConstraint)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * featstore_guard_code is a ddl_command_end event trigger: an index, an
+ * index-building constraint or an extended statistics object that would
+ * make a group's table run code that is not built in when it is planned is
+ * refused as it is created, with the error every read of the group would
+ * give.  The read-time check alone leaves a window: an index created after
+ * a reader's check and before its planning would have its predicate
+ * evaluated by that planning, in a superuser's pit_join() as the superuser.
+ */
+Datum
+featstore_guard_code(PG_FUNCTION_ARGS)
+{
+	Node	   *stmt;
+	RangeVar   *rv = NULL;
+	Oid			relid;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("featstore_guard_code must be called as an event trigger")));
+	stmt = ((EventTriggerData *) fcinfo->context)->parsetree;
+	if (IsA(stmt, IndexStmt))
+		rv = ((IndexStmt *) stmt)->relation;
+	else if (IsA(stmt, CreateStatsStmt) && list_length(((CreateStatsStmt *) stmt)->relations) == 1 &&
+			 IsA(linitial(((CreateStatsStmt *) stmt)->relations), RangeVar))
+		rv = linitial(((CreateStatsStmt *) stmt)->relations);
+	else if (IsA(stmt, AlterTableStmt) && AddsIndex((AlterTableStmt *) stmt))
+		rv = ((AlterTableStmt *) stmt)->relation;
+	if (rv == NULL || !RegistryIsInstalled())
+		PG_RETURN_NULL();
+	/* the command has just run with this search_path: the same table */
+	relid = RangeVarGetRelid(rv, NoLock, true);
+	if (OidIsValid(relid))
+		RegistryCheckTableCode(relid);
+	PG_RETURN_NULL();
 }

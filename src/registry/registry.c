@@ -236,6 +236,32 @@ RegistryCheckGroupTable(const FsGroup *group)
 }
 
 /*
+ * RegistryCheckTableCode runs the code part of RegistryCheckGroupTable (no
+ * index or extended statistics calling code that is not built in) on the
+ * table relid if it is a feature group's history table.  The guard calls
+ * it when an index or a statistics object is created, so that none can
+ * appear between a reader's check and its planning.
+ */
+void
+RegistryCheckTableCode(Oid relid)
+{
+	char	   *name = RegistryGroupOfTable(relid);
+	FsGroup    *group;
+	int			save_nestlevel;
+
+	if (name == NULL || (group = RegistryLookupGroup(name, true)) == NULL ||
+		group->relid != relid)
+		return;
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	CheckGroupTableCode(group, quote_qualified_identifier(group->schema_name,
+														  group->table_name));
+	AtEOXact_GUC(true, save_nestlevel);
+}
+
+/*
  * CheckGroupTableCode refuses a group table whose indexes or extended
  * statistics would run code that is not built in when the table is merely
  * planned or read: the planner simplifies index expressions, predicates and

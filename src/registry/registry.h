@@ -143,6 +143,7 @@ extern List *RegistryResolveFeatures(List *items, const char *service);
 
 /* registry.c: the table-shape check before featstore reads a group table */
 extern void RegistryCheckGroupTable(const FsGroup *group);
+extern void RegistryCheckTableCode(Oid relid);
 
 /*
  * Registry changes other subsystems must follow (the online store attaches

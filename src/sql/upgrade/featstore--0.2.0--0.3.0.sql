@@ -12,6 +12,13 @@ AS 'MODULE_PATHNAME', 'featstore_guard_alter' LANGUAGE C;
 COMMENT ON FUNCTION featstore.guard_alter() IS 'Event trigger: refuses ALTER TABLE and CREATE RULE that would change the shape the registry records for a feature group''s history table';
 CREATE EVENT TRIGGER featstore_guard_alter ON ddl_command_start EXECUTE FUNCTION featstore.guard_alter();
 COMMENT ON EVENT TRIGGER featstore_guard_alter IS 'featstore: keeps group history tables in the shape the registry records';
+CREATE FUNCTION featstore.guard_code() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'featstore_guard_code' LANGUAGE C;
+COMMENT ON FUNCTION featstore.guard_code() IS 'Event trigger: refuses an index or statistics object on a feature group''s history table that calls code that is not built in';
+CREATE EVENT TRIGGER featstore_guard_code ON ddl_command_end
+	WHEN TAG IN ('CREATE INDEX', 'CREATE STATISTICS', 'ALTER TABLE')
+	EXECUTE FUNCTION featstore.guard_code();
+COMMENT ON EVENT TRIGGER featstore_guard_code IS 'featstore: no index or statistics object that would run an owner''s code when another role reads a group';
 
 CREATE FUNCTION featstore.check_feature_group(name text)
 RETURNS void AS 'MODULE_PATHNAME', 'featstore_check_feature_group' LANGUAGE C VOLATILE STRICT;
