@@ -140,6 +140,23 @@ static int	write_guc_levels[FS_MAX_WRITE_DEPTH];
 static int	write_depth = 0;
 
 /*
+ * FeatstorePinSearchPath sets search_path to pg_catalog, pg_temp until the
+ * returned GUC nest level is closed with AtEOXact_GUC(true, level), or the
+ * transaction aborts: names in featstore's own SQL and in its messages then
+ * mean the same in every session.
+ */
+int
+FeatstorePinSearchPath(void)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+/*
  * BeginRestrictedAs switches to role for work featstore does on the
  * caller's behalf: search_path pinned to pg_catalog, pg_temp for the
  * section (NewGUCNestLevel, undone by EndRestricted or by an abort) and the
@@ -151,10 +168,7 @@ BeginRestrictedAs(Oid role, Oid *save_userid, int *save_sec_context)
 {
 	if (write_depth >= FS_MAX_WRITE_DEPTH)
 		elog(ERROR, "featstore restricted sections nested too deeply");
-	write_guc_levels[write_depth++] = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	write_guc_levels[write_depth++] = FeatstorePinSearchPath();
 	GetUserIdAndSecContext(save_userid, save_sec_context);
 	SetUserIdAndSecContext(role,
 						   *save_sec_context | SECURITY_LOCAL_USERID_CHANGE |

@@ -17,6 +17,7 @@ extern char *FeatstoreInstalledVersion(void);
 extern void FeatstoreRequireCurrentSchema(void);
 extern void FeatstoreRequireEditor(void);
 extern Oid	FeatstoreSchemaOid(bool missing_ok);
+extern int	FeatstorePinSearchPath(void);
 extern void FeatstoreBeginRegistryWrite(Oid *save_userid, int *save_sec_context);
 extern void FeatstoreEndRegistryWrite(Oid save_userid, int save_sec_context);
 extern void FeatstoreBeginAsTableOwner(Oid relid, Oid *save_userid, int *save_sec_context);

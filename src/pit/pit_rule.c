@@ -6,6 +6,7 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/nbtree.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
@@ -98,9 +99,15 @@ PitIndexFit(Relation index, int nkeys, const AttrNumber *key_attnums,
 	int16	   *option = index->rd_indoption;
 
 	memset(shape, 0, sizeof(*shape));
+
+	/*
+	 * Whether the index is partial is read from pg_index, not from
+	 * RelationGetIndexPredicate, which simplifies the predicate and so runs
+	 * whatever functions it calls.
+	 */
 	if (index->rd_rel->relam != BTREE_AM_OID || !form->indisvalid ||
 		IndexRelationGetNumberOfKeyAttributes(index) < nkeys + 2 ||
-		RelationGetIndexPredicate(index) != NIL)
+		!heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL))
 		return;
 	shape->keys_in_order = shape->default_options = shape->exact_types = true;
 	for (int i = 0; i < nkeys; i++)

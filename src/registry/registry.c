@@ -170,10 +170,7 @@ RegistryCheckGroupTable(const FsGroup *group)
 	 * name in a feature's recorded type text, and the messages name types and
 	 * functions the same in every session (qualified unless built in).
 	 */
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	save_nestlevel = FeatstorePinSearchPath();
 	if (!OidIsValid(group->relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -252,10 +249,7 @@ RegistryCheckTableCode(Oid relid)
 	if (name == NULL || (group = RegistryLookupGroup(name, true)) == NULL ||
 		group->relid != relid)
 		return;
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	save_nestlevel = FeatstorePinSearchPath();
 	CheckGroupTableCode(group, quote_qualified_identifier(group->schema_name,
 														  group->table_name));
 	AtEOXact_GUC(true, save_nestlevel);

@@ -60,12 +60,12 @@ def future(args, pg, r):
     while len(seen) < len(due) and time.time() < deadline:
         now_us = int(time.time() * 1e6)
         # only the keys due by now or within 2 ms: few GETs per round
-        todo = [k for k, ets in due.items() if k not in seen and ets <= now_us + 2000]
-        if todo:
+        due_now = [k for k, ets in due.items() if k not in seen and ets <= now_us + 2000]
+        if due_now:
             pipe = r.pipeline(transaction=False)
-            for k in todo:
+            for k in due_now:
                 pipe.get(k)
-            for k, raw in zip(todo, pipe.execute()):
+            for k, raw in zip(due_now, pipe.execute()):
                 if raw is None:
                     continue
                 t = time.time()
