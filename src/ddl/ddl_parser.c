@@ -25,6 +25,7 @@ typedef struct FsToken
 	int			code;			/* gram.h token code, a character, or 0 at the end */
 	char	   *str;			/* identifier, string or operator text */
 	int			location;		/* byte offset in the source */
+	int			end;			/* byte offset just past the token */
 	bool		quoted;			/* a double-quoted identifier */
 } FsToken;
 
@@ -38,6 +39,33 @@ typedef struct FsParser
 
 /* The hint for a TTL written without quotes, as TTL 24h or TTL 24 */
 #define TTL_QUOTE_HINT "A TTL is a string: write it in quotes, e.g. TTL '24 hours'."
+/* The same for a window, as OVER 1h */
+#define WINDOW_QUOTE_HINT "A window is a string: write it in quotes, e.g. OVER '1 hour'."
+
+/* Says whether the parser's current token ends a run of raw text */
+typedef bool (*FsTextEnd) (FsParser *p);
+
+/* The aggregates of AS aggregate(...), by name */
+typedef struct FsAggName
+{
+	const char *name;
+	FsAggKind	kind;
+} FsAggName;
+
+static const FsAggName agg_names[] = {
+	{"count", FS_AGG_COUNT},
+	{"sum", FS_AGG_SUM},
+	{"avg", FS_AGG_AVG},
+	{"min", FS_AGG_MIN},
+	{"max", FS_AGG_MAX},
+	{"stddev_samp", FS_AGG_STDDEV_SAMP},
+	{"stddev_pop", FS_AGG_STDDEV_POP},
+	{"var_samp", FS_AGG_VAR_SAMP},
+	{"var_pop", FS_AGG_VAR_POP},
+	{"last", FS_AGG_LAST},
+};
+
+#define AGG_LIST_HINT "The aggregates are count(*), count(col), count(DISTINCT col), sum, avg, min, max, stddev_samp, stddev_pop, var_samp, var_pop and last(col)."
 
 /* An empty keyword list: the core scanner then returns every word as IDENT */
 static const char empty_kw_string[] = "";
@@ -62,17 +90,28 @@ static FsStatement *ParseAlter(FsParser *p);
 static FsStatement *ParseDrop(FsParser *p);
 static FsEntityDef *ParseCreateEntity(FsParser *p, int location);
 static FsGroupDef *ParseCreateGroup(FsParser *p);
+static void ParseGroupSource(FsParser *p, FsGroupDef *def);
+static void ParseGroupOptions(FsParser *p, FsGroupDef *def);
 static FsServiceDef *ParseCreateService(FsParser *p, bool or_replace);
 static List *ParseAlterGroupActions(FsParser *p);
 static FsFeatureDef *ParseFeatureTarget(FsParser *p, FsAlterAction *act);
 static void ParseAlterFeature(FsParser *p, FsAlterAction *act);
 static void ParseAlterGroupSet(FsParser *p, FsAlterAction *act);
-static FsFeatureDef *ParseFeatureDef(FsParser *p);
+static FsFeatureDef *ParseFeatureDef(FsParser *p, bool computed);
+static void ParseComputation(FsParser *p, FsFeatureDef *def);
+static void ParseAggregate(FsParser *p, FsFeatureDef *def, FsAggKind kind);
+static void ParseDefaultLiteral(FsParser *p, FsFeatureDef *def);
+static FsAggKind LookupAggregate(FsParser *p);
+static char *ParseTextUntil(FsParser *p, FsTextEnd at_end, const char *what,
+							int *location);
+static bool TypeEnds(FsParser *p);
+static bool WhereEnds(FsParser *p);
+static bool ExpressionEnds(FsParser *p);
+static char *ParseQuotedDuration(FsParser *p, const char *what, const char *hint);
 static FsFeatureRef *ParseFeatureRef(FsParser *p);
 static char *ParseTypeText(FsParser *p, int *location);
 static char *ParseName(FsParser *p, const char *what);
 static char *ParseString(FsParser *p, const char *what);
-static char *ParseTtlString(FsParser *p);
 static List *ParseStringList(FsParser *p, const char *what);
 static bool ParseIfExists(FsParser *p, bool not);
 static bool ParseDescriptionOrOwner(FsParser *p, char **description, char **owner);
@@ -81,6 +120,7 @@ static bool PeekWord(FsParser *p, const char *word);
 static bool PeekWordAt(FsParser *p, int offset, const char *word);
 static bool AcceptWord(FsParser *p, const char *word);
 static bool AcceptChar(FsParser *p, char c);
+static bool PeekCharAt(FsParser *p, int offset, char c);
 static void ExpectWord(FsParser *p, const char *word);
 static void ExpectChar(FsParser *p, char c);
 static void SyntaxError(FsParser *p, const char *expected) pg_attribute_noreturn();
@@ -164,6 +204,8 @@ Tokenize(FsParser *p)
 		t = &p->tokens[p->ntokens++];
 		t->code = code;
 		t->location = code == 0 ? (int) strlen(p->source) : loc;
+		/* the scanner ends the current token with a NUL, as plpgsql relies on */
+		t->end = code == 0 ? t->location : loc + (int) strlen(yyext.scanbuf + loc);
 		t->str = NULL;
 		t->quoted = false;
 
@@ -205,8 +247,8 @@ Tokenize(FsParser *p)
 
 /*
  * TokenizeErrorCallback adds a hint when the scanner refuses a number right
- * after TTL (or TTL INTERVAL): TTL 24h is a number with trailing junk to
- * PostgreSQL's scanner, and the fix is to quote the duration.
+ * after TTL (or TTL INTERVAL) or OVER: TTL 24h is a number with trailing
+ * junk to PostgreSQL's scanner, and the fix is to quote the duration.
  */
 static void
 TokenizeErrorCallback(void *arg)
@@ -229,6 +271,8 @@ TokenizeErrorCallback(void *arg)
 		(strcmp(last->str, "interval") == 0 && before != NULL &&
 		 before->code == IDENT && !before->quoted && strcmp(before->str, "ttl") == 0))
 		errhint("%s", TTL_QUOTE_HINT);
+	else if (strcmp(last->str, "over") == 0)
+		errhint("%s", WINDOW_QUOTE_HINT);
 }
 
 /* ParseStatement parses one statement, up to but excluding its ';' */
@@ -310,17 +354,15 @@ ParseCreateEntity(FsParser *p, int location)
 
 /*
  * ParseCreateGroup parses:
- *	[IF NOT EXISTS] [schema.]name ENTITY e FEATURES (feature, ...) [options]
- * where options are TTL, ONLINE | OFFLINE, TAGS, OWNER and DESCRIPTION, in
- * any order, each at most once.
+ *	[IF NOT EXISTS] [schema.]name ENTITY e [FROM source ...]
+ *	FEATURES (feature, ...) [options]
+ * A group with FROM is computed from a source of events, so each of its
+ * features says how (AS ...), see ParseGroupSource and ParseComputation.
  */
 static FsGroupDef *
 ParseCreateGroup(FsParser *p)
 {
 	FsGroupDef *def = palloc0(sizeof(FsGroupDef));
-	bool		seen_online = false;
-	bool		seen_tags = false;
-	bool		seen_ttl = false;
 
 	def->if_not_exists = ParseIfExists(p, true);
 	def->location = Peek(p)->location;
@@ -336,18 +378,84 @@ ParseCreateGroup(FsParser *p)
 	ExpectWord(p, "entity");
 	def->entity_location = Peek(p)->location;
 	def->entity_name = ParseName(p, "an entity name");
+	if (PeekWord(p, "from"))
+		ParseGroupSource(p, def);
+	if (!PeekWord(p, "features"))
+		SyntaxError(p, def->source_name ? "CREATED, WHERE, WINDOW END EXCLUSIVE or FEATURES" :
+					"FROM or FEATURES");
 	ExpectWord(p, "features");
 	ExpectChar(p, '(');
 	do
 	{
-		def->features = lappend(def->features, ParseFeatureDef(p));
+		def->features = lappend(def->features,
+								ParseFeatureDef(p, def->source_name != NULL));
 	} while (AcceptChar(p, ','));
 	ExpectChar(p, ')');
+	ParseGroupOptions(p, def);
+	return def;
+}
+
+/*
+ * ParseGroupSource parses the clauses of a group computed from events, in
+ * this order:
+ *	FROM [schema.]source TIMESTAMP col [CREATED col] [WHERE condition]
+ *	[WINDOW END EXCLUSIVE]
+ * The condition is kept as text; the registry analyses it against the
+ * source, which the parser cannot see.
+ */
+static void
+ParseGroupSource(FsParser *p, FsGroupDef *def)
+{
+	ExpectWord(p, "from");
+	def->source_location = Peek(p)->location;
+	def->source_name = ParseName(p, "a source table name");
+	if (AcceptChar(p, '.'))
+	{
+		def->source_schema = def->source_name;
+		def->source_name = ParseName(p, "a source table name");
+	}
+	ExpectWord(p, "timestamp");
+	def->timestamp_location = Peek(p)->location;
+	def->timestamp_column = ParseName(p, "the source's event time column");
+	if (AcceptWord(p, "created"))
+	{
+		def->created_location = Peek(p)->location;
+		def->created_column = ParseName(p, "the source's creation time column");
+	}
+	if (AcceptWord(p, "where"))
+		def->where_text = ParseTextUntil(p, WhereEnds, "a condition",
+										 &def->where_location);
+	if (AcceptWord(p, "window"))
+	{
+		ExpectWord(p, "end");
+		ExpectWord(p, "exclusive");
+		def->window_end_exclusive = true;
+	}
+}
+
+/*
+ * ParseGroupOptions parses the options after FEATURES (...): TTL,
+ * ONLINE | OFFLINE, TAGS, OWNER and DESCRIPTION, in any order, each at most
+ * once.  A group computed from a source takes no TTL: each feature's window
+ * bounds it.
+ */
+static void
+ParseGroupOptions(FsParser *p, FsGroupDef *def)
+{
+	bool		seen_online = false;
+	bool		seen_tags = false;
+	bool		seen_ttl = false;
 
 	for (;;)
 	{
 		int			loc = Peek(p)->location;
 
+		if (PeekWord(p, "ttl") && def->source_name)
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("a feature group defined FROM a source has no TTL"),
+					 errhint("Each feature's OVER window bounds the events it counts; leave out TTL."),
+					 errposition(DdlCharPosition(p->source, loc))));
 		if (AcceptWord(p, "ttl"))
 		{
 			if (seen_ttl)
@@ -360,7 +468,8 @@ ParseCreateGroup(FsParser *p)
 			{
 				AcceptWord(p, "interval");
 				def->ttl_location = Peek(p)->location;
-				def->ttl_text = ParseTtlString(p);
+				def->ttl_text = ParseQuotedDuration(p, "a TTL string such as '24 hours', or NONE",
+													TTL_QUOTE_HINT);
 				def->has_ttl = true;
 			}
 		}
@@ -383,18 +492,30 @@ ParseCreateGroup(FsParser *p)
 		else if (!ParseDescriptionOrOwner(p, &def->description, &def->owner))
 			break;
 	}
-	return def;
 }
 
-/* ParseFeatureDef parses: name type ['description' | DESCRIPTION 'description'] [TAGS (...)] */
+/*
+ * ParseFeatureDef parses:
+ *	name type [AS ...] ['description' | DESCRIPTION 'description'] [TAGS (...)]
+ * AS ... is required when computed (a group FROM a source) and refused
+ * otherwise, see ParseComputation.
+ */
 static FsFeatureDef *
-ParseFeatureDef(FsParser *p)
+ParseFeatureDef(FsParser *p, bool computed)
 {
 	FsFeatureDef *def = palloc0(sizeof(FsFeatureDef));
 
 	def->location = Peek(p)->location;
 	def->name = ParseName(p, "a feature name");
 	def->type_text = ParseTypeText(p, &def->type_location);
+	if (computed)
+		ParseComputation(p, def);
+	else if (PeekWord(p, "as"))
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("feature \"%s\" is computed, but its group is not defined FROM a source", def->name),
+				 errhint("Features computed AS an aggregate belong to a group defined FROM a source of events, e.g. FROM transactions TIMESTAMP event_time."),
+				 errposition(DdlCharPosition(p->source, Peek(p)->location))));
 	if (Peek(p)->code == SCONST)
 		def->description = ParseString(p, "a description string");
 	else if (AcceptWord(p, "description"))
@@ -402,6 +523,142 @@ ParseFeatureDef(FsParser *p)
 	if (AcceptWord(p, "tags"))
 		def->tags = ParseStringList(p, "a tag string");
 	return def;
+}
+
+/*
+ * ParseComputation parses what follows a computed feature's type:
+ *	AS aggregate [OVER 'window'] [DEFAULT literal]
+ *	AS expression [DEFAULT literal]
+ * An aggregate is a known aggregate name followed by "(": anything else is
+ * an expression over the group's other features, kept as text for the
+ * registry to analyse.
+ */
+static void
+ParseComputation(FsParser *p, FsFeatureDef *def)
+{
+	FsAggKind	kind;
+
+	if (!PeekWord(p, "as"))
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("feature \"%s\" of a group defined FROM a source needs AS", def->name),
+				 errhint("Say how the feature is computed from the source, e.g. %s %s AS count(*) OVER '1 hour'.",
+						 def->name, def->type_text),
+				 errposition(DdlCharPosition(p->source, Peek(p)->location))));
+	ExpectWord(p, "as");
+	def->agg_location = Peek(p)->location;
+	kind = LookupAggregate(p);
+	if (kind != FS_AGG_NONE)
+		ParseAggregate(p, def, kind);
+	else
+	{
+		def->agg_kind = FS_AGG_EXPRESSION;
+		def->expression_text = ParseTextUntil(p, ExpressionEnds,
+											  "an aggregate or an expression",
+											  &def->agg_location);
+		if (PeekWord(p, "over"))
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("expression feature \"%s\" cannot have a window", def->name),
+					 errdetail("Only an aggregate takes OVER; an expression is computed from the group's other features."),
+					 errhint("%s", AGG_LIST_HINT),
+					 errposition(DdlCharPosition(p->source, Peek(p)->location))));
+	}
+	if (AcceptWord(p, "over"))
+	{
+		def->window_location = Peek(p)->location;
+		def->window_text = ParseQuotedDuration(p, "a window string such as '1 hour'",
+											   WINDOW_QUOTE_HINT);
+	}
+	if (AcceptWord(p, "default"))
+		ParseDefaultLiteral(p, def);
+}
+
+/*
+ * ParseAggregate parses an aggregate's parenthesised argument: * (count
+ * only), [DISTINCT (count only)] column.  The argument is one source
+ * column, so that the window pass reads it by attribute number.
+ */
+static void
+ParseAggregate(FsParser *p, FsFeatureDef *def, FsAggKind kind)
+{
+	bool		distinct;
+	int			loc;
+
+	p->pos++;					/* the aggregate's name */
+	ExpectChar(p, '(');
+	def->agg_kind = kind;
+	if (kind == FS_AGG_COUNT && AcceptChar(p, '*'))
+	{
+		def->agg_kind = FS_AGG_COUNT_STAR;
+		ExpectChar(p, ')');
+		return;
+	}
+	loc = Peek(p)->location;
+	distinct = AcceptWord(p, "distinct");
+	if (distinct && kind != FS_AGG_COUNT)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("DISTINCT is supported only in count(DISTINCT col)"),
+				 errhint("Count the distinct values with count(DISTINCT col)."),
+				 errposition(DdlCharPosition(p->source, loc))));
+	if (distinct)
+		def->agg_kind = FS_AGG_COUNT_DISTINCT;
+	def->argument_location = Peek(p)->location;
+	def->agg_argument = ParseName(p, kind == FS_AGG_COUNT ? "*, DISTINCT or a source column name" :
+								  "a source column name");
+	if (!AcceptChar(p, ')'))
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("syntax error at or near \"%s\"", TokenText(Peek(p))),
+				 errdetail("Expected \")\": an aggregate's argument is one column of the source."),
+				 errhint("Compute other values in an expression feature over the group's aggregates, e.g. AS a_sum / nullif(a_count, 0)."),
+				 errposition(DdlCharPosition(p->source, Peek(p)->location))));
+}
+
+/*
+ * ParseDefaultLiteral parses the literal of DEFAULT: a string, a number
+ * with an optional sign, TRUE or FALSE.  It is kept as written; the
+ * registry casts it to the feature's type.
+ */
+static void
+ParseDefaultLiteral(FsParser *p, FsFeatureDef *def)
+{
+	FsToken    *t = Peek(p);
+	int			start = t->location;
+
+	if (t->code == '-' || t->code == '+')
+		t = &p->tokens[++p->pos];
+	if (t->code == ICONST || t->code == FCONST || t->code == SCONST ||
+		(t->code == IDENT && !t->quoted && start == t->location &&
+		 (strcmp(t->str, "true") == 0 || strcmp(t->str, "false") == 0)))
+		p->pos++;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("syntax error at or near \"%s\"", TokenText(t)),
+				 errdetail("Expected a literal after DEFAULT."),
+				 errhint("DEFAULT takes a constant such as 0, -1.5, 'none' or true, the value of an empty window."),
+				 errposition(DdlCharPosition(p->source, t->location))));
+	def->default_location = start;
+	def->default_text = pnstrdup(p->source + start, p->tokens[p->pos - 1].end - start);
+}
+
+/*
+ * LookupAggregate says which aggregate the current token names, if it is an
+ * unquoted aggregate name followed by "(", or FS_AGG_NONE.
+ */
+static FsAggKind
+LookupAggregate(FsParser *p)
+{
+	FsToken    *t = Peek(p);
+
+	if (t->code != IDENT || t->quoted || !PeekCharAt(p, 1, '('))
+		return FS_AGG_NONE;
+	for (size_t i = 0; i < lengthof(agg_names); i++)
+		if (strcmp(t->str, agg_names[i].name) == 0)
+			return agg_names[i].kind;
+	return FS_AGG_NONE;
 }
 
 /*
@@ -548,7 +805,8 @@ ParseAlterGroupSet(FsParser *p, FsAlterAction *act)
 		{
 			AcceptWord(p, "interval");
 			act->location = Peek(p)->location;
-			act->text_value = ParseTtlString(p);
+			act->text_value = ParseQuotedDuration(p, "a TTL string such as '24 hours', or NONE",
+												  TTL_QUOTE_HINT);
 		}
 	}
 	else if (AcceptWord(p, "online"))
@@ -602,7 +860,7 @@ ParseAlterGroupActions(FsParser *p)
 		{
 			ExpectWord(p, "feature");
 			act->kind = FS_ALTER_ADD_FEATURE;
-			act->feature = ParseFeatureDef(p);
+			act->feature = ParseFeatureDef(p, false);
 		}
 		else if (AcceptWord(p, "deprecate"))
 		{
@@ -661,25 +919,32 @@ ParseDrop(FsParser *p)
 	return stmt;
 }
 
-/* ParseTypeText collects a type name up to the next description, option, ',' or ')' */
+/* ParseTypeText collects a type name up to the next description, option, AS, ',' or ')' */
 static char *
 ParseTypeText(FsParser *p, int *location)
 {
+	return ParseTextUntil(p, TypeEnds, "a type name", location);
+}
+
+/*
+ * ParseTextUntil collects the source text of the tokens up to where at_end
+ * says the text ends (outside parentheses and brackets), a ',' or ')' at
+ * depth 0, or the end of the statement.  Empty text is a syntax error.
+ */
+static char *
+ParseTextUntil(FsParser *p, FsTextEnd at_end, const char *what, int *location)
+{
 	int			depth = 0;
+	int			first = p->pos;
 	int			start = Peek(p)->location;
-	int			end;
-	int			len;
 
 	for (;;)
 	{
 		FsToken    *t = Peek(p);
 
-		if (t->code == 0 || t->code == ';' || t->code == SCONST)
+		if (t->code == 0 || t->code == ';')
 			break;
-		if (depth == 0 && (t->code == ',' || t->code == ')'))
-			break;
-		if (depth == 0 && t->code == IDENT && !t->quoted &&
-			(strcmp(t->str, "tags") == 0 || strcmp(t->str, "description") == 0))
+		if (depth == 0 && (t->code == ',' || t->code == ')' || at_end(p)))
 			break;
 		if (t->code == '(' || t->code == '[')
 			depth++;
@@ -687,14 +952,34 @@ ParseTypeText(FsParser *p, int *location)
 			depth--;
 		p->pos++;
 	}
-	end = Peek(p)->location;
-	if (end == start)
-		SyntaxError(p, "a type name");
-	len = end - start;
-	while (len > 0 && isspace((unsigned char) p->source[start + len - 1]))
-		len--;
+	if (p->pos == first)
+		SyntaxError(p, what);
 	*location = start;
-	return pnstrdup(p->source + start, len);
+	/* up to the end of the last token, so that a trailing comment is left out */
+	return pnstrdup(p->source + start, p->tokens[p->pos - 1].end - start);
+}
+
+/* TypeEnds: a type name ends at a string (the description), TAGS, DESCRIPTION or AS */
+static bool
+TypeEnds(FsParser *p)
+{
+	return Peek(p)->code == SCONST || PeekWord(p, "tags") ||
+		PeekWord(p, "description") || PeekWord(p, "as");
+}
+
+/* WhereEnds: a group's WHERE condition ends at WINDOW END or FEATURES */
+static bool
+WhereEnds(FsParser *p)
+{
+	return (PeekWord(p, "window") && PeekWordAt(p, 1, "end")) || PeekWord(p, "features");
+}
+
+/* ExpressionEnds: an expression feature ends at OVER, DEFAULT or its description */
+static bool
+ExpressionEnds(FsParser *p)
+{
+	return Peek(p)->code == SCONST || PeekWord(p, "over") || PeekWord(p, "default") ||
+		PeekWord(p, "description") || PeekWord(p, "tags");
 }
 
 /* ParseDescriptionOrOwner accepts DESCRIPTION 'x' or OWNER 'x', each at most once */
@@ -757,12 +1042,12 @@ ParseString(FsParser *p, const char *what)
 }
 
 /*
- * ParseTtlString accepts a TTL's duration.  It is a string constant, so a
- * bare TTL 24 gets a hint to quote it (TTL 24h never gets here: the scanner
- * refuses it first, see TokenizeErrorCallback).
+ * ParseQuotedDuration accepts a TTL's or a window's duration.  It is a
+ * string constant, so a bare TTL 24 gets a hint to quote it (TTL 24h never
+ * gets here: the scanner refuses it first, see TokenizeErrorCallback).
  */
 static char *
-ParseTtlString(FsParser *p)
+ParseQuotedDuration(FsParser *p, const char *what, const char *hint)
 {
 	FsToken    *t = Peek(p);
 
@@ -770,10 +1055,10 @@ ParseTtlString(FsParser *p)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
 				 errmsg("syntax error at or near \"%s\"", TokenText(t)),
-				 errdetail("Expected a TTL string such as '24 hours', or NONE."),
-				 errhint("%s", TTL_QUOTE_HINT),
+				 errdetail("Expected %s.", what),
+				 errhint("%s", hint),
 				 errposition(DdlCharPosition(p->source, t->location))));
-	return ParseString(p, "a TTL string such as '24 hours', or NONE");
+	return ParseString(p, what);
 }
 
 /* ParseStringList accepts ('a', 'b', ...), possibly empty */
@@ -837,6 +1122,15 @@ AcceptChar(FsParser *p, char c)
 		return false;
 	p->pos++;
 	return true;
+}
+
+/* PeekCharAt says whether the token offset places ahead is the one-character token c */
+static bool
+PeekCharAt(FsParser *p, int offset, char c)
+{
+	if (p->pos + offset >= p->ntokens)
+		return false;
+	return p->tokens[p->pos + offset].code == c;
 }
 
 /* ExpectWord consumes the word or reports a syntax error */

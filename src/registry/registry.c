@@ -637,6 +637,8 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 
 	registry_error_location = def->location;
 	CheckObjectName("feature group", def->name);
+	if (def->source_name)
+		return RegistryCreateSourceGroup(def, stmt_text);
 
 	SPI_connect();
 	RegistryLock();

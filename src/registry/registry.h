@@ -26,6 +26,28 @@ typedef struct FsKeyDef
 	int			location;
 } FsKeyDef;
 
+/*
+ * How a feature of a group defined FROM a source is computed.  FS_AGG_NONE
+ * is an ordinary feature, stored in the group's history table.
+ */
+typedef enum FsAggKind
+{
+	FS_AGG_NONE = 0,
+	FS_AGG_COUNT_STAR,
+	FS_AGG_COUNT,
+	FS_AGG_COUNT_DISTINCT,
+	FS_AGG_SUM,
+	FS_AGG_AVG,
+	FS_AGG_MIN,
+	FS_AGG_MAX,
+	FS_AGG_STDDEV_SAMP,
+	FS_AGG_STDDEV_POP,
+	FS_AGG_VAR_SAMP,
+	FS_AGG_VAR_POP,
+	FS_AGG_LAST,
+	FS_AGG_EXPRESSION			/* over the group's other features */
+} FsAggKind;
+
 /* A feature of CREATE FEATURE GROUP or ADD FEATURE */
 typedef struct FsFeatureDef
 {
@@ -35,6 +57,17 @@ typedef struct FsFeatureDef
 	List	   *tags;			/* of char * */
 	int			location;
 	int			type_location;
+
+	/* AS ...: only in a group defined FROM a source */
+	FsAggKind	agg_kind;
+	char	   *agg_argument;	/* the source column; NULL for count(*), expressions */
+	char	   *expression_text;	/* FS_AGG_EXPRESSION, as written */
+	char	   *window_text;	/* OVER 'window', parsed by the registry; NULL: unbounded */
+	char	   *default_text;	/* DEFAULT literal as written; NULL if none */
+	int			agg_location;
+	int			argument_location;
+	int			window_location;
+	int			default_location;
 } FsFeatureDef;
 
 typedef struct FsEntityDef
@@ -64,6 +97,18 @@ typedef struct FsGroupDef
 	int			entity_location;
 	int			ttl_location;
 	int			schema_location;
+
+	/* FROM source ...: a group computed from events (NULL source_name: none) */
+	char	   *source_schema;	/* NULL: search_path */
+	char	   *source_name;
+	char	   *timestamp_column;
+	char	   *created_column; /* NULL if no CREATED */
+	char	   *where_text;		/* WHERE condition as written; NULL if none */
+	bool		window_end_exclusive;
+	int			source_location;
+	int			timestamp_location;
+	int			created_location;
+	int			where_location;
 } FsGroupDef;
 
 typedef enum FsAlterKind

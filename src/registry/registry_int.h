@@ -7,11 +7,16 @@
 #define FEATSTORE_REGISTRY_INT_H
 
 #include "featstore.h"
+#include "registry/registry.h"
 
 /* registry.c: running registry queries (SPI connected) */
 extern int	RegSpi(const char *sql, int nargs, Oid *argtypes, Datum *values,
 				   const char *nulls, bool elevated);
 extern char *RegGetText(int row, int col);
+
+/* registry_source.c: groups computed FROM a source (work in progress) */
+extern int64 RegistryParseDuration(const char *text, const char *what);
+extern FsResult *RegistryCreateSourceGroup(FsGroupDef *def, const char *stmt_text);
 
 /* registry_lookup.c */
 extern List *RegistryLoadKeys(const char *entity);
