@@ -9,7 +9,9 @@ SELECT featstore.exec($$CREATE ENTITY user (user_id text)$$);
 CREATE SCHEMA analytics;
 CREATE TABLE analytics.transactions (
 	user_id text, event_time timestamptz, ingested_at timestamptz,
-	amount double precision, merchant_id bigint, status text);
+	amount double precision, merchant_id text, status text);
+CREATE TABLE transactions (user_id text, event_time timestamptz, amount numeric(12,2),
+	status text, kind text);
 
 -- the issue's spelling, as shown
 DO LANGUAGE featstore $$
@@ -91,6 +93,43 @@ DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TI
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*) DEFAULT -true) $$;
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*) DEFAULT) $$;
 
+-- the source: it exists, is readable, is a table or view, holds the
+-- entity's keys with their types and the time columns; ONLINE needs a table
+CREATE VIEW tx_view AS SELECT * FROM transactions;
+CREATE SEQUENCE tx_seq;
+CREATE TABLE tx_badkey (user_id bigint, event_time timestamptz);
+CREATE TABLE tx_nokey (account_id text, event_time timestamptz);
+CREATE TABLE tx_localtime (user_id text, event_time timestamp, ingested_at date);
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM nowhere TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM tx_seq TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM tx_nokey TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM tx_badkey TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_tim FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM tx_localtime TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM analytics.transactions TIMESTAMP event_time CREATED created_at FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM tx_view TIMESTAMP event_time FEATURES (n bigint AS count(*)) TAGS ('x') ONLINE $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY nobody FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+CREATE ROLE fs_win_editor IN ROLE featstore_editor;
+SET ROLE fs_win_editor;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+RESET ROLE;
+DROP ROLE fs_win_editor;
+-- a view is fine offline: the group is refused only because it is work in progress
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM tx_view TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+
+-- aggregates: the argument exists, is of a kind the aggregate takes, and the
+-- result fits the feature's type as SQL's own aggregate types it
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (s numeric AS sum(amout)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (s numeric AS sum(status)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (s double precision AS stddev_samp(kind) OVER '1 day') $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n text AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n boolean AS count(DISTINCT kind)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (m integer AS max(status)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (l uuid AS last(kind)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (s no_such_type AS sum(amount)) $$;
+-- assignment casts are accepted: sum(numeric) into double precision, count into integer
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (s double precision AS sum(amount), n integer AS count(*), a numeric AS avg(amount), k varchar(10) AS min(kind)) $$;
+
 -- nothing was created
 SELECT name FROM featstore.feature_groups ORDER BY name;
 SELECT object_name FROM featstore.definition_history WHERE id > :history_before ORDER BY id;
@@ -98,3 +137,6 @@ SELECT object_name FROM featstore.definition_history WHERE id > :history_before 
 -- clean up for the tests that follow in the same database
 DO LANGUAGE featstore $$ DROP ENTITY user CASCADE $$;
 DROP SCHEMA analytics CASCADE;
+DROP VIEW tx_view;
+DROP TABLE transactions, tx_badkey, tx_nokey, tx_localtime;
+DROP SEQUENCE tx_seq;

@@ -478,6 +478,7 @@ ParseGroupOptions(FsParser *p, FsGroupDef *def)
 			if (seen_online)
 				RedundantOption(p, loc, "ONLINE/OFFLINE");
 			seen_online = true;
+			def->online_location = loc;
 			def->online = AcceptWord(p, "online");
 			if (!def->online)
 				ExpectWord(p, "offline");

@@ -637,8 +637,6 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 
 	registry_error_location = def->location;
 	CheckObjectName("feature group", def->name);
-	if (def->source_name)
-		return RegistryCreateSourceGroup(def, stmt_text);
 
 	SPI_connect();
 	RegistryLock();
@@ -649,6 +647,8 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 									"Choose another name, use CREATE FEATURE GROUP IF NOT EXISTS, or change the group with ALTER FEATURE GROUP.");
 
 	keys = CreateGroupKeys(def);
+	if (def->source_name)
+		return RegistryCreateSourceGroup(def, keys, stmt_text);
 	schema_name = CreateGroupSchema(def);
 	features = CreateGroupFeatures(def, keys);
 

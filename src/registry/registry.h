@@ -109,6 +109,7 @@ typedef struct FsGroupDef
 	int			timestamp_location;
 	int			created_location;
 	int			where_location;
+	int			online_location;
 } FsGroupDef;
 
 typedef enum FsAlterKind

@@ -15,8 +15,9 @@ extern int	RegSpi(const char *sql, int nargs, Oid *argtypes, Datum *values,
 extern char *RegGetText(int row, int col);
 
 /* registry_source.c: groups computed FROM a source (work in progress) */
-extern int64 RegistryParseDuration(const char *text, const char *what);
-extern FsResult *RegistryCreateSourceGroup(FsGroupDef *def, const char *stmt_text);
+extern int64 RegistryParseDuration(const char *text, const char *feature);
+extern FsResult *RegistryCreateSourceGroup(FsGroupDef *def, List *keys,
+										   const char *stmt_text);
 
 /* registry_lookup.c */
 extern List *RegistryLoadKeys(const char *entity);

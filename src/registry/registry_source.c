@@ -7,10 +7,21 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "common/int.h"
 #include "datatype/timestamp.h"
+#include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_coerce.h"
+#include "parser/parse_type.h"
+#include "storage/lockdefs.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 #include "registry/registry.h"
@@ -41,6 +52,13 @@ static const char *const agg_kind_names[] = {
 	[FS_AGG_EXPRESSION] = "expression",
 };
 
+static Oid	CheckSource(const FsGroupDef *def, List *keys);
+static Oid	SourceColumnType(Oid relid, const FsGroupDef *def, const char *column,
+							 const char *what, int location);
+static void CheckTimeColumn(Oid relid, const FsGroupDef *def, const char *column,
+							const char *clause, int location);
+static void CheckAggregate(Oid relid, const FsGroupDef *def, const FsFeatureDef *f);
+static Oid	AggregateResultType(const FsFeatureDef *f, Oid argtype);
 static char *DescribeSourceGroup(const FsGroupDef *def);
 static void DescribeFeature(StringInfo buf, const FsFeatureDef *f);
 
@@ -48,10 +66,10 @@ static void DescribeFeature(StringInfo buf, const FsFeatureDef *f);
  * RegistryParseDuration reads a window and normalises it to microseconds.
  * Days count as 24 hours so that a window never depends on the session's
  * time zone; months and years are refused because their length varies.
- * what names the duration for messages, e.g. window of feature "f".
+ * feature names the window's feature in messages.
  */
 int64
-RegistryParseDuration(const char *text, const char *what)
+RegistryParseDuration(const char *text, const char *feature)
 {
 	Interval   *iv;
 	int64		usecs;
@@ -62,7 +80,7 @@ RegistryParseDuration(const char *text, const char *what)
 	if (iv->month != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s '%s' uses months or years", what, text),
+				 errmsg("window '%s' of feature \"%s\" uses months or years", text, feature),
 				 errhint("Months and years vary in length; write the window in days or hours, e.g. '30 days'.")));
 
 	/* a wrapped sum would store a short window silently */
@@ -71,36 +89,40 @@ RegistryParseDuration(const char *text, const char *what)
 		usecs > FS_MAX_WINDOW_DAYS * USECS_PER_DAY)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("%s '%s' is out of range", what, text),
+				 errmsg("window '%s' of feature \"%s\" is out of range", text, feature),
 				 errdetail("A window is at most %d days.", FS_MAX_WINDOW_DAYS),
 				 errhint("Leave out OVER for a feature over all history.")));
 	if (usecs <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s '%s' must be positive", what, text),
+				 errmsg("window '%s' of feature \"%s\" must be positive", text, feature),
 				 errhint("Write a positive duration such as '1 hour', or leave out OVER for a feature over all history.")));
 	return usecs;
 }
 
 /*
- * RegistryCreateSourceGroup is CREATE FEATURE GROUP ... FROM source.  For
- * now it checks what needs no catalog (the windows), then refuses the
- * group at FROM, so that nothing half-made is stored.
+ * RegistryCreateSourceGroup is CREATE FEATURE GROUP ... FROM source, called
+ * by RegistryCreateGroup once the entity's keys are known (SPI connected,
+ * registry locked).  For now it checks the source, its columns, the
+ * aggregates and the windows, then refuses the group at FROM, so that
+ * nothing half-made is stored.  Expressions, WHERE and DEFAULT are not
+ * analysed yet (WIP-issue10.md).
  */
 FsResult *
-RegistryCreateSourceGroup(FsGroupDef *def, const char *stmt_text)
+RegistryCreateSourceGroup(FsGroupDef *def, List *keys, const char *stmt_text)
 {
 	ListCell   *lc;
+	Oid			relid = CheckSource(def, keys);
 
 	foreach(lc, def->features)
 	{
 		FsFeatureDef *f = lfirst(lc);
 
+		CheckAggregate(relid, def, f);
 		if (f->window_text == NULL)
 			continue;
 		registry_error_location = f->window_location;
-		(void) RegistryParseDuration(f->window_text,
-									 psprintf("window of feature \"%s\"", f->name));
+		(void) RegistryParseDuration(f->window_text, f->name);
 	}
 	registry_error_location = def->source_location;
 	ereport(ERROR,
@@ -110,6 +132,185 @@ RegistryCreateSourceGroup(FsGroupDef *def, const char *stmt_text)
 					   def->name, DescribeSourceGroup(def)),
 			 errhint("Define the group without FROM and fill its history table with computed values.")));
 	return NULL;
+}
+
+/*
+ * CheckSource resolves the source relation as the calling role, and checks
+ * that it can be read, holds the entity's key columns with the key's types,
+ * and the TIMESTAMP and CREATED columns.  ONLINE needs a table: change
+ * capture is a trigger on it.
+ */
+static Oid
+CheckSource(const FsGroupDef *def, List *keys)
+{
+	RangeVar   *rv = makeRangeVar(def->source_schema, def->source_name, -1);
+	Oid			relid;
+	char		relkind;
+	ListCell   *lc;
+
+	registry_error_location = def->source_location;
+	relid = RangeVarGetRelid(rv, AccessShareLock, true);
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("source relation \"%s\" of feature group \"%s\" does not exist",
+						def->source_name, def->name),
+				 errhint("Name a table or view of events, schema-qualified if it is not on search_path.")));
+	relkind = get_rel_relkind(relid);
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE &&
+		relkind != RELKIND_VIEW && relkind != RELKIND_MATVIEW)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("source \"%s\" of feature group \"%s\" is not a table or view",
+						get_rel_name(relid), def->name),
+				 errhint("A group is computed from a table, a partitioned table, a view or a materialized view.")));
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", get_rel_name(relid)),
+				 errhint("Defining a group from a source needs SELECT on it.")));
+	if (def->online && relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+	{
+		registry_error_location = def->online_location;
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("feature group \"%s\" cannot be ONLINE: its source \"%s\" is a view",
+						def->name, get_rel_name(relid)),
+				 errhint("The online store follows a source through triggers on a table; define the group FROM the view's table, or leave it OFFLINE.")));
+	}
+	foreach(lc, keys)
+	{
+		FsKeyColumn *k = lfirst(lc);
+		Oid			typid = SourceColumnType(relid, def, k->name, "key column",
+											 def->source_location);
+
+		if (typid != k->typid)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("key column \"%s\" of source \"%s\" has type %s, but entity \"%s\" keys by %s",
+							k->name, get_rel_name(relid), format_type_be(typid),
+							def->entity_name, format_type_be(k->typid)),
+					 errhint("Give the source the entity's key types, e.g. through a view that casts them.")));
+	}
+	CheckTimeColumn(relid, def, def->timestamp_column, "TIMESTAMP", def->timestamp_location);
+	if (def->created_column)
+		CheckTimeColumn(relid, def, def->created_column, "CREATED", def->created_location);
+	return relid;
+}
+
+/*
+ * SourceColumnType returns the type of a column of the source, or refuses
+ * a column the source does not have, at location.
+ */
+static Oid
+SourceColumnType(Oid relid, const FsGroupDef *def, const char *column,
+				 const char *what, int location)
+{
+	AttrNumber	attnum = get_attnum(relid, column);
+
+	registry_error_location = location;
+	if (attnum == InvalidAttrNumber || attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("source \"%s\" of feature group \"%s\" has no %s \"%s\"",
+						get_rel_name(relid), def->name, what, column),
+				 errhint("The source's columns are those of %s; check the spelling and the case.",
+						 get_rel_name(relid))));
+	return get_atttype(relid, attnum);
+}
+
+/* CheckTimeColumn checks that the TIMESTAMP or CREATED column is a timestamptz */
+static void
+CheckTimeColumn(Oid relid, const FsGroupDef *def, const char *column,
+				const char *clause, int location)
+{
+	Oid			typid = SourceColumnType(relid, def, column,
+										 psprintf("%s column", clause), location);
+
+	if (typid != TIMESTAMPTZOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("%s column \"%s\" of source \"%s\" has type %s, not timestamp with time zone",
+						clause, column, get_rel_name(relid), format_type_be(typid)),
+				 errhint("Event times are instants: use a timestamptz column, e.g. through a view that converts it with AT TIME ZONE.")));
+}
+
+/*
+ * CheckAggregate checks an aggregate's argument column, and that the
+ * aggregate's SQL result fits the declared feature type by an assignment
+ * cast, as an INSERT of the aggregate into the column would need.  A cast
+ * through text (count(*) into a text feature) is refused: it fits any type
+ * and says nothing about the value.
+ */
+static void
+CheckAggregate(Oid relid, const FsGroupDef *def, const FsFeatureDef *f)
+{
+	Oid			argtype = InvalidOid;
+	Oid			result;
+	Oid			typid;
+	int32		typmod;
+	Oid			castfunc;
+	CoercionPathType path;
+
+	if (f->agg_kind == FS_AGG_EXPRESSION)
+		return;
+	if (f->agg_argument)
+		argtype = SourceColumnType(relid, def, f->agg_argument, "column",
+								   f->argument_location);
+	registry_error_location = f->type_location;
+	parseTypeString(f->type_text, &typid, &typmod, false);
+	result = AggregateResultType(f, argtype);
+	path = result == typid ? COERCION_PATH_RELABELTYPE :
+		find_coercion_pathway(typid, result, COERCION_ASSIGNMENT, &castfunc);
+	if (path == COERCION_PATH_NONE || path == COERCION_PATH_COERCEVIAIO)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("feature \"%s\" has type %s, but its aggregate gives %s",
+						f->name, format_type_be(typid), format_type_be(result)),
+				 errhint("Declare the feature as %s, or as a type %s converts to.",
+						 format_type_be(result), format_type_be(result))));
+}
+
+/*
+ * AggregateResultType is the type PostgreSQL's own aggregate returns for
+ * the argument type, so that featstore's results are typed as SQL's: it
+ * asks the server (SELECT agg(NULL::type)) after checking that the argument
+ * is of a kind the aggregate takes, for an error at the argument.
+ */
+static Oid
+AggregateResultType(const FsFeatureDef *f, Oid argtype)
+{
+	char		category;
+	bool		preferred;
+	char	   *sql;
+
+	switch (f->agg_kind)
+	{
+		case FS_AGG_COUNT_STAR:
+		case FS_AGG_COUNT:
+		case FS_AGG_COUNT_DISTINCT:
+			return INT8OID;
+		case FS_AGG_LAST:
+		case FS_AGG_MIN:
+		case FS_AGG_MAX:
+			return argtype;
+		default:
+			break;
+	}
+	get_type_category_preferred(argtype, &category, &preferred);
+	registry_error_location = f->argument_location;
+	if (category != TYPCATEGORY_NUMERIC)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("%s of column \"%s\" needs a number, but the column has type %s",
+						agg_kind_names[f->agg_kind], f->agg_argument, format_type_be(argtype)),
+				 errhint("Aggregate a numeric column, or count it with count(%s).",
+						 quote_identifier(f->agg_argument))));
+	sql = psprintf("SELECT pg_catalog.%s(NULL::%s)", agg_kind_names[f->agg_kind],
+				   format_type_be_qualified(argtype));
+	if (SPI_execute(sql, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not find the result type of %s", sql);
+	return SPI_gettypeid(SPI_tuptable->tupdesc, 1);
 }
 
 /*
