@@ -130,6 +130,16 @@ DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TI
 -- assignment casts are accepted: sum(numeric) into double precision, count into integer
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (s double precision AS sum(amount), n integer AS count(*), a numeric AS avg(amount), k varchar(10) AS min(kind)) $$;
 
+-- expressions refer only to earlier features of their own group
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (r double precision AS s / n, s double precision AS sum(amount), n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r bigint AS r + n) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r bigint AS n + plain.f) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r numeric AS amount / n) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r bigint AS n * nothing) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r bigint AS (SELECT 1) + n) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r bigint AS n + * 2) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r bigint AS n AS x) $$;
+
 -- nothing was created
 SELECT name FROM featstore.feature_groups ORDER BY name;
 SELECT object_name FROM featstore.definition_history WHERE id > :history_before ORDER BY id;

@@ -14,8 +14,11 @@
 #include "datatype/timestamp.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/parser.h"
 #include "parser/parse_coerce.h"
 #include "parser/parse_type.h"
 #include "storage/lockdefs.h"
@@ -59,6 +62,24 @@ static void CheckTimeColumn(Oid relid, const FsGroupDef *def, const char *column
 							const char *clause, int location);
 static void CheckAggregate(Oid relid, const FsGroupDef *def, const FsFeatureDef *f);
 static Oid	AggregateResultType(const FsFeatureDef *f, Oid argtype);
+/* What CheckExpressionReference needs: the feature's place in its group */
+typedef struct ExprCheck
+{
+	Oid			relid;			/* the source */
+	const FsGroupDef *def;
+	int			index;			/* of the expression feature in def->features */
+	int			base;			/* byte offset in the block of the parsed "SELECT " */
+	const char *sql;			/* what raw_parser parsed */
+} ExprCheck;
+
+/* The prefix that makes an expression a statement for raw_parser */
+#define EXPR_PREFIX "SELECT "
+
+static void CheckExpression(Oid relid, const FsGroupDef *def, int index);
+static Node *ParseExpressionText(const FsFeatureDef *f);
+static void ExpressionErrorCallback(void *arg);
+static bool CheckExpressionReference(Node *node, void *context);
+static void CheckColumnRef(const ColumnRef *ref, const ExprCheck *check);
 static char *DescribeSourceGroup(const FsGroupDef *def);
 static void DescribeFeature(StringInfo buf, const FsFeatureDef *f);
 
@@ -118,7 +139,10 @@ RegistryCreateSourceGroup(FsGroupDef *def, List *keys, const char *stmt_text)
 	{
 		FsFeatureDef *f = lfirst(lc);
 
-		CheckAggregate(relid, def, f);
+		if (f->agg_kind == FS_AGG_EXPRESSION)
+			CheckExpression(relid, def, foreach_current_index(lc));
+		else
+			CheckAggregate(relid, def, f);
 		if (f->window_text == NULL)
 			continue;
 		registry_error_location = f->window_location;
@@ -252,8 +276,6 @@ CheckAggregate(Oid relid, const FsGroupDef *def, const FsFeatureDef *f)
 	Oid			castfunc;
 	CoercionPathType path;
 
-	if (f->agg_kind == FS_AGG_EXPRESSION)
-		return;
 	if (f->agg_argument)
 		argtype = SourceColumnType(relid, def, f->agg_argument, "column",
 								   f->argument_location);
@@ -311,6 +333,159 @@ AggregateResultType(const FsFeatureDef *f, Oid argtype)
 	if (SPI_execute(sql, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not find the result type of %s", sql);
 	return SPI_gettypeid(SPI_tuptable->tupdesc, 1);
+}
+
+/*
+ * CheckExpression checks what an expression feature refers to: only
+ * features of its own group declared before it, so that the features can
+ * be computed in order, the same way offline and online.  Types are not
+ * checked yet (WIP-issue10.md).
+ */
+static void
+CheckExpression(Oid relid, const FsGroupDef *def, int index)
+{
+	const FsFeatureDef *f = list_nth(def->features, index);
+	ExprCheck	check;
+	Node	   *expr = ParseExpressionText(f);
+
+	check.relid = relid;
+	check.def = def;
+	check.index = index;
+	check.base = f->agg_location - (int) strlen(EXPR_PREFIX);
+	(void) CheckExpressionReference(expr, &check);
+}
+
+/*
+ * ParseExpressionText runs PostgreSQL's grammar over the expression, as
+ * SELECT expression, and returns the expression's raw tree.  A syntax
+ * error points into the block (ExpressionErrorCallback).
+ */
+static Node *
+ParseExpressionText(const FsFeatureDef *f)
+{
+	char	   *sql = psprintf("%s%s", EXPR_PREFIX, f->expression_text);
+	ErrorContextCallback errcallback;
+	ExprCheck	check;
+	List	   *stmts;
+	SelectStmt *select;
+
+	check.base = f->agg_location - (int) strlen(EXPR_PREFIX);
+	check.sql = sql;
+	errcallback.callback = ExpressionErrorCallback;
+	errcallback.arg = &check;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
+	error_context_stack = errcallback.previous;
+
+	select = (SelectStmt *) linitial_node(RawStmt, stmts)->stmt;
+	registry_error_location = f->agg_location;
+	if (list_length(stmts) != 1 || !IsA(select, SelectStmt) ||
+		list_length(select->targetList) != 1 || select->fromClause != NIL ||
+		select->whereClause != NULL || select->distinctClause != NIL ||
+		select->groupClause != NIL || select->sortClause != NIL ||
+		select->limitCount != NULL || select->valuesLists != NIL ||
+		select->op != SETOP_NONE || linitial_node(ResTarget, select->targetList)->name)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("expression feature \"%s\" is not an expression", f->name),
+				 errhint("Write a scalar expression over the group's earlier features, e.g. AS a_sum / nullif(a_count, 0).")));
+	return linitial_node(ResTarget, select->targetList)->val;
+}
+
+/*
+ * ExpressionErrorCallback moves the cursor of a syntax error in an
+ * expression from the parsed text to the block: it becomes the registry's
+ * location, which the statement language turns into the block's cursor.
+ */
+static void
+ExpressionErrorCallback(void *arg)
+{
+	ExprCheck  *check = (ExprCheck *) arg;
+	int			pos = geterrposition();
+
+	if (pos <= 0)
+		return;
+	registry_error_location = check->base +
+		pg_mbcharcliplen(check->sql, strlen(check->sql), pos - 1);
+	errposition(0);
+}
+
+/* CheckExpressionReference walks an expression's raw tree to its column references */
+static bool
+CheckExpressionReference(Node *node, void *context)
+{
+	const ExprCheck *check = (const ExprCheck *) context;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+	{
+		registry_error_location = check->base + ((SubLink *) node)->location;
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("an expression feature cannot contain a subquery"),
+				 errhint("An expression is computed from the group's own features, row by row.")));
+	}
+	if (IsA(node, ColumnRef))
+	{
+		CheckColumnRef((ColumnRef *) node, check);
+		return false;
+	}
+	return raw_expression_tree_walker(node, CheckExpressionReference, context);
+}
+
+/*
+ * CheckColumnRef refuses a reference to anything but an earlier feature of
+ * the group: a later feature or the feature itself (they are computed in
+ * order), another group's feature, or a column of the source (aggregate it
+ * in a feature of its own).
+ */
+static void
+CheckColumnRef(const ColumnRef *ref, const ExprCheck *check)
+{
+	const FsFeatureDef *f = list_nth(check->def->features, check->index);
+	Node	   *first = linitial(ref->fields);
+	const char *name;
+	ListCell   *lc;
+
+	registry_error_location = check->base + ref->location;
+	if (list_length(ref->fields) != 1 || !IsA(first, String))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("expression feature \"%s\" refers to another group or table", f->name),
+				 errhint("An expression uses features of its own group, by their names alone; join other groups in the request, e.g. in a feature service.")));
+	name = strVal(first);
+	foreach(lc, check->def->features)
+	{
+		const FsFeatureDef *other = lfirst(lc);
+
+		if (strcmp(other->name, name) != 0)
+			continue;
+		if (foreach_current_index(lc) < check->index)
+			return;
+		if (foreach_current_index(lc) == check->index)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+					 errmsg("expression feature \"%s\" refers to itself", f->name),
+					 errhint("An expression uses the features declared before it in the same group.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+				 errmsg("expression feature \"%s\" refers to the later feature \"%s\"", f->name, name),
+				 errhint("Features are computed in the order they are declared: declare \"%s\" before \"%s\".",
+						 name, f->name)));
+	}
+	if (get_attnum(check->relid, name) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("expression feature \"%s\" refers to column \"%s\" of the source", f->name, name),
+				 errhint("An expression uses the group's features; aggregate the column in a feature of its own, e.g. AS last(%s).",
+						 quote_identifier(name))));
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("expression feature \"%s\" refers to \"%s\", which is not a feature of group \"%s\"",
+					f->name, name, check->def->name),
+			 errhint("An expression uses the features declared before it in the same group.")));
 }
 
 /*
