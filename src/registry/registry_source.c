@@ -2,8 +2,9 @@
  * registry_source.c
  *		Feature groups computed from a source of events (CREATE FEATURE
  *		GROUP ... FROM source): their validation.  Work in progress for
- *		issue 10, see WIP-issue10.md: the windows are checked, then the
- *		group is refused, because nothing computes it yet.
+ *		issue 10, see WIP-issue10.md: the source, the aggregates, the
+ *		expressions' references and the windows are checked, then the group
+ *		is refused, because nothing stores or computes it yet.
  */
 #include "postgres.h"
 
