@@ -643,6 +643,7 @@ ParseDefaultLiteral(FsParser *p, FsFeatureDef *def)
 				 errposition(DdlCharPosition(p->source, t->location))));
 	def->default_location = start;
 	def->default_text = pnstrdup(p->source + start, p->tokens[p->pos - 1].end - start);
+	def->default_value = t->code == SCONST ? t->str : def->default_text;
 }
 
 /*

@@ -64,6 +64,7 @@ typedef struct FsFeatureDef
 	char	   *expression_text;	/* FS_AGG_EXPRESSION, as written */
 	char	   *window_text;	/* OVER 'window', parsed by the registry; NULL: unbounded */
 	char	   *default_text;	/* DEFAULT literal as written; NULL if none */
+	char	   *default_value;	/* the literal's value: a string unquoted */
 	int			agg_location;
 	int			argument_location;
 	int			window_location;

@@ -63,6 +63,8 @@ static void CheckTimeColumn(Oid relid, const FsGroupDef *def, const char *column
 							const char *clause, int location);
 static void CheckAggregate(Oid relid, const FsGroupDef *def, const FsFeatureDef *f);
 static Oid	AggregateResultType(const FsFeatureDef *f, Oid argtype);
+static void CheckDefault(const FsFeatureDef *f);
+static void DefaultErrorCallback(void *arg);
 /* What CheckExpressionReference needs: the feature's place in its group */
 typedef struct ExprCheck
 {
@@ -144,6 +146,8 @@ RegistryCreateSourceGroup(FsGroupDef *def, List *keys, const char *stmt_text)
 			CheckExpression(relid, def, foreach_current_index(lc));
 		else
 			CheckAggregate(relid, def, f);
+		if (f->default_value)
+			CheckDefault(f);
 		if (f->window_text == NULL)
 			continue;
 		registry_error_location = f->window_location;
@@ -334,6 +338,42 @@ AggregateResultType(const FsFeatureDef *f, Oid argtype)
 	if (SPI_execute(sql, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not find the result type of %s", sql);
 	return SPI_gettypeid(SPI_tuptable->tupdesc, 1);
+}
+
+/*
+ * CheckDefault reads a DEFAULT literal with the feature type's input
+ * function, as a quoted constant is read, so that a value the type refuses
+ * is refused now, at the literal, rather than at every empty window.
+ */
+static void
+CheckDefault(const FsFeatureDef *f)
+{
+	Oid			typid;
+	int32		typmod;
+	Oid			infunc;
+	Oid			ioparam;
+	ErrorContextCallback errcallback;
+
+	registry_error_location = f->type_location;
+	parseTypeString(f->type_text, &typid, &typmod, false);
+	getTypeInputInfo(typid, &infunc, &ioparam);
+	registry_error_location = f->default_location;
+	errcallback.callback = DefaultErrorCallback;
+	errcallback.arg = (void *) f;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	(void) OidInputFunctionCall(infunc, f->default_value, ioparam, typmod);
+	error_context_stack = errcallback.previous;
+}
+
+/* DefaultErrorCallback says what a DEFAULT the feature's type refuses is for */
+static void
+DefaultErrorCallback(void *arg)
+{
+	const FsFeatureDef *f = (const FsFeatureDef *) arg;
+
+	errhint("DEFAULT is the value of feature \"%s\" over an empty window: write a value of type %s.",
+			f->name, f->type_text);
 }
 
 /*
