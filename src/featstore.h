@@ -32,6 +32,63 @@ typedef struct FsKeyColumn
 	Oid			typid;			/* TEXTOID, INT4OID, INT8OID or UUIDOID */
 } FsKeyColumn;
 
+/*
+ * How a feature of a group defined FROM a source is computed.  FS_AGG_NONE
+ * is an ordinary feature, stored in the group's history table.
+ */
+typedef enum FsAggKind
+{
+	FS_AGG_NONE = 0,
+	FS_AGG_COUNT_STAR,
+	FS_AGG_COUNT,
+	FS_AGG_COUNT_DISTINCT,
+	FS_AGG_SUM,
+	FS_AGG_AVG,
+	FS_AGG_MIN,
+	FS_AGG_MAX,
+	FS_AGG_STDDEV_SAMP,
+	FS_AGG_STDDEV_POP,
+	FS_AGG_VAR_SAMP,
+	FS_AGG_VAR_POP,
+	FS_AGG_LAST,
+	FS_AGG_EXPRESSION			/* over the group's other features */
+} FsAggKind;
+
+/*
+ * How a feature of a group defined FROM a source is computed
+ * (FsFeature.window; NULL for a feature stored in a history table).
+ */
+typedef struct FsWindowFeature
+{
+	FsAggKind	agg;
+	char	   *argument;		/* the source column; NULL for count(*), expressions */
+	Oid			argument_typid; /* its type; InvalidOid when no argument */
+	int64		window_usecs;	/* OVER 'w' in microseconds; 0: unbounded */
+	char	   *window_text;	/* OVER 'w' as written; NULL: unbounded */
+	char	   *default_value;	/* DEFAULT, the literal's value as text; NULL: none */
+	char	   *expression;		/* FS_AGG_EXPRESSION: the expression as written */
+} FsWindowFeature;
+
+/*
+ * The source of events of a group defined FROM a source (FsGroup.source;
+ * NULL for a group whose history table users fill).  Such a group's
+ * schema_name.table_name is its timeline view, which the registry creates:
+ * the relation the point-in-time join and BI tools read, with the keys,
+ * event_timestamp, created_at and the features as columns.
+ */
+typedef struct FsSource
+{
+	char	   *schema_name;
+	char	   *relation_name;
+	Oid			relid;			/* InvalidOid if the relation is missing */
+	char		relkind;		/* at definition: r, p, v or m */
+	char	   *timestamp_column;	/* timestamptz */
+	char	   *created_column; /* timestamptz; NULL: no CREATED */
+	char	   *where_text;		/* the WHERE condition as written; NULL: none */
+	bool		window_end_exclusive;
+	int64		max_window_usecs;	/* the longest window; 0 if one is unbounded */
+} FsSource;
+
 /* One feature of a group, as the registry holds it */
 typedef struct FsFeature
 {
@@ -42,6 +99,7 @@ typedef struct FsFeature
 	char	   *description;
 	bool		deprecated;
 	int			position;
+	FsWindowFeature *window;	/* NULL unless the group has a source */
 } FsFeature;
 
 /* A feature group with everything the other subsystems need to use it */
@@ -58,6 +116,7 @@ typedef struct FsGroup
 	int64		ttl_usecs;		/* ttl in microseconds, 0 when !has_ttl */
 	bool		online;
 	List	   *features;		/* of FsFeature *, in position order */
+	FsSource   *source;			/* NULL: an ordinary group with a history table */
 } FsGroup;
 
 #endif							/* FEATSTORE_H */

@@ -26,28 +26,6 @@ typedef struct FsKeyDef
 	int			location;
 } FsKeyDef;
 
-/*
- * How a feature of a group defined FROM a source is computed.  FS_AGG_NONE
- * is an ordinary feature, stored in the group's history table.
- */
-typedef enum FsAggKind
-{
-	FS_AGG_NONE = 0,
-	FS_AGG_COUNT_STAR,
-	FS_AGG_COUNT,
-	FS_AGG_COUNT_DISTINCT,
-	FS_AGG_SUM,
-	FS_AGG_AVG,
-	FS_AGG_MIN,
-	FS_AGG_MAX,
-	FS_AGG_STDDEV_SAMP,
-	FS_AGG_STDDEV_POP,
-	FS_AGG_VAR_SAMP,
-	FS_AGG_VAR_POP,
-	FS_AGG_LAST,
-	FS_AGG_EXPRESSION			/* over the group's other features */
-} FsAggKind;
-
 /* A feature of CREATE FEATURE GROUP or ADD FEATURE */
 typedef struct FsFeatureDef
 {

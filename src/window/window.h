@@ -1,0 +1,69 @@
+/*
+ * window.h
+ *		Window aggregates of feature groups defined FROM a source of events:
+ *		the one engine that computes them, for the point-in-time join
+ *		(PitJoin's window mode), the group's timeline view and the online
+ *		worker.  Same definition, same code, same numbers.
+ *
+ * A pass computes A(e, t) (docs/pit-semantics.md) for a sequence of points
+ * (e, t) given in the engine's key order, then time order.  The events come
+ * from one SQL query (WinSourceSql) that returns them in that key order,
+ * then by event time and created time; the engine pulls them from its
+ * Portal as the points advance, keeps the events inside the longest window
+ * of the current key, and adds and removes them at each window's head and
+ * tail.  Work is O(points + events x windows) after sorting.
+ *
+ * Contract between the parts (issue 10):
+ *	- WinCompile reads the registry's FsGroup (featstore.h: FsSource,
+ *	  FsWindowFeature) and builds everything a pass needs once.
+ *	- WinSourceSql is the only SQL that reads a source.  Callers open it
+ *	  with SPI as the role that must be allowed to read the source (the
+ *	  caller of the join; the group owner, in a restricted section, for the
+ *	  worker), with search_path pinned (FeatstorePinSearchPath).
+ *	- The caller sorts its points with WinPointSortKeys, so both sides use
+ *	  one order.
+ *	- WinEvaluate fills values/nulls for every feature of the group, in
+ *	  position order, and *next_change: the first instant after t at which
+ *	  the result would change with no new event (an event leaving a window,
+ *	  or a future-dated event entering one); DT_NOEND if never.
+ */
+#ifndef FEATSTORE_WINDOW_H
+#define FEATSTORE_WINDOW_H
+
+#include "featstore.h"
+
+#include "utils/portal.h"
+
+typedef struct WinPlan WinPlan;		/* a compiled group definition */
+typedef struct WinState WinState;	/* one pass over the events */
+
+/* The point a pass evaluates: the entity's key values and the time t */
+typedef struct WinPoint
+{
+	Datum	   *keys;			/* one per key column of the group's entity */
+	bool	   *key_nulls;		/* a NULL key matches no event */
+	TimestampTz t;
+} WinPoint;
+
+/* How callers must order their points: one entry per key column, then t */
+typedef struct WinSortKey
+{
+	Oid			sortop;			/* "<" of the key's type */
+	Oid			collation;		/* "C" for text keys, as WinSourceSql orders */
+} WinSortKey;
+
+/* window_plan.c */
+extern WinPlan *WinCompile(const FsGroup *group, MemoryContext cxt);
+extern char *WinSourceSql(const WinPlan *plan, bool has_as_of,
+						  const char *extra_condition);
+extern void WinPointSortKeys(const WinPlan *plan, WinSortKey *keys);
+extern int	WinFeatureCount(const WinPlan *plan);
+
+/* window_pass.c */
+extern WinState *WinBegin(WinPlan *plan, Portal events, TimestampTz as_of,
+						  bool has_as_of, bool strict, MemoryContext cxt);
+extern void WinEvaluate(WinState *state, const WinPoint *point,
+						Datum *values, bool *nulls, TimestampTz *next_change);
+extern void WinEnd(WinState *state);
+
+#endif							/* FEATSTORE_WINDOW_H */
