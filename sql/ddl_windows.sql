@@ -218,6 +218,10 @@ SELECT group_name, feature_name, schema_name, table_name, entity_name, ttl, key_
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP tx_excl ADD FEATURE m bigint $$;
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP tx_excl SET TTL '1 day' $$;
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP tx_excl ALTER FEATURE n TYPE integer $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP tx_of_view ENTITY user FROM tx_view TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ ALTER FEATURE GROUP tx_of_view SET ONLINE $$;
+DO LANGUAGE featstore $$ ALTER FEATURE GROUP tx_of_view SET OFFLINE $$;
+DO LANGUAGE featstore $$ DROP FEATURE GROUP tx_of_view $$;
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP tx_excl SET DESCRIPTION 'exclusive windows', SET OWNER 'fraud-team', SET TAGS ('fraud', 'v2'), ALTER FEATURE lo SET DESCRIPTION 'smallest amount', DEPRECATE FEATURE vp $$;
 SELECT description, owner, tags, obj_description('public.tx_excl'::regclass, 'pg_class') AS view_comment
   FROM featstore.feature_groups WHERE name = 'tx_excl';

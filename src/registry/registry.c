@@ -1114,6 +1114,17 @@ AlterSourceGroupCheck(const FsGroup *group, const FsAlterAction *act)
 		case FS_ALTER_SET_TTL:
 			what = "SET TTL";
 			break;
+		case FS_ALTER_SET_ONLINE:
+			if (act->bool_value && group->source->relkind != RELKIND_RELATION &&
+				group->source->relkind != RELKIND_PARTITIONED_TABLE)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("feature group \"%s\" cannot be ONLINE: its source %s is a view",
+								group->name,
+								quote_qualified_identifier(group->source->schema_name,
+														   group->source->relation_name)),
+						 errhint("The online store follows a source through triggers on a table; define a group FROM the view's table to serve it online.")));
+			return;
 		default:
 			return;
 	}
