@@ -119,6 +119,19 @@ SET ROLE fs_win_editor;
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
 RESET ROLE;
 DROP ROLE fs_win_editor;
+-- SELECT on exactly the columns the group reads is enough
+CREATE ROLE win_col_role IN ROLE featstore_editor;
+GRANT CREATE ON SCHEMA public TO win_col_role;
+GRANT SELECT (user_id, event_time, amount) ON transactions TO win_col_role;
+SET ROLE win_col_role;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP col_ok ENTITY user FROM transactions TIMESTAMP event_time WHERE amount > 0 FEATURES (s numeric AS sum(amount) OVER '1 day') $$;
+DO LANGUAGE featstore $$ DROP FEATURE GROUP col_ok $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (s numeric AS sum(amount), k text AS last(kind)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time WHERE amount > 0 AND status = 'ok' FEATURES (n bigint AS count(*)) $$;
+RESET ROLE;
+REVOKE SELECT (user_id, event_time, amount) ON transactions FROM win_col_role;
+REVOKE CREATE ON SCHEMA public FROM win_col_role;
+DROP ROLE win_col_role;
 -- a view is fine offline
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM tx_view TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
 DO LANGUAGE featstore $$ DROP FEATURE GROUP g $$;

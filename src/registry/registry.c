@@ -308,6 +308,7 @@ ViewIsWindowTimeline(Relation view, const char *group_name)
 	RangeTblFunction *rtf = NULL;
 	FuncExpr   *fe;
 	Const	   *arg;
+	char	   *fname;
 	ListCell   *lc;
 
 	if (q->jointree == NULL || q->jointree->quals != NULL || q->hasAggs ||
@@ -330,9 +331,10 @@ ViewIsWindowTimeline(Relation view, const char *group_name)
 	if (rtf == NULL || !IsA(rtf->funcexpr, FuncExpr))
 		return false;
 	fe = (FuncExpr *) rtf->funcexpr;
-	if (list_length(fe->args) != 1 || !IsA(linitial(fe->args), Const) ||
+	fname = get_func_name(fe->funcid);
+	if (list_length(fe->args) != 1 || !IsA(linitial(fe->args), Const) || fname == NULL ||
 		get_func_namespace(fe->funcid) != FeatstoreSchemaOid(false) ||
-		strcmp(get_func_name(fe->funcid), "window_timeline") != 0)
+		strcmp(fname, "window_timeline") != 0)
 		return false;
 	arg = linitial(fe->args);
 	return !arg->constisnull && arg->consttype == TEXTOID &&
