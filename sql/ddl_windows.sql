@@ -304,6 +304,39 @@ CREATE OR REPLACE VIEW tx_excl AS SELECT * FROM featstore.window_timeline('tx_ex
 SELECT featstore.check_feature_group('tx_excl');
 ROLLBACK;
 
+-- reading the source must not run code that is not built in: no index or
+-- statistics object of the source calls such code (the join plans the
+-- source as its caller), and a source view calls none (a view runs its
+-- functions as the reader), at definition, at creation of an index, at reads
+CREATE FUNCTION public.win_imm(numeric) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1 > 0';
+CREATE TABLE tx_code (user_id text, event_time timestamptz, amount numeric);
+CREATE INDEX tx_code_idx ON tx_code (user_id) WHERE public.win_imm(amount);
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM tx_code TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+DROP INDEX tx_code_idx;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM tx_code TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+CREATE INDEX tx_code_idx ON tx_code (user_id) WHERE public.win_imm(amount);
+CREATE INDEX tx_code_idx ON tx_code (user_id) WHERE amount > 0;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+CREATE STATISTICS tx_code_stats ON (public.win_imm(amount)), user_id FROM tx_code;
+SELECT featstore.check_feature_group('g');
+ROLLBACK;
+CREATE VIEW tx_code_view AS SELECT * FROM tx_code WHERE public.win_imm(amount);
+CREATE VIEW tx_code_view2 AS SELECT v.* FROM (SELECT * FROM tx_code_view) v;
+CREATE VIEW tx_code_view3 AS SELECT * FROM tx_code WHERE amount > 0 AND user_id <> '';
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g2 ENTITY user FROM tx_code_view TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g2 ENTITY user FROM tx_code_view2 TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g2 ENTITY user FROM tx_code_view3 TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+CREATE OR REPLACE VIEW tx_code_view3 AS SELECT * FROM tx_code WHERE public.win_imm(amount);
+SELECT featstore.check_feature_group('g2');
+ROLLBACK;
+DO LANGUAGE featstore $$ DROP FEATURE GROUP g; DROP FEATURE GROUP g2 $$;
+DROP VIEW tx_code_view3, tx_code_view2, tx_code_view;
+DROP TABLE tx_code;
+DROP FUNCTION public.win_imm(numeric);
+
 -- a group owned by one role, computed from another role's table: the view
 -- is the group creator's, the source stays its owner's, and its owner
 -- cannot drop it from under the group
