@@ -31,13 +31,16 @@ PitExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 	ctx = set_deparse_context_plan(es->deparse_cxt, &cscan->scan.plan, ancestors);
 
 	strategy = st->strategy == PIT_HASH ? "hash" :
-		st->strategy == PIT_MERGE ? "merge" : "index probe";
+		st->strategy == PIT_MERGE ? "merge" :
+		st->strategy == PIT_WINDOW ? "window" : "index probe";
 	if (es->analyze && st->ever_spilled)
 		strategy = "hash, spilled to merge";
 	ExplainPropertyText("Strategy", strategy, es);
 	ExplainPropertyText("Join Type", st->left ? "Left" : "Inner", es);
 	if (st->strategy == PIT_PROBE)
 		ExplainPropertyText("Index", RelationGetRelationName(st->index_rel), es);
+	if (st->strategy == PIT_WINDOW)
+		PitWindowExplain(st, es);
 
 	initStringInfo(&keys);
 	for_each_from(lc, cscan->custom_exprs, PIT_EXPR_NFIXED)
@@ -47,7 +50,9 @@ PitExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 		appendStringInfoString(&keys, deparse_expression(lfirst(lc), ctx, true, false));
 	}
 	ExplainPropertyText("Keys", keys.len > 0 ? keys.data : "none", es);
-	if (IsA(ttl, Const) && ((Const *) ttl)->constisnull)
+	if (st->strategy == PIT_WINDOW)
+		;						/* windows, never a TTL, bound the features */
+	else if (IsA(ttl, Const) && ((Const *) ttl)->constisnull)
 		ExplainPropertyText("TTL", "none", es);
 	else
 		ExplainPropertyText("TTL", deparse_expression(ttl, ctx, true, false), es);
@@ -77,6 +82,7 @@ PitExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 	{
 		ExplainPropertyInteger("Matched", NULL, st->n_matched, es);
 		ExplainPropertyInteger("No Match", NULL, st->n_nomatch, es);
-		ExplainPropertyInteger("TTL Expired", NULL, st->n_expired, es);
+		if (st->strategy != PIT_WINDOW)
+			ExplainPropertyInteger("TTL Expired", NULL, st->n_expired, es);
 	}
 }
