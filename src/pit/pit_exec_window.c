@@ -18,7 +18,11 @@
  *
  * The feature side's columns are the view's: the keys (the spine row's),
  * event_timestamp and created_at of the best event the windows count
- * (NULL when none), then the features in position order.  Every spine row
+ * (NULL when none), then the features in position order.  The engine
+ * computes those two times too: the node compiles the group with two more
+ * features, last(event time) and last(created) over the group's longest
+ * window, since last() takes the best event by (event_time, created) under
+ * the same WHERE, as_of and strict as every feature.  Every spine row
  * gets one row; an empty window gives count 0, the feature's DEFAULT or
  * NULL.  A spine row with a NULL key or ts counts no event: a LEFT join
  * keeps it with those empty values, an INNER join drops it, and keeps
@@ -43,8 +47,8 @@
 #include "extension.h"
 #include "featstore.h"
 #include "pit/pit_exec.h"
-#include "pit/pit_window.h"
 #include "registry/registry.h"
+#include "window/window.h"
 
 /* The window strategy's state, beside the PitScanState it belongs to */
 typedef struct PitWindow
@@ -55,18 +59,23 @@ typedef struct PitWindow
 	List	   *coltypes;		/* the view's column types */
 	TupleDesc	feat_desc;		/* the view's columns */
 	TupleTableSlot *out_slot;	/* minimal, the scan tuple's descriptor */
+	ExprState  *view_qual;		/* LEFT: conditions on the computed row, or NULL */
+	TupleTableSlot *check_slot; /* virtual, the scan tuple's, to test view_qual */
 
 	/* the group, compiled at the first scan, for the node's life */
 	MemoryContext cxt;
 	FsGroup    *group;
 	WinPlan    *plan;
 	WinSortKey *sortkeys;
-	int			nfeat;
+	int			nfeat;			/* the group's features */
+	bool		has_created;	/* the engine computes last(created) too */
 
 	/* one spine row's buffers, allocated with the group */
 	Datum	   *keys;
 	bool	   *knulls;
 	bool	   *all_null;		/* every key NULL: a point that counts no event */
+	Datum	   *winvals;		/* the engine's: the features, then the times */
+	bool	   *winnulls;
 	Datum	   *featvals;		/* the view's columns */
 	bool	   *featnulls;
 	Datum	   *values;			/* the scan tuple's columns */
@@ -80,11 +89,15 @@ typedef struct PitWindow
 } PitWindow;
 
 static void PitWindowCompile(PitScanState *st);
+static FsGroup *PitWindowWithTimes(const FsGroup *group);
+static FsFeature *PitWindowLast(const char *name, const char *column,
+								int position, int64 window_usecs);
 static void PitWindowCheckOptions(PitScanState *st);
 static void PitWindowSortSpine(PitScanState *st);
 static void PitWindowPass(PitScanState *st);
 static Portal PitWindowOpenEvents(PitScanState *st);
 static void PitWindowRow(PitScanState *st, WinState *ws);
+static bool PitWindowViewQual(PitScanState *st, Datum *values, bool *isnull);
 
 /*
  * PitWindowBegin reads the window fields of the plan and returns the
@@ -98,6 +111,7 @@ PitWindowBegin(PitScanState *st, EState *estate)
 	List	   *priv = cscan->custom_private;
 	PitWindow  *w = palloc0(sizeof(PitWindow));
 	TupleDesc	scan_desc = st->css.ss.ss_ScanTupleSlot->tts_tupleDescriptor;
+	int			nquals = intVal(list_nth(priv, PIT_PRIV_WINDOW_NQUALS));
 	int			i = 1;
 	ListCell   *lc;
 
@@ -111,6 +125,11 @@ PitWindowBegin(PitScanState *st, EState *estate)
 		i++;
 	}
 	w->out_slot = ExecInitExtraTupleSlot(estate, scan_desc, &TTSOpsMinimalTuple);
+	w->check_slot = ExecInitExtraTupleSlot(estate, scan_desc, &TTSOpsVirtual);
+	if (nquals > 0)
+		w->view_qual = ExecInitQual(list_copy_tail(cscan->custom_exprs,
+												   list_length(cscan->custom_exprs) - nquals),
+									&st->css.ss.ps);
 	w->cxt = AllocSetContextCreate(CurrentMemoryContext, "PitJoin window",
 								   ALLOCSET_DEFAULT_SIZES);
 	st->win = w;
@@ -173,11 +192,12 @@ PitWindowCompile(PitScanState *st)
 				 errmsg("feature group \"%s\" changed since this statement was planned", w->group_name),
 				 errhint("Run the statement again.")));
 
-	w->plan = WinCompile(w->group, w->cxt);
-	w->nfeat = WinFeatureCount(w->plan);
-	if (w->nfeat != list_length(w->group->features))
+	w->nfeat = list_length(w->group->features);
+	w->has_created = w->group->source->created_column != NULL;
+	w->plan = WinCompile(PitWindowWithTimes(w->group), w->cxt);
+	if (WinFeatureCount(w->plan) != w->nfeat + 1 + w->has_created)
 		elog(ERROR, "featstore: the window engine computes %d features of group \"%s\", which has %d",
-			 w->nfeat, w->group_name, list_length(w->group->features));
+			 WinFeatureCount(w->plan), w->group_name, w->nfeat);
 	w->sortkeys = palloc0(sizeof(WinSortKey) * Max(st->nkeys, 1));
 	WinPointSortKeys(w->plan, w->sortkeys);
 
@@ -185,11 +205,71 @@ PitWindowCompile(PitScanState *st)
 	w->knulls = palloc0(sizeof(bool) * Max(st->nkeys, 1));
 	w->all_null = palloc(sizeof(bool) * Max(st->nkeys, 1));
 	memset(w->all_null, true, sizeof(bool) * Max(st->nkeys, 1));
+	w->winvals = palloc0(sizeof(Datum) * (w->nfeat + 2));
+	w->winnulls = palloc0(sizeof(bool) * (w->nfeat + 2));
 	w->featvals = palloc0(sizeof(Datum) * w->feat_desc->natts);
 	w->featnulls = palloc0(sizeof(bool) * w->feat_desc->natts);
 	w->values = palloc0(sizeof(Datum) * Max(st->nmap, 1));
 	w->isnull = palloc0(sizeof(bool) * Max(st->nmap, 1));
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * PitWindowWithTimes returns the group with two more features after its
+ * own: last(event time) and last(created) over its longest window (or
+ * unbounded, when a feature is), the best counted event's times, which are
+ * the view's event_timestamp and created_at.  The names cannot clash with
+ * a feature's (a "$" is not in an unquoted identifier, and no expression
+ * of the group can name them: they come after every feature).
+ */
+static FsGroup *
+PitWindowWithTimes(const FsGroup *group)
+{
+	FsGroup    *copy = palloc(sizeof(FsGroup));
+	int64		longest = 0;
+	bool		unbounded = false;
+	int			n = list_length(group->features);
+	ListCell   *lc;
+
+	foreach(lc, group->features)
+	{
+		FsWindowFeature *fw = ((FsFeature *) lfirst(lc))->window;
+
+		if (fw == NULL || fw->agg == FS_AGG_EXPRESSION)
+			continue;
+		unbounded = unbounded || fw->window_usecs <= 0;
+		longest = Max(longest, fw->window_usecs);
+	}
+	*copy = *group;
+	copy->features = list_copy(group->features);
+	copy->features = lappend(copy->features,
+							 PitWindowLast("pit$event_time", group->source->timestamp_column,
+										   n + 1, unbounded ? 0 : longest));
+	if (group->source->created_column != NULL)
+		copy->features = lappend(copy->features,
+								 PitWindowLast("pit$created", group->source->created_column,
+											   n + 2, unbounded ? 0 : longest));
+	return copy;
+}
+
+/* PitWindowLast makes a timestamptz feature last(column) over a window */
+static FsFeature *
+PitWindowLast(const char *name, const char *column, int position, int64 window_usecs)
+{
+	FsFeature  *f = palloc0(sizeof(FsFeature));
+	FsWindowFeature *fw = palloc0(sizeof(FsWindowFeature));
+
+	fw->agg = FS_AGG_LAST;
+	fw->argument = pstrdup(column);
+	fw->argument_typid = TIMESTAMPTZOID;
+	fw->window_usecs = window_usecs;
+	f->name = pstrdup(name);
+	f->type_name = pstrdup("timestamp with time zone");
+	f->typid = TIMESTAMPTZOID;
+	f->typmod = -1;
+	f->position = position;
+	f->window = fw;
+	return f;
 }
 
 /*
@@ -342,9 +422,6 @@ PitWindowRow(PitScanState *st, WinState *ws)
 	MemoryContext old = MemoryContextSwitchTo(w->rowcxt);
 	WinPoint	point;
 	TimestampTz next_change;
-	TimestampTz ets;
-	TimestampTz cat;
-	bool		cat_null = true;
 	bool		tsnull;
 	bool		never;
 	bool		found;
@@ -370,21 +447,18 @@ PitWindowRow(PitScanState *st, WinState *ws)
 		point.key_nulls = w->all_null;
 	if (tsnull)
 		point.t = 0;
-	WinEvaluate(ws, &point, featvals + st->nkeys + 2, featnulls + st->nkeys + 2,
-				&next_change);
-	found = !never && WinLatestEvent(ws, &ets, &cat, &cat_null);
-	if (found)
-		st->n_matched++;
-	else
-		st->n_nomatch++;
+	WinEvaluate(ws, &point, w->winvals, w->winnulls, &next_change);
+	found = !w->winnulls[w->nfeat];
 
 	/* the view's columns: the spine's keys, the best event's times, the features */
 	memcpy(featvals, keys, sizeof(Datum) * st->nkeys);
 	memcpy(featnulls, knulls, sizeof(bool) * st->nkeys);
-	featvals[st->nkeys] = TimestampTzGetDatum(found ? ets : 0);
-	featnulls[st->nkeys] = !found;
-	featvals[st->nkeys + 1] = TimestampTzGetDatum(found ? cat : 0);
-	featnulls[st->nkeys + 1] = !found || cat_null;
+	featvals[st->nkeys] = w->winvals[w->nfeat];
+	featnulls[st->nkeys] = w->winnulls[w->nfeat];
+	featvals[st->nkeys + 1] = w->has_created ? w->winvals[w->nfeat + 1] : (Datum) 0;
+	featnulls[st->nkeys + 1] = !w->has_created || w->winnulls[w->nfeat + 1];
+	memcpy(featvals + st->nkeys + 2, w->winvals, sizeof(Datum) * w->nfeat);
+	memcpy(featnulls + st->nkeys + 2, w->winnulls, sizeof(bool) * w->nfeat);
 
 	for (int i = 0; i < st->nmap; i++)
 	{
@@ -396,8 +470,39 @@ PitWindowRow(PitScanState *st, WinState *ws)
 			isnull[i] = featnulls[st->map_resno[i] - 1];
 		}
 	}
+	/* a computed row the ON clause refuses joins nothing */
+	if (w->view_qual != NULL && !PitWindowViewQual(st, values, isnull))
+	{
+		found = false;
+		for (int i = 0; i < st->nmap; i++)
+			isnull[i] = isnull[i] || st->map_side[i] != 0;
+	}
+	if (found)
+		st->n_matched++;
+	else
+		st->n_nomatch++;
 	tuplestore_putvalues(w->out, scan_desc, values, isnull);
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * PitWindowViewQual tests the LEFT join's conditions on the view's columns
+ * against one joined row, before it is stored.
+ */
+static bool
+PitWindowViewQual(PitScanState *st, Datum *values, bool *isnull)
+{
+	PitWindow  *w = st->win;
+	ExprContext *econtext = st->css.ss.ps.ps_ExprContext;
+	TupleTableSlot *slot = w->check_slot;
+
+	ResetExprContext(econtext);
+	ExecClearTuple(slot);
+	memcpy(slot->tts_values, values, sizeof(Datum) * st->nmap);
+	memcpy(slot->tts_isnull, isnull, sizeof(bool) * st->nmap);
+	ExecStoreVirtualTuple(slot);
+	econtext->ecxt_scantuple = slot;
+	return ExecQual(w->view_qual, econtext);
 }
 
 /*

@@ -23,10 +23,14 @@ PitExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 	List	   *ctx;
 	ListCell   *lc;
 	StringInfoData keys;
+	StringInfoData view;
 	Node	   *ttl = (Node *) list_nth(cscan->custom_exprs, PIT_EXPR_TTL);
 	Node	   *asof = (Node *) list_nth(cscan->custom_exprs, PIT_EXPR_ASOF);
 	Node	   *strict = (Node *) list_nth(cscan->custom_exprs, PIT_EXPR_STRICT);
 	const char *strategy;
+	int			nquals = 0;
+	int			nexprs = list_length(cscan->custom_exprs);
+	int			i = 0;
 
 	ctx = set_deparse_context_plan(es->deparse_cxt, &cscan->scan.plan, ancestors);
 
@@ -42,14 +46,24 @@ PitExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 	if (st->strategy == PIT_WINDOW)
 		PitWindowExplain(st, es);
 
+	/* custom_exprs: the options, the keys, a window join's view conditions */
+	if (st->strategy == PIT_WINDOW)
+		nquals = intVal(list_nth(cscan->custom_private, PIT_PRIV_WINDOW_NQUALS));
 	initStringInfo(&keys);
-	for_each_from(lc, cscan->custom_exprs, PIT_EXPR_NFIXED)
+	initStringInfo(&view);
+	foreach(lc, cscan->custom_exprs)
 	{
-		if (keys.len > 0)
-			appendStringInfoString(&keys, " AND ");
-		appendStringInfoString(&keys, deparse_expression(lfirst(lc), ctx, true, false));
+		StringInfo	buf = i >= nexprs - nquals ? &view : &keys;
+
+		if (i++ < PIT_EXPR_NFIXED)
+			continue;
+		if (buf->len > 0)
+			appendStringInfoString(buf, " AND ");
+		appendStringInfoString(buf, deparse_expression(lfirst(lc), ctx, true, false));
 	}
 	ExplainPropertyText("Keys", keys.len > 0 ? keys.data : "none", es);
+	if (view.len > 0)
+		ExplainPropertyText("View Filter", view.data, es);
 	if (st->strategy == PIT_WINDOW)
 		;						/* windows, never a TTL, bound the features */
 	else if (IsA(ttl, Const) && ((Const *) ttl)->constisnull)

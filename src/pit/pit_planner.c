@@ -87,6 +87,7 @@ typedef struct PitJoinInfo
 	List	   *key_clauses;	/* of OpExpr, for EXPLAIN */
 	List	   *key_colls;		/* of Oid */
 	List	   *quals;			/* of RestrictInfo, applied to the output */
+	List	   *view_quals;		/* window, LEFT: of RestrictInfo, on the computed row */
 } PitJoinInfo;
 
 /* Positions in CustomPath.custom_private (the plan's own layout is in pit.h) */
@@ -108,7 +109,8 @@ typedef enum PitPathField
 	/* window only (the four above hold 0, the function's rel, NIL, 0) */
 	PIT_PATH_WINDOW_GROUP,
 	PIT_PATH_WINDOW_TEXT,
-	PIT_PATH_WINDOW_TYPES
+	PIT_PATH_WINDOW_TYPES,
+	PIT_PATH_WINDOW_QUALS
 } PitPathField;
 
 /*
@@ -242,13 +244,19 @@ PitPlanner(Query *parse, const char *query_string, int cursorOptions,
 {
 	PlannedStmt *stmt;
 	Oid			marker = InvalidOid;
+	bool		has_marker;
 
+	/*
+	 * Look before planning: the planner rewrites the query in place, and a
+	 * sublink it turns into a SubPlan no longer shows its query.
+	 */
+	has_marker = query_tree_walker(parse, FindMarkerWalker, &marker, 0);
 	if (prev_planner_hook)
 		stmt = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
 	else
 		stmt = standard_planner(parse, query_string, cursorOptions, boundParams);
 
-	if (!query_tree_walker(parse, FindMarkerWalker, &marker, 0))
+	if (!has_marker)
 		return stmt;
 
 	if (PlanHasMarker(stmt, marker))
@@ -1302,6 +1310,11 @@ PlanPitPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	exprs = list_make3(list_nth(parts.marker->args, 3), list_nth(parts.marker->args, 4),
 					   list_nth(parts.marker->args, 5));
 	exprs = list_concat(exprs, copyObject((List *) list_nth(priv, PIT_PATH_KEY_CLAUSES)));
+	/* window: the conditions on the computed row, after the keys */
+	if (parts.strategy == PIT_WINDOW)
+		exprs = list_concat(exprs,
+							extract_actual_clauses((List *) list_nth(priv, PIT_PATH_WINDOW_QUALS),
+												   false));
 	cscan->custom_exprs = exprs;
 
 	/* every column used above the node, in its quals or custom_exprs */
@@ -1421,6 +1434,9 @@ PitPlanPrivate(PitPlanParts *parts, PitPrivateField f)
 			return window ? (Node *) list_nth(priv, PIT_PATH_WINDOW_TEXT) : NULL;
 		case PIT_PRIV_WINDOW_TYPES:
 			return window ? (Node *) list_nth(priv, PIT_PATH_WINDOW_TYPES) : NULL;
+		case PIT_PRIV_WINDOW_NQUALS:
+			return (Node *) makeInteger(window ?
+										list_length((List *) list_nth(priv, PIT_PATH_WINDOW_QUALS)) : 0);
 		default:
 			elog(ERROR, "featstore: unexpected private field %d", f);
 	}
@@ -1652,17 +1668,17 @@ WindowJoinUsable(RelOptInfo *featrel, PitJoinInfo *info, PitWindowSide *side)
 	}
 
 	/*
-	 * A condition on the view alone filters its rows, which do not exist
-	 * here: in an inner join it is the same filter on the output; in an
-	 * outer join it would decide which events count, which only the
+	 * A condition on the view alone (written in an outer join's ON, or
+	 * derived, such as g.k = 'x' from the spine's s.k = 'x') applies to the
+	 * row computed for each spine row: in an inner join it filters the
+	 * output; in an outer join a row that fails it joins nothing, and the
+	 * spine row keeps NULLs.  It never decides which events count: only the
 	 * group's WHERE does.
 	 */
-	if (featrel->baserestrictinfo != NIL)
-	{
-		if (info->left)
-			return false;
+	if (info->left)
+		info->view_quals = list_copy(featrel->baserestrictinfo);
+	else
 		info->quals = list_concat(info->quals, list_copy(featrel->baserestrictinfo));
-	}
 	return true;
 }
 
@@ -1712,6 +1728,7 @@ AddWindowPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 	cpath->custom_private = lappend(cpath->custom_private, makeString(side->group));
 	cpath->custom_private = lappend(cpath->custom_private, makeString(side->windows));
 	cpath->custom_private = lappend(cpath->custom_private, side->coltypes);
+	cpath->custom_private = lappend(cpath->custom_private, info->view_quals);
 
 	joinrel->pathlist = NIL;
 	joinrel->partial_pathlist = NIL;
