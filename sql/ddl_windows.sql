@@ -332,9 +332,18 @@ SET LOCAL session_replication_role = replica;
 CREATE OR REPLACE VIEW tx_code_view3 AS SELECT * FROM tx_code WHERE public.win_imm(amount);
 SELECT featstore.check_feature_group('g2');
 ROLLBACK;
-DO LANGUAGE featstore $$ DROP FEATURE GROUP g; DROP FEATURE GROUP g2 $$;
+-- a partitioned source: its partitions are read, and checked, too
+CREATE TABLE tx_part (user_id text, event_time timestamptz, amount numeric) PARTITION BY RANGE (event_time);
+CREATE TABLE tx_part_2026 PARTITION OF tx_part FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g3 ENTITY user FROM tx_part TIMESTAMP event_time FEATURES (s numeric AS sum(amount) OVER '1 day') $$;
+SELECT source_kind FROM featstore.source_groups WHERE group_name = 'g3';
+CREATE INDEX tx_part_2026_idx ON tx_part_2026 (user_id) WHERE public.win_imm(amount);
+SELECT featstore.check_feature_group('g3');
+DROP INDEX tx_part_2026_idx;
+SELECT featstore.check_feature_group('g3');
+DO LANGUAGE featstore $$ DROP FEATURE GROUP g; DROP FEATURE GROUP g2; DROP FEATURE GROUP g3 $$;
 DROP VIEW tx_code_view3, tx_code_view2, tx_code_view;
-DROP TABLE tx_code;
+DROP TABLE tx_code, tx_part;
 DROP FUNCTION public.win_imm(numeric);
 
 -- a group owned by one role, computed from another role's table: the view

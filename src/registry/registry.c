@@ -396,8 +396,22 @@ CheckSourceCode(const FsGroup *group)
 	char	   *name = quote_qualified_identifier(group->source->schema_name,
 												  group->source->relation_name);
 
-	if (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE ||
-		relkind == RELKIND_MATVIEW)
+	if (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE)
+	{
+		/* the source's query reads its partitions and children too */
+		ListCell   *lc;
+
+		foreach(lc, find_all_inheritors(group->source->relid, AccessShareLock, NULL))
+		{
+			Oid			child = lfirst_oid(lc);
+
+			CheckRelationCode(group, child,
+							  child == group->source->relid ? name :
+							  quote_qualified_identifier(get_namespace_name(get_rel_namespace(child)),
+														 get_rel_name(child)));
+		}
+	}
+	else if (relkind == RELKIND_MATVIEW)
 		CheckRelationCode(group, group->source->relid, name);
 	else if (relkind == RELKIND_VIEW)
 	{
