@@ -416,6 +416,31 @@ SELECT s.id, g.n_1h
  WHERE s.user_id = 'e1'
  ORDER BY s.id;
 
+-- a spine subquery that computes the key; a forced strategy does not apply
+SET featstore.pit_strategy = merge;
+SELECT s.id, g.user_id, g.n_1h, g.n_all
+  FROM (SELECT id, lower(user_id) AS user_id, ts FROM spine_u WHERE id IN (2, 6, 9)) s
+  LEFT JOIN w_user g ON g.user_id = s.user_id
+   AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false)
+ ORDER BY s.id;
+RESET featstore.pit_strategy;
+
+-- prepared, with a generic plan: as_of, strict and the TTL are parameters,
+-- read when the scan starts (a NULL TTL is fine, another is refused then)
+SET plan_cache_mode = force_generic_plan;
+PREPARE win_q(interval, timestamptz, boolean) AS
+SELECT s.id, g.n_all, g.last_all
+  FROM spine_u s
+  LEFT JOIN w_user g ON g.user_id = s.user_id
+   AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, $1, $2, $3)
+ WHERE s.id IN (2, 4) ORDER BY s.id;
+EXECUTE win_q(NULL, NULL, false);
+EXECUTE win_q(NULL, '2026-02-01 10:04+00', false);
+EXECUTE win_q(NULL, NULL, true);
+EXECUTE win_q('1 hour', NULL, false);
+DEALLOCATE win_q;
+RESET plan_cache_mode;
+
 -- rescans: the join inside a correlated subquery, once per outer row
 SELECT k, (SELECT sum(g.n_1h)
 			 FROM spine_u s
@@ -557,6 +582,17 @@ SELECT s.id FROM spine_u s
 -- one key of two: the safety net
 SELECT s.id FROM spine_a s
   LEFT JOIN w_acct g ON g.acct_id = s.acct_id
+   AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false);
+-- a condition on the view with a subquery over the view's columns: the
+-- safety net (an uncorrelated one is a parameter, computed once)
+SELECT s.id FROM spine_u s
+  LEFT JOIN w_user g ON g.user_id = s.user_id
+   AND g.n_1h > (SELECT count(*) FROM spine_a a WHERE a.acct_id = g.n_1h)
+   AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false);
+SELECT count(*) AS spine_rows, count(g.n_1h) AS joined,
+	   (SELECT count(*) FROM oracle_u(NULL, false) o WHERE o.n_1h > 1) AS oracle
+  FROM spine_u s
+  LEFT JOIN w_user g ON g.user_id = s.user_id AND g.n_1h > (SELECT 1)
    AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false);
 -- the timeline function with a group name that is not a constant
 SELECT s.id FROM spine_u s
