@@ -28,13 +28,13 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -42,20 +42,6 @@
 #include "extension.h"
 #include "online/online.h"
 #include "window/window.h"
-
-/*
- * TEMPORARY, until the window engine's branch (agg-engine) is merged: its
- * functions are weak references, so that this library loads without them
- * and a source group's online work fails with an error instead.  Remove
- * with the merge.
- */
-#pragma weak WinCompile
-#pragma weak WinSourceSql
-#pragma weak WinPointSortKeys
-#pragma weak WinFeatureCount
-#pragma weak WinBegin
-#pragma weak WinEvaluate
-#pragma weak WinEnd
 
 /* One entity of a computation, with its keys as text and as values */
 typedef struct WinEntity
@@ -164,11 +150,6 @@ OnlineWindowWinners(const OnlineGroup *group, Datum queued, bool flags,
 	bool	   *nulls = palloc(sizeof(bool) * Max(group->nfeatures, 1));
 
 	OnlineCheckSource(group);
-	if (WinCompile == NULL || WinEvaluate == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("feature group \"%s\" cannot be computed: this featstore library has no window engine",
-						group->name)));
 	entities = ReadEntities(group, queued, flags, &n);
 	if (n == 0)
 		return;
@@ -503,8 +484,8 @@ LatestEvents(const OnlineGroup *group, const FsSource *src, WindowSpan span,
 	appendStringInfoString(&sql, ") e JOIN (SELECT ");
 	for (int k = 0; k < group->nkeys; k++)
 		appendStringInfo(&sql, "%s AS featstore_k%d, ", quote_identifier(group->key_names[k]), k + 1);
-	appendStringInfo(&sql, "%s AS featstore_ts, %s AS featstore_created FROM %s WHERE %s AND %s %s $1",
-					 ts, created,
+	appendStringInfo(&sql, "%s AS featstore_ts, %s AS featstore_created FROM %s%s WHERE %s AND %s %s $1",
+					 ts, created, src->relkind == RELKIND_RELATION ? "ONLY " : "",
 					 quote_qualified_identifier(src->schema_name, src->relation_name),
 					 EntityCondition(group, entities, n), ts,
 					 src->window_end_exclusive ? "<" : "<=");
@@ -583,9 +564,10 @@ OnlineEnqueueSourceGroup(const OnlineGroup *group, TimestampTz since, bool force
 					 " pg_catalog.bool_or(s.fut)"
 					 " FROM (SELECT %s, pg_catalog.max(%s) > pg_catalog.now() AS fut,"
 					 " pg_catalog.row_number() OVER (ORDER BY %s) - 1 AS rn"
-					 " FROM %s WHERE %s >= $2 AND %s IS NOT NULL GROUP BY %s) s"
+					 " FROM %s%s WHERE %s >= $2 AND %s IS NOT NULL GROUP BY %s) s"
 					 " GROUP BY s.rn / %d",
 					 arr.data, cols.data, quote_identifier(src->timestamp_column), cols.data,
+					 src->relkind == RELKIND_RELATION ? "ONLY " : "",
 					 quote_qualified_identifier(src->schema_name, src->relation_name),
 					 quote_identifier(src->timestamp_column),
 					 /* a null key matches nothing: one IS NOT NULL per key is ROW IS NOT NULL */
