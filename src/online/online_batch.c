@@ -33,6 +33,8 @@
 #include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -162,6 +164,8 @@ static void BeginBatchTransaction(void);
 static void EndBatchTransaction(void);
 static void RunGroupStep(BatchItems *b, BatchGroup *bg, GroupStep step, void *arg);
 static OnlineGroup *LoadStepGroup(BatchItems *b, BatchGroup *bg, const char *name);
+static bool RegistryRowOnline(const char *name);
+static void ForgetStaleDefinitions(void);
 static void GroupWinners(BatchItems *b, BatchGroup *bg, void *arg);
 static void SourceWinners(BatchItems *b, const OnlineGroup *group, Datum queued);
 static void EmitSourceItem(void *arg, const OnlineWinner *w);
@@ -845,20 +849,69 @@ LoadStepGroup(BatchItems *b, BatchGroup *bg, const char *name)
 	MemoryContext oldcxt = MemoryContextSwitchTo(b->batchcxt);
 	OnlineGroup *group = OnlineLoadGroup(name, true);
 
+	if ((group == NULL || !group->online) && RegistryRowOnline(name))
+	{
+		ForgetStaleDefinitions();
+		group = OnlineLoadGroup(name, true);
+	}
 	MemoryContextSwitchTo(oldcxt);
 	if (group == NULL || !group->online)
 	{
 		bg->gone = true;
 		return NULL;
 	}
-	/* a source group's view is the registry's own; its source is checked */
-	if (OnlineIsSourceGroup(group))
-		OnlineCheckSource(group);
-	else
-		RegistryCheckGroupTable(group->registry);
+	/* for a source group: its view, its source and the source's code */
+	RegistryCheckGroupTable(group->registry);
 	b->group = group;
 	b->group_index = (int) (bg - b->groups);
 	return group;
+}
+
+/*
+ * RegistryRowOnline says whether the registry's row of a group, read with a
+ * fresh snapshot, has it online.  The registry's cache can be behind: a
+ * commit wakes the worker (its XactCallback) before it broadcasts its cache
+ * invalidations, so a worker quick to read the queue can see the rows that
+ * SET ONLINE queued while its cache still says the group is offline, and
+ * would drop them as a dropped group's.
+ */
+static bool
+RegistryRowOnline(const char *name)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1];
+	bool		isnull;
+	Datum		online;
+	int			ret;
+
+	args[0] = CStringGetTextDatum(name);
+	ret = SPI_execute_with_args("SELECT online FROM featstore.feature_groups WHERE name = $1",
+								1, types, args, NULL, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read the registry row of feature group \"%s\": SPI error %d",
+			 name, ret);
+	if (SPI_processed != 1)
+		return false;
+	online = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return !isnull && DatumGetBool(online);
+}
+
+/*
+ * ForgetStaleDefinitions empties this backend's cache of group definitions
+ * now, when RegistryRowOnline found it behind: an invalidation of the
+ * registry's group table, taken in at once by the command counter (and
+ * sent to the others at commit, which costs them one reload).
+ */
+static void
+ForgetStaleDefinitions(void)
+{
+	Oid			nsp = FeatstoreSchemaOid(false);
+	Oid			relid = get_relname_relid("feature_groups", nsp);
+
+	if (!OidIsValid(relid))
+		return;
+	CacheInvalidateRelcacheByRelid(relid);
+	CommandCounterIncrement();
 }
 
 /*

@@ -645,7 +645,7 @@ VerifySourceGroup(VerifyState *st)
 	Datum		entities;
 	int			level;
 
-	OnlineCheckSource(st->group);
+	RegistryCheckGroupTable(st->group->registry);
 	if (check_enable_rls(src->relid, InvalidOid, true) == RLS_ENABLED)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
