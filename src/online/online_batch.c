@@ -181,6 +181,7 @@ static void RunScanChunk(BatchItems *b, BatchGroup *bg, void *arg);
 static void EmitScanItem(void *arg, const OnlineWinner *w);
 static void AddItem(BatchItems *b, const OnlineWinner *w);
 static void ScheduleRevisits(FutureItem *futures, int nfutures);
+static char *RevisitInsertSql(int nkeys);
 static Datum IdArray(int64 *ids, int nids);
 static void ParkRows(ParkedRow *rows, int nrows);
 static void EndAttempt(Datum ids, const char *error);
@@ -1431,17 +1432,40 @@ ScheduleRevisits(FutureItem *futures, int nfutures)
 													 false, TYPALIGN_INT));
 		args[2] = PointerGetDatum(construct_array(ats, n, TIMESTAMPTZOID, sizeof(TimestampTz),
 												  true, TYPALIGN_DOUBLE));
-		ret = SPI_execute_with_args("INSERT INTO featstore.online_queue"
-									" (group_name, keys, entities, future, not_before)"
-									" SELECT $1, f.k, 1, true, f.t"
-									" FROM (SELECT DISTINCT $2[i:i][:] AS k, $3[i] AS t"
-									"  FROM pg_catalog.generate_subscripts($3, 1) i) f"
-									" WHERE NOT EXISTS (SELECT FROM featstore.online_queue q"
-									"  WHERE q.group_name = $1 AND q.not_before = f.t AND q.keys = f.k)",
-									3, types, args, NULL, false, 0);
+		ret = SPI_execute_with_args(RevisitInsertSql(nkeys), 3, types, args, NULL, false, 0);
 		if (ret != SPI_OK_INSERT)
 			elog(ERROR, "could not schedule future-dated rows: SPI error %d", ret);
 	}
+}
+
+/*
+ * RevisitInsertSql is ScheduleRevisits' statement for entities of nkeys
+ * key columns: $1 the group, $2 the keys (text[entity][key]), $3 the
+ * instants.  The arrays are unnested one column slice at a time, once: a
+ * slice per entity ($2[i:i][:]) would copy the array for each, quadratic in
+ * a batch where every entity of a source group has its next change.
+ */
+static char *
+RevisitInsertSql(int nkeys)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "INSERT INTO featstore.online_queue"
+						   " (group_name, keys, entities, future, not_before)"
+						   " SELECT $1, f.k, 1, true, f.t FROM (SELECT DISTINCT ARRAY[ARRAY[");
+	for (int k = 0; k < nkeys; k++)
+		appendStringInfo(&sql, "%su.k%d", k > 0 ? ", " : "", k + 1);
+	appendStringInfoString(&sql, "]] AS k, u.t FROM ROWS FROM (");
+	for (int k = 0; k < nkeys; k++)
+		appendStringInfo(&sql, "pg_catalog.unnest($2[:][%d:%d]), ", k + 1, k + 1);
+	appendStringInfoString(&sql, "pg_catalog.unnest($3)) u(");
+	for (int k = 0; k < nkeys; k++)
+		appendStringInfo(&sql, "k%d, ", k + 1);
+	appendStringInfoString(&sql, "t)) f"
+						   " WHERE NOT EXISTS (SELECT FROM featstore.online_queue q"
+						   "  WHERE q.group_name = $1 AND q.not_before = f.t AND q.keys = f.k)");
+	return sql.data;
 }
 
 /* IdArray makes a bigint[] of queue row ids */
