@@ -675,6 +675,18 @@ CheckAggregate(Oid relid, const FsGroupDef *def, const FsFeatureDef *f)
 	if (f->agg_argument)
 		argtype = SourceColumnType(relid, def, f->agg_argument, "column",
 								   f->argument_location);
+
+	/*
+	 * The engine compares, hashes and adds the argument's values with its
+	 * type's functions, in other roles' sessions: a type of a role's own
+	 * (an enum, a base type, a domain over one) would run its code there.
+	 */
+	if (OidIsValid(argtype) && getBaseType(argtype) >= FirstNormalObjectId)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("column \"%s\" of source \"%s\" has type %s, which is not built in",
+						f->agg_argument, get_rel_name(relid), format_type_be(argtype)),
+				 errhint("featstore computes aggregates in other roles' sessions with the type's functions; aggregate a column of a built-in type, or of a domain over one.")));
 	registry_error_location = f->type_location;
 	parseTypeString(f->type_text, &typid, &typmod, false);
 	result = AggregateResultType(f, argtype);
