@@ -10,6 +10,7 @@
 #include "ddl/ddl.h"
 #include "online/online.h"
 #include "pit/pit.h"
+#include "transform/transform.h"
 
 PG_MODULE_MAGIC;
 
@@ -23,4 +24,5 @@ _PG_init(void)
 	DdlLangInit();
 	PitInit();
 	OnlineInit();
+	TransformInit();
 }

@@ -651,6 +651,8 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 		return RegistryCreateSourceGroup(def, keys, stmt_text);
 	schema_name = CreateGroupSchema(def);
 	features = CreateGroupFeatures(def, keys);
+	if (def->query_text)
+		RegistryCheckTransform(def, keys, features);
 
 	/* the TTL */
 	memset(&ttl, 0, sizeof(ttl));
@@ -670,6 +672,8 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 	foreach(lc, def->features)
 		InsertFeatureRow(def->name, list_nth(features, foreach_current_index(lc)),
 						 lfirst(lc));
+	if (def->query_text)
+		RegistryStoreTransform(def, keys, features);
 
 	registry_error_location = def->location;
 	RecordHistory("CREATE FEATURE GROUP", "feature group", def->name, stmt_text);

@@ -89,6 +89,16 @@ typedef struct FsGroupDef
 	int			created_location;
 	int			where_location;
 	int			online_location;
+
+	/*
+	 * AS query SCHEDULE ...: an ordinary group whose rows a scheduled query
+	 * appends (registry_transform.c; NULL query_text: none)
+	 */
+	char	   *query_text;		/* the query as written */
+	char	   *schedule_text;	/* SCHEDULE 'interval'; NULL with MANUAL */
+	bool		schedule_manual;	/* SCHEDULE MANUAL: run by refresh() only */
+	int			query_location;
+	int			schedule_location;
 } FsGroupDef;
 
 typedef enum FsAlterKind

@@ -19,6 +19,10 @@ extern int64 RegistryParseDuration(const char *text, const char *feature);
 extern FsResult *RegistryCreateSourceGroup(FsGroupDef *def, List *keys,
 										   const char *stmt_text);
 
+/* registry_transform.c: groups a scheduled query fills (AS query SCHEDULE ...) */
+extern void RegistryCheckTransform(const FsGroupDef *def, List *keys, List *features);
+extern void RegistryStoreTransform(const FsGroupDef *def, List *keys, List *features);
+
 /* registry_lookup.c */
 extern List *RegistryLoadKeys(const char *entity);
 
