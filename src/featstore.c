@@ -10,7 +10,6 @@
 #include "ddl/ddl.h"
 #include "online/online.h"
 #include "pit/pit.h"
-#include "transform/transform.h"
 
 PG_MODULE_MAGIC;
 
@@ -24,5 +23,4 @@ _PG_init(void)
 	DdlLangInit();
 	PitInit();
 	OnlineInit();
-	TransformInit();
 }

@@ -120,7 +120,10 @@ OnlineWorkerMain(Datum main_arg)
 
 			backoff_ms = Min(Max(backoff_ms * 2, 100),
 							 outage ? IDENTITY_CHECK_MS : BACKOFF_MAX_MS);
-			wait_ms = backoff_ms;
+			/* a scheduled transformation needs no Redis: wake for it still */
+			wait_ms = Min(backoff_ms,
+						  Max(TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
+															  TransformNextDue()), 1));
 		}
 		else
 		{

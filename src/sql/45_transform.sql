@@ -26,7 +26,7 @@ COMMENT ON COLUMN featstore.transformations.schedule IS 'Time between runs, as a
 COMMENT ON COLUMN featstore.transformations.next_run_at IS 'When the worker runs it next: a schedule after the last successful run''s start, or the retry after a failure; NULL for SCHEDULE MANUAL';
 COMMENT ON COLUMN featstore.transformations.last_run_at IS 'When the last run started';
 COMMENT ON COLUMN featstore.transformations.last_success_at IS 'When the last successful run started';
-COMMENT ON COLUMN featstore.transformations.consecutive_failures IS 'Failed runs since the last successful one; the retry waits featstore.transform_retry_delay doubled per failure, at most one schedule';
+COMMENT ON COLUMN featstore.transformations.consecutive_failures IS 'Failed runs since the last successful one; the retry waits a minute or an eighth of the schedule (the shorter), doubled per failure, at most one schedule';
 COMMENT ON COLUMN featstore.transformations.last_error IS 'The error message of the last failed run (kept after a success; see last_error_at)';
 COMMENT ON COLUMN featstore.transformations.last_error_at IS 'When the last failed run finished';
 COMMENT ON COLUMN featstore.transformations.created_at IS 'When the transformation was defined';

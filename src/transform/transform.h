@@ -19,14 +19,8 @@
 
 #include "datatype/timestamp.h"
 
-/* featstore.transform_retry_delay: the first retry's wait, in ms */
-extern int	transform_retry_delay_ms;
-
-/* transform_run.c */
-extern void TransformInit(void);
-
 /*
- * A run of a group's query, as the worker (scheduled) or refresh() starts
+ * transform_run.c: a run of a group's query, as the worker (scheduled) or refresh() starts
  * it, inside the caller's transaction with an active snapshot.  Returns
  * the rows appended, or -1 when the query failed (the failure is recorded
  * and *error says why) or, for a scheduled run, when the run was no longer

@@ -15,15 +15,12 @@
  */
 #include "postgres.h"
 
-#include <limits.h>
-
 #include "access/xact.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/timestamp.h"
@@ -37,8 +34,8 @@ PG_FUNCTION_INFO_V1(featstore_refresh);
 
 /* Runs of each group kept in featstore.transformation_runs */
 #define TRANSFORM_RUNS_KEPT 1000
-
-int			transform_retry_delay_ms = 60000;
+/* The first retry of a failed scheduled run waits at most a minute */
+#define TRANSFORM_FIRST_RETRY USECS_PER_MINUTE
 
 /* A transformation's row, as a run needs it */
 typedef struct TransformDef
@@ -64,17 +61,6 @@ static TimestampTz RecordFailure(const char *group_name, const TransformDef *t, 
 								 const ErrorData *edata);
 static void ReportFailure(const char *group_name, bool scheduled, TimestampTz retry_at,
 						  const ErrorData *edata);
-
-/* TransformInit defines the transformations' setting */
-void
-TransformInit(void)
-{
-	DefineCustomIntVariable("featstore.transform_retry_delay",
-							"Wait before the first retry of a failed scheduled transformation.",
-							"It doubles with each consecutive failure, up to the group's schedule.",
-							&transform_retry_delay_ms, 60000, 100, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-}
 
 /*
  * featstore_refresh runs a transformation group's query now and returns
@@ -300,17 +286,20 @@ RunQuery(const FsGroup *group, const TransformDef *t, ErrorData **edata)
 
 /*
  * RetryAt says when a scheduled group runs again after its failure number
- * t->failures + 1: featstore.transform_retry_delay, doubled for each
- * earlier consecutive failure, at most one schedule after the failure.
- * 0 for SCHEDULE MANUAL (no retry: the caller retries).
+ * t->failures + 1: TRANSFORM_FIRST_RETRY or an eighth of the schedule,
+ * whichever is shorter, doubled for each earlier consecutive failure, at
+ * most one schedule after the failure.  An hourly group retries after 1,
+ * 2, 4, ... 32 minutes, then hourly.  0 for SCHEDULE MANUAL (no retry:
+ * whoever calls refresh() retries).
  */
 static TimestampTz
 RetryAt(const TransformDef *t, TimestampTz finished)
 {
-	int64		delay = (int64) transform_retry_delay_ms * 1000;
+	int64		delay = Min(TRANSFORM_FIRST_RETRY, t->schedule_usecs / 8);
 
 	if (t->schedule_usecs <= 0)
 		return 0;
+	delay = Max(delay, 1);
 	for (int i = 0; i < t->failures && delay < t->schedule_usecs; i++)
 		delay *= 2;
 	return finished + Min(delay, t->schedule_usecs);
