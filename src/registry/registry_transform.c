@@ -14,6 +14,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
 #include "executor/executor.h"
@@ -44,6 +45,20 @@ typedef struct QueryPosition
 	bool		analysing;		/* in parse analysis, with search_path pinned */
 } QueryPosition;
 
+/* What CheckReadPrivilege needs: the group, and the raw tree for positions */
+typedef struct ReadCheck
+{
+	const FsGroupDef *def;
+	Node	   *raw;
+} ReadCheck;
+
+/* What FindRangeVar looks for, and where it found it */
+typedef struct RangeVarSearch
+{
+	const char *relname;
+	int			location;
+} RangeVarSearch;
+
 /* One column the query must return */
 typedef struct ExpectedColumn
 {
@@ -59,6 +74,7 @@ static bool CheckQueryWalker(Node *node, void *context);
 static void QueryErrorCallback(void *arg);
 static Query *AnalyseQuery(const FsGroupDef *def, RawStmt *raw, QueryPosition *pos);
 static bool CheckReadPrivilege(Node *node, void *context);
+static bool FindRangeVar(Node *node, void *context);
 static ExpectedColumn *ExpectedColumns(const FsGroupDef *def, List *keys, List *features,
 									   int *n);
 static char *DescribeColumns(const ExpectedColumn *cols, int n);
@@ -228,6 +244,7 @@ AnalyseQuery(const FsGroupDef *def, RawStmt *raw, QueryPosition *pos)
 {
 	ErrorContextCallback errcallback;
 	Query	   *query;
+	ReadCheck	check;
 	int			level;
 
 	errcallback.callback = QueryErrorCallback;
@@ -247,39 +264,66 @@ AnalyseQuery(const FsGroupDef *def, RawStmt *raw, QueryPosition *pos)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("the query of feature group \"%s\" must be a query that reads rows", def->name),
 				 errhint("Write a SELECT, VALUES, TABLE or WITH query.")));
-	(void) query_tree_walker(query, CheckReadPrivilege, (void *) def,
+	check.def = def;
+	check.raw = raw->stmt;
+	(void) query_tree_walker(query, CheckReadPrivilege, (void *) &check,
 							 QTW_EXAMINE_RTES_BEFORE);
 	return query;
 }
 
 /*
  * CheckReadPrivilege checks, for every relation the query or one of its
- * subqueries names, the definer's SELECT privileges, as the executor will.
+ * subqueries names, the definer's SELECT privileges, as the executor will;
+ * a refusal points at the relation's name in the query.
  */
 static bool
 CheckReadPrivilege(Node *node, void *context)
 {
-	const FsGroupDef *def = (const FsGroupDef *) context;
+	const ReadCheck *check = (const ReadCheck *) context;
+	const FsGroupDef *def = check->def;
 
 	if (node == NULL)
 		return false;
 	if (IsA(node, RangeTblEntry))
 	{
 		RangeTblEntry *rte = (RangeTblEntry *) node;
+		RangeVarSearch search;
 
-		if (rte->rtekind == RTE_RELATION && !ExecCheckRTEPerms(rte))
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied for %s \"%s\" in the query of feature group \"%s\"",
-							get_rel_relkind(rte->relid) == RELKIND_VIEW ? "view" : "table",
-							get_rel_name(rte->relid), def->name),
-					 errhint("The query runs as the group's owner, who must be able to read it: ask for SELECT on it, or define the group as its owner.")));
-		return false;
+		if (rte->rtekind != RTE_RELATION || ExecCheckRTEPerms(rte))
+			return false;
+		search.relname = get_rel_name(rte->relid);
+		search.location = -1;
+		if (search.relname)
+			(void) FindRangeVar(check->raw, &search);
+		if (search.location >= 0)
+			registry_error_location = def->query_location + search.location;
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for %s \"%s\" in the query of feature group \"%s\"",
+						get_rel_relkind(rte->relid) == RELKIND_VIEW ? "view" : "table",
+						get_rel_name(rte->relid), def->name),
+				 errhint("The query runs as the group's owner, who must be able to read it: ask for SELECT on it, or define the group as its owner.")));
 	}
 	if (IsA(node, Query))
 		return query_tree_walker((Query *) node, CheckReadPrivilege, context,
 								 QTW_EXAMINE_RTES_BEFORE);
 	return expression_tree_walker(node, CheckReadPrivilege, context);
+}
+
+/* FindRangeVar finds the first mention of a relation name in a raw parse tree */
+static bool
+FindRangeVar(Node *node, void *context)
+{
+	RangeVarSearch *search = (RangeVarSearch *) context;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeVar) && strcmp(((RangeVar *) node)->relname, search->relname) == 0)
+	{
+		search->location = ((RangeVar *) node)->location;
+		return true;
+	}
+	return raw_expression_tree_walker(node, FindRangeVar, context);
 }
 
 /*

@@ -121,7 +121,7 @@ for my $i (0 .. 1)
 {
 	my $want = 2**$i;
 	my $n = $i + 1;
-	ok($gaps[$i] >= $want && $gaps[$i] < $want + 0.9,
+	ok($gaps[$i] >= $want && $gaps[$i] < $want + 1.5,
 		"retry $n came $gaps[$i] s after the failure (due after $want s), with a 5 s poll interval");
 }
 is(q1(q{SELECT stale, consecutive_failures >= 3, last_error FROM featstore.transformation_status WHERE group_name = 'flaky'}),
@@ -160,7 +160,7 @@ my @ticks = split /\n/, q1(q{
 	  FROM featstore.transformation_runs WHERE group_name = 'ticker' ORDER BY id LIMIT 2});
 for my $t (@ticks)
 {
-	ok($t >= 3 && $t < 3.9, "the next run started $t s after the last (schedule 3 s, poll interval 5 s)");
+	ok($t >= 3 && $t < 4.5, "the next run started $t s after the last (schedule 3 s, poll interval 5 s)");
 }
 as('alice', q{DO LANGUAGE featstore $$ DROP FEATURE GROUP broken; DROP FEATURE GROUP ticker $$});
 
