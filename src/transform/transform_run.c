@@ -23,6 +23,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 
 #include "extension.h"
@@ -36,6 +37,12 @@ PG_FUNCTION_INFO_V1(featstore_refresh);
 #define TRANSFORM_RUNS_KEPT 1000
 /* The first retry of a failed scheduled run waits at most a minute */
 #define TRANSFORM_FIRST_RETRY USECS_PER_MINUTE
+/*
+ * The worker cancels a scheduled run after a minute, or one schedule if
+ * that is shorter: while it runs, the worker writes nothing to Redis, and
+ * no group owner may hold it longer (a lock on the table, a slow query)
+ */
+#define TRANSFORM_MAX_RUN_MS (60 * 1000)
 
 /* A transformation's row, as a run needs it */
 typedef struct TransformDef
@@ -49,10 +56,11 @@ typedef struct TransformDef
 
 static int	TransformSpi(const char *sql, int nargs, Oid *types, Datum *values,
 						 const char *nulls);
-static bool LoadTransform(const char *group_name, TransformDef *t);
+static bool LoadTransform(const char *group_name, bool skip_locked, TransformDef *t);
 static void CheckRefreshPrivilege(const FsGroup *group);
 static int64 InsertRun(const char *group_name, TimestampTz started, bool scheduled);
-static int64 RunQuery(const FsGroup *group, const TransformDef *t, ErrorData **edata);
+static int64 RunQuery(const FsGroup *group, const TransformDef *t, int timeout_ms,
+					  ErrorData **edata);
 static TimestampTz RetryAt(const TransformDef *t, TimestampTz finished);
 static void RecordSuccess(const char *group_name, const TransformDef *t, int64 run_id,
 						  TimestampTz started, TimestampTz finished, int64 rows);
@@ -99,16 +107,24 @@ TransformRun(const char *group_name, bool scheduled, char **error)
 	ErrorData  *edata = NULL;
 
 	*error = NULL;
+	if (!scheduled)
+		CheckRefreshPrivilege(group);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "featstore: SPI_connect failed");
-	if (!LoadTransform(group_name, &t))
+	/* the worker skips a group another run holds: it must not wait on anyone */
+	if (!LoadTransform(group_name, scheduled, &t))
+	{
+		if (scheduled)
+		{
+			SPI_finish();
+			return -1;
+		}
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("feature group \"%s\" is not a transformation", group_name),
 				 errhint("Only groups defined AS a query with SCHEDULE are refreshed; rows of other groups are inserted into their tables, or computed FROM their source.")));
-	if (!scheduled)
-		CheckRefreshPrivilege(group);
-	else if (!t.due)
+	}
+	if (scheduled && !t.due)
 	{
 		SPI_finish();
 		return -1;
@@ -116,7 +132,9 @@ TransformRun(const char *group_name, bool scheduled, char **error)
 
 	started = GetCurrentTimestamp();
 	run_id = InsertRun(group_name, started, scheduled);
-	rows = RunQuery(group, &t, &edata);
+	rows = RunQuery(group, &t,
+					scheduled ? (int) Min(TRANSFORM_MAX_RUN_MS, t.schedule_usecs / 1000) : 0,
+					&edata);
 	if (edata == NULL)
 		RecordSuccess(group_name, &t, run_id, started, GetCurrentTimestamp(), rows);
 	else
@@ -151,9 +169,12 @@ TransformSpi(const char *sql, int nargs, Oid *types, Datum *values, const char *
 	return rc;
 }
 
-/* LoadTransform reads and locks a group's transformation; false if it has none */
+/*
+ * LoadTransform reads and locks a group's transformation; false if it has
+ * none, or with skip_locked, if another run holds it
+ */
 static bool
-LoadTransform(const char *group_name, TransformDef *t)
+LoadTransform(const char *group_name, bool skip_locked, TransformDef *t)
 {
 	Oid			type = TEXTOID;
 	Datum		value = CStringGetTextDatum(group_name);
@@ -161,12 +182,13 @@ LoadTransform(const char *group_name, TransformDef *t)
 	HeapTuple	tup;
 	TupleDesc	desc;
 
-	TransformSpi("SELECT t.query, "
-				 "(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ', ') "
-				 "   FROM pg_catalog.unnest(t.columns) AS c), "
-				 "(EXTRACT(epoch FROM t.schedule) * 1000000)::pg_catalog.int8, "
-				 "t.next_run_at <= pg_catalog.clock_timestamp(), t.consecutive_failures "
-				 "FROM featstore.transformations t WHERE t.group_name = $1 FOR UPDATE",
+	TransformSpi(psprintf("SELECT t.query, "
+						  "(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ', ') "
+						  "   FROM pg_catalog.unnest(t.columns) AS c), "
+						  "(EXTRACT(epoch FROM t.schedule) * 1000000)::pg_catalog.int8, "
+						  "t.next_run_at <= pg_catalog.clock_timestamp(), t.consecutive_failures "
+						  "FROM featstore.transformations t WHERE t.group_name = $1 FOR UPDATE%s",
+						  skip_locked ? " SKIP LOCKED" : ""),
 				 1, &type, &value, NULL);
 	if (SPI_processed != 1 || SPI_tuptable == NULL)
 		return false;
@@ -229,12 +251,13 @@ InsertRun(const char *group_name, TimestampTz started, bool scheduled)
 
 /*
  * RunQuery appends the query's rows to the group's history table, as the
- * table's owner in a restricted section, in a subtransaction.  Returns the
- * rows appended; on an error, *edata holds it, the subtransaction is
- * rolled back (nothing appended) and -1 is returned.
+ * table's owner in a restricted section, in a subtransaction, cancelled
+ * after timeout_ms (0: no limit but the session's).  Returns the rows
+ * appended; on an error, *edata holds it, the subtransaction is rolled
+ * back (nothing appended) and -1 is returned.
  */
 static int64
-RunQuery(const FsGroup *group, const TransformDef *t, ErrorData **edata)
+RunQuery(const FsGroup *group, const TransformDef *t, int timeout_ms, ErrorData **edata)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -259,7 +282,12 @@ RunQuery(const FsGroup *group, const TransformDef *t, ErrorData **edata)
 					 errmsg("history table %s.%s of feature group \"%s\" does not exist",
 							group->schema_name, group->table_name, group->name)));
 		FeatstoreBeginAsTableOwner(group->relid, &save_userid, &save_sec);
+		/* SPI arms no statement_timeout: the worker arms its own */
+		if (timeout_ms > 0)
+			enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms);
 		rc = SPI_execute(sql, false, 0);
+		if (timeout_ms > 0)
+			disable_timeout(STATEMENT_TIMEOUT, false);
 		if (rc != SPI_OK_INSERT)
 			elog(ERROR, "featstore transformation of feature group \"%s\" failed: %s",
 				 group->name, SPI_result_code_string(rc));
@@ -271,6 +299,8 @@ RunQuery(const FsGroup *group, const TransformDef *t, ErrorData **edata)
 	}
 	PG_CATCH();
 	{
+		if (timeout_ms > 0)
+			disable_timeout(STATEMENT_TIMEOUT, false);
 		MemoryContextSwitchTo(oldcxt);
 		*edata = CopyErrorData();
 		FlushErrorState();

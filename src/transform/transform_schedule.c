@@ -40,7 +40,7 @@ static MemoryContext transform_cxt = NULL;
 
 static List *ReadDue(TimestampTz *next_due);
 static bool TransformsInstalled(void);
-static void RunScheduled(const char *group_name);
+static bool RunScheduled(const char *group_name);
 static void LogOutsideError(const char *group_name);
 
 /*
@@ -55,6 +55,7 @@ TransformRunDue(void)
 	TimestampTz next_due = 0;
 	List	   *due;
 	ListCell   *lc;
+	bool		ran = false;
 
 	if (now < next_check)
 		return;
@@ -69,9 +70,9 @@ TransformRunDue(void)
 	if (next_due != 0 && next_due < next_check)
 		next_check = next_due;
 	foreach(lc, due)
-		RunScheduled((const char *) lfirst(lc));
-	/* what ran has a new next_run_at, and more may be due */
-	if (due != NIL && !outside_error)
+		ran |= RunScheduled((const char *) lfirst(lc));
+	/* what ran has a new next_run_at, and more may be due; a skipped run waits */
+	if (ran && !outside_error)
 		next_check = 0;
 	MemoryContextSwitchTo(TopMemoryContext);
 	pgstat_report_activity(STATE_IDLE, NULL);
@@ -161,25 +162,29 @@ TransformsInstalled(void)
 /*
  * RunScheduled runs one due transformation in its own transaction, so that
  * now() in its query is the run's time and its rows and its record commit
- * together.
+ * together.  False if it did not run: another run holds the group (a
+ * refresh() in an open transaction, say), or an error outside the query.
  */
-static void
+static bool
 RunScheduled(const char *group_name)
 {
 	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool ran = false;
 
 	PG_TRY();
 	{
-		char	   *error;
+		char	   *error = NULL;
+		int64		rows;
 
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING,
 							   psprintf("featstore: transformation of feature group %s", group_name));
-		(void) TransformRun(group_name, true, &error);
+		rows = TransformRun(group_name, true, &error);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
+		ran = (rows >= 0 || error != NULL);
 	}
 	PG_CATCH();
 	{
@@ -187,6 +192,7 @@ RunScheduled(const char *group_name)
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
+	return ran;
 }
 
 /*

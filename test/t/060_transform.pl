@@ -15,6 +15,7 @@ use FeatstoreOnline;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
 use Time::HiRes qw(time);
 
 my $rport = start_redis();
@@ -162,7 +163,52 @@ for my $t (@ticks)
 {
 	ok($t >= 3 && $t < 4.5, "the next run started $t s after the last (schedule 3 s, poll interval 5 s)");
 }
-as('alice', q{DO LANGUAGE featstore $$ DROP FEATURE GROUP broken; DROP FEATURE GROUP ticker $$});
+
+# a refresh() held open in a transaction holds its group's lock: the worker
+# skips that group and keeps running the others
+as('alice', q{DO LANGUAGE featstore $$
+CREATE FEATURE GROUP alice.held ENTITY user
+    AS SELECT user_id, now() AS event_timestamp, 1 AS v FROM app.users WHERE user_id = 1
+    SCHEDULE '1 second'
+    FEATURES (v integer);
+$$});
+ok($node->poll_query_until('postgres',
+	q{SELECT count(*) >= 1 FROM featstore.transformation_runs WHERE group_name = 'held' AND trigger = 'schedule'}),
+	'the worker runs the 1-second group');
+my ($hout, $herr) = ('', '');
+my $holder = IPC::Run::start(
+	[ 'psql', '-X', '-q', '-d', $node->connstr('postgres'), '-U', 'alice', '-c',
+	  q{BEGIN; SELECT featstore.refresh('held'); SELECT pg_sleep(5); COMMIT;} ],
+	'>', \$hout, '2>', \$herr);
+ok($node->poll_query_until('postgres',
+	q{SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(5)%' AND state = 'active' AND pid <> pg_backend_pid()}),
+	'alice holds a refresh() open');
+my $held0 = q1(q{SELECT count(*) FROM featstore.transformation_runs WHERE group_name = 'held'});
+my $tick0 = q1(q{SELECT count(*) FROM featstore.transformation_runs WHERE group_name = 'ticker'});
+sleep(4);
+is(q1(q{SELECT count(*) FROM featstore.transformation_runs WHERE group_name = 'held'}), $held0,
+	'the worker did not run the held group meanwhile');
+ok(q1(q{SELECT count(*) FROM featstore.transformation_runs WHERE group_name = 'ticker'}) > $tick0,
+	'the worker kept running the other groups');
+$holder->finish;
+ok($node->poll_query_until('postgres',
+	qq{SELECT count(*) >= $held0 + 2 FROM featstore.transformation_runs WHERE group_name = 'held'}),
+	'the held group runs again once the refresh() committed');
+
+# the worker cancels a scheduled run after one schedule (at most a minute)
+as('alice', q{DO LANGUAGE featstore $$
+CREATE FEATURE GROUP alice.slow ENTITY user
+    AS SELECT user_id, now() AS event_timestamp, 1 AS v FROM app.users CROSS JOIN pg_sleep(30)
+    SCHEDULE '2 seconds'
+    FEATURES (v integer);
+$$});
+ok($node->poll_query_until('postgres',
+	q{SELECT count(*) >= 1 FROM featstore.transformation_runs WHERE group_name = 'slow' AND status = 'failed'}),
+	'the slow run failed');
+like(q1(q{SELECT sqlstate || ' ' || error || ' ' || (finished_at - started_at < interval '3 seconds')
+	  FROM featstore.transformation_runs WHERE group_name = 'slow' ORDER BY id LIMIT 1}),
+	qr/^57014 canceling statement due to statement timeout true$/, 'it was cancelled after its 2-second schedule');
+as('alice', q{DO LANGUAGE featstore $$ DROP FEATURE GROUP broken; DROP FEATURE GROUP ticker; DROP FEATURE GROUP held; DROP FEATURE GROUP slow $$});
 
 # DROP removes the transformation and its runs; the worker logged the failures
 as('alice', q{DO LANGUAGE featstore $$ DROP FEATURE GROUP flaky $$});
