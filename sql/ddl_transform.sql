@@ -81,6 +81,20 @@ SET ROLE xform_other;
 SELECT featstore.refresh('flaky');
 RESET ROLE;
 
+-- ALTER FEATURE GROUP ... SET SCHEDULE plans the next run again: one new
+-- schedule after the last success (or at once); MANUAL: none
+SELECT * FROM featstore.exec($$ALTER FEATURE GROUP flaky SET SCHEDULE '2 hours', SET DESCRIPTION 'every two hours'$$);
+SELECT schedule_text, schedule, next_run_at - last_success_at AS wait FROM featstore.transformations WHERE group_name = 'flaky';
+SELECT * FROM featstore.exec($$ALTER FEATURE GROUP flaky SET SCHEDULE MANUAL$$);
+SELECT schedule_text, schedule, next_run_at FROM featstore.transformations WHERE group_name = 'flaky';
+DO LANGUAGE featstore $$ ALTER FEATURE GROUP flaky SET SCHEDULE '1 month' $$;
+DO LANGUAGE featstore $$ ALTER FEATURE GROUP flaky SET SCHEDULE 5 $$;
+DO LANGUAGE featstore $$ ALTER FEATURE GROUP plain SET SCHEDULE '1 hour' $$;
+DO LANGUAGE featstore $$ ALTER FEATURE GROUP flaky SET TIMETABLE '1 hour' $$;
+SET ROLE xform_other;
+DO LANGUAGE featstore $$ ALTER FEATURE GROUP flaky SET SCHEDULE '1 hour' $$;
+RESET ROLE;
+
 -- errors of the grammar, each at its place with a hint; nothing is created
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user AS SELECT user_id, now() AS event_timestamp FROM app.users FEATURES (x integer) $$;
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user AS SCHEDULE '1 hour' FEATURES (x integer) $$;

@@ -914,8 +914,16 @@ ParseAlterGroupSet(FsParser *p, FsAlterAction *act)
 		act->kind = FS_ALTER_SET_TAGS;
 		act->tags = ParseStringList(p, "a tag string");
 	}
+	else if (AcceptWord(p, "schedule"))
+	{
+		act->kind = FS_ALTER_SET_SCHEDULE;
+		act->location = Peek(p)->location;
+		if (!AcceptWord(p, "manual"))
+			act->text_value = ParseQuotedDuration(p, "a schedule string such as '1 hour', or MANUAL",
+												  SCHEDULE_QUOTE_HINT);
+	}
 	else
-		SyntaxError(p, "TTL, ONLINE, OFFLINE, DESCRIPTION, OWNER or TAGS");
+		SyntaxError(p, "TTL, ONLINE, OFFLINE, DESCRIPTION, OWNER, TAGS or SCHEDULE");
 }
 
 /*

@@ -952,6 +952,9 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 			case FS_ALTER_SET_TAGS:
 				AlterGroupSetTags(group, act->tags, &detail);
 				break;
+			case FS_ALTER_SET_SCHEDULE:
+				RegistryAlterTransformSchedule(group, act->text_value, &detail);
+				break;
 		}
 	}
 

@@ -112,7 +112,8 @@ typedef enum FsAlterKind
 	FS_ALTER_SET_ONLINE,
 	FS_ALTER_SET_DESCRIPTION,
 	FS_ALTER_SET_OWNER,
-	FS_ALTER_SET_TAGS
+	FS_ALTER_SET_TAGS,
+	FS_ALTER_SET_SCHEDULE		/* a transformation's; text_value NULL: MANUAL */
 } FsAlterKind;
 
 /* One action of ALTER FEATURE GROUP */
@@ -120,7 +121,8 @@ typedef struct FsAlterAction
 {
 	FsAlterKind kind;
 	FsFeatureDef *feature;		/* ADD FEATURE; also names the target feature */
-	char	   *text_value;		/* TTL text (NULL: no TTL), description, owner */
+	char	   *text_value;		/* TTL text (NULL: no TTL), schedule (NULL: MANUAL),
+								 * description, owner */
 	bool		bool_value;		/* SET ONLINE / OFFLINE */
 	List	   *tags;
 	int			location;

@@ -7,6 +7,7 @@
 #define FEATSTORE_REGISTRY_INT_H
 
 #include "featstore.h"
+#include "lib/stringinfo.h"
 #include "registry/registry.h"
 
 /* registry.c: running registry queries (SPI connected) */
@@ -22,6 +23,8 @@ extern FsResult *RegistryCreateSourceGroup(FsGroupDef *def, List *keys,
 /* registry_transform.c: groups a scheduled query fills (AS query SCHEDULE ...) */
 extern void RegistryCheckTransform(const FsGroupDef *def, List *keys, List *features);
 extern void RegistryStoreTransform(const FsGroupDef *def, List *keys, List *features);
+extern void RegistryAlterTransformSchedule(const FsGroup *group, const char *schedule_text,
+										   StringInfo detail);
 
 /* registry_lookup.c */
 extern List *RegistryLoadKeys(const char *entity);

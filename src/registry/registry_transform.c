@@ -82,7 +82,7 @@ static void CheckOutputColumn(const FsGroupDef *def, ExpectedColumn *cols, int n
 							  TargetEntry *tle);
 static void CheckColumnType(const FsGroupDef *def, const ExpectedColumn *col,
 							Oid typid);
-static int64 ParseSchedule(const FsGroupDef *def);
+static int64 ParseSchedule(const char *schedule_text, const char *group_name);
 
 /*
  * RegistryCheckTransform checks a transformation group's query and
@@ -100,7 +100,10 @@ RegistryCheckTransform(const FsGroupDef *def, List *keys, List *features)
 	ListCell   *lc;
 
 	if (!def->schedule_manual)
-		(void) ParseSchedule(def);
+	{
+		registry_error_location = def->schedule_location;
+		(void) ParseSchedule(def->schedule_text, def->name);
+	}
 
 	raw = ParseQuery(def, &pos);
 	query = AnalyseQuery(def, raw, &pos);
@@ -450,15 +453,14 @@ CheckColumnType(const FsGroupDef *def, const ExpectedColumn *col, Oid typid)
  * SQLSTATE.
  */
 static int64
-ParseSchedule(const FsGroupDef *def)
+ParseSchedule(const char *schedule_text, const char *group_name)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	volatile int64 usecs = 0;
 
-	registry_error_location = def->schedule_location;
 	PG_TRY();
 	{
-		usecs = RegistryParseDuration(def->schedule_text, def->name);
+		usecs = RegistryParseDuration(schedule_text, group_name);
 	}
 	PG_CATCH();
 	{
@@ -470,14 +472,14 @@ ParseSchedule(const FsGroupDef *def)
 		edata->detail = NULL;
 		if (edata->sqlerrcode == ERRCODE_DATETIME_VALUE_OUT_OF_RANGE)
 			edata->message = psprintf("schedule '%s' of feature group \"%s\" is out of range",
-									  def->schedule_text, def->name);
+									  schedule_text, group_name);
 		else if (edata->sqlerrcode == ERRCODE_INVALID_PARAMETER_VALUE &&
 				 strstr(edata->message, "months") != NULL)
 			edata->message = psprintf("schedule '%s' of feature group \"%s\" uses months or years",
-									  def->schedule_text, def->name);
+									  schedule_text, group_name);
 		else if (edata->sqlerrcode == ERRCODE_INVALID_PARAMETER_VALUE)
 			edata->message = psprintf("schedule '%s' of feature group \"%s\" must be positive",
-									  def->schedule_text, def->name);
+									  schedule_text, group_name);
 		edata->hint = pstrdup("Write the schedule as a positive duration in days, hours, minutes or seconds, e.g. SCHEDULE '1 hour', or SCHEDULE MANUAL to run it only with featstore.refresh().");
 		ReThrowError(edata);
 	}
@@ -515,7 +517,7 @@ RegistryStoreTransform(const FsGroupDef *def, List *keys, List *features)
 	else
 	{
 		values[3] = CStringGetTextDatum(def->schedule_text);
-		values[4] = Int64GetDatum(ParseSchedule(def));
+		values[4] = Int64GetDatum(ParseSchedule(def->schedule_text, def->name));
 	}
 	RegSpi("INSERT INTO featstore.transformations "
 		   "(group_name, query, columns, schedule_text, schedule, next_run_at) "
@@ -523,4 +525,43 @@ RegistryStoreTransform(const FsGroupDef *def, List *keys, List *features)
 		   "pg_catalog.make_interval(secs => $5::pg_catalog.float8 / 1000000), "
 		   "CASE WHEN $5 IS NULL THEN NULL ELSE pg_catalog.now() END)",
 		   5, types, values, nulls, true);
+}
+
+/*
+ * RegistryAlterTransformSchedule applies ALTER FEATURE GROUP ... SET
+ * SCHEDULE: a new schedule (NULL: MANUAL).  The next run is planned again:
+ * one new schedule after the last successful run started, or at once if
+ * that has passed or there was none; none with MANUAL.  SPI is connected,
+ * the caller owns the group's table and registry_error_location is the
+ * schedule's.
+ */
+void
+RegistryAlterTransformSchedule(const FsGroup *group, const char *schedule_text,
+							   StringInfo detail)
+{
+	Oid			types[3] = {TEXTOID, TEXTOID, INT8OID};
+	Datum		values[3];
+	char		nulls[3] = {' ', 'n', 'n'};
+
+	values[0] = CStringGetTextDatum(group->name);
+	values[1] = values[2] = (Datum) 0;
+	if (schedule_text)
+	{
+		values[2] = Int64GetDatum(ParseSchedule(schedule_text, group->name));
+		values[1] = CStringGetTextDatum(schedule_text);
+		nulls[1] = nulls[2] = ' ';
+	}
+	RegSpi("UPDATE featstore.transformations SET schedule_text = $2, "
+		   "schedule = pg_catalog.make_interval(secs => $3::pg_catalog.float8 / 1000000), "
+		   "next_run_at = CASE WHEN $3 IS NULL THEN NULL ELSE GREATEST(pg_catalog.now(), "
+		   "last_success_at + pg_catalog.make_interval(secs => $3::pg_catalog.float8 / 1000000)) END "
+		   "WHERE group_name = $1",
+		   3, types, values, nulls, true);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("feature group \"%s\" has no schedule", group->name),
+				 errhint("Only a group defined AS a query with SCHEDULE has one; its rows are inserted into its table, or computed FROM its source.")));
+	appendStringInfo(detail, "%sset schedule %s", detail->len ? ", " : "",
+					 schedule_text ? quote_literal_cstr(schedule_text) : "MANUAL");
 }
