@@ -178,10 +178,10 @@ ok($node->poll_query_until('postgres',
 my ($hout, $herr) = ('', '');
 my $holder = IPC::Run::start(
 	[ 'psql', '-X', '-q', '-d', $node->connstr('postgres'), '-U', 'alice', '-c',
-	  q{BEGIN; SELECT featstore.refresh('held'); SELECT pg_sleep(5); COMMIT;} ],
+	  q{BEGIN; SELECT featstore.refresh('held'); SELECT pg_sleep(8); COMMIT;} ],
 	'>', \$hout, '2>', \$herr);
 ok($node->poll_query_until('postgres',
-	q{SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(5)%' AND state = 'active' AND pid <> pg_backend_pid()}),
+	q{SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(8)%' AND state = 'active' AND pid <> pg_backend_pid()}),
 	'alice holds a refresh() open');
 my $held0 = q1(q{SELECT count(*) FROM featstore.transformation_runs WHERE group_name = 'held'});
 my $tick0 = q1(q{SELECT count(*) FROM featstore.transformation_runs WHERE group_name = 'ticker'});
