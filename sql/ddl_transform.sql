@@ -108,6 +108,7 @@ DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user AS SELECT 1 SCHEDULE
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user AS SELECT user_id, now() AS event_timestamp, 1 AS x FROM app.users SCHEDULE '1 month' FEATURES (x integer) $$;
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user AS SELECT user_id, now() AS event_timestamp, 1 AS x FROM app.users SCHEDULE '0 seconds' FEATURES (x integer) $$;
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user AS SELECT user_id, now() AS event_timestamp, 1 AS x FROM app.users SCHEDULE '-1 hour' FEATURES (x integer) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user AS SELECT user_id, now() AS event_timestamp, 1 AS x FROM app.users SCHEDULE '0.5 seconds' FEATURES (x integer) $$;
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user AS SELECT user_id, now() AS event_timestamp, 1 AS x FROM app.users SCHEDULE '40000 days' FEATURES (x integer) $$;
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user AS SELECT user_id, now() AS event_timestamp, 1 AS x FROM app.users SCHEDULE 'hourly' FEATURES (x integer) $$;
 -- the query: one statement that only reads

@@ -448,7 +448,7 @@ CheckColumnType(const FsGroupDef *def, const ExpectedColumn *col, Oid typid)
 /*
  * ParseSchedule reads SCHEDULE 'interval' with the registry's duration
  * rule (RegistryParseDuration: days are 24 hours, months refused, positive,
- * bounded) and returns it in microseconds.  That function words its errors
+ * bounded), at least a second, and returns it in microseconds.  That function words its errors
  * for a window, so they are reworded here for a schedule, keeping their
  * SQLSTATE.
  */
@@ -484,6 +484,13 @@ ParseSchedule(const char *schedule_text, const char *group_name)
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
+	/* a shorter one would keep the worker running the group and nothing else */
+	if (usecs < USECS_PER_SEC)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("schedule '%s' of feature group \"%s\" is shorter than a second",
+						schedule_text, group_name),
+				 errhint("Write a schedule of a second or more, e.g. SCHEDULE '1 minute'.")));
 	return usecs;
 }
 

@@ -133,7 +133,7 @@ TransformRun(const char *group_name, bool scheduled, char **error)
 	started = GetCurrentTimestamp();
 	run_id = InsertRun(group_name, started, scheduled);
 	rows = RunQuery(group, &t,
-					scheduled ? (int) Min(TRANSFORM_MAX_RUN_MS, t.schedule_usecs / 1000) : 0,
+					scheduled ? (int) Max(Min(TRANSFORM_MAX_RUN_MS, t.schedule_usecs / 1000), 1000) : 0,
 					&edata);
 	if (edata == NULL)
 		RecordSuccess(group_name, &t, run_id, started, GetCurrentTimestamp(), rows);
