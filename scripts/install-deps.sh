@@ -13,6 +13,8 @@ PACKAGES=(
 	python3-redis python3-msgpack python3-psycopg2
 	# test/t/022_pit_jdbc_pandas.pl: pit_join's column metadata through JDBC and pandas
 	default-jdk-headless libpostgresql-jdbc-java python3-pandas
+	# test/t/061_transform.pl, docs/transformations.md: pg_cron driving featstore.refresh()
+	postgresql-15-cron
 )
 
 missing=()

@@ -41,6 +41,8 @@ typedef struct FsParser
 #define TTL_QUOTE_HINT "A TTL is a string: write it in quotes, e.g. TTL '24 hours'."
 /* The same for a window, as OVER 1h */
 #define WINDOW_QUOTE_HINT "A window is a string: write it in quotes, e.g. OVER '1 hour'."
+/* The same for a transformation's schedule, as SCHEDULE 1h */
+#define SCHEDULE_QUOTE_HINT "A schedule is a string: write it in quotes, e.g. SCHEDULE '1 hour', or write SCHEDULE MANUAL."
 
 /* Says whether the parser's current token ends a run of raw text */
 typedef bool (*FsTextEnd) (FsParser *p);
@@ -91,6 +93,9 @@ static FsStatement *ParseDrop(FsParser *p);
 static FsEntityDef *ParseCreateEntity(FsParser *p, int location);
 static FsGroupDef *ParseCreateGroup(FsParser *p);
 static void ParseGroupSource(FsParser *p, FsGroupDef *def);
+static void ParseGroupQuery(FsParser *p, FsGroupDef *def);
+static char *ParseQueryText(FsParser *p, int *location);
+static bool QueryEnds(FsParser *p);
 static void ParseGroupOptions(FsParser *p, FsGroupDef *def);
 static FsServiceDef *ParseCreateService(FsParser *p, bool or_replace);
 static List *ParseAlterGroupActions(FsParser *p);
@@ -273,6 +278,8 @@ TokenizeErrorCallback(void *arg)
 		errhint("%s", TTL_QUOTE_HINT);
 	else if (strcmp(last->str, "over") == 0)
 		errhint("%s", WINDOW_QUOTE_HINT);
+	else if (strcmp(last->str, "schedule") == 0)
+		errhint("%s", SCHEDULE_QUOTE_HINT);
 }
 
 /* ParseStatement parses one statement, up to but excluding its ';' */
@@ -354,10 +361,12 @@ ParseCreateEntity(FsParser *p, int location)
 
 /*
  * ParseCreateGroup parses:
- *	[IF NOT EXISTS] [schema.]name ENTITY e [FROM source ...]
+ *	[IF NOT EXISTS] [schema.]name ENTITY e [FROM source ... | AS query SCHEDULE ...]
  *	FEATURES (feature, ...) [options]
  * A group with FROM is computed from a source of events, so each of its
  * features says how (AS ...), see ParseGroupSource and ParseComputation.
+ * A group with AS is an ordinary group whose rows a scheduled query
+ * appends, see ParseGroupQuery.
  */
 static FsGroupDef *
 ParseCreateGroup(FsParser *p)
@@ -380,9 +389,11 @@ ParseCreateGroup(FsParser *p)
 	def->entity_name = ParseName(p, "an entity name");
 	if (PeekWord(p, "from"))
 		ParseGroupSource(p, def);
+	else if (PeekWord(p, "as"))
+		ParseGroupQuery(p, def);
 	if (!PeekWord(p, "features"))
 		SyntaxError(p, def->source_name ? "CREATED, WHERE, WINDOW END EXCLUSIVE or FEATURES" :
-					"FROM or FEATURES");
+					def->query_text ? "FEATURES" : "FROM, AS or FEATURES");
 	ExpectWord(p, "features");
 	ExpectChar(p, '(');
 	do
@@ -431,6 +442,73 @@ ParseGroupSource(FsParser *p, FsGroupDef *def)
 		ExpectWord(p, "exclusive");
 		def->window_end_exclusive = true;
 	}
+}
+
+/*
+ * ParseGroupQuery parses the clauses of a scheduled transformation:
+ *	AS query SCHEDULE 'interval' | AS query SCHEDULE MANUAL
+ * The query is kept as text up to SCHEDULE (see QueryEnds); the registry
+ * parses and analyses it, and the schedule, as a TTL is.
+ */
+static void
+ParseGroupQuery(FsParser *p, FsGroupDef *def)
+{
+	ExpectWord(p, "as");
+	def->query_text = ParseQueryText(p, &def->query_location);
+	if (!PeekWord(p, "schedule"))
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("syntax error at or near \"%s\"", TokenText(Peek(p))),
+				 errdetail("Expected SCHEDULE after the query of feature group \"%s\".", def->name),
+				 errhint("End the query with SCHEDULE '1 hour' (run by featstore's worker) or SCHEDULE MANUAL (run by featstore.refresh(), e.g. from pg_cron)."),
+				 errposition(DdlCharPosition(p->source, Peek(p)->location))));
+	ExpectWord(p, "schedule");
+	def->schedule_location = Peek(p)->location;
+	if (AcceptWord(p, "manual"))
+		def->schedule_manual = true;
+	else
+		def->schedule_text = ParseQuotedDuration(p, "a schedule string such as '1 hour', or MANUAL",
+												 SCHEDULE_QUOTE_HINT);
+}
+
+/*
+ * ParseQueryText collects the source text of a transformation's query: the
+ * tokens up to where QueryEnds at parenthesis depth 0, or the end of the
+ * statement.  Unlike ParseTextUntil, a "," or ")" does not end it.
+ */
+static char *
+ParseQueryText(FsParser *p, int *location)
+{
+	int			depth = 0;
+	int			first = p->pos;
+	int			start = Peek(p)->location;
+
+	while (Peek(p)->code != 0 && Peek(p)->code != ';' &&
+		   !(depth == 0 && QueryEnds(p)))
+	{
+		if (Peek(p)->code == '(' || Peek(p)->code == '[')
+			depth++;
+		else if (Peek(p)->code == ')' || Peek(p)->code == ']')
+			depth--;
+		p->pos++;
+	}
+	if (p->pos == first)
+		SyntaxError(p, "a query");
+	*location = start;
+	/* up to the end of the last token, so that a trailing comment is left out */
+	return pnstrdup(p->source + start, p->tokens[p->pos - 1].end - start);
+}
+
+/*
+ * QueryEnds: a transformation's query ends at SCHEDULE at depth 0.  It
+ * also stops at FEATURES followed by "(", which no query has at depth 0,
+ * so that a forgotten SCHEDULE is reported there and not at the end.
+ */
+static bool
+QueryEnds(FsParser *p)
+{
+	return PeekWord(p, "schedule") ||
+		(PeekWord(p, "features") && PeekCharAt(p, 1, '('));
 }
 
 /*
@@ -836,8 +914,16 @@ ParseAlterGroupSet(FsParser *p, FsAlterAction *act)
 		act->kind = FS_ALTER_SET_TAGS;
 		act->tags = ParseStringList(p, "a tag string");
 	}
+	else if (AcceptWord(p, "schedule"))
+	{
+		act->kind = FS_ALTER_SET_SCHEDULE;
+		act->location = Peek(p)->location;
+		if (!AcceptWord(p, "manual"))
+			act->text_value = ParseQuotedDuration(p, "a schedule string such as '1 hour', or MANUAL",
+												  SCHEDULE_QUOTE_HINT);
+	}
 	else
-		SyntaxError(p, "TTL, ONLINE, OFFLINE, DESCRIPTION, OWNER or TAGS");
+		SyntaxError(p, "TTL, ONLINE, OFFLINE, DESCRIPTION, OWNER, TAGS or SCHEDULE");
 }
 
 /*

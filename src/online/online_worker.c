@@ -34,6 +34,7 @@
 #include "online/online.h"
 #include "online/online_worker.h"
 #include "registry/registry.h"
+#include "transform/transform.h"
 
 /* The worker's connection and its script, kept across iterations */
 static RedisConn *worker_conn = NULL;
@@ -107,6 +108,8 @@ OnlineWorkerMain(Datum main_arg)
 		OnlineTakeWakeup();
 		/* scratch of the last batch, of a connection attempt or of a check */
 		MemoryContextReset(batchcxt);
+		/* scheduled transformations need no Redis: they write history tables */
+		TransformRunDue();
 
 		failed = !EnsureConnected(batchcxt, &outage_logged, &backoff_ms) ||
 			!RunBatch(batchcxt, &more);
@@ -117,7 +120,10 @@ OnlineWorkerMain(Datum main_arg)
 
 			backoff_ms = Min(Max(backoff_ms * 2, 100),
 							 outage ? IDENTITY_CHECK_MS : BACKOFF_MAX_MS);
-			wait_ms = backoff_ms;
+			/* a scheduled transformation needs no Redis: wake for it still */
+			wait_ms = Min(backoff_ms,
+						  Max(TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
+															  TransformNextDue()), 1));
 		}
 		else
 		{
@@ -336,11 +342,14 @@ SleepMs(void)
 	TimestampTz wake = TimestampTzPlusMilliseconds(now, online_poll_interval_ms);
 	TimestampTz revisit = BatchNextRevisit();
 	TimestampTz retry_at = BatchEarliestRetry();
+	TimestampTz transform_at = TransformNextDue();
 
 	if (revisit != 0 && revisit < wake)
 		wake = revisit;
 	if (retry_at != 0 && retry_at < wake)
 		wake = retry_at;
+	if (transform_at != 0 && transform_at < wake)
+		wake = transform_at;
 	if (worker_conn != NULL && next_identity_check < wake)
 		wake = next_identity_check;
 	return Max(TimestampDifferenceMilliseconds(now, wake), 1);

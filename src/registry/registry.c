@@ -898,6 +898,8 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 		source_relid = RegistryCheckSourceGroup(def, keys);
 	schema_name = CreateGroupSchema(def);
 	features = CreateGroupFeatures(def, keys);
+	if (def->query_text)
+		RegistryCheckTransform(def, keys, features);
 
 	/* the TTL */
 	memset(&ttl, 0, sizeof(ttl));
@@ -926,6 +928,8 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 						 lfirst(lc));
 	if (def->source_name)
 		RegistryStoreSourceGroup(def, source_relid);
+	if (def->query_text)
+		RegistryStoreTransform(def, keys, features);
 
 	registry_error_location = def->location;
 	RecordHistory("CREATE FEATURE GROUP", "feature group", def->name, stmt_text);
@@ -1224,6 +1228,9 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 				break;
 			case FS_ALTER_SET_TAGS:
 				AlterGroupSetTags(group, act->tags, &detail);
+				break;
+			case FS_ALTER_SET_SCHEDULE:
+				RegistryAlterTransformSchedule(group, act->text_value, &detail);
 				break;
 		}
 	}

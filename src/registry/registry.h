@@ -89,6 +89,16 @@ typedef struct FsGroupDef
 	int			created_location;
 	int			where_location;
 	int			online_location;
+
+	/*
+	 * AS query SCHEDULE ...: an ordinary group whose rows a scheduled query
+	 * appends (registry_transform.c; NULL query_text: none)
+	 */
+	char	   *query_text;		/* the query as written */
+	char	   *schedule_text;	/* SCHEDULE 'interval'; NULL with MANUAL */
+	bool		schedule_manual;	/* SCHEDULE MANUAL: run by refresh() only */
+	int			query_location;
+	int			schedule_location;
 } FsGroupDef;
 
 typedef enum FsAlterKind
@@ -102,7 +112,8 @@ typedef enum FsAlterKind
 	FS_ALTER_SET_ONLINE,
 	FS_ALTER_SET_DESCRIPTION,
 	FS_ALTER_SET_OWNER,
-	FS_ALTER_SET_TAGS
+	FS_ALTER_SET_TAGS,
+	FS_ALTER_SET_SCHEDULE		/* a transformation's; text_value NULL: MANUAL */
 } FsAlterKind;
 
 /* One action of ALTER FEATURE GROUP */
@@ -110,7 +121,8 @@ typedef struct FsAlterAction
 {
 	FsAlterKind kind;
 	FsFeatureDef *feature;		/* ADD FEATURE; also names the target feature */
-	char	   *text_value;		/* TTL text (NULL: no TTL), description, owner */
+	char	   *text_value;		/* TTL text (NULL: no TTL), schedule (NULL: MANUAL),
+								 * description, owner */
 	bool		bool_value;		/* SET ONLINE / OFFLINE */
 	List	   *tags;
 	int			location;

@@ -7,6 +7,7 @@
 #define FEATSTORE_REGISTRY_INT_H
 
 #include "featstore.h"
+#include "lib/stringinfo.h"
 #include "registry/registry.h"
 
 /* registry.c: running registry queries (SPI connected) */
@@ -32,6 +33,12 @@ extern Oid	RegistryCheckSourceGroup(const FsGroupDef *def, List *keys);
 extern void RegistryStoreSourceGroup(const FsGroupDef *def, Oid relid);
 extern FsAggKind RegistryAggKindByName(const char *name);
 extern void RegistryCheckSource(const FsGroup *group);
+
+/* registry_transform.c: groups a scheduled query fills (AS query SCHEDULE ...) */
+extern void RegistryCheckTransform(const FsGroupDef *def, List *keys, List *features);
+extern void RegistryStoreTransform(const FsGroupDef *def, List *keys, List *features);
+extern void RegistryAlterTransformSchedule(const FsGroup *group, const char *schedule_text,
+										   StringInfo detail);
 
 /* registry_lookup.c */
 extern List *RegistryLoadKeys(const char *entity);
