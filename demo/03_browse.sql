@@ -20,14 +20,14 @@ SELECT conrelid::regclass AS "table", confrelid::regclass AS references
 
 \echo '-- evolve a definition: add a feature, deprecate one; types never change in place'
 DO LANGUAGE featstore $$
-	ALTER FEATURE GROUP user_transaction_features
-		ADD FEATURE tx_count_7d bigint 'Transaction count in last 7 days',
-		DEPRECATE FEATURE is_new_device
+	ALTER FEATURE GROUP merchant_features
+		ADD FEATURE refund_rate_30d double precision 'Refunds per sale, 30 days',
+		DEPRECATE FEATURE tx_count_7d
 $$;
 \echo '-- a deliberate mistake: changing a feature''s type in place.  The ERROR below is expected:'
 \echo '-- models trained on the old type must keep reading it, and the hint gives the command to use.'
 \set ON_ERROR_STOP 0
-DO LANGUAGE featstore $$ ALTER FEATURE GROUP user_transaction_features ALTER FEATURE tx_count_1h TYPE integer $$;
+DO LANGUAGE featstore $$ ALTER FEATURE GROUP merchant_features ALTER FEATURE chargeback_rate_90d TYPE numeric $$;
 \set ON_ERROR_STOP 1
 
 \echo '-- the definition history (audit trail):'
@@ -35,6 +35,8 @@ SELECT to_char(executed_at, 'HH24:MI:SS') AS at, executed_by, command, object_na
 	   left(regexp_replace(statement, '\s+', ' ', 'g'), 70) AS statement
   FROM featstore.definition_history ORDER BY id;
 
-\echo '-- a few rows of the offline store (the group''s history table):'
-SELECT user_id, event_timestamp, created_at, tx_count_1h, tx_count_24h, round(tx_amount_avg_30d::numeric, 2) AS avg_30d
-  FROM user_transaction_features WHERE user_id = 'u0001' ORDER BY event_timestamp DESC, created_at DESC LIMIT 5;
+\echo '-- a source group has no history table to fill: its view is the features at each of its events'
+\echo '-- (computed from transactions by the same engine as the training join and Redis):'
+SELECT user_id, event_timestamp, tx_count_1h, tx_count_24h, unique_merchants_7d,
+	   round(tx_amount_avg_30d::numeric, 2) AS avg_30d, last_merchant
+  FROM user_transaction_features WHERE user_id = 'u0001' ORDER BY event_timestamp DESC LIMIT 5;

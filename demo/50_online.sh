@@ -19,19 +19,18 @@ echo '== 5. Online store: stream transactions in, read feature vectors back from
 echo
 wait_caught_up		# the history loaded above is a backlog of its own
 $PSQL <<'SQL'
--- The replayed history ends a month ago and its TTLs have passed: nothing is
--- served for it.  A streaming job now writes fresh values, one commit per
--- 100 users; every commit wakes the materialization worker.
+-- Payments keep arriving: 1,000 users pay now, one commit per 100 users.
+-- Each commit queues the users it touched; the worker recomputes their
+-- windows from transactions and writes them to Redis.  merchant_features is
+-- an ordinary group: its batch job writes fresh values.
 DO $$
 BEGIN
 	FOR batch IN 0..9 LOOP
-		INSERT INTO user_transaction_features
-			(user_id, event_timestamp, tx_count_1h, tx_count_24h, tx_amount_sum_1h,
-			 tx_amount_avg_30d, tx_amount_std_30d, unique_merchants_7d, max_single_tx_24h, is_new_device)
-		SELECT user_id, now(), 1 + batch % 3, 5 + batch, 42.5 * (1 + batch % 3),
-			   61.2, 17.9, 4, 120.0, 0
+		INSERT INTO transactions (user_id, merchant_id, amount, ts)
+		SELECT user_id, 1 + (batch * 7 + n) % 300, 20.0 + 10 * n, now()
 		  FROM (SELECT DISTINCT user_id FROM transactions ORDER BY user_id
-				 LIMIT 100 OFFSET batch * 100) u;
+				 LIMIT 100 OFFSET batch * 100) u,
+			   generate_series(1, 1 + batch % 3) n;
 		INSERT INTO merchant_features (merchant_id, event_timestamp, chargeback_rate_90d, tx_count_7d)
 		SELECT m, now(), 0.001 * (m % 7), 100 + m FROM generate_series(batch * 30 + 1, batch * 30 + 30) m;
 		COMMIT;
@@ -52,18 +51,29 @@ echo '-- from Redis in one round trip (examples/online_client.py; times in UTC):
 /usr/bin/python3 examples/online_client.py --port "$REDIS_PORT" --definitions "$DEFS" \
 	--service fraud_model_v3 --row 'user=u0001;merchant=17' --row 'user=u0002;merchant=42'
 echo '-- and the same from SQL, for debugging:'
-$PSQL -c "SELECT status, features->>'tx_count_1h' AS tx_count_1h, age, redis_key
+$PSQL -c "SELECT status, features->>'tx_count_1h' AS tx_count_1h, features->>'last_merchant' AS last_merchant, redis_key
             FROM featstore.online_features('user_transaction_features', 'u0001')"
+
+echo '-- time passes: u0042 pays three times now; tx_count_10s counts them, then falls back to nothing'
+echo '-- ten seconds later with no new write (the worker rewrites the key when the events leave the window)'
+$PSQL -c "INSERT INTO transactions (user_id, merchant_id, amount, ts)
+          SELECT 'u0042', 5, 12.5, now() FROM generate_series(1, 3)"
+wait_caught_up
+$PSQL -c "SELECT 'just after' AS at, status, features->>'tx_count_10s' AS tx_count_10s
+            FROM featstore.online_features('user_live_activity', 'u0042')"
+sleep 11
+$PSQL -c "SELECT '11 s later' AS at, status, features->>'tx_count_10s' AS tx_count_10s
+            FROM featstore.online_features('user_live_activity', 'u0042')"
+
 echo '-- Redis loses its keys (FLUSHDB, not a restart the worker would notice); materialize() rebuilds'
-echo '-- them from the history tables, walking each group once:'
+echo '-- them: source groups from their transactions, ordinary groups from their history tables:'
 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" flushdb >/dev/null
 $PSQL -c "SELECT featstore.materialize('user_transaction_features') AS users,
                  featstore.materialize('merchant_features') AS merchants"
 wait_caught_up
-echo "-- keys in Redis again: $(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" dbsize) (entities whose latest value is within its TTL)"
+echo "-- keys in Redis again: $(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" dbsize) (entities with a value now)"
 $PSQL -c "SELECT group_name, worker_state, last_success, lag, queue_depth, entities_written, last_error
             FROM featstore.materialization_status ORDER BY group_name"
-$PSQL -c "SELECT 'user_transaction_features' AS group_name, count(*) AS differences
-            FROM featstore.verify_online('user_transaction_features')
-          UNION ALL
-          SELECT 'merchant_features', count(*) FROM featstore.verify_online('merchant_features')"
+echo '-- Redis agrees with the point-in-time join at now(), for every group:'
+$PSQL -c "SELECT g AS group_name, (SELECT count(*) FROM featstore.verify_online(g)) AS differences
+            FROM unnest(ARRAY['user_transaction_features', 'user_live_activity', 'merchant_features']) g"
