@@ -13,9 +13,9 @@ SELECT user_id, event_timestamp, is_fraud, tx_count_24h, tx_amount_avg_30d, char
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
 SELECT * FROM fraud_training_v3;
 
-\echo '-- reproducible: the set as known on 2026-10-21 does not see the correction written on 2026-10-22'
+\echo '-- reproducible: the set as known on 2026-10-21 does not see the two late payments ingested on 2026-10-22'
 SELECT count(*) AS labels_before_oct_21,
-	   count(*) FILTER (WHERE a.tx_count_24h IS DISTINCT FROM b.tx_count_24h) AS changed_by_the_late_correction
+	   count(*) FILTER (WHERE a.tx_count_24h IS DISTINCT FROM b.tx_count_24h) AS changed_by_the_late_payments
   FROM featstore.pit_join(NULL::fraud_training_v3, 'fraud_labels', service => 'fraud_model_v3') a
   JOIN featstore.pit_join(NULL::fraud_training_v3, 'fraud_labels', service => 'fraud_model_v3',
 						  as_of => '2026-10-21') b

@@ -54,16 +54,16 @@ echo '-- and the same from SQL, for debugging:'
 $PSQL -c "SELECT status, features->>'tx_count_1h' AS tx_count_1h, features->>'last_merchant' AS last_merchant, redis_key
             FROM featstore.online_features('user_transaction_features', 'u0001')"
 
-echo '-- time passes: u0042 pays three times now; tx_count_10s counts them, then falls back to nothing'
-echo '-- ten seconds later with no new write (the worker rewrites the key when the events leave the window)'
+echo '-- time passes: a new card holder, u9001, pays three times now; tx_count_10s counts them, then falls'
+echo '-- back to nothing ten seconds later with no new write (the worker rewrites the key as they leave the window)'
 $PSQL -c "INSERT INTO transactions (user_id, merchant_id, amount, ts)
-          SELECT 'u0042', 5, 12.5, now() FROM generate_series(1, 3)"
+          SELECT 'u9001', 5, 12.5, now() FROM generate_series(1, 3)"
 wait_caught_up
 $PSQL -c "SELECT 'just after' AS at, status, features->>'tx_count_10s' AS tx_count_10s
-            FROM featstore.online_features('user_live_activity', 'u0042')"
+            FROM featstore.online_features('user_live_activity', 'u9001')"
 sleep 11
 $PSQL -c "SELECT '11 s later' AS at, status, features->>'tx_count_10s' AS tx_count_10s
-            FROM featstore.online_features('user_live_activity', 'u0042')"
+            FROM featstore.online_features('user_live_activity', 'u9001')"
 
 echo '-- Redis loses its keys (FLUSHDB, not a restart the worker would notice); materialize() rebuilds'
 echo '-- them: source groups from their transactions, ordinary groups from their history tables:'
