@@ -130,7 +130,7 @@ static void ExpectWord(FsParser *p, const char *word);
 static void ExpectChar(FsParser *p, char c);
 static void SyntaxError(FsParser *p, const char *expected) pg_attribute_noreturn();
 static void RedundantOption(FsParser *p, int location, const char *option) pg_attribute_noreturn();
-static char *TokenText(FsToken *t);
+static char *TokenText(FsParser *p, FsToken *t);
 
 /* DdlParse parses a block of featstore statements into a List of FsStatement */
 List *
@@ -458,7 +458,7 @@ ParseGroupQuery(FsParser *p, FsGroupDef *def)
 	if (!PeekWord(p, "schedule"))
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
-				 errmsg("syntax error at or near \"%s\"", TokenText(Peek(p))),
+				 errmsg("syntax error at or near \"%s\"", TokenText(p, Peek(p))),
 				 errdetail("Expected SCHEDULE after the query of feature group \"%s\".", def->name),
 				 errhint("End the query with SCHEDULE '1 hour' (run by featstore's worker) or SCHEDULE MANUAL (run by featstore.refresh(), e.g. from pg_cron)."),
 				 errposition(DdlCharPosition(p->source, Peek(p)->location))));
@@ -689,7 +689,7 @@ ParseAggregate(FsParser *p, FsFeatureDef *def, FsAggKind kind)
 	if (!AcceptChar(p, ')'))
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
-				 errmsg("syntax error at or near \"%s\"", TokenText(Peek(p))),
+				 errmsg("syntax error at or near \"%s\"", TokenText(p, Peek(p))),
 				 errdetail("Expected \")\": an aggregate's argument is one column of the source."),
 				 errhint("Compute other values in an expression feature over the group's aggregates, e.g. AS a_sum / nullif(a_count, 0)."),
 				 errposition(DdlCharPosition(p->source, Peek(p)->location))));
@@ -715,7 +715,7 @@ ParseDefaultLiteral(FsParser *p, FsFeatureDef *def)
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
-				 errmsg("syntax error at or near \"%s\"", TokenText(t)),
+				 errmsg("syntax error at or near \"%s\"", TokenText(p, t)),
 				 errdetail("Expected a literal after DEFAULT."),
 				 errhint("DEFAULT takes a constant such as 0, -1.5, 'none' or true, the value of an empty window."),
 				 errposition(DdlCharPosition(p->source, t->location))));
@@ -1142,7 +1142,7 @@ ParseQuotedDuration(FsParser *p, const char *what, const char *hint)
 	if (t->code != SCONST && t->code != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
-				 errmsg("syntax error at or near \"%s\"", TokenText(t)),
+				 errmsg("syntax error at or near \"%s\"", TokenText(p, t)),
 				 errdetail("Expected %s.", what),
 				 errhint("%s", hint),
 				 errposition(DdlCharPosition(p->source, t->location))));
@@ -1258,7 +1258,7 @@ SyntaxError(FsParser *p, const char *expected)
 				 errposition(DdlCharPosition(p->source, t->location))));
 	ereport(ERROR,
 			(errcode(ERRCODE_SYNTAX_ERROR),
-			 errmsg("syntax error at or near \"%s\"", TokenText(t)),
+			 errmsg("syntax error at or near \"%s\"", TokenText(p, t)),
 			 errdetail("Expected %s.", expected),
 			 errhint("The featstore statement grammar is described in docs/ddl.md."),
 			 errposition(DdlCharPosition(p->source, t->location))));
@@ -1275,9 +1275,13 @@ RedundantOption(FsParser *p, int location, const char *option)
 			 errposition(DdlCharPosition(p->source, location))));
 }
 
-/* TokenText renders a token for an error message */
+/*
+ * TokenText renders a token for an error message.  Operators the scanner
+ * codes as tokens of their own (::, <=, =>, ..) carry no text, so they are
+ * shown as written in the source.
+ */
 static char *
-TokenText(FsToken *t)
+TokenText(FsParser *p, FsToken *t)
 {
 	if (t->code == SCONST)
 		return psprintf("'%s'", t->str);
@@ -1285,5 +1289,7 @@ TokenText(FsToken *t)
 		return t->str;
 	if (t->code > 0 && t->code < 256)
 		return psprintf("%c", t->code);
+	if (t->end > t->location)
+		return pnstrdup(p->source + t->location, t->end - t->location);
 	return "?";
 }
