@@ -1,7 +1,5 @@
--- groups computed FROM a source of events (issue 10, work in progress): the
--- grammar and its errors.  The registry does not store these groups yet: it
--- checks the windows, then refuses the group at FROM with a detail that
--- shows what was parsed.
+-- groups computed FROM a source of events (issue 10): the grammar, the
+-- registry's checks and errors, and what the registry stores.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 SELECT coalesce(max(id), 0) AS history_before FROM featstore.definition_history \gset
@@ -32,7 +30,7 @@ CREATE FEATURE GROUP user_tx_windows
         last_merchant       text              AS last(merchant_id),
         avg_ticket_ratio    double precision  AS tx_amount_sum_1h / nullif(tx_count_1h, 0)   -- an expression over this group's features
     )
-    ONLINE;
+    OFFLINE;
 $$;
 
 -- every optional part: WINDOW END EXCLUSIVE, DEFAULT literals, the other
@@ -98,6 +96,7 @@ DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TI
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n numeric(3,1) AS avg(amount) DEFAULT 1234.5) $$;
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), b boolean AS n > 0 DEFAULT 'maybe') $$;
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (k text AS last(kind) DEFAULT 'it''s none', n integer AS count(*) DEFAULT -1) $$;
+DO LANGUAGE featstore $$ DROP FEATURE GROUP g $$;
 
 -- the source: it exists, is readable, is a table or view, holds the
 -- entity's keys with their types and the time columns; ONLINE needs a table
@@ -120,8 +119,9 @@ SET ROLE fs_win_editor;
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
 RESET ROLE;
 DROP ROLE fs_win_editor;
--- a view is fine offline: the group is refused only because it is work in progress
+-- a view is fine offline
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM tx_view TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ DROP FEATURE GROUP g $$;
 
 -- aggregates: the argument exists, is of a kind the aggregate takes, and the
 -- result fits the feature's type as SQL's own aggregate types it
@@ -135,6 +135,7 @@ DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TI
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (s no_such_type AS sum(amount)) $$;
 -- assignment casts are accepted: sum(numeric) into double precision, count into integer
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (s double precision AS sum(amount), n integer AS count(*), a numeric AS avg(amount), k varchar(10) AS min(kind)) $$;
+DO LANGUAGE featstore $$ DROP FEATURE GROUP g $$;
 
 -- expressions refer only to earlier features of their own group
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (r double precision AS s / n, s double precision AS sum(amount), n bigint AS count(*)) $$;
@@ -146,13 +147,198 @@ DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TI
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r bigint AS n + * 2) $$;
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r bigint AS n AS x) $$;
 
--- nothing was created
-SELECT name FROM featstore.feature_groups ORDER BY name;
+-- expression features: analysed with the earlier features as values of
+-- their declared types; the result must fit the feature's type, and only
+-- built-in, non-volatile scalar code is accepted
+CREATE FUNCTION public.win_double(bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'SELECT $1 * 2';
+CREATE FUNCTION public.win_pos(numeric) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1 > 0';
+CREATE FUNCTION public.win_eq(bigint, bigint) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1 = $2';
+CREATE OPERATOR public.=== (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = int8eq);
+CREATE DOMAIN public.win_posint AS bigint CHECK (VALUE > 0);
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r boolean AS n + 1) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r uuid AS n::text) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r bigint AS (n + 'x')) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r bigint AS nosuch(n)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r bigint AS win_double(n)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r bigint AS 1 + public.win_double(n)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r boolean AS n OPERATOR(public.===) 1) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r bigint AS n::public.win_posint) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r bigint AS bit_and(n)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r bigint AS rank()) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r bigint AS generate_series(1, n)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*), r double precision AS random() * n) $$;
+-- assignment casts and stable built-ins are accepted: double precision into
+-- integer, bigint into text, a CASE, a cast
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (s double precision AS sum(amount), n bigint AS count(*), r integer AS s / nullif(n, 0), t text AS n, c text AS (CASE WHEN n > 10 THEN 'many' ELSE 'few' END), d date AS (n::text || '-01-01')::date) $$;
+DO LANGUAGE featstore $$ DROP FEATURE GROUP g $$;
+
+-- WHERE: analysed against the source, with search_path pg_catalog, pg_temp
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time WHERE amount FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time WHERE amout > 0 FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time WHERE status = 1 FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time WHERE sum(amount) > 0 FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time WHERE rank() OVER () > 1 FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time WHERE generate_series(1, 2) > 1 FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time WHERE amount > (SELECT 0) FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time WHERE random() < 0.5 FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time WHERE win_pos(amount) FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time WHERE kind <> 'x' AND public.win_pos(amount) FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time WHERE amount::public.win_posint > 0 FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time WHERE status = 'ok', kind = 'x' FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time WHERE status = 'ok' CREATED event_time FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time WHERE status = 'ok' x FEATURES (n bigint AS count(*)) $$;
+DROP FUNCTION public.win_double(bigint), public.win_pos(numeric), public.win_eq(bigint, bigint);
+DROP OPERATOR public.=== (bigint, bigint);
+DROP DOMAIN public.win_posint;
+
+-- what the registry holds for the two groups of the top
+SELECT name, schema_name, table_name, entity_name, ttl, online, description, owner, tags, kind
+  FROM featstore.feature_groups WHERE kind = 'source' ORDER BY name;
+SELECT * FROM featstore.source_groups ORDER BY group_name;
+SELECT f.group_name, f.position, f.name, f.data_type, f.description, f.tags, w.aggregate, w.argument,
+	   w.window_usecs, w.window_text, w.default_text, w.default_value, w.expression_text
+  FROM featstore.features f JOIN featstore.window_features w
+	ON w.group_name = f.group_name AND w.feature_name = f.name
+ ORDER BY f.group_name, f.position;
+SELECT qualified_name, data_type, group_kind, source, aggregate, aggregate_argument, feature_window, table_name
+  FROM featstore.catalog WHERE group_name IN ('tx_excl', 'plain') ORDER BY group_name, position;
+SELECT group_name, table_name, active_features, kind, source FROM featstore.group_overview ORDER BY group_name;
+-- the group's view: owned by the creating role, over window_timeline, with
+-- the keys, the two timestamps and the features, and their comments
+SELECT c.relname, c.relkind, pg_get_userbyid(c.relowner) AS owner, obj_description(c.oid, 'pg_class') AS comment
+  FROM pg_class c WHERE c.oid IN ('public.tx_excl'::regclass, 'public.user_tx_windows'::regclass) ORDER BY 1;
+SELECT pg_get_viewdef('public.tx_excl'::regclass);
+SELECT a.attname, format_type(a.atttypid, a.atttypmod), col_description(a.attrelid, a.attnum)
+  FROM pg_attribute a WHERE a.attrelid = 'public.tx_excl'::regclass AND a.attnum > 0 ORDER BY a.attnum;
+SELECT featstore.check_feature_group('tx_excl'), featstore.check_feature_group('user_tx_windows');
+SELECT group_name, feature_name, schema_name, table_name, entity_name, ttl, key_columns, key_types
+  FROM featstore.resolve_features(ARRAY['tx_excl.n', 'user_tx_windows.last_merchant']);
+
+-- ALTER FEATURE GROUP: metadata changes work, the definition's do not
+DO LANGUAGE featstore $$ ALTER FEATURE GROUP tx_excl ADD FEATURE m bigint $$;
+DO LANGUAGE featstore $$ ALTER FEATURE GROUP tx_excl SET TTL '1 day' $$;
+DO LANGUAGE featstore $$ ALTER FEATURE GROUP tx_excl ALTER FEATURE n TYPE integer $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP tx_of_view ENTITY user FROM tx_view TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ ALTER FEATURE GROUP tx_of_view SET ONLINE $$;
+DO LANGUAGE featstore $$ ALTER FEATURE GROUP tx_of_view SET OFFLINE $$;
+DO LANGUAGE featstore $$ DROP FEATURE GROUP tx_of_view $$;
+DO LANGUAGE featstore $$ ALTER FEATURE GROUP tx_excl SET DESCRIPTION 'exclusive windows', SET OWNER 'fraud-team', SET TAGS ('fraud', 'v2'), ALTER FEATURE lo SET DESCRIPTION 'smallest amount', DEPRECATE FEATURE vp $$;
+SELECT description, owner, tags, obj_description('public.tx_excl'::regclass, 'pg_class') AS view_comment
+  FROM featstore.feature_groups WHERE name = 'tx_excl';
+SELECT name, status, description, col_description('public.tx_excl'::regclass, position + 3) AS column_comment
+  FROM featstore.features WHERE group_name = 'tx_excl' AND name IN ('lo', 'vp') ORDER BY position;
+
+-- the guards: the source cannot be dropped, renamed or moved, nor can the
+-- columns the group reads (keys, TIMESTAMP, CREATED, aggregated columns,
+-- columns of the WHERE) be dropped, renamed or retyped; the group's view
+-- cannot be dropped, replaced or changed either
+DROP TABLE transactions;
+DROP VIEW tx_view;
+DROP TABLE transactions;
+DROP SCHEMA analytics CASCADE;
+ALTER TABLE transactions RENAME TO transactions2;
+ALTER TABLE transactions SET SCHEMA analytics;
+ALTER TABLE transactions RENAME COLUMN amount TO amt;
+ALTER TABLE transactions ALTER COLUMN status TYPE varchar(10);
+ALTER TABLE transactions DROP COLUMN event_time;
+ALTER TABLE transactions RENAME COLUMN user_id TO uid;
+ALTER TABLE analytics.transactions DROP COLUMN ingested_at;
+ALTER TABLE analytics.transactions ALTER COLUMN merchant_id TYPE varchar;
+-- columns no group reads are the owner's
+ALTER TABLE transactions ADD COLUMN note text;
+ALTER TABLE transactions ALTER COLUMN note TYPE varchar(20);
+ALTER TABLE transactions RENAME COLUMN note TO remark;
+ALTER TABLE transactions DROP COLUMN remark;
+DROP VIEW tx_excl;
+CREATE OR REPLACE VIEW tx_excl AS SELECT * FROM featstore.window_timeline('user_tx_windows') AS w(user_id text, event_timestamp timestamptz, created_at timestamptz, n bigint, lo numeric(12,2), sp float8, vs float8, vp float8, "Total" float8, flag text, ok boolean);
+ALTER VIEW tx_excl RENAME COLUMN n TO m;
+ALTER VIEW tx_excl RENAME TO tx_excl2;
+-- with the event triggers off (session_replication_role), a changed source
+-- or view is caught before any read
+BEGIN;
+SET LOCAL session_replication_role = replica;
+ALTER TABLE transactions ALTER COLUMN amount TYPE text;
+SELECT featstore.check_feature_group('tx_excl');
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+ALTER TABLE transactions RENAME COLUMN status TO state;
+SELECT featstore.check_feature_group('tx_excl');
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+ALTER TABLE transactions RENAME COLUMN kind TO kind2;
+SELECT featstore.check_feature_group('tx_excl');
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+DROP TABLE analytics.transactions;
+SELECT featstore.check_feature_group('user_tx_windows');
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+ALTER TABLE analytics.transactions ALTER COLUMN ingested_at TYPE timestamp;
+SELECT featstore.check_feature_group('user_tx_windows');
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+CREATE OR REPLACE VIEW tx_excl AS SELECT * FROM featstore.window_timeline('user_tx_windows') AS w(user_id text, event_timestamp timestamptz, created_at timestamptz, n bigint, lo numeric(12,2), sp float8, vs float8, vp float8, "Total" float8, flag text, ok boolean);
+SELECT featstore.check_feature_group('tx_excl');
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+CREATE OR REPLACE VIEW tx_excl AS SELECT * FROM featstore.window_timeline('tx_excl') AS w(user_id text, event_timestamp timestamptz, created_at timestamptz, n bigint, lo numeric(12,2), sp float8, vs float8, vp float8, "Total" float8, flag text, ok boolean) WHERE n > 0;
+SELECT featstore.check_feature_group('tx_excl');
+ROLLBACK;
+
+-- a group owned by one role, computed from another role's table: the view
+-- is the group creator's, the source stays its owner's, and its owner
+-- cannot drop it from under the group
+CREATE ROLE win_src_role;
+CREATE ROLE win_owner_role IN ROLE featstore_editor;
+GRANT CREATE ON SCHEMA public TO win_src_role, win_owner_role;
+SET ROLE win_src_role;
+CREATE TABLE public.events_of_other (user_id text, at timestamptz, v bigint);
+GRANT SELECT ON public.events_of_other TO win_owner_role;
+RESET ROLE;
+SET ROLE win_owner_role;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP public.other_win ENTITY user FROM public.events_of_other TIMESTAMP at FEATURES (n bigint AS count(*) OVER '1 hour', s numeric AS sum(v)) $$;
+RESET ROLE;
+SELECT pg_get_userbyid(relowner) AS view_owner FROM pg_class WHERE oid = 'public.other_win'::regclass;
+SELECT pg_get_userbyid(relowner) AS source_owner FROM pg_class WHERE oid = 'public.events_of_other'::regclass;
+SELECT source_schema, source_name, source_kind FROM featstore.source_groups WHERE group_name = 'other_win';
+SET ROLE win_src_role;
+DROP TABLE public.events_of_other;
+ALTER TABLE public.events_of_other DROP COLUMN v;
+DO LANGUAGE featstore $$ DROP FEATURE GROUP other_win $$;
+RESET ROLE;
+SET ROLE win_owner_role;
+DO LANGUAGE featstore $$ DROP FEATURE GROUP other_win $$;
+RESET ROLE;
+SET ROLE win_src_role;
+DROP TABLE public.events_of_other;
+RESET ROLE;
+REVOKE CREATE ON SCHEMA public FROM win_src_role, win_owner_role;
+DROP ROLE win_src_role;
+DROP ROLE win_owner_role;
+
+-- DROP FEATURE GROUP drops the view and the rows, never the source
+DO LANGUAGE featstore $$ DROP FEATURE GROUP tx_excl $$;
+SELECT to_regclass('public.tx_excl') AS view, to_regclass('public.transactions') AS source;
+SELECT count(*) FROM featstore.source_groups WHERE group_name = 'tx_excl';
+SELECT count(*) FROM featstore.window_features WHERE group_name = 'tx_excl';
+SELECT count(*) FROM featstore.features WHERE group_name = 'tx_excl';
+-- and the source is the owner's again
+ALTER TABLE transactions RENAME COLUMN amount TO amt;
+ALTER TABLE transactions RENAME COLUMN amt TO amount;
+
+-- what is left: the group of the top, and the ordinary group; the history
+-- has every group created and dropped
+SELECT name, kind FROM featstore.feature_groups ORDER BY name;
 SELECT object_name FROM featstore.definition_history WHERE id > :history_before ORDER BY id;
 
 -- clean up for the tests that follow in the same database
 DO LANGUAGE featstore $$ DROP ENTITY user CASCADE $$;
 DROP SCHEMA analytics CASCADE;
-DROP VIEW tx_view;
 DROP TABLE transactions, tx_badkey, tx_nokey, tx_localtime;
 DROP SEQUENCE tx_seq;

@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
@@ -27,6 +28,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 
 #include "extension.h"
@@ -39,6 +41,7 @@ PG_FUNCTION_INFO_V1(featstore_guard_alter);
 PG_FUNCTION_INFO_V1(featstore_guard_code);
 
 static void GuardColumnChange(RangeVar *relation, const char *column, int subtype);
+static void GuardSourceColumnChange(Oid relid, const char *column, int subtype);
 static void GuardTableChange(RangeVar *relation, const char *action, const char *rulename);
 static void GuardCaptureTrigger(RangeVar *relation, const char *trigname, const char *action);
 static void RunDdl(const char *sql);
@@ -125,6 +128,70 @@ OfflineCreateTable(const char *schema_name, const char *table_name,
 	return relid;
 }
 
+/*
+ * OfflineCreateGroupView creates the relation of a group defined FROM a
+ * source: a view over featstore.window_timeline(group), with the keys,
+ * event_timestamp, created_at and the features as columns, like a history
+ * table's.  The calling role creates it and so owns it, as it would own a
+ * history table; the types are written with search_path pinned, so the
+ * view means the built-in types whatever the caller's path holds.
+ */
+Oid
+OfflineCreateGroupView(const char *schema_name, const char *view_name,
+					   const char *group_name, List *keys, List *features,
+					   const char *description)
+{
+	StringInfoData sql;
+	char	   *qualified = quote_qualified_identifier(schema_name, view_name);
+	Oid			relid;
+	int			save_nestlevel;
+	ListCell   *lc;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE VIEW %s AS SELECT * FROM featstore.window_timeline(%s) AS w(",
+					 qualified, quote_literal_cstr(group_name));
+	foreach(lc, keys)
+	{
+		FsKeyColumn *k = lfirst(lc);
+
+		appendStringInfo(&sql, "%s %s, ", quote_identifier(k->name),
+						 format_type_be_qualified(k->typid));
+	}
+	appendStringInfo(&sql, "%s pg_catalog.timestamptz, %s pg_catalog.timestamptz",
+					 FS_EVENT_TS_COLUMN, FS_CREATED_AT_COLUMN);
+	foreach(lc, features)
+	{
+		FsFeature  *f = lfirst(lc);
+
+		appendStringInfo(&sql, ", %s %s", quote_identifier(f->name),
+						 format_type_extended(f->typid, f->typmod,
+												  FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
+	}
+	appendStringInfoChar(&sql, ')');
+	save_nestlevel = FeatstorePinSearchPath();
+	RunDdl(sql.data);
+	AtEOXact_GUC(true, save_nestlevel);
+
+	relid = get_relname_relid(view_name, get_namespace_oid(schema_name, false));
+	OfflineSetColumnComment(relid, NULL,
+							description ? description :
+							psprintf("featstore feature group %s, computed from its source", group_name));
+	foreach(lc, keys)
+		OfflineSetColumnComment(relid, ((FsKeyColumn *) lfirst(lc))->name, "Entity key");
+	OfflineSetColumnComment(relid, FS_EVENT_TS_COLUMN,
+							"The time of the source event at which the features are computed");
+	OfflineSetColumnComment(relid, FS_CREATED_AT_COLUMN,
+							"When that event was written (its CREATED column; its event time without one)");
+	foreach(lc, features)
+	{
+		FsFeature  *f = lfirst(lc);
+
+		if (f->description)
+			OfflineSetColumnComment(relid, f->name, f->description);
+	}
+	return relid;
+}
+
 /* OfflineAddColumn adds a feature column to a group's history table */
 void
 OfflineAddColumn(Oid relid, const FsFeature *feature)
@@ -136,7 +203,10 @@ OfflineAddColumn(Oid relid, const FsFeature *feature)
 		OfflineSetColumnComment(relid, feature->name, feature->description);
 }
 
-/* OfflineSetColumnComment sets a column's comment, or the table's when column is NULL */
+/*
+ * OfflineSetColumnComment sets a column's comment, or the table's (or the
+ * view's) when column is NULL
+ */
 void
 OfflineSetColumnComment(Oid relid, const char *column, const char *comment)
 {
@@ -146,15 +216,21 @@ OfflineSetColumnComment(Oid relid, const char *column, const char *comment)
 		RunDdl(psprintf("COMMENT ON COLUMN %s.%s IS %s", QualifiedRelationName(relid),
 						quote_identifier(column), value));
 	else
-		RunDdl(psprintf("COMMENT ON TABLE %s IS %s", QualifiedRelationName(relid), value));
+		RunDdl(psprintf("COMMENT ON %s %s IS %s",
+						get_rel_relkind(relid) == RELKIND_VIEW ? "VIEW" : "TABLE",
+						QualifiedRelationName(relid), value));
 }
 
-/* OfflineDropTable drops a group's history table */
+/*
+ * OfflineDropTable drops a group's history table, or the view of a group
+ * defined FROM a source (never the source itself)
+ */
 void
 OfflineDropTable(Oid relid, bool cascade)
 {
-	char	   *sql = psprintf("DROP TABLE %s%s", QualifiedRelationName(relid),
-							   cascade ? " CASCADE" : "");
+	char	   *sql = psprintf("DROP %s %s%s",
+							   get_rel_relkind(relid) == RELKIND_VIEW ? "VIEW" : "TABLE",
+							   QualifiedRelationName(relid), cascade ? " CASCADE" : "");
 
 	dropping_group_table = true;
 	PG_TRY();
@@ -170,9 +246,10 @@ OfflineDropTable(Oid relid, bool cascade)
 
 /*
  * featstore_guard_drop is a sql_drop event trigger that refuses to drop a
- * group's history table other than through DROP FEATURE GROUP, which would
- * leave a registered group without its values.  It also catches DROP SCHEMA
- * ... CASCADE and DROP OWNED reaching a group table.
+ * group's history table (or a source group's view) other than through DROP
+ * FEATURE GROUP, which would leave a registered group without its values,
+ * and to drop the source relation a group is computed from.  It also
+ * catches DROP SCHEMA ... CASCADE and DROP OWNED reaching one of them.
  */
 Datum
 featstore_guard_drop(PG_FUNCTION_ARGS)
@@ -197,6 +274,22 @@ featstore_guard_drop(PG_FUNCTION_ARGS)
 				 errmsg("cannot drop table %s because feature group \"%s\" keeps its history in it",
 						table, group),
 				 errhint("Use DROP FEATURE GROUP %s to drop the group together with its table.",
+						 quote_identifier(group))));
+	group = RegistryDroppedGroupView(&table);
+	if (group != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot drop view %s because feature group \"%s\" is read through it",
+						table, group),
+				 errhint("Use DROP FEATURE GROUP %s to drop the group together with its view.",
+						 quote_identifier(group))));
+	group = RegistryDroppedSource(&table);
+	if (group != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot drop %s because feature group \"%s\" is computed from it",
+						table, group),
+				 errhint("Drop the group first with DROP FEATURE GROUP %s.",
 						 quote_identifier(group))));
 	PG_RETURN_NULL();
 }
@@ -229,6 +322,7 @@ featstore_guard_alter(PG_FUNCTION_ARGS)
 	stmt = trigdata->parsetree;
 	if (!IsA(stmt, AlterTableStmt) && !IsA(stmt, RenameStmt) &&
 		!IsA(stmt, AlterObjectSchemaStmt) && !IsA(stmt, RuleStmt) &&
+		!(IsA(stmt, ViewStmt) && ((ViewStmt *) stmt)->replace) &&
 		!(IsA(stmt, DropStmt) && ((DropStmt *) stmt)->removeType == OBJECT_TRIGGER))
 		PG_RETURN_NULL();
 	/* DROP EXTENSION featstore, or featstore being created: no registry yet */
@@ -287,6 +381,8 @@ featstore_guard_alter(PG_FUNCTION_ARGS)
 		if (aos->relation != NULL)
 			GuardTableChange(aos->relation, "move", NULL);
 	}
+	else if (IsA(stmt, ViewStmt))
+		GuardTableChange(((ViewStmt *) stmt)->view, "replace", NULL);
 	else
 		GuardTableChange(((RuleStmt *) stmt)->relation, "rule",
 						 ((RuleStmt *) stmt)->rulename);
@@ -314,6 +410,8 @@ GuardColumnChange(RangeVar *relation, const char *column, int subtype)
 		tables = find_all_inheritors(relid, NoLock, NULL);
 	else
 		tables = list_make1_oid(relid);
+	foreach(lc, tables)
+		GuardSourceColumnChange(lfirst_oid(lc), column, subtype);
 	foreach(lc, tables)
 	{
 		char	   *group_name = RegistryGroupOfTable(lfirst_oid(lc));
@@ -384,6 +482,45 @@ GuardColumnChange(RangeVar *relation, const char *column, int subtype)
 }
 
 /*
+ * GuardSourceColumnChange refuses an ALTER TABLE subcommand (subtype, or -1
+ * for RENAME COLUMN) that changes the type of, drops or renames a column
+ * of relid that a group defined FROM relid reads: the group would compute
+ * from another column, or fail at every read.  Other columns, and
+ * additions, stay the source owner's to change.
+ */
+static void
+GuardSourceColumnChange(Oid relid, const char *column, int subtype)
+{
+	List	   *groups;
+	ListCell   *lc;
+
+	if (subtype != AT_AlterColumnType && subtype != AT_DropColumn && subtype != -1)
+		return;
+	groups = RegistrySourceGroupsOf(relid);
+	foreach(lc, groups)
+	{
+		FsGroup    *group = RegistryLookupGroup(lfirst(lc), true);
+		char	   *table;
+
+		if (group == NULL || !RegistrySourceReadsColumn(group, column))
+			continue;
+		table = QualifiedRelationName(relid);
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 subtype == AT_AlterColumnType ?
+				 errmsg("cannot change the type of column \"%s\" of %s: feature group \"%s\" is computed from it",
+						column, table, group->name) :
+				 subtype == AT_DropColumn ?
+				 errmsg("cannot drop column \"%s\" of %s: feature group \"%s\" is computed from it",
+						column, table, group->name) :
+				 errmsg("cannot rename column \"%s\" of %s: feature group \"%s\" is computed from it",
+						column, table, group->name),
+				 errhint("Drop the group first with DROP FEATURE GROUP %s, change the source, then create the group again.",
+						 quote_identifier(group->name))));
+	}
+}
+
+/*
  * GuardCaptureTrigger refuses dropping or disabling ("drop", "disable") the
  * capture triggers featstore put on a group's table (trigname NULL: all of
  * the table's triggers): the group's changes would stop reaching Redis
@@ -429,10 +566,32 @@ GuardTableChange(RangeVar *relation, const char *action, const char *rulename)
 	Oid			relid = RangeVarGetRelid(relation, NoLock, true);
 	char	   *group_name;
 	char	   *table;
+	List	   *sources;
 
-	if (!OidIsValid(relid) || (group_name = RegistryGroupOfTable(relid)) == NULL)
+	if (!OidIsValid(relid))
+		return;
+	if ((strcmp(action, "rename") == 0 || strcmp(action, "move") == 0) &&
+		(sources = RegistrySourceGroupsOf(relid)) != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 strcmp(action, "rename") == 0 ?
+				 errmsg("cannot rename %s: feature group \"%s\" is computed from it and names it",
+						QualifiedRelationName(relid), (char *) linitial(sources)) :
+				 errmsg("cannot move %s to another schema: feature group \"%s\" is computed from it and names it",
+						QualifiedRelationName(relid), (char *) linitial(sources)),
+				 errhint("Drop the group first with DROP FEATURE GROUP %s, then create it again FROM the new name.",
+						 quote_identifier(linitial(sources)))));
+	if ((group_name = RegistryGroupOfTable(relid)) == NULL)
 		return;
 	table = QualifiedRelationName(relid);
+	if (strcmp(action, "replace") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot replace view %s: feature group \"%s\" is computed through it",
+						table, group_name),
+				 errdetail("featstore created the view over featstore.window_timeline and reads only that."),
+				 errhint("To change the group, drop it with DROP FEATURE GROUP %s and create it again.",
+						 quote_identifier(group_name))));
 	if (strcmp(action, "rule") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -14,6 +14,7 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
 #include "access/transam.h"
 #include "access/xact.h"
@@ -36,6 +37,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/parse_type.h"
+#include "rewrite/rewriteHandler.h"
 #include "storage/lmgr.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
@@ -58,9 +60,6 @@
 #include "registry/registry.h"
 #include "registry/registry_int.h"
 
-/* the longest TTL accepted: 100 years of 24-hour days */
-#define FS_MAX_TTL_DAYS 36525
-
 int			registry_error_location = -1;
 
 static void RegistryLock(void);
@@ -77,6 +76,8 @@ static void CheckRoleCanModify(const char *kind, const char *name, const char *c
 static void CheckGroupOwner(FsGroup *group);
 static Datum TextListToArray(List *list);
 static void CheckGroupTableCode(const FsGroup *group, const char *table);
+static void CheckSourceGroupView(const FsGroup *group, const char *table);
+static bool ViewIsWindowTimeline(Relation view, const char *group_name);
 static void CheckBuiltinCode(const FsGroup *group, const char *table, const char *kind,
 							 const char *object, Node *expr);
 static bool UserFunctionWalker(Node *node, void *context);
@@ -113,6 +114,7 @@ static void CheckNewFeatureName(const FsFeatureDef *fd, List *keys, const char *
 static FsFeature *MakeFeature(const FsFeatureDef *fd, int position);
 static void InsertFeatureRow(const char *group_name, const FsFeature *f,
 							 const FsFeatureDef *fd);
+static void AlterSourceGroupCheck(const FsGroup *group, const FsAlterAction *act);
 static FsFeature *AlterGroupTarget(FsGroup *group, const char *feature);
 static void AlterGroupDetail(StringInfo detail, const char *what, const char *feature);
 static void AlterGroupUpdate(const FsGroup *group, const char *sql, Oid typid,
@@ -171,6 +173,13 @@ RegistryCheckGroupTable(const FsGroup *group)
 	 * functions the same in every session (qualified unless built in).
 	 */
 	save_nestlevel = FeatstorePinSearchPath();
+	if (group->source)
+	{
+		CheckSourceGroupView(group, table);
+		RegistryCheckSource(group);
+		AtEOXact_GUC(true, save_nestlevel);
+		return;
+	}
 	if (!OidIsValid(group->relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -230,6 +239,104 @@ RegistryCheckGroupTable(const FsGroup *group)
 						 InvalidOid, false);
 	}
 	AtEOXact_GUC(true, save_nestlevel);
+}
+
+/*
+ * CheckSourceGroupView checks the view of a group defined FROM a source
+ * (a helper of RegistryCheckGroupTable): it exists, is exactly SELECT *
+ * FROM featstore.window_timeline('<group>') with no condition (CREATE OR
+ * REPLACE VIEW could give it another body with the same columns, which
+ * the point-in-time join would read as the group), and has the keys,
+ * timestamps and features with the registry's types.
+ */
+static void
+CheckSourceGroupView(const FsGroup *group, const char *table)
+{
+	Relation	rel;
+	ListCell   *lc;
+
+	if (!OidIsValid(group->relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("view %s of feature group \"%s\" does not exist", table, group->name),
+				 errhint("Recreate the group with DROP FEATURE GROUP and CREATE FEATURE GROUP.")));
+	rel = relation_open(group->relid, AccessShareLock);
+	if (rel->rd_rel->relkind != RELKIND_VIEW || !ViewIsWindowTimeline(rel, group->name))
+	{
+		relation_close(rel, AccessShareLock);
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("relation %s of feature group \"%s\" is not the group's view over featstore.window_timeline",
+						table, group->name),
+				 errhint("featstore reads only the view it created; run DROP FEATURE GROUP %s and create the group again.",
+						 quote_identifier(group->name))));
+	}
+	relation_close(rel, AccessShareLock);
+	foreach(lc, group->keys)
+	{
+		FsKeyColumn *k = lfirst(lc);
+
+		CheckGroupColumn(group, table, k->name, "key column", k->typid, -1,
+						 get_typcollation(k->typid), false);
+	}
+	CheckGroupColumn(group, table, FS_EVENT_TS_COLUMN, "column", TIMESTAMPTZOID, -1,
+					 InvalidOid, false);
+	CheckGroupColumn(group, table, FS_CREATED_AT_COLUMN, "column", TIMESTAMPTZOID, -1,
+					 InvalidOid, false);
+	foreach(lc, group->features)
+	{
+		FsFeature  *f = lfirst(lc);
+		Oid			typid;
+		int32		typmod;
+
+		parseTypeString(f->type_name, &typid, &typmod, false);
+		CheckGroupColumn(group, table, f->name, "feature column", typid, typmod,
+						 InvalidOid, false);
+	}
+}
+
+/*
+ * ViewIsWindowTimeline says whether a view's query is SELECT * FROM
+ * featstore.window_timeline(<group name>) with nothing else: one function
+ * in FROM (besides PostgreSQL 15's OLD and NEW entries, which are the view
+ * itself), no condition, grouping, sorting or limit.
+ */
+static bool
+ViewIsWindowTimeline(Relation view, const char *group_name)
+{
+	Query	   *q = get_view_query(view);
+	RangeTblFunction *rtf = NULL;
+	FuncExpr   *fe;
+	Const	   *arg;
+	ListCell   *lc;
+
+	if (q->jointree == NULL || q->jointree->quals != NULL || q->hasAggs ||
+		q->hasWindowFuncs || q->hasTargetSRFs || q->hasSubLinks || q->cteList != NIL ||
+		q->groupClause != NIL || q->havingQual != NULL || q->sortClause != NIL ||
+		q->limitCount != NULL || q->limitOffset != NULL || q->distinctClause != NIL ||
+		q->setOperations != NULL || list_length(q->jointree->fromlist) != 1)
+		return false;
+	foreach(lc, q->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION && rte->relid == RelationGetRelid(view))
+			continue;
+		if (rte->rtekind != RTE_FUNCTION || rtf != NULL ||
+			list_length(rte->functions) != 1 || rte->funcordinality)
+			return false;
+		rtf = linitial(rte->functions);
+	}
+	if (rtf == NULL || !IsA(rtf->funcexpr, FuncExpr))
+		return false;
+	fe = (FuncExpr *) rtf->funcexpr;
+	if (list_length(fe->args) != 1 || !IsA(linitial(fe->args), Const) ||
+		get_func_namespace(fe->funcid) != FeatstoreSchemaOid(false) ||
+		strcmp(get_func_name(fe->funcid), "window_timeline") != 0)
+		return false;
+	arg = linitial(fe->args);
+	return !arg->constisnull && arg->consttype == TEXTOID &&
+		strcmp(TextDatumGetCString(arg->constvalue), group_name) == 0;
 }
 
 /*
@@ -619,8 +726,9 @@ RegistryDropEntity(const char *name, bool missing_ok, bool cascade, const char *
 
 /*
  * RegistryCreateGroup defines a feature group: it validates every feature,
- * creates the history table and its point-in-time index, and records the
- * group, its features and the statement.
+ * creates the history table and its point-in-time index (or, for a group
+ * defined FROM a source, checks the source and creates the group's view),
+ * and records the group, its features and the statement.
  */
 FsResult *
 RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
@@ -634,6 +742,7 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 	MemoryContext callercxt = CurrentMemoryContext;
 	MemoryContext oldcxt;
 	FsResult   *result;
+	Oid			source_relid = InvalidOid;
 
 	registry_error_location = def->location;
 	CheckObjectName("feature group", def->name);
@@ -648,7 +757,7 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 
 	keys = CreateGroupKeys(def);
 	if (def->source_name)
-		return RegistryCreateSourceGroup(def, keys, stmt_text);
+		source_relid = RegistryCheckSourceGroup(def, keys);
 	schema_name = CreateGroupSchema(def);
 	features = CreateGroupFeatures(def, keys);
 
@@ -660,16 +769,25 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 		ParseTtl(def->ttl_text, def->name, &ttl);
 	}
 
-	/* the history table, created as the calling role */
+	/*
+	 * The history table, or a source group's view over window_timeline,
+	 * created as the calling role, which owns it.
+	 */
 	registry_error_location = def->location;
-	(void) OfflineCreateTable(schema_name, def->name, def->name, keys, features,
-							  def->description);
+	if (def->source_name)
+		(void) OfflineCreateGroupView(schema_name, def->name, def->name, keys, features,
+									  def->description);
+	else
+		(void) OfflineCreateTable(schema_name, def->name, def->name, keys, features,
+								  def->description);
 
 	/* the registry rows */
 	InsertGroupRow(def, schema_name, &ttl);
 	foreach(lc, def->features)
 		InsertFeatureRow(def->name, list_nth(features, foreach_current_index(lc)),
 						 lfirst(lc));
+	if (def->source_name)
+		RegistryStoreSourceGroup(def, source_relid);
 
 	registry_error_location = def->location;
 	RecordHistory("CREATE FEATURE GROUP", "feature group", def->name, stmt_text);
@@ -679,7 +797,8 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 
 	oldcxt = MemoryContextSwitchTo(callercxt);
 	result = MakeResult("CREATE FEATURE GROUP", "feature group", def->name,
-						psprintf("table %s, %d feature%s",
+						psprintf("%s %s, %d feature%s",
+								 def->source_name ? "view" : "table",
 								 quote_qualified_identifier(schema_name, def->name),
 								 list_length(features),
 								 list_length(features) == 1 ? "" : "s"));
@@ -787,10 +906,10 @@ CreateGroupFeatures(const FsGroupDef *def, List *keys)
 static void
 InsertGroupRow(const FsGroupDef *def, const char *schema_name, Interval *ttl)
 {
-	Oid			gt[10] = {TEXTOID, NAMEOID, NAMEOID, TEXTOID, INTERVALOID,
-	BOOLOID, TEXTOID, TEXTOID, TEXTARRAYOID, NAMEOID};
-	Datum		gv[10];
-	char		gn[10] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			gt[11] = {TEXTOID, NAMEOID, NAMEOID, TEXTOID, INTERVALOID,
+	BOOLOID, TEXTOID, TEXTOID, TEXTARRAYOID, NAMEOID, TEXTOID};
+	Datum		gv[11];
+	char		gn[11] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
 	gv[0] = CStringGetTextDatum(def->name);
 	gv[1] = DirectFunctionCall1(namein, CStringGetDatum(schema_name));
@@ -806,10 +925,19 @@ InsertGroupRow(const FsGroupDef *def, const char *schema_name, Interval *ttl)
 	gv[8] = TextListToArray(def->tags);
 	gv[9] = DirectFunctionCall1(namein,
 								CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
-	RegSpi("INSERT INTO featstore.feature_groups (name, schema_name, table_name, entity_name, "
-		   "ttl, online, description, owner, tags, created_by) "
-		   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-		   10, gt, gv, gn, true);
+	gv[10] = CStringGetTextDatum(def->source_name ? "source" : "table");
+
+	/* a registry not yet updated to 0.3.0 has no kind (nor source groups) */
+	if (!RegistryHasSourceGroups())
+		RegSpi("INSERT INTO featstore.feature_groups (name, schema_name, table_name, entity_name, "
+			   "ttl, online, description, owner, tags, created_by) "
+			   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+			   10, gt, gv, gn, true);
+	else
+		RegSpi("INSERT INTO featstore.feature_groups (name, schema_name, table_name, entity_name, "
+			   "ttl, online, description, owner, tags, created_by, kind) "
+			   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+			   11, gt, gv, gn, true);
 }
 
 /* ------------------------------------------------------------------------
@@ -913,6 +1041,8 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 		FsFeature  *target = NULL;
 
 		registry_error_location = act->location;
+		if (group->source)
+			AlterSourceGroupCheck(group, act);
 		if (act->feature && act->kind != FS_ALTER_ADD_FEATURE)
 			target = AlterGroupTarget(group, act->feature->name);
 
@@ -960,6 +1090,53 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 	SPI_finish();
 	return MakeResult("ALTER FEATURE GROUP", "feature group", name,
 					  detail.len ? detail.data : NULL);
+}
+
+/*
+ * AlterSourceGroupCheck refuses the ALTER FEATURE GROUP actions that a
+ * group defined FROM a source cannot take: its features are computed from
+ * one definition, so a feature cannot be added to it or change type, and
+ * each window bounds its own feature, so there is no TTL.
+ */
+static void
+AlterSourceGroupCheck(const FsGroup *group, const FsAlterAction *act)
+{
+	const char *what;
+
+	switch (act->kind)
+	{
+		case FS_ALTER_ADD_FEATURE:
+			what = "ADD FEATURE";
+			break;
+		case FS_ALTER_FEATURE_TYPE:
+			what = "a feature's type change";
+			break;
+		case FS_ALTER_SET_TTL:
+			what = "SET TTL";
+			break;
+		case FS_ALTER_SET_ONLINE:
+			if (act->bool_value && group->source->relkind != RELKIND_RELATION &&
+				group->source->relkind != RELKIND_PARTITIONED_TABLE)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("feature group \"%s\" cannot be ONLINE: its source %s is a view",
+								group->name,
+								quote_qualified_identifier(group->source->schema_name,
+														   group->source->relation_name)),
+						 errhint("The online store follows a source through triggers on a table; define a group FROM the view's table to serve it online.")));
+			return;
+		default:
+			return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("feature group \"%s\" is defined FROM a source and cannot take %s",
+					group->name, what),
+			 act->kind == FS_ALTER_SET_TTL ?
+			 errhint("Each feature's OVER window bounds the events it counts; to change the windows, drop the group with DROP FEATURE GROUP %s and create it again.",
+					 quote_identifier(group->name)) :
+			 errhint("Its features are computed from one definition: drop the group with DROP FEATURE GROUP %s and create it again, or define a second group FROM the same source.",
+					 quote_identifier(group->name))));
 }
 
 /* AlterGroupTarget returns the feature an action names, which must exist */
@@ -1262,7 +1439,8 @@ DropGroupInternal(FsGroup *group, bool cascade, const char *stmt_text, StringInf
 		OfflineDropTable(group->relid, cascade);
 	else
 		ereport(NOTICE,
-				(errmsg("history table %s.%s of feature group \"%s\" was already gone",
+				(errmsg("%s %s.%s of feature group \"%s\" was already gone",
+						group->source ? "view" : "history table",
 						quote_identifier(group->schema_name),
 						quote_identifier(group->table_name), group->name)));
 
@@ -1779,46 +1957,26 @@ ResolveKeyType(const FsKeyDef *def)
 	return typid;
 }
 
+/* How a TTL's messages name it (ParseTtl) */
+static const FsDurationWords ttl_words = {
+	.noun = "TTL",
+	.owner_kind = "feature group",
+	.example = "'24 hours'",
+	.range_hint = "Leave out TTL for values that never expire.",
+	.positive_rest = "leave out TTL for values that never expire",
+};
+
 /*
- * ParseTtl reads a TTL and normalises it to an absolute duration.  Days
- * count as 24 hours so that the bound never depends on the session's time
- * zone; months and years are refused because their length varies.
+ * ParseTtl reads a TTL and normalises it to an absolute duration, by the
+ * rule every featstore duration follows (RegistryParseDurationAs): days
+ * are 24 hours, months and years are refused.
  */
 static bool
 ParseTtl(const char *text, const char *group, Interval *ttl)
 {
-	Interval   *iv;
-
-	iv = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(text),
-											   ObjectIdGetDatum(InvalidOid),
-											   Int32GetDatum(-1)));
-	if (iv->month != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("TTL '%s' of feature group \"%s\" uses months or years", text, group),
-				 errhint("Months and years vary in length; write the TTL in days or hours, e.g. '30 days'.")));
 	ttl->month = 0;
 	ttl->day = 0;
-
-	/*
-	 * interval_in accepts day counts whose microseconds overflow int64; a
-	 * wrapped sum would store a short TTL silently.  The upper bound keeps
-	 * "ts - ttl" and the Redis expiry "event_timestamp + ttl" far inside the
-	 * timestamp range.
-	 */
-	if (pg_mul_s64_overflow((int64) iv->day, USECS_PER_DAY, &ttl->time) ||
-		pg_add_s64_overflow(ttl->time, iv->time, &ttl->time) ||
-		ttl->time > FS_MAX_TTL_DAYS * USECS_PER_DAY)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("TTL '%s' of feature group \"%s\" is out of range", text, group),
-				 errdetail("A TTL is at most %d days.", FS_MAX_TTL_DAYS),
-				 errhint("Leave out TTL for values that never expire.")));
-	if (ttl->time <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("TTL '%s' of feature group \"%s\" must be positive", text, group),
-				 errhint("Write a positive duration such as '24 hours', or leave out TTL for values that never expire.")));
+	ttl->time = RegistryParseDurationAs(text, &ttl_words, group);
 	return true;
 }
 

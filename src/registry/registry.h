@@ -150,6 +150,9 @@ extern FsGroup *RegistryLookupGroup(const char *name, bool missing_ok);
 extern bool RegistryIsGroupTable(const char *name, Oid relid);
 extern char *RegistryGroupOfTable(Oid relid);
 extern char *RegistryDroppedGroup(char **table);
+extern char *RegistryDroppedGroupView(char **view);
+extern char *RegistryDroppedSource(char **source);
+extern List *RegistrySourceGroupsOf(Oid relid);
 extern bool RegistryIsInstalled(void);
 extern List *RegistryListGroupNames(void);
 extern List *RegistryListOnlineGroupNames(void);
@@ -165,6 +168,9 @@ typedef struct FsResolvedFeature
 extern FsFeatureRef *RegistryParseFeatureItem(const char *item);
 extern FsFeatureRef *RegistryParseFeatureRef(const char *ref);
 extern List *RegistryResolveFeatures(List *items, const char *service);
+
+/* registry_source.c: whether a source group reads a column of its source */
+extern bool RegistrySourceReadsColumn(const FsGroup *group, const char *column);
 
 /* registry.c: the table-shape check before featstore reads a group table */
 extern void RegistryCheckGroupTable(const FsGroup *group);

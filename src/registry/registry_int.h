@@ -14,12 +14,27 @@ extern int	RegSpi(const char *sql, int nargs, Oid *argtypes, Datum *values,
 				   const char *nulls, bool elevated);
 extern char *RegGetText(int row, int col);
 
-/* registry_source.c: groups computed FROM a source (work in progress) */
+/* How a duration's messages name it: "TTL" of "feature group", "window" of "feature" */
+typedef struct FsDurationWords
+{
+	const char *noun;
+	const char *owner_kind;
+	const char *example;		/* a positive duration, quoted */
+	const char *range_hint;		/* the whole hint for one too long */
+	const char *positive_rest;	/* "leave out ..." after the example */
+} FsDurationWords;
+
+/* registry_source.c: groups computed FROM a source */
 extern int64 RegistryParseDuration(const char *text, const char *feature);
-extern FsResult *RegistryCreateSourceGroup(FsGroupDef *def, List *keys,
-										   const char *stmt_text);
+extern int64 RegistryParseDurationAs(const char *text, const FsDurationWords *words,
+									 const char *owner);
+extern Oid	RegistryCheckSourceGroup(const FsGroupDef *def, List *keys);
+extern void RegistryStoreSourceGroup(const FsGroupDef *def, Oid relid);
+extern FsAggKind RegistryAggKindByName(const char *name);
+extern void RegistryCheckSource(const FsGroup *group);
 
 /* registry_lookup.c */
 extern List *RegistryLoadKeys(const char *entity);
+extern bool RegistryHasSourceGroups(void);
 
 #endif							/* FEATSTORE_REGISTRY_INT_H */

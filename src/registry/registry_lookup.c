@@ -48,7 +48,7 @@ PG_FUNCTION_INFO_V1(registry_invalidate);
 /* The registry tables a cached group is built from (their changes reset it) */
 static const char *const registry_tables[] = {
 	"entities", "entity_keys", "feature_groups", "features",
-	"feature_services", "feature_service_members"
+	"feature_services", "feature_service_members", "source_groups", "window_features"
 };
 #define N_REGISTRY_TABLES lengthof(registry_tables)
 
@@ -74,7 +74,11 @@ static char *FirstRowText(int col, MemoryContext cxt);
 static List *ListNames(const char *sql);
 static FsGroup *LoadGroup(const char *name, bool *cacheable);
 static bool LoadGroupFeatures(FsGroup *group, MemoryContext cxt);
+static bool LoadGroupSource(FsGroup *group, MemoryContext cxt);
+static void LoadWindowFeatures(FsGroup *group, MemoryContext cxt);
 static FsGroup *CopyGroup(const FsGroup *group);
+static FsSource *CopySource(const FsSource *source);
+static FsWindowFeature *CopyWindowFeature(const FsWindowFeature *w);
 static bool GroupCacheUsable(const char *name);
 static FsGroup *GroupCacheFind(const char *name);
 static void GroupCacheStore(const FsGroup *group, uint64 generation);
@@ -189,6 +193,88 @@ RegistryDroppedGroup(char **table)
 }
 
 /*
+ * RegistryDroppedGroupView returns the name of a feature group defined
+ * FROM a source whose view the current DROP removes, and the view's
+ * identity in *view; or NULL.  Only a sql_drop event trigger may call it.
+ */
+char *
+RegistryDroppedGroupView(char **view)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	char	   *result;
+
+	SPI_connect();
+	RegSpi("SELECT g.name, d.object_identity "
+		   "FROM pg_catalog.pg_event_trigger_dropped_objects() d "
+		   "JOIN featstore.feature_groups g "
+		   "  ON g.schema_name = d.schema_name AND g.table_name = d.object_name "
+		   "WHERE d.object_type = 'view' AND NOT d.is_temporary "
+		   "ORDER BY 1 LIMIT 1", 0, NULL, NULL, NULL, true);
+	result = FirstRowText(1, callercxt);
+	*view = FirstRowText(2, callercxt);
+	SPI_finish();
+	return result;
+}
+
+/*
+ * RegistryDroppedSource returns the name of a feature group whose source
+ * relation the current DROP removes, and that relation's identity in
+ * *source; or NULL.  Only a sql_drop event trigger may call it.
+ */
+char *
+RegistryDroppedSource(char **source)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	char	   *result;
+
+	*source = NULL;
+	if (!RegistryHasSourceGroups())
+		return NULL;
+	SPI_connect();
+	RegSpi("SELECT s.group_name, d.object_identity "
+		   "FROM pg_catalog.pg_event_trigger_dropped_objects() d "
+		   "JOIN featstore.source_groups s "
+		   "  ON s.source_schema = d.schema_name AND s.source_name = d.object_name "
+		   "WHERE d.object_type IN ('table', 'view', 'materialized view') AND NOT d.is_temporary "
+		   "ORDER BY 1 LIMIT 1", 0, NULL, NULL, NULL, true);
+	result = FirstRowText(1, callercxt);
+	*source = FirstRowText(2, callercxt);
+	SPI_finish();
+	return result;
+}
+
+/*
+ * RegistrySourceGroupsOf returns the names of the feature groups defined
+ * FROM relid, sorted; NIL if none.
+ */
+List *
+RegistrySourceGroupsOf(Oid relid)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	MemoryContext oldcxt;
+	char	   *relname = get_rel_name(relid);
+	Oid			types[2] = {NAMEOID, NAMEOID};
+	Datum		args[2];
+	List	   *result = NIL;
+
+	if (relname == NULL || !RegistryHasSourceGroups())
+		return NIL;
+	args[0] = DirectFunctionCall1(namein,
+								  CStringGetDatum(get_namespace_name(get_rel_namespace(relid))));
+	args[1] = DirectFunctionCall1(namein, CStringGetDatum(relname));
+	SPI_connect();
+	RegSpi("SELECT group_name FROM featstore.source_groups"
+		   " WHERE source_schema = $1 AND source_name = $2 ORDER BY 1",
+		   2, types, args, NULL, true);
+	oldcxt = MemoryContextSwitchTo(callercxt);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		result = lappend(result, RegGetText(i, 1));
+	MemoryContextSwitchTo(oldcxt);
+	SPI_finish();
+	return result;
+}
+
+/*
  * FirstRowText returns a column of the last registry query's first row,
  * copied into cxt, or NULL if there is no row or the value is null.
  */
@@ -211,6 +297,17 @@ bool
 RegistryIsInstalled(void)
 {
 	return OidIsValid(get_relname_relid("feature_groups", FeatstoreSchemaOid(true)));
+}
+
+/*
+ * RegistryHasSourceGroups says whether the registry has the tables of
+ * groups defined FROM a source (and feature_groups.kind): not before ALTER
+ * EXTENSION featstore UPDATE from 0.2.0 or earlier.
+ */
+bool
+RegistryHasSourceGroups(void)
+{
+	return OidIsValid(get_relname_relid("source_groups", FeatstoreSchemaOid(true)));
 }
 
 /* RegistryListGroupNames returns the names of every feature group, sorted */
@@ -345,8 +442,115 @@ LoadGroup(const char *name, bool *cacheable)
 	MemoryContextSwitchTo(oldcxt);
 
 	*cacheable = LoadGroupFeatures(group, callercxt) && OidIsValid(group->relid);
+	if (!LoadGroupSource(group, callercxt))
+		*cacheable = false;
 	SPI_finish();
 	return group;
+}
+
+/*
+ * LoadGroupSource fills group->source and each feature's window for a
+ * group defined FROM a source (SPI connected); an ordinary group keeps
+ * NULL.  The source's names are resolved now, as the group's own table's
+ * are, so relid is the relation those names mean at this lookup, and each
+ * aggregate's argument type is the source column's.  It returns whether
+ * the result may be cached: not when the source is missing (nothing
+ * would invalidate the entry when it appears).
+ */
+static bool
+LoadGroupSource(FsGroup *group, MemoryContext cxt)
+{
+	Datum		arg = CStringGetTextDatum(group->name);
+	Oid			argtype = TEXTOID;
+	MemoryContext oldcxt;
+	FsSource   *src;
+	bool		isnull;
+
+	/* a 0.2.0 registry, not yet updated, has no source groups */
+	if (!RegistryHasSourceGroups())
+		return true;
+	RegSpi("SELECT source_schema::text, source_name::text, source_kind, timestamp_column::text, "
+		   "created_column::text, where_text, window_end_exclusive "
+		   "FROM featstore.source_groups WHERE group_name = $1",
+		   1, &argtype, &arg, NULL, true);
+	if (SPI_processed == 0)
+		return true;
+	oldcxt = MemoryContextSwitchTo(cxt);
+	src = palloc0(sizeof(FsSource));
+	src->schema_name = RegGetText(0, 1);
+	src->relation_name = RegGetText(0, 2);
+	src->relkind = DatumGetChar(SPI_getbinval(SPI_tuptable->vals[0],
+											  SPI_tuptable->tupdesc, 3, &isnull));
+	src->timestamp_column = RegGetText(0, 4);
+	src->created_column = RegGetText(0, 5);
+	src->where_text = RegGetText(0, 6);
+	src->window_end_exclusive = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+														   SPI_tuptable->tupdesc, 7, &isnull));
+	src->relid = get_relname_relid(src->relation_name,
+								   get_namespace_oid(src->schema_name, true));
+	group->source = src;
+	MemoryContextSwitchTo(oldcxt);
+	LoadWindowFeatures(group, cxt);
+	return OidIsValid(src->relid);
+}
+
+/*
+ * LoadWindowFeatures fills each feature's window of a source group, and
+ * the source's longest window (SPI connected).  A feature without a
+ * window_features row (a registry written behind featstore's back) keeps
+ * NULL, which the engine refuses.
+ */
+static void
+LoadWindowFeatures(FsGroup *group, MemoryContext cxt)
+{
+	Datum		arg = CStringGetTextDatum(group->name);
+	Oid			argtype = TEXTOID;
+	MemoryContext oldcxt;
+	FsSource   *src = group->source;
+	bool		unbounded = false;
+
+	RegSpi("SELECT feature_name::text, aggregate, argument::text, window_usecs, window_text, "
+		   "default_value, expression_text "
+		   "FROM featstore.window_features WHERE group_name = $1",
+		   1, &argtype, &arg, NULL, true);
+	oldcxt = MemoryContextSwitchTo(cxt);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *name = RegGetText(i, 1);
+		FsWindowFeature *w = palloc0(sizeof(FsWindowFeature));
+		bool		isnull;
+		Datum		usecs;
+		ListCell   *lc;
+
+		w->agg = RegistryAggKindByName(RegGetText(i, 2));
+		w->argument = RegGetText(i, 3);
+		if (w->argument && OidIsValid(src->relid))
+		{
+			AttrNumber	attnum = get_attnum(src->relid, w->argument);
+
+			if (attnum > 0)
+				w->argument_typid = get_atttype(src->relid, attnum);
+		}
+		usecs = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 4, &isnull);
+		w->window_usecs = isnull ? 0 : DatumGetInt64(usecs);
+		if (isnull && w->agg != FS_AGG_EXPRESSION)
+			unbounded = true;
+		w->window_text = RegGetText(i, 5);
+		w->default_value = RegGetText(i, 6);
+		w->expression = RegGetText(i, 7);
+		if (w->window_usecs > src->max_window_usecs)
+			src->max_window_usecs = w->window_usecs;
+		foreach(lc, group->features)
+		{
+			FsFeature  *f = lfirst(lc);
+
+			if (strcmp(f->name, name) == 0)
+				f->window = w;
+		}
+	}
+	if (unbounded)
+		src->max_window_usecs = 0;
+	MemoryContextSwitchTo(oldcxt);
 }
 
 /*
@@ -428,8 +632,46 @@ CopyGroup(const FsGroup *group)
 		f->name = pstrdup(f->name);
 		f->type_name = pstrdup(f->type_name);
 		f->description = f->description ? pstrdup(f->description) : NULL;
+		f->window = f->window ? CopyWindowFeature(f->window) : NULL;
 		copy->features = lappend(copy->features, f);
 	}
+	copy->source = group->source ? CopySource(group->source) : NULL;
+	return copy;
+}
+
+/* pstrdup_or_null copies a string that may be NULL */
+static char *
+pstrdup_or_null(const char *s)
+{
+	return s ? pstrdup(s) : NULL;
+}
+
+/* CopySource copies a group's source into the current memory context */
+static FsSource *
+CopySource(const FsSource *source)
+{
+	FsSource   *copy = palloc(sizeof(FsSource));
+
+	*copy = *source;
+	copy->schema_name = pstrdup_or_null(source->schema_name);
+	copy->relation_name = pstrdup_or_null(source->relation_name);
+	copy->timestamp_column = pstrdup_or_null(source->timestamp_column);
+	copy->created_column = pstrdup_or_null(source->created_column);
+	copy->where_text = pstrdup_or_null(source->where_text);
+	return copy;
+}
+
+/* CopyWindowFeature copies how a feature is computed into the current memory context */
+static FsWindowFeature *
+CopyWindowFeature(const FsWindowFeature *w)
+{
+	FsWindowFeature *copy = palloc(sizeof(FsWindowFeature));
+
+	*copy = *w;
+	copy->argument = pstrdup_or_null(w->argument);
+	copy->window_text = pstrdup_or_null(w->window_text);
+	copy->default_value = pstrdup_or_null(w->default_value);
+	copy->expression = pstrdup_or_null(w->expression);
 	return copy;
 }
 
@@ -579,7 +821,7 @@ GroupCacheReset(void)
 /*
  * GroupCacheRelcacheCallback follows relcache invalidations: one of a
  * registry table (or of all relations) empties the cache, one of a
- * group's table drops that group.
+ * group's table or of its source drops that group.
  */
 static void
 GroupCacheRelcacheCallback(Datum arg, Oid relid)
@@ -600,7 +842,8 @@ GroupCacheRelcacheCallback(Datum arg, Oid relid)
 		}
 	hash_seq_init(&status, group_cache);
 	while ((entry = hash_seq_search(&status)) != NULL)
-		if (entry->group->relid == relid)
+		if (entry->group->relid == relid ||
+			(entry->group->source && entry->group->source->relid == relid))
 			GroupCacheRemove(entry);
 }
 

@@ -57,6 +57,7 @@ CREATE TABLE featstore.feature_groups (
 	created_at	timestamptz NOT NULL DEFAULT now(),
 	updated_at	timestamptz NOT NULL DEFAULT now(),
 	created_by	name NOT NULL DEFAULT current_user,
+	kind		text NOT NULL DEFAULT 'table' CHECK (kind IN ('table', 'source')),
 	UNIQUE (schema_name, table_name),
 	CONSTRAINT feature_groups_name_check CHECK (name <> '')
 );
@@ -73,6 +74,7 @@ COMMENT ON COLUMN featstore.feature_groups.tags IS 'Free-form tags for discovery
 COMMENT ON COLUMN featstore.feature_groups.created_at IS 'When the group was defined';
 COMMENT ON COLUMN featstore.feature_groups.updated_at IS 'When the group''s definition last changed';
 COMMENT ON COLUMN featstore.feature_groups.created_by IS 'Database role that defined the group';
+COMMENT ON COLUMN featstore.feature_groups.kind IS 'table: users fill the group''s history table; source: featstore computes the features FROM a source of events, and schema_name.table_name is the group''s view (featstore.source_groups)';
 
 CREATE TABLE featstore.features (
 	group_name	text NOT NULL REFERENCES featstore.feature_groups (name) ON DELETE CASCADE,
@@ -149,6 +151,57 @@ COMMENT ON COLUMN featstore.definition_history.object_type IS 'Kind of object to
 COMMENT ON COLUMN featstore.definition_history.object_name IS 'Name of the object touched';
 COMMENT ON COLUMN featstore.definition_history.statement IS 'The statement as the user wrote it';
 
+-- Groups computed FROM a source of events (issue 10): what the source is,
+-- and how each feature is computed.  Definitions are kept as text, as
+-- written; the engine parses them again, under a pinned search_path, each
+-- time it compiles a group, so a dump and restore keeps them exactly.
+CREATE TABLE featstore.source_groups (
+	group_name	text PRIMARY KEY REFERENCES featstore.feature_groups (name) ON DELETE CASCADE,
+	source_schema name NOT NULL,
+	source_name	name NOT NULL,
+	source_kind	"char" NOT NULL CHECK (source_kind IN ('r', 'p', 'v', 'm')),
+	timestamp_column name NOT NULL,
+	created_column name,
+	where_text	text,
+	window_end_exclusive boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE featstore.source_groups IS 'Feature groups computed FROM a source of events: one row per such group (feature_groups.kind = ''source'')';
+COMMENT ON COLUMN featstore.source_groups.group_name IS 'The feature group';
+COMMENT ON COLUMN featstore.source_groups.source_schema IS 'Schema of the source relation, resolved by name before every read';
+COMMENT ON COLUMN featstore.source_groups.source_name IS 'Name of the source relation (a table, partitioned table, view or materialized view)';
+COMMENT ON COLUMN featstore.source_groups.source_kind IS 'The source''s relkind at definition: r table, p partitioned table, v view, m materialized view';
+COMMENT ON COLUMN featstore.source_groups.timestamp_column IS 'TIMESTAMP: the source column (timestamptz) holding when each event happened';
+COMMENT ON COLUMN featstore.source_groups.created_column IS 'CREATED: the source column (timestamptz) holding when each event was written; NULL: none, so as_of and strict are refused';
+COMMENT ON COLUMN featstore.source_groups.where_text IS 'WHERE: which events count, as written (built-in functions and operators only); NULL: every event';
+COMMENT ON COLUMN featstore.source_groups.window_end_exclusive IS 'WINDOW END EXCLUSIVE: windows are t - w <= event_time < t instead of t - w < event_time <= t';
+
+CREATE TABLE featstore.window_features (
+	group_name	text NOT NULL,
+	feature_name name NOT NULL,
+	aggregate	text NOT NULL
+		CONSTRAINT window_features_aggregate_check
+		CHECK (aggregate IN ('count_star', 'count', 'count_distinct', 'sum', 'avg', 'min', 'max',
+							 'stddev_samp', 'stddev_pop', 'var_samp', 'var_pop', 'last', 'expression')),
+	argument	name,
+	window_usecs bigint CHECK (window_usecs > 0),
+	window_text	text,
+	default_text text,
+	default_value text,
+	expression_text text,
+	PRIMARY KEY (group_name, feature_name),
+	FOREIGN KEY (group_name, feature_name) REFERENCES featstore.features (group_name, name) ON DELETE CASCADE
+);
+COMMENT ON TABLE featstore.window_features IS 'How each feature of a group computed FROM a source is computed: an aggregate over a window of events, or an expression over the group''s earlier features';
+COMMENT ON COLUMN featstore.window_features.group_name IS 'The feature group';
+COMMENT ON COLUMN featstore.window_features.feature_name IS 'The feature (featstore.features)';
+COMMENT ON COLUMN featstore.window_features.aggregate IS 'count_star, count, count_distinct, sum, avg, min, max, stddev_samp, stddev_pop, var_samp, var_pop, last, or expression';
+COMMENT ON COLUMN featstore.window_features.argument IS 'The aggregated source column; NULL for count(*) and expressions';
+COMMENT ON COLUMN featstore.window_features.window_usecs IS 'OVER: the window in microseconds (days are 24 hours); NULL: unbounded, over all history';
+COMMENT ON COLUMN featstore.window_features.window_text IS 'OVER: the window as written; NULL: unbounded';
+COMMENT ON COLUMN featstore.window_features.default_text IS 'DEFAULT: the literal as written; NULL: none';
+COMMENT ON COLUMN featstore.window_features.default_value IS 'DEFAULT: the literal''s value, read with the feature type''s input function, which replaces an empty window''s value; NULL: none';
+COMMENT ON COLUMN featstore.window_features.expression_text IS 'An expression feature, as written, over the group''s earlier features (built-in functions and operators only); NULL for aggregates';
+
 -- Every statement that changes a registry table, whoever runs it (featstore's
 -- DDL, a superuser by hand, pg_restore), makes every backend's cache of
 -- group definitions forget what it holds (src/registry/registry_lookup.c).
@@ -167,6 +220,10 @@ CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE 
 	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
 CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.feature_service_members
 	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.source_groups
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.window_features
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
 
 -- pg_dump keeps the user's definitions; the extension's own objects are
 -- recreated by CREATE EXTENSION.
@@ -178,6 +235,8 @@ SELECT pg_catalog.pg_extension_config_dump('featstore.feature_services', '');
 SELECT pg_catalog.pg_extension_config_dump('featstore.feature_service_members', '');
 SELECT pg_catalog.pg_extension_config_dump('featstore.definition_history', '');
 SELECT pg_catalog.pg_extension_config_dump('featstore.definition_history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('featstore.source_groups', '');
+SELECT pg_catalog.pg_extension_config_dump('featstore.window_features', '');
 
 -- Browsing surface ----------------------------------------------------------
 
@@ -198,9 +257,16 @@ SELECT f.name AS feature_name,
 	   g.owner,
 	   pg_catalog.quote_ident(g.schema_name) || '.' || pg_catalog.quote_ident(g.table_name) AS table_name,
 	   f.position,
-	   f.created_at
+	   f.created_at,
+	   g.kind AS group_kind,
+	   pg_catalog.quote_ident(s.source_schema) || '.' || pg_catalog.quote_ident(s.source_name) AS source,
+	   w.aggregate,
+	   w.argument AS aggregate_argument,
+	   w.window_text AS feature_window
   FROM featstore.features f
-  JOIN featstore.feature_groups g ON g.name = f.group_name;
+  JOIN featstore.feature_groups g ON g.name = f.group_name
+  LEFT JOIN featstore.source_groups s ON s.group_name = g.name
+  LEFT JOIN featstore.window_features w ON w.group_name = f.group_name AND w.feature_name = f.name;
 COMMENT ON VIEW featstore.catalog IS 'One row per feature, with its group, entity, type, TTL, description, tags and owner';
 COMMENT ON COLUMN featstore.catalog.feature_name IS 'Feature name (the column name in the group table)';
 COMMENT ON COLUMN featstore.catalog.group_name IS 'Feature group';
@@ -218,6 +284,11 @@ COMMENT ON COLUMN featstore.catalog.owner IS 'Owner of the feature group';
 COMMENT ON COLUMN featstore.catalog.table_name IS 'History table holding the feature''s values';
 COMMENT ON COLUMN featstore.catalog.position IS 'Order of the feature within its group';
 COMMENT ON COLUMN featstore.catalog.created_at IS 'When the feature was added';
+COMMENT ON COLUMN featstore.catalog.group_kind IS 'table: the group''s history table holds the values; source: featstore computes them FROM the source';
+COMMENT ON COLUMN featstore.catalog.source IS 'The source relation of a group computed FROM a source; NULL otherwise';
+COMMENT ON COLUMN featstore.catalog.aggregate IS 'How a feature of a source group is computed: count_star, count, count_distinct, sum, avg, min, max, stddev_samp, stddev_pop, var_samp, var_pop, last or expression; NULL otherwise';
+COMMENT ON COLUMN featstore.catalog.aggregate_argument IS 'The aggregated source column; NULL for count(*), expressions and stored features';
+COMMENT ON COLUMN featstore.catalog.feature_window IS 'The OVER window as written; NULL for an unbounded aggregate, an expression or a stored feature';
 
 CREATE VIEW featstore.group_overview AS
 SELECT g.name AS group_name,
@@ -237,7 +308,10 @@ SELECT g.name AS group_name,
 		 WHERE n.nspname = g.schema_name AND c.relname = g.table_name) AS estimated_rows,
 	   g.created_at,
 	   g.updated_at,
-	   g.created_by
+	   g.created_by,
+	   g.kind,
+	   (SELECT pg_catalog.quote_ident(s.source_schema) || '.' || pg_catalog.quote_ident(s.source_name)
+		  FROM featstore.source_groups s WHERE s.group_name = g.name) AS source
   FROM featstore.feature_groups g;
 COMMENT ON VIEW featstore.group_overview IS 'One row per feature group, with its entity key, table, feature counts and size estimate';
 COMMENT ON COLUMN featstore.group_overview.group_name IS 'Feature group';
@@ -255,6 +329,8 @@ COMMENT ON COLUMN featstore.group_overview.estimated_rows IS 'Planner estimate o
 COMMENT ON COLUMN featstore.group_overview.created_at IS 'When the group was defined';
 COMMENT ON COLUMN featstore.group_overview.updated_at IS 'When the definition last changed';
 COMMENT ON COLUMN featstore.group_overview.created_by IS 'Role that defined the group';
+COMMENT ON COLUMN featstore.group_overview.kind IS 'table: users fill the history table; source: featstore computes the features FROM the source, through the view named by table_name';
+COMMENT ON COLUMN featstore.group_overview.source IS 'The source relation of a group computed FROM a source; NULL otherwise';
 
 CREATE VIEW featstore.service_features AS
 SELECT m.service_name,

@@ -12,7 +12,7 @@ GRANT USAGE ON SCHEMA featstore TO PUBLIC;
 GRANT SELECT ON featstore.entities, featstore.entity_keys, featstore.feature_groups,
 	featstore.features, featstore.feature_services, featstore.feature_service_members,
 	featstore.definition_history, featstore.catalog, featstore.group_overview,
-	featstore.service_features
+	featstore.service_features, featstore.source_groups, featstore.window_features
 	TO featstore_reader;
 REVOKE EXECUTE ON FUNCTION featstore.search(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION featstore.search(text) TO featstore_reader;

@@ -784,3 +784,127 @@ LANGUAGE C STABLE STRICT
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION featstore.window_timeline(text) IS
 'The features of a group defined FROM a source, at each event of the source, as the calling role reads it; the body of the group''s view';
+
+-- registry (issue 10): groups computed FROM a source of events.  A source
+-- group's feature_groups row names its view; source_groups and
+-- window_features hold the definition as text.
+ALTER TABLE featstore.feature_groups
+	ADD COLUMN kind text NOT NULL DEFAULT 'table' CHECK (kind IN ('table', 'source'));
+COMMENT ON COLUMN featstore.feature_groups.kind IS 'table: users fill the group''s history table; source: featstore computes the features FROM a source of events, and schema_name.table_name is the group''s view (featstore.source_groups)';
+-- Groups computed FROM a source of events (issue 10): what the source is,
+-- and how each feature is computed.  Definitions are kept as text, as
+-- written; the engine parses them again, under a pinned search_path, each
+-- time it compiles a group, so a dump and restore keeps them exactly.
+CREATE TABLE featstore.source_groups (
+	group_name	text PRIMARY KEY REFERENCES featstore.feature_groups (name) ON DELETE CASCADE,
+	source_schema name NOT NULL,
+	source_name	name NOT NULL,
+	source_kind	"char" NOT NULL CHECK (source_kind IN ('r', 'p', 'v', 'm')),
+	timestamp_column name NOT NULL,
+	created_column name,
+	where_text	text,
+	window_end_exclusive boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE featstore.source_groups IS 'Feature groups computed FROM a source of events: one row per such group (feature_groups.kind = ''source'')';
+COMMENT ON COLUMN featstore.source_groups.group_name IS 'The feature group';
+COMMENT ON COLUMN featstore.source_groups.source_schema IS 'Schema of the source relation, resolved by name before every read';
+COMMENT ON COLUMN featstore.source_groups.source_name IS 'Name of the source relation (a table, partitioned table, view or materialized view)';
+COMMENT ON COLUMN featstore.source_groups.source_kind IS 'The source''s relkind at definition: r table, p partitioned table, v view, m materialized view';
+COMMENT ON COLUMN featstore.source_groups.timestamp_column IS 'TIMESTAMP: the source column (timestamptz) holding when each event happened';
+COMMENT ON COLUMN featstore.source_groups.created_column IS 'CREATED: the source column (timestamptz) holding when each event was written; NULL: none, so as_of and strict are refused';
+COMMENT ON COLUMN featstore.source_groups.where_text IS 'WHERE: which events count, as written (built-in functions and operators only); NULL: every event';
+COMMENT ON COLUMN featstore.source_groups.window_end_exclusive IS 'WINDOW END EXCLUSIVE: windows are t - w <= event_time < t instead of t - w < event_time <= t';
+
+CREATE TABLE featstore.window_features (
+	group_name	text NOT NULL,
+	feature_name name NOT NULL,
+	aggregate	text NOT NULL
+		CONSTRAINT window_features_aggregate_check
+		CHECK (aggregate IN ('count_star', 'count', 'count_distinct', 'sum', 'avg', 'min', 'max',
+							 'stddev_samp', 'stddev_pop', 'var_samp', 'var_pop', 'last', 'expression')),
+	argument	name,
+	window_usecs bigint CHECK (window_usecs > 0),
+	window_text	text,
+	default_text text,
+	default_value text,
+	expression_text text,
+	PRIMARY KEY (group_name, feature_name),
+	FOREIGN KEY (group_name, feature_name) REFERENCES featstore.features (group_name, name) ON DELETE CASCADE
+);
+COMMENT ON TABLE featstore.window_features IS 'How each feature of a group computed FROM a source is computed: an aggregate over a window of events, or an expression over the group''s earlier features';
+COMMENT ON COLUMN featstore.window_features.group_name IS 'The feature group';
+COMMENT ON COLUMN featstore.window_features.feature_name IS 'The feature (featstore.features)';
+COMMENT ON COLUMN featstore.window_features.aggregate IS 'count_star, count, count_distinct, sum, avg, min, max, stddev_samp, stddev_pop, var_samp, var_pop, last, or expression';
+COMMENT ON COLUMN featstore.window_features.argument IS 'The aggregated source column; NULL for count(*) and expressions';
+COMMENT ON COLUMN featstore.window_features.window_usecs IS 'OVER: the window in microseconds (days are 24 hours); NULL: unbounded, over all history';
+COMMENT ON COLUMN featstore.window_features.window_text IS 'OVER: the window as written; NULL: unbounded';
+COMMENT ON COLUMN featstore.window_features.default_text IS 'DEFAULT: the literal as written; NULL: none';
+COMMENT ON COLUMN featstore.window_features.default_value IS 'DEFAULT: the literal''s value, read with the feature type''s input function, which replaces an empty window''s value; NULL: none';
+COMMENT ON COLUMN featstore.window_features.expression_text IS 'An expression feature, as written, over the group''s earlier features (built-in functions and operators only); NULL for aggregates';
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.source_groups
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
+CREATE TRIGGER registry_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON featstore.window_features
+	FOR EACH STATEMENT EXECUTE FUNCTION featstore.registry_invalidate();
+SELECT pg_catalog.pg_extension_config_dump('featstore.source_groups', '');
+SELECT pg_catalog.pg_extension_config_dump('featstore.window_features', '');
+GRANT SELECT ON featstore.source_groups, featstore.window_features TO featstore_reader;
+
+-- The catalog and the group overview show a group's kind and source, and
+-- each computed feature's aggregate and window (columns added at the end).
+CREATE OR REPLACE VIEW featstore.catalog AS
+SELECT f.name AS feature_name,
+	   g.name AS group_name,
+	   f.group_name || '.' || f.name AS qualified_name,
+	   f.data_type,
+	   f.status,
+	   f.description,
+	   f.tags AS feature_tags,
+	   g.tags AS group_tags,
+	   g.entity_name,
+	   (SELECT string_agg(k.column_name || ' ' || k.data_type, ', ' ORDER BY k.position)
+		  FROM featstore.entity_keys k WHERE k.entity_name = g.entity_name) AS entity_key,
+	   g.ttl,
+	   g.online,
+	   g.owner,
+	   pg_catalog.quote_ident(g.schema_name) || '.' || pg_catalog.quote_ident(g.table_name) AS table_name,
+	   f.position,
+	   f.created_at,
+	   g.kind AS group_kind,
+	   pg_catalog.quote_ident(s.source_schema) || '.' || pg_catalog.quote_ident(s.source_name) AS source,
+	   w.aggregate,
+	   w.argument AS aggregate_argument,
+	   w.window_text AS feature_window
+  FROM featstore.features f
+  JOIN featstore.feature_groups g ON g.name = f.group_name
+  LEFT JOIN featstore.source_groups s ON s.group_name = g.name
+  LEFT JOIN featstore.window_features w ON w.group_name = f.group_name AND w.feature_name = f.name;
+COMMENT ON COLUMN featstore.catalog.group_kind IS 'table: the group''s history table holds the values; source: featstore computes them FROM the source';
+COMMENT ON COLUMN featstore.catalog.source IS 'The source relation of a group computed FROM a source; NULL otherwise';
+COMMENT ON COLUMN featstore.catalog.aggregate IS 'How a feature of a source group is computed: count_star, count, count_distinct, sum, avg, min, max, stddev_samp, stddev_pop, var_samp, var_pop, last or expression; NULL otherwise';
+COMMENT ON COLUMN featstore.catalog.aggregate_argument IS 'The aggregated source column; NULL for count(*), expressions and stored features';
+COMMENT ON COLUMN featstore.catalog.feature_window IS 'The OVER window as written; NULL for an unbounded aggregate, an expression or a stored feature';
+CREATE OR REPLACE VIEW featstore.group_overview AS
+SELECT g.name AS group_name,
+	   g.entity_name,
+	   (SELECT string_agg(k.column_name || ' ' || k.data_type, ', ' ORDER BY k.position)
+		  FROM featstore.entity_keys k WHERE k.entity_name = g.entity_name) AS entity_key,
+	   pg_catalog.quote_ident(g.schema_name) || '.' || pg_catalog.quote_ident(g.table_name) AS table_name,
+	   (SELECT count(*) FROM featstore.features f WHERE f.group_name = g.name AND f.status = 'active') AS active_features,
+	   (SELECT count(*) FROM featstore.features f WHERE f.group_name = g.name AND f.status = 'deprecated') AS deprecated_features,
+	   g.ttl,
+	   g.online,
+	   g.description,
+	   g.owner,
+	   g.tags,
+	   (SELECT c.reltuples::bigint
+		  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		 WHERE n.nspname = g.schema_name AND c.relname = g.table_name) AS estimated_rows,
+	   g.created_at,
+	   g.updated_at,
+	   g.created_by,
+	   g.kind,
+	   (SELECT pg_catalog.quote_ident(s.source_schema) || '.' || pg_catalog.quote_ident(s.source_name)
+		  FROM featstore.source_groups s WHERE s.group_name = g.name) AS source
+  FROM featstore.feature_groups g;
+COMMENT ON COLUMN featstore.group_overview.kind IS 'table: users fill the history table; source: featstore computes the features FROM the source, through the view named by table_name';
+COMMENT ON COLUMN featstore.group_overview.source IS 'The source relation of a group computed FROM a source; NULL otherwise';
