@@ -163,6 +163,8 @@ static void EndBatchTransaction(void);
 static void RunGroupStep(BatchItems *b, BatchGroup *bg, GroupStep step, void *arg);
 static OnlineGroup *LoadStepGroup(BatchItems *b, BatchGroup *bg, const char *name);
 static void GroupWinners(BatchItems *b, BatchGroup *bg, void *arg);
+static void SourceWinners(BatchItems *b, const OnlineGroup *group, Datum queued);
+static void EmitSourceItem(void *arg, const OnlineWinner *w);
 static Datum ReadQueuedEntities(BatchItems *b, const OnlineGroup *group);
 static Portal OpenWinnerCursor(BatchItems *b, BatchGroup *bg, const OnlineGroup *group,
 							   Datum queued);
@@ -849,7 +851,11 @@ LoadStepGroup(BatchItems *b, BatchGroup *bg, const char *name)
 		bg->gone = true;
 		return NULL;
 	}
-	RegistryCheckGroupTable(group->registry);
+	/* a source group's view is the registry's own; its source is checked */
+	if (OnlineIsSourceGroup(group))
+		OnlineCheckSource(group);
+	else
+		RegistryCheckGroupTable(group->registry);
 	b->group = group;
 	b->group_index = (int) (bg - b->groups);
 	return group;
@@ -875,6 +881,11 @@ GroupWinners(BatchItems *b, BatchGroup *bg, void *arg)
 	if (queued == (Datum) 0)
 		return;
 	pgstat_report_activity(STATE_RUNNING, "featstore: computing online winners");
+	if (OnlineIsSourceGroup(group))
+	{
+		SourceWinners(b, group, queued);
+		return;
+	}
 
 	/*
 	 * An error inside the section aborts RunGroupStep's subtransaction,
@@ -885,6 +896,49 @@ GroupWinners(BatchItems *b, BatchGroup *bg, void *arg)
 	FetchWinners(b, group, portal);
 	SPI_cursor_close(portal);
 	FeatstoreEndAsTableOwner(save_userid, save_sec_context);
+}
+
+/*
+ * SourceWinners computes the values of a source group's queued entities at
+ * the batch's instant with the window engine, reading the source as the
+ * group's owner (the owner of its view), and streams them to Redis.  An
+ * error inside the section aborts RunGroupStep's subtransaction, which
+ * restores the worker's identity and search_path.
+ */
+static void
+SourceWinners(BatchItems *b, const OnlineGroup *group, Datum queued)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+
+	FeatstoreBeginAsTableOwner(group->relid, &save_userid, &save_sec_context);
+	OnlineWindowWinners(group, queued, true, b->now, EmitSourceItem, b);
+	FeatstoreEndAsTableOwner(save_userid, save_sec_context);
+	StreamCalls(b->stream, b->items, b->nitems, false);
+}
+
+/*
+ * EmitSourceItem adds an entity of a source group to the batch, from the
+ * scratch of its row, and streams what is ready
+ */
+static void
+EmitSourceItem(void *arg, const OnlineWinner *w)
+{
+	BatchItems *b = (BatchItems *) arg;
+	MemoryContext oldcxt;
+
+	if (b->nitems >= b->maxitems)
+		return;					/* planned from the queued entities: never */
+	oldcxt = MemoryContextSwitchTo(b->rowcxt);
+	AddItem(b, w);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(b->rowcxt);
+	if (b->nitems - b->stream->sent_items >= PUSH_CHUNK)
+	{
+		oldcxt = MemoryContextSwitchTo(b->batchcxt);
+		StreamCalls(b->stream, b->items, b->nitems, false);
+		MemoryContextSwitchTo(oldcxt);
+	}
 }
 
 /*
@@ -1145,6 +1199,13 @@ RunScanChunk(BatchItems *b, BatchGroup *bg, void *arg)
 		scan->finished = true;
 		return;
 	}
+	/* a source group has no index to walk: its entities are listed instead */
+	if (OnlineIsSourceGroup(group))
+	{
+		OnlineEnqueueGroup(group, scan->since, true);
+		scan->finished = true;
+		return;
+	}
 
 	/*
 	 * Everything that touches the table runs as its owner: opening its
@@ -1237,15 +1298,19 @@ AddItem(BatchItems *b, const OnlineWinner *w)
 	{
 		StringInfoData val;
 
+		TimestampTz expires = w->window ? w->expires_at :
+			group->ttl_usecs > 0 ? w->event_ts + group->ttl_usecs : DT_NOEND;
+
 		initStringInfo(&val);
-		OnlineEncodeValue(&val, group, w->event_ts, w->created_at, b->now, w->values, w->nulls);
+		OnlineEncodeValueExpiring(&val, group, w->event_ts, w->created_at, b->now,
+								  expires, w->values, w->nulls);
 		item->value = MemoryContextAlloc(b->batchcxt, val.len);
 		memcpy(item->value, val.data, val.len);
 		item->value_len = val.len;
 		pg_lltoa(OnlineUnixUsecs(w->event_ts), item->ets);
 		pg_lltoa(OnlineUnixUsecs(w->created_at), item->cat);
-		if (group->ttl_usecs > 0)
-			pg_lltoa((OnlineUnixUsecs(w->event_ts) + group->ttl_usecs) / 1000, item->expire_ms);
+		if (expires != DT_NOEND)
+			pg_lltoa(OnlineUnixUsecs(expires) / 1000, item->expire_ms);
 		else
 			strcpy(item->expire_ms, "0");
 	}
