@@ -102,6 +102,12 @@ def poll(rport, pending_in, lock, done, satisfied, lat, group, lead=0.0):
     return pending
 
 
+def verify(cur, group, wait_drained):
+    """The rate only counts if Redis then holds the offline join at now()."""
+    wait_drained(cur)
+    return sql(cur, "SELECT count(*) FROM featstore.verify_online(%s, sample => 100000)", group)[0][0]
+
+
 def win_freshness(cur, rport, rate, seconds, wait_drained):
     group = 'bench_win_f'
     source_group(cur, group, 'bench_src_f', '1 hour')
@@ -137,7 +143,7 @@ def win_freshness(cur, rport, rate, seconds, wait_drained):
     done.set()
     th.join(timeout=60)
     res = {'target_events_per_s': rate, 'achieved_events_per_s': round(achieved), 'seconds': seconds,
-           'not_seen': len(left)}
+           'not_seen': len(left), 'verify_online_differences': verify(cur, group, wait_drained)}
     res.update(percentiles(lat))
     return res
 
@@ -168,7 +174,7 @@ def win_expiry(cur, rport, n, wait_drained, window_s=10, spread_s=5.0):
     # a negative lag is Redis showing 0 before the due time: a wrong value
     early = sum(1 for x in lat if x < 0)
     res = {'entities': n, 'window_s': window_s, 'count_1_before_due': ones, 'never_fell': len(left),
-           'fell_early': early}
+           'fell_early': early, 'verify_online_differences': verify(cur, group, wait_drained)}
     res.update(percentiles(lat))
     return res
 
