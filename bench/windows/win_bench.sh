@@ -115,6 +115,7 @@ time_method() {
 	local m=$1 times=() t ms peak med sum tb0 tb1
 	python3 "$ANCHORS/memsample.py" "$(head -1 "$DATA/postmaster.pid")" "$BENCH_WORK/mem.txt" 0.1 &
 	ms=$!
+	sleep 0.5	# the baseline sample is taken before the first run starts
 	tb0=$(temp_bytes)
 	for ((i = 0; i < RUNS; i++)); do
 		t=$(psql_ -c "DROP TABLE IF EXISTS out" -c "${SETS[$m]:-SELECT 1}" -c '\timing on' \
