@@ -16,7 +16,9 @@
 # Env: RUNS (3), METHODS (postgres methods: lateral lateral_tuned
 #      lateral_filter featstore featstore_pit_join; default all, the
 #      featstore ones only when the group can be created), DUCK (1),
-#      DUCK_THREADS (2,1), DUCK_METHODS (frames,join_groupby), SKIP_LOAD (1:
+#      DUCK_THREADS (2,1), DUCK_METHODS (frames,join_groupby), COVERING (1:
+#      then again with a covering index, METHODS_COV: lateral_filter and
+#      featstore), SKIP_LOAD (1:
 #      data loaded), WORK_MEM (for the featstore methods; cluster 256MB),
 #      APPEND (1: add to the results file), BENCH_WORK
 #      (/tmp/featstore-win-bench), PGB_PORT (56433), ANCHORS (the shared kit,
@@ -144,6 +146,20 @@ for m in ${METHODS:-$DEFAULT_METHODS}; do
 	[[ -n ${Q[$m]:-} ]] || { echo "skip $m (not available)"; continue; }
 	time_method "$m"
 done
+# COVERING=1: again with a covering index, so both the probes and the
+# source's ordered read can be index-only scans
+if [[ ${COVERING:-0} == 1 ]]; then
+	echo "== covering index (user_id, event_time, ingested_at) INCLUDE (amount, merchant_id, status)"
+	psql_ -c '\timing on' -c "CREATE INDEX tx_cov ON tx (user_id, event_time, ingested_at) INCLUDE (amount, merchant_id, status)" -c "VACUUM ANALYZE tx" | grep Time
+	COV_DEFAULT="lateral_filter"
+	[[ $FS_OK == 1 ]] && COV_DEFAULT="featstore lateral_filter"
+	for m in ${METHODS_COV:-$COV_DEFAULT}; do
+		Q[${m}_cov]="${Q[$m]}"; SETS[${m}_cov]="${SETS[$m]:-}"
+		time_method "${m}_cov"
+	done
+	[[ $FS_OK == 1 ]] && psql_ -c "EXPLAIN (ANALYZE, TIMING OFF) ${Q[featstore]}" > "$OUTDIR/win_${SCALE}_plan_cov.txt" 2>&1 || true
+	psql_ -c "DROP INDEX tx_cov"
+fi
 if [[ $FS_OK == 1 ]]; then
 	psql_ -c "${SETS[featstore]:-SELECT 1}" -c "EXPLAIN (ANALYZE, TIMING OFF) ${Q[featstore]}" \
 		> "$OUTDIR/win_${SCALE}_plan.txt" 2>&1 || true
