@@ -119,6 +119,19 @@ SET ROLE fs_win_editor;
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
 RESET ROLE;
 DROP ROLE fs_win_editor;
+-- SELECT on exactly the columns the group reads is enough
+CREATE ROLE win_col_role IN ROLE featstore_editor;
+GRANT CREATE ON SCHEMA public TO win_col_role;
+GRANT SELECT (user_id, event_time, amount) ON transactions TO win_col_role;
+SET ROLE win_col_role;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP col_ok ENTITY user FROM transactions TIMESTAMP event_time WHERE amount > 0 FEATURES (s numeric AS sum(amount) OVER '1 day') $$;
+DO LANGUAGE featstore $$ DROP FEATURE GROUP col_ok $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (s numeric AS sum(amount), k text AS last(kind)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time WHERE amount > 0 AND status = 'ok' FEATURES (n bigint AS count(*)) $$;
+RESET ROLE;
+REVOKE SELECT (user_id, event_time, amount) ON transactions FROM win_col_role;
+REVOKE CREATE ON SCHEMA public FROM win_col_role;
+DROP ROLE win_col_role;
 -- a view is fine offline
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM tx_view TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
 DO LANGUAGE featstore $$ DROP FEATURE GROUP g $$;
@@ -290,6 +303,48 @@ SET LOCAL session_replication_role = replica;
 CREATE OR REPLACE VIEW tx_excl AS SELECT * FROM featstore.window_timeline('tx_excl') AS w(user_id text, event_timestamp timestamptz, created_at timestamptz, n bigint, lo numeric(12,2), sp float8, vs float8, vp float8, "Total" float8, flag text, ok boolean) WHERE n > 0;
 SELECT featstore.check_feature_group('tx_excl');
 ROLLBACK;
+
+-- reading the source must not run code that is not built in: no index or
+-- statistics object of the source calls such code (the join plans the
+-- source as its caller), and a source view calls none (a view runs its
+-- functions as the reader), at definition, at creation of an index, at reads
+CREATE FUNCTION public.win_imm(numeric) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1 > 0';
+CREATE TABLE tx_code (user_id text, event_time timestamptz, amount numeric);
+CREATE INDEX tx_code_idx ON tx_code (user_id) WHERE public.win_imm(amount);
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM tx_code TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+DROP INDEX tx_code_idx;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM tx_code TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+CREATE INDEX tx_code_idx ON tx_code (user_id) WHERE public.win_imm(amount);
+CREATE INDEX tx_code_idx ON tx_code (user_id) WHERE amount > 0;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+CREATE STATISTICS tx_code_stats ON (public.win_imm(amount)), user_id FROM tx_code;
+SELECT featstore.check_feature_group('g');
+ROLLBACK;
+CREATE VIEW tx_code_view AS SELECT * FROM tx_code WHERE public.win_imm(amount);
+CREATE VIEW tx_code_view2 AS SELECT v.* FROM (SELECT * FROM tx_code_view) v;
+CREATE VIEW tx_code_view3 AS SELECT * FROM tx_code WHERE amount > 0 AND user_id <> '';
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g2 ENTITY user FROM tx_code_view TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g2 ENTITY user FROM tx_code_view2 TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g2 ENTITY user FROM tx_code_view3 TIMESTAMP event_time FEATURES (n bigint AS count(*)) $$;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+CREATE OR REPLACE VIEW tx_code_view3 AS SELECT * FROM tx_code WHERE public.win_imm(amount);
+SELECT featstore.check_feature_group('g2');
+ROLLBACK;
+-- a partitioned source: its partitions are read, and checked, too
+CREATE TABLE tx_part (user_id text, event_time timestamptz, amount numeric) PARTITION BY RANGE (event_time);
+CREATE TABLE tx_part_2026 PARTITION OF tx_part FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g3 ENTITY user FROM tx_part TIMESTAMP event_time FEATURES (s numeric AS sum(amount) OVER '1 day') $$;
+SELECT source_kind FROM featstore.source_groups WHERE group_name = 'g3';
+CREATE INDEX tx_part_2026_idx ON tx_part_2026 (user_id) WHERE public.win_imm(amount);
+SELECT featstore.check_feature_group('g3');
+DROP INDEX tx_part_2026_idx;
+SELECT featstore.check_feature_group('g3');
+DO LANGUAGE featstore $$ DROP FEATURE GROUP g; DROP FEATURE GROUP g2; DROP FEATURE GROUP g3 $$;
+DROP VIEW tx_code_view3, tx_code_view2, tx_code_view;
+DROP TABLE tx_code, tx_part;
+DROP FUNCTION public.win_imm(numeric);
 
 -- a group owned by one role, computed from another role's table: the view
 -- is the group creator's, the source stays its owner's, and its owner

@@ -76,6 +76,17 @@ static void CheckRoleCanModify(const char *kind, const char *name, const char *c
 static void CheckGroupOwner(FsGroup *group);
 static Datum TextListToArray(List *list);
 static void CheckGroupTableCode(const FsGroup *group, const char *table);
+static void CheckRelationCode(const FsGroup *group, Oid relid, const char *table);
+static void CheckSourceCode(const FsGroup *group);
+/* What ViewCodeWalker found, and the views it is inside */
+typedef struct ViewCode
+{
+	Oid			func;			/* a function that is not built in, or InvalidOid */
+	List	   *visiting;		/* OIDs of the views being walked */
+} ViewCode;
+
+static bool ViewCallsUserCode(Oid viewid, ViewCode *vc);
+static bool ViewCodeWalker(Node *node, void *context);
 static void CheckSourceGroupView(const FsGroup *group, const char *table);
 static bool ViewIsWindowTimeline(Relation view, const char *group_name);
 static void CheckBuiltinCode(const FsGroup *group, const char *table, const char *kind,
@@ -177,6 +188,7 @@ RegistryCheckGroupTable(const FsGroup *group)
 	{
 		CheckSourceGroupView(group, table);
 		RegistryCheckSource(group);
+		CheckSourceCode(group);
 		AtEOXact_GUC(true, save_nestlevel);
 		return;
 	}
@@ -308,6 +320,7 @@ ViewIsWindowTimeline(Relation view, const char *group_name)
 	RangeTblFunction *rtf = NULL;
 	FuncExpr   *fe;
 	Const	   *arg;
+	char	   *fname;
 	ListCell   *lc;
 
 	if (q->jointree == NULL || q->jointree->quals != NULL || q->hasAggs ||
@@ -330,9 +343,10 @@ ViewIsWindowTimeline(Relation view, const char *group_name)
 	if (rtf == NULL || !IsA(rtf->funcexpr, FuncExpr))
 		return false;
 	fe = (FuncExpr *) rtf->funcexpr;
-	if (list_length(fe->args) != 1 || !IsA(linitial(fe->args), Const) ||
+	fname = get_func_name(fe->funcid);
+	if (list_length(fe->args) != 1 || !IsA(linitial(fe->args), Const) || fname == NULL ||
 		get_func_namespace(fe->funcid) != FeatstoreSchemaOid(false) ||
-		strcmp(get_func_name(fe->funcid), "window_timeline") != 0)
+		strcmp(fname, "window_timeline") != 0)
 		return false;
 	arg = linitial(fe->args);
 	return !arg->constisnull && arg->consttype == TEXTOID &&
@@ -342,9 +356,10 @@ ViewIsWindowTimeline(Relation view, const char *group_name)
 /*
  * RegistryCheckTableCode runs the code part of RegistryCheckGroupTable (no
  * index or extended statistics calling code that is not built in) on the
- * table relid if it is a feature group's history table.  The guard calls
- * it when an index or a statistics object is created, so that none can
- * appear between a reader's check and its planning.
+ * table relid if it is a feature group's history table, or the source of a
+ * group defined FROM it.  The guard calls it when an index or a statistics
+ * object is created, so that none can appear between a reader's check and
+ * its planning.
  */
 void
 RegistryCheckTableCode(Oid relid)
@@ -352,14 +367,126 @@ RegistryCheckTableCode(Oid relid)
 	char	   *name = RegistryGroupOfTable(relid);
 	FsGroup    *group;
 	int			save_nestlevel;
+	ListCell   *lc;
 
-	if (name == NULL || (group = RegistryLookupGroup(name, true)) == NULL ||
-		group->relid != relid)
-		return;
 	save_nestlevel = FeatstorePinSearchPath();
-	CheckGroupTableCode(group, quote_qualified_identifier(group->schema_name,
-														  group->table_name));
+	if (name != NULL && (group = RegistryLookupGroup(name, true)) != NULL &&
+		group->relid == relid && group->source == NULL)
+		CheckGroupTableCode(group, quote_qualified_identifier(group->schema_name,
+															  group->table_name));
+	foreach(lc, RegistrySourceGroupsOf(relid))
+	{
+		group = RegistryLookupGroup(lfirst(lc), true);
+		if (group != NULL && group->source != NULL && group->source->relid == relid)
+			CheckSourceCode(group);
+	}
 	AtEOXact_GUC(true, save_nestlevel);
+}
+
+/*
+ * CheckSourceCode runs CheckRelationCode on a source group's source when it
+ * is a table or a materialized view, whose indexes and statistics objects
+ * the caller's join plans (a view has none).
+ */
+static void
+CheckSourceCode(const FsGroup *group)
+{
+	char		relkind = get_rel_relkind(group->source->relid);
+
+	char	   *name = quote_qualified_identifier(group->source->schema_name,
+												  group->source->relation_name);
+
+	if (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE)
+	{
+		/* the source's query reads its partitions and children too */
+		ListCell   *lc;
+
+		foreach(lc, find_all_inheritors(group->source->relid, AccessShareLock, NULL))
+		{
+			Oid			child = lfirst_oid(lc);
+
+			CheckRelationCode(group, child,
+							  child == group->source->relid ? name :
+							  quote_qualified_identifier(get_namespace_name(get_rel_namespace(child)),
+														 get_rel_name(child)));
+		}
+	}
+	else if (relkind == RELKIND_MATVIEW)
+		CheckRelationCode(group, group->source->relid, name);
+	else if (relkind == RELKIND_VIEW)
+	{
+		ViewCode	vc;
+		bool		found;
+
+		vc.func = InvalidOid;
+		vc.visiting = NIL;
+		found = ViewCallsUserCode(group->source->relid, &vc);
+		if (found)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("source view %s of feature group \"%s\" calls %s, which is not built in",
+							name, group->name,
+							OidIsValid(vc.func) ? format_procedure(vc.func) : "an operator"),
+					 errhint("featstore reads the source in other roles' sessions, where a view runs its functions as the reader; define the group FROM a table, or from a view of built-in functions and operators only.")));
+	}
+}
+
+/*
+ * ViewCallsUserCode says whether a view's query, or a view it reads, calls
+ * a function or operator that is not built in (ViewCodeWalker)
+ */
+static bool
+ViewCallsUserCode(Oid viewid, ViewCode *vc)
+{
+	Relation	rel;
+	bool		found;
+
+	/* a view's query lists the view itself (OLD and NEW in PostgreSQL 15) */
+	if (list_member_oid(vc->visiting, viewid))
+		return false;
+	vc->visiting = lappend_oid(vc->visiting, viewid);
+	rel = relation_open(viewid, AccessShareLock);
+	found = ViewCodeWalker((Node *) copyObject(get_view_query(rel)), vc);
+	relation_close(rel, AccessShareLock);
+	vc->visiting = list_delete_last(vc->visiting);
+	return found;
+}
+
+/*
+ * ViewCodeWalker finds, in a view's query and the views it reads (a view's
+ * functions run as whoever reads it), a function or operator that is not
+ * built in; the ViewCode's func gets the function, InvalidOid for an
+ * operator
+ */
+static bool
+ViewCodeWalker(Node *node, void *context)
+{
+	ViewCode   *vc = (ViewCode *) context;
+	Oid			op = InvalidOid;
+
+	if (node == NULL)
+		return false;
+	check_stack_depth();
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, ViewCodeWalker, context,
+								 QTW_EXAMINE_RTES_BEFORE);
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_VIEW)
+			return false;
+		return ViewCallsUserCode(rte->relid, vc);
+	}
+	if (check_functions_in_node(node, IsUserFunction, &vc->func))
+		return true;
+	if (IsA(node, OpExpr) || IsA(node, DistinctExpr) || IsA(node, NullIfExpr))
+		op = ((OpExpr *) node)->opno;
+	else if (IsA(node, ScalarArrayOpExpr))
+		op = ((ScalarArrayOpExpr *) node)->opno;
+	if (op >= FirstNormalObjectId)
+		return true;
+	return expression_tree_walker(node, ViewCodeWalker, context);
 }
 
 /*
@@ -374,7 +501,18 @@ RegistryCheckTableCode(Oid relid)
 static void
 CheckGroupTableCode(const FsGroup *group, const char *table)
 {
-	Relation	rel = table_open(group->relid, AccessShareLock);
+	CheckRelationCode(group, group->relid, table);
+}
+
+/*
+ * CheckRelationCode is CheckGroupTableCode for any relation featstore reads
+ * for a group: its history table, or the source of a group defined FROM
+ * one, which the join plans as its caller just the same.
+ */
+static void
+CheckRelationCode(const FsGroup *group, Oid relid, const char *table)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
 	List	   *indexes = RelationGetIndexList(rel);
 	ListCell   *lc;
 	Relation	statrel;
@@ -415,7 +553,7 @@ CheckGroupTableCode(const FsGroup *group, const char *table)
 
 	statrel = table_open(StatisticExtRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_statistic_ext_stxrelid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(group->relid));
+				ObjectIdGetDatum(relid));
 	scan = systable_beginscan(statrel, StatisticExtRelidIndexId, true, NULL, 1, &key);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
@@ -793,6 +931,15 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 	RecordHistory("CREATE FEATURE GROUP", "feature group", def->name, stmt_text);
 
 	group = RegistryLookupGroup(def->name, false);
+	if (group->source)
+	{
+		int			save_nestlevel = FeatstorePinSearchPath();
+
+		registry_error_location = def->source_location;
+		CheckSourceCode(group);
+		AtEOXact_GUC(true, save_nestlevel);
+		registry_error_location = def->location;
+	}
 	FireGroupChange(FS_GROUP_CREATED, group);
 
 	oldcxt = MemoryContextSwitchTo(callercxt);

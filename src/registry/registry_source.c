@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "access/sysattr.h"
 #include "access/transam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -97,7 +98,10 @@ typedef struct ExprCheck
 
 static void CheckExpression(Oid relid, const FsGroupDef *def, int index);
 static Node *FeatureParamHook(ParseState *pstate, ColumnRef *cref);
-static void CheckWhere(Oid relid, const FsGroupDef *def);
+static Bitmapset *CheckWhere(Oid relid, const FsGroupDef *def);
+static void CheckColumnPrivileges(Oid relid, const FsGroupDef *def, List *keys,
+								  Bitmapset *where_columns);
+static void CheckColumnPrivilege(Oid relid, const char *column, int location);
 static void CheckAnalysedExpression(ParseState *pstate, Node *expr, ExprCheck *check,
 									const char *what);
 static bool BuiltinOnlyWalker(Node *node, void *context);
@@ -194,6 +198,7 @@ RegistryCheckSourceGroup(const FsGroupDef *def, List *keys)
 {
 	ListCell   *lc;
 	Oid			relid;
+	Bitmapset  *where_columns = NULL;
 
 	registry_error_location = def->source_location;
 	if (!RegistryHasSourceGroups())
@@ -219,8 +224,63 @@ RegistryCheckSourceGroup(const FsGroupDef *def, List *keys)
 		(void) RegistryParseDuration(f->window_text, f->name);
 	}
 	if (def->where_text)
-		CheckWhere(relid, def);
+		where_columns = CheckWhere(relid, def);
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		CheckColumnPrivileges(relid, def, keys, where_columns);
 	return relid;
+}
+
+/*
+ * CheckColumnPrivileges checks, for a caller without SELECT on the whole
+ * source, SELECT on each column the group reads: the keys, TIMESTAMP,
+ * CREATED, the aggregated columns and the WHERE's columns (where_columns,
+ * attribute numbers offset by FirstLowInvalidHeapAttributeNumber, as an
+ * RTE's selectedCols).  Each is refused at the place that names it.
+ */
+static void
+CheckColumnPrivileges(Oid relid, const FsGroupDef *def, List *keys,
+					  Bitmapset *where_columns)
+{
+	ListCell   *lc;
+	int			col = -1;
+
+	foreach(lc, keys)
+		CheckColumnPrivilege(relid, ((FsKeyColumn *) lfirst(lc))->name, def->source_location);
+	CheckColumnPrivilege(relid, def->timestamp_column, def->timestamp_location);
+	if (def->created_column)
+		CheckColumnPrivilege(relid, def->created_column, def->created_location);
+	foreach(lc, def->features)
+	{
+		FsFeatureDef *f = lfirst(lc);
+
+		if (f->agg_argument)
+			CheckColumnPrivilege(relid, f->agg_argument, f->argument_location);
+	}
+	while ((col = bms_next_member(where_columns, col)) >= 0)
+	{
+		AttrNumber	attnum = col + FirstLowInvalidHeapAttributeNumber;
+		char	   *name = attnum > 0 ? get_attname(relid, attnum, true) : NULL;
+
+		if (name)
+			CheckColumnPrivilege(relid, name, def->where_location);
+	}
+}
+
+/* CheckColumnPrivilege refuses a source column the caller may not SELECT, at location */
+static void
+CheckColumnPrivilege(Oid relid, const char *column, int location)
+{
+	AttrNumber	attnum = get_attnum(relid, column);
+
+	if (attnum <= 0 ||
+		pg_attribute_aclcheck(relid, attnum, GetUserId(), ACL_SELECT) == ACLCHECK_OK)
+		return;
+	registry_error_location = location;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied for column %s of table %s",
+					quote_identifier(column), get_rel_name(relid)),
+			 errhint("Defining a group from a source needs SELECT on the columns it reads: the entity's keys, TIMESTAMP, CREATED, the aggregated columns and those of the WHERE.")));
 }
 
 /*
@@ -338,7 +398,7 @@ RegistryCheckSource(const FsGroup *group)
 			CheckAggregate(src->relid, def, f);
 	}
 	if (def->where_text)
-		CheckWhere(src->relid, def);
+		(void) CheckWhere(src->relid, def);
 	SPI_finish();
 	error_context_stack = errcallback.previous;
 	registry_error_location = -1;
@@ -508,7 +568,9 @@ CheckSource(const FsGroupDef *def, List *keys)
 				 errmsg("source \"%s\" of feature group \"%s\" is not a table or view",
 						get_rel_name(relid), def->name),
 				 errhint("A group is computed from a table, a partitioned table, a view or a materialized view.")));
-	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+	/* column privileges are enough: CheckColumnPrivileges checks them last */
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+		pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", get_rel_name(relid)),
@@ -805,7 +867,7 @@ FeatureParamHook(ParseState *pstate, ColumnRef *cref)
  * only of built-in functions and operators, so that no role's code runs
  * when another role's join or the worker reads the source.
  */
-static void
+static Bitmapset *
 CheckWhere(Oid relid, const FsGroupDef *def)
 {
 	ExprCheck	check;
@@ -815,6 +877,7 @@ CheckWhere(Oid relid, const FsGroupDef *def)
 	Relation	rel;
 	ParseNamespaceItem *nsitem;
 	int			save_nestlevel;
+	Bitmapset  *columns;
 
 	memset(&check, 0, sizeof(check));
 	check.relid = relid;
@@ -840,9 +903,11 @@ CheckWhere(Oid relid, const FsGroupDef *def)
 	expr = transformWhereClause(pstate, copyObject(raw), EXPR_KIND_WHERE, "WHERE");
 	CheckAnalysedExpression(pstate, expr, &check, "the WHERE of a feature group");
 	PopExprCallback(&check);
+	columns = bms_copy(nsitem->p_rte->selectedCols);
 	free_parsestate(pstate);
 	relation_close(rel, NoLock);
 	AtEOXact_GUC(true, save_nestlevel);
+	return columns;
 }
 
 /*
