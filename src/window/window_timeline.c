@@ -138,8 +138,11 @@ Datum
 window_timeline(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	FsGroup    *group = TimelineGroup(name);
 
-	WinTimelineRun(fcinfo, TimelineGroup(name));
+	/* the view, the source's shape and its code, as every reader checks */
+	RegistryCheckGroupTable(group);
+	WinTimelineRun(fcinfo, group);
 	return (Datum) 0;
 }
 
