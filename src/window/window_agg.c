@@ -201,6 +201,9 @@ FloatAdd(WinAcc *a, double x)
 	else
 		a->fcomp += (x - t) + a->fsum;
 	a->fsum = t;
+	if (a->nfin == 0)
+		a->shift = x;
+	x -= a->shift;
 	a->nfin++;
 	d = x - a->mean;
 	a->mean += d / a->nfin;
@@ -220,7 +223,7 @@ FloatRemove(WinAcc *a, double x)
 	if (a->nfin <= 0)
 	{
 		a->nfin = 0;
-		a->fsum = a->fcomp = a->mean = a->m2 = a->peak_m2 = 0.0;
+		a->fsum = a->fcomp = a->mean = a->m2 = a->peak_m2 = a->shift = 0.0;
 		a->removed = 0;
 		return;
 	}
@@ -230,6 +233,7 @@ FloatRemove(WinAcc *a, double x)
 	else
 		a->fcomp += (-x - t) + a->fsum;
 	a->fsum = t;
+	x -= a->shift;
 	d = x - a->mean;
 	a->mean -= d / a->nfin;
 	a->m2 -= d * (x - a->mean);
@@ -660,6 +664,7 @@ FloatRecompute(const WinPlan *plan, const WinFeat *f, WinAcc *a, const WinRing *
 {
 	WinAcc		fresh;
 	double		m2 = 0.0;
+	double		mean;
 
 	memset(&fresh, 0, sizeof(fresh));
 	for (int64 pos = a->tail; pos < ring->head; pos++)
@@ -675,6 +680,7 @@ FloatRecompute(const WinPlan *plan, const WinFeat *f, WinAcc *a, const WinRing *
 			FloatStep(&fresh, f, x, 1);
 	}
 	/* two passes for m2: deviations from the final mean */
+	mean = fresh.nfin > 0 ? (fresh.fsum + fresh.fcomp) / fresh.nfin : 0.0;
 	for (int64 pos = a->tail; pos < ring->head && fresh.nfin > 0; pos++)
 	{
 		WinEvent   *ev = WinRingGet(ring, pos);
@@ -690,12 +696,14 @@ FloatRecompute(const WinPlan *plan, const WinFeat *f, WinAcc *a, const WinRing *
 		x = f->argbase == FLOAT4OID ?
 			(double) DatumGetFloat4(d) : DatumGetFloat8(d);
 		if (!isnan(x) && !isinf(x))
-			m2 += (x - fresh.mean) * (x - fresh.mean);
+			m2 += (x - mean) * (x - mean);
 	}
 	a->nfin = fresh.nfin;
 	a->fsum = fresh.fsum;
 	a->fcomp = fresh.fcomp;
-	a->mean = fresh.mean;
+	/* Welford goes on from here, shifted by the mean */
+	a->shift = mean;
+	a->mean = 0.0;
 	a->m2 = m2;
 	a->peak_m2 = m2;
 	a->removed = 0;

@@ -123,7 +123,8 @@ typedef struct WinAcc
 	int64		nninf;
 	double		fsum;			/* Neumaier: fsum + fcomp */
 	double		fcomp;
-	double		mean;			/* Welford */
+	double		shift;			/* Welford runs on x - shift, near 0 */
+	double		mean;			/* Welford, of x - shift */
 	double		m2;
 	double		peak_m2;		/* largest m2 since the last recompute */
 	int64		removed;		/* removals since the last recompute */
