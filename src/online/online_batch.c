@@ -927,8 +927,6 @@ EmitSourceItem(void *arg, const OnlineWinner *w)
 	BatchItems *b = (BatchItems *) arg;
 	MemoryContext oldcxt;
 
-	if (b->nitems >= b->maxitems)
-		return;					/* planned from the queued entities: never */
 	oldcxt = MemoryContextSwitchTo(b->rowcxt);
 	AddItem(b, w);
 	MemoryContextSwitchTo(oldcxt);
@@ -1309,7 +1307,15 @@ AddItem(BatchItems *b, const OnlineWinner *w)
 		item->value_len = val.len;
 		pg_lltoa(OnlineUnixUsecs(w->event_ts), item->ets);
 		pg_lltoa(OnlineUnixUsecs(w->created_at), item->cat);
-		if (expires != DT_NOEND)
+		if (expires != DT_NOEND && w->window)
+		{
+			/*
+			 * The first millisecond at or after the first instant at which the
+			 * value no longer holds: Redis never drops it early.
+			 */
+			pg_lltoa((OnlineUnixUsecs(expires) + 1 + 999) / 1000, item->expire_ms);
+		}
+		else if (expires != DT_NOEND)
 			pg_lltoa(OnlineUnixUsecs(expires) / 1000, item->expire_ms);
 		else
 			strcpy(item->expire_ms, "0");

@@ -52,7 +52,7 @@ typedef struct WinEntity
 	bool		force;
 } WinEntity;
 
-/* The latest counted event of an entity (LatestEvents) */
+/* The latest counted event of an entity: the engine's two hidden features */
 typedef struct LatestEvent
 {
 	bool		found;
@@ -85,10 +85,10 @@ static char *EventsCondition(const OnlineGroup *group, const FsSource *src,
 							 WindowSpan span, WinEntity *entities, int n,
 							 TimestampTz now);
 static void AppendEntityRows(StringInfo buf, const OnlineGroup *group,
-							 WinEntity *entities, int n, bool with_index);
-static void LatestEvents(const OnlineGroup *group, const FsSource *src,
-						 WindowSpan span, WinEntity *entities, int n,
-						 TimestampTz now, LatestEvent *le);
+							 WinEntity *entities, int n);
+static FsGroup *GroupWithTimes(const FsGroup *group, WindowSpan span);
+static FsFeature *HiddenLast(const char *name, const char *column, int position,
+							 int64 window_usecs);
 static WindowSpan GroupWindowSpan(const FsGroup *fs);
 static void FillWinner(const OnlineGroup *group, const FsSource *src, WindowSpan span,
 					   WinEntity *e, const LatestEvent *le, TimestampTz now,
@@ -138,30 +138,29 @@ OnlineWindowWinners(const OnlineGroup *group, Datum queued, bool flags,
 {
 	const FsSource *src = group->registry->source;
 	WindowSpan	span = GroupWindowSpan(group->registry);
+	int			nf = group->nfeatures;
+	bool		has_created = src->created_column != NULL;
 	WinEntity  *entities;
 	int			n;
 	WinPlan    *plan;
 	WinState   *state;
-	LatestEvent *latest;
 	Portal		portal;
 	char	   *sql;
 	int			level;
-	Datum	   *values = palloc(sizeof(Datum) * Max(group->nfeatures, 1));
-	bool	   *nulls = palloc(sizeof(bool) * Max(group->nfeatures, 1));
+	Datum	   *values = palloc(sizeof(Datum) * (nf + 2));
+	bool	   *nulls = palloc(sizeof(bool) * (nf + 2));
 
 	OnlineCheckSource(group);
 	entities = ReadEntities(group, queued, flags, &n);
 	if (n == 0)
 		return;
-	plan = WinCompile(group->registry, CurrentMemoryContext);
-	if (WinFeatureCount(plan) != group->nfeatures)
-		elog(ERROR, "window engine computes %d features of group \"%s\", the registry lists %d",
-			 WinFeatureCount(plan), group->name, group->nfeatures);
+	plan = WinCompile(GroupWithTimes(group->registry, span), CurrentMemoryContext);
+	if (WinFeatureCount(plan) != nf + 1 + (has_created ? 1 : 0))
+		elog(ERROR, "window engine computes %d features of group \"%s\", which has %d",
+			 WinFeatureCount(plan), group->name, nf);
 	SortEntities(plan, group, entities, n);
 
 	level = FeatstorePinSearchPath();
-	latest = palloc0(sizeof(LatestEvent) * n);
-	LatestEvents(group, src, span, entities, n, now, latest);
 	sql = WinSourceSql(plan, false, EventsCondition(group, src, span, entities, n, now));
 	portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, true, 0);
 	if (portal == NULL)
@@ -172,6 +171,7 @@ OnlineWindowWinners(const OnlineGroup *group, Datum queued, bool flags,
 	{
 		WinPoint	pt;
 		TimestampTz next = DT_NOEND;
+		LatestEvent latest;
 		OnlineWinner w;
 
 		CHECK_FOR_INTERRUPTS();
@@ -179,7 +179,11 @@ OnlineWindowWinners(const OnlineGroup *group, Datum queued, bool flags,
 		pt.key_nulls = entities[i].key_nulls;
 		pt.t = now;
 		WinEvaluate(state, &pt, values, nulls, &next);
-		FillWinner(group, src, span, &entities[i], &latest[i], now, &w);
+		latest.found = !nulls[nf];
+		latest.event_ts = latest.found ? DatumGetTimestampTz(values[nf]) : 0;
+		latest.created_at = (has_created && !nulls[nf + 1]) ?
+			DatumGetTimestampTz(values[nf + 1]) : latest.event_ts;
+		FillWinner(group, src, span, &entities[i], &latest, now, &w);
 		w.values = values;
 		w.nulls = nulls;
 		if (next != DT_NOEND && next > now)
@@ -192,6 +196,54 @@ OnlineWindowWinners(const OnlineGroup *group, Datum queued, bool flags,
 	WinEnd(state);
 	SPI_cursor_close(portal);
 	AtEOXact_GUC(true, level);
+}
+
+/*
+ * GroupWithTimes returns the group with two hidden features after its own,
+ * last(TIMESTAMP) and last(CREATED) over its longest window (unbounded
+ * when an aggregate is): last() takes the best counted event by
+ * (event_time, created) under the group's WHERE, so these are the times of
+ * the latest counted event, as the group's view reports them.  "$" keeps
+ * their names apart from any feature's; no expression can name them, as
+ * they come after every feature.
+ */
+static FsGroup *
+GroupWithTimes(const FsGroup *group, WindowSpan span)
+{
+	FsGroup    *copy = palloc(sizeof(FsGroup));
+	int			n = list_length(group->features);
+	int64		w = span.unbounded ? 0 : span.max_usecs;
+
+	*copy = *group;
+	copy->features = list_copy(group->features);
+	copy->features = lappend(copy->features,
+							 HiddenLast("online$event_time", group->source->timestamp_column,
+										n + 1, w));
+	if (group->source->created_column != NULL)
+		copy->features = lappend(copy->features,
+								 HiddenLast("online$created", group->source->created_column,
+											n + 2, w));
+	return copy;
+}
+
+/* HiddenLast makes a timestamptz feature last(column) over a window */
+static FsFeature *
+HiddenLast(const char *name, const char *column, int position, int64 window_usecs)
+{
+	FsFeature  *f = palloc0(sizeof(FsFeature));
+	FsWindowFeature *fw = palloc0(sizeof(FsWindowFeature));
+
+	fw->agg = FS_AGG_LAST;
+	fw->argument = pstrdup(column);
+	fw->argument_typid = TIMESTAMPTZOID;
+	fw->window_usecs = window_usecs;
+	f->name = pstrdup(name);
+	f->type_name = pstrdup("timestamp with time zone");
+	f->typid = TIMESTAMPTZOID;
+	f->typmod = -1;
+	f->position = position;
+	f->window = fw;
+	return f;
 }
 
 /*
@@ -388,13 +440,12 @@ EventsCondition(const OnlineGroup *group, const FsSource *src, WindowSpan span,
 
 /*
  * AppendEntityRows appends a query of the entities, one row each with the
- * columns k1..kn of the keys' types and, with_index, featstore_i: the
- * entity's index in entities.  The keys travel as one text[][] literal,
- * unnested one column slice at a time.
+ * columns k1..kn of the keys' types.  The keys travel as one text[][]
+ * literal (WinSourceSql numbers its own parameters), unnested one column
+ * slice at a time.
  */
 static void
-AppendEntityRows(StringInfo buf, const OnlineGroup *group, WinEntity *entities, int n,
-				 bool with_index)
+AppendEntityRows(StringInfo buf, const OnlineGroup *group, WinEntity *entities, int n)
 {
 	StringInfoData lit;
 	char	   *quoted;
@@ -424,16 +475,14 @@ AppendEntityRows(StringInfo buf, const OnlineGroup *group, WinEntity *entities, 
 	for (int k = 0; k < group->nkeys; k++)
 		appendStringInfo(buf, "%sfeatstore_u.k%d::%s AS k%d", k > 0 ? ", " : "", k + 1,
 						 format_type_be_qualified(group->key_types[k]), k + 1);
-	if (with_index)
-		appendStringInfoString(buf, ", (featstore_u.featstore_n - 1)::pg_catalog.int4 AS featstore_i");
 	appendStringInfoString(buf, " FROM ROWS FROM (");
 	for (int k = 0; k < group->nkeys; k++)
 		appendStringInfo(buf, "%spg_catalog.unnest((%s::pg_catalog.text[])[:][%d:%d])",
 						 k > 0 ? ", " : "", quoted, k + 1, k + 1);
-	appendStringInfoString(buf, ") WITH ORDINALITY featstore_u(");
+	appendStringInfoString(buf, ") featstore_u(");
 	for (int k = 0; k < group->nkeys; k++)
-		appendStringInfo(buf, "k%d, ", k + 1);
-	appendStringInfoString(buf, "featstore_n)");
+		appendStringInfo(buf, "%sk%d", k > 0 ? ", " : "", k + 1);
+	appendStringInfoChar(buf, ')');
 }
 
 /*
@@ -451,75 +500,9 @@ EntityCondition(const OnlineGroup *group, WinEntity *entities, int n)
 		appendStringInfo(&buf, "%s%s", k > 0 ? ", " : "",
 						 quote_identifier(group->key_names[k]));
 	appendStringInfoString(&buf, ") IN (");
-	AppendEntityRows(&buf, group, entities, n, false);
+	AppendEntityRows(&buf, group, entities, n);
 	appendStringInfoChar(&buf, ')');
 	return buf.data;
-}
-
-/*
- * LatestEvents finds the latest counted event of each entity that has one
- * at now: the latest event at or before now (before now with an exclusive
- * end) that the group's WHERE keeps, ties broken by the created time as the
- * point-in-time rule does.  With every aggregate windowed, only events
- * inside the longest window are looked at.  Entity i's is in le[i]
- * (le[i].found false: none).  The source is read in a subquery of its own,
- * so the WHERE text (checked by the registry to call only built-in
- * functions; the caller has pinned search_path) sees its columns alone.
- */
-static void
-LatestEvents(const OnlineGroup *group, const FsSource *src, WindowSpan span,
-			 WinEntity *entities, int n, TimestampTz now, LatestEvent *le)
-{
-	StringInfoData sql;
-	const char *ts = quote_identifier(src->timestamp_column);
-	const char *created = src->created_column ? quote_identifier(src->created_column) : ts;
-	Oid			types[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		args[2];
-	int			ret;
-
-	initStringInfo(&sql);
-	appendStringInfoString(&sql, "SELECT DISTINCT ON (e.featstore_i) e.featstore_i, l.featstore_ts, l.featstore_created"
-						   " FROM (");
-	AppendEntityRows(&sql, group, entities, n, true);
-	appendStringInfoString(&sql, ") e JOIN (SELECT ");
-	for (int k = 0; k < group->nkeys; k++)
-		appendStringInfo(&sql, "%s AS featstore_k%d, ", quote_identifier(group->key_names[k]), k + 1);
-	appendStringInfo(&sql, "%s AS featstore_ts, %s AS featstore_created FROM %s%s WHERE %s AND %s %s $1",
-					 ts, created, src->relkind == RELKIND_RELATION ? "ONLY " : "",
-					 quote_qualified_identifier(src->schema_name, src->relation_name),
-					 EntityCondition(group, entities, n), ts,
-					 src->window_end_exclusive ? "<" : "<=");
-	if (!span.unbounded)
-		appendStringInfo(&sql, " AND %s >= $2", ts);
-	if (src->where_text)
-		appendStringInfo(&sql, " AND (%s)", src->where_text);
-	appendStringInfoString(&sql, ") l ON ");
-	for (int k = 0; k < group->nkeys; k++)
-		appendStringInfo(&sql, "%sl.featstore_k%d = e.k%d", k > 0 ? " AND " : "", k + 1, k + 1);
-	appendStringInfoString(&sql, " ORDER BY e.featstore_i, l.featstore_ts DESC, l.featstore_created DESC");
-	args[0] = TimestampTzGetDatum(now);
-	args[1] = TimestampTzGetDatum(span.unbounded ? DT_NOBEGIN : now - span.max_usecs);
-	ret = SPI_execute_with_args(sql.data, 2, types, args, NULL, true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "could not read the latest events of feature group \"%s\": SPI error %d",
-			 group->name, ret);
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[r];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		int			i = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
-
-		if (isnull || i < 0 || i >= n)
-			elog(ERROR, "latest events of feature group \"%s\" name entity %d of %d",
-				 group->name, i, n);
-		le[i].found = true;
-		le[i].event_ts = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
-		le[i].created_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
-		if (isnull)
-			le[i].created_at = le[i].event_ts;
-	}
-	SPI_freetuptable(SPI_tuptable);
 }
 
 /*
