@@ -146,6 +146,18 @@ DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TI
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (m integer AS max(status)) $$;
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (l uuid AS last(kind)) $$;
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (s no_such_type AS sum(amount)) $$;
+-- the argument's type must be built in, or a domain over a built-in type
+CREATE TYPE public.win_mood AS ENUM ('calm', 'angry');
+CREATE DOMAIN public.win_amount AS numeric CHECK (VALUE >= 0);
+CREATE TABLE tx_typed (user_id text, event_time timestamptz, mood public.win_mood, amt public.win_amount);
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM tx_typed TIMESTAMP event_time FEATURES (n bigint AS count(DISTINCT mood)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM tx_typed TIMESTAMP event_time FEATURES (s numeric AS sum(amt), l text AS last(mood)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM tx_typed TIMESTAMP event_time FEATURES (s numeric AS sum(amt), hi numeric AS max(amt)) $$;
+SELECT feature_name, aggregate, argument FROM featstore.window_features WHERE group_name = 'g' ORDER BY feature_name;
+DO LANGUAGE featstore $$ DROP FEATURE GROUP g $$;
+DROP TABLE tx_typed;
+DROP TYPE public.win_mood;
+DROP DOMAIN public.win_amount;
 -- assignment casts are accepted: sum(numeric) into double precision, count into integer
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (s double precision AS sum(amount), n integer AS count(*), a numeric AS avg(amount), k varchar(10) AS min(kind)) $$;
 DO LANGUAGE featstore $$ DROP FEATURE GROUP g $$;

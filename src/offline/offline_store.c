@@ -42,6 +42,8 @@ PG_FUNCTION_INFO_V1(featstore_guard_code);
 
 static void GuardColumnChange(RangeVar *relation, const char *column, int subtype);
 static void GuardSourceColumnChange(Oid relid, const char *column, int subtype);
+static char *OnlineSourceGroupOf(Oid relid);
+static bool HasCaptureTriggers(Oid relid);
 static void GuardTableChange(RangeVar *relation, const char *action, const char *rulename);
 static void GuardCaptureTrigger(RangeVar *relation, const char *trigname, const char *action);
 static void RunDdl(const char *sql);
@@ -522,9 +524,10 @@ GuardSourceColumnChange(Oid relid, const char *column, int subtype)
 
 /*
  * GuardCaptureTrigger refuses dropping or disabling ("drop", "disable") the
- * capture triggers featstore put on a group's table (trigname NULL: all of
- * the table's triggers): the group's changes would stop reaching Redis
- * while it is still served from there.  featstore's own ALTER FEATURE GROUP
+ * capture triggers featstore put on a group's table, or on the source of an
+ * online group computed FROM it (trigname NULL: all of the table's
+ * triggers): the group's changes would stop reaching Redis while it is
+ * still served from there.  featstore's own ALTER FEATURE GROUP
  * ... SET OFFLINE and DROP FEATURE GROUP pass.
  */
 static void
@@ -538,11 +541,19 @@ GuardCaptureTrigger(RangeVar *relation, const char *trigname, const char *action
 		(trigname != NULL && strncmp(trigname, "featstore_online_", 17) != 0))
 		return;
 	relid = RangeVarGetRelid(relation, NoLock, true);
-	if (!OidIsValid(relid) || (group_name = RegistryGroupOfTable(relid)) == NULL)
+	if (!OidIsValid(relid))
 		return;
+	if ((group_name = RegistryGroupOfTable(relid)) == NULL)
+	{
+		/* the source of an online group carries that group's triggers */
+		if (trigname == NULL && !HasCaptureTriggers(relid))
+			return;
+		if ((group_name = OnlineSourceGroupOf(relid)) == NULL)
+			return;
+	}
 	/* an offline group has no capture triggers: ALL or USER is harmless */
-	if (trigname == NULL &&
-		!OidIsValid(get_trigger_oid(relid, "featstore_online_insert", true)))
+	else if (trigname == NULL &&
+			 !OidIsValid(get_trigger_oid(relid, "featstore_online_insert", true)))
 		return;
 	table = QualifiedRelationName(relid);
 	ereport(ERROR,
@@ -554,6 +565,39 @@ GuardCaptureTrigger(RangeVar *relation, const char *trigname, const char *action
 					table, group_name),
 			 errhint("To stop serving the group from Redis, run ALTER FEATURE GROUP %s SET OFFLINE.",
 					 quote_identifier(group_name))));
+}
+
+/*
+ * OnlineSourceGroupOf returns the name of an ONLINE feature group computed
+ * FROM relid, whose capture triggers are on relid, or NULL
+ */
+static char *
+OnlineSourceGroupOf(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, RegistrySourceGroupsOf(relid))
+	{
+		FsGroup    *group = RegistryLookupGroup(lfirst(lc), true);
+
+		if (group != NULL && group->online)
+			return group->name;
+	}
+	return NULL;
+}
+
+/* HasCaptureTriggers says whether relid has a trigger named featstore_online_* (SPI connected) */
+static bool
+HasCaptureTriggers(Oid relid)
+{
+	Datum		arg = ObjectIdGetDatum(relid);
+	Oid			argtype = OIDOID;
+
+	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = $1"
+							  " AND pg_catalog.starts_with(tgname::pg_catalog.text, 'featstore_online_')",
+							  1, &argtype, &arg, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the triggers of relation %u", relid);
+	return SPI_processed > 0;
 }
 
 /*

@@ -1,10 +1,12 @@
 /*
  * registry_source.c
  *		Feature groups computed from a source of events (CREATE FEATURE
- *		GROUP ... FROM source): their validation.  Work in progress for
- *		issue 10, see WIP-issue10.md: the source, the aggregates, the
- *		expressions' references and the windows are checked, then the group
- *		is refused, because nothing stores or computes it yet.
+ *		GROUP ... FROM source, issue 10): the checks of a definition (the
+ *		source and its columns, the aggregates, the expressions and the
+ *		WHERE, analysed as PostgreSQL would, built-in code only), their
+ *		storage in featstore.source_groups and featstore.window_features,
+ *		the check before every read that the source still fits, and the
+ *		rule every featstore duration (window or TTL) follows.
  */
 #include "postgres.h"
 
@@ -25,19 +27,19 @@
 #include "nodes/primnodes.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_clause.h"
+#include "parser/parse_coerce.h"
 #include "parser/parse_expr.h"
 #include "parser/parse_node.h"
 #include "parser/parse_relation.h"
-#include "parser/parser.h"
-#include "parser/parse_coerce.h"
 #include "parser/parse_type.h"
+#include "parser/parser.h"
+#include "rewrite/rewriteManip.h"
 #include "storage/lockdefs.h"
 #include "utils/acl.h"
-#include "rewrite/rewriteManip.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
-#include "utils/regproc.h"
 #include "utils/lsyscache.h"
+#include "utils/regproc.h"
 #include "utils/timestamp.h"
 
 #include "extension.h"
@@ -673,6 +675,18 @@ CheckAggregate(Oid relid, const FsGroupDef *def, const FsFeatureDef *f)
 	if (f->agg_argument)
 		argtype = SourceColumnType(relid, def, f->agg_argument, "column",
 								   f->argument_location);
+
+	/*
+	 * The engine compares, hashes and adds the argument's values with its
+	 * type's functions, in other roles' sessions: a type of a role's own
+	 * (an enum, a base type, a domain over one) would run its code there.
+	 */
+	if (OidIsValid(argtype) && getBaseType(argtype) >= FirstNormalObjectId)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("column \"%s\" of source \"%s\" has type %s, which is not built in",
+						f->agg_argument, get_rel_name(relid), format_type_be(argtype)),
+				 errhint("featstore computes aggregates in other roles' sessions with the type's functions; aggregate a column of a built-in type, or of a domain over one.")));
 	registry_error_location = f->type_location;
 	parseTypeString(f->type_text, &typid, &typmod, false);
 	result = AggregateResultType(f, argtype);
@@ -978,7 +992,7 @@ BuiltinOnlyWalker(Node *node, void *context)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("function %s is not built in", format_procedure(func)),
 				 errdetail("featstore evaluates a group's definition in other roles' sessions and in its worker."),
-				 errhint("Use built-in functions and operators only; compute anything else in a view that the group reads FROM.")));
+				 errhint("Use built-in functions and operators only; store anything else in a column of the source.")));
 	}
 	if (IsA(node, OpExpr) || IsA(node, DistinctExpr) || IsA(node, NullIfExpr))
 		op = ((OpExpr *) node)->opno;
@@ -1001,7 +1015,7 @@ BuiltinOnlyWalker(Node *node, void *context)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("operator %s is not built in", format_operator(op)),
 				 errdetail("featstore evaluates a group's definition in other roles' sessions and in its worker."),
-				 errhint("Use built-in functions and operators only; compute anything else in a view that the group reads FROM.")));
+				 errhint("Use built-in functions and operators only; store anything else in a column of the source.")));
 	}
 	return expression_tree_walker(node, BuiltinOnlyWalker, context);
 }
