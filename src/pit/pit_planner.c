@@ -1620,7 +1620,8 @@ WindowJoinUsable(RelOptInfo *featrel, PitJoinInfo *info, PitWindowSide *side)
 	List	   *colls = NIL;
 	ListCell   *lc;
 
-	if (!(IsA(ttl, Const) && ((Const *) ttl)->constisnull))
+	/* a parameter may still be NULL: the executor checks its value */
+	if (IsA(ttl, Const) && !((Const *) ttl)->constisnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("feature group \"%s\" takes no TTL in a point-in-time join", side->group),

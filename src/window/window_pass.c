@@ -34,6 +34,11 @@ struct WinState
 	uint64		batch_pos;
 	bool		exhausted;
 	bool		checked;		/* the query's row type was checked */
+	uint64		nfetch;			/* batches fetched so far */
+	uint64		peek_fetch;		/* peek_values hold row peek_pos of batch */
+	uint64		peek_pos;		/* peek_fetch (0: none) */
+	Datum	   *peek_values;	/* the next event, deformed once */
+	bool	   *peek_nulls;
 	bool		have_key;
 	Datum	   *cur_keys;		/* in key_cxt */
 	TimestampTz last_t;
@@ -82,6 +87,8 @@ WinBegin(WinPlan *plan, Portal events, TimestampTz as_of,
 	s->key_cxt = AllocSetContextCreate(pass_cxt, "featstore window key",
 									   ALLOCSET_DEFAULT_SIZES);
 	s->accs = palloc0(sizeof(WinAcc) * Max(n, 1));
+	s->peek_values = palloc0(sizeof(Datum) * WIN_NATTS(plan));
+	s->peek_nulls = palloc0(sizeof(bool) * WIN_NATTS(plan));
 	s->econtext = CreateStandaloneExprContext();
 	s->params = makeParamList(2 * n);
 	s->params->numParams = 2 * n;
@@ -159,31 +166,39 @@ PeekEvent(WinState *s)
 		s->batch = SPI_tuptable;
 		s->batch_n = SPI_processed;
 		s->batch_pos = 0;
+		s->nfetch++;
 		if (!s->checked)
 			CheckRowType(s, s->batch->tupdesc);
 	}
-	return s->exhausted ? NULL : s->batch->vals[s->batch_pos];
+	if (s->exhausted)
+		return NULL;
+	if (s->peek_fetch != s->nfetch || s->peek_pos != s->batch_pos)
+	{
+		heap_deform_tuple(s->batch->vals[s->batch_pos], s->batch->tupdesc,
+						  s->peek_values, s->peek_nulls);
+		s->peek_fetch = s->nfetch;
+		s->peek_pos = s->batch_pos;
+	}
+	return s->batch->vals[s->batch_pos];
 }
 
 /*
- * CompareKeys orders an event's key against keys, as the source query and
- * the points are ordered.
+ * ComparePeeked orders the peeked event's key against keys, as the source
+ * query and the points are ordered.
  */
 static int
-CompareKeys(WinState *s, HeapTuple tup, const Datum *keys)
+ComparePeeked(WinState *s, const Datum *keys)
 {
 	WinPlan    *plan = s->plan;
 
 	for (int k = 0; k < plan->nkeys; k++)
 	{
-		bool		isnull;
-		Datum		d = heap_getattr(tup, k + 1, s->batch->tupdesc, &isnull);
 		int32		c;
 
-		if (isnull)
+		if (s->peek_nulls[k])
 			return 1;			/* the query leaves these out; sort last */
-		c = DatumGetInt32(FunctionCall2Coll(&plan->key_cmp[k],
-											plan->key_collations[k], d, keys[k]));
+		c = DatumGetInt32(FunctionCall2Coll(&plan->key_cmp[k], plan->key_collations[k],
+											s->peek_values[k], keys[k]));
 		if (c != 0)
 			return c;
 	}
@@ -206,14 +221,13 @@ CompareKeyDatums(WinState *s, const Datum *a, const Datum *b)
 	return 0;
 }
 
-/* EventTime is an unconsumed event's event time */
-static TimestampTz
-EventTime(WinState *s, HeapTuple tup)
+/* PeekedTime is the peeked event's event time */
+static inline TimestampTz
+PeekedTime(WinState *s)
 {
-	bool		isnull;
-	Datum		d = heap_getattr(tup, WIN_COL_TS(s->plan) + 1, s->batch->tupdesc, &isnull);
+	int			att = WIN_COL_TS(s->plan);
 
-	return isnull ? DT_NOEND : DatumGetTimestampTz(d);
+	return s->peek_nulls[att] ? DT_NOEND : DatumGetTimestampTz(s->peek_values[att]);
 }
 
 /* FreeEvent frees an event that neither the buffer nor the heap holds */
@@ -259,7 +273,7 @@ StartKey(WinState *s, const WinPoint *point)
 	MemoryContextSwitchTo(old);
 	s->have_key = true;
 	s->last_t = DT_NOBEGIN;
-	while ((tup = PeekEvent(s)) != NULL && CompareKeys(s, tup, point->keys) < 0)
+	while ((tup = PeekEvent(s)) != NULL && ComparePeeked(s, point->keys) < 0)
 		s->batch_pos++;
 }
 
@@ -382,8 +396,8 @@ LoadHead(WinState *s, TimestampTz t)
 	HeapTuple	tup;
 
 	while ((tup = PeekEvent(s)) != NULL &&
-		   CompareKeys(s, tup, s->cur_keys) == 0 &&
-		   EntersBy(s->plan, EventTime(s, tup), t))
+		   ComparePeeked(s, s->cur_keys) == 0 &&
+		   EntersBy(s->plan, PeekedTime(s), t))
 	{
 		WinEvent   *ev = LoadEvent(s, tup);
 
@@ -623,8 +637,8 @@ NextChange(WinState *s)
 	if (s->strict && s->nheap > 0)
 		nc = Min(nc, s->heap[0]->created);
 	tup = PeekEvent(s);
-	if (tup != NULL && CompareKeys(s, tup, s->cur_keys) == 0)
-		nc = Min(nc, TimeAfter(EventTime(s, tup), extra));
+	if (tup != NULL && ComparePeeked(s, s->cur_keys) == 0)
+		nc = Min(nc, TimeAfter(PeekedTime(s), extra));
 	return nc;
 }
 

@@ -439,6 +439,50 @@ CompileFeature(WinPlan *plan, const FsFeature *src, int index, int maxcols)
 	}
 }
 
+/* FindSubLink is raw_expression_tree_walker's callback: true at a SubLink */
+static bool
+FindSubLink(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink))
+		return true;
+	return raw_expression_tree_walker(node, FindSubLink, context);
+}
+
+/*
+ * CheckWhereText refuses a WHERE text that is not one condition without a
+ * subquery: the engine pastes it into the source query it runs as the
+ * reader, so text that would end the condition (a UNION, an ORDER BY) and
+ * read something else must never reach SQL.  The registry analysed it at
+ * definition; this is the engine's own guard for the text it reads back.
+ */
+static void
+CheckWhereText(const WinPlan *plan)
+{
+	List	   *raw;
+	SelectStmt *sel;
+
+	raw = raw_parser(psprintf("SELECT WHERE (%s\n)", plan->where_text), RAW_PARSE_DEFAULT);
+	if (list_length(raw) == 1 && IsA(linitial_node(RawStmt, raw)->stmt, SelectStmt))
+	{
+		sel = (SelectStmt *) linitial_node(RawStmt, raw)->stmt;
+		if (sel->op == SETOP_NONE && sel->targetList == NIL && sel->fromClause == NIL &&
+			sel->groupClause == NIL && sel->havingClause == NULL &&
+			sel->sortClause == NIL && sel->limitCount == NULL &&
+			sel->limitOffset == NULL && sel->lockingClause == NIL &&
+			sel->withClause == NULL && sel->windowClause == NIL &&
+			sel->distinctClause == NIL && sel->intoClause == NULL &&
+			sel->whereClause != NULL && !FindSubLink(sel->whereClause, NULL))
+			return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+			 errmsg("the WHERE condition of feature group \"%s\" is not one condition without a subquery",
+					plan->group_name),
+			 errhint("Recreate the group with a WHERE that is a boolean expression over the source's columns.")));
+}
+
 /*
  * CompileKeys records the entity's key columns, their comparison and the
  * collation both sides order text keys by ("C").
@@ -509,6 +553,8 @@ WinCompile(const FsGroup *group, MemoryContext cxt)
 	plan->created_column = src->created_column ? pstrdup(src->created_column) : NULL;
 	plan->where_text = src->where_text ? pstrdup(src->where_text) : NULL;
 	plan->end_exclusive = src->window_end_exclusive;
+	if (plan->where_text)
+		CheckWhereText(plan);
 	CompileKeys(plan, group);
 
 	maxcols = list_length(group->features);
