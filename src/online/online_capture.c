@@ -32,6 +32,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -46,7 +47,12 @@ PG_FUNCTION_INFO_V1(materialize);
 /* Set when this transaction queued work; read at commit */
 static bool changes_pending = false;
 
+/* Set at commit when the worker must be woken once the commit is complete */
+static bool wake_after_commit = false;
+
 static void OnlineXactCallback(XactEvent event, void *arg);
+static void OnlineAfterCommit(ResourceReleasePhase phase, bool isCommit,
+							  bool isTopLevel, void *arg);
 static void OnlineGroupChanged(FsGroupEvent event, const FsGroup *group);
 static void SourceGroupChanged(FsGroupEvent event, const FsGroup *group);
 static char *SourceTriggerName(const char *group_name, const char *event);
@@ -72,6 +78,7 @@ void
 OnlineCaptureInit(void)
 {
 	RegisterXactCallback(OnlineXactCallback, NULL);
+	RegisterResourceReleaseCallback(OnlineAfterCommit, NULL);
 	RegisterGroupChangeCallback(OnlineGroupChanged);
 }
 
@@ -217,13 +224,13 @@ OnlineEnqueueGroup(const OnlineGroup *group, TimestampTz since, bool force)
 
 	/* the walk's columns of the queue came with 0.2.0 */
 	FeatstoreRequireCurrentSchema();
+	RegistryCheckGroupTable(group->registry);
 	if (OnlineIsSourceGroup(group))
 	{
 		entities = OnlineEnqueueSourceGroup(group, since, force);
 		changes_pending = true;
 		return entities;
 	}
-	RegistryCheckGroupTable(group->registry);
 	initStringInfo(&cols);
 	for (int i = 0; i < group->nkeys; i++)
 		appendStringInfo(&cols, "%s%s", i > 0 ? ", " : "", quote_identifier(group->key_names[i]));
@@ -384,25 +391,46 @@ OnlineRetryParked(const char *group_name)
 	return retried;
 }
 
-/* OnlineXactCallback wakes the worker once the transaction is visible */
+/*
+ * OnlineXactCallback notes at commit that the worker must be woken, which
+ * OnlineAfterCommit does: the commit callbacks run before the transaction's
+ * cache invalidations are sent, and a worker woken then could read the
+ * queue rows of a registry change (SET ONLINE, a new feature) with its
+ * cache of definitions still from before it.
+ */
 static void
 OnlineXactCallback(XactEvent event, void *arg)
 {
 	switch (event)
 	{
 		case XACT_EVENT_COMMIT:
-			if (changes_pending)
-				OnlineWakeWorker();
+			wake_after_commit = changes_pending;
 			changes_pending = false;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
 			/* a prepared transaction is found by the worker's polling */
 			changes_pending = false;
+			wake_after_commit = false;
 			break;
 		default:
 			break;
 	}
+}
+
+/*
+ * OnlineAfterCommit wakes the worker at the end of a commit, after its
+ * invalidations were sent (the release of the top transaction's resources
+ * after its locks), once per commit
+ */
+static void
+OnlineAfterCommit(ResourceReleasePhase phase, bool isCommit, bool isTopLevel, void *arg)
+{
+	if (phase != RESOURCE_RELEASE_AFTER_LOCKS || !isTopLevel)
+		return;
+	if (isCommit && wake_after_commit)
+		OnlineWakeWorker();
+	wake_after_commit = false;
 }
 
 /*

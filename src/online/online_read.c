@@ -67,6 +67,10 @@ typedef struct ExpectedEntity
 	char	  **keys;
 	char	   *value;			/* its encoding; NULL: no key expected */
 	int			len;
+	char	   *later;			/* the same, a moment later (after the GETs) */
+	int			later_len;
+	char	   *redis;			/* what Redis holds; NULL: no key */
+	size_t		redis_len;
 } ExpectedEntity;
 
 /* What verify_online compares, shared by its steps */
@@ -84,6 +88,8 @@ typedef struct ExpectedList
 {
 	VerifyState *st;
 	List	   *entities;		/* of ExpectedEntity * */
+	ListCell   *next;			/* the second pass: the entity it fills */
+	TimestampTz at;				/* the instant being computed */
 } ExpectedList;
 
 /* The entities verify_online samples from Redis's keys */
@@ -128,7 +134,10 @@ static void ReportDifference(VerifyState *st, HeapTuple tup, TupleDesc desc,
 static void VerifySourceGroup(VerifyState *st);
 static Datum SourceSample(VerifyState *st, List *redis_entities);
 static void CollectExpected(void *arg, const OnlineWinner *w);
+static void ReadSourceRedis(VerifyState *st, List *expected);
 static void CompareSourceWithRedis(VerifyState *st, List *expected);
+static const char *SourceProblem(const char *value, int len, const char *redis,
+								 size_t redis_len);
 static void ReportKeysDifference(VerifyState *st, char **keys, const char *problem,
 								 Jsonb *expected, Jsonb *actual);
 static bool GroupErrorVisible(const char *name);
@@ -641,11 +650,11 @@ VerifySourceGroup(VerifyState *st)
 {
 	const FsSource *src = st->group->registry->source;
 	List	   *redis_entities;
-	ExpectedList expected = {st, NIL};
+	ExpectedList expected = {st, NIL, NULL, 0};
 	Datum		entities;
 	int			level;
 
-	OnlineCheckSource(st->group);
+	RegistryCheckGroupTable(st->group->registry);
 	if (check_enable_rls(src->relid, InvalidOid, true) == RLS_ENABLED)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -662,7 +671,18 @@ VerifySourceGroup(VerifyState *st)
 	st->now = GetCurrentTimestamp();
 	SPI_connect();
 	entities = SourceSample(st, redis_entities);
+
+	/*
+	 * Values change with time alone: Redis is compared with the values at
+	 * the instant before its GETs and at the one after them, and differs
+	 * only if it holds neither.
+	 */
+	expected.at = st->now;
 	OnlineWindowWinners(st->group, entities, false, st->now, CollectExpected, &expected);
+	ReadSourceRedis(st, expected.entities);
+	expected.at = GetCurrentTimestamp();
+	expected.next = list_head(expected.entities);
+	OnlineWindowWinners(st->group, entities, false, expected.at, CollectExpected, &expected);
 	CompareSourceWithRedis(st, expected.entities);
 	SPI_finish();
 	OnlineEndCanonicalText(level);
@@ -720,28 +740,43 @@ static void
 CollectExpected(void *arg, const OnlineWinner *w)
 {
 	ExpectedList *expected = (ExpectedList *) arg;
-	ExpectedEntity *e = palloc0(sizeof(ExpectedEntity));
+	ExpectedEntity *e;
+	char	   *value = NULL;
+	int			len = 0;
 
-	e->keys = w->key_values;
 	if (w->found)
 	{
 		StringInfoData enc;
 
 		initStringInfo(&enc);
 		OnlineEncodeValueExpiring(&enc, expected->st->group, w->event_ts, w->created_at,
-								  expected->st->now, w->expires_at, w->values, w->nulls);
-		e->value = enc.data;
-		e->len = enc.len;
+								  expected->at, w->expires_at, w->values, w->nulls);
+		value = enc.data;
+		len = enc.len;
 	}
-	expected->entities = lappend(expected->entities, e);
+	if (expected->next == NULL)
+	{
+		/* the first pass */
+		e = palloc0(sizeof(ExpectedEntity));
+		e->keys = w->key_values;
+		e->value = value;
+		e->len = len;
+		expected->entities = lappend(expected->entities, e);
+		return;
+	}
+	/* the second pass, over the same entities in the same order */
+	e = lfirst(expected->next);
+	e->later = value;
+	e->later_len = len;
+	expected->next = lnext(expected->entities, expected->next);
 }
 
 /*
- * CompareSourceWithRedis reads the Redis value of every expected entity,
- * READ_CHUNK GETs per round trip, and reports each difference
+ * ReadSourceRedis reads the Redis value of every expected entity,
+ * READ_CHUNK GETs per round trip, into the entity
  */
 static void
-CompareSourceWithRedis(VerifyState *st, List *expected)
+ReadSourceRedis(VerifyState *st, List *expected)
 {
 	int			n = list_length(expected);
 	RedisCommand *cmds = palloc(sizeof(RedisCommand) * READ_CHUNK);
@@ -766,22 +801,53 @@ CompareSourceWithRedis(VerifyState *st, List *expected)
 		for (int i = 0; i < m; i++)
 		{
 			ExpectedEntity *e = list_nth(expected, start + i);
-			const RedisResult *r = &res[i];
-			bool		present = (r->type == REDIS_REPLY_STRING);
-			const char *problem = NULL;
 
-			if (e->value != NULL && !present)
-				problem = "missing in Redis";
-			else if (e->value != NULL)
-				problem = ValueDifference(e->value, e->len, r->str, r->len);
-			else if (present)
-				problem = "stale key in Redis";
-			if (problem)
-				ReportKeysDifference(st, e->keys, problem,
-									 e->value ? ValueJsonb(e->value, e->len) : NULL,
-									 present ? ValueJsonb(r->str, r->len) : NULL);
+			if (res[i].type != REDIS_REPLY_STRING)
+				continue;
+			/* the reply's memory is the next round trip's */
+			e->redis = palloc(res[i].len + 1);
+			memcpy(e->redis, res[i].str, res[i].len);
+			e->redis[res[i].len] = '\0';
+			e->redis_len = res[i].len;
 		}
 	}
+}
+
+/*
+ * CompareSourceWithRedis reports each entity whose Redis value is neither
+ * its value before the GETs nor the one after them
+ */
+static void
+CompareSourceWithRedis(VerifyState *st, List *expected)
+{
+	ListCell   *lc;
+
+	foreach(lc, expected)
+	{
+		ExpectedEntity *e = lfirst(lc);
+		const char *problem = SourceProblem(e->value, e->len, e->redis, e->redis_len);
+
+		if (problem != NULL &&
+			SourceProblem(e->later, e->later_len, e->redis, e->redis_len) == NULL)
+			continue;
+		if (problem)
+			ReportKeysDifference(st, e->keys, problem,
+								 e->value ? ValueJsonb(e->value, e->len) : NULL,
+								 e->redis ? ValueJsonb(e->redis, e->redis_len) : NULL);
+	}
+}
+
+/* SourceProblem says how Redis's value differs from an expected one, or NULL */
+static const char *
+SourceProblem(const char *value, int len, const char *redis, size_t redis_len)
+{
+	if (value != NULL && redis == NULL)
+		return "missing in Redis";
+	if (value != NULL)
+		return ValueDifference(value, len, redis, redis_len);
+	if (redis != NULL)
+		return "stale key in Redis";
+	return NULL;
 }
 
 /* ReportKeysDifference is ReportDifference for an entity given by its keys */

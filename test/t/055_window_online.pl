@@ -278,6 +278,10 @@ ok(poll_until(sub {
 		SELECT count(*) FROM featstore.verify_online('tx_win')}) eq '0' }, 5),
 	'verify_online(tx_win) finds no difference');
 verify_zero($node, 'tx_all');
+ok($node->poll_query_until('postgres', q{
+	SELECT worker_state, entities_written > 0, keys_removed > 0, parked, queue_depth
+	  FROM featstore.materialization_status WHERE group_name = 'tx_win'}, 'idle|t|t|0|0'),
+	'materialization_status shows the source group: idle, written, removed, nothing parked or queued');
 
 # --- SET OFFLINE detaches and purges, SET ONLINE refills, DROP detaches ---
 $node->safe_psql('postgres', q{
