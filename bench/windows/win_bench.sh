@@ -125,7 +125,7 @@ time_method() {
 	sleep 0.5	# the baseline sample is taken before the first run starts
 	tb0=$(temp_bytes)
 	for ((i = 0; i < RUNS; i++)); do
-		t=$(psql_ -c "DROP TABLE IF EXISTS out" -c "${SETS[$m]:-SELECT 1}" -c '\timing on' \
+		t=$(psql_ -c "DROP TABLE IF EXISTS out" -c "${SETS[$m]:-SET application_name = win_bench}" -c '\timing on' \
 			-c "CREATE UNLOGGED TABLE out AS ${Q[$m]}" 2>&1 | tee "$BENCH_WORK/last_$m.log" |
 			sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1)
 		times+=("${t:-NaN}")
@@ -168,7 +168,7 @@ if [[ ${COVERING:-0} == 1 ]]; then
 	psql_ -c "DROP INDEX tx_cov"
 fi
 if [[ $FS_OK == 1 ]]; then
-	psql_ -c "${SETS[featstore]:-SELECT 1}" -c "EXPLAIN (ANALYZE, TIMING OFF) ${Q[featstore]}" \
+	psql_ -c "${SETS[featstore]:-SET application_name = win_bench}" -c "EXPLAIN (ANALYZE, TIMING OFF) ${Q[featstore]}" \
 		> "$OUTDIR/win_${SCALE}_plan.txt" 2>&1 || true
 fi
 as_pg "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null; trap - EXIT
