@@ -73,6 +73,7 @@ DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TI
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (s double precision AS sum(DISTINCT amount)) $$;
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (s double precision AS sum(*)) $$;
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (s double precision AS sum(amount * 2)) $$;
+DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (s double precision AS sum(amount::numeric)) $$;
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count()) $$;
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS OVER '1 hour') $$;
 DO LANGUAGE featstore $$ CREATE FEATURE GROUP g ENTITY user FROM transactions TIMESTAMP event_time FEATURES (n bigint AS count(*) + 1) $$;
