@@ -30,7 +30,7 @@ CREATE FEATURE GROUP user_tx_windows
         last_merchant       text              AS last(merchant_id),
         avg_ticket_ratio    double precision  AS tx_amount_sum_1h / nullif(tx_count_1h, 0)   -- an expression over this group's features
     )
-    OFFLINE;
+    ONLINE;
 $$;
 
 -- every optional part: WINDOW END EXCLUSIVE, DEFAULT literals, the other
