@@ -50,9 +50,9 @@
 #define FS_MAX_DURATION_DAYS 36525
 
 /*
- * The name of each FsAggKind, as featstore.window_features.aggregate will
- * store it (WIP-issue10.md): count(DISTINCT) is its own kind because its
- * state differs.
+ * The name of each FsAggKind, as featstore.window_features.aggregate
+ * stores it (docs/registry.md): count(DISTINCT) is its own kind because its
+ * state in the window engine differs.
  */
 static const char *const agg_kind_names[] = {
 	[FS_AGG_NONE] = "none",
