@@ -32,7 +32,8 @@ typedef enum PitStrategy
 	PIT_AUTO = 0,
 	PIT_HASH,
 	PIT_MERGE,
-	PIT_PROBE
+	PIT_PROBE,
+	PIT_WINDOW					/* a source group's windows (pit_exec_window.c) */
 } PitStrategy;
 
 /*
@@ -56,12 +57,18 @@ typedef enum PitPrivateField
 	PIT_PRIV_INDEX_KEYS,		/* IntList: probe: key number of each index column */
 	PIT_PRIV_INDEX_DESC,		/* Integer: probe: index stores event_timestamp descending */
 	PIT_PRIV_PARALLEL,			/* Integer: workers planned for a parallel-aware node, or 0 */
+	PIT_PRIV_WINDOW_GROUP,		/* String: window: the source group's name */
+	PIT_PRIV_WINDOW_TEXT,		/* String: window: its windows, for EXPLAIN */
+	PIT_PRIV_WINDOW_TYPES,		/* OidList: window: the view's column types */
+	PIT_PRIV_WINDOW_NQUALS,		/* Integer: window: conditions on the computed row,
+								 * the last entries of custom_exprs */
 	PIT_PRIV_NFIELDS
 } PitPrivateField;
 
 /*
  * Layout of CustomScan.custom_exprs: three parameters of the marker, then
- * the key equalities (only for EXPLAIN).
+ * the key equalities (only for EXPLAIN), then for the window strategy in a
+ * LEFT join the conditions on the view alone (PIT_PRIV_WINDOW_NQUALS).
  */
 #define PIT_EXPR_TTL	0
 #define PIT_EXPR_ASOF	1

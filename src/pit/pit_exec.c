@@ -128,6 +128,8 @@ PitBegin(CustomScanState *node, EState *estate, int eflags)
 		PitProbeBegin(st, estate);
 		feat_desc = RelationGetDescr(st->heap_rel);
 	}
+	else if (st->strategy == PIT_WINDOW)
+		feat_desc = PitWindowBegin(st, estate);
 	else
 		feat_desc = ExecGetResultType((PlanState *) lsecond(node->custom_ps));
 	PitInitKeyFunctions(st, spine_desc, (List *) list_nth(priv, PIT_PRIV_KEY_COLLS));
@@ -287,6 +289,10 @@ PitExec(CustomScanState *node)
 					return NULL;
 				break;
 
+			case PIT_EMIT_WINDOW:
+				out = PitWindowNext(st);
+				break;
+
 			case PIT_DONE:
 				if (PitNextPartition(st))
 					continue;
@@ -393,6 +399,12 @@ PitLoad(PitScanState *st)
 {
 	PitEvalOptions(st);
 	st->spilled = false;
+	if (st->strategy == PIT_WINDOW)
+	{
+		PitWindowLoad(st);
+		st->phase = PIT_EMIT_WINDOW;
+		return;
+	}
 	if (st->strategy == PIT_PROBE)
 	{
 		st->phase = PIT_EMIT_PROBE;
@@ -484,6 +496,7 @@ PitResetRun(PitScanState *st)
 	ExecClearTuple(st->peek);
 	ExecClearTuple(st->best);
 	st->best_valid = false;
+	PitWindowRelease(st);
 	MemoryContextReset(st->runcxt);
 	PitHashRelease(st);
 	st->ngroups = 0;

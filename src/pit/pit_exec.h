@@ -7,6 +7,7 @@
  *	pit_exec_hash.c		the hash strategy (spine in memory, history streamed)
  *	pit_exec_merge.c	the merge strategy (both sides sorted), hash's fallback
  *	pit_exec_probe.c	the index-probe strategy (one descent per spine row)
+ *	pit_exec_window.c	the window strategy (a source group's aggregates)
  *	pit_parallel.c		the parallel-aware node: partitions, DSM, shared counts
  *	pit_explain.c		EXPLAIN
  *
@@ -91,6 +92,7 @@ typedef enum PitPhase
 	PIT_EMIT_HASH,
 	PIT_EMIT_MERGE,
 	PIT_EMIT_PROBE,
+	PIT_EMIT_WINDOW,
 	PIT_DONE
 } PitPhase;
 
@@ -170,6 +172,9 @@ typedef struct PitScanState
 	int		   *index_keys;		/* key number of each index column */
 	ScanDirection probe_dir;
 
+	/* window: pit_exec_window.c's state */
+	struct PitWindow *win;
+
 	/* EXPLAIN ANALYZE */
 	int64		n_matched;
 	int64		n_nomatch;
@@ -222,6 +227,13 @@ extern TupleTableSlot *PitMergeNext(PitScanState *st);
 /* pit_exec_probe.c */
 extern void PitProbeBegin(PitScanState *st, EState *estate);
 extern TupleTableSlot *PitProbeNext(PitScanState *st);
+
+/* pit_exec_window.c */
+extern TupleDesc PitWindowBegin(PitScanState *st, EState *estate);
+extern void PitWindowLoad(PitScanState *st);
+extern TupleTableSlot *PitWindowNext(PitScanState *st);
+extern void PitWindowRelease(PitScanState *st);
+extern void PitWindowExplain(PitScanState *st, ExplainState *es);
 
 /* pit_parallel.c */
 extern bool PitRowMine(PitScanState *st, TupleTableSlot *slot, int *keyattrs,

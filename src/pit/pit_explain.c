@@ -23,31 +23,50 @@ PitExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 	List	   *ctx;
 	ListCell   *lc;
 	StringInfoData keys;
+	StringInfoData view;
 	Node	   *ttl = (Node *) list_nth(cscan->custom_exprs, PIT_EXPR_TTL);
 	Node	   *asof = (Node *) list_nth(cscan->custom_exprs, PIT_EXPR_ASOF);
 	Node	   *strict = (Node *) list_nth(cscan->custom_exprs, PIT_EXPR_STRICT);
 	const char *strategy;
+	int			nquals = 0;
+	int			nexprs = list_length(cscan->custom_exprs);
+	int			i = 0;
 
 	ctx = set_deparse_context_plan(es->deparse_cxt, &cscan->scan.plan, ancestors);
 
 	strategy = st->strategy == PIT_HASH ? "hash" :
-		st->strategy == PIT_MERGE ? "merge" : "index probe";
+		st->strategy == PIT_MERGE ? "merge" :
+		st->strategy == PIT_WINDOW ? "window" : "index probe";
 	if (es->analyze && st->ever_spilled)
 		strategy = "hash, spilled to merge";
 	ExplainPropertyText("Strategy", strategy, es);
 	ExplainPropertyText("Join Type", st->left ? "Left" : "Inner", es);
 	if (st->strategy == PIT_PROBE)
 		ExplainPropertyText("Index", RelationGetRelationName(st->index_rel), es);
+	if (st->strategy == PIT_WINDOW)
+		PitWindowExplain(st, es);
 
+	/* custom_exprs: the options, the keys, a window join's view conditions */
+	if (st->strategy == PIT_WINDOW)
+		nquals = intVal(list_nth(cscan->custom_private, PIT_PRIV_WINDOW_NQUALS));
 	initStringInfo(&keys);
-	for_each_from(lc, cscan->custom_exprs, PIT_EXPR_NFIXED)
+	initStringInfo(&view);
+	foreach(lc, cscan->custom_exprs)
 	{
-		if (keys.len > 0)
-			appendStringInfoString(&keys, " AND ");
-		appendStringInfoString(&keys, deparse_expression(lfirst(lc), ctx, true, false));
+		StringInfo	buf = i >= nexprs - nquals ? &view : &keys;
+
+		if (i++ < PIT_EXPR_NFIXED)
+			continue;
+		if (buf->len > 0)
+			appendStringInfoString(buf, " AND ");
+		appendStringInfoString(buf, deparse_expression(lfirst(lc), ctx, true, false));
 	}
 	ExplainPropertyText("Keys", keys.len > 0 ? keys.data : "none", es);
-	if (IsA(ttl, Const) && ((Const *) ttl)->constisnull)
+	if (view.len > 0)
+		ExplainPropertyText("View Filter", view.data, es);
+	if (st->strategy == PIT_WINDOW)
+		;						/* windows, never a TTL, bound the features */
+	else if (IsA(ttl, Const) && ((Const *) ttl)->constisnull)
 		ExplainPropertyText("TTL", "none", es);
 	else
 		ExplainPropertyText("TTL", deparse_expression(ttl, ctx, true, false), es);
@@ -77,6 +96,7 @@ PitExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 	{
 		ExplainPropertyInteger("Matched", NULL, st->n_matched, es);
 		ExplainPropertyInteger("No Match", NULL, st->n_nomatch, es);
-		ExplainPropertyInteger("TTL Expired", NULL, st->n_expired, es);
+		if (st->strategy != PIT_WINDOW)
+			ExplainPropertyInteger("TTL Expired", NULL, st->n_expired, es);
 	}
 }

@@ -39,13 +39,16 @@
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "optimizer/tlist.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "utils/typcache.h"
 
 #include "extension.h"
 #include "featstore.h"
 #include "pit/pit.h"
+#include "registry/registry.h"
 
 PG_FUNCTION_INFO_V1(pit_match);
 PG_FUNCTION_INFO_V1(pit_match_support);
@@ -84,6 +87,7 @@ typedef struct PitJoinInfo
 	List	   *key_clauses;	/* of OpExpr, for EXPLAIN */
 	List	   *key_colls;		/* of Oid */
 	List	   *quals;			/* of RestrictInfo, applied to the output */
+	List	   *view_quals;		/* window, LEFT: of RestrictInfo, on the computed row */
 } PitJoinInfo;
 
 /* Positions in CustomPath.custom_private (the plan's own layout is in pit.h) */
@@ -101,8 +105,28 @@ typedef enum PitPathField
 	PIT_PATH_INDEX,
 	PIT_PATH_FEAT_RELID,
 	PIT_PATH_INDEX_KEYS,
-	PIT_PATH_INDEX_DESC
+	PIT_PATH_INDEX_DESC,
+	/* window only (the four above hold 0, the function's rel, NIL, 0) */
+	PIT_PATH_WINDOW_GROUP,
+	PIT_PATH_WINDOW_TEXT,
+	PIT_PATH_WINDOW_TYPES,
+	PIT_PATH_WINDOW_QUALS
 } PitPathField;
+
+/*
+ * What the hook learned about a feature side that is a source group's
+ * timeline, featstore.window_timeline('<group>') (the body of the group's
+ * view): its columns are the keys (attributes 1 .. nkeys), event_timestamp,
+ * created_at and the features in position order.
+ */
+typedef struct PitWindowSide
+{
+	char	   *group;
+	int			nkeys;
+	List	   *coltypes;		/* of Oid: the view's column types */
+	char	   *windows;		/* the group's windows, for EXPLAIN */
+	double		events;			/* the source's estimated rows */
+} PitWindowSide;
 
 static void PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 							RelOptInfo *outerrel, RelOptInfo *innerrel,
@@ -158,6 +182,14 @@ static void PitScanColumnMap(List *scan_tlist, struct PitPlanParts *parts);
 static Node *PitPlanPrivate(struct PitPlanParts *parts, PitPrivateField f);
 static AttrNumber ChildResno(Plan *child, Node *expr);
 static AttrNumber FeatureResno(Plan *feat_plan, Index feat_relid, Node *expr);
+static char *WindowTimelineGroup(PlannerInfo *root, RelOptInfo *featrel);
+static void WindowSideOf(PlannerInfo *root, RelOptInfo *featrel, const char *name,
+						 PitWindowSide *side);
+static char *WindowList(const FsGroup *group);
+static bool WindowJoinUsable(RelOptInfo *featrel, PitJoinInfo *info,
+							 PitWindowSide *side);
+static void AddWindowPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
+						  RelOptInfo *featrel, PitJoinInfo *info, PitWindowSide *side);
 
 static CustomPathMethods pit_path_methods = {
 	.CustomName = PIT_NODE_NAME,
@@ -212,13 +244,19 @@ PitPlanner(Query *parse, const char *query_string, int cursorOptions,
 {
 	PlannedStmt *stmt;
 	Oid			marker = InvalidOid;
+	bool		has_marker;
 
+	/*
+	 * Look before planning: the planner rewrites the query in place, and a
+	 * sublink it turns into a SubPlan no longer shows its query.
+	 */
+	has_marker = query_tree_walker(parse, FindMarkerWalker, &marker, 0);
 	if (prev_planner_hook)
 		stmt = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
 	else
 		stmt = standard_planner(parse, query_string, cursorOptions, boundParams);
 
-	if (!query_tree_walker(parse, FindMarkerWalker, &marker, 0))
+	if (!has_marker)
 		return stmt;
 
 	if (PlanHasMarker(stmt, marker))
@@ -486,6 +524,7 @@ PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 	RelOptInfo *featrel;
 	Path	   *spine_path;
 	Path	   *feat_path;
+	char	   *window_group;
 
 	if (prev_join_pathlist_hook)
 		prev_join_pathlist_hook(root, joinrel, outerrel, innerrel, jointype, extra);
@@ -517,6 +556,7 @@ PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 	 */
 	if (featrel->reloptkind != RELOPT_BASEREL)
 		return;
+	window_group = WindowTimelineGroup(root, featrel);
 
 	/* only the spine side may be preserved by an outer join */
 	if (jointype == JOIN_INNER)
@@ -533,6 +573,22 @@ PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 
 	if (!ClassifyJoinClauses(extra->restrictlist, joinrel, spinerel, featrel, &info))
 		return;
+
+	if (window_group != NULL)
+	{
+		PitWindowSide side;
+
+		WindowSideOf(root, featrel, window_group, &side);
+		spine_path = spinerel->cheapest_total_path;
+		if (!WindowJoinUsable(featrel, &info, &side) || spine_path == NULL ||
+			spine_path->param_info != NULL)
+			return;
+		spine_path = SpineInputPath(root, spine_path, &info);
+		if (info.left)
+			joinrel->rows = clamp_row_est(spine_path->rows);
+		AddWindowPath(root, joinrel, spine_path, featrel, &info, &side);
+		return;
+	}
 
 	spine_path = spinerel->cheapest_total_path;
 	feat_path = featrel->cheapest_total_path;
@@ -1240,7 +1296,7 @@ PlanPitPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	parts.marker = (FuncExpr *) list_nth(priv, PIT_PATH_MARKER);
 	parts.spine_plan = (Plan *) linitial(custom_plans);
 	parts.feat_plan = list_length(custom_plans) > 1 ? (Plan *) lsecond(custom_plans) : NULL;
-	parts.feat_relid = parts.strategy == PIT_PROBE ?
+	parts.feat_relid = parts.strategy == PIT_PROBE || parts.strategy == PIT_WINDOW ?
 		(Index) intVal(list_nth(priv, PIT_PATH_FEAT_RELID)) : 0;
 
 	cscan->scan.plan.targetlist = tlist;
@@ -1254,6 +1310,11 @@ PlanPitPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	exprs = list_make3(list_nth(parts.marker->args, 3), list_nth(parts.marker->args, 4),
 					   list_nth(parts.marker->args, 5));
 	exprs = list_concat(exprs, copyObject((List *) list_nth(priv, PIT_PATH_KEY_CLAUSES)));
+	/* window: the conditions on the computed row, after the keys */
+	if (parts.strategy == PIT_WINDOW)
+		exprs = list_concat(exprs,
+							extract_actual_clauses((List *) list_nth(priv, PIT_PATH_WINDOW_QUALS),
+												   false));
 	cscan->custom_exprs = exprs;
 
 	/* every column used above the node, in its quals or custom_exprs */
@@ -1321,6 +1382,7 @@ PitPlanPrivate(PitPlanParts *parts, PitPrivateField f)
 	List	   *priv = parts->path->custom_private;
 	List	   *args = parts->marker->args;
 	bool		probe = parts->strategy == PIT_PROBE;
+	bool		window = parts->strategy == PIT_WINDOW;
 
 	switch (f)
 	{
@@ -1366,6 +1428,15 @@ PitPlanPrivate(PitPlanParts *parts, PitPrivateField f)
 		case PIT_PRIV_PARALLEL:
 			return (Node *) makeInteger(parts->path->path.parallel_aware ?
 										parts->path->path.parallel_workers : 0);
+		case PIT_PRIV_WINDOW_GROUP:
+			return window ? (Node *) list_nth(priv, PIT_PATH_WINDOW_GROUP) : NULL;
+		case PIT_PRIV_WINDOW_TEXT:
+			return window ? (Node *) list_nth(priv, PIT_PATH_WINDOW_TEXT) : NULL;
+		case PIT_PRIV_WINDOW_TYPES:
+			return window ? (Node *) list_nth(priv, PIT_PATH_WINDOW_TYPES) : NULL;
+		case PIT_PRIV_WINDOW_NQUALS:
+			return (Node *) makeInteger(window ?
+										list_length((List *) list_nth(priv, PIT_PATH_WINDOW_QUALS)) : 0);
 		default:
 			elog(ERROR, "featstore: unexpected private field %d", f);
 	}
@@ -1402,4 +1473,265 @@ ChildResno(Plan *child, Node *expr)
 			return tle->resno;
 	}
 	return InvalidAttrNumber;
+}
+
+/*
+ * WindowTimelineGroup returns the group name when the feature rel is a call
+ * of featstore.window_timeline('<group>'), which is what a source group's
+ * view expands to, and NULL for any other rel.  The node computes such a
+ * group's windows at each spine row itself (PIT_WINDOW), without running
+ * the function: a winner among the timeline's rows would be the features
+ * as of the latest event, not as of the spine time, since windows also
+ * change when an event leaves them.  So every other use of the function
+ * beside the marker is refused here, never joined as an ordinary table.
+ */
+static char *
+WindowTimelineGroup(PlannerInfo *root, RelOptInfo *featrel)
+{
+	RangeTblEntry *rte;
+	RangeTblFunction *rtfunc;
+	FuncExpr   *func;
+	Node	   *arg;
+	char	   *name;
+
+	if (featrel->rtekind != RTE_FUNCTION)
+		return NULL;
+	rte = planner_rt_fetch(featrel->relid, root);
+	if (list_length(rte->functions) != 1)
+		return NULL;
+	rtfunc = linitial_node(RangeTblFunction, rte->functions);
+	if (rtfunc->funcexpr == NULL || !IsA(rtfunc->funcexpr, FuncExpr))
+		return NULL;
+	func = (FuncExpr *) rtfunc->funcexpr;
+	if (func->funcid < FirstNormalObjectId ||
+		(name = get_func_name(func->funcid)) == NULL ||
+		strcmp(name, "window_timeline") != 0 ||
+		get_func_namespace(func->funcid) != FeatstoreSchemaOid(true))
+		return NULL;
+
+	arg = list_length(func->args) == 1 ? (Node *) linitial(func->args) : NULL;
+	if (arg == NULL || !IsA(arg, Const) || ((Const *) arg)->constisnull ||
+		((Const *) arg)->consttype != TEXTOID || rte->funcordinality)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("a point-in-time join with featstore.window_timeline() needs a constant group name"),
+				 errhint("Join with the source group's view (schema.group), or pass the group's name as a literal, without WITH ORDINALITY.")));
+	return TextDatumGetCString(((Const *) arg)->constvalue);
+}
+
+/*
+ * WindowSideOf reads what the plan needs of a source group from the
+ * registry, and refuses a group that is not one, or whose view no longer
+ * has the group's columns: the node produces the columns by position.
+ */
+static void
+WindowSideOf(PlannerInfo *root, RelOptInfo *featrel, const char *name,
+			 PitWindowSide *side)
+{
+	RangeTblEntry *rte = planner_rt_fetch(featrel->relid, root);
+	RangeTblFunction *rtfunc = linitial_node(RangeTblFunction, rte->functions);
+	FsGroup    *group = RegistryLookupGroup(name, false);
+	List	   *want = NIL;
+	ListCell   *lc;
+	HeapTuple	tp;
+
+	if (group->source == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("feature group \"%s\" is not defined FROM a source", name),
+				 errhint("featstore.window_timeline() computes only groups defined with CREATE FEATURE GROUP ... FROM source; join other groups through their table.")));
+	foreach(lc, group->keys)
+		want = lappend_oid(want, ((FsKeyColumn *) lfirst(lc))->typid);
+	want = lappend_oid(lappend_oid(want, TIMESTAMPTZOID), TIMESTAMPTZOID);
+	foreach(lc, group->features)
+		want = lappend_oid(want, ((FsFeature *) lfirst(lc))->typid);
+	if (!equal(want, rtfunc->funccoltypes))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the columns of featstore.window_timeline('%s') do not match the definition of feature group \"%s\"",
+						name, name),
+				 errdetail("The group has %d key columns, event_timestamp, created_at and %d features, in that order.",
+						   list_length(group->keys), list_length(group->features)),
+				 errhint("Join with the group's view %s, which the registry keeps in step with the group.",
+						 quote_qualified_identifier(group->schema_name, group->table_name))));
+
+	side->group = pstrdup(name);
+	side->nkeys = list_length(group->keys);
+	side->coltypes = want;
+	side->windows = WindowList(group);
+	side->events = 1000.0;
+	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(group->source->relid));
+	if (HeapTupleIsValid(tp))
+	{
+		float4		reltuples = ((Form_pg_class) GETSTRUCT(tp))->reltuples;
+
+		/* never analysed (-1): keep the guess */
+		if (reltuples >= 0)
+			side->events = Max(reltuples, 1.0);
+		ReleaseSysCache(tp);
+	}
+}
+
+/*
+ * WindowList writes a group's distinct windows in feature order, for
+ * EXPLAIN: "1 hour, 24 hours, unbounded".
+ */
+static char *
+WindowList(const FsGroup *group)
+{
+	StringInfoData buf;
+	List	   *seen = NIL;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, group->features)
+	{
+		FsWindowFeature *w = ((FsFeature *) lfirst(lc))->window;
+		char	   *text;
+
+		if (w == NULL || w->agg == FS_AGG_EXPRESSION)
+			continue;
+		text = w->window_text != NULL ? w->window_text : "unbounded";
+		if (list_member(seen, makeString(text)))
+			continue;
+		seen = lappend(seen, makeString(text));
+		appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", text);
+	}
+	return buf.len > 0 ? buf.data : pstrdup("none");
+}
+
+/*
+ * WindowJoinUsable checks a marker join with a source group's timeline and
+ * puts its keys in the entity's order, the order of the engine's points.
+ * It refuses, with an error, what no join order can change: a TTL (each
+ * feature's window bounds it) and marker columns other than the view's
+ * event_timestamp and created_at.  It returns false, leaving the join to
+ * core and so to the planner's safety net, for what another split of the
+ * join might still satisfy: a key of the entity not joined, a condition on
+ * the view alone in an outer join, a whole-row reference.
+ */
+static bool
+WindowJoinUsable(RelOptInfo *featrel, PitJoinInfo *info, PitWindowSide *side)
+{
+	Node	   *ttl = (Node *) list_nth(info->marker->args, 3);
+	List	   *spine_keys = NIL;
+	List	   *feat_keys = NIL;
+	List	   *clauses = NIL;
+	List	   *colls = NIL;
+	ListCell   *lc;
+
+	/* a parameter may still be NULL: the executor checks its value */
+	if (IsA(ttl, Const) && !((Const *) ttl)->constisnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("feature group \"%s\" takes no TTL in a point-in-time join", side->group),
+				 errdetail("Its features are window aggregates: each feature's window bounds the events it counts."),
+				 errhint("Pass NULL as the TTL of featstore.pit_match() for this group.")));
+	if (((Var *) linitial(info->marker->args))->varattno != side->nkeys + 1 ||
+		((Var *) lsecond(info->marker->args))->varattno != side->nkeys + 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the point-in-time join with feature group \"%s\" must pass its event_timestamp and created_at to featstore.pit_match()",
+						side->group),
+				 errhint("Write featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, as_of, strict).")));
+
+	/* every key of the entity joined once, taken in the entity's order */
+	if (list_length(info->feat_keys) != side->nkeys)
+		return false;
+	for (int k = 1; k <= side->nkeys; k++)
+	{
+		int			found = -1;
+
+		for (int i = 0; i < list_length(info->feat_keys); i++)
+		{
+			if (((Var *) list_nth(info->feat_keys, i))->varattno == k)
+				found = i;
+		}
+		if (found < 0)
+			return false;
+		spine_keys = lappend(spine_keys, list_nth(info->spine_keys, found));
+		feat_keys = lappend(feat_keys, list_nth(info->feat_keys, found));
+		clauses = lappend(clauses, list_nth(info->key_clauses, found));
+		colls = lappend_oid(colls, list_nth_oid(info->key_colls, found));
+	}
+	info->spine_keys = spine_keys;
+	info->feat_keys = feat_keys;
+	info->key_clauses = clauses;
+	info->key_colls = colls;
+
+	/* the node produces the view's columns, not whole rows */
+	foreach(lc, featrel->reltarget->exprs)
+	{
+		Node	   *e = (Node *) lfirst(lc);
+
+		if (!IsA(e, Var) || ((Var *) e)->varattno <= 0)
+			return false;
+	}
+
+	/*
+	 * A condition on the view alone (written in an outer join's ON, or
+	 * derived, such as g.k = 'x' from the spine's s.k = 'x') applies to the
+	 * row computed for each spine row: in an inner join it filters the
+	 * output; in an outer join a row that fails it joins nothing, and the
+	 * spine row keeps NULLs.  It never decides which events count: only the
+	 * group's WHERE does.
+	 */
+	if (info->left)
+		info->view_quals = list_copy(featrel->baserestrictinfo);
+	else
+		info->quals = list_concat(info->quals, list_copy(featrel->baserestrictinfo));
+	return true;
+}
+
+/*
+ * AddWindowPath offers the only path of a join with a source group: the
+ * window strategy, which reads the spine child alone, sorts it by (keys,
+ * ts) and computes the windows in one pass over the source's events.  It
+ * is not parallel-aware, nor parallel-safe: it reads the source through
+ * SPI, as the calling role.
+ */
+static void
+AddWindowPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
+			  RelOptInfo *featrel, PitJoinInfo *info, PitWindowSide *side)
+{
+	CustomPath *cpath = makeNode(CustomPath);
+	double		nspine = clamp_row_est(spine_path->rows);
+	double		nfeat = list_length(side->coltypes) - side->nkeys - 2;
+	Path		sort_path;
+
+	cpath->path.pathtype = T_CustomScan;
+	cpath->path.parent = joinrel;
+	cpath->path.pathtarget = joinrel->reltarget;
+	cpath->path.param_info = NULL;
+	cpath->path.parallel_aware = false;
+	cpath->path.parallel_safe = false;
+	cpath->path.parallel_workers = 0;
+	cpath->path.pathkeys = NIL;
+	cpath->path.rows = info->left ? nspine : clamp_row_est(Min(nspine, joinrel->rows));
+	cpath->flags = 0;
+	cpath->custom_paths = list_make1(spine_path);
+	cpath->methods = &pit_path_methods;
+
+	/* sort the spine, read and order the events, one step per event and row */
+	cost_sort(&sort_path, root, NIL, 0, nspine, spine_path->pathtarget->width,
+			  0.0, work_mem, -1.0);
+	cpath->path.startup_cost = spine_path->total_cost + sort_path.total_cost +
+		side->events * (seq_page_cost / 50.0 + cpu_tuple_cost +
+						cpu_operator_cost * (2.0 * nfeat + log2(Max(side->events, 2.0))));
+	cpath->path.total_cost = cpath->path.startup_cost +
+		nspine * (2.0 * cpu_tuple_cost + cpu_operator_cost * nfeat);
+
+	cpath->custom_private = PitPathPrivate(info, PIT_WINDOW);
+	cpath->custom_private = lappend(cpath->custom_private, makeInteger(0));
+	cpath->custom_private = lappend(cpath->custom_private, makeInteger((int) featrel->relid));
+	cpath->custom_private = lappend(cpath->custom_private, NIL);
+	cpath->custom_private = lappend(cpath->custom_private, makeInteger(0));
+	cpath->custom_private = lappend(cpath->custom_private, makeString(side->group));
+	cpath->custom_private = lappend(cpath->custom_private, makeString(side->windows));
+	cpath->custom_private = lappend(cpath->custom_private, side->coltypes);
+	cpath->custom_private = lappend(cpath->custom_private, info->view_quals);
+
+	joinrel->pathlist = NIL;
+	joinrel->partial_pathlist = NIL;
+	add_path(joinrel, (Path *) cpath);
 }

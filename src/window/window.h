@@ -25,7 +25,11 @@
  *	- WinEvaluate fills values/nulls for every feature of the group, in
  *	  position order, and *next_change: the first instant after t at which
  *	  the result would change with no new event (an event leaving a window,
- *	  or a future-dated event entering one); DT_NOEND if never.
+ *	  or a future-dated event entering one); DT_NOEND if never.  It may be
+ *	  earlier than the real change, never later; next_change may be NULL.
+ *	  The values stay valid until the next WinEvaluate or WinEnd (copy
+ *	  them to keep them).  A point with a NULL key gets the empty windows'
+ *	  values; a point before the previous one in the sort order is an error.
  */
 #ifndef FEATSTORE_WINDOW_H
 #define FEATSTORE_WINDOW_H
