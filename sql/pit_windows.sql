@@ -1,7 +1,8 @@
 -- Point-in-time joins with groups defined FROM a source (issue 10): PitJoin's
 -- window strategy against an independent LATERAL oracle of the window
 -- semantics (docs/pit-semantics.md), on random sources and spines at several
--- seeds: every aggregate, bounded and unbounded windows, DEFAULT, an
+-- seeds: every aggregate (numeric stddev and var exactly, float variance of
+-- values near 1e9), bounded and unbounded windows, DEFAULT, an
 -- expression, ties on event_time, events exactly at t - w and t and one
 -- microsecond either side, NULLs in aggregated columns, duplicate spine rows,
 -- NULL keys and times, text and compound keys, as_of and strict with
@@ -34,6 +35,7 @@ CREATE TABLE tx (
 	bamt bigint,
 	namt numeric(12, 2),
 	famt double precision,
+	fbig double precision,
 	merchant text,
 	status text);
 CREATE TABLE spine_u (id integer, user_id text, ts timestamptz, label integer);
@@ -67,7 +69,11 @@ CREATE FEATURE GROUP w_user ENTITY win_user
         last_all text             AS last(merchant),
         n_10m    bigint           AS count(*)               OVER '10 minutes' DEFAULT -1,
         mx_10m   integer          AS max(iamt)              OVER '10 minutes' DEFAULT 0,
-        ratio    double precision AS sf_1h / nullif(n_1h, 0)
+        ratio    double precision AS sf_1h / nullif(n_1h, 0),
+        sdn_1d   numeric          AS stddev_samp(namt)      OVER '1 day',
+        vpn_1h   numeric          AS var_pop(namt)          OVER '1 hour',
+        sdi_1h   numeric          AS stddev_pop(iamt)       OVER '1 hour',
+        vb_1d    double precision AS var_samp(fbig)         OVER '1 day'
     );
 CREATE FEATURE GROUP w_acct ENTITY win_acct
     FROM tx TIMESTAMP event_time
@@ -100,6 +106,7 @@ BEGIN
 		   CASE WHEN random() < 0.15 THEN NULL ELSE floor(random() * 1e12)::bigint END,
 		   CASE WHEN random() < 0.15 THEN NULL ELSE round((random() * 2000 - 500)::numeric, 2) END,
 		   CASE WHEN random() < 0.15 THEN NULL ELSE round((random() * 1000)::numeric, 2)::float8 END,
+		   1e9 + random(),
 		   CASE WHEN random() < 0.1 THEN NULL ELSE 'm' || floor(random() * 6)::int END,
 		   CASE WHEN random() < 0.2 THEN 'declined' WHEN random() < 0.05 THEN NULL ELSE 'ok' END
 	  FROM generate_series(1, nevents) g;
@@ -143,7 +150,8 @@ CREATE TYPE oracle_u_type AS (id int, event_timestamp timestamptz, created_at ti
 	n_1h bigint, nf_1h bigint, nd_1h bigint, si_1h bigint, sb_1h numeric, sn_1h numeric,
 	sf_1h float8, ai_1d numeric, an_1d numeric, af_1d float8, mi_1d int, mx_1d float8,
 	mt_1d text, ss_1d float8, sp_1d float8, vs_1d float8, vp_1d float8, last_1d text,
-	n_all bigint, sn_all numeric, last_all text, n_10m bigint, mx_10m int, ratio float8);
+	n_all bigint, sn_all numeric, last_all text, n_10m bigint, mx_10m int, ratio float8,
+	sdn_1d numeric, vpn_1h numeric, sdi_1h numeric, vb_1d float8);
 CREATE FUNCTION oracle_u(p_as_of timestamptz, p_strict boolean)
 RETURNS SETOF oracle_u_type LANGUAGE sql STABLE AS $$
 SELECT s.id, o.et, o.ct,
@@ -153,7 +161,8 @@ SELECT s.id, o.et, o.ct,
 	   o.n_all, o.sn_all, o.last_all,
 	   CASE WHEN o.n_10m = 0 THEN -1 ELSE o.n_10m END,
 	   CASE WHEN o.ni_10m = 0 THEN 0 ELSE o.mx_10m END,
-	   o.sf_1h / nullif(o.n_1h, 0)
+	   o.sf_1h / nullif(o.n_1h, 0),
+	   o.sdn_1d, o.vpn_1h, o.sdi_1h, o.vb_1d
   FROM spine_u s
   LEFT JOIN LATERAL (
 		SELECT (array_agg(r.event_time ORDER BY r.event_time DESC, r.ingested_at DESC))[1] AS et,
@@ -182,7 +191,14 @@ SELECT s.id, o.et, o.ct,
 			   (array_agg(r.merchant ORDER BY r.event_time DESC, r.ingested_at DESC))[1] AS last_all,
 			   count(*) FILTER (WHERE r.event_time > s.ts - interval '10 minutes') AS n_10m,
 			   count(r.iamt) FILTER (WHERE r.event_time > s.ts - interval '10 minutes') AS ni_10m,
-			   max(r.iamt) FILTER (WHERE r.event_time > s.ts - interval '10 minutes') AS mx_10m
+			   max(r.iamt) FILTER (WHERE r.event_time > s.ts - interval '10 minutes') AS mx_10m,
+			   stddev_samp(r.namt) FILTER (WHERE r.event_time > s.ts - interval '1 day') AS sdn_1d,
+			   var_pop(r.namt) FILTER (WHERE r.event_time > s.ts - interval '1 hour') AS vpn_1h,
+			   stddev_pop(r.iamt) FILTER (WHERE r.event_time > s.ts - interval '1 hour') AS sdi_1h,
+			   -- values near 1e9 spread by less than 1: var_samp(fbig) itself
+			   -- loses about 7 digits there, so the reference is the same
+			   -- variance of the exactly shifted values
+			   var_samp(r.fbig - 1e9) FILTER (WHERE r.event_time > s.ts - interval '1 day') AS vb_1d
 		  FROM tx r
 		 WHERE r.user_id = s.user_id
 		   AND r.event_time <= s.ts
@@ -203,7 +219,8 @@ BEGIN
 			   g.n_1h, g.nf_1h, g.nd_1h, g.si_1h, g.sb_1h, g.sn_1h, g.sf_1h,
 			   g.ai_1d, g.an_1d, g.af_1d, g.mi_1d, g.mx_1d, g.mt_1d,
 			   g.ss_1d, g.sp_1d, g.vs_1d, g.vp_1d, g.last_1d,
-			   g.n_all, g.sn_all, g.last_all, g.n_10m, g.mx_10m, g.ratio
+			   g.n_all, g.sn_all, g.last_all, g.n_10m, g.mx_10m, g.ratio,
+			   g.sdn_1d, g.vpn_1h, g.sdi_1h, g.vb_1d
 		  FROM spine_u s
 		  %s JOIN w_user g ON g.user_id = s.user_id
 		   AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, $1, $2)$q$,
@@ -266,14 +283,16 @@ SELECT (SELECT count(*) FROM oc FULL JOIN jc USING (id) WHERE oc.c IS DISTINCT F
 	   + (SELECT count(*) FROM (SELECT id FROM jd GROUP BY id HAVING count(*) > 1) x),
 	   (SELECT count(*) FROM od a JOIN jd b USING (id)
 		 WHERE (a.n_1h, a.nf_1h, a.nd_1h, a.si_1h, a.sb_1h, a.sn_1h, a.ai_1d, a.an_1d, a.mi_1d,
-				a.mt_1d, a.last_1d, a.n_all, a.sn_all, a.last_all, a.n_10m, a.mx_10m)
+				a.mt_1d, a.last_1d, a.n_all, a.sn_all, a.last_all, a.n_10m, a.mx_10m,
+				a.sdn_1d, a.vpn_1h, a.sdi_1h)
 			   IS DISTINCT FROM
 			   (b.n_1h, b.nf_1h, b.nd_1h, b.si_1h, b.sb_1h, b.sn_1h, b.ai_1d, b.an_1d, b.mi_1d,
-				b.mt_1d, b.last_1d, b.n_all, b.sn_all, b.last_all, b.n_10m, b.mx_10m)
+				b.mt_1d, b.last_1d, b.n_all, b.sn_all, b.last_all, b.n_10m, b.mx_10m,
+				b.sdn_1d, b.vpn_1h, b.sdi_1h)
 			OR NOT (close(a.sf_1h, b.sf_1h) AND close(a.af_1d, b.af_1d) AND close(a.mx_1d, b.mx_1d)
 					AND close(a.ss_1d, b.ss_1d) AND close(a.sp_1d, b.sp_1d)
 					AND close(a.vs_1d, b.vs_1d) AND close(a.vp_1d, b.vp_1d)
-					AND close(a.ratio, b.ratio))),
+					AND close(a.ratio, b.ratio) AND close(a.vb_1d, b.vb_1d))),
 	   (SELECT count(*) FROM od a JOIN jd b USING (id)
 		 WHERE (a.event_timestamp, a.created_at) IS DISTINCT FROM (b.event_timestamp, b.created_at))
 $$;
@@ -416,6 +435,31 @@ SELECT s.id, g.n_1h
  WHERE s.user_id = 'e1'
  ORDER BY s.id;
 
+-- a spine subquery that computes the key; a forced strategy does not apply
+SET featstore.pit_strategy = merge;
+SELECT s.id, g.user_id, g.n_1h, g.n_all
+  FROM (SELECT id, lower(user_id) AS user_id, ts FROM spine_u WHERE id IN (2, 6, 9)) s
+  LEFT JOIN w_user g ON g.user_id = s.user_id
+   AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false)
+ ORDER BY s.id;
+RESET featstore.pit_strategy;
+
+-- prepared, with a generic plan: as_of, strict and the TTL are parameters,
+-- read when the scan starts (a NULL TTL is fine, another is refused then)
+SET plan_cache_mode = force_generic_plan;
+PREPARE win_q(interval, timestamptz, boolean) AS
+SELECT s.id, g.n_all, g.last_all
+  FROM spine_u s
+  LEFT JOIN w_user g ON g.user_id = s.user_id
+   AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, $1, $2, $3)
+ WHERE s.id IN (2, 4) ORDER BY s.id;
+EXECUTE win_q(NULL, NULL, false);
+EXECUTE win_q(NULL, '2026-02-01 10:04+00', false);
+EXECUTE win_q(NULL, NULL, true);
+EXECUTE win_q('1 hour', NULL, false);
+DEALLOCATE win_q;
+RESET plan_cache_mode;
+
 -- rescans: the join inside a correlated subquery, once per outer row
 SELECT k, (SELECT sum(g.n_1h)
 			 FROM spine_u s
@@ -557,6 +601,17 @@ SELECT s.id FROM spine_u s
 -- one key of two: the safety net
 SELECT s.id FROM spine_a s
   LEFT JOIN w_acct g ON g.acct_id = s.acct_id
+   AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false);
+-- a condition on the view with a subquery over the view's columns: the
+-- safety net (an uncorrelated one is a parameter, computed once)
+SELECT s.id FROM spine_u s
+  LEFT JOIN w_user g ON g.user_id = s.user_id
+   AND g.n_1h > (SELECT count(*) FROM spine_a a WHERE a.acct_id = g.n_1h)
+   AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false);
+SELECT count(*) AS spine_rows, count(g.n_1h) AS joined,
+	   (SELECT count(*) FROM oracle_u(NULL, false) o WHERE o.n_1h > 1) AS oracle
+  FROM spine_u s
+  LEFT JOIN w_user g ON g.user_id = s.user_id AND g.n_1h > (SELECT 1)
    AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false);
 -- the timeline function with a group name that is not a constant
 SELECT s.id FROM spine_u s

@@ -191,6 +191,8 @@ PitWindowCompile(PitScanState *st)
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("feature group \"%s\" changed since this statement was planned", w->group_name),
 				 errhint("Run the statement again.")));
+	/* the view, the source's shape and its code, as every reader checks */
+	RegistryCheckGroupTable(w->group);
 
 	w->nfeat = list_length(w->group->features);
 	w->has_created = w->group->source->created_column != NULL;

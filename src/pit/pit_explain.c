@@ -14,6 +14,37 @@
 
 #include "pit/pit_exec.h"
 
+static void PitExplainConditions(CustomScan *cscan, List *ctx, int nview,
+								 ExplainState *es);
+
+/*
+ * PitExplainConditions shows the key equalities and, for a window join,
+ * the conditions on the view's computed row: custom_exprs after the
+ * marker's options, the last nview of them the view's.
+ */
+static void
+PitExplainConditions(CustomScan *cscan, List *ctx, int nview, ExplainState *es)
+{
+	int			nexprs = list_length(cscan->custom_exprs);
+	StringInfoData keys;
+	StringInfoData view;
+
+	initStringInfo(&keys);
+	initStringInfo(&view);
+	for (int i = PIT_EXPR_NFIXED; i < nexprs; i++)
+	{
+		StringInfo	buf = i >= nexprs - nview ? &view : &keys;
+
+		if (buf->len > 0)
+			appendStringInfoString(buf, " AND ");
+		appendStringInfoString(buf, deparse_expression(list_nth(cscan->custom_exprs, i),
+													   ctx, true, false));
+	}
+	ExplainPropertyText("Keys", keys.len > 0 ? keys.data : "none", es);
+	if (view.len > 0)
+		ExplainPropertyText("View Filter", view.data, es);
+}
+
 /* PitExplain shows the strategy, keys and bounds, and the match counts */
 void
 PitExplain(CustomScanState *node, List *ancestors, ExplainState *es)
@@ -21,16 +52,10 @@ PitExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 	PitScanState *st = (PitScanState *) node;
 	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
 	List	   *ctx;
-	ListCell   *lc;
-	StringInfoData keys;
-	StringInfoData view;
 	Node	   *ttl = (Node *) list_nth(cscan->custom_exprs, PIT_EXPR_TTL);
 	Node	   *asof = (Node *) list_nth(cscan->custom_exprs, PIT_EXPR_ASOF);
 	Node	   *strict = (Node *) list_nth(cscan->custom_exprs, PIT_EXPR_STRICT);
 	const char *strategy;
-	int			nquals = 0;
-	int			nexprs = list_length(cscan->custom_exprs);
-	int			i = 0;
 
 	ctx = set_deparse_context_plan(es->deparse_cxt, &cscan->scan.plan, ancestors);
 
@@ -46,30 +71,18 @@ PitExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 	if (st->strategy == PIT_WINDOW)
 		PitWindowExplain(st, es);
 
-	/* custom_exprs: the options, the keys, a window join's view conditions */
-	if (st->strategy == PIT_WINDOW)
-		nquals = intVal(list_nth(cscan->custom_private, PIT_PRIV_WINDOW_NQUALS));
-	initStringInfo(&keys);
-	initStringInfo(&view);
-	foreach(lc, cscan->custom_exprs)
+	PitExplainConditions(cscan, ctx,
+						 st->strategy == PIT_WINDOW ?
+						 intVal(list_nth(cscan->custom_private, PIT_PRIV_WINDOW_NQUALS)) : 0,
+						 es);
+	/* a window join has no TTL: the windows bound its features */
+	if (st->strategy != PIT_WINDOW)
 	{
-		StringInfo	buf = i >= nexprs - nquals ? &view : &keys;
-
-		if (i++ < PIT_EXPR_NFIXED)
-			continue;
-		if (buf->len > 0)
-			appendStringInfoString(buf, " AND ");
-		appendStringInfoString(buf, deparse_expression(lfirst(lc), ctx, true, false));
+		if (IsA(ttl, Const) && ((Const *) ttl)->constisnull)
+			ExplainPropertyText("TTL", "none", es);
+		else
+			ExplainPropertyText("TTL", deparse_expression(ttl, ctx, true, false), es);
 	}
-	ExplainPropertyText("Keys", keys.len > 0 ? keys.data : "none", es);
-	if (view.len > 0)
-		ExplainPropertyText("View Filter", view.data, es);
-	if (st->strategy == PIT_WINDOW)
-		;						/* windows, never a TTL, bound the features */
-	else if (IsA(ttl, Const) && ((Const *) ttl)->constisnull)
-		ExplainPropertyText("TTL", "none", es);
-	else
-		ExplainPropertyText("TTL", deparse_expression(ttl, ctx, true, false), es);
 	if (!(IsA(asof, Const) && ((Const *) asof)->constisnull))
 		ExplainPropertyText("As Of", deparse_expression(asof, ctx, true, false), es);
 	if (!(IsA(strict, Const) && (((Const *) strict)->constisnull ||

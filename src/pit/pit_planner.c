@@ -1676,6 +1676,14 @@ WindowJoinUsable(RelOptInfo *featrel, PitJoinInfo *info, PitWindowSide *side)
 	 * spine row keeps NULLs.  It never decides which events count: only the
 	 * group's WHERE does.
 	 */
+	foreach(lc, featrel->baserestrictinfo)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+		/* no scan of the view runs to gate on a constant or run a subplan */
+		if (rinfo->pseudoconstant || contain_subplans((Node *) rinfo->clause))
+			return false;
+	}
 	if (info->left)
 		info->view_quals = list_copy(featrel->baserestrictinfo);
 	else
