@@ -20,6 +20,8 @@
  *	online_read.c		online_features(), verify_online(), status SRF
  *	online_launcher.c	the launcher: waits for the served database, then
  *						runs and restarts the worker
+ *	online_window.c		groups defined FROM a source: their values at an
+ *						instant (the window engine), their whole-group refill
  */
 #ifndef FEATSTORE_ONLINE_H
 #define FEATSTORE_ONLINE_H
@@ -185,6 +187,8 @@ typedef struct OnlineWinner
 	bool	   *nulls;
 	bool		has_future;
 	TimestampTz next_future;
+	bool		window;			/* a source group's: expires_at, not the TTL */
+	TimestampTz expires_at;		/* last valid instant; DT_NOEND: never */
 } OnlineWinner;
 
 typedef void (*OnlineEmitFn) (void *arg, const OnlineWinner *winner);
@@ -304,6 +308,11 @@ extern void OnlineEncodeValue(StringInfo buf, const OnlineGroup *group,
 							  TimestampTz event_ts, TimestampTz created_at,
 							  TimestampTz materialized_at, Datum *values,
 							  bool *isnull);
+extern void OnlineEncodeValueExpiring(StringInfo buf, const OnlineGroup *group,
+									  TimestampTz event_ts, TimestampTz created_at,
+									  TimestampTz materialized_at,
+									  TimestampTz expires_at, Datum *values,
+									  bool *isnull);
 extern void OnlineEncodeFeatures(StringInfo buf, const OnlineGroup *group,
 								 Datum *values, bool *isnull);
 extern bool OnlineDecodeValue(const char *data, size_t len, TimestampTz *event_ts,
@@ -321,6 +330,14 @@ extern OnlineKeysEnd OnlineForEachKey(RedisConn *conn, const char *pattern,
 									  void *arg, char **err);
 extern void OnlineAppendEntityListSql(StringInfo buf, int nkeys, int param,
 									  bool flags);
+
+/* online_window.c */
+extern bool OnlineIsSourceGroup(const OnlineGroup *group);
+extern void OnlineCheckSource(const OnlineGroup *group);
+extern void OnlineWindowWinners(const OnlineGroup *group, Datum queued, bool flags,
+								TimestampTz now, OnlineEmitFn emit, void *arg);
+extern int64 OnlineEnqueueSourceGroup(const OnlineGroup *group, TimestampTz since,
+									  bool force);
 
 /* online_read.c */
 extern void OnlineRequireServedDatabase(void);

@@ -33,6 +33,8 @@
 #include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -162,7 +164,11 @@ static void BeginBatchTransaction(void);
 static void EndBatchTransaction(void);
 static void RunGroupStep(BatchItems *b, BatchGroup *bg, GroupStep step, void *arg);
 static OnlineGroup *LoadStepGroup(BatchItems *b, BatchGroup *bg, const char *name);
+static bool RegistryRowOnline(const char *name);
+static void ForgetStaleDefinitions(void);
 static void GroupWinners(BatchItems *b, BatchGroup *bg, void *arg);
+static void SourceWinners(BatchItems *b, const OnlineGroup *group, Datum queued);
+static void EmitSourceItem(void *arg, const OnlineWinner *w);
 static Datum ReadQueuedEntities(BatchItems *b, const OnlineGroup *group);
 static Portal OpenWinnerCursor(BatchItems *b, BatchGroup *bg, const OnlineGroup *group,
 							   Datum queued);
@@ -175,6 +181,7 @@ static void RunScanChunk(BatchItems *b, BatchGroup *bg, void *arg);
 static void EmitScanItem(void *arg, const OnlineWinner *w);
 static void AddItem(BatchItems *b, const OnlineWinner *w);
 static void ScheduleRevisits(FutureItem *futures, int nfutures);
+static char *RevisitInsertSql(int nkeys);
 static Datum IdArray(int64 *ids, int nids);
 static void ParkRows(ParkedRow *rows, int nrows);
 static void EndAttempt(Datum ids, const char *error);
@@ -843,16 +850,69 @@ LoadStepGroup(BatchItems *b, BatchGroup *bg, const char *name)
 	MemoryContext oldcxt = MemoryContextSwitchTo(b->batchcxt);
 	OnlineGroup *group = OnlineLoadGroup(name, true);
 
+	if ((group == NULL || !group->online) && RegistryRowOnline(name))
+	{
+		ForgetStaleDefinitions();
+		group = OnlineLoadGroup(name, true);
+	}
 	MemoryContextSwitchTo(oldcxt);
 	if (group == NULL || !group->online)
 	{
 		bg->gone = true;
 		return NULL;
 	}
+	/* for a source group: its view, its source and the source's code */
 	RegistryCheckGroupTable(group->registry);
 	b->group = group;
 	b->group_index = (int) (bg - b->groups);
 	return group;
+}
+
+/*
+ * RegistryRowOnline says whether the registry's row of a group, read with a
+ * fresh snapshot, has it online.  The registry's cache can be behind: a
+ * commit wakes the worker (its XactCallback) before it broadcasts its cache
+ * invalidations, so a worker quick to read the queue can see the rows that
+ * SET ONLINE queued while its cache still says the group is offline, and
+ * would drop them as a dropped group's.
+ */
+static bool
+RegistryRowOnline(const char *name)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1];
+	bool		isnull;
+	Datum		online;
+	int			ret;
+
+	args[0] = CStringGetTextDatum(name);
+	ret = SPI_execute_with_args("SELECT online FROM featstore.feature_groups WHERE name = $1",
+								1, types, args, NULL, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "could not read the registry row of feature group \"%s\": SPI error %d",
+			 name, ret);
+	if (SPI_processed != 1)
+		return false;
+	online = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return !isnull && DatumGetBool(online);
+}
+
+/*
+ * ForgetStaleDefinitions empties this backend's cache of group definitions
+ * now, when RegistryRowOnline found it behind: an invalidation of the
+ * registry's group table, taken in at once by the command counter (and
+ * sent to the others at commit, which costs them one reload).
+ */
+static void
+ForgetStaleDefinitions(void)
+{
+	Oid			nsp = FeatstoreSchemaOid(false);
+	Oid			relid = get_relname_relid("feature_groups", nsp);
+
+	if (!OidIsValid(relid))
+		return;
+	CacheInvalidateRelcacheByRelid(relid);
+	CommandCounterIncrement();
 }
 
 /*
@@ -875,6 +935,11 @@ GroupWinners(BatchItems *b, BatchGroup *bg, void *arg)
 	if (queued == (Datum) 0)
 		return;
 	pgstat_report_activity(STATE_RUNNING, "featstore: computing online winners");
+	if (OnlineIsSourceGroup(group))
+	{
+		SourceWinners(b, group, queued);
+		return;
+	}
 
 	/*
 	 * An error inside the section aborts RunGroupStep's subtransaction,
@@ -885,6 +950,47 @@ GroupWinners(BatchItems *b, BatchGroup *bg, void *arg)
 	FetchWinners(b, group, portal);
 	SPI_cursor_close(portal);
 	FeatstoreEndAsTableOwner(save_userid, save_sec_context);
+}
+
+/*
+ * SourceWinners computes the values of a source group's queued entities at
+ * the batch's instant with the window engine, reading the source as the
+ * group's owner (the owner of its view), and streams them to Redis.  An
+ * error inside the section aborts RunGroupStep's subtransaction, which
+ * restores the worker's identity and search_path.
+ */
+static void
+SourceWinners(BatchItems *b, const OnlineGroup *group, Datum queued)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+
+	FeatstoreBeginAsTableOwner(group->relid, &save_userid, &save_sec_context);
+	OnlineWindowWinners(group, queued, true, b->now, EmitSourceItem, b);
+	FeatstoreEndAsTableOwner(save_userid, save_sec_context);
+	StreamCalls(b->stream, b->items, b->nitems, false);
+}
+
+/*
+ * EmitSourceItem adds an entity of a source group to the batch, from the
+ * scratch of its row, and streams what is ready
+ */
+static void
+EmitSourceItem(void *arg, const OnlineWinner *w)
+{
+	BatchItems *b = (BatchItems *) arg;
+	MemoryContext oldcxt;
+
+	oldcxt = MemoryContextSwitchTo(b->rowcxt);
+	AddItem(b, w);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(b->rowcxt);
+	if (b->nitems - b->stream->sent_items >= PUSH_CHUNK)
+	{
+		oldcxt = MemoryContextSwitchTo(b->batchcxt);
+		StreamCalls(b->stream, b->items, b->nitems, false);
+		MemoryContextSwitchTo(oldcxt);
+	}
 }
 
 /*
@@ -1145,6 +1251,13 @@ RunScanChunk(BatchItems *b, BatchGroup *bg, void *arg)
 		scan->finished = true;
 		return;
 	}
+	/* a source group has no index to walk: its entities are listed instead */
+	if (OnlineIsSourceGroup(group))
+	{
+		OnlineEnqueueGroup(group, scan->since, true);
+		scan->finished = true;
+		return;
+	}
 
 	/*
 	 * Everything that touches the table runs as its owner: opening its
@@ -1237,15 +1350,27 @@ AddItem(BatchItems *b, const OnlineWinner *w)
 	{
 		StringInfoData val;
 
+		TimestampTz expires = w->window ? w->expires_at :
+			group->ttl_usecs > 0 ? w->event_ts + group->ttl_usecs : DT_NOEND;
+
 		initStringInfo(&val);
-		OnlineEncodeValue(&val, group, w->event_ts, w->created_at, b->now, w->values, w->nulls);
+		OnlineEncodeValueExpiring(&val, group, w->event_ts, w->created_at, b->now,
+								  expires, w->values, w->nulls);
 		item->value = MemoryContextAlloc(b->batchcxt, val.len);
 		memcpy(item->value, val.data, val.len);
 		item->value_len = val.len;
 		pg_lltoa(OnlineUnixUsecs(w->event_ts), item->ets);
 		pg_lltoa(OnlineUnixUsecs(w->created_at), item->cat);
-		if (group->ttl_usecs > 0)
-			pg_lltoa((OnlineUnixUsecs(w->event_ts) + group->ttl_usecs) / 1000, item->expire_ms);
+		if (expires != DT_NOEND && w->window)
+		{
+			/*
+			 * The first millisecond at or after the first instant at which the
+			 * value no longer holds: Redis never drops it early.
+			 */
+			pg_lltoa((OnlineUnixUsecs(expires) + 1 + 999) / 1000, item->expire_ms);
+		}
+		else if (expires != DT_NOEND)
+			pg_lltoa(OnlineUnixUsecs(expires) / 1000, item->expire_ms);
 		else
 			strcpy(item->expire_ms, "0");
 	}
@@ -1307,17 +1432,40 @@ ScheduleRevisits(FutureItem *futures, int nfutures)
 													 false, TYPALIGN_INT));
 		args[2] = PointerGetDatum(construct_array(ats, n, TIMESTAMPTZOID, sizeof(TimestampTz),
 												  true, TYPALIGN_DOUBLE));
-		ret = SPI_execute_with_args("INSERT INTO featstore.online_queue"
-									" (group_name, keys, entities, future, not_before)"
-									" SELECT $1, f.k, 1, true, f.t"
-									" FROM (SELECT DISTINCT $2[i:i][:] AS k, $3[i] AS t"
-									"  FROM pg_catalog.generate_subscripts($3, 1) i) f"
-									" WHERE NOT EXISTS (SELECT FROM featstore.online_queue q"
-									"  WHERE q.group_name = $1 AND q.not_before = f.t AND q.keys = f.k)",
-									3, types, args, NULL, false, 0);
+		ret = SPI_execute_with_args(RevisitInsertSql(nkeys), 3, types, args, NULL, false, 0);
 		if (ret != SPI_OK_INSERT)
 			elog(ERROR, "could not schedule future-dated rows: SPI error %d", ret);
 	}
+}
+
+/*
+ * RevisitInsertSql is ScheduleRevisits' statement for entities of nkeys
+ * key columns: $1 the group, $2 the keys (text[entity][key]), $3 the
+ * instants.  The arrays are unnested one column slice at a time, once: a
+ * slice per entity ($2[i:i][:]) would copy the array for each, quadratic in
+ * a batch where every entity of a source group has its next change.
+ */
+static char *
+RevisitInsertSql(int nkeys)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "INSERT INTO featstore.online_queue"
+						   " (group_name, keys, entities, future, not_before)"
+						   " SELECT $1, f.k, 1, true, f.t FROM (SELECT DISTINCT ARRAY[ARRAY[");
+	for (int k = 0; k < nkeys; k++)
+		appendStringInfo(&sql, "%su.k%d", k > 0 ? ", " : "", k + 1);
+	appendStringInfoString(&sql, "]] AS k, u.t FROM ROWS FROM (");
+	for (int k = 0; k < nkeys; k++)
+		appendStringInfo(&sql, "pg_catalog.unnest($2[:][%d:%d]), ", k + 1, k + 1);
+	appendStringInfoString(&sql, "pg_catalog.unnest($3)) u(");
+	for (int k = 0; k < nkeys; k++)
+		appendStringInfo(&sql, "k%d, ", k + 1);
+	appendStringInfoString(&sql, "t)) f"
+						   " WHERE NOT EXISTS (SELECT FROM featstore.online_queue q"
+						   "  WHERE q.group_name = $1 AND q.not_before = f.t AND q.keys = f.k)");
+	return sql.data;
 }
 
 /* IdArray makes a bigint[] of queue row ids */

@@ -18,17 +18,21 @@
 
 #include "access/xact.h"
 #include "catalog/pg_attribute.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "common/hashfn.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -43,14 +47,24 @@ PG_FUNCTION_INFO_V1(materialize);
 /* Set when this transaction queued work; read at commit */
 static bool changes_pending = false;
 
+/* Set at commit when the worker must be woken once the commit is complete */
+static bool wake_after_commit = false;
+
 static void OnlineXactCallback(XactEvent event, void *arg);
+static void OnlineAfterCommit(ResourceReleasePhase phase, bool isCommit,
+							  bool isTopLevel, void *arg);
 static void OnlineGroupChanged(FsGroupEvent event, const FsGroup *group);
+static void SourceGroupChanged(FsGroupEvent event, const FsGroup *group);
+static char *SourceTriggerName(const char *group_name, const char *event);
+static void CheckSourceCapturable(const FsGroup *group);
+static void AttachSourceCapture(const FsGroup *group);
+static void DetachSourceCapture(const FsGroup *group);
 static void EnqueueTransition(TriggerData *trigdata, Tuplestorestate *rows,
 							  const char *group_name, char **keys, int nkeys,
-							  bool force);
+							  const char *ts_column, bool force);
 static void EnqueueChunk(const char *group_name, Datum *elems, int nentities,
 						 int nkeys, bool force, bool future);
-static void CheckCaptureTable(TriggerData *trigdata, const char *group_name);
+static const char *CheckCaptureTable(TriggerData *trigdata, const char *group_name);
 static void RunAsTableOwner(const OnlineGroup *group, const char *sql, int nargs,
 							Oid *argtypes, Datum *args, int expected);
 static bool HasCaptureTriggers(Oid relid);
@@ -64,6 +78,7 @@ void
 OnlineCaptureInit(void)
 {
 	RegisterXactCallback(OnlineXactCallback, NULL);
+	RegisterResourceReleaseCallback(OnlineAfterCommit, NULL);
 	RegisterGroupChangeCallback(OnlineGroupChanged);
 }
 
@@ -77,6 +92,7 @@ online_capture(PG_FUNCTION_ARGS)
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	Trigger    *trigger;
 	const char *group_name;
+	const char *ts_column;
 	char	  **keys;
 	int			nkeys;
 
@@ -97,7 +113,7 @@ online_capture(PG_FUNCTION_ARGS)
 	nkeys = trigger->tgnargs - 1;
 
 	SPI_connect();
-	CheckCaptureTable(trigdata, group_name);
+	ts_column = CheckCaptureTable(trigdata, group_name);
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 		OnlineEnqueuePurge(group_name);
 	else
@@ -107,10 +123,11 @@ online_capture(PG_FUNCTION_ARGS)
 		 * entities are written without the newer-wins check.
 		 */
 		if (trigdata->tg_oldtable)
-			EnqueueTransition(trigdata, trigdata->tg_oldtable, group_name, keys, nkeys, true);
+			EnqueueTransition(trigdata, trigdata->tg_oldtable, group_name, keys, nkeys,
+							  ts_column, true);
 		if (trigdata->tg_newtable)
 			EnqueueTransition(trigdata, trigdata->tg_newtable, group_name, keys, nkeys,
-							  TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event));
+							  ts_column, TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event));
 	}
 	SPI_finish();
 	changes_pending = true;
@@ -119,16 +136,24 @@ online_capture(PG_FUNCTION_ARGS)
 
 /*
  * CheckCaptureTable refuses capture from any table but the named group's
- * own: anyone may attach online_capture() to a table of theirs, and would
- * otherwise queue keys (and purges, on TRUNCATE) for any group.  It runs on
- * every captured statement; the registry answers from its cache.
+ * own, or its source for a group defined FROM one: anyone may attach
+ * online_capture() to a table of theirs, and would otherwise queue keys
+ * (and purges, on TRUNCATE) for any group.  It runs on every captured
+ * statement; the registry answers from its cache.  Returns the column that
+ * holds the events' times (event_timestamp, or the source's TIMESTAMP).
  */
-static void
+static const char *
 CheckCaptureTable(TriggerData *trigdata, const char *group_name)
 {
 	Relation	rel = trigdata->tg_relation;
+	FsGroup    *fs;
 
-	if (!RegistryIsGroupTable(group_name, RelationGetRelid(rel)))
+	if (RegistryIsGroupTable(group_name, RelationGetRelid(rel)))
+		return FS_EVENT_TS_COLUMN;
+	fs = RegistryLookupGroup(group_name, true);
+	if (fs != NULL && fs->source != NULL && OidIsValid(fs->source->relid) &&
+		fs->source->relid == RelationGetRelid(rel))
+		return fs->source->timestamp_column;
 	{
 		char	   *table = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 													   RelationGetRelationName(rel));
@@ -140,6 +165,7 @@ CheckCaptureTable(TriggerData *trigdata, const char *group_name)
 				 errhint("featstore attaches this trigger itself when a group is set ONLINE; drop trigger %s on %s.",
 						 quote_identifier(trigdata->tg_trigger->tgname), table)));
 	}
+	return NULL;				/* not reached */
 }
 
 /*
@@ -199,6 +225,12 @@ OnlineEnqueueGroup(const OnlineGroup *group, TimestampTz since, bool force)
 	/* the walk's columns of the queue came with 0.2.0 */
 	FeatstoreRequireCurrentSchema();
 	RegistryCheckGroupTable(group->registry);
+	if (OnlineIsSourceGroup(group))
+	{
+		entities = OnlineEnqueueSourceGroup(group, since, force);
+		changes_pending = true;
+		return entities;
+	}
 	initStringInfo(&cols);
 	for (int i = 0; i < group->nkeys; i++)
 		appendStringInfo(&cols, "%s%s", i > 0 ? ", " : "", quote_identifier(group->key_names[i]));
@@ -359,25 +391,46 @@ OnlineRetryParked(const char *group_name)
 	return retried;
 }
 
-/* OnlineXactCallback wakes the worker once the transaction is visible */
+/*
+ * OnlineXactCallback notes at commit that the worker must be woken, which
+ * OnlineAfterCommit does: the commit callbacks run before the transaction's
+ * cache invalidations are sent, and a worker woken then could read the
+ * queue rows of a registry change (SET ONLINE, a new feature) with its
+ * cache of definitions still from before it.
+ */
 static void
 OnlineXactCallback(XactEvent event, void *arg)
 {
 	switch (event)
 	{
 		case XACT_EVENT_COMMIT:
-			if (changes_pending)
-				OnlineWakeWorker();
+			wake_after_commit = changes_pending;
 			changes_pending = false;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
 			/* a prepared transaction is found by the worker's polling */
 			changes_pending = false;
+			wake_after_commit = false;
 			break;
 		default:
 			break;
 	}
+}
+
+/*
+ * OnlineAfterCommit wakes the worker at the end of a commit, after its
+ * invalidations were sent (the release of the top transaction's resources
+ * after its locks), once per commit
+ */
+static void
+OnlineAfterCommit(ResourceReleasePhase phase, bool isCommit, bool isTopLevel, void *arg)
+{
+	if (phase != RESOURCE_RELEASE_AFTER_LOCKS || !isTopLevel)
+		return;
+	if (isCommit && wake_after_commit)
+		OnlineWakeWorker();
+	wake_after_commit = false;
 }
 
 /*
@@ -391,6 +444,11 @@ OnlineGroupChanged(FsGroupEvent event, const FsGroup *group)
 {
 	bool		captured;
 
+	if (group->source != NULL)
+	{
+		SourceGroupChanged(event, group);
+		return;
+	}
 	if (!OidIsValid(group->relid))
 		return;
 	captured = HasCaptureTriggers(group->relid);
@@ -432,6 +490,168 @@ OnlineGroupChanged(FsGroupEvent event, const FsGroup *group)
 	}
 }
 
+/*
+ * SourceGroupChanged is OnlineGroupChanged for a group defined FROM a
+ * source: the capture triggers sit on the source, one set per group (several
+ * groups may read one source), and a group that goes online is filled from
+ * the source at once, since its events are already there.
+ */
+static void
+SourceGroupChanged(FsGroupEvent event, const FsGroup *group)
+{
+	const FsSource *src = group->source;
+	bool		captured;
+
+	if (!OidIsValid(src->relid))
+		return;					/* a missing source has no triggers to move */
+	captured = OidIsValid(get_trigger_oid(src->relid,
+										  SourceTriggerName(group->name, "insert"), true));
+	if (group->online && event != FS_GROUP_DROPPING)
+	{
+		if (!captured)
+		{
+			CheckSourceCapturable(group);
+			AttachSourceCapture(group);
+		}
+		/* every value changes with a new definition; a new group has none yet */
+		OnlineEnqueueGroup(OnlineGroupFromRegistry((FsGroup *) group), DT_NOBEGIN, true);
+	}
+	else if (captured)
+	{
+		DetachSourceCapture(group);
+		OnlineEnqueuePurge(group->name);
+	}
+}
+
+/*
+ * SourceTriggerName names one of a group's capture triggers on its source:
+ * featstore_online_<event>_<group>, the group's name cut (and a hash of it
+ * added) when the whole would pass NAMEDATALEN, so that two groups on one
+ * source never share a name
+ */
+static char *
+SourceTriggerName(const char *group_name, const char *event)
+{
+	char	   *name = psprintf("featstore_online_%s_%s", event, group_name);
+	int			room;
+
+	if (strlen(name) < NAMEDATALEN)
+		return name;
+	/* 9 for "_" and 8 hex digits */
+	room = NAMEDATALEN - 1 - (int) strlen("featstore_online__") - (int) strlen(event) - 9;
+	room = pg_mbcliplen(group_name, strlen(group_name), room);
+	return psprintf("featstore_online_%s_%.*s_%08x", event, room, group_name,
+					DatumGetUInt32(hash_any((const unsigned char *) group_name,
+											(int) strlen(group_name))));
+}
+
+/*
+ * CheckSourceCapturable refuses to set a source group ONLINE unless its
+ * source can carry capture triggers and the calling role may create them
+ * (the source's owner, or TRIGGER on it): featstore creates them as the
+ * extension owner, which would otherwise let any role with SELECT on a
+ * table put triggers on it.
+ */
+static void
+CheckSourceCapturable(const FsGroup *group)
+{
+	const FsSource *src = group->source;
+	char	   *source = quote_qualified_identifier(src->schema_name, src->relation_name);
+	char		relkind = get_rel_relkind(src->relid);
+	Oid			roleid = GetUserId();
+
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("feature group \"%s\" cannot be ONLINE: its source %s is not a table",
+						group->name, source),
+				 errdetail("Change capture needs triggers with transition tables, which only tables and partitioned tables have."),
+				 errhint("Define the group FROM the table the view reads, or keep it OFFLINE.")));
+	if (pg_class_aclcheck(src->relid, roleid, ACL_TRIGGER) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to set feature group \"%s\" ONLINE: role \"%s\" may not create triggers on its source %s",
+						group->name, GetUserNameFromId(roleid, false), source),
+				 errdetail("Change capture puts triggers on the source."),
+				 errhint("The owner of %s can run GRANT TRIGGER ON %s TO %s, or declare the group OFFLINE.",
+						 source, source, quote_identifier(GetUserNameFromId(roleid, false)))));
+}
+
+/*
+ * AttachSourceCapture creates a source group's four capture triggers on its
+ * source.  On a partitioned table they capture the statements that name the
+ * partitioned table, with every partition's rows.
+ */
+static void
+AttachSourceCapture(const FsGroup *group)
+{
+	StringInfoData args;
+	StringInfoData sql;
+	char	   *table = quote_qualified_identifier(group->source->schema_name,
+												   group->source->relation_name);
+	ListCell   *lc;
+	static const char *const events[][3] = {
+		{"insert", "INSERT", "REFERENCING NEW TABLE AS featstore_new"},
+		{"update", "UPDATE", "REFERENCING OLD TABLE AS featstore_old NEW TABLE AS featstore_new"},
+		{"delete", "DELETE", "REFERENCING OLD TABLE AS featstore_old"},
+		{"truncate", "TRUNCATE", ""},
+	};
+
+	initStringInfo(&args);
+	appendStringInfoString(&args, quote_literal_cstr(group->name));
+	foreach(lc, group->keys)
+	{
+		FsKeyColumn *key = (FsKeyColumn *) lfirst(lc);
+
+		appendStringInfo(&args, ", %s", quote_literal_cstr(key->name));
+	}
+
+	SPI_connect();
+	initStringInfo(&sql);
+	for (int i = 0; i < (int) lengthof(events); i++)
+	{
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "CREATE TRIGGER %s AFTER %s ON %s %s",
+						 quote_identifier(SourceTriggerName(group->name, events[i][0])),
+						 events[i][1], table, events[i][2]);
+		appendStringInfo(&sql, " FOR EACH STATEMENT EXECUTE FUNCTION featstore.online_capture(%s)",
+						 args.data);
+		RunAsOwner(sql.data, 0, NULL, NULL, SPI_OK_UTILITY);
+	}
+	SPI_finish();
+}
+
+/* DetachSourceCapture drops a source group's capture triggers */
+static void
+DetachSourceCapture(const FsGroup *group)
+{
+	char	   *table = quote_qualified_identifier(group->source->schema_name,
+												   group->source->relation_name);
+	static const char *const events[] = {"insert", "update", "delete", "truncate"};
+	StringInfoData sql;
+
+	SPI_connect();
+	initStringInfo(&sql);
+	/* the event trigger refuses these drops to anyone else */
+	featstore_capture_ddl = true;
+	PG_TRY();
+	{
+		for (int i = 0; i < (int) lengthof(events); i++)
+		{
+			resetStringInfo(&sql);
+			appendStringInfo(&sql, "DROP TRIGGER IF EXISTS %s ON %s",
+							 quote_identifier(SourceTriggerName(group->name, events[i])), table);
+			RunAsOwner(sql.data, 0, NULL, NULL, SPI_OK_UTILITY);
+		}
+	}
+	PG_FINALLY();
+	{
+		featstore_capture_ddl = false;
+	}
+	PG_END_TRY();
+	SPI_finish();
+}
+
 /* The columns capture reads from a transition table's tuples */
 typedef struct CaptureColumns
 {
@@ -442,13 +662,15 @@ typedef struct CaptureColumns
 } CaptureColumns;
 
 /*
- * FindCaptureColumns finds the key columns and event_timestamp in the
- * transition table's tuple descriptor, by name: the table may have dropped
- * columns, so attribute numbers are not the registry's positions.
+ * FindCaptureColumns finds the key columns and the events' time column
+ * (ts_column) in the transition table's tuple descriptor, by name: the
+ * table may have dropped columns, so attribute numbers are not the
+ * registry's positions.
  */
 static void
 FindCaptureColumns(TupleDesc desc, const char *relname, const char *group_name,
-				   char **keys, int nkeys, CaptureColumns *cols)
+				   char **keys, int nkeys, const char *ts_column,
+				   CaptureColumns *cols)
 {
 	cols->nkeys = nkeys;
 	cols->key_attnums = palloc(sizeof(AttrNumber) * nkeys);
@@ -462,7 +684,7 @@ FindCaptureColumns(TupleDesc desc, const char *relname, const char *group_name,
 
 		if (att->attisdropped)
 			continue;
-		if (strcmp(NameStr(att->attname), FS_EVENT_TS_COLUMN) == 0)
+		if (strcmp(NameStr(att->attname), ts_column) == 0)
 			cols->ets_attnum = att->attnum;
 		for (int k = 0; k < nkeys; k++)
 		{
@@ -523,7 +745,8 @@ CaptureRow(TupleTableSlot *slot, const CaptureColumns *cols, TimestampTz now,
  */
 static void
 EnqueueTransition(TriggerData *trigdata, Tuplestorestate *rows,
-				  const char *group_name, char **keys, int nkeys, bool force)
+				  const char *group_name, char **keys, int nkeys,
+				  const char *ts_column, bool force)
 {
 	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
@@ -536,7 +759,7 @@ EnqueueTransition(TriggerData *trigdata, Tuplestorestate *rows,
 	int			readptr;
 
 	FindCaptureColumns(desc, RelationGetRelationName(trigdata->tg_relation),
-					   group_name, keys, nkeys, &cols);
+					   group_name, keys, nkeys, ts_column, &cols);
 	chunkcxt = AllocSetContextCreate(CurrentMemoryContext, "featstore capture chunk",
 									 ALLOCSET_DEFAULT_SIZES);
 

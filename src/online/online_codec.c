@@ -328,6 +328,21 @@ OnlineEncodeValue(StringInfo buf, const OnlineGroup *group,
 				  TimestampTz event_ts, TimestampTz created_at,
 				  TimestampTz materialized_at, Datum *values, bool *isnull)
 {
+	OnlineEncodeValueExpiring(buf, group, event_ts, created_at, materialized_at,
+							  group->ttl_usecs > 0 ? event_ts + group->ttl_usecs : DT_NOEND,
+							  values, isnull);
+}
+
+/*
+ * OnlineEncodeValueExpiring is OnlineEncodeValue with the expiry given:
+ * expires_at, the last instant at which the value holds, or DT_NOEND (nil)
+ */
+void
+OnlineEncodeValueExpiring(StringInfo buf, const OnlineGroup *group,
+						  TimestampTz event_ts, TimestampTz created_at,
+						  TimestampTz materialized_at, TimestampTz expires_at,
+						  Datum *values, bool *isnull)
+{
 	msgpack_packer pk;
 
 	msgpack_packer_init(&pk, buf, PackToStringInfo);
@@ -339,8 +354,8 @@ OnlineEncodeValue(StringInfo buf, const OnlineGroup *group,
 	PackText(&pk, "materialized_at");
 	msgpack_pack_int64(&pk, OnlineUnixUsecs(materialized_at));
 	PackText(&pk, "expires_at");
-	if (group->ttl_usecs > 0)
-		msgpack_pack_int64(&pk, OnlineUnixUsecs(event_ts) + group->ttl_usecs);
+	if (expires_at != DT_NOEND)
+		msgpack_pack_int64(&pk, OnlineUnixUsecs(expires_at));
 	else
 		msgpack_pack_nil(&pk);
 	PackText(&pk, "features");

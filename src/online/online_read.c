@@ -61,6 +61,18 @@ PG_FUNCTION_INFO_V1(online_error_visible);
 static RedisConn *backend_conn = NULL;
 static char *backend_conn_settings = NULL;
 
+/* An entity's expected value, as verify_online computes it for a source group */
+typedef struct ExpectedEntity
+{
+	char	  **keys;
+	char	   *value;			/* its encoding; NULL: no key expected */
+	int			len;
+	char	   *later;			/* the same, a moment later (after the GETs) */
+	int			later_len;
+	char	   *redis;			/* what Redis holds; NULL: no key */
+	size_t		redis_len;
+} ExpectedEntity;
+
 /* What verify_online compares, shared by its steps */
 typedef struct VerifyState
 {
@@ -70,6 +82,15 @@ typedef struct VerifyState
 	TimestampTz now;			/* the instant compared at */
 	ReturnSetInfo *rsinfo;		/* where the differences go */
 } VerifyState;
+
+/* CollectExpected's list, with what it encodes by */
+typedef struct ExpectedList
+{
+	VerifyState *st;
+	List	   *entities;		/* of ExpectedEntity * */
+	ListCell   *next;			/* the second pass: the entity it fills */
+	TimestampTz at;				/* the instant being computed */
+} ExpectedList;
 
 /* The entities verify_online samples from Redis's keys */
 typedef struct KeySample
@@ -110,6 +131,15 @@ static const char *ValueDifference(const char *expected, size_t elen,
 static void ReportDifference(VerifyState *st, HeapTuple tup, TupleDesc desc,
 							 const char *problem, Jsonb *expected,
 							 Jsonb *actual);
+static void VerifySourceGroup(VerifyState *st);
+static Datum SourceSample(VerifyState *st, List *redis_entities);
+static void CollectExpected(void *arg, const OnlineWinner *w);
+static void ReadSourceRedis(VerifyState *st, List *expected);
+static void CompareSourceWithRedis(VerifyState *st, List *expected);
+static const char *SourceProblem(const char *value, int len, const char *redis,
+								 size_t redis_len);
+static void ReportKeysDifference(VerifyState *st, char **keys, const char *problem,
+								 Jsonb *expected, Jsonb *actual);
 static bool GroupErrorVisible(const char *name);
 static bool WorkerErrorVisible(void);
 
@@ -227,6 +257,11 @@ verify_online(PG_FUNCTION_ARGS)
 	OnlineRequireServedDatabase();
 	st.group = OnlineLoadServedGroup(name, " to serve it from Redis.");
 	OnlineCheckGroupReadable(st.group, "read");
+	if (OnlineIsSourceGroup(st.group))
+	{
+		VerifySourceGroup(&st);
+		return (Datum) 0;
+	}
 	VerifyRefuseRowSecurity(st.group);
 
 	/* encode the expected values as the worker does, whatever this session's style */
@@ -601,6 +636,241 @@ ReportDifference(VerifyState *st, HeapTuple tup, TupleDesc desc,
 	nulls[3] = (actual == NULL);
 	tuplestore_putvalues(st->rsinfo->setResult, st->rsinfo->setDesc, values, nulls);
 }
+/*
+ * VerifySourceGroup is verify_online for a group defined FROM a source: the
+ * values at one instant are computed by the window engine, as the worker
+ * computes them, for a sample of the source's entities and those sampled
+ * from Redis's keys, and compared with Redis.  The source is read as the
+ * caller, as the point-in-time join reads it, so privileges apply; a
+ * source whose row-level security applies to the caller is refused, since
+ * Redis holds values over all of its rows.
+ */
+static void
+VerifySourceGroup(VerifyState *st)
+{
+	const FsSource *src = st->group->registry->source;
+	List	   *redis_entities;
+	ExpectedList expected = {st, NIL, NULL, 0};
+	Datum		entities;
+	int			level;
+
+	RegistryCheckGroupTable(st->group->registry);
+	if (check_enable_rls(src->relid, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("verify_online cannot compare feature group \"%s\": row-level security on its source %s applies to role \"%s\"",
+						st->group->name,
+						quote_qualified_identifier(src->schema_name, src->relation_name),
+						GetUserNameFromId(GetUserId(), false)),
+				 errdetail("Redis holds values over all of the source's rows; a comparison with the visible rows would show values of hidden ones."),
+				 errhint("Run it as a role that row-level security does not apply to: the source's owner (without FORCE ROW LEVEL SECURITY) or a role with BYPASSRLS.")));
+
+	level = OnlineBeginCanonicalText();
+	st->conn = VerifyConnect();
+	redis_entities = SampleRedisEntities(st);
+	st->now = GetCurrentTimestamp();
+	SPI_connect();
+	entities = SourceSample(st, redis_entities);
+
+	/*
+	 * Values change with time alone: Redis is compared with the values at
+	 * the instant before its GETs and at the one after them, and differs
+	 * only if it holds neither.
+	 */
+	expected.at = st->now;
+	OnlineWindowWinners(st->group, entities, false, st->now, CollectExpected, &expected);
+	ReadSourceRedis(st, expected.entities);
+	expected.at = GetCurrentTimestamp();
+	expected.next = list_head(expected.entities);
+	OnlineWindowWinners(st->group, entities, false, expected.at, CollectExpected, &expected);
+	CompareSourceWithRedis(st, expected.entities);
+	SPI_finish();
+	OnlineEndCanonicalText(level);
+}
+
+/*
+ * SourceSample returns the entities verify_online compares for a source
+ * group, as a text[][]: a random sample of the source's entities and those
+ * sampled from Redis, without repeats.  Read as the caller, search_path
+ * pinned.
+ */
+static Datum
+SourceSample(VerifyState *st, List *redis_entities)
+{
+	const OnlineGroup *group = st->group;
+	const FsSource *src = group->registry->source;
+	StringInfoData sql;
+	StringInfoData cols;
+	Oid			types[2] = {INT4OID, TEXTARRAYOID};
+	Datum		args[2];
+	bool		isnull;
+	Datum		result;
+	int			level;
+	int			ret;
+
+	initStringInfo(&cols);
+	for (int k = 0; k < group->nkeys; k++)
+		appendStringInfo(&cols, "%s%s::pg_catalog.text AS k%d", k > 0 ? ", " : "",
+						 quote_identifier(group->key_names[k]), k + 1);
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT pg_catalog.array_agg(ARRAY[");
+	for (int k = 0; k < group->nkeys; k++)
+		appendStringInfo(&sql, "%su.k%d", k > 0 ? ", " : "", k + 1);
+	appendStringInfo(&sql, "]) FROM ((SELECT d.* FROM (SELECT DISTINCT %s FROM %s) d"
+					 " ORDER BY pg_catalog.random() LIMIT $1) UNION (",
+					 cols.data, quote_qualified_identifier(src->schema_name, src->relation_name));
+	OnlineAppendEntityListSql(&sql, group->nkeys, 2, false);
+	appendStringInfoString(&sql, ")) u WHERE ");
+	for (int k = 0; k < group->nkeys; k++)
+		appendStringInfo(&sql, "%su.k%d IS NOT NULL", k > 0 ? " AND " : "", k + 1);
+	args[0] = Int32GetDatum(st->sample);
+	args[1] = EntityArray(group, redis_entities);
+	level = FeatstorePinSearchPath();
+	ret = SPI_execute_with_args(sql.data, 2, types, args, NULL, true, 1);
+	AtEOXact_GUC(true, level);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not sample the entities of feature group \"%s\": SPI error %d",
+			 group->name, ret);
+	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? PointerGetDatum(construct_empty_array(TEXTOID)) : result;
+}
+
+/* CollectExpected is VerifySourceGroup's emit callback: it encodes a value */
+static void
+CollectExpected(void *arg, const OnlineWinner *w)
+{
+	ExpectedList *expected = (ExpectedList *) arg;
+	ExpectedEntity *e;
+	char	   *value = NULL;
+	int			len = 0;
+
+	if (w->found)
+	{
+		StringInfoData enc;
+
+		initStringInfo(&enc);
+		OnlineEncodeValueExpiring(&enc, expected->st->group, w->event_ts, w->created_at,
+								  expected->at, w->expires_at, w->values, w->nulls);
+		value = enc.data;
+		len = enc.len;
+	}
+	if (expected->next == NULL)
+	{
+		/* the first pass */
+		e = palloc0(sizeof(ExpectedEntity));
+		e->keys = w->key_values;
+		e->value = value;
+		e->len = len;
+		expected->entities = lappend(expected->entities, e);
+		return;
+	}
+	/* the second pass, over the same entities in the same order */
+	e = lfirst(expected->next);
+	e->later = value;
+	e->later_len = len;
+	expected->next = lnext(expected->entities, expected->next);
+}
+
+/*
+ * ReadSourceRedis reads the Redis value of every expected entity,
+ * READ_CHUNK GETs per round trip, into the entity
+ */
+static void
+ReadSourceRedis(VerifyState *st, List *expected)
+{
+	int			n = list_length(expected);
+	RedisCommand *cmds = palloc(sizeof(RedisCommand) * READ_CHUNK);
+	RedisResult *res = palloc(sizeof(RedisResult) * READ_CHUNK);
+	char	   *err = NULL;
+
+	for (int start = 0; start < n; start += READ_CHUNK)
+	{
+		int			m = Min(READ_CHUNK, n - start);
+
+		for (int i = 0; i < m; i++)
+		{
+			ExpectedEntity *e = list_nth(expected, start + i);
+			StringInfoData key;
+
+			initStringInfo(&key);
+			OnlineAppendKey(&key, st->group, e->keys);
+			RedisCommandSet(&cmds[i], 2, "GET", (size_t) 3, key.data, (size_t) key.len);
+		}
+		if (!RedisRun(st->conn, m, cmds, res, online_redis_timeout_ms, &err))
+			BackendRedisFailed(err);
+		for (int i = 0; i < m; i++)
+		{
+			ExpectedEntity *e = list_nth(expected, start + i);
+
+			if (res[i].type != REDIS_REPLY_STRING)
+				continue;
+			/* the reply's memory is the next round trip's */
+			e->redis = palloc(res[i].len + 1);
+			memcpy(e->redis, res[i].str, res[i].len);
+			e->redis[res[i].len] = '\0';
+			e->redis_len = res[i].len;
+		}
+	}
+}
+
+/*
+ * CompareSourceWithRedis reports each entity whose Redis value is neither
+ * its value before the GETs nor the one after them
+ */
+static void
+CompareSourceWithRedis(VerifyState *st, List *expected)
+{
+	ListCell   *lc;
+
+	foreach(lc, expected)
+	{
+		ExpectedEntity *e = lfirst(lc);
+		const char *problem = SourceProblem(e->value, e->len, e->redis, e->redis_len);
+
+		if (problem != NULL &&
+			SourceProblem(e->later, e->later_len, e->redis, e->redis_len) == NULL)
+			continue;
+		if (problem)
+			ReportKeysDifference(st, e->keys, problem,
+								 e->value ? ValueJsonb(e->value, e->len) : NULL,
+								 e->redis ? ValueJsonb(e->redis, e->redis_len) : NULL);
+	}
+}
+
+/* SourceProblem says how Redis's value differs from an expected one, or NULL */
+static const char *
+SourceProblem(const char *value, int len, const char *redis, size_t redis_len)
+{
+	if (value != NULL && redis == NULL)
+		return "missing in Redis";
+	if (value != NULL)
+		return ValueDifference(value, len, redis, redis_len);
+	if (redis != NULL)
+		return "stale key in Redis";
+	return NULL;
+}
+
+/* ReportKeysDifference is ReportDifference for an entity given by its keys */
+static void
+ReportKeysDifference(VerifyState *st, char **keys, const char *problem,
+					 Jsonb *expected, Jsonb *actual)
+{
+	int			nk = st->group->nkeys;
+	Datum		values[4];
+	bool		nulls[4] = {false};
+	Datum	   *kd = palloc(sizeof(Datum) * nk);
+
+	for (int k = 0; k < nk; k++)
+		kd[k] = CStringGetTextDatum(keys[k]);
+	values[0] = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false, TYPALIGN_INT));
+	values[1] = CStringGetTextDatum(problem);
+	values[2] = JsonbPGetDatum(expected);
+	nulls[2] = (expected == NULL);
+	values[3] = JsonbPGetDatum(actual);
+	nulls[3] = (actual == NULL);
+	tuplestore_putvalues(st->rsinfo->setResult, st->rsinfo->setDesc, values, nulls);
+}
+
 /* online_worker_status returns the worker's state as one row */
 Datum
 online_worker_status(PG_FUNCTION_ARGS)

@@ -53,7 +53,7 @@ CREATE FUNCTION featstore.online_capture()
 RETURNS trigger
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'online_capture';
-COMMENT ON FUNCTION featstore.online_capture() IS 'Change-capture trigger featstore attaches to the history table of every online feature group';
+COMMENT ON FUNCTION featstore.online_capture() IS 'Change-capture trigger featstore attaches to the history table of every online feature group, or to the source of an online group defined FROM one';
 
 CREATE FUNCTION featstore.materialize(group_name text, since timestamptz DEFAULT NULL)
 RETURNS bigint

@@ -908,3 +908,7 @@ SELECT g.name AS group_name,
   FROM featstore.feature_groups g;
 COMMENT ON COLUMN featstore.group_overview.kind IS 'table: users fill the history table; source: featstore computes the features FROM the source, through the view named by table_name';
 COMMENT ON COLUMN featstore.group_overview.source IS 'The source relation of a group computed FROM a source; NULL otherwise';
+
+-- Online store (issue 10): change capture also on the sources of online
+-- groups defined FROM one
+COMMENT ON FUNCTION featstore.online_capture() IS 'Change-capture trigger featstore attaches to the history table of every online feature group, or to the source of an online group defined FROM one';
