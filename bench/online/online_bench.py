@@ -8,6 +8,8 @@
               in Redis, p50/p99, probing one row per commit
   ingest      COPY of N rows into a group table, capture on (ONLINE) vs off
   read        1 entity x 3 groups from Python (examples/online_client.py)
+  win_freshness, win_expiry, win_ingest
+              groups defined FROM a source (issue 10): window_bench.py
 
 Environment: PGHOST, PGPORT, PGUSER, PGDATABASE, REDIS_PORT.
 """
@@ -25,6 +27,7 @@ import redis
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'examples'))
 import online_client  # noqa: E402
+import window_bench  # noqa: E402
 
 RPORT = int(os.environ['REDIS_PORT'])
 R = redis.Redis(host='127.0.0.1', port=RPORT)
@@ -222,6 +225,17 @@ def main():
     if 'read' in what:
         results['read_python'] = read(cur, int(os.environ.get('READ_N', 20000)))
         print(json.dumps({'read_python': results['read_python']}), flush=True)
+    for rate in (1000, 10000):
+        if 'win_freshness' in what:
+            results['win_freshness_%d' % rate] = window_bench.win_freshness(
+                cur, RPORT, rate, int(os.environ.get('FRESH_S', 10)), wait_drained)
+            print(json.dumps({'win_freshness': results['win_freshness_%d' % rate]}), flush=True)
+    if 'win_expiry' in what:
+        results['win_expiry'] = window_bench.win_expiry(cur, RPORT, int(os.environ.get('EXPIRY_N', 500)), wait_drained)
+        print(json.dumps({'win_expiry': results['win_expiry']}), flush=True)
+    if 'win_ingest' in what:
+        results['win_ingest'] = window_bench.win_ingest(cur, int(os.environ.get('INGEST_N', 500000)), wait_drained)
+        print(json.dumps({'win_ingest': results['win_ingest']}), flush=True)
     json.dump(results, open(os.environ.get('OUT', '/dev/null'), 'w'), indent=1)
 
 

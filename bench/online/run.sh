@@ -3,9 +3,10 @@
 # preloaded) and Redis on loopback.  Results go to bench/online/results/.
 #
 #   PG_CONFIG=... bench/online/run.sh [bulk] [freshness] [ingest] [read]
+#       [win_freshness] [win_expiry] [win_ingest]   (groups FROM a source, issue 10)
 #
 # Sizes: BULK_N (200000 entities), FRESH_S (10 s per rate), INGEST_N (500000
-# rows), READ_N (20000 reads).  Runs under nice: the machine may be shared.
+# rows), READ_N (20000 reads), EXPIRY_N (500 entities).  Runs under nice: the machine may be shared.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
