@@ -1,0 +1,547 @@
+/*
+ * window_store.c
+ *		The window engine's in-memory path: the source read once in physical
+ *		order, each event filed under its entity key, so that no index scan
+ *		in key order (one random heap fetch per event) is needed.
+ *
+ * The caller first adds its points (WinStoreAddPoint): the store keeps one
+ * entry per distinct key with the earliest and latest t.  WinStoreLoad then
+ * runs the unsorted source query (WinSourceSqlUnsorted) through SPI into a
+ * DestReceiver that looks each event's key up and keeps the event only if
+ * some point of that key can count it: event time within [earliest t -
+ * longest window, latest t] (no lower bound with an unbounded aggregate).
+ * The window bounds hold whatever strict, as_of or END EXCLUSIVE say, since
+ * those only narrow which of these events a point counts.  Kept events are
+ * fixed-size records (the source query's row as Datums, by-reference values
+ * copied) chained per key in reading order.  A pass (WinBeginStore) asks
+ * for a key's events when it reaches the key: they are sorted then by
+ * (event time, created, reading order), the source query's order.
+ *
+ * Memory: the entries, the records and their copied values live in the
+ * store's context, checked against max_bytes as they grow; past it the
+ * load stops and the caller falls back to the sorted query.  The hash of a
+ * key is its type's hash function under the key's collation ("C" for text,
+ * which is deterministic, so equal by the btree comparison means equal
+ * hashes); one int2/int4/int8 key is hashed from its Datum directly.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "common/int.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "tcop/dest.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/typcache.h"
+
+#include "window/window_int.h"
+
+/* One kept event: the source query's row, then its nulls */
+typedef struct StoreEvent
+{
+	struct StoreEvent *next;	/* the key's next event in reading order */
+	uint64		seq;			/* reading order, the last tie-break */
+	TimestampTz et;
+	TimestampTz created;		/* DT_NOEND when NULL: sorts last, as ASC does */
+	Datum		values[FLEXIBLE_ARRAY_MEMBER];	/* WIN_NATTS, then the nulls */
+} StoreEvent;
+
+/* One distinct key of the points */
+typedef struct StoreKey
+{
+	const Datum *keys;			/* the hash key: a copy in the store */
+	uint32		hash;
+	char		status;
+	TimestampTz min_t;			/* the key's points' earliest and latest t */
+	TimestampTz max_t;
+	StoreEvent *head;
+	StoreEvent *tail;
+	int64		nevents;
+} StoreKey;
+
+struct storekey_hash;
+
+static uint32 StoreHash(struct storekey_hash *tb, const Datum *keys);
+static bool StoreEqual(struct storekey_hash *tb, const Datum *a, const Datum *b);
+
+#define SH_PREFIX storekey
+#define SH_ELEMENT_TYPE StoreKey
+#define SH_KEY_TYPE const Datum *
+#define SH_KEY keys
+#define SH_HASH_KEY(tb, key) StoreHash(tb, key)
+#define SH_EQUAL(tb, a, b) StoreEqual(tb, a, b)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* Records are carved from blocks of this size */
+#define STORE_BLOCK (64 * 1024)
+/* Memory is checked at each block and after this many copied values */
+#define STORE_CHECK_EVERY 1024
+
+struct WinStore
+{
+	WinPlan    *plan;
+	MemoryContext cxt;			/* everything below */
+	Size		max_bytes;
+	bool		full;			/* outgrew max_bytes: the caller falls back */
+	bool		int_key;		/* one int2/int4/int8 key: hash the Datum */
+	FmgrInfo   *key_hash;		/* otherwise the types' hash functions */
+	int16	   *key_len;
+	bool	   *key_byval;
+	bool		unbounded;		/* some aggregate has no window */
+	int64		longest;		/* the longest window, us */
+	struct storekey_hash *hash;
+	Size		rec_size;
+	char	   *block;			/* the current block's free space */
+	Size		block_left;
+	uint64		ncopies;		/* by-reference values copied since a check */
+	uint64		nread;
+	uint64		nkept;
+	/* the pass's current key: its events sorted */
+	StoreEvent **sorted;
+	int64		sorted_cap;
+	int64		nsorted;
+	int64		cursor;
+};
+
+/* The receiver that files the source query's rows */
+typedef struct StoreReceiver
+{
+	DestReceiver pub;
+	WinStore   *store;
+	Datum	   *probe;			/* a row's keys, for the lookup */
+} StoreReceiver;
+
+/* StoreHash hashes a key's datums */
+static uint32
+StoreHash(struct storekey_hash *tb, const Datum *keys)
+{
+	WinStore   *st = (WinStore *) tb->private_data;
+	uint32		h = 0;
+
+	if (st->int_key)
+	{
+		uint64		v = (uint64) DatumGetInt64(keys[0]);
+
+		return murmurhash32((uint32) v ^ (uint32) (v >> 32));
+	}
+	for (int k = 0; k < st->plan->nkeys; k++)
+	{
+		uint32		kh = DatumGetUInt32(FunctionCall1Coll(&st->key_hash[k],
+														  st->plan->key_collations[k],
+														  keys[k]));
+
+		h = hash_combine(h, kh);
+	}
+	return h;
+}
+
+/* StoreEqual is true when two keys are equal by the engine's comparison */
+static bool
+StoreEqual(struct storekey_hash *tb, const Datum *a, const Datum *b)
+{
+	WinStore   *st = (WinStore *) tb->private_data;
+
+	if (st->int_key)
+		return DatumGetInt64(a[0]) == DatumGetInt64(b[0]);
+	for (int k = 0; k < st->plan->nkeys; k++)
+		if (DatumGetInt32(FunctionCall2Coll(&st->plan->key_cmp[k],
+											st->plan->key_collations[k],
+											a[k], b[k])) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * WinStoreBegin makes an empty store for the plan's events within
+ * max_bytes, or returns NULL when a key's type has no hash function (the
+ * caller then reads the sorted query).
+ */
+WinStore *
+WinStoreBegin(WinPlan *plan, Size max_bytes, MemoryContext cxt)
+{
+	MemoryContext scxt = AllocSetContextCreate(cxt, "featstore window store",
+											   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(scxt);
+	WinStore   *st = palloc0(sizeof(WinStore));
+	int			nkeys = plan->nkeys;
+	bool		has_agg = false;
+
+	st->plan = plan;
+	st->cxt = scxt;
+	st->max_bytes = max_bytes;
+	st->key_hash = palloc0(sizeof(FmgrInfo) * Max(nkeys, 1));
+	st->key_len = palloc0(sizeof(int16) * Max(nkeys, 1));
+	st->key_byval = palloc0(sizeof(bool) * Max(nkeys, 1));
+	st->int_key = nkeys == 1 && (plan->key_types[0] == INT8OID ||
+								 plan->key_types[0] == INT4OID ||
+								 plan->key_types[0] == INT2OID);
+	for (int k = 0; k < nkeys; k++)
+	{
+		TypeCacheEntry *tc = lookup_type_cache(plan->key_types[k],
+											   TYPECACHE_HASH_PROC_FINFO);
+
+		get_typlenbyval(plan->key_types[k], &st->key_len[k], &st->key_byval[k]);
+		if (!st->int_key && !OidIsValid(tc->hash_proc_finfo.fn_oid))
+		{
+			MemoryContextSwitchTo(old);
+			MemoryContextDelete(scxt);
+			return NULL;
+		}
+		if (!st->int_key)
+			fmgr_info_copy(&st->key_hash[k], &tc->hash_proc_finfo, scxt);
+	}
+	for (int i = 0; i < plan->nfeat; i++)
+	{
+		if (plan->feats[i].agg == FS_AGG_EXPRESSION)
+			continue;
+		has_agg = true;
+		if (plan->feats[i].window_usecs <= 0)
+			st->unbounded = true;
+		st->longest = Max(st->longest, plan->feats[i].window_usecs);
+	}
+	st->unbounded = st->unbounded || !has_agg;
+	st->rec_size = MAXALIGN(offsetof(StoreEvent, values) +
+							WIN_NATTS(plan) * (sizeof(Datum) + sizeof(bool)));
+	st->hash = storekey_create(scxt, 1024, st);
+	MemoryContextSwitchTo(old);
+	return st;
+}
+
+/* StoreCopy copies a value into the store (a by-value one is itself) */
+static inline Datum
+StoreCopy(WinStore *st, Datum d, bool byval, int16 len)
+{
+	MemoryContext old;
+	Datum		r;
+
+	if (byval)
+		return d;
+	old = MemoryContextSwitchTo(st->cxt);
+	if (len == -1)
+		d = PointerGetDatum(PG_DETOAST_DATUM_PACKED(d));
+	r = datumCopy(d, false, len);
+	MemoryContextSwitchTo(old);
+	return r;
+}
+
+/* StoreCheckMemory marks the store full once it outgrew its bound */
+static bool
+StoreCheckMemory(WinStore *st)
+{
+	st->ncopies = 0;
+	if (MemoryContextMemAllocated(st->cxt, true) > st->max_bytes)
+		st->full = true;
+	return !st->full;
+}
+
+/*
+ * WinStoreAddPoint adds a point's key and time (a point with a NULL key or
+ * time counts no event: the caller leaves it out).  False once the store
+ * outgrew its bound.
+ */
+bool
+WinStoreAddPoint(WinStore *st, const Datum *keys, TimestampTz t)
+{
+	StoreKey   *e;
+	bool		found;
+
+	if (st->full)
+		return false;
+	e = storekey_insert(st->hash, keys, &found);
+	if (!found)
+	{
+		Datum	   *copy = MemoryContextAlloc(st->cxt, sizeof(Datum) * Max(st->plan->nkeys, 1));
+
+		for (int k = 0; k < st->plan->nkeys; k++)
+			copy[k] = StoreCopy(st, keys[k], st->key_byval[k], st->key_len[k]);
+		e->keys = copy;
+		e->min_t = e->max_t = t;
+		e->head = e->tail = NULL;
+		e->nevents = 0;
+		if (++st->ncopies >= STORE_CHECK_EVERY)
+			return StoreCheckMemory(st);
+		return true;
+	}
+	e->min_t = Min(e->min_t, t);
+	e->max_t = Max(e->max_t, t);
+	return true;
+}
+
+/* StoreAlloc carves one event record from the current block */
+static StoreEvent *
+StoreAlloc(WinStore *st)
+{
+	StoreEvent *ev;
+
+	if (st->block_left < st->rec_size)
+	{
+		Size		size = Max(STORE_BLOCK, st->rec_size);
+
+		st->block = MemoryContextAlloc(st->cxt, size);
+		st->block_left = size;
+		if (!StoreCheckMemory(st))
+			return NULL;
+	}
+	ev = (StoreEvent *) st->block;
+	st->block += st->rec_size;
+	st->block_left -= st->rec_size;
+	return ev;
+}
+
+/*
+ * StoreFile files one row of the source query under its key, if a point
+ * of that key can count it.  False once the store outgrew its bound.
+ */
+static bool
+StoreFile(StoreReceiver *r, TupleTableSlot *slot)
+{
+	WinStore   *st = r->store;
+	WinPlan    *plan = st->plan;
+	int			natts = WIN_NATTS(plan);
+	StoreKey   *e;
+	StoreEvent *ev;
+	TimestampTz et;
+	bool	   *nulls;
+
+	slot_getallattrs(slot);
+	st->nread++;
+	for (int k = 0; k < plan->nkeys; k++)
+	{
+		if (slot->tts_isnull[k])
+			return true;		/* the query leaves these out; never counted */
+		r->probe[k] = slot->tts_values[k];
+	}
+	if (slot->tts_isnull[WIN_COL_TS(plan)])
+		return true;
+	e = storekey_lookup(st->hash, r->probe);
+	if (e == NULL)
+		return true;
+	et = DatumGetTimestampTz(slot->tts_values[WIN_COL_TS(plan)]);
+	if (et > e->max_t)
+		return true;
+	if (!st->unbounded && !TIMESTAMP_NOT_FINITE(e->min_t))
+	{
+		TimestampTz lo;
+
+		/* before min_t - longest, it is outside every window of every point */
+		if (!pg_sub_s64_overflow(e->min_t, st->longest, &lo) && et < lo)
+			return true;
+	}
+	if ((ev = StoreAlloc(st)) == NULL)
+		return false;
+	nulls = (bool *) (ev->values + natts);
+	memcpy(nulls, slot->tts_isnull, sizeof(bool) * natts);
+	for (int k = 0; k < plan->nkeys; k++)
+		ev->values[k] = e->keys[k];
+	for (int i = plan->nkeys; i < natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(slot->tts_tupleDescriptor, i);
+
+		ev->values[i] = nulls[i] ? (Datum) 0 :
+			StoreCopy(st, slot->tts_values[i], att->attbyval, att->attlen);
+		if (!att->attbyval && !nulls[i])
+			st->ncopies++;
+	}
+	ev->et = et;
+	ev->created = nulls[WIN_COL_CREATED(plan)] ? DT_NOEND :
+		DatumGetTimestampTz(ev->values[WIN_COL_CREATED(plan)]);
+	ev->seq = st->nkept++;
+	ev->next = NULL;
+	if (e->tail)
+		e->tail->next = ev;
+	else
+		e->head = ev;
+	e->tail = ev;
+	e->nevents++;
+	if (st->ncopies >= STORE_CHECK_EVERY)
+		return StoreCheckMemory(st);
+	return true;
+}
+
+/* StoreReceive is the receiver's receiveSlot: false stops the query */
+static bool
+StoreReceive(TupleTableSlot *slot, DestReceiver *self)
+{
+	StoreReceiver *r = (StoreReceiver *) self;
+
+	CHECK_FOR_INTERRUPTS();
+	return StoreFile(r, slot);
+}
+
+/* StoreStartup checks the query's row type against the plan's */
+static void
+StoreStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	WinCheckRowType(((StoreReceiver *) self)->store->plan, typeinfo);
+}
+
+/* StoreShutdown has nothing to do: the rows are filed as they come */
+static void
+StoreShutdown(DestReceiver *self)
+{
+}
+
+/* StoreDestroy has nothing to free: the receiver lives in the store */
+static void
+StoreDestroy(DestReceiver *self)
+{
+}
+
+/*
+ * WinStoreLoad reads the source with sql (WinSourceSqlUnsorted; as_of is
+ * its $1 when has_as_of) and files its events.  The caller is connected
+ * to SPI, with the snapshot, the role and search_path the query must run
+ * under, as for WinSourceSql.  False when the store outgrew its bound:
+ * the caller ends it and reads the sorted query instead.
+ */
+bool
+WinStoreLoad(WinStore *st, const char *sql, bool has_as_of, TimestampTz as_of)
+{
+	StoreReceiver *r;
+	SPIPlanPtr	splan;
+	SPIExecuteOptions options;
+	Oid			argtypes[1] = {TIMESTAMPTZOID};
+	int			ret;
+
+	if (st->full)
+		return false;
+	r = MemoryContextAllocZero(st->cxt, sizeof(StoreReceiver));
+	r->pub.receiveSlot = StoreReceive;
+	r->pub.rStartup = StoreStartup;
+	r->pub.rShutdown = StoreShutdown;
+	r->pub.rDestroy = StoreDestroy;
+	r->pub.mydest = DestNone;
+	r->store = st;
+	r->probe = MemoryContextAllocZero(st->cxt, sizeof(Datum) * Max(st->plan->nkeys, 1));
+
+	splan = SPI_prepare(sql, has_as_of ? 1 : 0, argtypes);
+	if (splan == NULL)
+		elog(ERROR, "featstore: could not prepare the events of feature group \"%s\": %s",
+			 st->plan->group_name, SPI_result_code_string(SPI_result));
+	memset(&options, 0, sizeof(options));
+	if (has_as_of)
+	{
+		options.params = makeParamList(1);
+		options.params->numParams = 1;
+		options.params->params[0].value = TimestampTzGetDatum(as_of);
+		options.params->params[0].isnull = false;
+		options.params->params[0].pflags = PARAM_FLAG_CONST;
+		options.params->params[0].ptype = TIMESTAMPTZOID;
+	}
+	options.read_only = true;
+	options.dest = (DestReceiver *) r;
+	ret = SPI_execute_plan_extended(splan, &options);
+	if (ret < 0)
+		elog(ERROR, "featstore: could not read the events of feature group \"%s\": %s",
+			 st->plan->group_name, SPI_result_code_string(ret));
+	SPI_freeplan(splan);
+	return !st->full;
+}
+
+/* WinStoreCounts reports the events read and kept, and the points' keys */
+void
+WinStoreCounts(const WinStore *st, uint64 *kept, uint64 *read, uint64 *keys)
+{
+	*kept = st->nkept;
+	*read = st->nread;
+	*keys = st->hash->members;
+}
+
+/* WinStoreEnd frees the store */
+void
+WinStoreEnd(WinStore *st)
+{
+	if (st != NULL)
+		MemoryContextDelete(st->cxt);
+}
+
+/* WinStorePlan is the plan the store was made for */
+WinPlan *
+WinStorePlan(const WinStore *st)
+{
+	return st->plan;
+}
+
+/* CompareEvents orders a key's events by event time, created, reading order */
+static int
+CompareEvents(const void *a, const void *b)
+{
+	const StoreEvent *x = *(const StoreEvent *const *) a;
+	const StoreEvent *y = *(const StoreEvent *const *) b;
+
+	if (x->et != y->et)
+		return x->et < y->et ? -1 : 1;
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return 0;
+}
+
+/*
+ * WinStoreStartKey makes the key's events, sorted, the ones WinStorePeek
+ * returns; a key without events (or no point) has none.
+ */
+void
+WinStoreStartKey(WinStore *st, const Datum *keys)
+{
+	StoreKey   *e = storekey_lookup(st->hash, keys);
+	int64		n = 0;
+	bool		ordered = true;
+
+	st->nsorted = st->cursor = 0;
+	if (e == NULL || e->nevents == 0)
+		return;
+	if (e->nevents > st->sorted_cap)
+	{
+		int64		cap = Max(e->nevents, Max(64, st->sorted_cap * 2));
+
+		if (st->sorted)
+			pfree(st->sorted);
+		st->sorted = MemoryContextAllocHuge(st->cxt, sizeof(StoreEvent *) * cap);
+		st->sorted_cap = cap;
+	}
+	for (StoreEvent *ev = e->head; ev != NULL; ev = ev->next)
+	{
+		if (n > 0 && ordered && CompareEvents(&st->sorted[n - 1], &ev) > 0)
+			ordered = false;
+		st->sorted[n++] = ev;
+	}
+	if (!ordered)
+		qsort(st->sorted, n, sizeof(StoreEvent *), CompareEvents);
+	st->nsorted = n;
+}
+
+/*
+ * WinStorePeek points values/nulls at the current key's next event (the
+ * source query's row shape; valid until the store ends); false when the
+ * key has no more.
+ */
+bool
+WinStorePeek(WinStore *st, Datum **values, bool **nulls)
+{
+	StoreEvent *ev;
+
+	if (st->cursor >= st->nsorted)
+		return false;
+	ev = st->sorted[st->cursor];
+	*values = ev->values;
+	*nulls = (bool *) (ev->values + WIN_NATTS(st->plan));
+	return true;
+}
+
+/* WinStoreAdvance moves past the event WinStorePeek returned */
+void
+WinStoreAdvance(WinStore *st)
+{
+	if (st->cursor < st->nsorted)
+		st->cursor++;
+}
