@@ -49,18 +49,33 @@ typedef struct StoreEvent
 	Datum		values[FLEXIBLE_ARRAY_MEMBER];	/* WIN_NATTS, then the nulls */
 } StoreEvent;
 
-/* One distinct key of the points */
-typedef struct StoreKey
+/* What the store holds per distinct key of the points */
+typedef struct StoreSlot
 {
-	const Datum *keys;			/* the hash key: a copy in the store */
-	uint32		hash;
-	char		status;
+	const Datum *keys;			/* a copy in the store */
 	TimestampTz min_t;			/* the key's points' earliest and latest t */
 	TimestampTz max_t;
 	StoreEvent *head;
 	StoreEvent *tail;
 	int64		nevents;
+} StoreSlot;
+
+/* A key in the generic table: hashed with its types' functions */
+typedef struct StoreKey
+{
+	const Datum *keys;			/* the hash key: slot.keys */
+	uint32		hash;
+	char		status;
+	StoreSlot	slot;
 } StoreKey;
+
+/* A key in the table of one integer key: the value itself, no indirection */
+typedef struct StoreIntKey
+{
+	int64		key;
+	char		status;
+	StoreSlot	slot;
+} StoreIntKey;
 
 struct storekey_hash;
 
@@ -75,6 +90,17 @@ static bool StoreEqual(struct storekey_hash *tb, const Datum *a, const Datum *b)
 #define SH_EQUAL(tb, a, b) StoreEqual(tb, a, b)
 #define SH_STORE_HASH
 #define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+#define SH_PREFIX storeint
+#define SH_ELEMENT_TYPE StoreIntKey
+#define SH_KEY_TYPE int64
+#define SH_KEY key
+#define SH_HASH_KEY(tb, key) murmurhash32((uint32) (key) ^ (uint32) ((uint64) (key) >> 32))
+#define SH_EQUAL(tb, a, b) ((a) == (b))
 #define SH_SCOPE static inline
 #define SH_DECLARE
 #define SH_DEFINE
@@ -97,11 +123,12 @@ struct WinStore
 	bool	   *key_byval;
 	bool		unbounded;		/* some aggregate has no window */
 	int64		longest;		/* the longest window, us */
-	struct storekey_hash *hash;
+	struct storekey_hash *hash; /* one of the two */
+	struct storeint_hash *ihash;
 	Size		rec_size;
 	char	   *block;			/* the current block's free space */
 	Size		block_left;
-	uint64		ncopies;		/* by-reference values copied since a check */
+	uint64		ncopies;		/* keys added since a check */
 	uint64		nread;
 	uint64		nkept;
 	/* the pass's current key: its events sorted */
@@ -126,12 +153,6 @@ StoreHash(struct storekey_hash *tb, const Datum *keys)
 	WinStore   *st = (WinStore *) tb->private_data;
 	uint32		h = 0;
 
-	if (st->int_key)
-	{
-		uint64		v = (uint64) DatumGetInt64(keys[0]);
-
-		return murmurhash32((uint32) v ^ (uint32) (v >> 32));
-	}
 	for (int k = 0; k < st->plan->nkeys; k++)
 	{
 		uint32		kh = DatumGetUInt32(FunctionCall1Coll(&st->key_hash[k],
@@ -149,8 +170,6 @@ StoreEqual(struct storekey_hash *tb, const Datum *a, const Datum *b)
 {
 	WinStore   *st = (WinStore *) tb->private_data;
 
-	if (st->int_key)
-		return DatumGetInt64(a[0]) == DatumGetInt64(b[0]);
 	for (int k = 0; k < st->plan->nkeys; k++)
 		if (DatumGetInt32(FunctionCall2Coll(&st->plan->key_cmp[k],
 											st->plan->key_collations[k],
@@ -210,7 +229,10 @@ WinStoreBegin(WinPlan *plan, Size max_bytes, MemoryContext cxt)
 	st->unbounded = st->unbounded || !has_agg;
 	st->rec_size = MAXALIGN(offsetof(StoreEvent, values) +
 							WIN_NATTS(plan) * (sizeof(Datum) + sizeof(bool)));
-	st->hash = storekey_create(scxt, 1024, st);
+	if (st->int_key)
+		st->ihash = storeint_create(scxt, 1024, st);
+	else
+		st->hash = storekey_create(scxt, 1024, st);
 	MemoryContextSwitchTo(old);
 	return st;
 }
@@ -232,6 +254,35 @@ StoreCopy(WinStore *st, Datum d, bool byval, int16 len)
 	return r;
 }
 
+/* StoreCopyKeys copies a point's keys into the store */
+static const Datum *
+StoreCopyKeys(WinStore *st, const Datum *keys)
+{
+	Datum	   *copy = MemoryContextAlloc(st->cxt, sizeof(Datum) * Max(st->plan->nkeys, 1));
+
+	for (int k = 0; k < st->plan->nkeys; k++)
+		copy[k] = StoreCopy(st, keys[k], st->key_byval[k], st->key_len[k]);
+	return copy;
+}
+
+/* StoreLookup finds a key's slot; NULL when no point has the key */
+static inline StoreSlot *
+StoreLookup(WinStore *st, const Datum *keys)
+{
+	if (st->int_key)
+	{
+		StoreIntKey *k = storeint_lookup(st->ihash, DatumGetInt64(keys[0]));
+
+		return k ? &k->slot : NULL;
+	}
+	else
+	{
+		StoreKey   *k = storekey_lookup(st->hash, keys);
+
+		return k ? &k->slot : NULL;
+	}
+}
+
 /* StoreCheckMemory marks the store full once it outgrew its bound */
 static bool
 StoreCheckMemory(WinStore *st)
@@ -250,19 +301,25 @@ StoreCheckMemory(WinStore *st)
 bool
 WinStoreAddPoint(WinStore *st, const Datum *keys, TimestampTz t)
 {
-	StoreKey   *e;
+	StoreSlot  *e;
 	bool		found;
 
 	if (st->full)
 		return false;
-	e = storekey_insert(st->hash, keys, &found);
+	if (st->int_key)
+		e = &storeint_insert(st->ihash, DatumGetInt64(keys[0]), &found)->slot;
+	else
+	{
+		StoreKey   *k = storekey_insert(st->hash, keys, &found);
+
+		e = &k->slot;
+		if (!found)
+			k->keys = e->keys = StoreCopyKeys(st, keys);
+	}
 	if (!found)
 	{
-		Datum	   *copy = MemoryContextAlloc(st->cxt, sizeof(Datum) * Max(st->plan->nkeys, 1));
-
-		for (int k = 0; k < st->plan->nkeys; k++)
-			copy[k] = StoreCopy(st, keys[k], st->key_byval[k], st->key_len[k]);
-		e->keys = copy;
+		if (st->int_key)
+			e->keys = NULL;		/* by value: events take the probe's */
 		e->min_t = e->max_t = t;
 		e->head = e->tail = NULL;
 		e->nevents = 0;
@@ -275,25 +332,55 @@ WinStoreAddPoint(WinStore *st, const Datum *keys, TimestampTz t)
 	return true;
 }
 
-/* StoreAlloc carves one event record from the current block */
-static StoreEvent *
-StoreAlloc(WinStore *st)
+/*
+ * StoreCarve carves size bytes (MAXALIGNed) from the current block, or
+ * allocates a large one alone; NULL once the store outgrew its bound.
+ */
+static void *
+StoreCarve(WinStore *st, Size size)
 {
-	StoreEvent *ev;
+	void	   *p;
 
-	if (st->block_left < st->rec_size)
+	size = MAXALIGN(size);
+	if (size > STORE_BLOCK / 4)
 	{
-		Size		size = Max(STORE_BLOCK, st->rec_size);
-
-		st->block = MemoryContextAlloc(st->cxt, size);
-		st->block_left = size;
+		p = MemoryContextAllocHuge(st->cxt, size);
+		return StoreCheckMemory(st) ? p : NULL;
+	}
+	if (st->block_left < size)
+	{
+		st->block = MemoryContextAlloc(st->cxt, STORE_BLOCK);
+		st->block_left = STORE_BLOCK;
 		if (!StoreCheckMemory(st))
 			return NULL;
 	}
-	ev = (StoreEvent *) st->block;
-	st->block += st->rec_size;
-	st->block_left -= st->rec_size;
-	return ev;
+	p = st->block;
+	st->block += size;
+	st->block_left -= size;
+	return p;
+}
+
+/*
+ * StoreCopyValue copies an event's by-reference value into the store's
+ * blocks (detoasted, so the store holds it whole); false when full.
+ */
+static bool
+StoreCopyValue(WinStore *st, Datum *d, int16 len)
+{
+	Datum		v = *d;
+	Size		size;
+	void	   *p;
+
+	if (len == -1)
+		v = PointerGetDatum(PG_DETOAST_DATUM_PACKED(v));
+	size = datumGetSize(v, false, len);
+	if ((p = StoreCarve(st, size)) == NULL)
+		return false;
+	memcpy(p, DatumGetPointer(v), size);
+	if (v != *d)
+		pfree(DatumGetPointer(v));
+	*d = PointerGetDatum(p);
+	return true;
 }
 
 /*
@@ -306,7 +393,7 @@ StoreFile(StoreReceiver *r, TupleTableSlot *slot)
 	WinStore   *st = r->store;
 	WinPlan    *plan = st->plan;
 	int			natts = WIN_NATTS(plan);
-	StoreKey   *e;
+	StoreSlot  *e;
 	StoreEvent *ev;
 	TimestampTz et;
 	bool	   *nulls;
@@ -321,7 +408,7 @@ StoreFile(StoreReceiver *r, TupleTableSlot *slot)
 	}
 	if (slot->tts_isnull[WIN_COL_TS(plan)])
 		return true;
-	e = storekey_lookup(st->hash, r->probe);
+	e = StoreLookup(st, r->probe);
 	if (e == NULL)
 		return true;
 	et = DatumGetTimestampTz(slot->tts_values[WIN_COL_TS(plan)]);
@@ -335,20 +422,19 @@ StoreFile(StoreReceiver *r, TupleTableSlot *slot)
 		if (!pg_sub_s64_overflow(e->min_t, st->longest, &lo) && et < lo)
 			return true;
 	}
-	if ((ev = StoreAlloc(st)) == NULL)
+	if ((ev = StoreCarve(st, st->rec_size)) == NULL)
 		return false;
 	nulls = (bool *) (ev->values + natts);
 	memcpy(nulls, slot->tts_isnull, sizeof(bool) * natts);
 	for (int k = 0; k < plan->nkeys; k++)
-		ev->values[k] = e->keys[k];
+		ev->values[k] = st->key_byval[k] ? r->probe[k] : e->keys[k];
 	for (int i = plan->nkeys; i < natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(slot->tts_tupleDescriptor, i);
 
-		ev->values[i] = nulls[i] ? (Datum) 0 :
-			StoreCopy(st, slot->tts_values[i], att->attbyval, att->attlen);
-		if (!att->attbyval && !nulls[i])
-			st->ncopies++;
+		ev->values[i] = nulls[i] ? (Datum) 0 : slot->tts_values[i];
+		if (!att->attbyval && !nulls[i] && !StoreCopyValue(st, &ev->values[i], att->attlen))
+			return false;
 	}
 	ev->et = et;
 	ev->created = nulls[WIN_COL_CREATED(plan)] ? DT_NOEND :
@@ -361,8 +447,6 @@ StoreFile(StoreReceiver *r, TupleTableSlot *slot)
 		e->head = ev;
 	e->tail = ev;
 	e->nevents++;
-	if (st->ncopies >= STORE_CHECK_EVERY)
-		return StoreCheckMemory(st);
 	return true;
 }
 
@@ -452,7 +536,7 @@ WinStoreCounts(const WinStore *st, uint64 *kept, uint64 *read, uint64 *keys)
 {
 	*kept = st->nkept;
 	*read = st->nread;
-	*keys = st->hash->members;
+	*keys = st->int_key ? st->ihash->members : st->hash->members;
 }
 
 /* WinStoreEnd frees the store */
@@ -493,7 +577,7 @@ CompareEvents(const void *a, const void *b)
 void
 WinStoreStartKey(WinStore *st, const Datum *keys)
 {
-	StoreKey   *e = storekey_lookup(st->hash, keys);
+	StoreSlot  *e = StoreLookup(st, keys);
 	int64		n = 0;
 	bool		ordered = true;
 
