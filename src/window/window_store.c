@@ -39,15 +39,19 @@
 
 #include "window/window_int.h"
 
-/* One kept event: the source query's row, then its nulls */
+/*
+ * One kept event: the source query's row, then its nulls.  A NULL created
+ * is stored as DT_NOEND, so that it sorts last, as the query's ASC does.
+ */
 typedef struct StoreEvent
 {
 	struct StoreEvent *next;	/* the key's next event in reading order */
 	uint64		seq;			/* reading order, the last tie-break */
-	TimestampTz et;
-	TimestampTz created;		/* DT_NOEND when NULL: sorts last, as ASC does */
 	Datum		values[FLEXIBLE_ARRAY_MEMBER];	/* WIN_NATTS, then the nulls */
 } StoreEvent;
+
+#define EV_TIME(plan, ev)	DatumGetTimestampTz((ev)->values[WIN_COL_TS(plan)])
+#define EV_CREATED(plan, ev)	DatumGetTimestampTz((ev)->values[WIN_COL_CREATED(plan)])
 
 /* What the store holds per distinct key of the points */
 typedef struct StoreSlot
@@ -436,9 +440,8 @@ StoreFile(StoreReceiver *r, TupleTableSlot *slot)
 		if (!att->attbyval && !nulls[i] && !StoreCopyValue(st, &ev->values[i], att->attlen))
 			return false;
 	}
-	ev->et = et;
-	ev->created = nulls[WIN_COL_CREATED(plan)] ? DT_NOEND :
-		DatumGetTimestampTz(ev->values[WIN_COL_CREATED(plan)]);
+	if (nulls[WIN_COL_CREATED(plan)])
+		ev->values[WIN_COL_CREATED(plan)] = TimestampTzGetDatum(DT_NOEND);
 	ev->seq = st->nkept++;
 	ev->next = NULL;
 	if (e->tail)
@@ -554,17 +557,25 @@ WinStorePlan(const WinStore *st)
 	return st->plan;
 }
 
-/* CompareEvents orders a key's events by event time, created, reading order */
+/*
+ * CompareEvents orders a key's events by event time, created, reading
+ * order; arg is the plan.
+ */
 static int
-CompareEvents(const void *a, const void *b)
+CompareEvents(const void *a, const void *b, void *arg)
 {
+	const WinPlan *plan = (const WinPlan *) arg;
 	const StoreEvent *x = *(const StoreEvent *const *) a;
 	const StoreEvent *y = *(const StoreEvent *const *) b;
+	TimestampTz xt = EV_TIME(plan, x);
+	TimestampTz yt = EV_TIME(plan, y);
 
-	if (x->et != y->et)
-		return x->et < y->et ? -1 : 1;
-	if (x->created != y->created)
-		return x->created < y->created ? -1 : 1;
+	if (xt != yt)
+		return xt < yt ? -1 : 1;
+	xt = EV_CREATED(plan, x);
+	yt = EV_CREATED(plan, y);
+	if (xt != yt)
+		return xt < yt ? -1 : 1;
 	if (x->seq != y->seq)
 		return x->seq < y->seq ? -1 : 1;
 	return 0;
@@ -595,12 +606,12 @@ WinStoreStartKey(WinStore *st, const Datum *keys)
 	}
 	for (StoreEvent *ev = e->head; ev != NULL; ev = ev->next)
 	{
-		if (n > 0 && ordered && CompareEvents(&st->sorted[n - 1], &ev) > 0)
+		if (n > 0 && ordered && CompareEvents(&st->sorted[n - 1], &ev, st->plan) > 0)
 			ordered = false;
 		st->sorted[n++] = ev;
 	}
 	if (!ordered)
-		qsort(st->sorted, n, sizeof(StoreEvent *), CompareEvents);
+		qsort_arg(st->sorted, n, sizeof(StoreEvent *), CompareEvents, st->plan);
 	st->nsorted = n;
 }
 
