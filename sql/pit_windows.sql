@@ -468,6 +468,59 @@ SELECT k, (SELECT sum(g.n_1h)
 			WHERE s.user_id = x.k) AS n
   FROM (VALUES ('e1'), ('nobody'), ('e1')) AS x(k);
 
+-- an error inside the pass (an expression feature dividing by zero) is
+-- caught by an exception block or a savepoint like any error: the node's
+-- SPI connection and the events' cursor go with the subtransaction
+DO LANGUAGE featstore $$
+CREATE FEATURE GROUP w_bad ENTITY win_user FROM tx TIMESTAMP event_time
+    FEATURES (n bigint AS count(*) OVER '1 hour', bad bigint AS n / (n - n));
+$$;
+DO $$
+BEGIN
+	PERFORM count(*) FROM spine_u s
+	  LEFT JOIN w_bad g ON g.user_id = s.user_id
+	   AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false);
+EXCEPTION WHEN division_by_zero THEN
+	RAISE NOTICE 'caught: %', SQLERRM;
+END $$;
+BEGIN;
+SAVEPOINT before_bad;
+SELECT count(g.bad) FROM spine_u s
+  LEFT JOIN w_bad g ON g.user_id = s.user_id
+   AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false);
+ROLLBACK TO before_bad;
+SELECT sum(g.n_1h) FROM spine_u s
+  LEFT JOIN w_user g ON g.user_id = s.user_id
+   AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false);
+-- a cursor held past the commit, and one closed after a partial fetch
+DECLARE held CURSOR WITH HOLD FOR
+SELECT s.id, g.n_1h FROM spine_u s
+  LEFT JOIN w_user g ON g.user_id = s.user_id
+   AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false)
+ ORDER BY s.id;
+DECLARE partial CURSOR FOR
+SELECT g.n_1h >= 0 AS counted FROM spine_u s
+  LEFT JOIN w_user g ON g.user_id = s.user_id
+   AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false);
+FETCH 1 FROM partial;
+CLOSE partial;
+COMMIT;
+FETCH 3 FROM held;
+CLOSE held;
+SELECT featstore.exec($$DROP FEATURE GROUP w_bad$$);
+-- the join inside a function called once per row: nested SPI users
+CREATE FUNCTION n_1h_of(u text) RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE
+	r numeric;
+BEGIN
+	SELECT sum(g.n_1h) INTO r FROM spine_u s
+	  LEFT JOIN w_user g ON g.user_id = s.user_id
+	   AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false)
+	 WHERE s.user_id = u;
+	RETURN r;
+END $$;
+SELECT u, n_1h_of(u) FROM (VALUES ('e1'), ('nobody')) AS x(u);
+
 -- EXPLAIN: the window strategy reads the spine child alone
 EXPLAIN (COSTS OFF)
 SELECT s.id, g.n_1h
