@@ -13,9 +13,11 @@
  * The window bounds hold whatever strict, as_of or END EXCLUSIVE say, since
  * those only narrow which of these events a point counts.  Kept events are
  * fixed-size records (the source query's row as Datums, by-reference values
- * copied) chained per key in reading order.  A pass (WinBeginStore) asks
- * for a key's events when it reaches the key: they are sorted then by
- * (event time, created, reading order), the source query's order.
+ * copied into blocks of their own) numbered by key; after the load one
+ * counting sort by key lays out pointers to them grouped by key, in reading
+ * order (no pointer chasing per event).  A pass (WinBeginStore) asks for a
+ * key's events when it reaches the key: they are sorted then by (event
+ * time, created, reading order), the source query's order.
  *
  * Memory: the entries, the records and their copied values live in the
  * store's context, checked against max_bytes as they grow; past it the
@@ -45,7 +47,7 @@
  */
 typedef struct StoreEvent
 {
-	struct StoreEvent *next;	/* the key's next event in reading order */
+	uint32		idx;			/* the key's number (StoreSlot.idx) */
 	uint64		seq;			/* reading order, the last tie-break */
 	Datum		values[FLEXIBLE_ARRAY_MEMBER];	/* WIN_NATTS, then the nulls */
 } StoreEvent;
@@ -59,9 +61,7 @@ typedef struct StoreSlot
 	const Datum *keys;			/* a copy in the store */
 	TimestampTz min_t;			/* the key's points' earliest and latest t */
 	TimestampTz max_t;
-	StoreEvent *head;
-	StoreEvent *tail;
-	int64		nevents;
+	uint32		idx;			/* numbers the keys from 0, for the counts */
 } StoreSlot;
 
 /* A key in the generic table: hashed with its types' functions */
@@ -130,16 +130,24 @@ struct WinStore
 	struct storekey_hash *hash; /* one of the two */
 	struct storeint_hash *ihash;
 	Size		rec_size;
-	char	   *block;			/* the current block's free space */
+	char	   *block;			/* the current value block's free space */
 	Size		block_left;
+	char	  **rblocks;		/* the record blocks, full but the last */
+	int			nrblocks;
+	int			rblocks_cap;
+	int64		rblock_recs;	/* records per record block */
+	int64		rblock_used;	/* records in the last one */
+	uint32		nslots;			/* distinct keys */
+	uint32		counts_cap;
+	uint64	   *counts;			/* per key: its events, then (after the load)
+								 * where its events start in sorted */
 	uint64		ncopies;		/* keys added since a check */
 	uint64		nread;
 	uint64		nkept;
-	/* the pass's current key: its events sorted */
+	/* after the load: every kept event, grouped by key in reading order */
 	StoreEvent **sorted;
-	int64		sorted_cap;
-	int64		nsorted;
-	int64		cursor;
+	int64		cursor;			/* the pass's current key: sorted[cursor .. end) */
+	int64		end;
 };
 
 /* The receiver that files the source query's rows */
@@ -233,6 +241,7 @@ WinStoreBegin(WinPlan *plan, Size max_bytes, MemoryContext cxt)
 	st->unbounded = st->unbounded || !has_agg;
 	st->rec_size = MAXALIGN(offsetof(StoreEvent, values) +
 							WIN_NATTS(plan) * (sizeof(Datum) + sizeof(bool)));
+	st->rblock_recs = Max(1, STORE_BLOCK / st->rec_size);
 	if (st->int_key)
 		st->ihash = storeint_create(scxt, 1024, st);
 	else
@@ -325,8 +334,20 @@ WinStoreAddPoint(WinStore *st, const Datum *keys, TimestampTz t)
 		if (st->int_key)
 			e->keys = NULL;		/* by value: events take the probe's */
 		e->min_t = e->max_t = t;
-		e->head = e->tail = NULL;
-		e->nevents = 0;
+		if (st->nslots == PG_UINT32_MAX - 1)
+		{
+			st->full = true;
+			return false;
+		}
+		if (st->nslots >= st->counts_cap)
+		{
+			st->counts_cap = Max(1024, st->counts_cap * 2);
+			st->counts = st->counts ?
+				repalloc_huge(st->counts, sizeof(uint64) * (st->counts_cap + 1)) :
+				MemoryContextAllocHuge(st->cxt, sizeof(uint64) * (st->counts_cap + 1));
+		}
+		e->idx = st->nslots;
+		st->counts[st->nslots++] = 0;
 		if (++st->ncopies >= STORE_CHECK_EVERY)
 			return StoreCheckMemory(st);
 		return true;
@@ -362,6 +383,74 @@ StoreCarve(WinStore *st, Size size)
 	st->block += size;
 	st->block_left -= size;
 	return p;
+}
+
+/*
+ * StoreRecord allocates one event record: records sit in blocks of their
+ * own, rblock_recs each, so that StoreGroup can walk them in reading order.
+ * NULL once the store outgrew its bound.
+ */
+static StoreEvent *
+StoreRecord(WinStore *st)
+{
+	if (st->nrblocks == 0 || st->rblock_used == st->rblock_recs)
+	{
+		if (st->nrblocks == st->rblocks_cap)
+		{
+			st->rblocks_cap = Max(64, st->rblocks_cap * 2);
+			st->rblocks = st->rblocks ?
+				repalloc_huge(st->rblocks, sizeof(char *) * st->rblocks_cap) :
+				MemoryContextAllocHuge(st->cxt, sizeof(char *) * st->rblocks_cap);
+		}
+		st->rblocks[st->nrblocks++] = MemoryContextAllocHuge(st->cxt,
+															 st->rec_size * st->rblock_recs);
+		st->rblock_used = 0;
+		if (!StoreCheckMemory(st))
+			return NULL;
+	}
+	return (StoreEvent *) (st->rblocks[st->nrblocks - 1] + st->rec_size * st->rblock_used++);
+}
+
+/*
+ * StoreGroup lays the kept events out by key, each key's in reading order
+ * (a counting sort by key number over the records, read in order): counts
+ * becomes where each key's events start in sorted.  False when that array
+ * would outgrow the store's bound.
+ */
+static bool
+StoreGroup(WinStore *st)
+{
+	uint64		start = 0;
+	int64		left = st->nkept;
+
+	st->sorted = MemoryContextAllocHuge(st->cxt, sizeof(StoreEvent *) * Max(st->nkept, 1));
+	if (!StoreCheckMemory(st))
+		return false;
+	for (uint32 i = 0; i < st->nslots; i++)
+	{
+		uint64		n = st->counts[i];
+
+		st->counts[i] = start;
+		start += n;
+	}
+	for (int b = 0; b < st->nrblocks && left > 0; b++)
+	{
+		int64		n = Min(left, st->rblock_recs);
+
+		for (int64 j = 0; j < n; j++)
+		{
+			StoreEvent *ev = (StoreEvent *) (st->rblocks[b] + st->rec_size * j);
+
+			st->sorted[st->counts[ev->idx]++] = ev;
+		}
+		left -= n;
+	}
+	/* counts[i] now ends key i: shift it back to its start */
+	for (uint32 i = st->nslots; i > 0; i--)
+		st->counts[i] = st->counts[i - 1];
+	if (st->counts)
+		st->counts[0] = 0;
+	return true;
 }
 
 /*
@@ -426,7 +515,7 @@ StoreFile(StoreReceiver *r, TupleTableSlot *slot)
 		if (!pg_sub_s64_overflow(e->min_t, st->longest, &lo) && et < lo)
 			return true;
 	}
-	if ((ev = StoreCarve(st, st->rec_size)) == NULL)
+	if ((ev = StoreRecord(st)) == NULL)
 		return false;
 	nulls = (bool *) (ev->values + natts);
 	memcpy(nulls, slot->tts_isnull, sizeof(bool) * natts);
@@ -443,13 +532,8 @@ StoreFile(StoreReceiver *r, TupleTableSlot *slot)
 	if (nulls[WIN_COL_CREATED(plan)])
 		ev->values[WIN_COL_CREATED(plan)] = TimestampTzGetDatum(DT_NOEND);
 	ev->seq = st->nkept++;
-	ev->next = NULL;
-	if (e->tail)
-		e->tail->next = ev;
-	else
-		e->head = ev;
-	e->tail = ev;
-	e->nevents++;
+	ev->idx = e->idx;
+	st->counts[e->idx]++;
 	return true;
 }
 
@@ -530,7 +614,7 @@ WinStoreLoad(WinStore *st, const char *sql, bool has_as_of, TimestampTz as_of)
 		elog(ERROR, "featstore: could not read the events of feature group \"%s\": %s",
 			 st->plan->group_name, SPI_result_code_string(ret));
 	SPI_freeplan(splan);
-	return !st->full;
+	return !st->full && StoreGroup(st);
 }
 
 /* WinStoreCounts reports the events read and kept, and the points' keys */
@@ -589,30 +673,18 @@ void
 WinStoreStartKey(WinStore *st, const Datum *keys)
 {
 	StoreSlot  *e = StoreLookup(st, keys);
-	int64		n = 0;
 	bool		ordered = true;
 
-	st->nsorted = st->cursor = 0;
-	if (e == NULL || e->nevents == 0)
+	st->cursor = st->end = 0;
+	if (e == NULL || st->sorted == NULL)
 		return;
-	if (e->nevents > st->sorted_cap)
-	{
-		int64		cap = Max(e->nevents, Max(64, st->sorted_cap * 2));
-
-		if (st->sorted)
-			pfree(st->sorted);
-		st->sorted = MemoryContextAllocHuge(st->cxt, sizeof(StoreEvent *) * cap);
-		st->sorted_cap = cap;
-	}
-	for (StoreEvent *ev = e->head; ev != NULL; ev = ev->next)
-	{
-		if (n > 0 && ordered && CompareEvents(&st->sorted[n - 1], &ev, st->plan) > 0)
-			ordered = false;
-		st->sorted[n++] = ev;
-	}
+	st->cursor = st->counts[e->idx];
+	st->end = st->counts[e->idx + 1];
+	for (int64 i = st->cursor + 1; i < st->end && ordered; i++)
+		ordered = CompareEvents(&st->sorted[i - 1], &st->sorted[i], st->plan) <= 0;
 	if (!ordered)
-		qsort_arg(st->sorted, n, sizeof(StoreEvent *), CompareEvents, st->plan);
-	st->nsorted = n;
+		qsort_arg(st->sorted + st->cursor, st->end - st->cursor, sizeof(StoreEvent *),
+				  CompareEvents, st->plan);
 }
 
 /*
@@ -625,7 +697,7 @@ WinStorePeek(WinStore *st, Datum **values, bool **nulls)
 {
 	StoreEvent *ev;
 
-	if (st->cursor >= st->nsorted)
+	if (st->cursor >= st->end)
 		return false;
 	ev = st->sorted[st->cursor];
 	*values = ev->values;
@@ -637,6 +709,6 @@ WinStorePeek(WinStore *st, Datum **values, bool **nulls)
 void
 WinStoreAdvance(WinStore *st)
 {
-	if (st->cursor < st->nsorted)
+	if (st->cursor < st->end)
 		st->cursor++;
 }
