@@ -319,6 +319,9 @@ WinStoreAddPoint(WinStore *st, const Datum *keys, TimestampTz t)
 
 	if (st->full)
 		return false;
+	if (st->sorted != NULL)
+		elog(ERROR, "window store of feature group \"%s\": a point added after the load",
+			 st->plan->group_name);
 	if (st->int_key)
 		e = &storeint_insert(st->ihash, DatumGetInt64(keys[0]), &found)->slot;
 	else
@@ -584,6 +587,9 @@ WinStoreLoad(WinStore *st, const char *sql, bool has_as_of, TimestampTz as_of)
 
 	if (st->full)
 		return false;
+	if (st->sorted != NULL)
+		elog(ERROR, "window store of feature group \"%s\" is loaded already",
+			 st->plan->group_name);
 	r = MemoryContextAllocZero(st->cxt, sizeof(StoreReceiver));
 	r->pub.receiveSlot = StoreReceive;
 	r->pub.rStartup = StoreStartup;
