@@ -33,6 +33,7 @@
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
+#include "executor/nodeHash.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -84,6 +85,9 @@ typedef struct PitWindow
 	/* one scan, in the node's runcxt */
 	Tuplesortstate *spine_sort;
 	bool		sort_spilled;	/* for EXPLAIN ANALYZE: the last sort went to disk */
+	WinStore   *store;			/* the events in memory, or NULL: the sorted query */
+	const char *events_text;	/* for EXPLAIN ANALYZE: how the last scan read them */
+	char		events_buf[128];	/* its text for the in-memory path */
 	Tuplestorestate *out;
 	MemoryContext rowcxt;		/* reset per spine row */
 } PitWindow;
@@ -96,6 +100,8 @@ static void PitWindowCheckOptions(PitScanState *st);
 static void PitWindowSortSpine(PitScanState *st);
 static void PitWindowPass(PitScanState *st);
 static Portal PitWindowOpenEvents(PitScanState *st);
+static void PitWindowAddPoint(PitScanState *st, TupleTableSlot *slot);
+static bool PitWindowLoadStore(PitScanState *st);
 static void PitWindowRow(PitScanState *st, WinState *ws);
 static bool PitWindowViewQual(PitScanState *st, Datum *values, bool *isnull);
 
@@ -330,11 +336,85 @@ PitWindowSortSpine(PitScanState *st)
 	w->spine_sort = tuplesort_begin_heap(spine_desc, n, attrs, ops, colls, nulls_first,
 										 Max(work_mem / 2, 64), NULL, TUPLESORT_NONE);
 	MemoryContextSwitchTo(old);
+	/* the in-memory path, as a hash join's table: within hash_mem */
+	w->store = WinStoreBegin(w->plan, get_hash_memory_limit(), st->runcxt);
+	w->events_text = w->store ? NULL : "sorted by the source query (a key type has no hash function)";
 	while (!st->spine_done && (slot = PitNextSpineRow(st)) != NULL)
+	{
 		tuplesort_puttupleslot(w->spine_sort, slot);
+		if (w->store != NULL)
+			PitWindowAddPoint(st, slot);
+	}
 	tuplesort_performsort(w->spine_sort);
 	tuplesort_get_stats(w->spine_sort, &stats);
 	w->sort_spilled = stats.spaceType == SORT_SPACE_TYPE_DISK;
+}
+
+/*
+ * PitWindowAddPoint adds a spine row's key and ts to the store; a row with
+ * a NULL key or ts counts no event.  A store outgrowing its bound is ended:
+ * the pass reads the sorted query.
+ */
+static void
+PitWindowAddPoint(PitScanState *st, TupleTableSlot *slot)
+{
+	PitWindow  *w = st->win;
+	bool		isnull;
+	TimestampTz t;
+
+	t = DatumGetTimestampTz(slot_getattr(slot, st->spine_ts, &isnull));
+	if (isnull)
+		return;
+	for (int i = 0; i < st->nkeys; i++)
+	{
+		w->keys[i] = slot_getattr(slot, st->spine_keys[i], &isnull);
+		if (isnull)
+			return;
+	}
+	if (!WinStoreAddPoint(w->store, w->keys, t))
+	{
+		WinStoreEnd(w->store);
+		w->store = NULL;
+		w->events_text = "sorted by the source query (the spine's keys outgrew hash_mem)";
+	}
+}
+
+/*
+ * PitWindowLoadStore reads the source in physical order into the store, as
+ * the calling role, under the pinned search_path and the query's snapshot
+ * (as PitWindowOpenEvents).  False, with the store ended, when the events
+ * outgrew it.
+ */
+static bool
+PitWindowLoadStore(PitScanState *st)
+{
+	PitWindow  *w = st->win;
+	EState	   *estate = st->css.ss.ps.state;
+	char	   *sql = WinSourceSqlUnsorted(w->plan, st->has_asof, NULL);
+	int			level;
+	bool		ok;
+	uint64		kept;
+	uint64		read;
+	uint64		keys;
+
+	level = FeatstorePinSearchPath();
+	PushActiveSnapshot(estate->es_snapshot);
+	ok = WinStoreLoad(w->store, sql, st->has_asof, st->as_of);
+	PopActiveSnapshot();
+	AtEOXact_GUC(true, level);
+	if (!ok)
+	{
+		WinStoreEnd(w->store);
+		w->store = NULL;
+		w->events_text = "sorted by the source query (the events outgrew hash_mem)";
+		return false;
+	}
+	WinStoreCounts(w->store, &kept, &read, &keys);
+	snprintf(w->events_buf, sizeof(w->events_buf),
+			 "hashed in memory, " UINT64_FORMAT " kept of " UINT64_FORMAT " read",
+			 kept, read);
+	w->events_text = w->events_buf;
+	return true;
 }
 
 /*
@@ -349,15 +429,23 @@ PitWindowPass(PitScanState *st)
 	PitWindow  *w = st->win;
 	MemoryContext caller = CurrentMemoryContext;
 	Portal		portal;
-	char	   *portal_name;
+	char	   *portal_name = NULL;
 	WinState   *ws;
 	int			ret;
 
 	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "featstore: SPI_connect failed: %s", SPI_result_code_string(ret));
-	portal = PitWindowOpenEvents(st);
-	portal_name = MemoryContextStrdup(caller, portal->name);
-	ws = WinBegin(w->plan, portal, st->as_of, st->has_asof, st->strict, st->runcxt);
+	if (w->store != NULL && PitWindowLoadStore(st))
+		ws = WinBeginStore(w->plan, w->store, st->as_of, st->has_asof, st->strict,
+						   st->runcxt);
+	else
+	{
+		if (w->events_text == NULL)
+			w->events_text = "sorted by the source query";
+		portal = PitWindowOpenEvents(st);
+		portal_name = MemoryContextStrdup(caller, portal->name);
+		ws = WinBegin(w->plan, portal, st->as_of, st->has_asof, st->strict, st->runcxt);
+	}
 
 	while (tuplesort_gettupleslot(w->spine_sort, true, false, st->spine_slot, NULL))
 	{
@@ -367,8 +455,10 @@ PitWindowPass(PitScanState *st)
 	}
 
 	WinEnd(ws);
+	WinStoreEnd(w->store);
+	w->store = NULL;
 	/* the engine may have closed it: look it up rather than trust the pointer */
-	portal = SPI_cursor_find(portal_name);
+	portal = portal_name ? SPI_cursor_find(portal_name) : NULL;
 	if (portal != NULL)
 		SPI_cursor_close(portal);
 	if ((ret = SPI_finish()) != SPI_OK_FINISH)
@@ -423,7 +513,6 @@ PitWindowRow(PitScanState *st, WinState *ws)
 	bool	   *isnull = w->isnull;
 	MemoryContext old = MemoryContextSwitchTo(w->rowcxt);
 	WinPoint	point;
-	TimestampTz next_change;
 	bool		tsnull;
 	bool		never;
 	bool		found;
@@ -449,7 +538,7 @@ PitWindowRow(PitScanState *st, WinState *ws)
 		point.key_nulls = w->all_null;
 	if (tsnull)
 		point.t = 0;
-	WinEvaluate(ws, &point, w->winvals, w->winnulls, &next_change);
+	WinEvaluate(ws, &point, w->winvals, w->winnulls, NULL);
 	found = !w->winnulls[w->nfeat];
 
 	/* the view's columns: the spine's keys, the best event's times, the features */
@@ -552,6 +641,9 @@ PitWindowRelease(PitScanState *st)
 	ExecClearTuple(w->out_slot);
 	if (w->spine_sort != NULL)
 		tuplesort_end(w->spine_sort);
+	if (w->store != NULL)
+		WinStoreEnd(w->store);
+	w->store = NULL;
 	if (w->out != NULL)
 		tuplestore_end(w->out);
 	w->spine_sort = NULL;
@@ -566,6 +658,10 @@ PitWindowExplain(PitScanState *st, ExplainState *es)
 	ExplainPropertyText("Group", st->win->group_name, es);
 	ExplainPropertyText("Windows", st->win->windows, es);
 	if (es->analyze && st->win->plan != NULL)
+	{
 		ExplainPropertyText("Spine Sort", st->win->sort_spilled ? "spilled to disk" : "in memory",
 							es);
+		if (st->win->events_text != NULL)
+			ExplainPropertyText("Events", st->win->events_text, es);
+	}
 }

@@ -40,6 +40,7 @@
 
 typedef struct WinPlan WinPlan;		/* a compiled group definition */
 typedef struct WinState WinState;	/* one pass over the events */
+typedef struct WinStore WinStore;	/* a source's events, filed by key */
 
 /* The point a pass evaluates: the entity's key values and the time t */
 typedef struct WinPoint
@@ -60,6 +61,8 @@ typedef struct WinSortKey
 extern WinPlan *WinCompile(const FsGroup *group, MemoryContext cxt);
 extern char *WinSourceSql(const WinPlan *plan, bool has_as_of,
 						  const char *extra_condition);
+extern char *WinSourceSqlUnsorted(const WinPlan *plan, bool has_as_of,
+								  const char *extra_condition);
 extern void WinPointSortKeys(const WinPlan *plan, WinSortKey *keys);
 extern int	WinFeatureCount(const WinPlan *plan);
 
@@ -68,6 +71,29 @@ extern WinState *WinBegin(WinPlan *plan, Portal events, TimestampTz as_of,
 						  bool has_as_of, bool strict, MemoryContext cxt);
 extern void WinEvaluate(WinState *state, const WinPoint *point,
 						Datum *values, bool *nulls, TimestampTz *next_change);
+extern WinState *WinBeginStore(WinPlan *plan, WinStore *store, TimestampTz as_of,
+							   bool has_as_of, bool strict, MemoryContext cxt);
 extern void WinEnd(WinState *state);
+
+/*
+ * window_store.c: the in-memory path.  The caller adds every point's key
+ * and time (WinStoreAddPoint), then WinStoreLoad reads the source once in
+ * physical order (WinSourceSqlUnsorted, under SPI as WinSourceSql) and
+ * keeps, per point key, the events some point of that key can count
+ * (event time within [earliest t - longest window, latest t]); a pass
+ * over the store (WinBeginStore) sorts each key's events when it reaches
+ * the key.  Everything stays within max_bytes: WinStoreBegin returns NULL
+ * when the keys' types cannot be hashed, WinStoreAddPoint and WinStoreLoad
+ * return false once the store would outgrow max_bytes, and the caller
+ * then ends the store and uses the sorted query (WinBegin).  A store pass
+ * gives *next_change as t + 1 us (its dropped future events are unknown).
+ */
+extern WinStore *WinStoreBegin(WinPlan *plan, Size max_bytes, MemoryContext cxt);
+extern bool WinStoreAddPoint(WinStore *store, const Datum *keys, TimestampTz t);
+extern bool WinStoreLoad(WinStore *store, const char *sql, bool has_as_of,
+						 TimestampTz as_of);
+extern void WinStoreCounts(const WinStore *store, uint64 *kept, uint64 *read,
+						   uint64 *keys);
+extern void WinStoreEnd(WinStore *store);
 
 #endif							/* FEATSTORE_WINDOW_H */

@@ -170,6 +170,15 @@ extern Datum WinAccResult(const WinPlan *plan, const WinFeat *f, WinAcc *a,
 						  const WinRing *ring, int64 last_pos,
 						  bool *isnull, bool *empty, MemoryContext key_cxt);
 
+/* window_pass.c */
+extern void WinCheckRowType(const WinPlan *plan, TupleDesc desc);
+
+/* window_store.c: a store pass reads the current key's events in order */
+extern WinPlan *WinStorePlan(const WinStore *store);
+extern void WinStoreStartKey(WinStore *store, const Datum *keys);
+extern bool WinStorePeek(WinStore *store, Datum **values, bool **nulls);
+extern void WinStoreAdvance(WinStore *store);
+
 /* window_timeline.c */
 extern void WinTimelineRun(FunctionCallInfo fcinfo, const FsGroup *group);
 

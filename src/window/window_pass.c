@@ -25,7 +25,8 @@
 struct WinState
 {
 	WinPlan    *plan;
-	Portal		portal;
+	Portal		portal;			/* the sorted query's, or NULL */
+	WinStore   *store;			/* the in-memory path's events, or NULL */
 	bool		strict;
 	MemoryContext cxt;			/* the pass */
 	MemoryContext key_cxt;		/* the current key's events and states */
@@ -37,8 +38,8 @@ struct WinState
 	uint64		nfetch;			/* batches fetched so far */
 	uint64		peek_fetch;		/* peek_values hold row peek_pos of batch */
 	uint64		peek_pos;		/* peek_fetch (0: none) */
-	Datum	   *peek_values;	/* the next event, deformed once */
-	bool	   *peek_nulls;
+	Datum	   *peek_values;	/* the next event, deformed once (a store's: */
+	bool	   *peek_nulls;		/* its record) */
 	bool		have_key;
 	Datum	   *cur_keys;		/* in key_cxt */
 	TimestampTz last_t;
@@ -53,6 +54,9 @@ struct WinState
 	ParamListInfo params;		/* 1..n: features; n+1..2n: raw aggregates */
 };
 
+static WinState *BeginPass(WinPlan *plan, bool has_as_of, bool strict,
+						   MemoryContext cxt);
+
 /*
  * WinBegin starts a pass over the events of the Portal, which the caller
  * opened on WinSourceSql(plan, has_as_of, ...) with as_of as $1.  strict
@@ -63,14 +67,44 @@ WinState *
 WinBegin(WinPlan *plan, Portal events, TimestampTz as_of,
 		 bool has_as_of, bool strict, MemoryContext cxt)
 {
+	WinState   *s;
+
+	if (events == NULL)
+		elog(ERROR, "window pass of feature group \"%s\" has no events portal",
+			 plan->group_name);
+	s = BeginPass(plan, has_as_of, strict, cxt);
+	s->portal = events;
+	return s;
+}
+
+/*
+ * WinBeginStore starts a pass over the events of a loaded store
+ * (WinStoreLoad, with the same as_of); the store must outlive the pass.
+ */
+WinState *
+WinBeginStore(WinPlan *plan, WinStore *store, TimestampTz as_of,
+			  bool has_as_of, bool strict, MemoryContext cxt)
+{
+	WinState   *s;
+
+	if (store == NULL || WinStorePlan(store) != plan)
+		elog(ERROR, "window pass of feature group \"%s\" has no store of its events",
+			 plan->group_name);
+	s = BeginPass(plan, has_as_of, strict, cxt);
+	s->store = store;
+	s->checked = true;			/* WinStoreLoad checked the row type */
+	return s;
+}
+
+/* BeginPass makes a pass's state, without its events */
+static WinState *
+BeginPass(WinPlan *plan, bool has_as_of, bool strict, MemoryContext cxt)
+{
 	MemoryContext pass_cxt;
 	MemoryContext old;
 	WinState   *s;
 	int			n = plan->nfeat;
 
-	if (events == NULL)
-		elog(ERROR, "window pass of feature group \"%s\" has no events portal",
-			 plan->group_name);
 	if ((strict || has_as_of) && plan->created_column == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -81,7 +115,6 @@ WinBegin(WinPlan *plan, Portal events, TimestampTz as_of,
 	old = MemoryContextSwitchTo(pass_cxt);
 	s = palloc0(sizeof(WinState));
 	s->plan = plan;
-	s->portal = events;
 	s->strict = strict;
 	s->cxt = pass_cxt;
 	s->key_cxt = AllocSetContextCreate(pass_cxt, "featstore window key",
@@ -108,13 +141,12 @@ WinBegin(WinPlan *plan, Portal events, TimestampTz as_of,
 }
 
 /*
- * CheckRowType refuses a source query whose columns are not the types the
- * plan was compiled for (the source changed under it).
+ * WinCheckRowType refuses a source query whose columns are not the types
+ * the plan was compiled for (the source changed under it).
  */
-static void
-CheckRowType(WinState *s, TupleDesc desc)
+void
+WinCheckRowType(const WinPlan *plan, TupleDesc desc)
 {
-	WinPlan    *plan = s->plan;
 
 	if (desc->natts != WIN_NATTS(plan))
 		elog(ERROR, "the source query of feature group \"%s\" returned %d columns, expected %d",
@@ -138,16 +170,18 @@ CheckRowType(WinState *s, TupleDesc desc)
 							format_type_be(want)),
 					 errhint("The source changed after the group was defined.")));
 	}
-	s->checked = true;
 }
 
 /*
- * PeekEvent is the next event of the query, not yet consumed, fetching a
- * batch when needed; NULL at the end.
+ * PeekEvent makes peek_values/peek_nulls the next event not yet consumed,
+ * fetching a batch when needed; false at the end (of the key's events, for
+ * a store).
  */
-static HeapTuple
+static bool
 PeekEvent(WinState *s)
 {
+	if (s->store)
+		return WinStorePeek(s->store, &s->peek_values, &s->peek_nulls);
 	while (!s->exhausted && (s->batch == NULL || s->batch_pos >= s->batch_n))
 	{
 		if (s->batch)
@@ -168,10 +202,11 @@ PeekEvent(WinState *s)
 		s->batch_pos = 0;
 		s->nfetch++;
 		if (!s->checked)
-			CheckRowType(s, s->batch->tupdesc);
+			WinCheckRowType(s->plan, s->batch->tupdesc);
+		s->checked = true;
 	}
 	if (s->exhausted)
-		return NULL;
+		return false;
 	if (s->peek_fetch != s->nfetch || s->peek_pos != s->batch_pos)
 	{
 		heap_deform_tuple(s->batch->vals[s->batch_pos], s->batch->tupdesc,
@@ -179,7 +214,7 @@ PeekEvent(WinState *s)
 		s->peek_fetch = s->nfetch;
 		s->peek_pos = s->batch_pos;
 	}
-	return s->batch->vals[s->batch_pos];
+	return true;
 }
 
 /*
@@ -191,6 +226,8 @@ ComparePeeked(WinState *s, const Datum *keys)
 {
 	WinPlan    *plan = s->plan;
 
+	if (s->store)
+		return 0;				/* a store returns only the current key's events */
 	for (int k = 0; k < plan->nkeys; k++)
 	{
 		int32		c;
@@ -234,7 +271,8 @@ PeekedTime(WinState *s)
 static void
 FreeEvent(WinEvent *ev)
 {
-	heap_freetuple(ev->tuple);
+	if (ev->tuple)
+		heap_freetuple(ev->tuple);
 	pfree(ev);
 }
 
@@ -246,7 +284,6 @@ static void
 StartKey(WinState *s, const WinPoint *point)
 {
 	WinPlan    *plan = s->plan;
-	HeapTuple	tup;
 	MemoryContext old;
 
 	if (s->have_key && CompareKeyDatums(s, point->keys, s->cur_keys) < 0)
@@ -273,7 +310,9 @@ StartKey(WinState *s, const WinPoint *point)
 	MemoryContextSwitchTo(old);
 	s->have_key = true;
 	s->last_t = DT_NOBEGIN;
-	while ((tup = PeekEvent(s)) != NULL && ComparePeeked(s, point->keys) < 0)
+	if (s->store)
+		WinStoreStartKey(s->store, point->keys);
+	while (PeekEvent(s) && ComparePeeked(s, point->keys) < 0)
 		s->batch_pos++;
 }
 
@@ -302,27 +341,40 @@ RingPush(WinState *s, WinEvent *ev)
 
 /*
  * LoadEvent copies the peeked event out of its batch into the key's
- * memory and appends it to the buffer.
+ * memory (a store's record stays where it is, for the store's life) and
+ * appends it to the buffer.
  */
 static WinEvent *
-LoadEvent(WinState *s, HeapTuple tup)
+LoadEvent(WinState *s)
 {
 	WinPlan    *plan = s->plan;
 	int			natts = WIN_NATTS(plan);
 	MemoryContext old = MemoryContextSwitchTo(s->key_cxt);
-	WinEvent   *ev = palloc0(MAXALIGN(sizeof(WinEvent)) +
-							 natts * (sizeof(Datum) + sizeof(bool)));
+	WinEvent   *ev;
 
-	ev->values = (Datum *) ((char *) ev + MAXALIGN(sizeof(WinEvent)));
-	ev->nulls = (bool *) (ev->values + natts);
-	ev->tuple = heap_copytuple(tup);
-	heap_deform_tuple(ev->tuple, s->batch->tupdesc, ev->values, ev->nulls);
+	if (s->store)
+	{
+		ev = palloc0(sizeof(WinEvent));
+		ev->values = s->peek_values;
+		ev->nulls = s->peek_nulls;
+		WinStoreAdvance(s->store);
+	}
+	else
+	{
+		ev = palloc0(MAXALIGN(sizeof(WinEvent)) +
+					 natts * (sizeof(Datum) + sizeof(bool)));
+		ev->values = (Datum *) ((char *) ev + MAXALIGN(sizeof(WinEvent)));
+		ev->nulls = (bool *) (ev->values + natts);
+		ev->tuple = heap_copytuple(s->batch->vals[s->batch_pos]);
+		heap_deform_tuple(ev->tuple, s->batch->tupdesc, ev->values, ev->nulls);
+	}
 	MemoryContextSwitchTo(old);
 	ev->et = DatumGetTimestampTz(ev->values[WIN_COL_TS(plan)]);
 	ev->created_null = ev->nulls[WIN_COL_CREATED(plan)];
 	ev->created = ev->created_null ? 0 :
 		DatumGetTimestampTz(ev->values[WIN_COL_CREATED(plan)]);
-	s->batch_pos++;
+	if (!s->store)
+		s->batch_pos++;
 	RingPush(s, ev);
 	return ev;
 }
@@ -393,13 +445,11 @@ EntersBy(const WinPlan *plan, TimestampTz et, TimestampTz t)
 static void
 LoadHead(WinState *s, TimestampTz t)
 {
-	HeapTuple	tup;
-
-	while ((tup = PeekEvent(s)) != NULL &&
+	while (PeekEvent(s) &&
 		   ComparePeeked(s, s->cur_keys) == 0 &&
 		   EntersBy(s->plan, PeekedTime(s), t))
 	{
-		WinEvent   *ev = LoadEvent(s, tup);
+		WinEvent   *ev = LoadEvent(s);
 
 		if (s->strict && !ev->created_null)
 			HeapPush(s, ev);
@@ -614,7 +664,6 @@ NextChange(WinState *s)
 	WinPlan    *plan = s->plan;
 	TimestampTz nc = DT_NOEND;
 	int64		extra = plan->end_exclusive ? 1 : 0;
-	HeapTuple	tup;
 
 	for (int i = 0; i < plan->nfeat; i++)
 	{
@@ -636,8 +685,7 @@ NextChange(WinState *s)
 	}
 	if (s->strict && s->nheap > 0)
 		nc = Min(nc, s->heap[0]->created);
-	tup = PeekEvent(s);
-	if (tup != NULL && ComparePeeked(s, s->cur_keys) == 0)
+	if (PeekEvent(s) && ComparePeeked(s, s->cur_keys) == 0)
 		nc = Min(nc, TimeAfter(PeekedTime(s), extra));
 	return nc;
 }
@@ -679,8 +727,9 @@ WinEvaluate(WinState *s, const WinPoint *point, Datum *values, bool *nulls,
 	CountAvailable(s, point->t);
 	Evict(s);
 	ComputeFeatures(s, false, values, nulls);
+	/* a store dropped the key's events after its last point: t + 1 us is safe */
 	if (next_change)
-		*next_change = NextChange(s);
+		*next_change = s->store ? TimeAfter(point->t, 1) : NextChange(s);
 	MemoryContextSwitchTo(old);
 }
 

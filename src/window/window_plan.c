@@ -571,6 +571,9 @@ WinCompile(const FsGroup *group, MemoryContext cxt)
 	return plan;
 }
 
+static char *SourceSql(const WinPlan *plan, bool has_as_of,
+					   const char *extra_condition, bool ordered);
+
 /*
  * AppendKeyOrder appends a key column to an ORDER BY, text keys in "C".
  */
@@ -592,6 +595,28 @@ AppendKeyOrder(StringInfo buf, const WinPlan *plan, int k)
  */
 char *
 WinSourceSql(const WinPlan *plan, bool has_as_of, const char *extra_condition)
+{
+	return SourceSql(plan, has_as_of, extra_condition, true);
+}
+
+/*
+ * WinSourceSqlUnsorted is WinSourceSql without its ORDER BY: the same rows,
+ * in whatever order the source is read (a sequential scan), for a caller
+ * that files the events by key itself (WinStoreLoad).
+ */
+char *
+WinSourceSqlUnsorted(const WinPlan *plan, bool has_as_of, const char *extra_condition)
+{
+	return SourceSql(plan, has_as_of, extra_condition, false);
+}
+
+/*
+ * SourceSql builds the source query of WinSourceSql, ordered in the
+ * engine's order or not at all.
+ */
+static char *
+SourceSql(const WinPlan *plan, bool has_as_of, const char *extra_condition,
+		  bool ordered)
 {
 	StringInfoData buf;
 
@@ -628,6 +653,8 @@ WinSourceSql(const WinPlan *plan, bool has_as_of, const char *extra_condition)
 	}
 	if (extra_condition)
 		appendStringInfo(&buf, " AND (%s\n)", extra_condition);
+	if (!ordered)
+		return buf.data;
 	appendStringInfoString(&buf, " ORDER BY ");
 	for (int k = 0; k < plan->nkeys; k++)
 	{
