@@ -19,6 +19,8 @@
 #include "miscadmin.h"
 #include "commands/proclang.h"
 #include "access/xact.h"
+#include "access/transam.h"
+#include "nodes/primnodes.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -291,4 +293,38 @@ FeatstoreRequireEditor(void)
 			 errdetail("Running featstore statements takes the featstore_editor role (featstore_reader only browses the registry)."),
 			 errhint("Ask an administrator to run: GRANT featstore_editor TO %s;",
 					 quote_identifier(GetUserNameFromId(GetUserId(), false)))));
+}
+
+/*
+ * FeatstoreIsUserFunction is a check_functions_in_node callback: true for a
+ * function created after initdb, whose OID it stores in *found (unless
+ * found is NULL).  Built-in code is what featstore lets a definition or a
+ * table's index run in another role's session; everything else could be a
+ * hostile owner's.
+ */
+bool
+FeatstoreIsUserFunction(Oid func_id, void *found)
+{
+	if (func_id < FirstNormalObjectId)
+		return false;
+	if (found)
+		*(Oid *) found = func_id;
+	return true;
+}
+
+/*
+ * FeatstoreUserOperator returns the operator of an operator node when it
+ * was created after initdb, else InvalidOid.  Checking its function
+ * (FeatstoreIsUserFunction) is not enough to name it in a message.
+ */
+Oid
+FeatstoreUserOperator(Node *node)
+{
+	Oid			op = InvalidOid;
+
+	if (IsA(node, OpExpr) || IsA(node, DistinctExpr) || IsA(node, NullIfExpr))
+		op = ((OpExpr *) node)->opno;
+	else if (IsA(node, ScalarArrayOpExpr))
+		op = ((ScalarArrayOpExpr *) node)->opno;
+	return op >= FirstNormalObjectId ? op : InvalidOid;
 }

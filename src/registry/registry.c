@@ -92,7 +92,6 @@ static bool ViewIsWindowTimeline(Relation view, const char *group_name);
 static void CheckBuiltinCode(const FsGroup *group, const char *table, const char *kind,
 							 const char *object, Node *expr);
 static bool UserFunctionWalker(Node *node, void *context);
-static bool IsUserFunction(Oid func_id, void *context);
 static char *OpclassName(Oid opclass);
 static void CheckGroupColumn(const FsGroup *group, const char *table, const char *column,
 							 const char *what, Oid typid, int32 typmod, Oid collation,
@@ -462,7 +461,6 @@ static bool
 ViewCodeWalker(Node *node, void *context)
 {
 	ViewCode   *vc = (ViewCode *) context;
-	Oid			op = InvalidOid;
 
 	if (node == NULL)
 		return false;
@@ -478,13 +476,9 @@ ViewCodeWalker(Node *node, void *context)
 			return false;
 		return ViewCallsUserCode(rte->relid, vc);
 	}
-	if (check_functions_in_node(node, IsUserFunction, &vc->func))
+	if (check_functions_in_node(node, FeatstoreIsUserFunction, &vc->func))
 		return true;
-	if (IsA(node, OpExpr) || IsA(node, DistinctExpr) || IsA(node, NullIfExpr))
-		op = ((OpExpr *) node)->opno;
-	else if (IsA(node, ScalarArrayOpExpr))
-		op = ((ScalarArrayOpExpr *) node)->opno;
-	if (op >= FirstNormalObjectId)
+	if (OidIsValid(FeatstoreUserOperator(node)))
 		return true;
 	return expression_tree_walker(node, ViewCodeWalker, context);
 }
@@ -608,19 +602,9 @@ UserFunctionWalker(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
-	if (check_functions_in_node(node, IsUserFunction, context))
+	if (check_functions_in_node(node, FeatstoreIsUserFunction, context))
 		return true;
 	return expression_tree_walker(node, UserFunctionWalker, context);
-}
-
-/* IsUserFunction says whether a function was created after initdb, and records it */
-static bool
-IsUserFunction(Oid func_id, void *context)
-{
-	if (func_id < FirstNormalObjectId)
-		return false;
-	*(Oid *) context = func_id;
-	return true;
 }
 
 /*

@@ -107,7 +107,6 @@ static void CheckColumnPrivilege(Oid relid, const char *column, int location);
 static void CheckAnalysedExpression(ParseState *pstate, Node *expr, ExprCheck *check,
 									const char *what);
 static bool BuiltinOnlyWalker(Node *node, void *context);
-static bool IsNotBuiltinFunction(Oid func_id, void *context);
 static bool RefuseSubquery(Node *node, void *context);
 static bool WhereMentions(Node *node, void *context);
 static Node *ParseSqlExpression(const char *text, int location, ExprCheck *check);
@@ -981,11 +980,11 @@ BuiltinOnlyWalker(Node *node, void *context)
 {
 	ExprCheck  *check = (ExprCheck *) context;
 	Oid			func = InvalidOid;
-	Oid			op = InvalidOid;
+	Oid			op;
 
 	if (node == NULL)
 		return false;
-	if (check_functions_in_node(node, IsNotBuiltinFunction, &func))
+	if (check_functions_in_node(node, FeatstoreIsUserFunction, &func))
 	{
 		registry_error_location = BlockLocation(check, exprLocation(node));
 		ereport(ERROR,
@@ -994,11 +993,8 @@ BuiltinOnlyWalker(Node *node, void *context)
 				 errdetail("featstore evaluates a group's definition in other roles' sessions and in its worker."),
 				 errhint("Use built-in functions and operators only; store anything else in a column of the source.")));
 	}
-	if (IsA(node, OpExpr) || IsA(node, DistinctExpr) || IsA(node, NullIfExpr))
-		op = ((OpExpr *) node)->opno;
-	else if (IsA(node, ScalarArrayOpExpr))
-		op = ((ScalarArrayOpExpr *) node)->opno;
-	else if (IsA(node, CoerceToDomain) &&
+	op = FeatstoreUserOperator(node);
+	if (IsA(node, CoerceToDomain) &&
 			 ((CoerceToDomain *) node)->resulttype >= FirstNormalObjectId)
 	{
 		registry_error_location = BlockLocation(check, exprLocation(node));
@@ -1008,7 +1004,7 @@ BuiltinOnlyWalker(Node *node, void *context)
 						format_type_be(((CoerceToDomain *) node)->resulttype)),
 				 errhint("Use built-in types only; a domain's constraints would run in other roles' sessions.")));
 	}
-	if (op >= FirstNormalObjectId)
+	if (OidIsValid(op))
 	{
 		registry_error_location = BlockLocation(check, exprLocation(node));
 		ereport(ERROR,
@@ -1018,16 +1014,6 @@ BuiltinOnlyWalker(Node *node, void *context)
 				 errhint("Use built-in functions and operators only; store anything else in a column of the source.")));
 	}
 	return expression_tree_walker(node, BuiltinOnlyWalker, context);
-}
-
-/* IsNotBuiltinFunction says whether a function was created after initdb, and records it */
-static bool
-IsNotBuiltinFunction(Oid func_id, void *context)
-{
-	if (func_id < FirstNormalObjectId)
-		return false;
-	*(Oid *) context = func_id;
-	return true;
 }
 
 /* RefuseSubquery refuses a subquery anywhere in a WHERE's raw tree, at the subquery */

@@ -23,6 +23,7 @@
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
+#include "extension.h"
 #include "window/window_int.h"
 
 /* The features an expression may name: those before it */
@@ -110,16 +111,6 @@ AggResultType(const WinFeat *f)
 }
 
 /*
- * NotBuiltinFunction is check_functions_in_node's callback: true for a
- * function that is not part of PostgreSQL itself.
- */
-static bool
-NotBuiltinFunction(Oid func_id, void *context)
-{
-	return func_id >= FirstNormalObjectId;
-}
-
-/*
  * CallsOnlyBuiltins walks an expression and is false as soon as a node
  * would call a function that is not built in, so no owner's code runs as
  * the reader (the registry checks this at definition; this is the
@@ -130,7 +121,7 @@ CallsOnlyBuiltinsWalker(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
-	if (check_functions_in_node(node, NotBuiltinFunction, NULL))
+	if (check_functions_in_node(node, FeatstoreIsUserFunction, NULL))
 		return true;
 	return expression_tree_walker(node, CallsOnlyBuiltinsWalker, context);
 }
