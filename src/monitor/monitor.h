@@ -1,0 +1,92 @@
+/*-------------------------------------------------------------------------
+ *
+ * monitor.h
+ *		What the rest of featstore may call of the monitoring subsystem
+ *		(issue 11): statistics per feature and period, drift against a
+ *		baseline, freshness SLAs, online/offline skew checks and alerts.
+ *		docs/monitoring.md has the contract; src/sql/50_monitor.sql the
+ *		tables.
+ *
+ *		The monitor runs in its own background worker (one per database the
+ *		launcher serves), never in the online worker: a statistics run may
+ *		read a day of history and must not delay Redis.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef FEATSTORE_MONITOR_H
+#define FEATSTORE_MONITOR_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+
+/*
+ * Alert kinds, as featstore.alerts.kind spells them.  At most one alert of a
+ * kind is open per group and feature (feature NULL for a whole-group alert).
+ */
+#define MONITOR_ALERT_DRIFT					"drift"
+#define MONITOR_ALERT_STALE_DATA			"stale_data"
+#define MONITOR_ALERT_MATERIALIZATION_LAG	"materialization_lag"
+#define MONITOR_ALERT_WORKER_FAILING		"worker_failing"
+#define MONITOR_ALERT_TRANSFORMATION_STALE	"transformation_stale"
+#define MONITOR_ALERT_SKEW					"skew"
+#define MONITOR_ALERT_STATS_FAILED			"stats_failed"
+
+/*
+ * monitor_alert.c.  MonitorRaiseAlert opens an alert, or refreshes the open
+ * one (last_seen, details); a new alert sends NOTIFY featstore_alerts with a
+ * JSON payload that carries no data values.  MonitorResolveAlert closes the
+ * open alert, if any.  Both write as the extension owner and need a
+ * transaction; details_json is a JSON object as text (NULL: {}).
+ */
+extern void MonitorRaiseAlert(const char *kind, const char *group_name,
+							  const char *feature_name, const char *details_json);
+extern void MonitorResolveAlert(const char *kind, const char *group_name,
+								const char *feature_name);
+
+/*
+ * monitor_stats.c.  MonitorComputeStats computes the statistics of every
+ * active feature of a group over [from, to), as the group table's owner in a
+ * restricted section, stores them in featstore.feature_stats (replacing the
+ * same period's) and records the run in featstore.stats_runs; it returns the
+ * run's id.  A failure is recorded as a failed run, raises a stats_failed
+ * alert and is rethrown.  MonitorRunDueStats computes, for each group whose
+ * period has completed, the periods not computed yet (bounded per call),
+ * each in its own transaction, then evaluates their drift; MonitorNextStatsDue
+ * is when it next has work.  MonitorPurgeStats applies the retention setting.
+ */
+extern int64 MonitorComputeStats(const char *group_name, TimestampTz from,
+								 TimestampTz to, bool scheduled);
+extern void MonitorRunDueStats(void);
+extern TimestampTz MonitorNextStatsDue(void);
+extern void MonitorPurgeStats(void);
+
+/*
+ * monitor_drift.c.  MonitorEvaluateDrift compares the stored statistics of a
+ * group's period with its baseline and opens or resolves the drift alerts of
+ * its features (one open alert per feature; the details name the period and
+ * every failing test).
+ */
+extern void MonitorEvaluateDrift(const char *group_name, TimestampTz period_start,
+								 TimestampTz period_end);
+
+/*
+ * monitor_fresh.c.  MonitorCheckFreshness evaluates every group's freshness
+ * SLA and the online store's state, opening and resolving stale_data,
+ * materialization_lag, worker_failing and transformation_stale alerts.
+ */
+extern void MonitorCheckFreshness(void);
+
+/*
+ * monitor_skew.c.  MonitorRunDueSkewChecks samples each online group whose
+ * check is due, compares Redis with the join at now() and records the result
+ * in featstore.skew_checks, opening or resolving its skew alert;
+ * MonitorNextSkewDue is when the next check is due.
+ */
+extern void MonitorRunDueSkewChecks(void);
+extern TimestampTz MonitorNextSkewDue(void);
+
+/* monitor_worker.c: the monitor's background worker, started by the launcher */
+extern void MonitorWorkerMain(Datum main_arg);
+
+#endif							/* FEATSTORE_MONITOR_H */
