@@ -15,6 +15,9 @@ PACKAGES=(
 	default-jdk-headless libpostgresql-jdbc-java python3-pandas
 	# test/t/061_transform.pl, docs/transformations.md: pg_cron driving featstore.refresh()
 	postgresql-15-cron
+	# test/t/07x (docs/monitoring.md): the metrics queries file scraped from the real
+	# exporter, and the HTML report rendered in a headless browser
+	prometheus-postgres-exporter chromium
 )
 
 missing=()
