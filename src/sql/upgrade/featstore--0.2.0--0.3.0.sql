@@ -1085,12 +1085,14 @@ CREATE TABLE featstore.monitor_settings (
 	baseline_periods integer NOT NULL DEFAULT 30 CHECK (baseline_periods BETWEEN 1 AND 1000),
 	reference_from timestamptz,
 	reference_to timestamptz,
+	reference_label text,
 	next_stats_at timestamptz,
 	updated_at	timestamptz NOT NULL DEFAULT now(),
 	CHECK ((monitor_every IS NULL) = (monitor_every_text IS NULL)),
 	CHECK ((freshness IS NULL) = (freshness_text IS NULL)),
 	CHECK ((reference_from IS NULL) = (reference_to IS NULL)),
-	CHECK (reference_from < reference_to)
+	CHECK (reference_from < reference_to),
+	CHECK (reference_label IS NULL OR reference_from IS NULL)
 );
 COMMENT ON TABLE featstore.monitor_settings IS 'Monitoring settings of a feature group; a group without a row is monitored with the defaults (statistics every day, no freshness SLA, a baseline of the trailing 30 periods)';
 COMMENT ON COLUMN featstore.monitor_settings.group_name IS 'The feature group';
@@ -1101,6 +1103,7 @@ COMMENT ON COLUMN featstore.monitor_settings.freshness_text IS 'FRESHNESS as wri
 COMMENT ON COLUMN featstore.monitor_settings.baseline_periods IS 'How many trailing periods a period''s statistics are compared with, when no reference range is pinned';
 COMMENT ON COLUMN featstore.monitor_settings.reference_from IS 'Start of a pinned reference range (inclusive); NULL: the trailing periods';
 COMMENT ON COLUMN featstore.monitor_settings.reference_to IS 'End of a pinned reference range (exclusive)';
+COMMENT ON COLUMN featstore.monitor_settings.reference_label IS 'A pinned reference that is a spine''s statistics (featstore.feature_stats with scope spine and this label: a training set''s, say); NULL: none';
 COMMENT ON COLUMN featstore.monitor_settings.next_stats_at IS 'When the monitor computes the group''s next period';
 COMMENT ON COLUMN featstore.monitor_settings.updated_at IS 'When the settings last changed';
 
