@@ -124,7 +124,7 @@ CheckRange(const char *group_name, TimestampTz from, TimestampTz to)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("period of statistics of feature group \"%s\" is empty: from %s is not before to %s",
-						group_name, timestamptz_to_str(from), timestamptz_to_str(to)),
+						group_name, pstrdup(timestamptz_to_str(from)), pstrdup(timestamptz_to_str(to))),
 				 errhint("The period is [from, to): pass a from earlier than to.")));
 }
 
@@ -161,9 +161,12 @@ MonitorComputeStatsRun(const char *group_name, TimestampTz from, TimestampTz to,
 	if (edata != NULL)
 		ereport(scheduled ? LOG : WARNING,
 				(errcode(edata->sqlerrcode),
-				 errmsg("statistics run %lld of feature group \"%s\" failed: %s",
-						(long long) run_id, group_name, edata->message),
-				 errhint("The run is recorded in featstore.stats_runs; nothing was stored for the period.")));
+				 errmsg("statistics run of feature group \"%s\" failed: %s",
+						group_name, edata->message),
+				 errdetail("The run is recorded in featstore.stats_runs with id %lld; nothing was stored for the period.",
+						   (long long) run_id),
+				 errhint("Fix the cause and compute the period again: featstore.compute_stats('%s', from, to).",
+						 group_name)));
 	MemoryContextDelete(st->cxt);
 	return run_id;
 }
@@ -754,4 +757,45 @@ featstore_compute_stats_spine(PG_FUNCTION_ARGS)
 	FinishRun(run_id, st, NULL);
 	SPI_finish();
 	PG_RETURN_INT64(run_id);
+}
+
+/*
+ * MonitorEarliestEvent finds the earliest event_timestamp at or after
+ * cutoff in a group's relation, read as its owner in a restricted section
+ * after the shape check, under the monitor's timeout; false when there is
+ * none.  An error is the caller's.
+ */
+bool
+MonitorEarliestEvent(const char *group_name, TimestampTz cutoff, TimestampTz *earliest)
+{
+	StatsTarget *st = MakeTarget(group_name, "period", "");
+	Oid			types[1] = {TIMESTAMPTZOID};
+	Datum		values[1];
+	Oid			save_userid;
+	int			save_sec;
+	int			timeout_ms = StatsTimeoutMs();
+	bool		isnull = true;
+	Datum		d = 0;
+
+	values[0] = TimestampTzGetDatum(cutoff);
+	RegistryCheckGroupTable(st->group);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "featstore: SPI_connect failed");
+	FeatstoreBeginAsTableOwner(st->group->relid, &save_userid, &save_sec);
+	if (timeout_ms > 0)
+		enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms);
+	if (SPI_execute_with_args(psprintf("SELECT pg_catalog.min(%s) FROM %s WHERE %s OPERATOR(pg_catalog.>=) $1",
+									   FS_EVENT_TS_COLUMN,
+									   quote_qualified_identifier(st->group->schema_name, st->group->table_name),
+									   FS_EVENT_TS_COLUMN),
+							  1, types, values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (timeout_ms > 0)
+		disable_timeout(STATEMENT_TIMEOUT, false);
+	FeatstoreEndAsTableOwner(save_userid, save_sec);
+	SPI_finish();
+	if (!isnull)
+		*earliest = DatumGetTimestampTz(d);
+	MemoryContextDelete(st->cxt);
+	return !isnull;
 }
