@@ -29,6 +29,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -82,6 +83,7 @@ static void StoreOne(const StatsTarget *st, const FeatureStats *fs, int64 run_id
 static void MonitorSpi(const char *sql, int nargs, Oid *types, Datum *values,
 					   const char *nulls, int expect);
 static void CheckRange(const char *group_name, TimestampTz from, TimestampTz to);
+static char *FailureDetails(int64 run_id, const StatsTarget *st, const ErrorData *edata);
 
 /*
  * featstore_compute_stats computes the statistics of a group's active
@@ -155,6 +157,11 @@ MonitorComputeStatsRun(const char *group_name, TimestampTz from, TimestampTz to,
 	if (edata == NULL)
 		StoreStats(st, run_id);
 	FinishRun(run_id, st, edata);
+	if (edata == NULL)
+		MonitorResolveAlert(MONITOR_ALERT_STATS_FAILED, group_name, NULL);
+	else
+		MonitorRaiseAlert(MONITOR_ALERT_STATS_FAILED, group_name, NULL,
+						  FailureDetails(run_id, st, edata));
 	SPI_finish();
 	if (failed)
 		*failed = edata != NULL;
@@ -169,6 +176,29 @@ MonitorComputeStatsRun(const char *group_name, TimestampTz from, TimestampTz to,
 						 group_name)));
 	MemoryContextDelete(st->cxt);
 	return run_id;
+}
+
+/*
+ * FailureDetails is the stats_failed alert's details: the run, its period
+ * and its error
+ */
+static char *
+FailureDetails(int64 run_id, const StatsTarget *st, const ErrorData *edata)
+{
+	StringInfoData buf;
+	const int	utc = 0;		/* ISO 8601 in UTC, whatever the session's TimeZone */
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"run_id\": " INT64_FORMAT ", \"period_start\": ", run_id);
+	escape_json(&buf, JsonEncodeDateTime(NULL, TimestampTzGetDatum(st->from), TIMESTAMPTZOID, &utc));
+	appendStringInfoString(&buf, ", \"period_end\": ");
+	escape_json(&buf, JsonEncodeDateTime(NULL, TimestampTzGetDatum(st->to), TIMESTAMPTZOID, &utc));
+	appendStringInfoString(&buf, ", \"sqlstate\": ");
+	escape_json(&buf, unpack_sql_state(edata->sqlerrcode));
+	appendStringInfoString(&buf, ", \"error\": ");
+	escape_json(&buf, edata->message ? edata->message : "unknown error");
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
 }
 
 /* MonitorComputeStats: monitor.h */
