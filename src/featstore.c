@@ -25,4 +25,5 @@ _PG_init(void)
 	PitInit();
 	OnlineInit();
 	MonitorInit();
+	MonitorStatsInit();
 }
