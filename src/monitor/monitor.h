@@ -86,6 +86,12 @@ extern void MonitorCheckFreshness(void);
 extern void MonitorRunDueSkewChecks(void);
 extern TimestampTz MonitorNextSkewDue(void);
 
+/*
+ * monitor_skew.c: MonitorSkewInit defines featstore.skew_check_interval and
+ * featstore.skew_sample_size; _PG_init calls it
+ */
+extern void MonitorSkewInit(void);
+
 /* monitor_worker.c: the monitor's background worker, started by the launcher */
 extern void MonitorWorkerMain(Datum main_arg);
 
