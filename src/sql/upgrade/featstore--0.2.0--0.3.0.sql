@@ -1296,6 +1296,17 @@ GRANT SELECT ON featstore.monitor_settings, featstore.monitor_thresholds, featst
 SELECT pg_catalog.pg_extension_config_dump('featstore.monitor_settings', '');
 SELECT pg_catalog.pg_extension_config_dump('featstore.monitor_thresholds', '');
 
+-- ---- part core (issue 11): src/sql/51_monitor_core.sql ----
+-- featstore monitoring, part core (issue 11): closing an alert by hand, the
+-- monitoring settings as functions, the freshness check on demand and the
+-- group_health view.  docs/monitoring.md.
+
+CREATE FUNCTION featstore.resolve_alert(id bigint)
+RETURNS void AS 'MODULE_PATHNAME', 'featstore_resolve_alert' LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.resolve_alert(bigint) IS 'Closes an open alert by hand (an acknowledged one); takes featstore_editor and an alert the caller can see; if the condition persists, the next check opens a new alert';
+REVOKE EXECUTE ON FUNCTION featstore.resolve_alert(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.resolve_alert(bigint) TO featstore_reader;
 -- ---- part drift (issue 11): src/sql/53_monitor_drift.sql ----
 -- featstore drift (issue 11): each stored period's statistics compared with
 -- a baseline.  The thresholds' defaults (the one place they are written),
