@@ -127,6 +127,34 @@ is($m->{'featstore_skew_sample_size{group="trips"}'}, 37, 'featstore_skew_sample
 is($m->{'featstore_skew_last_check_done{group="trips"}'}, 1, 'featstore_skew_last_check_done = 1');
 cmp_ok($m->{'featstore_skew_last_check_age_seconds{group="trips"}'}, '<', 30, 'featstore_skew_last_check_age_seconds: just now');
 
+# --- drift verdicts of the latest stored period ---
+ok(!exists $m->{'featstore_drift_tests{group="ledger",verdict="ok"}'}, 'no statistics yet: no drift metric');
+$node->safe_psql('postgres', q{
+	INSERT INTO ledger (rider_id, event_timestamp, balance)
+	SELECT g, timestamptz '2026-01-01 00:00+00' + make_interval(days => d, secs => g),
+	       (g % 50) + CASE WHEN d = 9 THEN 100 ELSE 0 END
+	  FROM generate_series(0, 9) d, generate_series(1, 200) g;
+	SELECT featstore.compute_stats('ledger', timestamptz '2026-01-01 00:00+00' + make_interval(days => d),
+	                               timestamptz '2026-01-02 00:00+00' + make_interval(days => d))
+	  FROM generate_series(0, 9) d;});
+my $verdicts = $node->safe_psql('postgres', q{
+	SELECT string_agg(verdict || '=' || n, ',' ORDER BY verdict)
+	  FROM (SELECT verdict, count(*) AS n FROM featstore.drift
+	         WHERE group_name = 'ledger' AND period_start = '2026-01-10 00:00+00' GROUP BY verdict) v});
+like($verdicts, qr/drift=[1-9]/, "SQL (featstore.drift): the shifted last day drifts ($verdicts)");
+$m = scrape();
+my %sqlv = map { split /=/ } split /,/, $verdicts;
+for my $v ('ok', 'drift', 'no baseline')
+{
+	is($m->{qq{featstore_drift_tests{group="ledger",verdict="$v"}}}, $sqlv{$v} // 0,
+		"featstore_drift_tests{verdict=\"$v\"} = " . ($sqlv{$v} // 0) . ', as featstore.drift counts it');
+}
+cmp_ok($m->{'featstore_drift_period_end_timestamp_seconds{group="ledger"}'}, '==',
+	$node->safe_psql('postgres', q{SELECT extract(epoch FROM timestamptz '2026-01-11 00:00+00')}),
+	'featstore_drift_period_end_timestamp_seconds: the end of the latest period');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM featstore.drift}, extra_params => [ '-U', 'featstore_exporter' ]),
+	'0', 'featstore_exporter itself sees no drift row');
+
 # --- what the exporter's role itself may read ---
 is($node->safe_psql('postgres', q{SELECT count(*) FROM featstore.alerts}, extra_params => [ '-U', 'featstore_exporter' ]),
 	'0', 'featstore_exporter sees no alert row (it may read no group table) ...');
