@@ -51,6 +51,12 @@ PG_FUNCTION_INFO_V1(check_skew);
 /* Most checks one MonitorRunDueSkewChecks call runs: the loop has other work */
 #define SKEW_MAX_CHECKS 4
 
+/*
+ * How long past its due time a scheduled check waits for its group's queued
+ * changes to reach Redis, before it runs anyway (Redis then lags: skew)
+ */
+#define SKEW_QUEUE_WAIT_S 60
+
 /* A scheduled check is cancelled after this long: it is bounded */
 #define SKEW_TIMEOUT_MS 60000
 
@@ -334,9 +340,13 @@ MonitorNextSkewDue(void)
 /*
  * SkewReadDue returns the names of the online groups whose scheduled check
  * is due (never checked first, then the longest unchecked), in skew_cxt,
- * and in *next_due when the next one falls due (0: none).  A check that was
- * not done counts as a check: an unreachable Redis is retried at the
- * interval, not in a loop.
+ * and in *next_due when the next one falls due (0: none).  A group never
+ * checked is due at once (from its last definition change).  A check that
+ * was not done counts as a check: an unreachable Redis is retried at the
+ * interval, not in a loop.  A due group whose changes wait in the queue is
+ * left for a later read, for up to SKEW_QUEUE_WAIT_S: entities the worker
+ * has not pushed yet differ, and would open a skew alert that the worker
+ * is about to make wrong.
  */
 static List *
 SkewReadDue(TimestampTz now, TimestampTz *next_due)
@@ -361,11 +371,15 @@ SkewReadDue(TimestampTz now, TimestampTz *next_due)
 			every->time = (int64) skew_check_interval_s * USECS_PER_SEC;
 			args[0] = TimestampTzGetDatum(now);
 			args[1] = IntervalPGetDatum(every);
-			if (SPI_execute_with_args("SELECT g.name, c.last + $2 <= $1 AS due, c.last + $2 AS at"
+			if (SPI_execute_with_args("SELECT g.name, d.at <= $1 AS due, d.at,"
+									  "       q.group_name IS NOT NULL"
+									  "       AND d.at + pg_catalog.make_interval(secs => " CppAsString2(SKEW_QUEUE_WAIT_S) ") > $1 AS busy"
 									  "  FROM featstore.feature_groups g"
 									  "  LEFT JOIN LATERAL (SELECT pg_catalog.max(s.checked_at) AS last"
 									  "    FROM featstore.skew_checks s"
 									  "   WHERE s.group_name = g.name AND s.trigger = 'schedule') c ON true"
+									  " CROSS JOIN LATERAL (SELECT coalesce(c.last + $2, g.updated_at) AS at) d"
+									  "  LEFT JOIN featstore.online_queue_depth() q ON q.group_name = g.name"
 									  " WHERE g.online"
 									  " ORDER BY c.last NULLS FIRST, g.name",
 									  2, types, args, NULL, true, 0) != SPI_OK_SELECT)
@@ -375,10 +389,12 @@ SkewReadDue(TimestampTz now, TimestampTz *next_due)
 				HeapTuple	tup = SPI_tuptable->vals[i];
 				TupleDesc	desc = SPI_tuptable->tupdesc;
 				bool		due = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+				bool		busy = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
 
-				if (isnull || due)
+				if (due)
 				{
-					if (list_length(names) < SKEW_MAX_CHECKS)
+					/* a busy group is tried again at the next schedule read */
+					if (!busy && list_length(names) < SKEW_MAX_CHECKS)
 						names = lappend(names, MemoryContextStrdup(skew_cxt,
 																   SPI_getvalue(tup, desc, 1)));
 					continue;
@@ -432,15 +448,21 @@ SkewRunScheduled(const char *group_name)
 	{
 		SkewResult	r;
 		int64		check_id;
+		FsGroup    *fs;
 
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING,
 							   psprintf("featstore: skew check of feature group %s", group_name));
-		SkewCompareAsOwner(group_name, skew_sample_size, &r);
-		(void) SkewRecord(group_name, &r, true, NULL, &check_id);
-		SkewAlert(group_name, &r, skew_sample_size, check_id);
+		fs = RegistryLookupGroup(group_name, true);
+		/* dropped or set offline since the schedule was read: nothing to check */
+		if (fs != NULL && fs->online)
+		{
+			SkewCompareAsOwner(group_name, skew_sample_size, &r);
+			(void) SkewRecord(group_name, &r, true, NULL, &check_id);
+			SkewAlert(group_name, &r, skew_sample_size, check_id);
+		}
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 	}
