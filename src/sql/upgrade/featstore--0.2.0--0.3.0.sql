@@ -1484,3 +1484,171 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION featstore.compute_stats(text, regclass, text, name) IS 'Compute the statistics of a group''s active features at a spine''s rows (the point-in-time join, as the caller), stored with scope spine and this label, replacing the label''s earlier ones; returns the run''s id';
 REVOKE EXECUTE ON FUNCTION featstore.compute_stats(text, regclass, text, name) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION featstore.compute_stats(text, regclass, text, name) TO featstore_editor;
+
+-- ---- part drift (issue 11): src/sql/53_monitor_drift.sql ----
+-- featstore drift (issue 11): each stored period's statistics compared with
+-- a baseline.  The thresholds' defaults (the one place they are written),
+-- drift_tests(), the featstore.drift view and evaluate_drift().
+-- docs/monitoring.md, Drift.
+
+CREATE VIEW featstore.monitor_threshold_defaults AS
+SELECT d.setting, d.value, d.valid_range, d.description
+  FROM (VALUES
+	('mean_sigma', 3.0::float8, '(0, infinity)',
+	 'mean: drift when |mean - mu_b| > mean_sigma * sigma_b (sigma_b: stddev of the baseline periods'' means) and the effect exceeds mean_min_effect'),
+	('mean_min_effect', 0.1::float8, '[0, infinity)',
+	 'mean: the smallest |mean - mu_b|, in baseline pooled stddevs, that counts as drift'),
+	('null_rate_sigma', 3.0::float8, '(0, infinity)',
+	 'null rate: drift when |rate - mu_b| > null_rate_sigma * sigma_b and exceeds null_rate_min_effect'),
+	('null_rate_min_effect', 0.01::float8, '[0, 1]',
+	 'null rate: the smallest absolute change that counts as drift'),
+	('psi', 0.2::float8, '(0, infinity)',
+	 'population stability index over the baseline''s deciles: drift above it'),
+	('js', 0.1::float8, '(0, 1]',
+	 'Jensen-Shannon distance (base 2) of a categorical''s value frequencies: drift above it'),
+	('wasserstein', 0.1::float8, '(0, infinity)',
+	 'Wasserstein-1 distance over the baseline''s pooled stddev, periods of more than 1000 values: drift above it'),
+	('ks_pvalue', 0.05::float8, '(0, 1)',
+	 'two-sample Kolmogorov-Smirnov p-value, periods of at most 1000 values: drift below it'),
+	('distinct_collapse', 0.1::float8, '(0, 1]',
+	 'distinct count over the baseline periods'' mean distinct count: drift below it')
+	) AS d(setting, value, valid_range, description);
+COMMENT ON VIEW featstore.monitor_threshold_defaults IS 'The default of every drift threshold (a group''s or feature''s own in featstore.monitor_thresholds replace it), with its valid range and meaning';
+COMMENT ON COLUMN featstore.monitor_threshold_defaults.setting IS 'The threshold, as featstore.monitor_thresholds.setting names it';
+COMMENT ON COLUMN featstore.monitor_threshold_defaults.value IS 'Its default';
+COMMENT ON COLUMN featstore.monitor_threshold_defaults.valid_range IS 'The values it may take, as an interval';
+COMMENT ON COLUMN featstore.monitor_threshold_defaults.description IS 'What it bounds';
+
+CREATE FUNCTION featstore.drift_tests(feature_group text,
+									  range_from timestamptz DEFAULT NULL,
+									  range_to timestamptz DEFAULT NULL)
+RETURNS TABLE (group_name text, feature_name name, period_start timestamptz,
+			   period_end timestamptz, test text, statistic double precision,
+			   threshold double precision, verdict text, baseline_periods integer,
+			   baseline_from timestamptz, baseline_to timestamptz,
+			   effect double precision, min_effect double precision)
+AS 'MODULE_PATHNAME', 'featstore_drift_tests'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.drift_tests(text, timestamptz, timestamptz) IS 'The drift tests of a group''s stored periods within [range_from, range_to) (NULL: unbounded): one row per feature, period and test, for the features whose statistics the caller may see';
+
+CREATE VIEW featstore.drift WITH (security_invoker = true) AS
+SELECT d.*
+  FROM featstore.feature_groups g
+ CROSS JOIN LATERAL featstore.drift_tests(g.name) d
+ WHERE featstore.group_visible(g.name);
+COMMENT ON VIEW featstore.drift IS 'One row per feature, stored period and drift test of every group: the statistic, the threshold and the verdict (ok, drift, no baseline); only the features whose statistics the reader may see';
+COMMENT ON COLUMN featstore.drift.group_name IS 'The feature group';
+COMMENT ON COLUMN featstore.drift.feature_name IS 'The feature';
+COMMENT ON COLUMN featstore.drift.period_start IS 'Start of the period tested (inclusive)';
+COMMENT ON COLUMN featstore.drift.period_end IS 'End of the period tested (exclusive)';
+COMMENT ON COLUMN featstore.drift.test IS 'mean_sigma, null_rate_sigma, psi, ks_pvalue or wasserstein, js, distinct_collapse, all_null (docs/monitoring.md, Drift)';
+COMMENT ON COLUMN featstore.drift.statistic IS 'The test''s statistic; NULL with verdict no baseline';
+COMMENT ON COLUMN featstore.drift.threshold IS 'The threshold it was compared with (the feature''s, else the group''s, else the default); NULL for all_null';
+COMMENT ON COLUMN featstore.drift.verdict IS 'ok, drift, or no baseline (too few baseline periods with values)';
+COMMENT ON COLUMN featstore.drift.baseline_periods IS 'How many periods the baseline had';
+COMMENT ON COLUMN featstore.drift.baseline_from IS 'Start of the baseline''s earliest period';
+COMMENT ON COLUMN featstore.drift.baseline_to IS 'End of the baseline''s latest period';
+COMMENT ON COLUMN featstore.drift.effect IS 'mean_sigma: |mean - mu_b| in baseline pooled stddevs; null_rate_sigma: |rate - mu_b|; ks_pvalue: the KS statistic D; else NULL';
+COMMENT ON COLUMN featstore.drift.min_effect IS 'The smallest effect that counts as drift (mean_min_effect, null_rate_min_effect); else NULL';
+
+REVOKE EXECUTE ON FUNCTION featstore.drift_tests(text, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.drift_tests(text, timestamptz, timestamptz) TO featstore_reader;
+GRANT SELECT ON featstore.monitor_threshold_defaults, featstore.drift TO featstore_reader;
+
+-- ---- part ops (issue 11): src/sql/56_monitor_skew.sql ----
+-- featstore monitoring, skew checks (issue 11, part ops): what a check that
+-- could not be done records, and featstore.check_skew().  docs/monitoring.md,
+-- "Skew checks".
+
+-- A scheduled check that cannot reach Redis (or fails otherwise) is recorded
+-- as not done: done false, its error, sample_size and differences 0.  It is
+-- not a skew alert; the freshness checks' worker_failing covers Redis.
+ALTER TABLE featstore.skew_checks
+	ADD COLUMN done boolean NOT NULL DEFAULT true,
+	ADD COLUMN error text,
+	ADD CONSTRAINT skew_checks_done_error CHECK (done = (error IS NULL));
+COMMENT ON COLUMN featstore.skew_checks.done IS 'Whether the check was done; false: it could not be (Redis unreachable, say), see error; sample_size and differences are then 0';
+COMMENT ON COLUMN featstore.skew_checks.error IS 'Why a check was not done: its error message; NULL when done';
+
+CREATE FUNCTION featstore.check_skew(group_name text, sample integer DEFAULT 1000)
+RETURNS featstore.skew_checks
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'check_skew';
+COMMENT ON FUNCTION featstore.check_skew(text, integer) IS 'Compare Redis with the point-in-time join at now() for a sample of an online group''s entities (verify_online''s comparison), record the result in featstore.skew_checks, open or resolve the group''s skew alert, and return the check';
+REVOKE ALL ON FUNCTION featstore.check_skew(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.check_skew(text, integer) TO featstore_reader;
+
+-- ---- part ops (issue 11): src/sql/57_monitor_metrics.sql ----
+-- featstore monitoring, metrics (issue 11, part ops): the numbers the
+-- Prometheus exporter's queries file (examples/prometheus/) reads, one row
+-- per group, metric and label.  docs/monitoring.md, "Metrics".
+--
+-- They are counts and ages, never a value, a key or a detail: the kind of
+-- status the worker's counters already show every role.  A role with
+-- pg_monitor (the exporter's login role: featstore_reader and pg_monitor)
+-- sees them for every group; any other role only for the groups whose rows
+-- it may see (featstore.group_visible).  The view is owned by the extension
+-- owner, who owns the monitoring tables, so their row-level security does
+-- not hide rows from the counts; current_user inside it is still the
+-- caller, and security_barrier keeps the caller's own conditions from
+-- running before the filter.
+
+-- The drift tests' verdicts are computed from statistics that row-level
+-- security hides from the exporter: this function lists the groups the
+-- caller may have counts of as the caller, then counts as the extension
+-- owner (src/monitor/monitor_metrics.c).
+CREATE FUNCTION featstore.monitor_drift_verdicts()
+RETURNS TABLE (group_name text, period_start timestamptz, period_end timestamptz,
+			   verdict text, tests bigint)
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'monitor_drift_verdicts';
+COMMENT ON FUNCTION featstore.monitor_drift_verdicts() IS 'Per group with stored statistics and verdict (ok, drift, no baseline): how many drift tests of the group''s latest stored period gave it; every group''s for roles with pg_monitor, else the groups whose monitoring rows the caller may see';
+REVOKE ALL ON FUNCTION featstore.monitor_drift_verdicts() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.monitor_drift_verdicts() TO featstore_reader, pg_monitor;
+
+CREATE VIEW featstore.monitor_metrics WITH (security_barrier) AS
+SELECT m.group_name, m.metric, m.label, m.value
+  FROM (SELECT g.name AS group_name, 'open_alerts'::text AS metric, k.kind AS label,
+			   (SELECT count(*) FROM featstore.alerts a
+				 WHERE a.group_name = g.name AND a.kind = k.kind
+				   AND a.resolved_at IS NULL)::double precision AS value
+		  FROM featstore.feature_groups g
+		 CROSS JOIN (VALUES ('drift'), ('stale_data'), ('materialization_lag'), ('worker_failing'),
+							('transformation_stale'), ('skew'), ('stats_failed')) k(kind)
+		UNION ALL
+		SELECT c.group_name, v.metric, '', v.value
+		  FROM (SELECT DISTINCT ON (s.group_name) s.*
+				  FROM featstore.skew_checks s
+				 ORDER BY s.group_name, s.id DESC) c
+		 CROSS JOIN LATERAL (VALUES
+				('skew_last_check_age_seconds',
+				 extract(epoch FROM pg_catalog.now() - c.checked_at)::double precision),
+				('skew_last_check_done', CASE WHEN c.done THEN 1 ELSE 0 END::double precision)) v(metric, value)
+		UNION ALL
+		SELECT c.group_name, v.metric, '', v.value
+		  FROM (SELECT DISTINCT ON (s.group_name) s.*
+				  FROM featstore.skew_checks s
+				 WHERE s.done
+				 ORDER BY s.group_name, s.id DESC) c
+		 CROSS JOIN LATERAL (VALUES
+				('skew_differences', c.differences::double precision),
+				('skew_sample_size', c.sample_size::double precision)) v(metric, value)
+		UNION ALL
+		SELECT d.group_name, v.metric, v.label, v.value
+		  FROM featstore.monitor_drift_verdicts() d
+		 CROSS JOIN LATERAL (VALUES
+				('drift_tests', d.verdict, d.tests::double precision),
+				('drift_period_end', '', extract(epoch FROM d.period_end)::double precision)) v(metric, label, value)
+		 WHERE v.metric = 'drift_tests' OR d.verdict = 'ok'
+	   ) m
+ WHERE pg_catalog.pg_has_role('pg_monitor', 'USAGE') OR featstore.group_visible(m.group_name);
+COMMENT ON VIEW featstore.monitor_metrics IS 'Monitoring counts and ages per feature group, for metrics exporters: every group''s for roles with pg_monitor, else the groups whose monitoring rows the caller may see; no values, keys or details';
+COMMENT ON COLUMN featstore.monitor_metrics.group_name IS 'The feature group';
+COMMENT ON COLUMN featstore.monitor_metrics.metric IS 'open_alerts (by kind), skew_differences and skew_sample_size (the last check done), skew_last_check_age_seconds and skew_last_check_done (the last check, done or not), drift_tests (by verdict: the drift tests of the latest stored period) and drift_period_end (the end of that period, as a Unix time)';
+COMMENT ON COLUMN featstore.monitor_metrics.label IS 'The alert kind for open_alerts, the verdict (ok, drift, no baseline) for drift_tests; empty otherwise';
+COMMENT ON COLUMN featstore.monitor_metrics.value IS 'The number';
+REVOKE ALL ON featstore.monitor_metrics FROM PUBLIC;
+GRANT SELECT ON featstore.monitor_metrics TO featstore_reader, pg_monitor;
