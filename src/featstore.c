@@ -24,5 +24,6 @@ _PG_init(void)
 	DdlLangInit();
 	PitInit();
 	OnlineInit();
+	MonitorInit();
 	MonitorSkewInit();
 }

@@ -115,7 +115,13 @@ extern TimestampTz MonitorNextSkewDue(void);
  */
 extern void MonitorSkewInit(void);
 
-/* monitor_worker.c: the monitor's background worker, started by the launcher */
+/*
+ * monitor_worker.c: the monitor's background worker, started by the
+ * launcher; MonitorInit (part core) defines its settings (featstore.monitor,
+ * monitor_naptime, monitor_statement_timeout, monitor_worker_grace) and
+ * _PG_init calls it
+ */
 extern void MonitorWorkerMain(Datum main_arg);
+extern void MonitorInit(void);
 
 #endif							/* FEATSTORE_MONITOR_H */
