@@ -165,7 +165,10 @@ RunDueUnits(TimestampTz *next_fresh)
 		RunUnit("the freshness check", FreshnessUnit, false);
 		*next_fresh = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), monitor_naptime_ms);
 	}
-	next = *next_fresh;
+	/* part ops: the skew checks manage their own transactions */
+	if (GetCurrentTimestamp() >= MonitorNextSkewDue())
+		RunUnit("the skew checks", MonitorRunDueSkewChecks, true);
+	next = Min(*next_fresh, MonitorNextSkewDue());
 	return TimestampDifferenceMilliseconds(GetCurrentTimestamp(), next);
 }
 
