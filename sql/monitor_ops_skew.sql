@@ -3,8 +3,8 @@
 -- back (session_replication_role = replica, as a superuser), the skew alert
 -- opening and resolving, a check not done, the errors and the privilege
 -- rules.  The online worker serves this database (test/featstore.conf),
--- where the monitor worker is idle (featstore.monitor = off), so every check
--- here is a manual one.  Redis corrupted with redis-cli, and the schedule,
+-- where the monitor worker is idle (featstore.monitor = off, and
+-- featstore.skew_check_interval = 0), so every check here is a manual one.  Redis corrupted with redis-cli, and the schedule,
 -- are TAP 076.
 \set SHOW_CONTEXT never
 CREATE FUNCTION mos_wait_online() RETURNS text LANGUAGE plpgsql AS $$

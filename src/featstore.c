@@ -25,5 +25,6 @@ _PG_init(void)
 	PitInit();
 	OnlineInit();
 	MonitorInit();
+	MonitorStatsInit();
 	MonitorSkewInit();
 }

@@ -72,6 +72,7 @@ extern void MonitorSetBaseline(const char *group_name, const FsMonitorBaseline *
  * each in its own transaction, then evaluates their drift; MonitorNextStatsDue
  * is when it next has work.  MonitorPurgeStats applies the retention setting.
  */
+extern void MonitorStatsInit(void);
 extern int64 MonitorComputeStats(const char *group_name, TimestampTz from,
 								 TimestampTz to, bool scheduled);
 extern void MonitorRunDueStats(void);

@@ -46,6 +46,9 @@ int			monitor_statement_timeout_ms = 300000;
 int			monitor_worker_grace_s = 60;
 bool		monitor_preloaded = false;
 
+/* How often the worker applies the statistics' retention (MonitorPurgeStats) */
+#define MONITOR_PURGE_MS (3600 * 1000L)
+
 /* How long the worker waits before it looks again for CREATE EXTENSION */
 #define MONITOR_INSTALL_POLL_MS 1000
 
@@ -110,6 +113,11 @@ MonitorWorkerMain(Datum main_arg)
 	{
 		long		wait_ms = monitor_naptime_ms;
 
+		/*
+		 * A cancel that arrives between units has nothing to cancel; raised
+		 * here, outside any unit's PG_TRY, it would end the worker.
+		 */
+		QueryCancelPending = false;
 		CHECK_FOR_INTERRUPTS();
 		ReloadIfPending();
 		if (!monitor_enabled)
@@ -152,11 +160,15 @@ MonitorWorkerSetup(void)
 
 /*
  * RunDueUnits runs what is due and returns how long to sleep: until the
- * next freshness check, or sooner when statistics or a skew check fall due.
+ * next freshness check, or sooner when statistics, a skew check or the
+ * hourly retention fall due.  The statistics and skew entry points (parts
+ * stats and ops) open their own transactions, one per period or check, and
+ * never raise; the retention runs once an hour.
  */
 static long
 RunDueUnits(TimestampTz *next_fresh)
 {
+	static TimestampTz next_purge = 0;
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz next;
 
@@ -165,10 +177,18 @@ RunDueUnits(TimestampTz *next_fresh)
 		RunUnit("the freshness check", FreshnessUnit, false);
 		*next_fresh = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), monitor_naptime_ms);
 	}
-	/* part ops: the skew checks manage their own transactions */
+	if (GetCurrentTimestamp() >= MonitorNextStatsDue())
+		RunUnit("the statistics that are due", MonitorRunDueStats, true);
 	if (GetCurrentTimestamp() >= MonitorNextSkewDue())
-		RunUnit("the skew checks", MonitorRunDueSkewChecks, true);
-	next = Min(*next_fresh, MonitorNextSkewDue());
+		RunUnit("the skew checks that are due", MonitorRunDueSkewChecks, true);
+	if (GetCurrentTimestamp() >= next_purge)
+	{
+		RunUnit("the statistics' retention", MonitorPurgeStats, true);
+		next_purge = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), MONITOR_PURGE_MS);
+	}
+	next = Min(*next_fresh, next_purge);
+	next = Min(next, MonitorNextStatsDue());
+	next = Min(next, MonitorNextSkewDue());
 	return TimestampDifferenceMilliseconds(GetCurrentTimestamp(), next);
 }
 
@@ -218,6 +238,8 @@ RunUnit(const char *what, MonitorUnitFn fn, bool own_transaction)
 				 edata->detail ? errdetail("%s", edata->detail) : 0));
 	}
 	PG_END_TRY();
+	/* a timeout that fired as the unit ended must not cancel the next one */
+	QueryCancelPending = false;
 	MemoryContextSwitchTo(TopMemoryContext);
 }
 

@@ -1307,6 +1307,7 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION featstore.resolve_alert(bigint) IS 'Closes an open alert by hand (an acknowledged one); takes featstore_editor and an alert the caller can see; if the condition persists, the next check opens a new alert';
 REVOKE EXECUTE ON FUNCTION featstore.resolve_alert(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION featstore.resolve_alert(bigint) TO featstore_reader;
+
 -- The monitoring clauses of ALTER FEATURE GROUP as functions, like set_ttl:
 -- featstore_editor and ownership of the group's table, recorded in
 -- featstore.definition_history.
@@ -1459,6 +1460,31 @@ COMMENT ON COLUMN featstore.group_health.last_skew_differences IS 'How many samp
 COMMENT ON COLUMN featstore.group_health.status IS 'alert: an open alert, or the SLA not met; unknown: an SLA not checked yet, or nothing monitored yet; else ok';
 GRANT SELECT ON featstore.group_health TO featstore_reader;
 
+-- part stats (issue 11): src/sql/51_monitor_stats.sql
+-- featstore monitoring, statistics (issue 11): compute_stats() over a period
+-- of a group's history or at a spine's rows.  docs/monitoring.md, Statistics.
+
+CREATE FUNCTION featstore.compute_stats(group_name text, from_ts timestamptz, to_ts timestamptz)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'featstore_compute_stats'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.compute_stats(text, timestamptz, timestamptz) IS 'Compute the statistics of a group''s active features over the history rows whose event_timestamp is in [from_ts, to_ts), replacing the period''s stored ones; returns the run''s id in featstore.stats_runs (a failed read is a WARNING and a failed run)';
+REVOKE EXECUTE ON FUNCTION featstore.compute_stats(text, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.compute_stats(text, timestamptz, timestamptz) TO featstore_editor;
+
+-- timestamp_column has no DEFAULT: with one, compute_stats('g', '2026-01-01',
+-- '2026-01-02') would match both forms and be ambiguous.
+CREATE FUNCTION featstore.compute_stats(group_name text, spine regclass, label text,
+										timestamp_column name)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'featstore_compute_stats_spine'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.compute_stats(text, regclass, text, name) IS 'Compute the statistics of a group''s active features at a spine''s rows (the point-in-time join, as the caller), stored with scope spine and this label, replacing the label''s earlier ones; returns the run''s id';
+REVOKE EXECUTE ON FUNCTION featstore.compute_stats(text, regclass, text, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.compute_stats(text, regclass, text, name) TO featstore_editor;
+
 -- ---- part drift (issue 11): src/sql/53_monitor_drift.sql ----
 -- featstore drift (issue 11): each stored period's statistics compared with
 -- a baseline.  The thresholds' defaults (the one place they are written),
@@ -1529,31 +1555,6 @@ COMMENT ON COLUMN featstore.drift.min_effect IS 'The smallest effect that counts
 REVOKE EXECUTE ON FUNCTION featstore.drift_tests(text, timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION featstore.drift_tests(text, timestamptz, timestamptz) TO featstore_reader;
 GRANT SELECT ON featstore.monitor_threshold_defaults, featstore.drift TO featstore_reader;
-
--- part stats (issue 11): src/sql/51_monitor_stats.sql
--- featstore monitoring, statistics (issue 11): compute_stats() over a period
--- of a group's history or at a spine's rows.  docs/monitoring.md, Statistics.
-
-CREATE FUNCTION featstore.compute_stats(group_name text, from_ts timestamptz, to_ts timestamptz)
-RETURNS bigint
-AS 'MODULE_PATHNAME', 'featstore_compute_stats'
-LANGUAGE C VOLATILE
-SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION featstore.compute_stats(text, timestamptz, timestamptz) IS 'Compute the statistics of a group''s active features over the history rows whose event_timestamp is in [from_ts, to_ts), replacing the period''s stored ones; returns the run''s id in featstore.stats_runs (a failed read is a WARNING and a failed run)';
-REVOKE EXECUTE ON FUNCTION featstore.compute_stats(text, timestamptz, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION featstore.compute_stats(text, timestamptz, timestamptz) TO featstore_editor;
-
--- timestamp_column has no DEFAULT: with one, compute_stats('g', '2026-01-01',
--- '2026-01-02') would match both forms and be ambiguous.
-CREATE FUNCTION featstore.compute_stats(group_name text, spine regclass, label text,
-										timestamp_column name)
-RETURNS bigint
-AS 'MODULE_PATHNAME', 'featstore_compute_stats_spine'
-LANGUAGE C VOLATILE
-SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION featstore.compute_stats(text, regclass, text, name) IS 'Compute the statistics of a group''s active features at a spine''s rows (the point-in-time join, as the caller), stored with scope spine and this label, replacing the label''s earlier ones; returns the run''s id';
-REVOKE EXECUTE ON FUNCTION featstore.compute_stats(text, regclass, text, name) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION featstore.compute_stats(text, regclass, text, name) TO featstore_editor;
 
 -- ---- part ops (issue 11): src/sql/56_monitor_skew.sql ----
 -- featstore monitoring, skew checks (issue 11, part ops): what a check that
