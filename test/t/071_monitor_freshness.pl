@@ -2,6 +2,8 @@
 # 070 leaves out and a hostile group owner:
 # - a stopped online worker (SIGSTOP): its queue ages past the SLA, and
 #   materialization_lag opens beside stale_data; both resolve once it runs;
+# - the online worker gone, and not restarted (its launcher frozen):
+#   worker_failing with state "stopped", resolved once it runs again;
 # - a transformation that has not succeeded within its SLA:
 #   transformation_stale, resolved by a successful refresh();
 # - an owner's forced row-level policy runs, during the check, as that owner
@@ -73,6 +75,21 @@ kill 'CONT', $worker;
 as_role('alice', q{INSERT INTO alice.lagging_g (rider_id, event_timestamp, trips) VALUES (3, now(), 3)});
 ok(poll_until(sub { open_kinds('lagging_g') eq '' }, 6),
 	'the worker runs again and a fresh row arrives: both resolve');
+
+# the worker stopped for good: its launcher is frozen, so nothing restarts it
+my $launcher = sq("SELECT pid FROM pg_stat_activity WHERE backend_type = 'featstore online launcher'");
+kill 'STOP', $launcher;
+sq("SELECT pg_terminate_backend($worker)");
+ok(poll_until(sub { open_kinds('lagging_g') =~ /worker_failing/ }, 20),
+	'a stopped worker opens worker_failing after the grace');
+is(sq(q{SELECT details->>'worker_state' FROM featstore.alerts
+		 WHERE group_name = 'lagging_g' AND kind = 'worker_failing' AND resolved_at IS NULL}), 'stopped',
+	'naming its state');
+kill 'CONT', $launcher;
+ok(poll_until(sub { sq("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'featstore online worker'") eq '1' }, 20),
+	'the launcher starts the worker again');
+as_role('alice', q{INSERT INTO alice.lagging_g (rider_id, event_timestamp, trips) VALUES (4, now(), 4)});
+ok(poll_until(sub { open_kinds('lagging_g') eq '' }, 10), 'and worker_failing resolves');
 
 # a transformation not refreshed within its SLA
 ok(poll_until(sub { open_kinds('xform_g') =~ /transformation_stale/ }, 20),
