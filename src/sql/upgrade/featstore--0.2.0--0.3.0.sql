@@ -1378,6 +1378,16 @@ REVOKE EXECUTE ON FUNCTION featstore.drift_tests(text, timestamptz, timestamptz)
 GRANT EXECUTE ON FUNCTION featstore.drift_tests(text, timestamptz, timestamptz) TO featstore_reader;
 GRANT SELECT ON featstore.monitor_threshold_defaults, featstore.drift TO featstore_reader;
 
+CREATE FUNCTION featstore.evaluate_drift(feature_group text, period_start timestamptz,
+										 period_end timestamptz)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'featstore_evaluate_drift'
+LANGUAGE C VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.evaluate_drift(text, timestamptz, timestamptz) IS 'Evaluate the drift of a group''s stored period [period_start, period_end) as the monitor does, opening or resolving the drift alerts of the features whose statistics the caller may see; takes featstore_editor; returns how many of them have drift';
+REVOKE EXECUTE ON FUNCTION featstore.evaluate_drift(text, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.evaluate_drift(text, timestamptz, timestamptz) TO featstore_reader;
+
 -- part stats (issue 11): src/sql/51_monitor_stats.sql
 -- featstore monitoring, statistics (issue 11): compute_stats() over a period
 -- of a group's history or at a spine's rows.  docs/monitoring.md, Statistics.
