@@ -1599,6 +1599,16 @@ REVOKE EXECUTE ON FUNCTION featstore.drift_tests(text, timestamptz, timestamptz)
 GRANT EXECUTE ON FUNCTION featstore.drift_tests(text, timestamptz, timestamptz) TO featstore_reader;
 GRANT SELECT ON featstore.monitor_threshold_defaults, featstore.drift TO featstore_reader;
 
+CREATE FUNCTION featstore.evaluate_drift(feature_group text, period_start timestamptz,
+										 period_end timestamptz)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'featstore_evaluate_drift'
+LANGUAGE C VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.evaluate_drift(text, timestamptz, timestamptz) IS 'Evaluate the drift of a group''s stored period [period_start, period_end) as the monitor does, opening or resolving the drift alerts of the features whose statistics the caller may see; takes featstore_editor; returns how many of them have drift';
+REVOKE EXECUTE ON FUNCTION featstore.evaluate_drift(text, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.evaluate_drift(text, timestamptz, timestamptz) TO featstore_reader;
+
 -- ---- part ops (issue 11): src/sql/56_monitor_skew.sql ----
 -- featstore monitoring, skew checks (issue 11, part ops): what a check that
 -- could not be done records, and featstore.check_skew().  docs/monitoring.md,
