@@ -153,7 +153,7 @@ SELECT 'sketch error, amount: tdigest p50 ' || round((100 * abs(t[51] - s.p50) /
        || h || ' vs exact ' || s.distinct_count || ' (' || round((100 * abs(h - s.distinct_count) / s.distinct_count)::numeric, 2) || '% off)'
   FROM featstore.feature_stats s,
        (SELECT tdigest_percentile(amount, 100, (SELECT array_agg(k / 100.0::float8) FROM generate_series(0, 100) k)) AS t,
-               hll_cardinality(hll_add_agg(hll_hash_double(amount))) AS h
+               hll_cardinality(hll_add_agg(hll_hash_any(amount))) AS h
           FROM txn_stats WHERE $DAY_WHERE) x
  WHERE s.group_name = 'txn_stats' AND s.feature_name = 'amount' AND s.period_start = '2026-01-15 00:00+00';
 SQL

@@ -74,12 +74,16 @@ is(sq(qq{SELECT count(DISTINCT period_start) FROM featstore.drift WHERE group_na
 	'the drift view tests every scheduled period');
 
 # --- incremental: one-minute periods, each new one read alone ---
+# (one transaction: a group the worker sees empty is looked at again at the
+# end of its current period)
 sq(q{
+	BEGIN;
 	DO LANGUAGE featstore $$
 		CREATE FEATURE GROUP fast ENTITY user FEATURES (x double precision) MONITOR EVERY '1 minute';
 	$$;
 	INSERT INTO fast (user_id, event_timestamp, x)
 	SELECT i, now() - interval '3 minutes' + i * interval '100 ms', i FROM generate_series(1, 1790) i;
+	COMMIT;
 });
 poll(q{SELECT count(*) >= 3 FROM featstore.stats_runs WHERE group_name = 'fast' AND status = 'succeeded'},
 	'a group with MONITOR EVERY 1 minute gets its completed periods');
@@ -116,10 +120,12 @@ is(sq(qq{SELECT row_count FROM featstore.feature_stats WHERE group_name = 'daily
 
 # --- a failing period: an alert, retried, resolved when it succeeds ---
 sq(q{
+	BEGIN;
 	DO LANGUAGE featstore $$ CREATE FEATURE GROUP broken ENTITY user FEATURES (v integer) MONITOR EVERY '1 hour' $$;
 	INSERT INTO broken (user_id, event_timestamp, v) VALUES (1, now() - interval '3 hours', 1);
-	SET session_replication_role = replica;
+	SET LOCAL session_replication_role = replica;
 	ALTER TABLE broken ALTER COLUMN v TYPE bigint;
+	COMMIT;
 });
 poll(q{SELECT count(*) > 0 FROM featstore.alerts WHERE group_name = 'broken' AND kind = 'stats_failed' AND resolved_at IS NULL},
 	'a failing scheduled period raises a stats_failed alert');
