@@ -604,7 +604,10 @@ featstore_drift_tests(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* DriftBadRange reports a range that is empty or reversed */
+/*
+ * DriftBadRange reports a range that is empty or reversed
+ * (timestamptz_to_str returns a static buffer, hence the copies).
+ */
 void
 DriftBadRange(const char *function, const char *group_name, TimestampTz from,
 			  TimestampTz to)
@@ -612,6 +615,7 @@ DriftBadRange(const char *function, const char *group_name, TimestampTz from,
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("%s: the range [%s, %s) of feature group \"%s\" is empty", function,
-					timestamptz_to_str(from), timestamptz_to_str(to), group_name),
+					pstrdup(timestamptz_to_str(from)), pstrdup(timestamptz_to_str(to)),
+					group_name),
 			 errhint("The start must be before the end.")));
 }
