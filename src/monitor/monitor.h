@@ -72,6 +72,7 @@ extern void MonitorSetBaseline(const char *group_name, const FsMonitorBaseline *
  * each in its own transaction, then evaluates their drift; MonitorNextStatsDue
  * is when it next has work.  MonitorPurgeStats applies the retention setting.
  */
+extern void MonitorStatsInit(void);
 extern int64 MonitorComputeStats(const char *group_name, TimestampTz from,
 								 TimestampTz to, bool scheduled);
 extern void MonitorRunDueStats(void);
@@ -103,7 +104,13 @@ extern void MonitorCheckFreshness(void);
 extern void MonitorRunDueSkewChecks(void);
 extern TimestampTz MonitorNextSkewDue(void);
 
-/* monitor_worker.c: the monitor's background worker, started by the launcher */
+/*
+ * monitor_worker.c: the monitor's background worker, started by the
+ * launcher; MonitorInit (part core) defines its settings (featstore.monitor,
+ * monitor_naptime, monitor_statement_timeout, monitor_worker_grace) and
+ * _PG_init calls it
+ */
 extern void MonitorWorkerMain(Datum main_arg);
+extern void MonitorInit(void);
 
 #endif							/* FEATSTORE_MONITOR_H */
