@@ -309,11 +309,14 @@ DriftJsDistance(const DriftStats *cur, const DriftBaseline *base)
 	for (i = 0; i < base->n; i++)
 		nvals += base->periods[i].ntop;
 	vals = palloc(sizeof(char *) * Max(nvals, 1));
-	memcpy(vals, cur->top_values, sizeof(char *) * cur->ntop);
+	if (cur->ntop > 0)
+		memcpy(vals, cur->top_values, sizeof(char *) * cur->ntop);
 	k = cur->ntop;
 	for (i = 0; i < base->n; i++)
 	{
-		memcpy(vals + k, base->periods[i].top_values, sizeof(char *) * base->periods[i].ntop);
+		if (base->periods[i].ntop > 0)
+			memcpy(vals + k, base->periods[i].top_values,
+				   sizeof(char *) * base->periods[i].ntop);
 		k += base->periods[i].ntop;
 		qtotal += (double) (base->periods[i].rows - base->periods[i].nulls);
 	}
