@@ -26,4 +26,5 @@ _PG_init(void)
 	OnlineInit();
 	MonitorInit();
 	MonitorStatsInit();
+	MonitorSkewInit();
 }

@@ -91,7 +91,9 @@ extern void MonitorEvaluateDrift(const char *group_name, TimestampTz period_star
 /*
  * monitor_fresh.c.  MonitorCheckFreshness evaluates every group's freshness
  * SLA and the online store's state, opening and resolving stale_data,
- * materialization_lag, worker_failing and transformation_stale alerts.
+ * materialization_lag, worker_failing and transformation_stale alerts.  It
+ * runs in the caller's transaction (SQL: featstore.check_freshness()), one
+ * group per subtransaction; a group that fails is a WARNING.
  */
 extern void MonitorCheckFreshness(void);
 
@@ -99,10 +101,22 @@ extern void MonitorCheckFreshness(void);
  * monitor_skew.c.  MonitorRunDueSkewChecks samples each online group whose
  * check is due, compares Redis with the join at now() and records the result
  * in featstore.skew_checks, opening or resolving its skew alert;
- * MonitorNextSkewDue is when the next check is due.
+ * MonitorNextSkewDue is when the next check is due.  As TransformRunDue:
+ * call MonitorRunDueSkewChecks outside any transaction (it runs each check
+ * in its own) and as often as the loop likes (it returns at once until
+ * MonitorNextSkewDue); it never raises an error (a failed check is recorded
+ * as not done, an error around it is logged) and leaves the caller in
+ * TopMemoryContext.  MonitorNextSkewDue needs no transaction, allocates
+ * nothing and is at most a second away.
  */
 extern void MonitorRunDueSkewChecks(void);
 extern TimestampTz MonitorNextSkewDue(void);
+
+/*
+ * monitor_skew.c: MonitorSkewInit defines featstore.skew_check_interval and
+ * featstore.skew_sample_size; _PG_init calls it
+ */
+extern void MonitorSkewInit(void);
 
 /*
  * monitor_worker.c: the monitor's background worker, started by the
