@@ -21,11 +21,13 @@
 #include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
+#include "fmgr.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -40,16 +42,15 @@
 
 /* Periods computed per call of MonitorRunDueStats, over all groups */
 #define STATS_PERIODS_PER_CALL 4
-/* The default MONITOR EVERY: one day */
-#define STATS_DEFAULT_EVERY USECS_PER_DAY
-/* ... as SQL: CppAsString2(USECS_PER_DAY) would be "86400000000L", which SQL refuses */
+/* The default MONITOR EVERY: one day, in microseconds, as SQL writes it */
 #define STATS_DEFAULT_EVERY_SQL "86400000000"
-StaticAssertDecl(STATS_DEFAULT_EVERY == INT64CONST(86400000000),
-				 "STATS_DEFAULT_EVERY_SQL must spell STATS_DEFAULT_EVERY");
+/*
+ * A group with no row within the retention yet is looked at again after
+ * this, or one period if shorter: groups are usually created, then loaded
+ */
+#define STATS_EMPTY_RECHECK_USECS (30 * USECS_PER_SEC)
 /* A failed period is tried again after this, or one period if shorter */
 #define STATS_RETRY_USECS (5 * USECS_PER_MINUTE)
-/* MonitorRunDueStats applies the retention at most this often */
-#define STATS_PURGE_EVERY USECS_PER_HOUR
 
 /* featstore.monitor_retention, as written, and in microseconds */
 static char *monitor_retention_text = NULL;
@@ -76,7 +77,6 @@ typedef struct StatsDue
 
 static List *stats_due = NIL;	/* of StatsDue *, in TopMemoryContext */
 static MemoryContext stats_cxt = NULL;	/* one call's schedule */
-static TimestampTz last_purge = 0;
 
 static bool check_monitor_retention(char **newval, void **extra, GucSource source);
 static void assign_monitor_retention(const char *newval, void *extra);
@@ -89,9 +89,14 @@ static int	RunGroup(const StatsGroup *g, int budget);
 static bool FirstPeriod(const StatsGroup *g, TimestampTz *start);
 static bool PeriodDone(const char *group_name, TimestampTz start, TimestampTz end);
 static bool RunPeriod(const StatsGroup *g, TimestampTz start, TimestampTz end);
+static void EvaluatePeriod(const StatsGroup *g, TimestampTz start, TimestampTz end);
 static void SetNextDue(const StatsGroup *g, TimestampTz due);
 static TimestampTz CachedDue(const char *name);
-static void LogScheduleError(const char *group_name);
+static ErrorData *LogScheduleError(const char *group_name);
+static void RaiseStartAlert(const char *group_name, const ErrorData *edata);
+static int64 PurgeStats(void);
+
+PG_FUNCTION_INFO_V1(featstore_purge_stats);
 
 /* MonitorStatsInit defines featstore.monitor_retention (monitor.h) */
 void
@@ -217,8 +222,6 @@ MonitorRunDueStats(void)
 			break;
 		budget -= RunGroup(lfirst(lc), budget);
 	}
-	if (groups != NIL && GetCurrentTimestamp() - last_purge >= STATS_PURGE_EVERY)
-		MonitorPurgeStats();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	MemoryContextSwitchTo(old);
 }
@@ -249,7 +252,7 @@ ScheduledGroups(void)
 	}
 	PG_CATCH();
 	{
-		LogScheduleError(NULL);
+		FreeErrorData(LogScheduleError(NULL));
 		groups = NIL;
 	}
 	PG_END_TRY();
@@ -354,8 +357,9 @@ RunGroup(const StatsGroup *g, int budget)
 /*
  * FirstPeriod finds where a group without a scheduled period starts: the
  * period of its earliest row within the retention, read as the table's
- * owner.  False when there is none (the group is due again at the end of
- * the current period) or on an error (logged; retried later).
+ * owner.  False when there is none (the group is looked at again after
+ * STATS_EMPTY_RECHECK_USECS) or on an error (logged, an alert; retried
+ * later).
  */
 static bool
 FirstPeriod(const StatsGroup *g, TimestampTz *start)
@@ -378,11 +382,15 @@ FirstPeriod(const StatsGroup *g, TimestampTz *start)
 		if (found)
 			*start = AlignPeriod(Max(earliest, cutoff), g->every);
 		else
-			SetNextDue(g, AlignPeriod(now, g->every) + g->every);
+			SetNextDue(g, now + Min(STATS_EMPTY_RECHECK_USECS, g->every));
 	}
 	PG_CATCH();
 	{
-		LogScheduleError(g->name);
+		ErrorData  *edata = LogScheduleError(g->name);
+
+		/* the schedule cannot start: as much a failed run as one that reads */
+		RaiseStartAlert(g->name, edata);
+		FreeErrorData(edata);
 		SetNextDue(g, now + Min(STATS_RETRY_USECS, g->every));
 		found = false;
 	}
@@ -424,12 +432,38 @@ PeriodDone(const char *group_name, TimestampTz start, TimestampTz end)
 	}
 	PG_CATCH();
 	{
-		LogScheduleError(group_name);
+		FreeErrorData(LogScheduleError(group_name));
 		done = false;
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
 	return done;
+}
+
+/*
+ * EvaluatePeriod evaluates the drift of a computed period in a transaction
+ * of its own, so that an error there (logged) leaves the statistics stored
+ */
+static void
+EvaluatePeriod(const StatsGroup *g, TimestampTz start, TimestampTz end)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		MonitorEvaluateDrift(g->name, start, end);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		FreeErrorData(LogScheduleError(g->name));
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
 }
 
 /*
@@ -460,11 +494,13 @@ RunPeriod(const StatsGroup *g, TimestampTz start, TimestampTz end)
 	}
 	PG_CATCH();
 	{
-		LogScheduleError(g->name);
+		FreeErrorData(LogScheduleError(g->name));
 		ok = false;
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
+	if (ok)
+		EvaluatePeriod(g, start, end);
 	return ok;
 }
 
@@ -519,7 +555,7 @@ SetNextDue(const StatsGroup *g, TimestampTz due)
 	}
 	PG_CATCH();
 	{
-		LogScheduleError(g->name);
+		FreeErrorData(LogScheduleError(g->name));
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
@@ -580,7 +616,7 @@ MonitorNextStatsDue(void)
 	{
 		if (!own)
 			PG_RE_THROW();
-		LogScheduleError(NULL);
+		FreeErrorData(LogScheduleError(NULL));
 		next = GetCurrentTimestamp() + STATS_RETRY_USECS;
 	}
 	PG_END_TRY();
@@ -597,10 +633,28 @@ MonitorNextStatsDue(void)
 void
 MonitorPurgeStats(void)
 {
+	(void) PurgeStats();
+}
+
+/*
+ * featstore_purge_stats applies the retention now, in the caller's
+ * transaction, and returns the statistics rows it deleted
+ */
+Datum
+featstore_purge_stats(PG_FUNCTION_ARGS)
+{
+	FeatstoreRequireCurrentSchema();
+	PG_RETURN_INT64(PurgeStats());
+}
+
+/* PurgeStats is MonitorPurgeStats, returning the statistics rows deleted */
+static int64
+PurgeStats(void)
+{
 	MemoryContext cxt = CurrentMemoryContext;
 	bool		own = !IsTransactionState();
+	volatile int64 deleted = 0;
 
-	last_purge = GetCurrentTimestamp();
 	PG_TRY();
 	{
 		Oid			types[1] = {TIMESTAMPTZOID};
@@ -620,12 +674,20 @@ MonitorPurgeStats(void)
 				elog(ERROR, "featstore: SPI_connect failed");
 			FeatstoreBeginRegistryWrite(&save_userid, &save_sec);
 			if (SPI_execute_with_args("WITH s AS (DELETE FROM featstore.feature_stats "
-									  "WHERE scope = 'period' AND period_end < $1) "
-									  "DELETE FROM featstore.stats_runs WHERE period_end < $1 "
+									  "WHERE scope = 'period' AND period_end < $1 RETURNING 1), "
+									  "r AS (DELETE FROM featstore.stats_runs WHERE period_end < $1 "
 									  "AND status <> 'running' AND NOT EXISTS (SELECT 1 FROM featstore.feature_stats f "
-									  "WHERE f.run_id = stats_runs.id AND f.scope = 'spine')",
-									  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
+									  "WHERE f.run_id = stats_runs.id AND f.scope = 'spine')) "
+									  "SELECT pg_catalog.count(*) FROM s",
+									  1, types, values, NULL, false, 0) != SPI_OK_SELECT ||
+				SPI_processed != 1)
 				elog(ERROR, "featstore could not apply featstore.monitor_retention");
+			{
+				bool		isnull;
+				Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+				deleted = isnull ? 0 : DatumGetInt64(d);
+			}
 			FeatstoreEndRegistryWrite(save_userid, save_sec);
 			SPI_finish();
 		}
@@ -639,7 +701,43 @@ MonitorPurgeStats(void)
 	{
 		if (!own)
 			PG_RE_THROW();
-		LogScheduleError(NULL);
+		FreeErrorData(LogScheduleError(NULL));
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	return deleted;
+}
+
+/*
+ * RaiseStartAlert opens a group's stats_failed alert, in a transaction of
+ * its own, for an error before any period could be read (finding where
+ * the schedule starts); the next run that succeeds resolves it
+ */
+static void
+RaiseStartAlert(const char *group_name, const ErrorData *edata)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		appendStringInfoString(&buf, "{\"stage\": \"finding the first period\", \"sqlstate\": ");
+		escape_json(&buf, unpack_sql_state(edata->sqlerrcode));
+		appendStringInfoString(&buf, ", \"error\": ");
+		escape_json(&buf, edata->message ? edata->message : "unknown error");
+		appendStringInfoChar(&buf, '}');
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		MonitorRaiseAlert(MONITOR_ALERT_STATS_FAILED, group_name, NULL, buf.data);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		FreeErrorData(LogScheduleError(group_name));
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
@@ -647,9 +745,10 @@ MonitorPurgeStats(void)
 
 /*
  * LogScheduleError logs an error of the schedule's own work and aborts
- * the transaction; the group (or the schedule) is tried again later
+ * the transaction; the group (or the schedule) is tried again later.
+ * Returns the error, in TopMemoryContext, for the caller to free.
  */
-static void
+static ErrorData *
 LogScheduleError(const char *group_name)
 {
 	ErrorData  *edata;
@@ -666,5 +765,5 @@ LogScheduleError(const char *group_name)
 		ereport(LOG,
 				(errmsg("featstore monitor: could not read the statistics schedule: %s",
 						edata->message)));
-	FreeErrorData(edata);
+	return edata;
 }
