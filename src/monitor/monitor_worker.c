@@ -44,6 +44,7 @@ bool		monitor_enabled = true;
 int			monitor_naptime_ms = 10000;
 int			monitor_statement_timeout_ms = 300000;
 int			monitor_worker_grace_s = 60;
+int			monitor_group_timeout_ms = 60000;
 bool		monitor_preloaded = false;
 
 /* How often the worker applies the statistics' retention (MonitorPurgeStats) */
@@ -96,6 +97,10 @@ MonitorInit(void)
 							"Longest time one unit of the monitor worker's work (a freshness check, a call for due statistics or skew checks) may take; 0 means no limit.",
 							NULL, &monitor_statement_timeout_ms, 300000, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("featstore.monitor_group_timeout",
+							"Longest time the freshness check of one group may take; past it the group is skipped with a WARNING and the others are checked; 0 means no limit.",
+							NULL, &monitor_group_timeout_ms, 60000, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("featstore.monitor_worker_grace",
 							"How long the online worker may fail for a group before a worker_failing alert opens.",
 							NULL, &monitor_worker_grace_s, 60, 0, 86400,
@@ -169,16 +174,21 @@ static long
 RunDueUnits(TimestampTz *next_fresh)
 {
 	static TimestampTz next_purge = 0;
-	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz next;
+	TimestampTz stats_due;
 
-	if (now >= *next_fresh)
+	if (GetCurrentTimestamp() >= *next_fresh)
 	{
 		RunUnit("the freshness check", FreshnessUnit, false);
 		*next_fresh = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), monitor_naptime_ms);
 	}
-	if (GetCurrentTimestamp() >= MonitorNextStatsDue())
+	/* asked once per round: it reads the schedule in a transaction */
+	stats_due = MonitorNextStatsDue();
+	if (GetCurrentTimestamp() >= stats_due)
+	{
 		RunUnit("the statistics that are due", MonitorRunDueStats, true);
+		stats_due = MonitorNextStatsDue();
+	}
 	if (GetCurrentTimestamp() >= MonitorNextSkewDue())
 		RunUnit("the skew checks that are due", MonitorRunDueSkewChecks, true);
 	if (GetCurrentTimestamp() >= next_purge)
@@ -187,7 +197,7 @@ RunDueUnits(TimestampTz *next_fresh)
 		next_purge = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), MONITOR_PURGE_MS);
 	}
 	next = Min(*next_fresh, next_purge);
-	next = Min(next, MonitorNextStatsDue());
+	next = Min(next, stats_due);
 	next = Min(next, MonitorNextSkewDue());
 	return TimestampDifferenceMilliseconds(GetCurrentTimestamp(), next);
 }
