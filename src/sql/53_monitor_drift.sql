@@ -67,3 +67,13 @@ COMMENT ON COLUMN featstore.drift.min_effect IS 'The smallest effect that counts
 REVOKE EXECUTE ON FUNCTION featstore.drift_tests(text, timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION featstore.drift_tests(text, timestamptz, timestamptz) TO featstore_reader;
 GRANT SELECT ON featstore.monitor_threshold_defaults, featstore.drift TO featstore_reader;
+
+CREATE FUNCTION featstore.evaluate_drift(feature_group text, period_start timestamptz,
+										 period_end timestamptz)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'featstore_evaluate_drift'
+LANGUAGE C VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.evaluate_drift(text, timestamptz, timestamptz) IS 'Evaluate the drift of a group''s stored period [period_start, period_end) as the monitor does, opening or resolving the drift alerts of the features whose statistics the caller may see; takes featstore_editor; returns how many of them have drift';
+REVOKE EXECUTE ON FUNCTION featstore.evaluate_drift(text, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.evaluate_drift(text, timestamptz, timestamptz) TO featstore_reader;

@@ -1485,6 +1485,49 @@ COMMENT ON FUNCTION featstore.compute_stats(text, regclass, text, name) IS 'Comp
 REVOKE EXECUTE ON FUNCTION featstore.compute_stats(text, regclass, text, name) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION featstore.compute_stats(text, regclass, text, name) TO featstore_editor;
 
+CREATE FUNCTION featstore.purge_stats()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'featstore_purge_stats'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.purge_stats() IS 'Apply featstore.monitor_retention now (the monitor worker does every hour): delete the statistics of periods that ended longer ago and their runs; returns the statistics rows deleted';
+REVOKE EXECUTE ON FUNCTION featstore.purge_stats() FROM PUBLIC;
+
+-- Every history table gets the BRIN index on event_timestamp that new
+-- groups get (src/offline/offline_store.c, CreateEventIndex): statistics read
+-- one period of it.  Not an extension object, so it has no place in
+-- src/sql/; groups FROM a source have a view, which needs none.
+DO $brin$
+DECLARE
+	r record;
+	v_name text;
+	v_n integer;
+BEGIN
+	FOR r IN
+		SELECT g.name, g.schema_name, g.table_name, c.oid AS relid
+		  FROM featstore.feature_groups g
+		  JOIN pg_catalog.pg_namespace n ON n.nspname = g.schema_name
+		  JOIN pg_catalog.pg_class c ON c.relname = g.table_name AND c.relnamespace = n.oid AND c.relkind = 'r'
+		 WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+							 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+							 JOIN pg_catalog.pg_am am ON am.oid = ic.relam AND am.amname = 'brin'
+							 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = 'event_timestamp'
+							WHERE i.indrelid = c.oid AND i.indnatts = 1 AND i.indkey[0] = a.attnum)
+	LOOP
+		v_name := pg_catalog.left(r.table_name, 52) || '_event_brin';
+		v_n := 0;
+		WHILE EXISTS (SELECT 1 FROM pg_catalog.pg_class c2 JOIN pg_catalog.pg_namespace n2 ON n2.oid = c2.relnamespace
+					   WHERE n2.nspname = r.schema_name AND c2.relname = v_name) LOOP
+			v_n := v_n + 1;
+			v_name := pg_catalog.left(r.table_name, 50) || '_event_brin' || v_n;
+		END LOOP;
+		EXECUTE pg_catalog.format('CREATE INDEX %I ON %I.%I USING brin (event_timestamp)', v_name, r.schema_name, r.table_name);
+		EXECUTE pg_catalog.format('COMMENT ON INDEX %I.%I IS %L', r.schema_name, v_name,
+			'featstore: reads of a period of feature group ' || r.name || ' by event time (statistics)');
+	END LOOP;
+END
+$brin$;
+
 -- ---- part drift (issue 11): src/sql/53_monitor_drift.sql ----
 -- featstore drift (issue 11): each stored period's statistics compared with
 -- a baseline.  The thresholds' defaults (the one place they are written),
@@ -1555,6 +1598,16 @@ COMMENT ON COLUMN featstore.drift.min_effect IS 'The smallest effect that counts
 REVOKE EXECUTE ON FUNCTION featstore.drift_tests(text, timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION featstore.drift_tests(text, timestamptz, timestamptz) TO featstore_reader;
 GRANT SELECT ON featstore.monitor_threshold_defaults, featstore.drift TO featstore_reader;
+
+CREATE FUNCTION featstore.evaluate_drift(feature_group text, period_start timestamptz,
+										 period_end timestamptz)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'featstore_evaluate_drift'
+LANGUAGE C VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.evaluate_drift(text, timestamptz, timestamptz) IS 'Evaluate the drift of a group''s stored period [period_start, period_end) as the monitor does, opening or resolving the drift alerts of the features whose statistics the caller may see; takes featstore_editor; returns how many of them have drift';
+REVOKE EXECUTE ON FUNCTION featstore.evaluate_drift(text, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.evaluate_drift(text, timestamptz, timestamptz) TO featstore_reader;
 
 -- ---- part ops (issue 11): src/sql/56_monitor_skew.sql ----
 -- featstore monitoring, skew checks (issue 11, part ops): what a check that
