@@ -43,10 +43,12 @@ def sql(cur, q, *a):
 
 
 def load_big(cur, n):
-    """bench_big: n rows over one day, 1M entities, 8 features of several shapes."""
+    """bench_big: n rows over one day, 1M entities, 8 features of several shapes.
+    MONITOR NONE: the monitor worker would otherwise compute the completed day
+    itself, during the phase meant to have no statistics run."""
     sql(cur, "SELECT * FROM featstore.exec($$ DROP FEATURE GROUP IF EXISTS bench_big $$)")
     sql(cur, "SELECT * FROM featstore.exec($$ CREATE FEATURE GROUP bench_big ENTITY bench_user "
-             "FEATURES (%s) $$)" % FEATURES)
+             "FEATURES (%s) MONITOR NONE $$)" % FEATURES)
     t0 = time.time()
     sql(cur, """INSERT INTO bench_big (user_id, event_timestamp, f1, f2, f3, f4, f5, f6, n, cat)
                 SELECT g %% 1000000, timestamptz %s + make_interval(secs => g * 86400.0 / %s),
