@@ -79,11 +79,12 @@ static int	OwnerSpi(const char *sql, int nargs, Oid *types, Datum *values,
 static bool ServedDatabase(void);
 
 /*
- * MonitorCheckFreshness evaluates every group's freshness SLA in the
+ * MonitorCheckFreshnessCount is MonitorCheckFreshness, returning how many
+ * groups it checked.  It evaluates every group's freshness SLA in the
  * caller's transaction (SPI not connected), one group at a time in a
  * subtransaction: a group whose table is dropped or reshaped meanwhile is
- * logged with a WARNING and the others are checked.  It returns how many
- * groups it checked.  A cancel or a statement timeout ends it.
+ * logged with a WARNING and the others are checked.  A cancel or a
+ * statement timeout ends it.
  */
 int
 MonitorCheckFreshnessCount(void)

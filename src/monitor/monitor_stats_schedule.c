@@ -41,8 +41,8 @@
 
 /* Periods computed per call of MonitorRunDueStats, over all groups */
 #define STATS_PERIODS_PER_CALL 4
-/* The default MONITOR EVERY: one day */
-#define STATS_DEFAULT_EVERY USECS_PER_DAY
+/* The default MONITOR EVERY: one day, in microseconds, as SQL writes it */
+#define STATS_DEFAULT_EVERY_SQL "86400000000"
 /* A failed period is tried again after this, or one period if shorter */
 #define STATS_RETRY_USECS (5 * USECS_PER_MINUTE)
 
@@ -266,7 +266,7 @@ ReadGroups(void)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "featstore: SPI_connect failed");
 	if (SPI_execute("SELECT g.name, "
-					"CASE WHEN s.group_name IS NULL THEN " CppAsString2(STATS_DEFAULT_EVERY) "::pg_catalog.int8 "
+					"CASE WHEN s.group_name IS NULL THEN " STATS_DEFAULT_EVERY_SQL "::pg_catalog.int8 "
 					"WHEN s.monitor_every IS NULL THEN 0::pg_catalog.int8 "
 					"ELSE (EXTRACT(epoch FROM s.monitor_every) * 1000000)::pg_catalog.int8 END, "
 					"s.group_name IS NOT NULL, s.next_stats_at, "
