@@ -27,6 +27,7 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -86,7 +87,8 @@ static bool RunPeriod(const StatsGroup *g, TimestampTz start, TimestampTz end);
 static void EvaluatePeriod(const StatsGroup *g, TimestampTz start, TimestampTz end);
 static void SetNextDue(const StatsGroup *g, TimestampTz due);
 static TimestampTz CachedDue(const char *name);
-static void LogScheduleError(const char *group_name);
+static ErrorData *LogScheduleError(const char *group_name);
+static void RaiseStartAlert(const char *group_name, const ErrorData *edata);
 static int64 PurgeStats(void);
 
 PG_FUNCTION_INFO_V1(featstore_purge_stats);
@@ -245,7 +247,7 @@ ScheduledGroups(void)
 	}
 	PG_CATCH();
 	{
-		LogScheduleError(NULL);
+		FreeErrorData(LogScheduleError(NULL));
 		groups = NIL;
 	}
 	PG_END_TRY();
@@ -378,7 +380,11 @@ FirstPeriod(const StatsGroup *g, TimestampTz *start)
 	}
 	PG_CATCH();
 	{
-		LogScheduleError(g->name);
+		ErrorData  *edata = LogScheduleError(g->name);
+
+		/* the schedule cannot start: as much a failed run as one that reads */
+		RaiseStartAlert(g->name, edata);
+		FreeErrorData(edata);
 		SetNextDue(g, now + Min(STATS_RETRY_USECS, g->every));
 		found = false;
 	}
@@ -420,7 +426,7 @@ PeriodDone(const char *group_name, TimestampTz start, TimestampTz end)
 	}
 	PG_CATCH();
 	{
-		LogScheduleError(group_name);
+		FreeErrorData(LogScheduleError(group_name));
 		done = false;
 	}
 	PG_END_TRY();
@@ -448,7 +454,7 @@ EvaluatePeriod(const StatsGroup *g, TimestampTz start, TimestampTz end)
 	}
 	PG_CATCH();
 	{
-		LogScheduleError(g->name);
+		FreeErrorData(LogScheduleError(g->name));
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
@@ -482,7 +488,7 @@ RunPeriod(const StatsGroup *g, TimestampTz start, TimestampTz end)
 	}
 	PG_CATCH();
 	{
-		LogScheduleError(g->name);
+		FreeErrorData(LogScheduleError(g->name));
 		ok = false;
 	}
 	PG_END_TRY();
@@ -543,7 +549,7 @@ SetNextDue(const StatsGroup *g, TimestampTz due)
 	}
 	PG_CATCH();
 	{
-		LogScheduleError(g->name);
+		FreeErrorData(LogScheduleError(g->name));
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
@@ -604,7 +610,7 @@ MonitorNextStatsDue(void)
 	{
 		if (!own)
 			PG_RE_THROW();
-		LogScheduleError(NULL);
+		FreeErrorData(LogScheduleError(NULL));
 		next = GetCurrentTimestamp() + STATS_RETRY_USECS;
 	}
 	PG_END_TRY();
@@ -689,7 +695,7 @@ PurgeStats(void)
 	{
 		if (!own)
 			PG_RE_THROW();
-		LogScheduleError(NULL);
+		FreeErrorData(LogScheduleError(NULL));
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
@@ -697,10 +703,46 @@ PurgeStats(void)
 }
 
 /*
- * LogScheduleError logs an error of the schedule's own work and aborts
- * the transaction; the group (or the schedule) is tried again later
+ * RaiseStartAlert opens a group's stats_failed alert, in a transaction of
+ * its own, for an error before any period could be read (finding where
+ * the schedule starts); the next run that succeeds resolves it
  */
 static void
+RaiseStartAlert(const char *group_name, const ErrorData *edata)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		appendStringInfoString(&buf, "{\"stage\": \"finding the first period\", \"sqlstate\": ");
+		escape_json(&buf, unpack_sql_state(edata->sqlerrcode));
+		appendStringInfoString(&buf, ", \"error\": ");
+		escape_json(&buf, edata->message ? edata->message : "unknown error");
+		appendStringInfoChar(&buf, '}');
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		MonitorRaiseAlert(MONITOR_ALERT_STATS_FAILED, group_name, NULL, buf.data);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		FreeErrorData(LogScheduleError(group_name));
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+}
+
+/*
+ * LogScheduleError logs an error of the schedule's own work and aborts
+ * the transaction; the group (or the schedule) is tried again later.
+ * Returns the error, in TopMemoryContext, for the caller to free.
+ */
+static ErrorData *
 LogScheduleError(const char *group_name)
 {
 	ErrorData  *edata;
@@ -717,5 +759,5 @@ LogScheduleError(const char *group_name)
 		ereport(LOG,
 				(errmsg("featstore monitor: could not read the statistics schedule: %s",
 						edata->message)));
-	FreeErrorData(edata);
+	return edata;
 }
