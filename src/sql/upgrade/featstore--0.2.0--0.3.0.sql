@@ -1295,3 +1295,860 @@ GRANT SELECT ON featstore.monitor_settings, featstore.monitor_thresholds, featst
 
 SELECT pg_catalog.pg_extension_config_dump('featstore.monitor_settings', '');
 SELECT pg_catalog.pg_extension_config_dump('featstore.monitor_thresholds', '');
+
+-- >>> issue 11, part report: src/sql/58_report.sql, identically
+-- featstore monitoring report (issue 11): featstore.monitoring_report(group
+-- [, from, to]) returns one standalone HTML page (inline CSS and SVG, no
+-- script, no external asset) built from the stored monitoring tables, read
+-- as the caller so that their row-level security applies.
+-- docs/monitoring.md, "Metrics and the report".
+--
+-- Every string that comes from users (names, descriptions, top values,
+-- alert details, errors) goes through featstore.html_escape before it is
+-- written into the page; numbers go through report_num / report_coord.
+
+CREATE FUNCTION featstore.html_escape(t text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN replace(replace(replace(replace(replace(t, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
+			   '"', '&quot;'), '''', '&#39;');
+COMMENT ON FUNCTION featstore.html_escape(text) IS 'The text with & < > " and '' replaced by HTML character references, safe in HTML text and quoted attributes';
+
+-- A number for people: four significant digits, no trailing zeros
+CREATE FUNCTION featstore.report_num(x double precision)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE
+	WHEN x IS NULL THEN '–'
+	WHEN x = 0 THEN '0'
+	WHEN x IN ('Infinity', '-Infinity', 'NaN') THEN x::text
+	WHEN abs(x) >= 1e9 OR abs(x) < 1e-4 THEN trim(to_char(x, '9.999EEEE'))
+	ELSE trim(to_char(round(x::numeric, greatest(0, 3 - floor(log(abs(x)))::integer)),
+					  'FM999999999990.99999999'), '.')
+END;
+COMMENT ON FUNCTION featstore.report_num(double precision) IS 'A number as the monitoring report prints it: four significant digits, an en dash for NULL';
+
+-- A coordinate in an SVG attribute: one decimal
+CREATE FUNCTION featstore.report_coord(x double precision)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN round(x::numeric, 1)::text;
+COMMENT ON FUNCTION featstore.report_coord(double precision) IS 'An SVG coordinate as the monitoring report writes it: one decimal';
+
+-- A time for people, in UTC; a whole day is written as its date
+CREATE FUNCTION featstore.report_ts(t timestamptz)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE
+	WHEN t IS NULL THEN '–'
+	WHEN (t AT TIME ZONE 'UTC')::time = '00:00' THEN to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD')
+	ELSE to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || ' UTC'
+END;
+COMMENT ON FUNCTION featstore.report_ts(timestamptz) IS 'A time as the monitoring report prints it: in UTC, a midnight as its date alone';
+
+-- The cumulative share of values <= x in a distribution given by n sorted
+-- percentiles q[1..n] (p0 .. p100), linear between them: the reading the
+-- drift tests make of featstore.feature_stats.percentiles.
+CREATE FUNCTION featstore.report_cdf(q double precision[], x double precision)
+RETURNS double precision
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT CASE
+		WHEN x < q[1] THEN 0::double precision
+		WHEN x >= q[cardinality(q)] THEN 1::double precision
+		ELSE ((k.i - 1) + (x - q[k.i]) / (q[k.i + 1] - q[k.i])) / (cardinality(q) - 1)
+	END
+	  FROM (SELECT max(u.i) AS i FROM unnest(q) WITH ORDINALITY AS u(v, i) WHERE u.v <= x) k;
+END;
+COMMENT ON FUNCTION featstore.report_cdf(double precision[], double precision) IS 'The share of values at or below x of a distribution given by its sorted percentiles p0..p100, interpolated linearly';
+
+-- The shares of a distribution (its percentiles) in bins equal-width bins
+-- over [lo, hi]; the first bin also takes what lies below lo and the last
+-- what lies above hi, so the shares add up to 1.
+CREATE FUNCTION featstore.report_shares(q double precision[], lo double precision,
+										hi double precision, bins integer)
+RETURNS double precision[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT array_agg(e.hi_f - e.lo_f ORDER BY e.i)
+	  FROM (SELECT b.i,
+				   CASE WHEN b.i = 1 THEN 0
+						ELSE featstore.report_cdf(q, lo + (hi - lo) * (b.i - 1) / bins) END AS lo_f,
+				   CASE WHEN b.i = bins THEN 1
+						ELSE featstore.report_cdf(q, lo + (hi - lo) * b.i / bins) END AS hi_f
+			  FROM generate_series(1, bins) AS b(i)) e;
+END;
+COMMENT ON FUNCTION featstore.report_shares(double precision[], double precision, double precision, integer) IS 'The shares of a distribution given by its percentiles in equal-width bins over [lo, hi], the outer bins open-ended';
+
+-- The baseline a period of a feature is compared with, as the drift part
+-- defines it (docs/monitoring.md, Drift): a pinned spine label's
+-- statistics, or the periods inside a pinned reference range, or else the
+-- trailing baseline_periods periods before the period that had non-NULL
+-- values.  Read as the caller: the policies of feature_stats apply.
+CREATE FUNCTION featstore.report_baseline(group_name text, feature_name name, before timestamptz)
+RETURNS SETOF featstore.feature_stats
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $baseline$
+#variable_conflict use_column
+DECLARE
+	p_group ALIAS FOR $1;
+	p_feature ALIAS FOR $2;
+	m featstore.monitor_settings;
+BEGIN
+	SELECT * INTO m FROM featstore.monitor_settings WHERE group_name = p_group;
+	IF m.reference_label IS NOT NULL THEN
+		RETURN QUERY SELECT * FROM featstore.feature_stats s
+			WHERE s.group_name = p_group AND s.feature_name = p_feature
+			  AND s.scope = 'spine' AND s.label = m.reference_label;
+	ELSIF m.reference_from IS NOT NULL THEN
+		RETURN QUERY SELECT * FROM featstore.feature_stats s
+			WHERE s.group_name = p_group AND s.feature_name = p_feature
+			  AND s.scope = 'period' AND s.label = ''
+			  AND s.period_start >= m.reference_from AND s.period_end <= m.reference_to
+			  AND s.row_count > s.null_count;
+	ELSE
+		RETURN QUERY SELECT * FROM featstore.feature_stats s
+			WHERE s.group_name = p_group AND s.feature_name = p_feature
+			  AND s.scope = 'period' AND s.label = ''
+			  AND s.period_end <= before AND s.row_count > s.null_count
+			ORDER BY s.period_start DESC
+			LIMIT coalesce(m.baseline_periods, 30);
+	END IF;
+END
+$baseline$;
+COMMENT ON FUNCTION featstore.report_baseline(text, name, timestamptz) IS 'The statistics rows a feature''s period starting at "before" is compared with: a pinned spine label''s, a pinned reference range''s periods, or the trailing baseline periods with values; read as the caller';
+
+-- A drift threshold as the report draws it: the feature's own, else the
+-- group's, else the default given.
+CREATE FUNCTION featstore.report_threshold(group_name text, feature_name name, setting text,
+										   fallback double precision)
+RETURNS double precision
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT coalesce((SELECT t.value FROM featstore.monitor_thresholds t
+					  WHERE t.group_name = report_threshold.group_name
+						AND t.setting = report_threshold.setting
+						AND (t.feature_name = report_threshold.feature_name OR t.feature_name IS NULL)
+					  ORDER BY t.feature_name IS NULL
+					  LIMIT 1), fallback);
+END;
+COMMENT ON FUNCTION featstore.report_threshold(text, name, text, double precision) IS 'A drift threshold of a feature: its own, else its group''s, else the given default';
+
+-- An SVG chart's frame: the element, its title (as a tooltip and a heading
+-- drawn in the chart) and its plot area's background.
+CREATE FUNCTION featstore.report_svg_open(kind text, title text, height integer)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN format('<svg class="chart %s" viewBox="0 0 400 %s" width="400" height="%s" role="img">'
+			  '<title>%s</title><text class="ctitle" x="8" y="16">%s</text>',
+			  kind, height, height, featstore.html_escape(title), featstore.html_escape(title));
+COMMENT ON FUNCTION featstore.report_svg_open(text, text, integer) IS 'The opening of one of the monitoring report''s SVG charts';
+
+-- A histogram, current against baseline: per bin a wide grey bar (the
+-- baseline's share) behind a narrow blue one (the current period's).
+CREATE FUNCTION featstore.report_svg_histogram(title text, lo double precision, hi double precision,
+											   cur double precision[], base double precision[])
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $hist$
+DECLARE
+	n integer := greatest(cardinality(cur), cardinality(base));
+	top double precision;
+	bw double precision;
+	out text := featstore.report_svg_open('histogram', title, 200);
+	x double precision;
+	h double precision;
+BEGIN
+	IF n IS NULL OR n = 0 THEN
+		RETURN out || '<text class="empty" x="200" y="110">no values to draw</text></svg>';
+	END IF;
+	SELECT greatest(max(v), 1e-9) INTO top
+	  FROM (SELECT unnest(cur) UNION ALL SELECT unnest(base)) AS s(v);
+	bw := 372.0 / n;
+	out := out || '<line class="axis" x1="20" y1="170" x2="392" y2="170"/>';
+	FOR i IN 1..n LOOP
+		x := 20 + (i - 1) * bw;
+		IF base[i] IS NOT NULL THEN
+			h := 140 * base[i] / top;
+			out := out || format('<rect class="bar base" x="%s" y="%s" width="%s" height="%s"><title>baseline %s%%</title></rect>',
+								 featstore.report_coord(x + 0.5), featstore.report_coord(170 - h),
+								 featstore.report_coord(bw - 1), featstore.report_coord(h),
+								 featstore.report_num(100 * base[i]));
+		END IF;
+		IF cur[i] IS NOT NULL THEN
+			h := 140 * cur[i] / top;
+			out := out || format('<rect class="bar cur" x="%s" y="%s" width="%s" height="%s"><title>current %s%%</title></rect>',
+								 featstore.report_coord(x + bw * 0.25), featstore.report_coord(170 - h),
+								 featstore.report_coord(bw * 0.5), featstore.report_coord(h),
+								 featstore.report_num(100 * cur[i]));
+		END IF;
+	END LOOP;
+	IF cur IS NULL THEN
+		out := out || '<text class="empty" x="200" y="60">current period: no non-NULL value</text>';
+	END IF;
+	RETURN out || format('<text class="tick" x="20" y="186">%s</text><text class="tick end" x="392" y="186">%s</text>'
+						 '<rect class="key cur" x="130" y="190" width="10" height="8"/><text class="tick" x="144" y="198">current</text>'
+						 '<rect class="key base" x="200" y="190" width="10" height="8"/><text class="tick" x="214" y="198">baseline</text></svg>',
+						 featstore.html_escape(featstore.report_num(lo)),
+						 featstore.html_escape(featstore.report_num(hi)));
+END
+$hist$;
+COMMENT ON FUNCTION featstore.report_svg_histogram(text, double precision, double precision, double precision[], double precision[]) IS 'The monitoring report''s histogram chart: per bin the baseline''s share behind the current period''s';
+
+-- Top values, current against baseline: one row per value, a grey bar
+-- (baseline share) under a blue one (current share), and a last row for
+-- all other values.
+CREATE FUNCTION featstore.report_svg_top(title text, vals text[], cur double precision[],
+										 base double precision[], other_cur double precision,
+										 other_base double precision)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $top$
+DECLARE
+	n integer := coalesce(cardinality(vals), 0);
+	top double precision;
+	out text := featstore.report_svg_open('topvalues', title, 34 + 18 * (n + 1));
+	y integer;
+	label text;
+BEGIN
+	IF n = 0 THEN
+		RETURN out || '<text class="empty" x="200" y="40">no values to draw</text></svg>';
+	END IF;
+	SELECT greatest(max(v), 1e-9) INTO top
+	  FROM (SELECT unnest(cur) UNION ALL SELECT unnest(base)
+			UNION ALL SELECT other_cur UNION ALL SELECT other_base) AS s(v);
+	FOR i IN 1..n + 1 LOOP
+		y := 24 + 18 * (i - 1);
+		IF i <= n THEN
+			-- cut before escaping, so that no character reference is cut in two
+			label := CASE WHEN length(vals[i]) > 20 THEN left(vals[i], 19) || '…' ELSE vals[i] END;
+			out := out || format('<text class="vlabel" x="130" y="%s">%s<title>%s</title></text>',
+								 y + 11, featstore.html_escape(label), featstore.html_escape(vals[i]));
+		ELSE
+			out := out || format('<text class="vlabel other" x="130" y="%s">all other values</text>', y + 11);
+		END IF;
+		out := out || format('<rect class="bar base" x="136" y="%s" width="%s" height="14"><title>baseline %s%%</title></rect>',
+							 y, featstore.report_coord(220 * coalesce(CASE WHEN i <= n THEN base[i] ELSE other_base END, 0) / top),
+							 featstore.report_num(100 * CASE WHEN i <= n THEN base[i] ELSE other_base END));
+		out := out || format('<rect class="bar cur" x="136" y="%s" width="%s" height="7"><title>current %s%%</title></rect>',
+							 y + 4, featstore.report_coord(220 * coalesce(CASE WHEN i <= n THEN cur[i] ELSE other_cur END, 0) / top),
+							 featstore.report_num(100 * CASE WHEN i <= n THEN cur[i] ELSE other_cur END));
+	END LOOP;
+	RETURN out || '</svg>';
+END
+$top$;
+COMMENT ON FUNCTION featstore.report_svg_top(text, text[], double precision[], double precision[], double precision, double precision) IS 'The monitoring report''s top-values chart: per value the baseline''s share under the current period''s';
+
+-- Where the series chart puts period i of n, and value v of [ymin, ymax]
+CREATE FUNCTION featstore.report_x(i integer, n integer)
+RETURNS double precision
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN n <= 1 THEN 224 ELSE 62 + 324.0 * (i - 1) / (n - 1) END;
+COMMENT ON FUNCTION featstore.report_x(integer, integer) IS 'The x coordinate of period i of n in the monitoring report''s series chart';
+
+CREATE FUNCTION featstore.report_y(v double precision, ymin double precision, ymax double precision)
+RETURNS double precision
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN 170 - 140 * (v - ymin) / (ymax - ymin);
+COMMENT ON FUNCTION featstore.report_y(double precision, double precision, double precision) IS 'The y coordinate of a value in the monitoring report''s series chart';
+
+-- A value over time with its band: one point per period (red when outside
+-- the band), a line through them and the band [lo, hi] as a filled path,
+-- broken where a period has no value or no band.
+CREATE FUNCTION featstore.report_svg_series(title text, labels text[], vals double precision[],
+											lo double precision[], hi double precision[],
+											percent boolean)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $series$
+DECLARE
+	n integer := coalesce(cardinality(labels), 0);
+	ymin double precision;
+	ymax double precision;
+	out text := featstore.report_svg_open('series', title, 200);
+	band text := '';
+	upper_run text := '';
+	lower_run text := '';
+	line text := '';
+	pts text := '';
+	pen text := 'M';
+	k double precision := CASE WHEN percent THEN 100 ELSE 1 END;
+	unit text := CASE WHEN percent THEN '%' ELSE '' END;
+BEGIN
+	SELECT min(v), max(v) INTO ymin, ymax
+	  FROM (SELECT unnest(vals) UNION ALL SELECT unnest(lo) UNION ALL SELECT unnest(hi)) AS s(v);
+	IF n = 0 OR ymin IS NULL THEN
+		RETURN out || '<text class="empty" x="200" y="110">no values to draw</text></svg>';
+	END IF;
+	IF percent THEN
+		-- a rate is drawn from 0, and at least up to 1%
+		ymin := least(ymin, 0);
+		ymax := greatest(ymax, 0.01);
+	END IF;
+	IF ymax - ymin < 1e-12 * greatest(abs(ymax), 1) THEN
+		ymin := ymin - greatest(abs(ymin) * 0.05, 1e-6);
+		ymax := ymax + greatest(abs(ymax) * 0.05, 1e-6);
+	END IF;
+	out := out || format('<line class="grid" x1="56" y1="30" x2="392" y2="30"/><line class="grid" x1="56" y1="100" x2="392" y2="100"/>'
+						 '<line class="axis" x1="56" y1="170" x2="392" y2="170"/>'
+						 '<text class="tick end" x="52" y="34">%s</text><text class="tick end" x="52" y="104">%s</text>'
+						 '<text class="tick end" x="52" y="174">%s</text>',
+						 featstore.report_num(k * ymax) || unit, featstore.report_num(k * (ymin + ymax) / 2) || unit,
+						 featstore.report_num(k * ymin) || unit);
+	FOR i IN 1..n + 1 LOOP
+		-- the band: a closed path per run of periods that have one
+		IF i <= n AND lo[i] IS NOT NULL AND hi[i] IS NOT NULL THEN
+			upper_run := upper_run || CASE WHEN upper_run = '' THEN 'M' ELSE ' L' END
+				|| featstore.report_coord(featstore.report_x(i, n)) || ','
+				|| featstore.report_coord(featstore.report_y(greatest(lo[i], hi[i]), ymin, ymax));
+			lower_run := ' L' || featstore.report_coord(featstore.report_x(i, n)) || ','
+				|| featstore.report_coord(featstore.report_y(least(lo[i], hi[i]), ymin, ymax)) || lower_run;
+		ELSIF upper_run <> '' THEN
+			band := band || upper_run || lower_run || ' Z ';
+			upper_run := '';
+			lower_run := '';
+		END IF;
+		EXIT WHEN i > n;
+		IF vals[i] IS NULL THEN
+			pen := 'M';
+			CONTINUE;
+		END IF;
+		line := line || pen || featstore.report_coord(featstore.report_x(i, n)) || ','
+			|| featstore.report_coord(featstore.report_y(vals[i], ymin, ymax)) || ' ';
+		pen := 'L';
+		pts := pts || format('<circle class="%s" cx="%s" cy="%s" r="3"><title>%s: %s%s</title></circle>',
+							 CASE WHEN vals[i] < lo[i] OR vals[i] > hi[i] THEN 'pt out' ELSE 'pt' END,
+							 featstore.report_coord(featstore.report_x(i, n)),
+							 featstore.report_coord(featstore.report_y(vals[i], ymin, ymax)),
+							 featstore.html_escape(labels[i]), featstore.report_num(k * vals[i]), unit);
+	END LOOP;
+	IF band <> '' THEN
+		out := out || format('<path class="band" d="%s"/>', rtrim(band));
+	END IF;
+	IF line <> '' THEN
+		out := out || format('<path class="line" d="%s"/>', rtrim(line));
+	END IF;
+	RETURN out || pts
+		|| format('<text class="tick" x="56" y="186">%s</text><text class="tick end" x="392" y="186">%s</text></svg>',
+				  featstore.html_escape(labels[1]), featstore.html_escape(labels[n]));
+END
+$series$;
+COMMENT ON FUNCTION featstore.report_svg_series(text, text[], double precision[], double precision[], double precision[], boolean) IS 'The monitoring report''s chart of a value over time with its band';
+
+-- The histogram of a numeric feature's period against its baseline: 20
+-- equal-width bins over the range both cover, each side's shares read from
+-- its stored percentiles (the baseline's as the row-weighted mixture of its
+-- periods', as the drift tests read them).
+CREATE FUNCTION featstore.report_feature_histogram(cur featstore.feature_stats, feature_name name)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fhist$
+#variable_conflict use_variable
+DECLARE
+	lo double precision;
+	hi double precision;
+	cur_sh double precision[];
+	base_sh double precision[];
+BEGIN
+	SELECT least(cur.min_value, min(b.min_value)), greatest(cur.max_value, max(b.max_value))
+	  INTO lo, hi
+	  FROM featstore.report_baseline(cur.group_name, feature_name, cur.period_start) b
+	 WHERE b.percentiles IS NOT NULL;
+	IF lo IS NULL THEN
+		RETURN featstore.report_svg_histogram('Distribution', NULL, NULL, NULL, NULL);
+	END IF;
+	IF hi - lo < 1e-12 * greatest(abs(hi), 1) THEN
+		lo := lo - greatest(abs(lo) * 0.05, 0.5);
+		hi := hi + greatest(abs(hi) * 0.05, 0.5);
+	END IF;
+	IF cur.percentiles IS NOT NULL THEN
+		cur_sh := featstore.report_shares(cur.percentiles, lo, hi, 20);
+	END IF;
+	SELECT array_agg(x.share ORDER BY x.i) INTO base_sh
+	  FROM (SELECT u.i, sum(u.sh * (b.row_count - b.null_count)) / sum(b.row_count - b.null_count) AS share
+			  FROM featstore.report_baseline(cur.group_name, feature_name, cur.period_start) b,
+				   unnest(featstore.report_shares(b.percentiles, lo, hi, 20)) WITH ORDINALITY AS u(sh, i)
+			 WHERE b.percentiles IS NOT NULL AND b.row_count > b.null_count
+			 GROUP BY u.i) x;
+	RETURN featstore.report_svg_histogram(format('Histogram %s against the baseline', featstore.report_ts(cur.period_start)),
+										  lo, hi, cur_sh, base_sh);
+END
+$fhist$;
+COMMENT ON FUNCTION featstore.report_feature_histogram(featstore.feature_stats, name) IS 'The monitoring report''s histogram of a numeric feature''s period against its baseline';
+
+-- The top values of a categorical feature's period against its baseline:
+-- the twelve values with the largest share on either side; a baseline
+-- value's share counts the periods where it was among the stored top values.
+CREATE FUNCTION featstore.report_feature_top(cur featstore.feature_stats, feature_name name)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $ftop$
+#variable_conflict use_variable
+DECLARE
+	vals text[];
+	cur_sh double precision[];
+	base_sh double precision[];
+	cur_total double precision := nullif(cur.row_count - cur.null_count, 0);
+	base_total double precision;
+BEGIN
+	SELECT nullif(sum(b.row_count - b.null_count), 0) INTO base_total
+	  FROM featstore.report_baseline(cur.group_name, feature_name, cur.period_start) b;
+	SELECT array_agg(t.v ORDER BY t.rank_share DESC, t.v), array_agg(t.cs ORDER BY t.rank_share DESC, t.v),
+		   array_agg(t.bs ORDER BY t.rank_share DESC, t.v)
+	  INTO vals, cur_sh, base_sh
+	  FROM (SELECT coalesce(c.v, b.v) AS v, c.n / cur_total AS cs, b.n / base_total AS bs,
+				   greatest(coalesce(c.n / cur_total, 0), coalesce(b.n / base_total, 0)) AS rank_share
+			  FROM (SELECT u.v, u.n::double precision AS n
+					  FROM unnest(cur.top_values, cur.top_counts) AS u(v, n)) c
+			  FULL JOIN (SELECT u.v, sum(u.n)::double precision AS n
+						   FROM featstore.report_baseline(cur.group_name, feature_name, cur.period_start) bs,
+								unnest(bs.top_values, bs.top_counts) AS u(v, n)
+						  GROUP BY u.v) b ON b.v = c.v
+			 ORDER BY 4 DESC, 1
+			 LIMIT 12) t;
+	RETURN featstore.report_svg_top(format('Top values %s (blue) against the baseline (grey)',
+										   featstore.report_ts(cur.period_start)),
+									vals, cur_sh, base_sh,
+									greatest(1 - (SELECT sum(x) FROM unnest(cur_sh) AS x), 0),
+									greatest(1 - (SELECT sum(x) FROM unnest(base_sh) AS x), 0));
+END
+$ftop$;
+COMMENT ON FUNCTION featstore.report_feature_top(featstore.feature_stats, name) IS 'The monitoring report''s top values of a categorical feature''s period against its baseline';
+
+-- A feature's mean (numeric features) and null rate over the report's
+-- periods, each with the band mu_b +- k sigma_b of its trailing baseline
+-- (mu_b, sigma_b: the mean and sample standard deviation of the baseline
+-- periods' values; k: the feature's mean_sigma / null_rate_sigma, default
+-- 3), drawn where the baseline has at least 7 periods, as the drift tests
+-- require.
+CREATE FUNCTION featstore.report_feature_series(group_name text, feature_name name, numeric_kind boolean,
+												starts timestamptz[], ends timestamptz[])
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fseries$
+#variable_conflict use_variable
+DECLARE
+	k_mean double precision := featstore.report_threshold(group_name, feature_name, 'mean_sigma', 3);
+	k_null double precision := featstore.report_threshold(group_name, feature_name, 'null_rate_sigma', 3);
+	labels text[];
+	m double precision[];
+	m_lo double precision[];
+	m_hi double precision[];
+	nr double precision[];
+	nr_lo double precision[];
+	nr_hi double precision[];
+	out text := '';
+BEGIN
+	SELECT array_agg(featstore.report_ts(p.ps) ORDER BY p.i), array_agg(s.mean ORDER BY p.i),
+		   array_agg(CASE WHEN b.n >= 7 THEN b.mu - k_mean * b.sd END ORDER BY p.i),
+		   array_agg(CASE WHEN b.n >= 7 THEN b.mu + k_mean * b.sd END ORDER BY p.i),
+		   array_agg(s.null_rate ORDER BY p.i),
+		   array_agg(CASE WHEN b.nn >= 7 THEN greatest(b.nmu - k_null * b.nsd, 0) END ORDER BY p.i),
+		   array_agg(CASE WHEN b.nn >= 7 THEN least(b.nmu + k_null * b.nsd, 1) END ORDER BY p.i)
+	  INTO labels, m, m_lo, m_hi, nr, nr_lo, nr_hi
+	  FROM unnest(starts, ends) WITH ORDINALITY AS p(ps, pe, i)
+	  LEFT JOIN featstore.feature_stats s
+		ON s.group_name = group_name AND s.feature_name = feature_name AND s.scope = 'period'
+	   AND s.label = '' AND s.period_start = p.ps AND s.period_end = p.pe
+	  LEFT JOIN LATERAL (SELECT count(b.mean) AS n, avg(b.mean) AS mu, stddev_samp(b.mean) AS sd,
+								count(b.null_rate) AS nn, avg(b.null_rate) AS nmu,
+								stddev_samp(b.null_rate) AS nsd
+						   FROM featstore.report_baseline(group_name, feature_name, p.ps) b) b ON true;
+	IF numeric_kind THEN
+		out := featstore.report_svg_series(format('Mean per period, band ±%sσ of the baseline',
+												  featstore.report_num(k_mean)),
+										   labels, m, m_lo, m_hi, false);
+	END IF;
+	RETURN out || featstore.report_svg_series(format('Null rate per period, band ±%sσ of the baseline',
+													 featstore.report_num(k_null)),
+											  labels, nr, nr_lo, nr_hi, true);
+END
+$fseries$;
+COMMENT ON FUNCTION featstore.report_feature_series(text, name, boolean, timestamptz[], timestamptz[]) IS 'The monitoring report''s charts of a feature''s mean and null rate over time, with the band of each period''s baseline';
+
+-- The current period's figures of a feature, as a table row of cells
+CREATE FUNCTION featstore.report_feature_facts(cur featstore.feature_stats)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT '<table class="facts"><tr>'
+		|| string_agg(format('<th>%s</th>', f.name), '' ORDER BY f.i)
+		|| '</tr><tr>'
+		|| string_agg(format('<td class="%s">%s</td>', f.cls, featstore.html_escape(f.val)), '' ORDER BY f.i)
+		|| '</tr></table>'
+	  FROM (VALUES (1, 'rows', 'rows', cur.row_count::text),
+				   (2, 'null rate', 'null_rate', featstore.report_num(100 * cur.null_rate) || '%'),
+				   (3, 'distinct', 'distinct', cur.distinct_count::text),
+				   (4, 'mean', 'mean', CASE WHEN cur.kind = 'numeric' THEN featstore.report_num(cur.mean) END),
+				   (5, 'stddev', 'stddev', CASE WHEN cur.kind = 'numeric' THEN featstore.report_num(cur.stddev) END),
+				   (6, 'min', 'min', CASE WHEN cur.kind = 'numeric' THEN featstore.report_num(cur.min_value) END),
+				   (7, 'p50', 'p50', CASE WHEN cur.kind = 'numeric' THEN featstore.report_num(cur.p50) END),
+				   (8, 'p99', 'p99', CASE WHEN cur.kind = 'numeric' THEN featstore.report_num(cur.p99) END),
+				   (9, 'max', 'max', CASE WHEN cur.kind = 'numeric' THEN featstore.report_num(cur.max_value) END),
+				   (10, 'top value', 'top', CASE WHEN cur.kind = 'categorical' THEN coalesce(cur.top_values[1], '–') END))
+			AS f(i, name, cls, val)
+	 WHERE f.val IS NOT NULL;
+END;
+COMMENT ON FUNCTION featstore.report_feature_facts(featstore.feature_stats) IS 'The monitoring report''s table of a feature''s figures in the current period';
+
+-- How the report names a feature's baseline, and how many rows it has
+CREATE FUNCTION featstore.report_baseline_label(group_name text, feature_name name, before timestamptz)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT CASE
+		WHEN m.reference_label IS NOT NULL THEN format('the spine "%s"', m.reference_label)
+		WHEN b.n = 0 THEN 'no baseline'
+		WHEN m.reference_from IS NOT NULL
+			THEN format('the reference %s – %s (%s periods)', featstore.report_ts(m.reference_from),
+						featstore.report_ts(m.reference_to), b.n)
+		ELSE format('the %s periods %s – %s', b.n, featstore.report_ts(b.first), featstore.report_ts(b.last))
+	END
+	  FROM (SELECT count(*) AS n, min(x.period_start) AS first, max(x.period_start) AS last
+			  FROM featstore.report_baseline(report_baseline_label.group_name, report_baseline_label.feature_name,
+											 report_baseline_label.before) x) b
+	  LEFT JOIN featstore.monitor_settings m ON m.group_name = report_baseline_label.group_name;
+END;
+COMMENT ON FUNCTION featstore.report_baseline_label(text, name, timestamptz) IS 'How the monitoring report names the baseline of a feature''s period';
+
+-- One feature's part of the report: its name and description, the current
+-- period's figures, the charts and whether a drift alert is open.
+CREATE FUNCTION featstore.report_feature(group_name text, feature_name name, data_type text,
+										 description text, starts timestamptz[], ends timestamptz[])
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $feature$
+#variable_conflict use_variable
+DECLARE
+	n integer := cardinality(starts);
+	cur featstore.feature_stats;
+	kind text;
+	base_label text;
+	drifting boolean;
+	out text;
+BEGIN
+	SELECT * INTO cur FROM featstore.feature_stats s
+	 WHERE s.group_name = group_name AND s.feature_name = feature_name AND s.scope = 'period'
+	   AND s.label = '' AND s.period_start = starts[n] AND s.period_end = ends[n];
+	SELECT s.kind INTO kind FROM featstore.feature_stats s
+	 WHERE s.group_name = group_name AND s.feature_name = feature_name AND s.scope = 'period'
+	   AND s.period_start >= starts[1] AND s.period_start <= starts[n]
+	 ORDER BY s.period_start DESC LIMIT 1;
+	SELECT EXISTS (SELECT 1 FROM featstore.alerts a
+					WHERE a.group_name = group_name AND a.feature_name = feature_name
+					  AND a.kind = 'drift' AND a.resolved_at IS NULL) INTO drifting;
+	out := format('<article class="feature%s" data-feature="%s"><h3>%s <span class="type">%s</span> %s</h3>',
+				  CASE WHEN drifting THEN ' drifting' ELSE '' END, featstore.html_escape(feature_name),
+				  featstore.html_escape(feature_name), featstore.html_escape(data_type),
+				  CASE WHEN drifting THEN '<span class="badge bad">drift alert open</span>'
+					   ELSE '<span class="badge good">no drift alert</span>' END);
+	IF description IS NOT NULL THEN
+		out := out || format('<p class="desc">%s</p>', featstore.html_escape(description));
+	END IF;
+	IF kind IS NULL THEN
+		RETURN out || '<p class="empty">No statistics of this feature in the report''s range.</p></article>';
+	END IF;
+	IF cur.id IS NULL THEN
+		cur.group_name := group_name;
+		cur.period_start := starts[n];
+		cur.kind := kind;
+		out := out || format('<p class="empty">No statistics of this feature for the current period %s.</p>',
+							 featstore.report_ts(starts[n]));
+	ELSE
+		out := out || featstore.report_feature_facts(cur);
+	END IF;
+	base_label := featstore.report_baseline_label(group_name, feature_name, starts[n]);
+	out := out || format('<p class="baseline">Period %s compared with %s.</p><div class="charts">',
+						 featstore.report_ts(starts[n]), featstore.html_escape(base_label));
+	IF kind = 'numeric' THEN
+		out := out || featstore.report_feature_histogram(cur, feature_name);
+	ELSE
+		out := out || featstore.report_feature_top(cur, feature_name);
+	END IF;
+	out := out || featstore.report_feature_series(group_name, feature_name, kind = 'numeric', starts, ends);
+	RETURN out || '</div></article>';
+END
+$feature$;
+COMMENT ON FUNCTION featstore.report_feature(text, name, text, text, timestamptz[], timestamptz[]) IS 'One feature''s part of the monitoring report';
+
+-- The page's head: its title and the style sheet (inline: the page must
+-- stand alone and load nothing)
+CREATE FUNCTION featstore.report_head(group_name text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"/>'
+	|| '<meta name="viewport" content="width=device-width, initial-scale=1"/>'
+	|| format('<title>featstore monitoring: %s</title>', featstore.html_escape(group_name))
+	|| '<style>'
+	|| 'body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;color:#1e293b;background:#f8fafc;margin:0;padding:20px 28px}'
+	|| 'h1{font-size:24px;margin:0}h2{font-size:18px;margin:24px 0 8px;border-bottom:1px solid #cbd5e1;padding-bottom:4px}'
+	|| 'h3{font-size:16px;margin:0 0 4px}.sub{color:#64748b;margin:2px 0 0}'
+	|| '.top{display:flex;justify-content:space-between;align-items:center;gap:16px}'
+	|| '.status{font-size:20px;font-weight:700;padding:10px 18px;border-radius:8px;color:#fff;white-space:nowrap}'
+	|| '.st-ok{background:#16a34a}.st-alert{background:#dc2626}.st-unknown{background:#64748b}'
+	|| 'table{border-collapse:collapse;background:#fff}th,td{border:1px solid #e2e8f0;padding:4px 8px;text-align:left;vertical-align:top}'
+	|| 'th{background:#f1f5f9;font-weight:600}.meta th{width:170px}.meta{margin-top:12px;min-width:60%}'
+	|| 'td.num{text-align:right;font-variant-numeric:tabular-nums}'
+	|| '.alerts td.kind{font-weight:700;color:#b91c1c}.alerts code,.err{font-size:12px;word-break:break-all}'
+	|| '.ok{color:#15803d;font-weight:600}.bad{color:#b91c1c;font-weight:600}'
+	|| '.feature{background:#fff;border:1px solid #e2e8f0;border-left:6px solid #16a34a;border-radius:6px;padding:12px 14px;margin:14px 0}'
+	|| '.feature.drifting{border-left-color:#dc2626}.type{font-weight:400;color:#64748b;font-size:13px}'
+	|| '.badge{font-size:12px;padding:1px 8px;border-radius:10px;margin-left:6px;vertical-align:middle}'
+	|| '.badge.bad{background:#fee2e2}.badge.good{background:#dcfce7;color:#15803d}'
+	|| '.desc{margin:2px 0 6px;color:#475569}.baseline{margin:6px 0;color:#475569;font-size:13px}.empty{color:#64748b;font-style:italic}'
+	|| '.facts{margin:6px 0;font-size:13px}.facts td{font-variant-numeric:tabular-nums}'
+	|| '.charts{display:flex;flex-wrap:wrap;gap:10px}.chart{background:#fff;border:1px solid #e2e8f0;border-radius:4px;width:376px;height:auto}'
+	|| '.ctitle{font-size:12px;font-weight:600;fill:#334155}.tick{font-size:10px;fill:#64748b}.tick.end{text-anchor:end}'
+	|| 'text.empty{font-size:12px;fill:#64748b;text-anchor:middle}'
+	|| '.axis{stroke:#94a3b8}.grid{stroke:#e2e8f0}'
+	|| '.bar.base,.key.base{fill:#cbd5e1}.bar.cur,.key.cur{fill:#2563eb}'
+	|| '.band{fill:#d1fae5;stroke:#6ee7b7}.line{fill:none;stroke:#2563eb;stroke-width:1.5}'
+	|| '.pt{fill:#2563eb}.pt.out{fill:#dc2626;r:4.5}'
+	|| '.vlabel{font-size:11px;fill:#334155;text-anchor:end}.vlabel.other{font-style:italic;fill:#64748b}'
+	|| '.drift td.v-drift{color:#b91c1c;font-weight:700}.drift td.v-ok{color:#15803d}'
+	|| 'footer{margin-top:24px;color:#64748b;font-size:12px}'
+	|| '</style></head><body>';
+COMMENT ON FUNCTION featstore.report_head(text) IS 'The monitoring report''s HTML head with its inline style sheet';
+
+-- The group's header: the name, the overall status and the definition's
+-- facts an on-call person needs (what it is, its SLA, its schedule).
+CREATE FUNCTION featstore.report_header(g featstore.feature_groups, starts timestamptz[], ends timestamptz[])
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $header$
+DECLARE
+	m featstore.monitor_settings;
+	open_alerts bigint;
+	kind text;
+	rows text := '';
+BEGIN
+	SELECT * INTO m FROM featstore.monitor_settings s WHERE s.group_name = g.name;
+	SELECT count(*) INTO open_alerts FROM featstore.alerts a
+	 WHERE a.group_name = g.name AND a.resolved_at IS NULL;
+	kind := CASE
+		WHEN g.kind = 'source' THEN (SELECT format('computed FROM %s', quote_ident(s.source_schema) || '.' || quote_ident(s.source_name))
+									   FROM featstore.source_groups s WHERE s.group_name = g.name)
+		WHEN EXISTS (SELECT 1 FROM featstore.transformations t WHERE t.group_name = g.name)
+			THEN 'filled by a scheduled query'
+		ELSE 'history table' END
+		|| CASE WHEN g.online THEN ', online' ELSE ', offline' END;
+	SELECT string_agg(format('<tr><th>%s</th><td>%s</td></tr>', r.k, featstore.html_escape(r.v)), '' ORDER BY r.i)
+	  INTO rows
+	  FROM (VALUES (1, 'kind', kind),
+				   (2, 'table', quote_ident(g.schema_name) || '.' || quote_ident(g.table_name)),
+				   (3, 'entity', g.entity_name || ' (' || (SELECT string_agg(k.column_name || ' ' || k.data_type, ', ' ORDER BY k.position)
+															  FROM featstore.entity_keys k WHERE k.entity_name = g.entity_name) || ')'),
+				   (4, 'freshness SLA', coalesce(m.freshness_text, 'none')),
+				   (5, 'statistics every', CASE WHEN m.group_name IS NULL THEN '1 day (the default)'
+												WHEN m.monitor_every_text IS NULL THEN 'never (MONITOR NONE)'
+												ELSE m.monitor_every_text END),
+				   (6, 'baseline', CASE WHEN m.reference_label IS NOT NULL THEN format('the spine "%s"', m.reference_label)
+										WHEN m.reference_from IS NOT NULL
+											THEN format('the reference %s – %s', featstore.report_ts(m.reference_from), featstore.report_ts(m.reference_to))
+										ELSE format('the trailing %s periods', coalesce(m.baseline_periods, 30)) END),
+				   (7, 'owner', g.owner),
+				   (8, 'description', g.description),
+				   (9, 'periods shown', CASE WHEN starts IS NULL THEN 'none: no statistics in the range'
+											 ELSE format('%s: %s – %s', cardinality(starts), featstore.report_ts(starts[1]),
+														 featstore.report_ts(ends[cardinality(ends)])) END))
+			AS r(i, k, v)
+	 WHERE r.v IS NOT NULL;
+	RETURN format('<header class="top"><div><h1>%s</h1><p class="sub">featstore monitoring report · feature group</p></div>'
+				  '<div class="status %s">%s</div></header><table class="meta">%s</table>',
+				  featstore.html_escape(g.name),
+				  CASE WHEN open_alerts > 0 THEN 'st-alert' ELSE 'st-ok' END,
+				  CASE WHEN open_alerts = 0 THEN 'no open alert'
+					   WHEN open_alerts = 1 THEN '1 open alert' ELSE open_alerts || ' open alerts' END,
+				  rows);
+END
+$header$;
+COMMENT ON FUNCTION featstore.report_header(featstore.feature_groups, timestamptz[], timestamptz[]) IS 'The monitoring report''s header: the group, its status and its definition';
+
+-- The group's runs: the last statistics run and the last skew check
+CREATE FUNCTION featstore.report_runs(group_name text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT '<h2>Runs</h2><table class="runs"><tr><th></th><th>when</th><th>result</th></tr>'
+		|| coalesce((SELECT format('<tr><td>last statistics run</td><td>%s</td><td><span class="%s">%s</span> · period %s – %s · %s rows read%s</td></tr>',
+								   featstore.report_ts(coalesce(r.finished_at, r.started_at)),
+								   CASE WHEN r.status = 'succeeded' THEN 'ok' ELSE 'bad' END, r.status,
+								   featstore.report_ts(r.period_start), featstore.report_ts(r.period_end),
+								   coalesce(r.rows_read::text, '–'),
+								   CASE WHEN r.error IS NOT NULL
+										THEN format('<br/><span class="err">%s %s</span>', featstore.html_escape(coalesce(r.sqlstate, '')),
+													featstore.html_escape(r.error)) ELSE '' END)
+					   FROM featstore.stats_runs r WHERE r.group_name = report_runs.group_name
+					  ORDER BY r.id DESC LIMIT 1),
+					'<tr><td>last statistics run</td><td>–</td><td>none yet</td></tr>')
+		|| coalesce((SELECT format('<tr><td>last skew check</td><td>%s</td><td><span class="%s">%s</span> of %s entities differ from the join at now()</td></tr>',
+								   featstore.report_ts(c.checked_at),
+								   CASE WHEN c.differences = 0 THEN 'ok' ELSE 'bad' END, c.differences, c.sample_size)
+					   FROM featstore.skew_checks c WHERE c.group_name = report_runs.group_name
+					  ORDER BY c.id DESC LIMIT 1),
+					'<tr><td>last skew check</td><td>–</td><td>none yet</td></tr>')
+		|| '</table>';
+END;
+COMMENT ON FUNCTION featstore.report_runs(text) IS 'The monitoring report''s table of the group''s last statistics run and skew check';
+
+-- The group's open alerts the caller may see, newest first
+CREATE FUNCTION featstore.report_alerts(group_name text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT format('<h2>Open alerts (%s)</h2>', count(a.*))
+		|| CASE WHEN count(a.*) = 0 THEN '<p class="ok">No open alert.</p>'
+		   ELSE '<table class="alerts"><tr><th>kind</th><th>feature</th><th>since</th><th>last seen</th><th>details</th></tr>'
+				|| string_agg(format('<tr class="alert"><td class="kind">%s</td><td>%s</td><td>%s</td><td>%s</td><td><code>%s</code></td></tr>',
+									 featstore.html_escape(a.kind), featstore.html_escape(coalesce(a.feature_name::text, '(group)')),
+									 featstore.report_ts(a.since), featstore.report_ts(a.last_seen),
+									 featstore.html_escape(a.details::text)),
+							  '' ORDER BY a.since DESC, a.id DESC)
+				|| '</table>' END
+	  FROM featstore.alerts a
+	 WHERE a.group_name = report_alerts.group_name AND a.resolved_at IS NULL;
+END;
+COMMENT ON FUNCTION featstore.report_alerts(text) IS 'The monitoring report''s table of the group''s open alerts';
+
+-- Refuses a report the caller may not have: a group it may not see.  The
+-- statistics, alerts and runs describe the group's data, so the rule is
+-- featstore.group_visible's, the policies' own.
+CREATE FUNCTION featstore.report_check(group_name text, "from" timestamptz, "to" timestamptz)
+RETURNS featstore.feature_groups
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $check$
+DECLARE
+	g featstore.feature_groups;
+	tab text;
+	rel oid;
+BEGIN
+	IF group_name IS NULL THEN
+		RAISE EXCEPTION 'feature group name of the monitoring report must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Call featstore.monitoring_report(''group_name'').';
+	END IF;
+	SELECT * INTO g FROM featstore.feature_groups fg WHERE fg.name = report_check.group_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'feature group "%" does not exist', group_name
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'featstore.feature_groups lists the defined groups.';
+	END IF;
+	IF "from" >= "to" THEN
+		RAISE EXCEPTION 'monitoring report range is empty: from % is not before to %', "from", "to"
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass from < to, or NULL for both to get the last 30 periods with statistics.';
+	END IF;
+	IF NOT featstore.group_visible(g.name) THEN
+		tab := quote_ident(g.schema_name) || '.' || quote_ident(g.table_name);
+		-- by oid: a name would need USAGE on the schema to be looked up
+		SELECT c.oid INTO rel FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		 WHERE n.nspname = g.schema_name AND c.relname = g.table_name;
+		IF rel IS NOT NULL AND has_any_column_privilege(rel, 'SELECT') AND row_security_active(rel) THEN
+			RAISE EXCEPTION 'permission denied to read the monitoring of feature group "%"', g.name
+				USING ERRCODE = 'insufficient_privilege',
+					  DETAIL = format('Row-level security of %s applies to role %s; the statistics describe rows it cannot see.',
+									  tab, current_user),
+					  HINT = 'Ask for the report as the table''s owner or as a role with BYPASSRLS.';
+		END IF;
+		RAISE EXCEPTION 'permission denied to read the monitoring of feature group "%"', g.name
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('Role %s may not SELECT from the group''s table %s%s.', current_user, tab,
+								  CASE WHEN g.kind = 'source' THEN ' or its source' ELSE '' END),
+				  HINT = format('The owner of %s can run GRANT SELECT ON %s TO %s.', tab, tab, quote_ident(current_user));
+	END IF;
+	RETURN g;
+END
+$check$;
+COMMENT ON FUNCTION featstore.report_check(text, timestamptz, timestamptz) IS 'The monitoring report''s checks of its arguments and of the caller''s right to see the group';
+
+CREATE FUNCTION featstore.monitoring_report(group_name text, "from" timestamptz DEFAULT NULL,
+											"to" timestamptz DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $report$
+DECLARE
+	g featstore.feature_groups := featstore.report_check(group_name, "from", "to");
+	starts timestamptz[];
+	ends timestamptz[];
+	f record;
+	hidden integer := 0;
+	out text;
+BEGIN
+	-- the periods: the last 30 with statistics, or those starting in [from, to)
+	SELECT array_agg(p.ps ORDER BY p.ps), array_agg(p.pe ORDER BY p.ps) INTO starts, ends
+	  FROM (SELECT DISTINCT s.period_start AS ps, s.period_end AS pe
+			  FROM featstore.feature_stats s
+			 WHERE s.group_name = g.name AND s.scope = 'period' AND s.label = ''
+			   AND (s.period_start >= "from" OR "from" IS NULL)
+			   AND (s.period_start < "to" OR "to" IS NULL)
+			 ORDER BY 1 DESC
+			 LIMIT CASE WHEN "from" IS NULL THEN 30 ELSE 1000 END) p;
+	out := featstore.report_head(g.name) || featstore.report_header(g, starts, ends)
+		|| featstore.report_alerts(g.name) || featstore.report_runs(g.name)
+		|| '<h2>Features</h2>';
+	FOR f IN SELECT ft.name, ft.data_type, ft.description FROM featstore.features ft
+			  WHERE ft.group_name = g.name AND ft.status = 'active' ORDER BY ft.position LOOP
+		IF NOT featstore.feature_visible(g.name, f.name) THEN
+			hidden := hidden + 1;
+		ELSIF starts IS NULL THEN
+			out := out || format('<article class="feature" data-feature="%s"><h3>%s <span class="type">%s</span></h3>'
+								 '<p class="empty">No statistics in the report''s range.</p></article>',
+								 featstore.html_escape(f.name), featstore.html_escape(f.name),
+								 featstore.html_escape(f.data_type));
+		ELSE
+			out := out || featstore.report_feature(g.name, f.name, f.data_type, f.description, starts, ends);
+		END IF;
+	END LOOP;
+	IF hidden > 0 THEN
+		out := out || format('<p class="empty">%s feature(s) left out: role %s may not SELECT their columns.</p>',
+							 hidden, featstore.html_escape(current_user));
+	END IF;
+	RETURN out || format('<footer>featstore.monitoring_report(%s) as role %s at %s. Times are UTC.</footer></body></html>',
+						 featstore.html_escape(quote_literal(g.name)), featstore.html_escape(current_user),
+						 featstore.report_ts(now()));
+END
+$report$;
+COMMENT ON FUNCTION featstore.monitoring_report(text, timestamptz, timestamptz) IS 'One standalone HTML page (inline CSS and SVG, no external asset) on a feature group''s monitoring: status, open alerts, runs, and per feature its histogram against the baseline, its mean and null rate over time with their bands; read as the caller (docs/monitoring.md)';
+
+DO $grants$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN
+		SELECT p.oid::regprocedure
+		  FROM pg_catalog.pg_proc p
+		 WHERE p.pronamespace = 'featstore'::regnamespace
+		   AND (p.proname = 'monitoring_report' OR p.proname = 'html_escape' OR p.proname LIKE 'report\_%')
+	LOOP
+		EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO featstore_reader', f);
+	END LOOP;
+END
+$grants$;
+-- <<< issue 11, part report
