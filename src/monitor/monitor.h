@@ -20,6 +20,8 @@
 
 #include "datatype/timestamp.h"
 
+#include "registry/registry.h"
+
 /*
  * Alert kinds, as featstore.alerts.kind spells them.  At most one alert of a
  * kind is open per group and feature (feature NULL for a whole-group alert).
@@ -43,6 +45,21 @@ extern void MonitorRaiseAlert(const char *kind, const char *group_name,
 							  const char *feature_name, const char *details_json);
 extern void MonitorResolveAlert(const char *kind, const char *group_name,
 								const char *feature_name);
+
+/*
+ * monitor_settings.c (part core).  The registry's ALTER / CREATE FEATURE
+ * GROUP store a group's monitoring settings through these, with SPI
+ * connected and the caller's ownership checked: MonitorSetDuration sets the
+ * freshness SLA (freshness true) or the statistics period (MONITOR EVERY)
+ * to usecs as written in text (NULL: NONE); MonitorSetThresholds sets or
+ * resets drift thresholds of the group or one feature; MonitorSetBaseline
+ * pins the baseline.
+ */
+extern void MonitorSetDuration(const char *group_name, bool freshness, const char *text,
+							   int64 usecs);
+extern void MonitorSetThresholds(const char *group_name, const char *feature_name,
+								 List *settings, bool reset);
+extern void MonitorSetBaseline(const char *group_name, const FsMonitorBaseline *baseline);
 
 /*
  * monitor_stats.c.  MonitorComputeStats computes the statistics of every

@@ -99,6 +99,18 @@ typedef struct FsGroupDef
 	bool		schedule_manual;	/* SCHEDULE MANUAL: run by refresh() only */
 	int			query_location;
 	int			schedule_location;
+
+	/*
+	 * FRESHNESS and MONITOR (issue 11), stored in featstore.monitor_settings
+	 * (src/monitor/monitor_settings.c); a NULL text with its flag set is
+	 * NONE
+	 */
+	bool		has_freshness;
+	char	   *freshness_text;
+	int			freshness_location;
+	bool		has_monitor_every;
+	char	   *monitor_every_text;
+	int			monitor_location;
 } FsGroupDef;
 
 typedef enum FsAlterKind
@@ -113,8 +125,37 @@ typedef enum FsAlterKind
 	FS_ALTER_SET_DESCRIPTION,
 	FS_ALTER_SET_OWNER,
 	FS_ALTER_SET_TAGS,
-	FS_ALTER_SET_SCHEDULE		/* a transformation's; text_value NULL: MANUAL */
+	FS_ALTER_SET_SCHEDULE,		/* a transformation's; text_value NULL: MANUAL */
+	/* monitoring (issue 11): featstore.monitor_settings and monitor_thresholds */
+	FS_ALTER_SET_FRESHNESS,		/* text_value NULL: NONE */
+	FS_ALTER_SET_MONITOR_EVERY, /* text_value NULL: NONE */
+	FS_ALTER_SET_MONITOR,		/* settings; of one feature if feature is set */
+	FS_ALTER_RESET_MONITOR,		/* settings (values unused) */
+	FS_ALTER_SET_MONITOR_BASELINE	/* baseline */
 } FsAlterKind;
+
+/* One setting of SET MONITOR ( name = value, ... ) or RESET MONITOR ( name, ... ) */
+typedef struct FsMonitorSetting
+{
+	char	   *name;
+	char	   *value_text;		/* the number as written; NULL for RESET */
+	int			location;
+} FsMonitorSetting;
+
+/*
+ * SET MONITOR BASELINE: n PERIODS (periods > 0), FROM 'a' TO 'b' (from_text
+ * and to_text), or SPINE 'label' (label)
+ */
+typedef struct FsMonitorBaseline
+{
+	int			periods;
+	char	   *periods_text;	/* as written, for messages */
+	char	   *from_text;
+	char	   *to_text;
+	char	   *label;
+	int			from_location;
+	int			to_location;
+} FsMonitorBaseline;
 
 /* One action of ALTER FEATURE GROUP */
 typedef struct FsAlterAction
@@ -125,6 +166,8 @@ typedef struct FsAlterAction
 								 * description, owner */
 	bool		bool_value;		/* SET ONLINE / OFFLINE */
 	List	   *tags;
+	List	   *settings;		/* SET / RESET MONITOR: FsMonitorSetting * */
+	FsMonitorBaseline *baseline;	/* SET MONITOR BASELINE */
 	int			location;
 } FsAlterAction;
 

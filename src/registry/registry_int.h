@@ -40,6 +40,13 @@ extern void RegistryStoreTransform(const FsGroupDef *def, List *keys, List *feat
 extern void RegistryAlterTransformSchedule(const FsGroup *group, const char *schedule_text,
 										   StringInfo detail);
 
+/* registry_monitor.c: FRESHNESS and MONITOR clauses (issue 11) */
+extern bool RegistryIsMonitorAction(FsAlterKind kind);
+extern void RegistryAlterMonitor(const FsGroup *group, const FsAlterAction *act,
+								 const FsFeature *target, StringInfo detail);
+extern void RegistryCheckMonitorOptions(const FsGroupDef *def);
+extern void RegistryStoreMonitorOptions(const FsGroupDef *def);
+
 /* registry_lookup.c */
 extern List *RegistryLoadKeys(const char *entity);
 extern bool RegistryHasSourceGroups(void);
