@@ -61,49 +61,16 @@ as('rep_owner', q{
 	GRANT SELECT ON shop.orders TO rep_oncall;
 });
 
-# Statistics per day with SQL's own aggregates, stored as the extension
-# owner would store them (the superuser writes the contract table)
-q1(q{
-	CREATE FUNCTION rep_fill(day timestamptz) RETURNS void LANGUAGE plpgsql AS $$
-	DECLARE
-		f record;
-	BEGIN
-		FOR f IN SELECT name, data_type FROM featstore.features WHERE group_name = 'orders' LOOP
-			IF f.data_type IN ('double precision', 'integer') THEN
-				EXECUTE format($q$
-				INSERT INTO featstore.feature_stats (group_name, feature_name, period_start, period_end, kind,
-					row_count, null_count, null_rate, distinct_count, min_value, max_value, mean, stddev, p50,
-					percentiles)
-				SELECT 'orders', $2, $1, $1 + interval '1 day', 'numeric', count(*), count(*) - count(v),
-					   (count(*) - count(v))::float8 / count(*), count(DISTINCT v), min(v), max(v), avg(v),
-					   stddev_samp(v), percentile_cont(0.5) WITHIN GROUP (ORDER BY v),
-					   CASE WHEN count(v) > 0 THEN percentile_cont((SELECT array_agg(x / 100.0) FROM generate_series(0, 100) x))
-												   WITHIN GROUP (ORDER BY v) END
-				  FROM (SELECT %I::float8 AS v FROM shop.orders
-						 WHERE event_timestamp >= $1 AND event_timestamp < $1 + interval '1 day') t$q$, f.name)
-				USING day, f.name;
-			ELSE
-				EXECUTE format($q$
-				WITH t AS (SELECT %I::text AS v FROM shop.orders
-							WHERE event_timestamp >= $1 AND event_timestamp < $1 + interval '1 day'),
-					 top AS (SELECT v, count(*) AS n FROM t WHERE v IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT 20)
-				INSERT INTO featstore.feature_stats (group_name, feature_name, period_start, period_end, kind,
-					row_count, null_count, null_rate, distinct_count, top_values, top_counts, other_count)
-				SELECT 'orders', $2, $1, $1 + interval '1 day', 'categorical', count(*), count(*) - count(v),
-					   (count(*) - count(v))::float8 / count(*), count(DISTINCT v),
-					   (SELECT array_agg(v ORDER BY n DESC, v) FROM top), (SELECT array_agg(n ORDER BY n DESC, v) FROM top),
-					   count(v) - (SELECT coalesce(sum(n), 0) FROM top)
-				  FROM t$q$, f.name)
-				USING day, f.name;
-			END IF;
-		END LOOP;
-	END
-	$$;
-	SELECT rep_fill(d) FROM generate_series(timestamptz '2026-10-01 00:00+00', '2026-11-09 00:00+00', interval '1 day') d;
-	INSERT INTO featstore.alerts (kind, group_name, feature_name, details)
-	VALUES ('drift', 'orders', 'amount', '{"period_start": "2026-11-09", "failing": ["mean_sigma"]}'),
-		   ('drift', 'orders', 'n_items', '{"period_start": "2026-11-09", "failing": ["all_null"]}');
+# Statistics and drift per day, as the monitor computes them
+as('rep_owner', q{
+	SELECT count(featstore.compute_stats('orders', d, d + interval '1 day'))
+	  FROM generate_series(timestamptz '2026-10-01 00:00+00', '2026-11-09 00:00+00', interval '1 day') AS d;
+	SELECT count(featstore.evaluate_drift('orders', d, d + interval '1 day'))
+	  FROM generate_series(timestamptz '2026-10-01 00:00+00', '2026-11-09 00:00+00', interval '1 day') AS d;
 });
+is(q1(q{SELECT string_agg(feature_name, ',' ORDER BY feature_name) FROM featstore.alerts
+		 WHERE group_name = 'orders' AND kind = 'drift' AND resolved_at IS NULL}),
+	'amount,n_items', 'the drift of amount and n_items on the last day is an open alert each');
 
 # --- the page, written to a file as the on-call reader gets it
 my $art = "$PostgreSQL::Test::Utils::tmp_check/artifacts/078_monitoring_report";
@@ -156,21 +123,19 @@ is(count(qr{<path class="band"}), 6, 'a band on every chart over time');
 is(count(qr{<path class="line"}), 6, 'a line on every chart over time');
 # 30 periods per chart; n_items has no mean on the last day
 is(count(qr{<circle class="pt}), 6 * 30 - 1, 'one point per period and chart');
-# outside the band: the periods whose mean lies beyond 3 stddev of the means
-# of the 30 days before (at least 7), by SQL over the history, and the null
-# rate of n_items on the last day
-my $outside = q1(q{
-	WITH day AS (SELECT date_trunc('day', event_timestamp, 'UTC') AS p, avg(amount) AS m
-				   FROM shop.orders GROUP BY 1),
-		 band AS (SELECT p, m, avg(m) OVER w AS mu, stddev_samp(m) OVER w AS sd, count(*) OVER w AS n
-					FROM day WINDOW w AS (ORDER BY p ROWS BETWEEN 30 PRECEDING AND 1 PRECEDING))
-	SELECT string_agg(to_char(p AT TIME ZONE 'UTC', 'YYYY-MM-DD'), ',' ORDER BY p)
-	  FROM band WHERE p >= '2026-10-11' AND n >= 7 AND abs(m - mu) > 3 * sd});
-like($outside, qr/2026-11-09$/, "SQL finds the shifted mean outside its band ($outside)");
+# outside their band: exactly the periods and features in which the drift
+# tests mean_sigma and null_rate_sigma find drift
+my $drifting = q1(q{
+	SELECT string_agg(to_char(period_start, 'YYYY-MM-DD'), ',' ORDER BY period_start)
+	  FROM featstore.drift_tests('orders', '2026-10-11', '2026-11-10')
+	 WHERE test IN ('mean_sigma', 'null_rate_sigma') AND verdict = 'drift'});
+like($drifting, qr/^(.*,)?2026-11-09,2026-11-09$/, "drift_tests finds the mean and the null rate drifting on 2026-11-09 ($drifting)");
 my @out_days = $dom =~ m{<circle class="pt out"[^>]*><title>([0-9-]+): }g;
-is(join(',', sort @out_days), join(',', sort(split(/,/, $outside), '2026-11-09')),
-	'the points outside their band are those days\' means and the null rate of n_items on 2026-11-09');
+is(join(',', sort @out_days), $drifting, 'the points outside their band are the periods drift_tests finds drifting');
 is(count(qr{<tr class="alert">}), 2, 'two open alert rows');
+is(count(qr{<table class="drift">}), 4, 'a table of drift tests per feature');
+is(count(qr{<td class="v-drift">drift</td>}), q1(q{SELECT count(*) FROM featstore.drift_tests('orders', '2026-11-09', '2026-11-10') WHERE verdict = 'drift'}),
+	'as many drift verdicts as drift_tests() finds in the current period');
 is(count(qr{<article class="feature drifting"}), 2, 'two features marked as drifting');
 like($dom, qr{Orders per customer &lt;script&gt;alert\(1\)&lt;/script&gt;}, 'the hostile description is text');
 is(count(qr{<script}), 0, 'no script element in the DOM');

@@ -1537,49 +1537,53 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION featstore.report_shares(double precision[], double precision, double precision, integer) IS 'The shares of a distribution given by its percentiles in equal-width bins over [lo, hi], the outer bins open-ended';
 
--- The baseline a period of a feature is compared with, as the drift part
--- defines it (docs/monitoring.md, Drift): a pinned spine label's
--- statistics, or the periods inside a pinned reference range, or else the
--- trailing baseline_periods periods before the period that had non-NULL
--- values.  Read as the caller: the policies of feature_stats apply.
-CREATE FUNCTION featstore.report_baseline(group_name text, feature_name name, before timestamptz)
+-- The baseline a period of a feature is compared with, as the drift tests
+-- read it (docs/monitoring.md, Drift): statistics of the same kind, and for
+-- periods of the same length that had non-NULL values: a pinned spine
+-- label's latest, or the periods inside a pinned reference range, or else
+-- the trailing baseline_periods periods before the period.  Read as the
+-- caller: the policies of feature_stats apply.
+CREATE FUNCTION featstore.report_baseline(group_name text, feature_name name, kind text,
+										  period_start timestamptz, period_end timestamptz)
 RETURNS SETOF featstore.feature_stats
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $baseline$
-#variable_conflict use_column
 DECLARE
-	p_group ALIAS FOR $1;
-	p_feature ALIAS FOR $2;
 	m featstore.monitor_settings;
+	len interval := period_end - period_start;
 BEGIN
-	SELECT * INTO m FROM featstore.monitor_settings WHERE group_name = p_group;
+	SELECT * INTO m FROM featstore.monitor_settings s WHERE s.group_name = report_baseline.group_name;
 	IF m.reference_label IS NOT NULL THEN
 		RETURN QUERY SELECT * FROM featstore.feature_stats s
-			WHERE s.group_name = p_group AND s.feature_name = p_feature
-			  AND s.scope = 'spine' AND s.label = m.reference_label;
+			WHERE s.group_name = report_baseline.group_name AND s.feature_name = report_baseline.feature_name
+			  AND s.scope = 'spine' AND s.label = m.reference_label AND s.kind = report_baseline.kind
+			  AND s.row_count > s.null_count
+			ORDER BY s.computed_at DESC, s.id DESC LIMIT 1;
 	ELSIF m.reference_from IS NOT NULL THEN
 		RETURN QUERY SELECT * FROM featstore.feature_stats s
-			WHERE s.group_name = p_group AND s.feature_name = p_feature
-			  AND s.scope = 'period' AND s.label = ''
+			WHERE s.group_name = report_baseline.group_name AND s.feature_name = report_baseline.feature_name
+			  AND s.scope = 'period' AND s.label = '' AND s.kind = report_baseline.kind
 			  AND s.period_start >= m.reference_from AND s.period_end <= m.reference_to
-			  AND s.row_count > s.null_count;
+			  AND s.period_end - s.period_start = len AND s.row_count > s.null_count
+			ORDER BY s.period_start LIMIT 1000;
 	ELSE
 		RETURN QUERY SELECT * FROM featstore.feature_stats s
-			WHERE s.group_name = p_group AND s.feature_name = p_feature
-			  AND s.scope = 'period' AND s.label = ''
-			  AND s.period_end <= before AND s.row_count > s.null_count
+			WHERE s.group_name = report_baseline.group_name AND s.feature_name = report_baseline.feature_name
+			  AND s.scope = 'period' AND s.label = '' AND s.kind = report_baseline.kind
+			  AND s.period_end <= report_baseline.period_start
+			  AND s.period_end - s.period_start = len AND s.row_count > s.null_count
 			ORDER BY s.period_start DESC
 			LIMIT coalesce(m.baseline_periods, 30);
 	END IF;
 END
 $baseline$;
-COMMENT ON FUNCTION featstore.report_baseline(text, name, timestamptz) IS 'The statistics rows a feature''s period starting at "before" is compared with: a pinned spine label''s, a pinned reference range''s periods, or the trailing baseline periods with values; read as the caller';
+COMMENT ON FUNCTION featstore.report_baseline(text, name, text, timestamptz, timestamptz) IS 'The statistics rows a feature''s period is compared with, as the drift tests read them: a pinned spine label''s, a pinned reference range''s periods, or the trailing baseline periods; read as the caller';
 
 -- A drift threshold as the report draws it: the feature's own, else the
--- group's, else the default given.
-CREATE FUNCTION featstore.report_threshold(group_name text, feature_name name, setting text,
-										   fallback double precision)
+-- group's, else the default (featstore.monitor_threshold_defaults, the
+-- drift part's one place for them)
+CREATE FUNCTION featstore.report_threshold(group_name text, feature_name name, setting text)
 RETURNS double precision
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -1589,9 +1593,11 @@ BEGIN ATOMIC
 						AND t.setting = report_threshold.setting
 						AND (t.feature_name = report_threshold.feature_name OR t.feature_name IS NULL)
 					  ORDER BY t.feature_name IS NULL
-					  LIMIT 1), fallback);
+					  LIMIT 1),
+					(SELECT d.value FROM featstore.monitor_threshold_defaults d
+					  WHERE d.setting = report_threshold.setting));
 END;
-COMMENT ON FUNCTION featstore.report_threshold(text, name, text, double precision) IS 'A drift threshold of a feature: its own, else its group''s, else the given default';
+COMMENT ON FUNCTION featstore.report_threshold(text, name, text) IS 'A drift threshold of a feature: its own, else its group''s, else the default';
 
 -- An SVG chart's frame: the element, its title (as a tooltip and a heading
 -- drawn in the chart) and its plot area's background.
@@ -1745,14 +1751,19 @@ BEGIN
 	IF n = 0 OR ymin IS NULL THEN
 		RETURN out || '<text class="empty" x="200" y="110">no values to draw</text></svg>';
 	END IF;
-	IF percent THEN
-		-- a rate is drawn from 0, and at least up to 1%
-		ymin := least(ymin, 0);
-		ymax := greatest(ymax, 0.01);
-	END IF;
 	IF ymax - ymin < 1e-12 * greatest(abs(ymax), 1) THEN
 		ymin := ymin - greatest(abs(ymin) * 0.05, 1e-6);
 		ymax := ymax + greatest(abs(ymax) * 0.05, 1e-6);
+	END IF;
+	IF percent THEN
+		-- a rate is drawn from 0 up to the next round share, at least 1%
+		ymin := 0;
+		SELECT min(v) INTO ymax FROM unnest('{0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1}'::float8[]) AS v
+		 WHERE v >= least(ymax * 1.04, 1);
+	ELSE
+		-- a margin, so that no point sits on the frame
+		ymin := ymin - (ymax - ymin) * 0.06;
+		ymax := ymax + (ymax - ymin) * 0.06;
 	END IF;
 	out := out || format('<line class="grid" x1="56" y1="30" x2="392" y2="30"/><line class="grid" x1="56" y1="100" x2="392" y2="100"/>'
 						 '<line class="axis" x1="56" y1="170" x2="392" y2="170"/>'
@@ -1818,7 +1829,7 @@ DECLARE
 BEGIN
 	SELECT least(cur.min_value, min(b.min_value)), greatest(cur.max_value, max(b.max_value))
 	  INTO lo, hi
-	  FROM featstore.report_baseline(cur.group_name, feature_name, cur.period_start) b
+	  FROM featstore.report_baseline(cur.group_name, feature_name, cur.kind, cur.period_start, cur.period_end) b
 	 WHERE b.percentiles IS NOT NULL;
 	IF lo IS NULL THEN
 		RETURN featstore.report_svg_histogram('Distribution', NULL, NULL, NULL, NULL);
@@ -1832,7 +1843,7 @@ BEGIN
 	END IF;
 	SELECT array_agg(x.share ORDER BY x.i) INTO base_sh
 	  FROM (SELECT u.i, sum(u.sh * (b.row_count - b.null_count)) / sum(b.row_count - b.null_count) AS share
-			  FROM featstore.report_baseline(cur.group_name, feature_name, cur.period_start) b,
+			  FROM featstore.report_baseline(cur.group_name, feature_name, cur.kind, cur.period_start, cur.period_end) b,
 				   unnest(featstore.report_shares(b.percentiles, lo, hi, 20)) WITH ORDINALITY AS u(sh, i)
 			 WHERE b.percentiles IS NOT NULL AND b.row_count > b.null_count
 			 GROUP BY u.i) x;
@@ -1859,7 +1870,7 @@ DECLARE
 	base_total double precision;
 BEGIN
 	SELECT nullif(sum(b.row_count - b.null_count), 0) INTO base_total
-	  FROM featstore.report_baseline(cur.group_name, feature_name, cur.period_start) b;
+	  FROM featstore.report_baseline(cur.group_name, feature_name, cur.kind, cur.period_start, cur.period_end) b;
 	SELECT array_agg(t.v ORDER BY t.rank_share DESC, t.v), array_agg(t.cs ORDER BY t.rank_share DESC, t.v),
 		   array_agg(t.bs ORDER BY t.rank_share DESC, t.v)
 	  INTO vals, cur_sh, base_sh
@@ -1868,7 +1879,7 @@ BEGIN
 			  FROM (SELECT u.v, u.n::double precision AS n
 					  FROM unnest(cur.top_values, cur.top_counts) AS u(v, n)) c
 			  FULL JOIN (SELECT u.v, sum(u.n)::double precision AS n
-						   FROM featstore.report_baseline(cur.group_name, feature_name, cur.period_start) bs,
+						   FROM featstore.report_baseline(cur.group_name, feature_name, cur.kind, cur.period_start, cur.period_end) bs,
 								unnest(bs.top_values, bs.top_counts) AS u(v, n)
 						  GROUP BY u.v) b ON b.v = c.v
 			 ORDER BY 4 DESC, 1
@@ -1883,12 +1894,14 @@ $ftop$;
 COMMENT ON FUNCTION featstore.report_feature_top(featstore.feature_stats, name) IS 'The monitoring report''s top values of a categorical feature''s period against its baseline';
 
 -- A feature's mean (numeric features) and null rate over the report's
--- periods, each with the band mu_b +- k sigma_b of its trailing baseline
--- (mu_b, sigma_b: the mean and sample standard deviation of the baseline
--- periods' values; k: the feature's mean_sigma / null_rate_sigma, default
--- 3), drawn where the baseline has at least 7 periods, as the drift tests
--- require.
-CREATE FUNCTION featstore.report_feature_series(group_name text, feature_name name, numeric_kind boolean,
+-- periods, each with the band in which the drift tests' mean_sigma and
+-- null_rate_sigma find no drift: mu_b +- max(k sigma_b, e), where mu_b and
+-- sigma_b are the mean and sample standard deviation of the period's
+-- baseline periods' values, k the feature's mean_sigma / null_rate_sigma,
+-- and e the minimum effect (mean_min_effect times the baseline's pooled
+-- stddev; null_rate_min_effect).  Drawn where the baseline has at least 7
+-- periods, as the drift tests require.
+CREATE FUNCTION featstore.report_feature_series(group_name text, feature_name name, kind text,
 												starts timestamptz[], ends timestamptz[])
 RETURNS text
 LANGUAGE plpgsql STABLE
@@ -1896,8 +1909,10 @@ SET search_path = pg_catalog, pg_temp
 AS $fseries$
 #variable_conflict use_variable
 DECLARE
-	k_mean double precision := featstore.report_threshold(group_name, feature_name, 'mean_sigma', 3);
-	k_null double precision := featstore.report_threshold(group_name, feature_name, 'null_rate_sigma', 3);
+	k_mean double precision := featstore.report_threshold(group_name, feature_name, 'mean_sigma');
+	e_mean double precision := featstore.report_threshold(group_name, feature_name, 'mean_min_effect');
+	k_null double precision := featstore.report_threshold(group_name, feature_name, 'null_rate_sigma');
+	e_null double precision := featstore.report_threshold(group_name, feature_name, 'null_rate_min_effect');
 	labels text[];
 	m double precision[];
 	m_lo double precision[];
@@ -1908,11 +1923,11 @@ DECLARE
 	out text := '';
 BEGIN
 	SELECT array_agg(featstore.report_ts(p.ps) ORDER BY p.i), array_agg(s.mean ORDER BY p.i),
-		   array_agg(CASE WHEN b.n >= 7 THEN b.mu - k_mean * b.sd END ORDER BY p.i),
-		   array_agg(CASE WHEN b.n >= 7 THEN b.mu + k_mean * b.sd END ORDER BY p.i),
+		   array_agg(CASE WHEN b.n >= 7 THEN b.mu - greatest(k_mean * b.sd, e_mean * b.pooled) END ORDER BY p.i),
+		   array_agg(CASE WHEN b.n >= 7 THEN b.mu + greatest(k_mean * b.sd, e_mean * b.pooled) END ORDER BY p.i),
 		   array_agg(s.null_rate ORDER BY p.i),
-		   array_agg(CASE WHEN b.nn >= 7 THEN greatest(b.nmu - k_null * b.nsd, 0) END ORDER BY p.i),
-		   array_agg(CASE WHEN b.nn >= 7 THEN least(b.nmu + k_null * b.nsd, 1) END ORDER BY p.i)
+		   array_agg(CASE WHEN b.nn >= 7 THEN greatest(b.nmu - greatest(k_null * b.nsd, e_null), 0) END ORDER BY p.i),
+		   array_agg(CASE WHEN b.nn >= 7 THEN least(b.nmu + greatest(k_null * b.nsd, e_null), 1) END ORDER BY p.i)
 	  INTO labels, m, m_lo, m_hi, nr, nr_lo, nr_hi
 	  FROM unnest(starts, ends) WITH ORDINALITY AS p(ps, pe, i)
 	  LEFT JOIN featstore.feature_stats s
@@ -1920,19 +1935,25 @@ BEGIN
 	   AND s.label = '' AND s.period_start = p.ps AND s.period_end = p.pe
 	  LEFT JOIN LATERAL (SELECT count(b.mean) AS n, avg(b.mean) AS mu, stddev_samp(b.mean) AS sd,
 								count(b.null_rate) AS nn, avg(b.null_rate) AS nmu,
-								stddev_samp(b.null_rate) AS nsd
-						   FROM featstore.report_baseline(group_name, feature_name, p.ps) b) b ON true;
-	IF numeric_kind THEN
-		out := featstore.report_svg_series(format('Mean per period, band ±%sσ of the baseline',
-												  featstore.report_num(k_mean)),
+								stddev_samp(b.null_rate) AS nsd,
+								-- the stddev of the union of the periods' values
+								sqrt(greatest(sum((b.row_count - b.null_count - 1) * coalesce(b.stddev, 0) ^ 2
+												  + (b.row_count - b.null_count) * b.mean ^ 2)
+											  - sum((b.row_count - b.null_count) * b.mean) ^ 2
+												/ sum(b.row_count - b.null_count), 0)
+									 / nullif(sum(b.row_count - b.null_count) - 1, 0)) AS pooled
+						   FROM featstore.report_baseline(group_name, feature_name, kind, p.ps, p.pe) b) b ON true;
+	IF kind = 'numeric' THEN
+		out := featstore.report_svg_series(format('Mean per period, no-drift band (±%sσ, ≥ %s sd)',
+												  featstore.report_num(k_mean), featstore.report_num(e_mean)),
 										   labels, m, m_lo, m_hi, false);
 	END IF;
-	RETURN out || featstore.report_svg_series(format('Null rate per period, band ±%sσ of the baseline',
-													 featstore.report_num(k_null)),
+	RETURN out || featstore.report_svg_series(format('Null rate per period, no-drift band (±%sσ, ≥ %s)',
+													 featstore.report_num(k_null), featstore.report_num(e_null)),
 											  labels, nr, nr_lo, nr_hi, true);
 END
 $fseries$;
-COMMENT ON FUNCTION featstore.report_feature_series(text, name, boolean, timestamptz[], timestamptz[]) IS 'The monitoring report''s charts of a feature''s mean and null rate over time, with the band of each period''s baseline';
+COMMENT ON FUNCTION featstore.report_feature_series(text, name, text, timestamptz[], timestamptz[]) IS 'The monitoring report''s charts of a feature''s mean and null rate over time, with the band where the drift tests find no drift';
 
 -- The current period's figures of a feature, as a table row of cells
 CREATE FUNCTION featstore.report_feature_facts(cur featstore.feature_stats)
@@ -1960,8 +1981,8 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION featstore.report_feature_facts(featstore.feature_stats) IS 'The monitoring report''s table of a feature''s figures in the current period';
 
--- How the report names a feature's baseline, and how many rows it has
-CREATE FUNCTION featstore.report_baseline_label(group_name text, feature_name name, before timestamptz)
+-- How the report names a feature's baseline
+CREATE FUNCTION featstore.report_baseline_label(cur featstore.feature_stats)
 RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -1975,11 +1996,50 @@ BEGIN ATOMIC
 		ELSE format('the %s periods %s – %s', b.n, featstore.report_ts(b.first), featstore.report_ts(b.last))
 	END
 	  FROM (SELECT count(*) AS n, min(x.period_start) AS first, max(x.period_start) AS last
-			  FROM featstore.report_baseline(report_baseline_label.group_name, report_baseline_label.feature_name,
-											 report_baseline_label.before) x) b
-	  LEFT JOIN featstore.monitor_settings m ON m.group_name = report_baseline_label.group_name;
+			  FROM featstore.report_baseline(cur.group_name, cur.feature_name, cur.kind,
+											 cur.period_start, cur.period_end) x) b
+	  LEFT JOIN featstore.monitor_settings m ON m.group_name = cur.group_name;
 END;
-COMMENT ON FUNCTION featstore.report_baseline_label(text, name, timestamptz) IS 'How the monitoring report names the baseline of a feature''s period';
+COMMENT ON FUNCTION featstore.report_baseline_label(featstore.feature_stats) IS 'How the monitoring report names the baseline of a feature''s period';
+
+-- The drift tests of a feature's period, as featstore.drift_tests() finds
+-- them (as the caller): one column per test, failing ones first, with its
+-- statistic, threshold and verdict; what it compares is the column's tooltip
+CREATE FUNCTION featstore.report_drift(cur featstore.feature_stats)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT CASE WHEN count(*) = 0 THEN '<p class="empty">No drift test of this period.</p>'
+		   ELSE '<table class="drift"><tr class="tests"><th>drift test</th>'
+				|| string_agg(format('<th title="%s">%s</th>',
+									 CASE d.test
+										WHEN 'mean_sigma' THEN 'the mean, in σ of the baseline''s period means'
+										WHEN 'null_rate_sigma' THEN 'the null rate, in σ of the baseline''s rates'
+										WHEN 'psi' THEN 'population stability index over the baseline''s deciles'
+										WHEN 'ks_pvalue' THEN 'Kolmogorov–Smirnov p-value; drift below the threshold'
+										WHEN 'wasserstein' THEN 'Wasserstein distance over the baseline''s stddev'
+										WHEN 'js' THEN 'Jensen–Shannon distance of the value shares'
+										WHEN 'distinct_collapse' THEN 'distinct count over the baseline''s; drift below the threshold'
+										WHEN 'all_null' THEN 'non-NULL values; drift at 0 when the baseline had some'
+										ELSE '' END,
+									 featstore.html_escape(d.test)), '' ORDER BY d.verdict <> 'drift', d.test)
+				|| '</tr><tr class="statistics"><th>statistic</th>'
+				|| string_agg(format('<td class="num">%s</td>', featstore.report_num(d.statistic)), ''
+							  ORDER BY d.verdict <> 'drift', d.test)
+				|| '</tr><tr class="thresholds"><th>threshold</th>'
+				|| string_agg(format('<td class="num">%s</td>', featstore.report_num(d.threshold)), ''
+							  ORDER BY d.verdict <> 'drift', d.test)
+				|| '</tr><tr class="verdicts"><th>verdict</th>'
+				|| string_agg(format('<td class="v-%s">%s</td>',
+									 CASE d.verdict WHEN 'drift' THEN 'drift' WHEN 'ok' THEN 'ok' ELSE 'none' END,
+									 featstore.html_escape(d.verdict)), '' ORDER BY d.verdict <> 'drift', d.test)
+				|| '</tr></table>' END
+	  FROM featstore.drift_tests(cur.group_name, cur.period_start, cur.period_end) d
+	 WHERE d.feature_name = cur.feature_name AND d.period_start = cur.period_start
+	   AND d.period_end = cur.period_end;
+END;
+COMMENT ON FUNCTION featstore.report_drift(featstore.feature_stats) IS 'The monitoring report''s table of the drift tests of a feature''s period';
 
 -- One feature's part of the report: its name and description, the current
 -- period's figures, the charts and whether a drift alert is open.
@@ -1994,8 +2054,8 @@ DECLARE
 	n integer := cardinality(starts);
 	cur featstore.feature_stats;
 	kind text;
-	base_label text;
-	drifting boolean;
+	alert_open boolean;
+	drift_now boolean := false;
 	out text;
 BEGIN
 	SELECT * INTO cur FROM featstore.feature_stats s
@@ -2003,16 +2063,22 @@ BEGIN
 	   AND s.label = '' AND s.period_start = starts[n] AND s.period_end = ends[n];
 	SELECT s.kind INTO kind FROM featstore.feature_stats s
 	 WHERE s.group_name = group_name AND s.feature_name = feature_name AND s.scope = 'period'
-	   AND s.period_start >= starts[1] AND s.period_start <= starts[n]
+	   AND s.label = '' AND s.period_start >= starts[1] AND s.period_start <= starts[n]
 	 ORDER BY s.period_start DESC LIMIT 1;
 	SELECT EXISTS (SELECT 1 FROM featstore.alerts a
 					WHERE a.group_name = group_name AND a.feature_name = feature_name
-					  AND a.kind = 'drift' AND a.resolved_at IS NULL) INTO drifting;
+					  AND a.kind = 'drift' AND a.resolved_at IS NULL) INTO alert_open;
+	IF cur.id IS NOT NULL THEN
+		SELECT EXISTS (SELECT 1 FROM featstore.drift_tests(group_name, starts[n], ends[n]) d
+						WHERE d.feature_name = feature_name AND d.verdict = 'drift') INTO drift_now;
+	END IF;
 	out := format('<article class="feature%s" data-feature="%s"><h3>%s <span class="type">%s</span> %s</h3>',
-				  CASE WHEN drifting THEN ' drifting' ELSE '' END, featstore.html_escape(feature_name),
-				  featstore.html_escape(feature_name), featstore.html_escape(data_type),
-				  CASE WHEN drifting THEN '<span class="badge bad">drift alert open</span>'
-					   ELSE '<span class="badge good">no drift alert</span>' END);
+				  CASE WHEN alert_open OR drift_now THEN ' drifting' ELSE '' END,
+				  featstore.html_escape(feature_name), featstore.html_escape(feature_name),
+				  featstore.html_escape(data_type),
+				  CASE WHEN alert_open THEN '<span class="badge bad">drift alert open</span>'
+					   WHEN drift_now THEN '<span class="badge bad">drift in this period</span>'
+					   ELSE '<span class="badge good">no drift</span>' END);
 	IF description IS NOT NULL THEN
 		out := out || format('<p class="desc">%s</p>', featstore.html_escape(description));
 	END IF;
@@ -2020,24 +2086,30 @@ BEGIN
 		RETURN out || '<p class="empty">No statistics of this feature in the report''s range.</p></article>';
 	END IF;
 	IF cur.id IS NULL THEN
+		-- the feature has no statistics for the current period: the charts
+		-- still show its history, against the baseline of that period
 		cur.group_name := group_name;
+		cur.feature_name := feature_name;
 		cur.period_start := starts[n];
+		cur.period_end := ends[n];
 		cur.kind := kind;
 		out := out || format('<p class="empty">No statistics of this feature for the current period %s.</p>',
 							 featstore.report_ts(starts[n]));
 	ELSE
 		out := out || featstore.report_feature_facts(cur);
 	END IF;
-	base_label := featstore.report_baseline_label(group_name, feature_name, starts[n]);
 	out := out || format('<p class="baseline">Period %s compared with %s.</p><div class="charts">',
-						 featstore.report_ts(starts[n]), featstore.html_escape(base_label));
+						 featstore.report_ts(starts[n]), featstore.html_escape(featstore.report_baseline_label(cur)));
 	IF kind = 'numeric' THEN
 		out := out || featstore.report_feature_histogram(cur, feature_name);
 	ELSE
 		out := out || featstore.report_feature_top(cur, feature_name);
 	END IF;
-	out := out || featstore.report_feature_series(group_name, feature_name, kind = 'numeric', starts, ends);
-	RETURN out || '</div></article>';
+	out := out || featstore.report_feature_series(group_name, feature_name, kind, starts, ends) || '</div>';
+	IF cur.id IS NOT NULL THEN
+		out := out || featstore.report_drift(cur);
+	END IF;
+	RETURN out || '</article>';
 END
 $feature$;
 COMMENT ON FUNCTION featstore.report_feature(text, name, text, text, timestamptz[], timestamptz[]) IS 'One feature''s part of the monitoring report';
@@ -2060,7 +2132,7 @@ RETURN '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"/>'
 	|| '.st-ok{background:#16a34a}.st-alert{background:#dc2626}.st-unknown{background:#64748b}'
 	|| 'table{border-collapse:collapse;background:#fff}th,td{border:1px solid #e2e8f0;padding:4px 8px;text-align:left;vertical-align:top}'
 	|| 'th{background:#f1f5f9;font-weight:600}.meta th{width:170px}.meta{margin-top:12px;min-width:60%}'
-	|| 'td.num{text-align:right;font-variant-numeric:tabular-nums}'
+	|| 'td.num{text-align:right;font-variant-numeric:tabular-nums}td.ts{white-space:nowrap}'
 	|| '.alerts td.kind{font-weight:700;color:#b91c1c}.alerts code,.err{font-size:12px;word-break:break-all}'
 	|| '.ok{color:#15803d;font-weight:600}.bad{color:#b91c1c;font-weight:600}'
 	|| '.feature{background:#fff;border:1px solid #e2e8f0;border-left:6px solid #16a34a;border-radius:6px;padding:12px 14px;margin:14px 0}'
@@ -2077,7 +2149,7 @@ RETURN '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"/>'
 	|| '.band{fill:#d1fae5;stroke:#6ee7b7}.line{fill:none;stroke:#2563eb;stroke-width:1.5}'
 	|| '.pt{fill:#2563eb}.pt.out{fill:#dc2626;r:4.5}'
 	|| '.vlabel{font-size:11px;fill:#334155;text-anchor:end}.vlabel.other{font-style:italic;fill:#64748b}'
-	|| '.drift td.v-drift{color:#b91c1c;font-weight:700}.drift td.v-ok{color:#15803d}'
+	|| '.drift{margin-top:8px;font-size:13px}.drift td.v-drift{color:#b91c1c;font-weight:700}.drift td.v-ok{color:#15803d}.drift td.v-none{color:#64748b}'
 	|| 'footer{margin-top:24px;color:#64748b;font-size:12px}'
 	|| '</style></head><body>';
 COMMENT ON FUNCTION featstore.report_head(text) IS 'The monitoring report''s HTML head with its inline style sheet';
@@ -2165,6 +2237,38 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION featstore.report_runs(text) IS 'The monitoring report''s table of the group''s last statistics run and skew check';
 
+-- An alert's details for people: each field of the JSON object in turn, a
+-- list of tests as "test statistic (threshold t)", times in UTC, numbers
+-- with four digits, anything else as JSON cut at 200 characters.  Not
+-- escaped: the caller escapes.
+CREATE FUNCTION featstore.report_alert_details(details jsonb)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT CASE WHEN jsonb_typeof(details) <> 'object' THEN left(details::text, 200)
+		   ELSE (SELECT string_agg(e.key || ': ' || CASE
+					WHEN jsonb_typeof(e.value) = 'array' AND jsonb_typeof(e.value -> 0) = 'object'
+						 AND e.value -> 0 ? 'test'
+						THEN (SELECT string_agg(concat_ws(' ', t ->> 'test',
+														  CASE WHEN jsonb_typeof(t -> 'statistic') = 'number'
+															   THEN featstore.report_num((t ->> 'statistic')::float8)
+															   ELSE t ->> 'statistic' END,
+														  CASE WHEN jsonb_typeof(t -> 'threshold') = 'number'
+															   THEN '(threshold ' || featstore.report_num((t ->> 'threshold')::float8) || ')' END),
+											  ', ')
+								FROM jsonb_array_elements(e.value) AS t)
+					WHEN jsonb_typeof(e.value) = 'number' THEN featstore.report_num((e.value #>> '{}')::float8)
+					WHEN jsonb_typeof(e.value) = 'string'
+						 AND (e.value #>> '{}') ~ '^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d(:\d\d)?|Z)$'
+						THEN featstore.report_ts((e.value #>> '{}')::timestamptz)
+					WHEN jsonb_typeof(e.value) = 'string' THEN left(e.value #>> '{}', 200)
+					ELSE left(e.value::text, 200) END,
+				 ' · ' ORDER BY CASE e.key WHEN 'period_start' THEN 0 WHEN 'tests' THEN 1 ELSE 2 END, e.key)
+				   FROM jsonb_each(details) AS e) END;
+END;
+COMMENT ON FUNCTION featstore.report_alert_details(jsonb) IS 'An alert''s details as the monitoring report prints them (not escaped)';
+
 -- The group's open alerts the caller may see, newest first
 CREATE FUNCTION featstore.report_alerts(group_name text)
 RETURNS text
@@ -2174,10 +2278,10 @@ BEGIN ATOMIC
 	SELECT format('<h2>Open alerts (%s)</h2>', count(a.*))
 		|| CASE WHEN count(a.*) = 0 THEN '<p class="ok">No open alert.</p>'
 		   ELSE '<table class="alerts"><tr><th>kind</th><th>feature</th><th>since</th><th>last seen</th><th>details</th></tr>'
-				|| string_agg(format('<tr class="alert"><td class="kind">%s</td><td>%s</td><td>%s</td><td>%s</td><td><code>%s</code></td></tr>',
+				|| string_agg(format('<tr class="alert"><td class="kind">%s</td><td>%s</td><td class="ts">%s</td><td class="ts">%s</td><td>%s</td></tr>',
 									 featstore.html_escape(a.kind), featstore.html_escape(coalesce(a.feature_name::text, '(group)')),
 									 featstore.report_ts(a.since), featstore.report_ts(a.last_seen),
-									 featstore.html_escape(a.details::text)),
+									 featstore.html_escape(featstore.report_alert_details(a.details))),
 							  '' ORDER BY a.since DESC, a.id DESC)
 				|| '</table>' END
 	  FROM featstore.alerts a
