@@ -8,6 +8,7 @@
 
 #include "extension.h"
 #include "ddl/ddl.h"
+#include "monitor/monitor.h"
 #include "online/online.h"
 #include "pit/pit.h"
 
@@ -23,4 +24,7 @@ _PG_init(void)
 	DdlLangInit();
 	PitInit();
 	OnlineInit();
+	MonitorInit();
+	MonitorStatsInit();
+	MonitorSkewInit();
 }

@@ -72,6 +72,7 @@ extern void MonitorSetBaseline(const char *group_name, const FsMonitorBaseline *
  * each in its own transaction, then evaluates their drift; MonitorNextStatsDue
  * is when it next has work.  MonitorPurgeStats applies the retention setting.
  */
+extern void MonitorStatsInit(void);
 extern int64 MonitorComputeStats(const char *group_name, TimestampTz from,
 								 TimestampTz to, bool scheduled);
 extern void MonitorRunDueStats(void);
@@ -98,12 +99,30 @@ extern void MonitorCheckFreshness(void);
  * monitor_skew.c.  MonitorRunDueSkewChecks samples each online group whose
  * check is due, compares Redis with the join at now() and records the result
  * in featstore.skew_checks, opening or resolving its skew alert;
- * MonitorNextSkewDue is when the next check is due.
+ * MonitorNextSkewDue is when the next check is due.  As TransformRunDue:
+ * call MonitorRunDueSkewChecks outside any transaction (it runs each check
+ * in its own) and as often as the loop likes (it returns at once until
+ * MonitorNextSkewDue); it never raises an error (a failed check is recorded
+ * as not done, an error around it is logged) and leaves the caller in
+ * TopMemoryContext.  MonitorNextSkewDue needs no transaction, allocates
+ * nothing and is at most a second away.
  */
 extern void MonitorRunDueSkewChecks(void);
 extern TimestampTz MonitorNextSkewDue(void);
 
-/* monitor_worker.c: the monitor's background worker, started by the launcher */
+/*
+ * monitor_skew.c: MonitorSkewInit defines featstore.skew_check_interval and
+ * featstore.skew_sample_size; _PG_init calls it
+ */
+extern void MonitorSkewInit(void);
+
+/*
+ * monitor_worker.c: the monitor's background worker, started by the
+ * launcher; MonitorInit (part core) defines its settings (featstore.monitor,
+ * monitor_naptime, monitor_statement_timeout, monitor_worker_grace) and
+ * _PG_init calls it
+ */
 extern void MonitorWorkerMain(Datum main_arg);
+extern void MonitorInit(void);
 
 #endif							/* FEATSTORE_MONITOR_H */

@@ -29,6 +29,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -82,6 +83,7 @@ static void StoreOne(const StatsTarget *st, const FeatureStats *fs, int64 run_id
 static void MonitorSpi(const char *sql, int nargs, Oid *types, Datum *values,
 					   const char *nulls, int expect);
 static void CheckRange(const char *group_name, TimestampTz from, TimestampTz to);
+static char *FailureDetails(int64 run_id, const StatsTarget *st, const ErrorData *edata);
 
 /*
  * featstore_compute_stats computes the statistics of a group's active
@@ -124,7 +126,7 @@ CheckRange(const char *group_name, TimestampTz from, TimestampTz to)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("period of statistics of feature group \"%s\" is empty: from %s is not before to %s",
-						group_name, timestamptz_to_str(from), timestamptz_to_str(to)),
+						group_name, pstrdup(timestamptz_to_str(from)), pstrdup(timestamptz_to_str(to))),
 				 errhint("The period is [from, to): pass a from earlier than to.")));
 }
 
@@ -155,17 +157,48 @@ MonitorComputeStatsRun(const char *group_name, TimestampTz from, TimestampTz to,
 	if (edata == NULL)
 		StoreStats(st, run_id);
 	FinishRun(run_id, st, edata);
+	if (edata == NULL)
+		MonitorResolveAlert(MONITOR_ALERT_STATS_FAILED, group_name, NULL);
+	else
+		MonitorRaiseAlert(MONITOR_ALERT_STATS_FAILED, group_name, NULL,
+						  FailureDetails(run_id, st, edata));
 	SPI_finish();
 	if (failed)
 		*failed = edata != NULL;
 	if (edata != NULL)
 		ereport(scheduled ? LOG : WARNING,
 				(errcode(edata->sqlerrcode),
-				 errmsg("statistics run %lld of feature group \"%s\" failed: %s",
-						(long long) run_id, group_name, edata->message),
-				 errhint("The run is recorded in featstore.stats_runs; nothing was stored for the period.")));
+				 errmsg("statistics run of feature group \"%s\" failed: %s",
+						group_name, edata->message),
+				 errdetail("The run is recorded in featstore.stats_runs with id %lld; nothing was stored for the period.",
+						   (long long) run_id),
+				 errhint("Fix the cause and compute the period again: featstore.compute_stats('%s', from, to).",
+						 group_name)));
 	MemoryContextDelete(st->cxt);
 	return run_id;
+}
+
+/*
+ * FailureDetails is the stats_failed alert's details: the run, its period
+ * and its error
+ */
+static char *
+FailureDetails(int64 run_id, const StatsTarget *st, const ErrorData *edata)
+{
+	StringInfoData buf;
+	const int	utc = 0;		/* ISO 8601 in UTC, whatever the session's TimeZone */
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"run_id\": " INT64_FORMAT ", \"period_start\": ", run_id);
+	escape_json(&buf, JsonEncodeDateTime(NULL, TimestampTzGetDatum(st->from), TIMESTAMPTZOID, &utc));
+	appendStringInfoString(&buf, ", \"period_end\": ");
+	escape_json(&buf, JsonEncodeDateTime(NULL, TimestampTzGetDatum(st->to), TIMESTAMPTZOID, &utc));
+	appendStringInfoString(&buf, ", \"sqlstate\": ");
+	escape_json(&buf, unpack_sql_state(edata->sqlerrcode));
+	appendStringInfoString(&buf, ", \"error\": ");
+	escape_json(&buf, edata->message ? edata->message : "unknown error");
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
 }
 
 /* MonitorComputeStats: monitor.h */
@@ -754,4 +787,45 @@ featstore_compute_stats_spine(PG_FUNCTION_ARGS)
 	FinishRun(run_id, st, NULL);
 	SPI_finish();
 	PG_RETURN_INT64(run_id);
+}
+
+/*
+ * MonitorEarliestEvent finds the earliest event_timestamp at or after
+ * cutoff in a group's relation, read as its owner in a restricted section
+ * after the shape check, under the monitor's timeout; false when there is
+ * none.  An error is the caller's.
+ */
+bool
+MonitorEarliestEvent(const char *group_name, TimestampTz cutoff, TimestampTz *earliest)
+{
+	StatsTarget *st = MakeTarget(group_name, "period", "");
+	Oid			types[1] = {TIMESTAMPTZOID};
+	Datum		values[1];
+	Oid			save_userid;
+	int			save_sec;
+	int			timeout_ms = StatsTimeoutMs();
+	bool		isnull = true;
+	Datum		d = 0;
+
+	values[0] = TimestampTzGetDatum(cutoff);
+	RegistryCheckGroupTable(st->group);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "featstore: SPI_connect failed");
+	FeatstoreBeginAsTableOwner(st->group->relid, &save_userid, &save_sec);
+	if (timeout_ms > 0)
+		enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms);
+	if (SPI_execute_with_args(psprintf("SELECT pg_catalog.min(%s) FROM %s WHERE %s OPERATOR(pg_catalog.>=) $1",
+									   FS_EVENT_TS_COLUMN,
+									   quote_qualified_identifier(st->group->schema_name, st->group->table_name),
+									   FS_EVENT_TS_COLUMN),
+							  1, types, values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (timeout_ms > 0)
+		disable_timeout(STATEMENT_TIMEOUT, false);
+	FeatstoreEndAsTableOwner(save_userid, save_sec);
+	SPI_finish();
+	if (!isnull)
+		*earliest = DatumGetTimestampTz(d);
+	MemoryContextDelete(st->cxt);
+	return !isnull;
 }

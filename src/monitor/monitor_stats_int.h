@@ -61,5 +61,7 @@ extern void StatsAccFinish(StatsAcc *acc);
 /* monitor_stats.c: MonitorComputeStats, also saying whether the read failed */
 extern int64 MonitorComputeStatsRun(const char *group_name, TimestampTz from, TimestampTz to,
 									bool scheduled, bool *failed);
+extern bool MonitorEarliestEvent(const char *group_name, TimestampTz cutoff,
+								 TimestampTz *earliest);
 
 #endif							/* FEATSTORE_MONITOR_STATS_INT_H */

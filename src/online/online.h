@@ -342,6 +342,16 @@ extern int64 OnlineEnqueueSourceGroup(const OnlineGroup *group, TimestampTz sinc
 /* online_read.c */
 extern void OnlineRequireServedDatabase(void);
 
+/*
+ * A difference OnlineVerifyGroup found: the entity as a text[] of its key
+ * values, the problem ("missing in Redis", "stale key in Redis", "different
+ * winner", ...), and the expected and actual values as jsonb (NULL: none)
+ */
+typedef void (*OnlineDifferenceFn) (void *arg, Datum entity, const char *problem,
+									Jsonb *expected, Jsonb *actual);
+extern int64 OnlineVerifyGroup(const char *name, int32 sample, const char *hint_tail,
+							   OnlineDifferenceFn fn, void *arg);
+
 /* online_launcher.c */
 extern void OnlineLauncherRegister(void);
 PGDLLEXPORT void OnlineLauncherMain(Datum main_arg);

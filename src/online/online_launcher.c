@@ -1,9 +1,9 @@
 /*
  * online_launcher.c
- *		The launcher of the materialization worker: a background worker that
- *		connects to no database, waits for featstore.database to exist, and
- *		then runs the worker as a dynamic background worker, restarting it
- *		when it exits.
+ *		The launcher of the materialization worker and of the monitor
+ *		worker (issue 11): a background worker that connects to no database,
+ *		waits for featstore.database to exist, and then runs both workers as
+ *		dynamic background workers, restarting each when it exits.
  *
  * A static worker connecting to a database that does not exist yet would
  * fail with FATAL at every start, every ONLINE_WORKER_RESTART_SECS.  The
@@ -41,14 +41,32 @@
 /* How often the launcher looks for the database while it is missing */
 #define LAUNCHER_POLL_MS 1000
 
-/* The worker this launcher started, if any */
-static BackgroundWorkerHandle *worker_handle = NULL;
+/*
+ * The workers this launcher runs in featstore.database: the materialization
+ * worker and the monitor (src/monitor/monitor_worker.c), each with its
+ * handle while it runs and when it may be started again after it exited
+ */
+typedef struct LauncherChild
+{
+	const char *function;
+	const char *name;
+	BackgroundWorkerHandle *handle;
+	TimestampTz next_start;
+	bool		slots_logged;
+} LauncherChild;
+
+static LauncherChild children[] = {
+	{"OnlineWorkerMain", "featstore online worker", NULL, 0, false},
+	{"MonitorWorkerMain", "featstore monitor", NULL, 0, false},
+};
 
 static void DescribeWorker(BackgroundWorker *w, const char *function,
 						   const char *name, int restart_secs);
 static bool DatabaseExists(const char *name);
-static bool StartWorker(const char *dbname, bool *slots_logged);
-static void SuperviseWorker(const char *dbname);
+static bool StartWorker(LauncherChild *child, const char *dbname);
+static void SuperviseWorkers(const char *dbname);
+static bool ReapChildren(void);
+static void StopChildren(void);
 static void LauncherWait(long timeout_ms);
 static void LauncherReload(void);
 static void LauncherExit(int code, Datum arg);
@@ -97,7 +115,6 @@ void
 OnlineLauncherMain(Datum main_arg)
 {
 	bool		waiting_logged = false;
-	bool		slots_logged = false;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -127,9 +144,7 @@ OnlineLauncherMain(Datum main_arg)
 						(errmsg("featstore online worker: database \"%s\" exists; starting the worker",
 								dbname)));
 			waiting_logged = false;
-			if (StartWorker(dbname, &slots_logged))
-				SuperviseWorker(dbname);
-			LauncherWait(ONLINE_WORKER_RESTART_SECS * 1000L);
+			SuperviseWorkers(dbname);
 		}
 		pfree(dbname);
 	}
@@ -170,58 +185,129 @@ DatabaseExists(const char *name)
 }
 
 /*
- * StartWorker starts the materialization worker for dbname as a dynamic
+ * StartWorker starts one of the launcher's workers for dbname as a dynamic
  * background worker that the launcher is told about (bgw_notify_pid).  The
  * postmaster never restarts it: the launcher does, after checking the
  * database again.  Without a free worker slot it says so once and returns
  * false.
  */
 static bool
-StartWorker(const char *dbname, bool *slots_logged)
+StartWorker(LauncherChild *child, const char *dbname)
 {
 	BackgroundWorker worker;
 
-	DescribeWorker(&worker, "OnlineWorkerMain", "featstore online worker",
-				   BGW_NEVER_RESTART);
+	DescribeWorker(&worker, child->function, child->name, BGW_NEVER_RESTART);
 	worker.bgw_notify_pid = MyProcPid;
-	if (RegisterDynamicBackgroundWorker(&worker, &worker_handle))
+	if (RegisterDynamicBackgroundWorker(&worker, &child->handle))
 	{
-		*slots_logged = false;
+		child->slots_logged = false;
 		return true;
 	}
-	worker_handle = NULL;
-	if (!*slots_logged)
+	child->handle = NULL;
+	if (!child->slots_logged)
 		ereport(LOG,
-				(errmsg("featstore online worker: could not start the worker for database \"%s\": no free background worker slot",
-						dbname),
+				(errmsg("%s: could not start the worker for database \"%s\": no free background worker slot",
+						child->name, dbname),
 				 errhint("Raise max_worker_processes; the launcher tries again every %d seconds.",
 						 ONLINE_WORKER_RESTART_SECS)));
-	*slots_logged = true;
+	child->slots_logged = true;
 	return false;
 }
 
 /*
- * SuperviseWorker waits until the worker started for dbname has exited.
- * The postmaster sets the launcher's latch when the worker starts or stops.
+ * SuperviseWorkers runs the workers for dbname: each is started, and
+ * started again ONLINE_WORKER_RESTART_SECS after it exits, while the
+ * database exists.  It returns when no worker runs and the database is
+ * gone, or once featstore.database names another database and the workers
+ * have stopped.  The postmaster sets the launcher's latch when a worker
+ * starts or stops.
  */
 static void
-SuperviseWorker(const char *dbname)
+SuperviseWorkers(const char *dbname)
 {
-	pid_t		pid;
-
-	while (GetBackgroundWorkerPid(worker_handle, &pid) != BGWH_STOPPED)
+	for (;;)
 	{
-		LauncherWait(LAUNCHER_POLL_MS);
+		TimestampTz now = GetCurrentTimestamp();
+		TimestampTz wake = TimestampTzPlusMilliseconds(now, LAUNCHER_POLL_MS);
+		bool		running = ReapChildren();
 
 		/*
 		 * featstore.database takes a restart today; should it change
-		 * anyway, the worker is stopped and the new database looked for.
+		 * anyway, the workers are stopped and the new database looked for.
 		 */
 		if (strcmp(dbname, online_database ? online_database : "") != 0)
-			TerminateBackgroundWorker(worker_handle);
+		{
+			StopChildren();
+			if (!running)
+				return;
+		}
+		else
+		{
+			for (size_t i = 0; i < lengthof(children); i++)
+			{
+				LauncherChild *child = &children[i];
+
+				if (child->handle != NULL)
+					continue;
+				if (child->next_start > now)
+				{
+					wake = Min(wake, child->next_start);
+					continue;
+				}
+				/* a stopped worker starts again only while its database exists */
+				if (!DatabaseExists(dbname))
+				{
+					if (!running)
+						return;
+					break;
+				}
+				if (!StartWorker(child, dbname))
+					child->next_start = TimestampTzPlusMilliseconds(now,
+																	ONLINE_WORKER_RESTART_SECS * 1000L);
+				else
+					running = true;
+			}
+		}
+		LauncherWait(Max(TimestampDifferenceMilliseconds(GetCurrentTimestamp(), wake), 1));
 	}
-	pfree(worker_handle);
-	worker_handle = NULL;
+}
+
+/*
+ * ReapChildren forgets the workers that have stopped, planning each one's
+ * next start, and says whether any still runs
+ */
+static bool
+ReapChildren(void)
+{
+	bool		running = false;
+
+	for (size_t i = 0; i < lengthof(children); i++)
+	{
+		LauncherChild *child = &children[i];
+		pid_t		pid;
+
+		if (child->handle == NULL)
+			continue;
+		if (GetBackgroundWorkerPid(child->handle, &pid) == BGWH_STOPPED)
+		{
+			pfree(child->handle);
+			child->handle = NULL;
+			child->next_start = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+															ONLINE_WORKER_RESTART_SECS * 1000L);
+		}
+		else
+			running = true;
+	}
+	return running;
+}
+
+/* StopChildren asks every running worker of the launcher to exit */
+static void
+StopChildren(void)
+{
+	for (size_t i = 0; i < lengthof(children); i++)
+		if (children[i].handle != NULL)
+			TerminateBackgroundWorker(children[i].handle);
 }
 
 /*
@@ -248,11 +334,12 @@ LauncherWait(long timeout_ms)
 		CHECK_FOR_INTERRUPTS();
 		LauncherReload();
 		/* a worker that stopped ends a supervision wait at once */
-		if (worker_handle != NULL)
+		for (size_t i = 0; i < lengthof(children); i++)
 		{
 			pid_t		pid;
 
-			if (GetBackgroundWorkerPid(worker_handle, &pid) == BGWH_STOPPED)
+			if (children[i].handle != NULL &&
+				GetBackgroundWorkerPid(children[i].handle, &pid) == BGWH_STOPPED)
 				return;
 		}
 	}
@@ -269,12 +356,11 @@ LauncherReload(void)
 }
 
 /*
- * LauncherExit stops the worker this launcher started: a launcher started
- * again must not find a worker of its predecessor still running.
+ * LauncherExit stops the workers this launcher started: a launcher
+ * started again must not find a worker of its predecessor still running.
  */
 static void
 LauncherExit(int code, Datum arg)
 {
-	if (worker_handle != NULL)
-		TerminateBackgroundWorker(worker_handle);
+	StopChildren();
 }

@@ -80,7 +80,9 @@ typedef struct VerifyState
 	int32		sample;			/* entities sampled from each side */
 	RedisConn  *conn;
 	TimestampTz now;			/* the instant compared at */
-	ReturnSetInfo *rsinfo;		/* where the differences go */
+	OnlineDifferenceFn report;	/* where the differences go */
+	void	   *report_arg;
+	int64		compared;		/* entities compared */
 } VerifyState;
 
 /* CollectExpected's list, with what it encodes by */
@@ -141,6 +143,8 @@ static const char *SourceProblem(const char *value, int len, const char *redis,
 static void ReportKeysDifference(VerifyState *st, char **keys, const char *problem,
 								 Jsonb *expected, Jsonb *actual);
 static bool GroupErrorVisible(const char *name);
+static void VerifyOnlineRow(void *arg, Datum entity, const char *problem,
+							Jsonb *expected, Jsonb *actual);
 static bool WorkerErrorVisible(void);
 
 /*
@@ -236,31 +240,74 @@ online_features(PG_FUNCTION_ARGS)
 Datum
 verify_online(PG_FUNCTION_ARGS)
 {
-	VerifyState st;
 	char	   *name;
-	List	   *redis_entities;
-	SPITupleTable *expected;
-	int			level;
+	int32		sample;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("feature group name must not be null")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	st.sample = PG_ARGISNULL(1) ? 10000 : PG_GETARG_INT32(1);
-	if (st.sample < 1 || st.sample > 10000000)
+	sample = PG_ARGISNULL(1) ? 10000 : PG_GETARG_INT32(1);
+	if (sample < 1 || sample > 10000000)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("sample must be between 1 and 10000000, not %d", st.sample)));
+				 errmsg("sample must be between 1 and 10000000, not %d", sample)));
 	InitMaterializedSRF(fcinfo, 0);
-	st.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	(void) OnlineVerifyGroup(name, sample, " to serve it from Redis.",
+							 VerifyOnlineRow, fcinfo->resultinfo);
+	return (Datum) 0;
+}
+
+/* VerifyOnlineRow is verify_online's difference callback: one result row */
+static void
+VerifyOnlineRow(void *arg, Datum entity, const char *problem, Jsonb *expected,
+				Jsonb *actual)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) arg;
+	Datum		values[4];
+	bool		nulls[4] = {false};
+
+	values[0] = entity;
+	values[1] = CStringGetTextDatum(problem);
+	values[2] = JsonbPGetDatum(expected);
+	nulls[2] = (expected == NULL);
+	values[3] = JsonbPGetDatum(actual);
+	nulls[3] = (actual == NULL);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/*
+ * OnlineVerifyGroup is what verify_online() and the monitor's skew checks
+ * run: it compares Redis with the point-in-time rule at now() for up to
+ * sample entities drawn from the history table (or source) and up to sample
+ * drawn from Redis's keys, calls fn for each difference (the entity as a
+ * text[] of its key values, the problem, both values as jsonb: NULL when
+ * there is none) and returns how many entities it compared.  An offline
+ * group is an error whose hint ends with hint_tail; the privilege rules are
+ * verify_online's, for the current user.  A Redis failure is an error with
+ * SQLSTATE 08006.
+ */
+int64
+OnlineVerifyGroup(const char *name, int32 sample, const char *hint_tail,
+				  OnlineDifferenceFn fn, void *arg)
+{
+	VerifyState st;
+	List	   *redis_entities;
+	SPITupleTable *expected;
+	int			level;
+
+	memset(&st, 0, sizeof(st));
+	st.sample = sample;
+	st.report = fn;
+	st.report_arg = arg;
 	OnlineRequireServedDatabase();
-	st.group = OnlineLoadServedGroup(name, " to serve it from Redis.");
+	st.group = OnlineLoadServedGroup(name, hint_tail);
 	OnlineCheckGroupReadable(st.group, "read");
 	if (OnlineIsSourceGroup(st.group))
 	{
 		VerifySourceGroup(&st);
-		return (Datum) 0;
+		return st.compared;
 	}
 	VerifyRefuseRowSecurity(st.group);
 
@@ -270,10 +317,11 @@ verify_online(PG_FUNCTION_ARGS)
 	redis_entities = SampleRedisEntities(&st);
 	st.now = GetCurrentTimestamp();
 	expected = ReadExpected(&st, redis_entities);
+	st.compared = (int64) expected->numvals;
 	CompareWithRedis(&st, expected);
 	SPI_finish();
 	OnlineEndCanonicalText(level);
-	return (Datum) 0;
+	return st.compared;
 }
 
 /*
@@ -616,25 +664,19 @@ ValueDifference(const char *expected, size_t elen, const char *actual, size_t al
 	return NULL;
 }
 
-/* ReportDifference returns one row of verify_online: keys, problem, values */
+/* ReportDifference hands one difference to the caller's callback: keys, problem, values */
 static void
 ReportDifference(VerifyState *st, HeapTuple tup, TupleDesc desc,
 				 const char *problem, Jsonb *expected, Jsonb *actual)
 {
 	int			nk = st->group->nkeys;
-	Datum		values[4];
-	bool		nulls[4] = {false};
 	Datum	   *kd = palloc(sizeof(Datum) * nk);
 
 	for (int k = 0; k < nk; k++)
 		kd[k] = CStringGetTextDatum(SPI_getvalue(tup, desc, k + 1));
-	values[0] = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false, TYPALIGN_INT));
-	values[1] = CStringGetTextDatum(problem);
-	values[2] = JsonbPGetDatum(expected);
-	nulls[2] = (expected == NULL);
-	values[3] = JsonbPGetDatum(actual);
-	nulls[3] = (actual == NULL);
-	tuplestore_putvalues(st->rsinfo->setResult, st->rsinfo->setDesc, values, nulls);
+	st->report(st->report_arg,
+			   PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false, TYPALIGN_INT)),
+			   problem, expected, actual);
 }
 /*
  * VerifySourceGroup is verify_online for a group defined FROM a source: the
@@ -683,6 +725,7 @@ VerifySourceGroup(VerifyState *st)
 	expected.at = GetCurrentTimestamp();
 	expected.next = list_head(expected.entities);
 	OnlineWindowWinners(st->group, entities, false, expected.at, CollectExpected, &expected);
+	st->compared = list_length(expected.entities);
 	CompareSourceWithRedis(st, expected.entities);
 	SPI_finish();
 	OnlineEndCanonicalText(level);
@@ -856,19 +899,13 @@ ReportKeysDifference(VerifyState *st, char **keys, const char *problem,
 					 Jsonb *expected, Jsonb *actual)
 {
 	int			nk = st->group->nkeys;
-	Datum		values[4];
-	bool		nulls[4] = {false};
 	Datum	   *kd = palloc(sizeof(Datum) * nk);
 
 	for (int k = 0; k < nk; k++)
 		kd[k] = CStringGetTextDatum(keys[k]);
-	values[0] = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false, TYPALIGN_INT));
-	values[1] = CStringGetTextDatum(problem);
-	values[2] = JsonbPGetDatum(expected);
-	nulls[2] = (expected == NULL);
-	values[3] = JsonbPGetDatum(actual);
-	nulls[3] = (actual == NULL);
-	tuplestore_putvalues(st->rsinfo->setResult, st->rsinfo->setDesc, values, nulls);
+	st->report(st->report_arg,
+			   PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false, TYPALIGN_INT)),
+			   problem, expected, actual);
 }
 
 /* online_worker_status returns the worker's state as one row */

@@ -1341,6 +1341,150 @@ GRANT EXECUTE ON FUNCTION featstore.set_freshness(text, text), featstore.set_mon
 	featstore.set_monitor_threshold(text, name, text, double precision),
 	featstore.set_monitor_baseline(text, integer, timestamptz, timestamptz, text) TO featstore_reader;
 
+-- What the freshness check saw last, per group with an SLA: the newest
+-- event (so that the next check asks only for newer ones, and for
+-- group_health) and since when the online worker fails for the group.
+CREATE TABLE featstore.freshness_checks (
+	group_name	text PRIMARY KEY REFERENCES featstore.feature_groups (name) ON DELETE CASCADE,
+	checked_at	timestamptz NOT NULL,
+	newest_event timestamptz,
+	full_scan_at timestamptz,
+	worker_failing_since timestamptz
+);
+COMMENT ON TABLE featstore.freshness_checks IS 'The last freshness check of each group with a freshness SLA (written by the monitor; rows are shown only to roles that may read the group, featstore.group_visible)';
+COMMENT ON COLUMN featstore.freshness_checks.group_name IS 'The feature group';
+COMMENT ON COLUMN featstore.freshness_checks.checked_at IS 'When the check ran';
+COMMENT ON COLUMN featstore.freshness_checks.newest_event IS 'The newest event_timestamp up to the check''s now() (for a group FROM a source, of the source); NULL: none';
+COMMENT ON COLUMN featstore.freshness_checks.full_scan_at IS 'When the newest event was last found by reading the whole table (the first check, or after rows were deleted)';
+COMMENT ON COLUMN featstore.freshness_checks.worker_failing_since IS 'Since when the online worker has been failing for the group (not idle or pushing); NULL: it is not';
+ALTER TABLE featstore.freshness_checks ENABLE ROW LEVEL SECURITY;
+CREATE POLICY freshness_checks_visible ON featstore.freshness_checks FOR SELECT
+	USING (featstore.group_visible(group_name));
+REVOKE ALL ON featstore.freshness_checks FROM PUBLIC;
+GRANT SELECT ON featstore.freshness_checks TO featstore_reader;
+
+-- The freshness check on demand, as the monitor worker runs it every
+-- featstore.monitor_naptime.
+CREATE FUNCTION featstore.check_freshness()
+RETURNS integer AS 'MODULE_PATHNAME', 'featstore_check_freshness' LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp SET jit = off;
+COMMENT ON FUNCTION featstore.check_freshness() IS 'Checks every freshness SLA now, opening and resolving stale_data, materialization_lag, worker_failing and transformation_stale alerts; returns how many groups with an SLA it checked; takes featstore_editor';
+REVOKE EXECUTE ON FUNCTION featstore.check_freshness() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.check_freshness() TO featstore_reader;
+
+-- The online store's state per group, or no rows where there is none to
+-- ask (another database than featstore.database, no preloaded worker):
+-- materialization_status would raise an error there, and group_health must
+-- answer in every database.
+CREATE FUNCTION featstore.monitor_online_status()
+RETURNS TABLE (group_name text, worker_state text, lag interval, queue_depth bigint,
+			   oldest_enqueued timestamptz)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF current_setting('featstore.database', true) IS DISTINCT FROM current_database()
+	   OR (SELECT w.pid IS NULL AND w.state LIKE 'not loaded%' FROM featstore.online_worker_status() w) THEN
+		RETURN;
+	END IF;
+	RETURN QUERY
+		SELECT m.group_name, m.worker_state, m.lag, m.queue_depth, m.oldest_enqueued
+		  FROM featstore.materialization_status m;
+END
+$$;
+COMMENT ON FUNCTION featstore.monitor_online_status() IS 'featstore.materialization_status''s worker state, lag and queue depth per group where the online store serves this database; no rows elsewhere';
+REVOKE EXECUTE ON FUNCTION featstore.monitor_online_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.monitor_online_status() TO featstore_reader;
+
+-- The first thing an on-call person reads: one row per group the caller
+-- may see.  security_invoker, so that the tables' row-level security
+-- applies to the caller and not to the view's owner.
+CREATE VIEW featstore.group_health WITH (security_invoker = true) AS
+SELECT g.name AS group_name,
+	   s.freshness,
+	   f.newest_event,
+	   now() - f.newest_event AS age,
+	   CASE WHEN s.freshness IS NULL OR f.group_name IS NULL THEN NULL
+			ELSE coalesce(now() - f.newest_event <= s.freshness, false) END AS freshness_met,
+	   f.checked_at AS freshness_checked_at,
+	   o.lag AS materialization_lag,
+	   o.queue_depth,
+	   o.worker_state,
+	   r.started_at AS last_stats_at,
+	   r.status AS last_stats_status,
+	   coalesce(a.open_alerts, 0) AS open_alerts,
+	   coalesce(a.kinds, '{}') AS open_alert_kinds,
+	   k.checked_at AS last_skew_check_at,
+	   k.differences AS last_skew_differences,
+	   CASE WHEN coalesce(a.open_alerts, 0) > 0
+				 OR (s.freshness IS NOT NULL AND f.group_name IS NOT NULL
+					 AND NOT coalesce(now() - f.newest_event <= s.freshness, false))
+			THEN 'alert'
+			WHEN (s.freshness IS NOT NULL AND f.group_name IS NULL)
+				 OR (s.freshness IS NULL AND r.started_at IS NULL AND k.checked_at IS NULL)
+			THEN 'unknown'
+			ELSE 'ok' END AS status
+  FROM featstore.feature_groups g
+  LEFT JOIN featstore.monitor_settings s ON s.group_name = g.name
+  LEFT JOIN featstore.freshness_checks f ON f.group_name = g.name
+  LEFT JOIN featstore.monitor_online_status() o ON o.group_name = g.name AND g.online
+  LEFT JOIN LATERAL (SELECT sr.started_at, sr.status
+					   FROM featstore.stats_runs sr
+					  WHERE sr.group_name = g.name
+					  ORDER BY sr.id DESC LIMIT 1) r ON true
+  LEFT JOIN LATERAL (SELECT count(*) AS open_alerts,
+							array_agg(DISTINCT al.kind ORDER BY al.kind) AS kinds
+					   FROM featstore.alerts al
+					  WHERE al.group_name = g.name AND al.resolved_at IS NULL) a ON true
+  LEFT JOIN LATERAL (SELECT sc.checked_at, sc.differences
+					   FROM featstore.skew_checks sc
+					  WHERE sc.group_name = g.name
+					  ORDER BY sc.id DESC LIMIT 1) k ON true
+ WHERE featstore.group_visible(g.name);
+COMMENT ON VIEW featstore.group_health IS 'One row per feature group the caller may read: freshness against its SLA, the online store''s lag, queue and worker state, the last statistics run, open alerts and the last skew check, and an overall status (ok, alert, unknown)';
+COMMENT ON COLUMN featstore.group_health.group_name IS 'The feature group';
+COMMENT ON COLUMN featstore.group_health.freshness IS 'Its freshness SLA; NULL: none';
+COMMENT ON COLUMN featstore.group_health.newest_event IS 'The newest event the last freshness check found';
+COMMENT ON COLUMN featstore.group_health.age IS 'now() - newest_event';
+COMMENT ON COLUMN featstore.group_health.freshness_met IS 'Whether age is within the SLA (false without any event); NULL: no SLA, or not checked yet';
+COMMENT ON COLUMN featstore.group_health.freshness_checked_at IS 'When the freshness check last ran for the group';
+COMMENT ON COLUMN featstore.group_health.materialization_lag IS 'Online groups: commit-to-Redis lag of the last batch (materialization_status.lag)';
+COMMENT ON COLUMN featstore.group_health.queue_depth IS 'Online groups: entities waiting for the worker';
+COMMENT ON COLUMN featstore.group_health.worker_state IS 'Online groups: the materialization worker''s state for the group';
+COMMENT ON COLUMN featstore.group_health.last_stats_at IS 'When the last statistics run started';
+COMMENT ON COLUMN featstore.group_health.last_stats_status IS 'Its status: running, succeeded, failed';
+COMMENT ON COLUMN featstore.group_health.open_alerts IS 'Open alerts of the group the caller may see';
+COMMENT ON COLUMN featstore.group_health.open_alert_kinds IS 'Their kinds, sorted';
+COMMENT ON COLUMN featstore.group_health.last_skew_check_at IS 'When the last skew check ran';
+COMMENT ON COLUMN featstore.group_health.last_skew_differences IS 'How many sampled entities differed between Redis and the join at now()';
+COMMENT ON COLUMN featstore.group_health.status IS 'alert: an open alert, or the SLA not met; unknown: an SLA not checked yet, or nothing monitored yet; else ok';
+GRANT SELECT ON featstore.group_health TO featstore_reader;
+
+-- part stats (issue 11): src/sql/51_monitor_stats.sql
+-- featstore monitoring, statistics (issue 11): compute_stats() over a period
+-- of a group's history or at a spine's rows.  docs/monitoring.md, Statistics.
+
+CREATE FUNCTION featstore.compute_stats(group_name text, from_ts timestamptz, to_ts timestamptz)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'featstore_compute_stats'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.compute_stats(text, timestamptz, timestamptz) IS 'Compute the statistics of a group''s active features over the history rows whose event_timestamp is in [from_ts, to_ts), replacing the period''s stored ones; returns the run''s id in featstore.stats_runs (a failed read is a WARNING and a failed run)';
+REVOKE EXECUTE ON FUNCTION featstore.compute_stats(text, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.compute_stats(text, timestamptz, timestamptz) TO featstore_editor;
+
+-- timestamp_column has no DEFAULT: with one, compute_stats('g', '2026-01-01',
+-- '2026-01-02') would match both forms and be ambiguous.
+CREATE FUNCTION featstore.compute_stats(group_name text, spine regclass, label text,
+										timestamp_column name)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'featstore_compute_stats_spine'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.compute_stats(text, regclass, text, name) IS 'Compute the statistics of a group''s active features at a spine''s rows (the point-in-time join, as the caller), stored with scope spine and this label, replacing the label''s earlier ones; returns the run''s id';
+REVOKE EXECUTE ON FUNCTION featstore.compute_stats(text, regclass, text, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.compute_stats(text, regclass, text, name) TO featstore_editor;
+
 -- ---- part drift (issue 11): src/sql/53_monitor_drift.sql ----
 -- featstore drift (issue 11): each stored period's statistics compared with
 -- a baseline.  The thresholds' defaults (the one place they are written),
@@ -1422,30 +1566,102 @@ COMMENT ON FUNCTION featstore.evaluate_drift(text, timestamptz, timestamptz) IS 
 REVOKE EXECUTE ON FUNCTION featstore.evaluate_drift(text, timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION featstore.evaluate_drift(text, timestamptz, timestamptz) TO featstore_reader;
 
--- part stats (issue 11): src/sql/51_monitor_stats.sql
--- featstore monitoring, statistics (issue 11): compute_stats() over a period
--- of a group's history or at a spine's rows.  docs/monitoring.md, Statistics.
+-- ---- part ops (issue 11): src/sql/56_monitor_skew.sql ----
+-- featstore monitoring, skew checks (issue 11, part ops): what a check that
+-- could not be done records, and featstore.check_skew().  docs/monitoring.md,
+-- "Skew checks".
 
-CREATE FUNCTION featstore.compute_stats(group_name text, from_ts timestamptz, to_ts timestamptz)
-RETURNS bigint
-AS 'MODULE_PATHNAME', 'featstore_compute_stats'
-LANGUAGE C VOLATILE
-SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION featstore.compute_stats(text, timestamptz, timestamptz) IS 'Compute the statistics of a group''s active features over the history rows whose event_timestamp is in [from_ts, to_ts), replacing the period''s stored ones; returns the run''s id in featstore.stats_runs (a failed read is a WARNING and a failed run)';
-REVOKE EXECUTE ON FUNCTION featstore.compute_stats(text, timestamptz, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION featstore.compute_stats(text, timestamptz, timestamptz) TO featstore_editor;
+-- A scheduled check that cannot reach Redis (or fails otherwise) is recorded
+-- as not done: done false, its error, sample_size and differences 0.  It is
+-- not a skew alert; the freshness checks' worker_failing covers Redis.
+ALTER TABLE featstore.skew_checks
+	ADD COLUMN done boolean NOT NULL DEFAULT true,
+	ADD COLUMN error text,
+	ADD CONSTRAINT skew_checks_done_error CHECK (done = (error IS NULL));
+COMMENT ON COLUMN featstore.skew_checks.done IS 'Whether the check was done; false: it could not be (Redis unreachable, say), see error; sample_size and differences are then 0';
+COMMENT ON COLUMN featstore.skew_checks.error IS 'Why a check was not done: its error message; NULL when done';
 
--- timestamp_column has no DEFAULT: with one, compute_stats('g', '2026-01-01',
--- '2026-01-02') would match both forms and be ambiguous.
-CREATE FUNCTION featstore.compute_stats(group_name text, spine regclass, label text,
-										timestamp_column name)
-RETURNS bigint
-AS 'MODULE_PATHNAME', 'featstore_compute_stats_spine'
+CREATE FUNCTION featstore.check_skew(group_name text, sample integer DEFAULT 1000)
+RETURNS featstore.skew_checks
 LANGUAGE C VOLATILE
-SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION featstore.compute_stats(text, regclass, text, name) IS 'Compute the statistics of a group''s active features at a spine''s rows (the point-in-time join, as the caller), stored with scope spine and this label, replacing the label''s earlier ones; returns the run''s id';
-REVOKE EXECUTE ON FUNCTION featstore.compute_stats(text, regclass, text, name) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION featstore.compute_stats(text, regclass, text, name) TO featstore_editor;
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'check_skew';
+COMMENT ON FUNCTION featstore.check_skew(text, integer) IS 'Compare Redis with the point-in-time join at now() for a sample of an online group''s entities (verify_online''s comparison), record the result in featstore.skew_checks, open or resolve the group''s skew alert, and return the check';
+REVOKE ALL ON FUNCTION featstore.check_skew(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.check_skew(text, integer) TO featstore_reader;
+
+-- ---- part ops (issue 11): src/sql/57_monitor_metrics.sql ----
+-- featstore monitoring, metrics (issue 11, part ops): the numbers the
+-- Prometheus exporter's queries file (examples/prometheus/) reads, one row
+-- per group, metric and label.  docs/monitoring.md, "Metrics".
+--
+-- They are counts and ages, never a value, a key or a detail: the kind of
+-- status the worker's counters already show every role.  A role with
+-- pg_monitor (the exporter's login role: featstore_reader and pg_monitor)
+-- sees them for every group; any other role only for the groups whose rows
+-- it may see (featstore.group_visible).  The view is owned by the extension
+-- owner, who owns the monitoring tables, so their row-level security does
+-- not hide rows from the counts; current_user inside it is still the
+-- caller, and security_barrier keeps the caller's own conditions from
+-- running before the filter.
+
+-- The drift tests' verdicts are computed from statistics that row-level
+-- security hides from the exporter: this function lists the groups the
+-- caller may have counts of as the caller, then counts as the extension
+-- owner (src/monitor/monitor_metrics.c).
+CREATE FUNCTION featstore.monitor_drift_verdicts()
+RETURNS TABLE (group_name text, period_start timestamptz, period_end timestamptz,
+			   verdict text, tests bigint)
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'monitor_drift_verdicts';
+COMMENT ON FUNCTION featstore.monitor_drift_verdicts() IS 'Per group with stored statistics and verdict (ok, drift, no baseline): how many drift tests of the group''s latest stored period gave it; every group''s for roles with pg_monitor, else the groups whose monitoring rows the caller may see';
+REVOKE ALL ON FUNCTION featstore.monitor_drift_verdicts() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.monitor_drift_verdicts() TO featstore_reader, pg_monitor;
+
+CREATE VIEW featstore.monitor_metrics WITH (security_barrier) AS
+SELECT m.group_name, m.metric, m.label, m.value
+  FROM (SELECT g.name AS group_name, 'open_alerts'::text AS metric, k.kind AS label,
+			   (SELECT count(*) FROM featstore.alerts a
+				 WHERE a.group_name = g.name AND a.kind = k.kind
+				   AND a.resolved_at IS NULL)::double precision AS value
+		  FROM featstore.feature_groups g
+		 CROSS JOIN (VALUES ('drift'), ('stale_data'), ('materialization_lag'), ('worker_failing'),
+							('transformation_stale'), ('skew'), ('stats_failed')) k(kind)
+		UNION ALL
+		SELECT c.group_name, v.metric, '', v.value
+		  FROM (SELECT DISTINCT ON (s.group_name) s.*
+				  FROM featstore.skew_checks s
+				 ORDER BY s.group_name, s.id DESC) c
+		 CROSS JOIN LATERAL (VALUES
+				('skew_last_check_age_seconds',
+				 extract(epoch FROM pg_catalog.now() - c.checked_at)::double precision),
+				('skew_last_check_done', CASE WHEN c.done THEN 1 ELSE 0 END::double precision)) v(metric, value)
+		UNION ALL
+		SELECT c.group_name, v.metric, '', v.value
+		  FROM (SELECT DISTINCT ON (s.group_name) s.*
+				  FROM featstore.skew_checks s
+				 WHERE s.done
+				 ORDER BY s.group_name, s.id DESC) c
+		 CROSS JOIN LATERAL (VALUES
+				('skew_differences', c.differences::double precision),
+				('skew_sample_size', c.sample_size::double precision)) v(metric, value)
+		UNION ALL
+		SELECT d.group_name, v.metric, v.label, v.value
+		  FROM featstore.monitor_drift_verdicts() d
+		 CROSS JOIN LATERAL (VALUES
+				('drift_tests', d.verdict, d.tests::double precision),
+				('drift_period_end', '', extract(epoch FROM d.period_end)::double precision)) v(metric, label, value)
+		 WHERE v.metric = 'drift_tests' OR d.verdict = 'ok'
+	   ) m
+ WHERE pg_catalog.pg_has_role('pg_monitor', 'USAGE') OR featstore.group_visible(m.group_name);
+COMMENT ON VIEW featstore.monitor_metrics IS 'Monitoring counts and ages per feature group, for metrics exporters: every group''s for roles with pg_monitor, else the groups whose monitoring rows the caller may see; no values, keys or details';
+COMMENT ON COLUMN featstore.monitor_metrics.group_name IS 'The feature group';
+COMMENT ON COLUMN featstore.monitor_metrics.metric IS 'open_alerts (by kind), skew_differences and skew_sample_size (the last check done), skew_last_check_age_seconds and skew_last_check_done (the last check, done or not), drift_tests (by verdict: the drift tests of the latest stored period) and drift_period_end (the end of that period, as a Unix time)';
+COMMENT ON COLUMN featstore.monitor_metrics.label IS 'The alert kind for open_alerts, the verdict (ok, drift, no baseline) for drift_tests; empty otherwise';
+COMMENT ON COLUMN featstore.monitor_metrics.value IS 'The number';
+REVOKE ALL ON featstore.monitor_metrics FROM PUBLIC;
+GRANT SELECT ON featstore.monitor_metrics TO featstore_reader, pg_monitor;
 
 -- >>> issue 11, part report: src/sql/58_report.sql, identically
 -- featstore monitoring report (issue 11): featstore.monitoring_report(group

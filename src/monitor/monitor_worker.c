@@ -1,0 +1,308 @@
+/*
+ * monitor_worker.c
+ *		The monitor's background worker (issue 11), "featstore monitor", and
+ *		its settings.  The launcher (src/online/online_launcher.c) starts it
+ *		for featstore.database beside the materialization worker, and starts
+ *		it again when it exits.
+ *
+ * Its loop runs, each in its own transaction and each bounded by
+ * featstore.monitor_statement_timeout: the freshness check every
+ * featstore.monitor_naptime; the statistics and skew checks that are due.
+ * Between them it sleeps on its latch until the earliest due time.  An
+ * error is logged and the loop goes on; SIGTERM ends it, a cancel
+ * (pg_cancel_backend) ends the current unit only.  It runs as the
+ * bootstrap superuser with search_path pinned, like the online worker, and
+ * reads users' tables only as their owners (the units' own rule).  It never
+ * runs in the online worker: a statistics run may read a day of history
+ * and must not delay Redis.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timeout.h"
+#include "utils/timestamp.h"
+
+#include "extension.h"
+#include "monitor/monitor.h"
+#include "monitor/monitor_core.h"
+
+/* The settings */
+bool		monitor_enabled = true;
+int			monitor_naptime_ms = 10000;
+int			monitor_statement_timeout_ms = 300000;
+int			monitor_worker_grace_s = 60;
+bool		monitor_preloaded = false;
+
+/* How long the worker waits before it looks again for CREATE EXTENSION */
+#define MONITOR_INSTALL_POLL_MS 1000
+
+/* What the worker is waiting for, so that each wait is logged once */
+typedef enum MonitorWait
+{
+	MONITOR_WAIT_NONE,
+	MONITOR_WAIT_EXTENSION,
+	MONITOR_WAIT_UPDATE,
+	MONITOR_WAIT_DISABLED
+} MonitorWait;
+
+typedef void (*MonitorUnitFn) (void);
+
+static MonitorWait last_wait = MONITOR_WAIT_NONE;
+static MemoryContext unit_cxt = NULL;
+
+static void MonitorWorkerSetup(void);
+static bool MonitorReady(void);
+static MonitorWait MonitorInstalledState(void);
+static void LogWait(MonitorWait wait);
+static long RunDueUnits(TimestampTz *next_fresh);
+static void RunUnit(const char *what, MonitorUnitFn fn, bool own_transaction);
+static void FreshnessUnit(void);
+static void ReloadIfPending(void);
+
+/*
+ * MonitorInit defines the monitor's settings; _PG_init calls it.  Whether
+ * featstore is preloaded is remembered: only then is there an online worker
+ * whose state the freshness check can read.
+ */
+void
+MonitorInit(void)
+{
+	monitor_preloaded = process_shared_preload_libraries_in_progress;
+	DefineCustomBoolVariable("featstore.monitor",
+							 "Whether the monitor worker runs its checks (freshness, statistics, skew).",
+							 "Off, the worker stays connected and idle.",
+							 &monitor_enabled, true, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("featstore.monitor_naptime",
+							"How often the monitor worker checks every group's freshness SLA.",
+							NULL, &monitor_naptime_ms, 10000, 100, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("featstore.monitor_statement_timeout",
+							"Longest time one unit of the monitor worker's work (a freshness check, a call for due statistics or skew checks) may take; 0 means no limit.",
+							NULL, &monitor_statement_timeout_ms, 300000, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("featstore.monitor_worker_grace",
+							"How long the online worker may fail for a group before a worker_failing alert opens.",
+							NULL, &monitor_worker_grace_s, 60, 0, 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+}
+
+/* MonitorWorkerMain is the monitor worker's entry point */
+void
+MonitorWorkerMain(Datum main_arg)
+{
+	TimestampTz next_fresh = 0;
+
+	MonitorWorkerSetup();
+	for (;;)
+	{
+		long		wait_ms = monitor_naptime_ms;
+
+		CHECK_FOR_INTERRUPTS();
+		ReloadIfPending();
+		if (!monitor_enabled)
+			LogWait(MONITOR_WAIT_DISABLED);
+		else if (MonitorReady())
+			wait_ms = RunDueUnits(&next_fresh);
+		else
+			wait_ms = MONITOR_INSTALL_POLL_MS;
+
+		pgstat_report_activity(STATE_IDLE, NULL);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Max(wait_ms, 1), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/*
+ * MonitorWorkerSetup connects the worker to featstore.database with the
+ * settings its queries rely on: SIGINT cancels the current unit
+ * (StatementCancelHandler, which the statement timeout also uses), and
+ * search_path is pinned, as the online worker pins it.
+ */
+static void
+MonitorWorkerSetup(void)
+{
+	const char *dbname = GetConfigOption("featstore.database", false, false);
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	pqsignal(SIGINT, StatementCancelHandler);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(dbname, NULL, 0);
+	pgstat_report_appname("featstore monitor");
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	/* its queries are small and frequent: compiling one would cost more than it runs */
+	SetConfigOption("jit", "off", PGC_USERSET, PGC_S_OVERRIDE);
+	unit_cxt = AllocSetContextCreate(TopMemoryContext, "featstore monitor unit",
+									 ALLOCSET_DEFAULT_SIZES);
+}
+
+/*
+ * RunDueUnits runs what is due and returns how long to sleep: until the
+ * next freshness check, or sooner when statistics or a skew check fall due.
+ */
+static long
+RunDueUnits(TimestampTz *next_fresh)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz next;
+
+	if (now >= *next_fresh)
+	{
+		RunUnit("the freshness check", FreshnessUnit, false);
+		*next_fresh = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), monitor_naptime_ms);
+	}
+	next = *next_fresh;
+	return TimestampDifferenceMilliseconds(GetCurrentTimestamp(), next);
+}
+
+/*
+ * RunUnit runs one unit of the monitor's work, in a transaction of its own
+ * unless the unit manages its own (own_transaction), under the statement
+ * timeout.  An error, a cancel or a timeout is logged and undone; the loop
+ * goes on.
+ */
+static void
+RunUnit(const char *what, MonitorUnitFn fn, bool own_transaction)
+{
+	MemoryContextReset(unit_cxt);
+	MemoryContextSwitchTo(unit_cxt);
+	PG_TRY();
+	{
+		if (monitor_statement_timeout_ms > 0)
+			enable_timeout_after(STATEMENT_TIMEOUT, monitor_statement_timeout_ms);
+		pgstat_report_activity(STATE_RUNNING, psprintf("featstore monitor: %s", what));
+		if (own_transaction)
+			fn();
+		else
+		{
+			SetCurrentStatementStartTimestamp();
+			StartTransactionCommand();
+			PushActiveSnapshot(GetTransactionSnapshot());
+			fn();
+			PopActiveSnapshot();
+			CommitTransactionCommand();
+		}
+		disable_timeout(STATEMENT_TIMEOUT, false);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		disable_timeout(STATEMENT_TIMEOUT, false);
+		MemoryContextSwitchTo(unit_cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortOutOfAnyTransaction();
+		/* a cancel reached us here and must not end the next unit too */
+		QueryCancelPending = false;
+		ereport(LOG,
+				(errcode(edata->sqlerrcode),
+				 errmsg("featstore monitor: %s failed: %s", what, edata->message),
+				 edata->detail ? errdetail("%s", edata->detail) : 0));
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(TopMemoryContext);
+}
+
+/* FreshnessUnit is the freshness check, run in RunUnit's transaction */
+static void
+FreshnessUnit(void)
+{
+	MonitorCheckFreshness();
+}
+
+/*
+ * MonitorReady says whether featstore, with its monitoring tables, is
+ * installed in this database at the library's version; while it is not,
+ * the worker waits and says so once
+ */
+static bool
+MonitorReady(void)
+{
+	MonitorWait wait = MONITOR_WAIT_NONE;
+
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		wait = MonitorInstalledState();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		EmitErrorReport();
+		FlushErrorState();
+		AbortOutOfAnyTransaction();
+		wait = MONITOR_WAIT_EXTENSION;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(TopMemoryContext);
+	LogWait(wait);
+	return wait == MONITOR_WAIT_NONE;
+}
+
+/* MonitorInstalledState says what the worker waits for, in a transaction */
+static MonitorWait
+MonitorInstalledState(void)
+{
+	Oid			nsp = FeatstoreSchemaOid(true);
+	char	   *installed;
+
+	if (!OidIsValid(nsp))
+		return MONITOR_WAIT_EXTENSION;
+	installed = FeatstoreInstalledVersion();
+	if (installed == NULL)
+		return MONITOR_WAIT_EXTENSION;
+	if (strcmp(installed, FEATSTORE_VERSION) != 0 ||
+		!OidIsValid(get_relname_relid("freshness_checks", nsp)))
+		return MONITOR_WAIT_UPDATE;
+	return MONITOR_WAIT_NONE;
+}
+
+/* LogWait logs what the worker waits for, once per change */
+static void
+LogWait(MonitorWait wait)
+{
+	if (wait == last_wait)
+		return;
+	last_wait = wait;
+	if (wait == MONITOR_WAIT_EXTENSION)
+		ereport(LOG,
+				(errmsg("featstore monitor: waiting for CREATE EXTENSION featstore in database \"%s\"",
+						GetConfigOption("featstore.database", false, false))));
+	else if (wait == MONITOR_WAIT_UPDATE)
+		ereport(LOG,
+				(errmsg("featstore monitor: waiting for ALTER EXTENSION featstore UPDATE"),
+				 errdetail("The library is version %s.", FEATSTORE_VERSION)));
+	else if (wait == MONITOR_WAIT_DISABLED)
+		ereport(LOG,
+				(errmsg("featstore monitor: featstore.monitor is off; no checks run")));
+	else
+		ereport(LOG, (errmsg("featstore monitor: running")));
+}
+
+/* ReloadIfPending rereads the configuration after a SIGHUP */
+static void
+ReloadIfPending(void)
+{
+	if (!ConfigReloadPending)
+		return;
+	ConfigReloadPending = false;
+	ProcessConfigFile(PGC_SIGHUP);
+}

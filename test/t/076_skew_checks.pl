@@ -1,0 +1,106 @@
+# Skew checks (issue 11, part ops): Redis corrupted by hand with redis-cli,
+# through the documented layout (docs/online-store.md: the key
+# <prefix>:{<entity>:<key>}:<group>, a msgpack map whose "features" map holds
+# feature name -> value): a changed feature, a deleted key and a stale extra
+# key are each caught by featstore.check_skew() with the right entity and
+# problem, the skew alert opens, and it resolves once Redis is repaired
+# (materialize() rewrites the first two; the stale key, of an entity with no
+# history, is removed by hand).  A group in sync has zero differences.
+use strict;
+use warnings;
+use lib 'test/perl';
+use FeatstoreOnline;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $rport = start_redis();
+my $node = online_node('skew', $rport, "featstore.skew_check_interval = 0\n");
+
+$node->safe_psql('postgres', q{
+	SELECT * FROM featstore.exec($$
+		CREATE ENTITY rider (rider_id bigint);
+		CREATE FEATURE GROUP trips ENTITY rider
+			FEATURES (n bigint, city text) ONLINE;
+	$$);
+	INSERT INTO trips (rider_id, event_timestamp, n, city)
+	SELECT g, now() - interval '1 hour', g, 'c' || g FROM generate_series(1, 50) g;
+});
+wait_caught_up($node, '50 entities');
+
+# check(): the check's sample size, differences and details (sorted by entity)
+sub check
+{
+	my ($sample) = @_;
+	return $node->safe_psql('postgres', qq{
+		SELECT sample_size || ' ' || differences || ' ' || done || ' ' ||
+			   coalesce((SELECT string_agg(d->'entity'->>0 || ':' || (d->>'problem'), ',' ORDER BY (d->'entity'->>0)::bigint)
+						   FROM jsonb_array_elements(details) d), '')
+		  FROM featstore.check_skew('trips'@{[ defined $sample ? ", $sample" : '' ]})});
+}
+sub open_skew_alerts
+{
+	return $node->safe_psql('postgres',
+		q{SELECT count(*) FROM featstore.alerts WHERE kind = 'skew' AND group_name = 'trips' AND resolved_at IS NULL});
+}
+
+is(check(), '50 0 true ', 'in sync: 50 entities compared, zero differences');
+is(open_skew_alerts(), '0', 'no skew alert');
+
+# --- corrupt Redis by hand ---
+my $key3 = 'fs:{rider:3}:trips';
+my $val3 = redis_raw('GET', $key3);
+like($val3, qr/\xa8features\x82\xa1n\x03\xa4city\xa2c3/, 'redis-cli: the documented layout, features n = 3, city = c3');
+(my $bad3 = $val3) =~ s/\xa1n\x03/\xa1n\x63/;	# n: 3 -> 99, a positive fixint
+redis_raw('SET', $key3, $bad3);
+is(redis_cmd($rport, undef, 'DEL', 'fs:{rider:5}:trips'), '1', 'redis-cli: deleted the key of entity 5');
+redis_raw('SET', 'fs:{rider:999}:trips', redis_raw('GET', 'fs:{rider:7}:trips'));
+is(redis_cmd($rport, undef, 'EXISTS', 'fs:{rider:999}:trips'), '1', 'redis-cli: a stale extra key for entity 999, which has no history');
+like($node->safe_psql('postgres', q{SELECT features::text FROM featstore.online_features('trips', '3')}),
+	qr/"n": 99/, 'online_features reads the changed value');
+
+is(check(), '51 3 true 3:different feature values,5:missing in Redis,999:stale key in Redis',
+	'each corruption caught, with its entity and problem (51 entities: the 50 of the history and 999 of Redis)');
+is(open_skew_alerts(), '1', 'the skew alert is open');
+is($node->safe_psql('postgres', q{
+	SELECT details->>'differences' || ' ' || (details->'first' @> '[{"entity": ["999"], "problem": "stale key in Redis"}]')
+	  FROM featstore.alerts WHERE kind = 'skew' AND resolved_at IS NULL}),
+	'3 true', 'its details count the differences and name the entities');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM featstore.alerts a, jsonb_array_elements(a.details->'first') d
+	 WHERE a.kind = 'skew' AND (d - 'entity' - 'problem') <> '{}'}),
+	'0', 'and hold no values: entity and problem only');
+
+# --- repair: materialize() rewrites every entity of the history ---
+$node->safe_psql('postgres', q{SELECT featstore.materialize('trips')});
+wait_caught_up($node, 'materialize()');
+is(check(), '51 1 true 999:stale key in Redis',
+	'materialize() repaired entities 3 and 5; the stale key of an entity with no history remains');
+is(open_skew_alerts(), '1', 'the alert stays open');
+is(redis_cmd($rport, undef, 'DEL', 'fs:{rider:999}:trips'), '1', 'redis-cli: the stale key removed');
+like(check(10), qr/^\d+ 0 true $/, 'a clean check with a sample of 10');
+is(open_skew_alerts(), '1', 'a sample smaller than featstore.skew_sample_size does not close the alert');
+is(check(), '50 0 true ', 'Redis repaired: zero differences');
+is(open_skew_alerts(), '0', 'the skew alert is resolved');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) || ' ' || count(resolved_at) FROM featstore.alerts WHERE kind = 'skew'}),
+	'1 1', 'one alert, opened and resolved');
+
+done_testing();
+
+# redis_raw(args...): redis-cli with the last argument's bytes given on stdin
+# (-x), so a binary value passes unchanged; returns the reply's bytes
+sub redis_raw
+{
+	my (@args) = @_;
+	my @cmd = ('redis-cli', '-h', '127.0.0.1', '-p', $rport);
+	my ($in, $out, $err) = ('', '', '');
+	if ($args[0] eq 'SET')
+	{
+		$in = pop @args;
+		push @cmd, '-x';
+	}
+	IPC::Run::run([ @cmd, @args ], '<', \$in, '>', \$out, '2>', \$err, IPC::Run::timeout(10));
+	$out =~ s/\n\z//;
+	return $out;
+}
