@@ -64,9 +64,12 @@ SELECT count(featstore.compute_stats('mr_orders', d, d + interval '1 day')) AS s
   FROM generate_series(timestamptz '2026-10-01 00:00+00', '2026-11-09 00:00+00', interval '1 day') AS d;
 SELECT count(featstore.evaluate_drift('mr_orders', d, d + interval '1 day')) AS evaluated
   FROM generate_series(timestamptz '2026-10-01 00:00+00', '2026-11-09 00:00+00', interval '1 day') AS d;
+-- a freshness SLA of a day, long breached: the newest event is of 2026-11-09
+SELECT command FROM featstore.exec($$ALTER FEATURE GROUP mr_orders SET FRESHNESS '1 day'$$);
+SELECT featstore.check_freshness() >= 1 AS checked;
 RESET ROLE;
-SELECT feature_name, jsonb_path_query_array(details, '$.tests[*].test') AS failing_tests FROM featstore.alerts
- WHERE group_name = 'mr_orders' AND resolved_at IS NULL ORDER BY feature_name;
+SELECT kind, feature_name, jsonb_path_query_array(details, '$.tests[*].test') AS failing_tests FROM featstore.alerts
+ WHERE group_name = 'mr_orders' AND resolved_at IS NULL ORDER BY kind, feature_name;
 -- Rows no part of featstore writes with hostile text, so that the page's
 -- escaping of alert details and run errors is tested: inserted here by the
 -- superuser into the contract tables.  A resolved alert is not shown.
@@ -75,7 +78,7 @@ INSERT INTO featstore.stats_runs (group_name, period_start, period_end, started_
 VALUES ('mr_orders', '2026-11-09', '2026-11-10', '2026-11-10 00:05+00', '2026-11-10 00:06+00', 'failed',
 		NULL, 'value "<b>boom</b>" & more', '22P02', 'schedule', 'mr_owner');
 INSERT INTO featstore.alerts (kind, group_name, feature_name, since, last_seen, details)
-VALUES ('stale_data', 'mr_orders', NULL, '2026-11-10 01:00+00', '2026-11-10 02:00+00',
+VALUES ('transformation_stale', 'mr_orders', NULL, '2026-11-10 01:00+00', '2026-11-10 02:00+00',
 		'{"newest": "2026-11-09T23:53:00+00:00", "note": "</td><script>x</script>", "age_seconds": 7620}');
 INSERT INTO featstore.alerts (kind, group_name, feature_name, since, last_seen, resolved_at)
 VALUES ('skew', 'mr_orders', NULL, '2026-11-01', '2026-11-01', '2026-11-02');
@@ -102,20 +105,34 @@ SELECT position($e$&lt;script&gt;alert(&#39;group&#39;)&lt;/script&gt; &quot;&am
 	   position($e$note: &lt;/td&gt;&lt;script&gt;x&lt;/script&gt;$e$ IN html) > 0 AS alert_details,
 	   position($e$value &quot;&lt;b&gt;boom&lt;/b&gt;&quot; &amp; more$e$ IN html) > 0 AS run_error
   FROM mr_page;
--- the header
+-- the header: the status of featstore.group_health, the definition, the
+-- freshness (its gauge red: the age is beyond the SLA), the monitoring
 SELECT mr_str(d, '//h1') AS h1, mr_str(d, '//div[contains(@class, "status")]') AS status,
-	   mr_str(d, '//table[@class="meta"]//tr[th="kind"]/td') AS kind,
-	   mr_str(d, '//table[@class="meta"]//tr[th="entity"]/td') AS entity,
-	   mr_str(d, '//table[@class="meta"]//tr[th="freshness SLA"]/td') AS sla,
-	   mr_str(d, '//table[@class="meta"]//tr[th="statistics every"]/td') AS every,
-	   mr_str(d, '//table[@class="meta"]//tr[th="periods shown"]/td') AS periods
+	   mr_str(d, '//div[contains(@class, "status")]/@class') AS status_class,
+	   (SELECT status FROM featstore.group_health WHERE group_name = 'mr_orders') AS group_health_status
   FROM mr_doc;
--- the open alerts, newest first (the resolved skew alert is not shown),
--- and the last run
+SELECT mr_str(d, '//table[@class="meta"]//tr[th="kind"]/td') AS kind,
+	   mr_str(d, '//table[@class="meta"]//tr[th="entity"]/td') AS entity,
+	   mr_str(d, '//table[@class="meta"]//tr[th="table"]/td') AS "table"
+  FROM mr_doc;
+SELECT mr_str(d, '//table[@class="meta"]//tr[th="freshness SLA"]/td') AS sla,
+	   mr_str(d, '//table[@class="meta"]//tr[th="newest event"]/td') AS newest,
+	   mr_str(d, '//table[@class="meta"]//tr[th="newest event"]/td')
+		 = featstore.report_ts((SELECT max(event_timestamp) FROM mr.mr_orders)) AS newest_is_max,
+	   mr_str(d, '//table[@class="meta"]//tr[th="age"]/td/span/@class') AS age_class,
+	   mr_count(d, '//svg[contains(@class, "freshness")]/rect[@class="fill late"]') AS late_gauges,
+	   mr_count(d, '//table[@class="meta"]//tr[th="materialization lag"]') AS lag_rows
+  FROM mr_doc;
+SELECT mr_str(d, '//table[@class="meta"]//tr[th="statistics every"]/td') AS every,
+	   mr_str(d, '//table[@class="meta"]//tr[th="baseline"]/td') AS baseline,
+	   mr_str(d, '//table[@class="meta"]//tr[th="periods shown"]/td') AS periods,
+	   mr_str(d, '//table[@class="meta"]//tr[th="last statistics run"]/td') AS last_run,
+	   mr_str(d, '//table[@class="meta"]//tr[th="last skew check"]/td') AS last_skew
+  FROM mr_doc;
+-- the open alerts, newest first (the resolved skew alert is not shown)
 SELECT mr_count(d, '//tr[@class="alert"]') AS alert_rows, mr_list(d, '//tr[@class="alert"]/td[1]') AS kinds,
 	   mr_list(d, '//tr[@class="alert"]/td[2]') AS features,
-	   mr_str(d, '//tr[@class="alert"][3]/td[5]') AS stale_details,
-	   mr_str(d, '//table[@class="runs"]//tr[2]/td[3]') AS last_run
+	   mr_str(d, '//tr[@class="alert"][td[1]="transformation_stale"]/td[5]') AS inserted_details
   FROM mr_doc;
 -- the charts, per feature: numeric features have a histogram (20 current
 -- and 20 baseline bars), a mean and a null-rate chart, each with its band;
@@ -134,7 +151,7 @@ SELECT f AS feature,
 	   mr_count(d, format('//article[@data-feature="%s"]//svg[contains(@class, "series")][last()]//circle[@class="pt out"]', f)) AS null_rate_out,
 	   mr_str(d, format('//article[@data-feature="%s"]//span[contains(@class, "badge")]', f)) AS badge
   FROM mr_doc, unnest(ARRAY['amount', 'country', 'n_items', 'express']) AS f;
-SELECT mr_count(d, '//article') AS articles, mr_count(d, '//svg') AS svgs,
+SELECT mr_count(d, '//article') AS articles, mr_count(d, '//article//svg') AS svgs,
 	   mr_count(d, '//article[contains(@class, "drifting")]') AS drifting
   FROM mr_doc;
 -- the page is written in UTC whatever the session's time zone (the
@@ -231,7 +248,7 @@ SELECT mr_str(d, '//table[@class="meta"]//tr[th="periods shown"]/td') AS periods
 	   mr_str(d, '//article[@data-feature="amount"]//p[@class="baseline"]') AS baseline
   FROM (SELECT xmlparse(document featstore.monitoring_report('mr_orders', '2026-10-05', '2026-10-15')) AS d) x;
 -- a range without statistics still renders, and says so
-SELECT mr_str(d, '//table[@class="meta"]//tr[th="periods shown"]/td') AS periods, mr_count(d, '//svg') AS svgs,
+SELECT mr_str(d, '//table[@class="meta"]//tr[th="periods shown"]/td') AS periods, mr_count(d, '//article//svg') AS svgs,
 	   mr_str(d, '//article[@data-feature="amount"]/p') AS amount
   FROM (SELECT xmlparse(document featstore.monitoring_report('mr_orders', '2025-01-01', '2025-02-01')) AS d) x;
 -- bad arguments

@@ -681,7 +681,11 @@ RETURN '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"/>'
 	|| '.status{font-size:20px;font-weight:700;padding:10px 18px;border-radius:8px;color:#fff;white-space:nowrap}'
 	|| '.st-ok{background:#16a34a}.st-alert{background:#dc2626}.st-unknown{background:#64748b}'
 	|| 'table{border-collapse:collapse;background:#fff}th,td{border:1px solid #e2e8f0;padding:4px 8px;text-align:left;vertical-align:top}'
-	|| 'th{background:#f1f5f9;font-weight:600}.meta th{width:170px}.meta{margin-top:12px;min-width:60%}'
+	|| 'th{background:#f1f5f9;font-weight:600}.meta th{width:130px;white-space:nowrap}.meta{width:100%}'
+	|| '.cards{display:flex;gap:12px;margin-top:12px;align-items:flex-start}.card{flex:1;min-width:0}'
+	|| '.card h2{margin:0 0 6px;font-size:15px;border:none;padding:0}'
+	|| '.gauge{fill:#e2e8f0}.fill.ok{fill:#16a34a}.fill.late{fill:#dc2626}.sla{stroke:#0f172a;stroke-width:2}'
+	|| '.chart.freshness{border:none;width:100%;max-width:260px;margin-top:4px}'
 	|| 'td.num{text-align:right;font-variant-numeric:tabular-nums}td.ts{white-space:nowrap}'
 	|| '.alerts td.kind{font-weight:700;color:#b91c1c}.alerts code,.err{font-size:12px;word-break:break-all}'
 	|| '.ok{color:#15803d;font-weight:600}.bad{color:#b91c1c;font-weight:600}'
@@ -704,91 +708,172 @@ RETURN '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"/>'
 	|| '</style></head><body>';
 COMMENT ON FUNCTION featstore.report_head(text) IS 'The monitoring report''s HTML head with its inline style sheet';
 
--- The group's header: the name, the overall status and the definition's
--- facts an on-call person needs (what it is, its SLA, its schedule).
+-- A duration for people: its two largest units
+CREATE FUNCTION featstore.report_interval(i interval)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT CASE
+		WHEN i IS NULL THEN '–'
+		ELSE CASE WHEN x.e < 0 THEN '−' ELSE '' END || CASE
+			WHEN abs(x.e) < 120 THEN round(abs(x.e)) || ' s'
+			WHEN abs(x.e) < 7200 THEN round(abs(x.e) / 60) || ' min'
+			WHEN abs(x.e) < 172800 THEN floor(abs(x.e) / 3600) || ' h'
+				|| CASE WHEN floor(mod(abs(x.e), 3600) / 60) > 0 THEN ' ' || floor(mod(abs(x.e), 3600) / 60) || ' min' ELSE '' END
+			ELSE floor(abs(x.e) / 86400) || ' d'
+				|| CASE WHEN floor(mod(abs(x.e), 86400) / 3600) > 0 THEN ' ' || floor(mod(abs(x.e), 86400) / 3600) || ' h' ELSE '' END END
+	END
+	  FROM (SELECT extract(epoch FROM i) AS e) x;
+END;
+COMMENT ON FUNCTION featstore.report_interval(interval) IS 'A duration as the monitoring report prints it: its two largest units';
+
+-- The freshness gauge: the newest event's age against the SLA, on a scale
+-- to twice the SLA, green within it and red beyond
+CREATE FUNCTION featstore.report_svg_freshness(age interval, sla interval)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN format('<svg class="chart freshness" viewBox="0 0 260 30" width="260" height="30" role="img">'
+			  '<title>age %s against the SLA %s</title>'
+			  '<rect class="gauge" x="0" y="6" width="260" height="12"/>'
+			  '<rect class="fill %s" x="0" y="6" width="%s" height="12"/>'
+			  '<line class="sla" x1="130" y1="2" x2="130" y2="22"/>'
+			  '<text class="tick" x="0" y="29">0</text><text class="tick" x="130" y="29" text-anchor="middle">SLA %s</text>'
+			  '<text class="tick end" x="260" y="29">2 × SLA</text></svg>',
+			  featstore.report_interval(age), featstore.report_interval(sla),
+			  CASE WHEN age <= sla THEN 'ok' ELSE 'late' END,
+			  featstore.report_coord(260 * least(greatest(extract(epoch FROM age) / extract(epoch FROM sla), 0), 2) / 2),
+			  featstore.report_interval(sla));
+COMMENT ON FUNCTION featstore.report_svg_freshness(interval, interval) IS 'The monitoring report''s gauge of the newest event''s age against the freshness SLA';
+
+-- A card of the header: a title and rows of (name, HTML value); the values
+-- are already escaped, and rows without a value are left out
+CREATE FUNCTION featstore.report_card(title text, names text[], vals text[])
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN format('<div class="card"><h2>%s</h2><table class="meta">%s</table></div>', featstore.html_escape(title),
+			  (SELECT string_agg(format('<tr><th>%s</th><td>%s</td></tr>', featstore.html_escape(r.k), r.v), '' ORDER BY r.i)
+				 FROM unnest(names, vals) WITH ORDINALITY AS r(k, v, i) WHERE r.v IS NOT NULL));
+COMMENT ON FUNCTION featstore.report_card(text, text[], text[]) IS 'One card of the monitoring report''s header';
+
+-- The group's definition, as the header's first card
+CREATE FUNCTION featstore.report_definition(g featstore.feature_groups)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT featstore.report_card('Definition',
+		ARRAY['kind', 'table', 'entity', 'owner', 'description'],
+		ARRAY[featstore.html_escape(CASE
+				WHEN g.kind = 'source'
+					THEN (SELECT 'computed FROM ' || quote_ident(s.source_schema) || '.' || quote_ident(s.source_name)
+							FROM featstore.source_groups s WHERE s.group_name = g.name)
+				WHEN EXISTS (SELECT 1 FROM featstore.transformations t WHERE t.group_name = g.name)
+					THEN 'filled by a scheduled query'
+				ELSE 'history table' END || CASE WHEN g.online THEN ', online' ELSE ', offline' END),
+			  featstore.html_escape(quote_ident(g.schema_name) || '.' || quote_ident(g.table_name)),
+			  featstore.html_escape(g.entity_name || ' (' || (SELECT string_agg(k.column_name || ' ' || k.data_type, ', ' ORDER BY k.position)
+																  FROM featstore.entity_keys k WHERE k.entity_name = g.entity_name) || ')'),
+			  featstore.html_escape(g.owner), featstore.html_escape(g.description)]);
+END;
+COMMENT ON FUNCTION featstore.report_definition(featstore.feature_groups) IS 'The monitoring report''s card of the group''s definition';
+
+-- The group's freshness, from featstore.group_health (as the caller)
+CREATE FUNCTION featstore.report_freshness(h featstore.group_health)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT featstore.report_card('Freshness',
+		ARRAY['freshness SLA', 'newest event', 'age', 'checked', 'materialization lag', 'queue depth', 'worker'],
+		ARRAY[coalesce(featstore.html_escape((SELECT m.freshness_text FROM featstore.monitor_settings m
+											   WHERE m.group_name = h.group_name)), 'none'),
+			  CASE WHEN h.freshness_checked_at IS NULL THEN 'not checked yet'
+				   ELSE coalesce(featstore.report_ts(h.newest_event), 'no event yet') END,
+			  CASE WHEN h.newest_event IS NULL THEN NULL
+				   WHEN h.freshness IS NULL THEN featstore.report_interval(h.age)
+				   ELSE format('<span class="%s">%s%s</span><br/>%s', CASE WHEN h.freshness_met THEN 'ok' ELSE 'bad' END,
+							   featstore.report_interval(h.age),
+							   CASE WHEN h.freshness_met THEN ', within the SLA' ELSE ', beyond the SLA' END,
+							   featstore.report_svg_freshness(h.age, h.freshness)) END,
+			  featstore.report_ts(h.freshness_checked_at),
+			  CASE WHEN h.materialization_lag IS NOT NULL THEN featstore.report_interval(h.materialization_lag) END,
+			  h.queue_depth::text,
+			  featstore.html_escape(h.worker_state)]);
+END;
+COMMENT ON FUNCTION featstore.report_freshness(featstore.group_health) IS 'The monitoring report''s card of the group''s freshness';
+
+-- The group's monitoring: its settings, the periods shown, its last runs
+CREATE FUNCTION featstore.report_monitoring(group_name text, starts timestamptz[], ends timestamptz[])
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT featstore.report_card('Monitoring',
+		ARRAY['statistics every', 'baseline', 'periods shown', 'last statistics run', 'last skew check'],
+		ARRAY[CASE WHEN m.group_name IS NULL THEN '1 day (the default)'
+				   WHEN m.monitor_every_text IS NULL THEN 'never (MONITOR NONE)'
+				   ELSE featstore.html_escape(m.monitor_every_text) END,
+			  featstore.html_escape(CASE
+				WHEN m.reference_label IS NOT NULL THEN format('the spine "%s"', m.reference_label)
+				WHEN m.reference_from IS NOT NULL
+					THEN format('the reference %s – %s', featstore.report_ts(m.reference_from), featstore.report_ts(m.reference_to))
+				ELSE format('the trailing %s periods', coalesce(m.baseline_periods, 30)) END),
+			  CASE WHEN starts IS NULL THEN 'none: no statistics in the range'
+				   ELSE format('%s: %s – %s', cardinality(starts), featstore.report_ts(starts[1]),
+							   featstore.report_ts(ends[cardinality(ends)])) END,
+			  coalesce((SELECT format('<span class="%s">%s</span> %s · period %s – %s · %s rows read%s',
+									  CASE WHEN r.status = 'succeeded' THEN 'ok' ELSE 'bad' END, r.status,
+									  featstore.report_ts(coalesce(r.finished_at, r.started_at)),
+									  featstore.report_ts(r.period_start), featstore.report_ts(r.period_end),
+									  coalesce(r.rows_read::text, '–'),
+									  CASE WHEN r.error IS NOT NULL
+										   THEN format('<br/><span class="err">%s %s</span>', featstore.html_escape(coalesce(r.sqlstate, '')),
+													   featstore.html_escape(r.error)) ELSE '' END)
+						  FROM featstore.stats_runs r WHERE r.group_name = report_monitoring.group_name
+						 ORDER BY r.id DESC LIMIT 1), 'none yet'),
+			  coalesce((SELECT format('%s · <span class="%s">%s</span> of %s entities differ from the join at now()',
+									  featstore.report_ts(c.checked_at),
+									  CASE WHEN c.differences = 0 THEN 'ok' ELSE 'bad' END, c.differences, c.sample_size)
+						  FROM featstore.skew_checks c WHERE c.group_name = report_monitoring.group_name
+						 ORDER BY c.id DESC LIMIT 1), 'none yet')])
+	  FROM (SELECT report_monitoring.group_name) x
+	  LEFT JOIN featstore.monitor_settings m ON m.group_name = report_monitoring.group_name;
+END;
+COMMENT ON FUNCTION featstore.report_monitoring(text, timestamptz[], timestamptz[]) IS 'The monitoring report''s card of the group''s monitoring settings and last runs';
+
+-- The group's header: its name and overall status (featstore.group_health's,
+-- with the open alerts), then the cards
 CREATE FUNCTION featstore.report_header(g featstore.feature_groups, starts timestamptz[], ends timestamptz[])
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $header$
 DECLARE
-	m featstore.monitor_settings;
-	open_alerts bigint;
-	kind text;
-	rows text := '';
+	h featstore.group_health;
+	status text;
 BEGIN
-	SELECT * INTO m FROM featstore.monitor_settings s WHERE s.group_name = g.name;
-	SELECT count(*) INTO open_alerts FROM featstore.alerts a
-	 WHERE a.group_name = g.name AND a.resolved_at IS NULL;
-	kind := CASE
-		WHEN g.kind = 'source' THEN (SELECT format('computed FROM %s', quote_ident(s.source_schema) || '.' || quote_ident(s.source_name))
-									   FROM featstore.source_groups s WHERE s.group_name = g.name)
-		WHEN EXISTS (SELECT 1 FROM featstore.transformations t WHERE t.group_name = g.name)
-			THEN 'filled by a scheduled query'
-		ELSE 'history table' END
-		|| CASE WHEN g.online THEN ', online' ELSE ', offline' END;
-	SELECT string_agg(format('<tr><th>%s</th><td>%s</td></tr>', r.k, featstore.html_escape(r.v)), '' ORDER BY r.i)
-	  INTO rows
-	  FROM (VALUES (1, 'kind', kind),
-				   (2, 'table', quote_ident(g.schema_name) || '.' || quote_ident(g.table_name)),
-				   (3, 'entity', g.entity_name || ' (' || (SELECT string_agg(k.column_name || ' ' || k.data_type, ', ' ORDER BY k.position)
-															  FROM featstore.entity_keys k WHERE k.entity_name = g.entity_name) || ')'),
-				   (4, 'freshness SLA', coalesce(m.freshness_text, 'none')),
-				   (5, 'statistics every', CASE WHEN m.group_name IS NULL THEN '1 day (the default)'
-												WHEN m.monitor_every_text IS NULL THEN 'never (MONITOR NONE)'
-												ELSE m.monitor_every_text END),
-				   (6, 'baseline', CASE WHEN m.reference_label IS NOT NULL THEN format('the spine "%s"', m.reference_label)
-										WHEN m.reference_from IS NOT NULL
-											THEN format('the reference %s – %s', featstore.report_ts(m.reference_from), featstore.report_ts(m.reference_to))
-										ELSE format('the trailing %s periods', coalesce(m.baseline_periods, 30)) END),
-				   (7, 'owner', g.owner),
-				   (8, 'description', g.description),
-				   (9, 'periods shown', CASE WHEN starts IS NULL THEN 'none: no statistics in the range'
-											 ELSE format('%s: %s – %s', cardinality(starts), featstore.report_ts(starts[1]),
-														 featstore.report_ts(ends[cardinality(ends)])) END))
-			AS r(i, k, v)
-	 WHERE r.v IS NOT NULL;
+	SELECT * INTO h FROM featstore.group_health gh WHERE gh.group_name = g.name;
+	status := coalesce(h.status, 'unknown');
 	RETURN format('<header class="top"><div><h1>%s</h1><p class="sub">featstore monitoring report · feature group</p></div>'
-				  '<div class="status %s">%s</div></header><table class="meta">%s</table>',
+				  '<div class="status st-%s">%s</div></header><div class="cards">%s%s%s</div>',
 				  featstore.html_escape(g.name),
-				  CASE WHEN open_alerts > 0 THEN 'st-alert' ELSE 'st-ok' END,
-				  CASE WHEN open_alerts = 0 THEN 'no open alert'
-					   WHEN open_alerts = 1 THEN '1 open alert' ELSE open_alerts || ' open alerts' END,
-				  rows);
+				  CASE status WHEN 'ok' THEN 'ok' WHEN 'alert' THEN 'alert' ELSE 'unknown' END,
+				  upper(featstore.html_escape(status))
+					|| CASE WHEN h.open_alerts = 1 THEN ' · 1 open alert'
+							WHEN h.open_alerts > 1 THEN ' · ' || h.open_alerts || ' open alerts' ELSE '' END
+					|| CASE WHEN h.freshness_met = false THEN ' · SLA breached' ELSE '' END,
+				  featstore.report_definition(g), featstore.report_freshness(h),
+				  featstore.report_monitoring(g.name, starts, ends));
 END
 $header$;
-COMMENT ON FUNCTION featstore.report_header(featstore.feature_groups, timestamptz[], timestamptz[]) IS 'The monitoring report''s header: the group, its status and its definition';
-
--- The group's runs: the last statistics run and the last skew check
-CREATE FUNCTION featstore.report_runs(group_name text)
-RETURNS text
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-	SELECT '<h2>Runs</h2><table class="runs"><tr><th></th><th>when</th><th>result</th></tr>'
-		|| coalesce((SELECT format('<tr><td>last statistics run</td><td>%s</td><td><span class="%s">%s</span> · period %s – %s · %s rows read%s</td></tr>',
-								   featstore.report_ts(coalesce(r.finished_at, r.started_at)),
-								   CASE WHEN r.status = 'succeeded' THEN 'ok' ELSE 'bad' END, r.status,
-								   featstore.report_ts(r.period_start), featstore.report_ts(r.period_end),
-								   coalesce(r.rows_read::text, '–'),
-								   CASE WHEN r.error IS NOT NULL
-										THEN format('<br/><span class="err">%s %s</span>', featstore.html_escape(coalesce(r.sqlstate, '')),
-													featstore.html_escape(r.error)) ELSE '' END)
-					   FROM featstore.stats_runs r WHERE r.group_name = report_runs.group_name
-					  ORDER BY r.id DESC LIMIT 1),
-					'<tr><td>last statistics run</td><td>–</td><td>none yet</td></tr>')
-		|| coalesce((SELECT format('<tr><td>last skew check</td><td>%s</td><td><span class="%s">%s</span> of %s entities differ from the join at now()</td></tr>',
-								   featstore.report_ts(c.checked_at),
-								   CASE WHEN c.differences = 0 THEN 'ok' ELSE 'bad' END, c.differences, c.sample_size)
-					   FROM featstore.skew_checks c WHERE c.group_name = report_runs.group_name
-					  ORDER BY c.id DESC LIMIT 1),
-					'<tr><td>last skew check</td><td>–</td><td>none yet</td></tr>')
-		|| '</table>';
-END;
-COMMENT ON FUNCTION featstore.report_runs(text) IS 'The monitoring report''s table of the group''s last statistics run and skew check';
+COMMENT ON FUNCTION featstore.report_header(featstore.feature_groups, timestamptz[], timestamptz[]) IS 'The monitoring report''s header: the group, its status and the cards of its definition, freshness and monitoring';
 
 -- An alert's details for people: each field of the JSON object in turn, a
--- list of tests as "test statistic (threshold t)", times in UTC, numbers
+-- list of tests as "test statistic (threshold t)", times in UTC, an age
+-- (a number of seconds named age or *_seconds) as a duration, numbers
 -- with four digits, anything else as JSON cut at 200 characters.  Not
 -- escaped: the caller escapes.
 CREATE FUNCTION featstore.report_alert_details(details jsonb)
@@ -808,6 +893,8 @@ BEGIN ATOMIC
 															   THEN '(threshold ' || featstore.report_num((t ->> 'threshold')::float8) || ')' END),
 											  ', ')
 								FROM jsonb_array_elements(e.value) AS t)
+					WHEN jsonb_typeof(e.value) = 'number' AND (e.key = 'age' OR e.key LIKE '%\_seconds')
+						THEN featstore.report_interval(make_interval(secs => (e.value #>> '{}')::float8))
 					WHEN jsonb_typeof(e.value) = 'number' THEN featstore.report_num((e.value #>> '{}')::float8)
 					WHEN jsonb_typeof(e.value) = 'string'
 						 AND (e.value #>> '{}') ~ '^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d(:\d\d)?|Z)$'
@@ -915,7 +1002,7 @@ BEGIN
 			 ORDER BY 1 DESC
 			 LIMIT CASE WHEN "from" IS NULL THEN 30 ELSE 1000 END) p;
 	out := featstore.report_head(g.name) || featstore.report_header(g, starts, ends)
-		|| featstore.report_alerts(g.name) || featstore.report_runs(g.name)
+		|| featstore.report_alerts(g.name)
 		|| '<h2>Features</h2>';
 	FOR f IN SELECT ft.name, ft.data_type, ft.description FROM featstore.features ft
 			  WHERE ft.group_name = g.name AND ft.status = 'active' ORDER BY ft.position LOOP

@@ -25,6 +25,9 @@ $node->init;
 $node->append_conf('postgresql.conf', q{
 shared_preload_libraries = 'featstore'
 featstore.database = 'postgres'
+# the test computes statistics, drift and freshness itself; the monitor
+# worker would do the same on its own schedule
+featstore.monitor = off
 });
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION featstore');
@@ -67,10 +70,14 @@ as('rep_owner', q{
 	  FROM generate_series(timestamptz '2026-10-01 00:00+00', '2026-11-09 00:00+00', interval '1 day') AS d;
 	SELECT count(featstore.evaluate_drift('orders', d, d + interval '1 day'))
 	  FROM generate_series(timestamptz '2026-10-01 00:00+00', '2026-11-09 00:00+00', interval '1 day') AS d;
+	SELECT featstore.exec($$ALTER FEATURE GROUP orders SET FRESHNESS '1 hour'$$);
+	SELECT featstore.check_freshness();
 });
 is(q1(q{SELECT string_agg(feature_name, ',' ORDER BY feature_name) FROM featstore.alerts
 		 WHERE group_name = 'orders' AND kind = 'drift' AND resolved_at IS NULL}),
 	'amount,n_items', 'the drift of amount and n_items on the last day is an open alert each');
+is(q1(q{SELECT count(*) FROM featstore.alerts WHERE group_name = 'orders' AND kind = 'stale_data' AND resolved_at IS NULL}),
+	'1', 'the group is stale: its newest event is weeks old, its SLA an hour');
 
 # --- the page, written to a file as the on-call reader gets it
 my $art = "$PostgreSQL::Test::Utils::tmp_check/artifacts/078_monitoring_report";
@@ -110,7 +117,9 @@ sub count { my @m = ($dom =~ /$_[0]/g); return scalar @m; }
 # Four features: amount and n_items are numeric (a histogram, a mean and a
 # null-rate chart), country and express categorical (top values and the
 # null rate): 10 charts
-is(count(qr{<svg class="chart }), 10, 'ten charts');
+is(count(qr{<svg class="chart }), 11, 'ten charts and the freshness gauge');
+is(count(qr{<rect class="fill late"}), 1, 'the freshness gauge is red: the age is beyond the SLA');
+like($dom, qr{<div class="status st-alert">ALERT · 3 open alerts · SLA breached</div>}, 'the status says so');
 is(count(qr{<svg class="chart histogram"}), 2, 'two histograms');
 is(count(qr{<svg class="chart topvalues"}), 2, 'two top-values charts');
 is(count(qr{<svg class="chart series"}), 6, 'six charts over time');
@@ -132,7 +141,7 @@ my $drifting = q1(q{
 like($drifting, qr/^(.*,)?2026-11-09,2026-11-09$/, "drift_tests finds the mean and the null rate drifting on 2026-11-09 ($drifting)");
 my @out_days = $dom =~ m{<circle class="pt out"[^>]*><title>([0-9-]+): }g;
 is(join(',', sort @out_days), $drifting, 'the points outside their band are the periods drift_tests finds drifting');
-is(count(qr{<tr class="alert">}), 2, 'two open alert rows');
+is(count(qr{<tr class="alert">}), 3, 'three open alert rows: two drift, one stale_data');
 is(count(qr{<table class="drift">}), 4, 'a table of drift tests per feature');
 is(count(qr{<td class="v-drift">drift</td>}), q1(q{SELECT count(*) FROM featstore.drift_tests('orders', '2026-11-09', '2026-11-10') WHERE verdict = 'drift'}),
 	'as many drift verdicts as drift_tests() finds in the current period');
