@@ -1907,7 +1907,7 @@ BEGIN
 			-- cut before escaping, so that no character reference is cut in two
 			label := CASE WHEN length(vals[i]) > 20 THEN left(vals[i], 19) || '…' ELSE vals[i] END;
 			out := out || format('<text class="vlabel" x="130" y="%s">%s<title>%s</title></text>',
-								 y + 11, featstore.html_escape(label), featstore.html_escape(vals[i]));
+								 y + 11, featstore.html_escape(label), featstore.html_escape(left(vals[i], 200)));
 		ELSE
 			out := out || format('<text class="vlabel other" x="130" y="%s">all other values</text>', y + 11);
 		END IF;
@@ -2218,10 +2218,13 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION featstore.report_baseline_label(featstore.feature_stats) IS 'How the monitoring report names the baseline of a feature''s period';
 
--- The drift tests of a feature's period, as featstore.drift_tests() finds
--- them (as the caller): one column per test, failing ones first, with its
--- statistic, threshold and verdict; what it compares is the column's tooltip
-CREATE FUNCTION featstore.report_drift(cur featstore.feature_stats)
+-- The drift tests of a feature's period: one column per test, failing
+-- ones first, with its statistic, threshold and verdict; what it compares
+-- is the column's tooltip.  tests holds the current period's rows of
+-- featstore.drift_tests() (as the caller), for every feature, as a JSON
+-- array: drift_tests() tests all of a group's features at once, so the
+-- report calls it once.
+CREATE FUNCTION featstore.report_drift(cur featstore.feature_stats, tests jsonb)
 RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -2251,16 +2254,19 @@ BEGIN ATOMIC
 									 CASE d.verdict WHEN 'drift' THEN 'drift' WHEN 'ok' THEN 'ok' ELSE 'none' END,
 									 featstore.html_escape(d.verdict)), '' ORDER BY d.verdict <> 'drift', d.test)
 				|| '</tr></table>' END
-	  FROM featstore.drift_tests(cur.group_name, cur.period_start, cur.period_end) d
+	  FROM jsonb_to_recordset(tests) AS d(feature_name name, period_start timestamptz, period_end timestamptz,
+										  test text, statistic double precision, threshold double precision,
+										  verdict text)
 	 WHERE d.feature_name = cur.feature_name AND d.period_start = cur.period_start
 	   AND d.period_end = cur.period_end;
 END;
-COMMENT ON FUNCTION featstore.report_drift(featstore.feature_stats) IS 'The monitoring report''s table of the drift tests of a feature''s period';
+COMMENT ON FUNCTION featstore.report_drift(featstore.feature_stats, jsonb) IS 'The monitoring report''s table of the drift tests of a feature''s period';
 
 -- One feature's part of the report: its name and description, the current
 -- period's figures, the charts and whether a drift alert is open.
 CREATE FUNCTION featstore.report_feature(group_name text, feature_name name, data_type text,
-										 description text, starts timestamptz[], ends timestamptz[])
+										 description text, starts timestamptz[], ends timestamptz[],
+										 tests jsonb)
 RETURNS text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -2285,8 +2291,9 @@ BEGIN
 					WHERE a.group_name = group_name AND a.feature_name = feature_name
 					  AND a.kind = 'drift' AND a.resolved_at IS NULL) INTO alert_open;
 	IF cur.id IS NOT NULL THEN
-		SELECT EXISTS (SELECT 1 FROM featstore.drift_tests(group_name, starts[n], ends[n]) d
-						WHERE d.feature_name = feature_name AND d.verdict = 'drift') INTO drift_now;
+		SELECT EXISTS (SELECT 1 FROM jsonb_array_elements(tests) AS t
+						WHERE t ->> 'feature_name' = feature_name AND t ->> 'verdict' = 'drift'
+						  AND (t ->> 'period_start')::timestamptz = starts[n]) INTO drift_now;
 	END IF;
 	out := format('<article class="feature%s" data-feature="%s"><h3>%s <span class="type">%s</span> %s</h3>',
 				  CASE WHEN alert_open OR drift_now THEN ' drifting' ELSE '' END,
@@ -2323,12 +2330,12 @@ BEGIN
 	END IF;
 	out := out || featstore.report_feature_series(group_name, feature_name, kind, starts, ends) || '</div>';
 	IF cur.id IS NOT NULL THEN
-		out := out || featstore.report_drift(cur);
+		out := out || featstore.report_drift(cur, tests);
 	END IF;
 	RETURN out || '</article>';
 END
 $feature$;
-COMMENT ON FUNCTION featstore.report_feature(text, name, text, text, timestamptz[], timestamptz[]) IS 'One feature''s part of the monitoring report';
+COMMENT ON FUNCTION featstore.report_feature(text, name, text, text, timestamptz[], timestamptz[], jsonb) IS 'One feature''s part of the monitoring report';
 
 -- The page's head: its title and the style sheet (inline: the page must
 -- stand alone and load nothing)
@@ -2656,6 +2663,7 @@ DECLARE
 	ends timestamptz[];
 	f record;
 	hidden integer := 0;
+	tests jsonb;
 	out text;
 BEGIN
 	-- the periods: the last 30 with statistics, or those starting in [from, to)
@@ -2667,6 +2675,11 @@ BEGIN
 			   AND (s.period_start < "to" OR "to" IS NULL)
 			 ORDER BY 1 DESC
 			 LIMIT CASE WHEN "from" IS NULL THEN 30 ELSE 1000 END) p;
+	-- the current period's drift tests, of every feature the caller may see
+	IF starts IS NOT NULL THEN
+		SELECT coalesce(jsonb_agg(to_jsonb(d)), '[]') INTO tests
+		  FROM featstore.drift_tests(g.name, starts[cardinality(starts)], ends[cardinality(ends)]) d;
+	END IF;
 	out := featstore.report_head(g.name) || featstore.report_header(g, starts, ends)
 		|| featstore.report_alerts(g.name)
 		|| '<h2>Features</h2>';
@@ -2680,7 +2693,7 @@ BEGIN
 								 featstore.html_escape(f.name), featstore.html_escape(f.name),
 								 featstore.html_escape(f.data_type));
 		ELSE
-			out := out || featstore.report_feature(g.name, f.name, f.data_type, f.description, starts, ends);
+			out := out || featstore.report_feature(g.name, f.name, f.data_type, f.description, starts, ends, tests);
 		END IF;
 	END LOOP;
 	IF hidden > 0 THEN
