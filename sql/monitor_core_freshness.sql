@@ -5,15 +5,15 @@
 -- check; online conditions are TAP test 070's.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
-CREATE ROLE fs_al_owner LOGIN IN ROLE featstore_editor;
-CREATE ROLE fs_al_editor LOGIN IN ROLE featstore_editor;
-CREATE ROLE fs_al_reader LOGIN IN ROLE featstore_reader;
-CREATE ROLE fs_al_granted LOGIN IN ROLE featstore_reader;
-CREATE ROLE fs_al_nobody LOGIN;
-CREATE SCHEMA al AUTHORIZATION fs_al_owner;
-GRANT USAGE ON SCHEMA al TO fs_al_granted;
+CREATE ROLE mc_al_owner LOGIN IN ROLE featstore_editor;
+CREATE ROLE mc_al_editor LOGIN IN ROLE featstore_editor;
+CREATE ROLE mc_al_reader LOGIN IN ROLE featstore_reader;
+CREATE ROLE mc_al_granted LOGIN IN ROLE featstore_reader;
+CREATE ROLE mc_al_nobody LOGIN;
+CREATE SCHEMA al AUTHORIZATION mc_al_owner;
+GRANT USAGE ON SCHEMA al TO mc_al_granted;
 
-SET ROLE fs_al_owner;
+SET ROLE mc_al_owner;
 SET search_path = al, public;
 CREATE TABLE al.events (user_id bigint, ts timestamptz, amount numeric);
 INSERT INTO al.events VALUES (1, '2000-01-01 00:00+00', 5), (2, '2000-01-02 00:00+00', 7);
@@ -36,7 +36,7 @@ INSERT INTO al_fresh (user_id, event_timestamp, x) VALUES (1, now() - interval '
 -- only a future-dated row: it does not make the group fresh
 INSERT INTO al_future (user_id, event_timestamp, x) VALUES (1, now() + interval '1 day', 1);
 INSERT INTO al_none (user_id, event_timestamp, x) VALUES (1, '2000-01-01 00:00+00', 1);
-GRANT SELECT ON al_stale TO fs_al_granted;
+GRANT SELECT ON al_stale TO mc_al_granted;
 RESET ROLE;
 -- the transformation has not succeeded within its SLA of a second
 SELECT pg_sleep(1.2);
@@ -61,7 +61,7 @@ SELECT group_name, full_scan_at < checked_at AS incremental
   FROM featstore.freshness_checks WHERE group_name LIKE 'al\_%' ORDER BY group_name;
 
 -- the conditions go: fresh rows, a refresh, an SLA removed
-SET ROLE fs_al_owner;
+SET ROLE mc_al_owner;
 INSERT INTO al.al_stale (user_id, event_timestamp, x, y) VALUES (3, now() - interval '5 minutes', 3, 'c');
 INSERT INTO al.events VALUES (3, now() - interval '1 minute', 9);
 SELECT featstore.refresh('al_xform') AS rows_appended;
@@ -88,7 +88,7 @@ SELECT group_name, freshness, freshness_met, age > interval '1 hour' AS old, mat
 -- by hand; the next check opens a new one if the condition persists
 SELECT id AS future_alert FROM featstore.alerts
  WHERE group_name = 'al_future' AND resolved_at IS NULL \gset
-SET ROLE fs_al_owner;
+SET ROLE mc_al_owner;
 SELECT featstore.resolve_alert(:future_alert);
 -- again: a NOTICE that it is already resolved (its id varies, so it is hidden here)
 SET client_min_messages = warning;
@@ -105,57 +105,57 @@ SELECT count(*) FILTER (WHERE resolved_at IS NULL) AS open, count(*) AS total
 -- an editor who cannot read the group does not see its alert, a reader may not resolve
 SELECT id AS src_alert FROM featstore.alerts
  WHERE group_name = 'al_fresh' AND resolved_at IS NULL \gset
-SET ROLE fs_al_editor;
+SET ROLE mc_al_editor;
 -- (the message names the id, which varies: the SQLSTATE only)
 \set VERBOSITY sqlstate
 SELECT featstore.resolve_alert(:src_alert);
 \set VERBOSITY default
 RESET ROLE;
-SET ROLE fs_al_granted;
+SET ROLE mc_al_granted;
 SELECT featstore.resolve_alert(:src_alert);
 RESET ROLE;
-SET ROLE fs_al_nobody;
+SET ROLE mc_al_nobody;
 SELECT featstore.resolve_alert(:src_alert);
 SELECT featstore.check_freshness();
 RESET ROLE;
-SET ROLE fs_al_reader;
+SET ROLE mc_al_reader;
 SELECT featstore.check_freshness();
 RESET ROLE;
 
 -- who sees what: a reader without grants sees no alert, no check, no
 -- health row; one granted SELECT on al_stale sees exactly that group's
-SET ROLE fs_al_reader;
+SET ROLE mc_al_reader;
 SELECT count(*) AS alerts FROM featstore.alerts WHERE group_name LIKE 'al\_%';
 SELECT count(*) AS checks FROM featstore.freshness_checks WHERE group_name LIKE 'al\_%';
 SELECT count(*) AS health_rows FROM featstore.group_health WHERE group_name LIKE 'al\_%';
 RESET ROLE;
-SET ROLE fs_al_granted;
+SET ROLE mc_al_granted;
 SELECT DISTINCT group_name FROM featstore.alerts WHERE group_name LIKE 'al\_%';
 SELECT group_name, newest_event IS NOT NULL AS has_newest FROM featstore.freshness_checks
  WHERE group_name LIKE 'al\_%';
 SELECT group_name, status FROM featstore.group_health WHERE group_name LIKE 'al\_%';
 RESET ROLE;
-SET ROLE fs_al_nobody;
+SET ROLE mc_al_nobody;
 SELECT count(*) FROM featstore.alerts;
 SELECT count(*) FROM featstore.group_health;
 RESET ROLE;
 
 -- nobody writes the tables but featstore: not the group's owner, not an editor
-SET ROLE fs_al_owner;
+SET ROLE mc_al_owner;
 INSERT INTO featstore.alerts (kind, group_name) VALUES ('stale_data', 'al_none');
 UPDATE featstore.alerts SET resolved_at = now() WHERE group_name = 'al_stale';
 DELETE FROM featstore.freshness_checks;
 RESET ROLE;
 
 -- a dropped group takes its alerts and its check with it
-SET ROLE fs_al_owner;
+SET ROLE mc_al_owner;
 DO LANGUAGE featstore $$ DROP FEATURE GROUP al_src $$;
 RESET ROLE;
 SELECT count(*) AS src_alerts FROM featstore.alerts WHERE group_name = 'al_src';
 SELECT count(*) AS src_checks FROM featstore.freshness_checks WHERE group_name = 'al_src';
 SELECT featstore.check_freshness() AS groups_checked;
 
-SET ROLE fs_al_owner;
+SET ROLE mc_al_owner;
 DO LANGUAGE featstore $$
 	DROP FEATURE GROUP al_stale; DROP FEATURE GROUP al_fresh; DROP FEATURE GROUP al_empty;
 	DROP FEATURE GROUP al_future; DROP FEATURE GROUP al_none; DROP FEATURE GROUP al_xform;
@@ -165,4 +165,4 @@ DROP TABLE al.events;
 RESET ROLE;
 RESET search_path;
 DROP SCHEMA al;
-DROP ROLE fs_al_owner, fs_al_editor, fs_al_reader, fs_al_granted, fs_al_nobody;
+DROP ROLE mc_al_owner, mc_al_editor, mc_al_reader, mc_al_granted, mc_al_nobody;

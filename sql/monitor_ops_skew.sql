@@ -2,10 +2,10 @@
 -- group in sync, on one whose history changed behind the capture triggers'
 -- back (session_replication_role = replica, as a superuser), the skew alert
 -- opening and resolving, a check not done, the errors and the privilege
--- rules.  The worker serves this database (test/featstore.conf), where
--- scheduled checks are off (featstore.skew_check_interval = 0), so every
--- check here is a manual one.  Redis corrupted with redis-cli, and the
--- schedule, are TAP 076.
+-- rules.  The online worker serves this database (test/featstore.conf),
+-- where the monitor worker is idle (featstore.monitor = off, and
+-- featstore.skew_check_interval = 0), so every check here is a manual one.  Redis corrupted with redis-cli, and the schedule,
+-- are TAP 076.
 \set SHOW_CONTEXT never
 CREATE FUNCTION mos_wait_online() RETURNS text LANGUAGE plpgsql AS $$
 BEGIN

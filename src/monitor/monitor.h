@@ -91,7 +91,9 @@ extern void MonitorEvaluateDrift(const char *group_name, TimestampTz period_star
 /*
  * monitor_fresh.c.  MonitorCheckFreshness evaluates every group's freshness
  * SLA and the online store's state, opening and resolving stale_data,
- * materialization_lag, worker_failing and transformation_stale alerts.
+ * materialization_lag, worker_failing and transformation_stale alerts.  It
+ * runs in the caller's transaction (SQL: featstore.check_freshness()), one
+ * group per subtransaction; a group that fails is a WARNING.
  */
 extern void MonitorCheckFreshness(void);
 

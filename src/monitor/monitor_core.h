@@ -12,6 +12,7 @@ extern bool monitor_enabled;
 extern int	monitor_naptime_ms;
 extern int	monitor_statement_timeout_ms;
 extern int	monitor_worker_grace_s;
+extern int	monitor_group_timeout_ms;
 extern bool monitor_preloaded;
 
 /* monitor_fresh.c */

@@ -32,10 +32,12 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/latch.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 
 #include "extension.h"
@@ -44,6 +46,10 @@
 #include "registry/registry.h"
 
 PG_FUNCTION_INFO_V1(featstore_check_freshness);
+
+/* The timeout of one group's check (featstore.monitor_group_timeout) */
+static TimeoutId group_timeout_id = MAX_TIMEOUTS;
+static volatile sig_atomic_t group_timed_out = false;
 
 /* What one check of a group found */
 typedef struct FreshCheck
@@ -57,6 +63,8 @@ typedef struct FreshCheck
 
 static void ResolveWithoutSla(void);
 static void CheckGroupSafely(const char *group_name, bool served);
+static void ArmGroupTimeout(bool arm);
+static void GroupTimeoutHandler(void);
 static void CheckGroup(const char *group_name, bool served);
 static void ReadNewest(const FsGroup *group, FreshCheck *fc);
 static bool NewestSince(const FsGroup *group, bool has_last, TimestampTz last,
@@ -71,11 +79,12 @@ static int	OwnerSpi(const char *sql, int nargs, Oid *types, Datum *values,
 static bool ServedDatabase(void);
 
 /*
- * MonitorCheckFreshness evaluates every group's freshness SLA in the
+ * MonitorCheckFreshnessCount is MonitorCheckFreshness, returning how many
+ * groups it checked.  It evaluates every group's freshness SLA in the
  * caller's transaction (SPI not connected), one group at a time in a
  * subtransaction: a group whose table is dropped or reshaped meanwhile is
- * logged with a WARNING and the others are checked.  It returns how many
- * groups it checked.  A cancel or a statement timeout ends it.
+ * logged with a WARNING and the others are checked.  A cancel or a
+ * statement timeout ends it.
  */
 int
 MonitorCheckFreshnessCount(void)
@@ -143,8 +152,11 @@ ResolveWithoutSla(void)
 }
 
 /*
- * CheckGroupSafely checks one group in a subtransaction; an error is logged
- * as a WARNING naming the group and undone, and the caller goes on
+ * CheckGroupSafely checks one group in a subtransaction, under
+ * featstore.monitor_group_timeout: an error, or the timeout, is logged as a
+ * WARNING naming the group and undone, and the caller goes on, so that one
+ * group whose owner made its reads slow or failing cannot hold up the
+ * others' checks.  A cancel or a statement timeout ends the whole check.
  */
 static void
 CheckGroupSafely(const char *group_name, bool served)
@@ -152,6 +164,7 @@ CheckGroupSafely(const char *group_name, bool served)
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 
+	ArmGroupTimeout(true);
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
@@ -160,28 +173,66 @@ CheckGroupSafely(const char *group_name, bool served)
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
+		ArmGroupTimeout(false);
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata;
+		bool		timed_out = group_timed_out;
 
+		ArmGroupTimeout(false);
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
-		/* a cancel or a timeout ends the whole check, as it should */
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED && !timed_out)
 			ReThrowError(edata);
 		ereport(WARNING,
 				(errcode(edata->sqlerrcode),
 				 errmsg("featstore monitor: could not check the freshness of feature group \"%s\": %s",
-						group_name, edata->message),
-				 edata->hint ? errhint("%s", edata->hint) : 0));
+						group_name,
+						timed_out ? psprintf("it took longer than featstore.monitor_group_timeout (%d ms)",
+											 monitor_group_timeout_ms) : edata->message),
+				 edata->hint && !timed_out ? errhint("%s", edata->hint) : 0));
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
+}
+
+/*
+ * ArmGroupTimeout starts (arm) or stops the timeout of one group's check.
+ * Its handler cancels the query as a cancel request does, and says so in
+ * group_timed_out, so that the check tells its own timeout from a cancel.
+ */
+static void
+ArmGroupTimeout(bool arm)
+{
+	if (group_timeout_id == MAX_TIMEOUTS)
+		group_timeout_id = RegisterTimeout(USER_TIMEOUT, GroupTimeoutHandler);
+	if (!arm)
+	{
+		disable_timeout(group_timeout_id, false);
+		/* a timeout that fired as the group's check ended cancels nothing */
+		if (group_timed_out)
+			QueryCancelPending = false;
+		group_timed_out = false;
+		return;
+	}
+	group_timed_out = false;
+	if (monitor_group_timeout_ms > 0)
+		enable_timeout_after(group_timeout_id, monitor_group_timeout_ms);
+}
+
+/* GroupTimeoutHandler is the group timeout's handler: a signal handler */
+static void
+GroupTimeoutHandler(void)
+{
+	group_timed_out = true;
+	QueryCancelPending = true;
+	InterruptPending = true;
+	SetLatch(MyLatch);
 }
 
 /* CheckGroup evaluates one group's SLA and records what it saw */

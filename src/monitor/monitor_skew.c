@@ -395,8 +395,13 @@ SkewReadDue(TimestampTz now, TimestampTz *next_due)
 				{
 					/* a busy group is tried again at the next schedule read */
 					if (!busy && list_length(names) < SKEW_MAX_CHECKS)
-						names = lappend(names, MemoryContextStrdup(skew_cxt,
-																   SPI_getvalue(tup, desc, 1)));
+					{
+						/* the list outlives SPI and the transaction */
+						MemoryContext old = MemoryContextSwitchTo(skew_cxt);
+
+						names = lappend(names, SPI_getvalue(tup, desc, 1));
+						MemoryContextSwitchTo(old);
+					}
 					continue;
 				}
 				d = SPI_getbinval(tup, desc, 3, &isnull);

@@ -44,7 +44,11 @@ bool		monitor_enabled = true;
 int			monitor_naptime_ms = 10000;
 int			monitor_statement_timeout_ms = 300000;
 int			monitor_worker_grace_s = 60;
+int			monitor_group_timeout_ms = 60000;
 bool		monitor_preloaded = false;
+
+/* How often the worker applies the statistics' retention (MonitorPurgeStats) */
+#define MONITOR_PURGE_MS (3600 * 1000L)
 
 /* How long the worker waits before it looks again for CREATE EXTENSION */
 #define MONITOR_INSTALL_POLL_MS 1000
@@ -93,6 +97,10 @@ MonitorInit(void)
 							"Longest time one unit of the monitor worker's work (a freshness check, a call for due statistics or skew checks) may take; 0 means no limit.",
 							NULL, &monitor_statement_timeout_ms, 300000, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("featstore.monitor_group_timeout",
+							"Longest time the freshness check of one group may take; past it the group is skipped with a WARNING and the others are checked; 0 means no limit.",
+							NULL, &monitor_group_timeout_ms, 60000, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("featstore.monitor_worker_grace",
 							"How long the online worker may fail for a group before a worker_failing alert opens.",
 							NULL, &monitor_worker_grace_s, 60, 0, 86400,
@@ -110,6 +118,11 @@ MonitorWorkerMain(Datum main_arg)
 	{
 		long		wait_ms = monitor_naptime_ms;
 
+		/*
+		 * A cancel that arrives between units has nothing to cancel; raised
+		 * here, outside any unit's PG_TRY, it would end the worker.
+		 */
+		QueryCancelPending = false;
 		CHECK_FOR_INTERRUPTS();
 		ReloadIfPending();
 		if (!monitor_enabled)
@@ -152,20 +165,40 @@ MonitorWorkerSetup(void)
 
 /*
  * RunDueUnits runs what is due and returns how long to sleep: until the
- * next freshness check, or sooner when statistics or a skew check fall due.
+ * next freshness check, or sooner when statistics, a skew check or the
+ * hourly retention fall due.  The statistics and skew entry points (parts
+ * stats and ops) open their own transactions, one per period or check, and
+ * never raise; the retention runs once an hour.
  */
 static long
 RunDueUnits(TimestampTz *next_fresh)
 {
-	TimestampTz now = GetCurrentTimestamp();
+	static TimestampTz next_purge = 0;
 	TimestampTz next;
+	TimestampTz stats_due;
 
-	if (now >= *next_fresh)
+	if (GetCurrentTimestamp() >= *next_fresh)
 	{
 		RunUnit("the freshness check", FreshnessUnit, false);
 		*next_fresh = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), monitor_naptime_ms);
 	}
-	next = *next_fresh;
+	/* asked once per round: it reads the schedule in a transaction */
+	stats_due = MonitorNextStatsDue();
+	if (GetCurrentTimestamp() >= stats_due)
+	{
+		RunUnit("the statistics that are due", MonitorRunDueStats, true);
+		stats_due = MonitorNextStatsDue();
+	}
+	if (GetCurrentTimestamp() >= MonitorNextSkewDue())
+		RunUnit("the skew checks that are due", MonitorRunDueSkewChecks, true);
+	if (GetCurrentTimestamp() >= next_purge)
+	{
+		RunUnit("the statistics' retention", MonitorPurgeStats, true);
+		next_purge = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), MONITOR_PURGE_MS);
+	}
+	next = Min(*next_fresh, next_purge);
+	next = Min(next, stats_due);
+	next = Min(next, MonitorNextSkewDue());
 	return TimestampDifferenceMilliseconds(GetCurrentTimestamp(), next);
 }
 
@@ -215,6 +248,8 @@ RunUnit(const char *what, MonitorUnitFn fn, bool own_transaction)
 				 edata->detail ? errdetail("%s", edata->detail) : 0));
 	}
 	PG_END_TRY();
+	/* a timeout that fired as the unit ended must not cancel the next one */
+	QueryCancelPending = false;
 	MemoryContextSwitchTo(TopMemoryContext);
 }
 

@@ -24,6 +24,10 @@ DO LANGUAGE featstore $$
 	CREATE FEATURE GROUP ml.device_profile ENTITY device FEATURES (embedding real[] 'Embedding');
 	ALTER FEATURE GROUP user_transaction_features ADD FEATURE tx_count_7d bigint, DEPRECATE FEATURE avg_amount;
 	CREATE FEATURE SERVICE fraud_model FEATURES (user_transaction_features.*, device_profile.embedding);
+	ALTER FEATURE GROUP user_transaction_features SET FRESHNESS '1 hour', SET MONITOR EVERY '6 hours',
+		SET MONITOR (psi = 0.3), ALTER FEATURE tx_count_1h SET MONITOR (mean_sigma = 4),
+		SET MONITOR BASELINE FROM '2026-01-01 00:00+00' TO '2026-02-01 00:00+00';
+	ALTER FEATURE GROUP device_profile SET MONITOR NONE;
 $$;
 INSERT INTO user_transaction_features (user_id, event_timestamp, created_at, tx_count_1h)
 VALUES ('u1', '2026-01-01 10:00+00', '2026-01-01 10:05+00', 3);
@@ -37,6 +41,17 @@ SELECT (SELECT count(*) FROM featstore.entities) || ' entities, ' ||
 	   (SELECT count(*) FROM featstore.entity_keys) || ' keys, ' ||
 	   (SELECT count(*) FROM featstore.feature_service_members) || ' members, ' ||
 	   (SELECT count(*) FROM featstore.definition_history) || ' history rows'};
+# monitoring settings and thresholds are extension configuration too (issue 11)
+my $monitor_sql = q{
+SELECT (SELECT string_agg(format('%s|%s|%s|%s|%s|%s', group_name, monitor_every_text, freshness_text,
+			baseline_periods, reference_from AT TIME ZONE 'UTC', reference_to AT TIME ZONE 'UTC'), ',' ORDER BY group_name)
+		  FROM featstore.monitor_settings) || ' / ' ||
+	   (SELECT string_agg(format('%s|%s|%s|%s', group_name, feature_name, setting, value), ','
+			ORDER BY group_name, feature_name NULLS FIRST, setting) FROM featstore.monitor_thresholds)};
+my $src_monitor = $node->safe_psql('src', $monitor_sql);
+is($src_monitor, 'device_profile|||30||,user_transaction_features|6 hours|1 hour|30|2026-01-01 00:00:00|2026-02-01 00:00:00'
+	. ' / user_transaction_features||psi|0.3,user_transaction_features|tx_count_1h|mean_sigma|4',
+	'monitoring settings before the dump');
 my $src_catalog = $node->safe_psql('src', $catalog_sql);
 my $src_registry = $node->safe_psql('src', $registry_sql);
 like($src_catalog, qr/user_transaction_features\.avg_amount\|double precision\|deprecated/,
@@ -50,6 +65,7 @@ $node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('dst')
 
 is($node->safe_psql('dst', $catalog_sql), $src_catalog, 'catalog restored');
 is($node->safe_psql('dst', $registry_sql), $src_registry, 'registry rows restored');
+is($node->safe_psql('dst', $monitor_sql), $src_monitor, 'monitoring settings and thresholds restored');
 is($node->safe_psql('dst', 'SELECT tx_count_1h FROM user_transaction_features'), '3',
 	'history table data restored');
 

@@ -5,7 +5,10 @@
 # key are each caught by featstore.check_skew() with the right entity and
 # problem, the skew alert opens, and it resolves once Redis is repaired
 # (materialize() rewrites the first two; the stale key, of an entity with no
-# history, is removed by hand).  A group in sync has zero differences.
+# history, is removed by hand).  A group in sync has zero differences.  The
+# monitor worker's schedule: checks every featstore.skew_check_interval, as
+# the table's owner, a corruption caught and resolved by scheduled checks,
+# and checks recorded as not done (no skew alert) while Redis is down.
 use strict;
 use warnings;
 use lib 'test/perl';
@@ -85,6 +88,83 @@ is(open_skew_alerts(), '0', 'the skew alert is resolved');
 is($node->safe_psql('postgres', q{
 	SELECT count(*) || ' ' || count(resolved_at) FROM featstore.alerts WHERE kind = 'skew'}),
 	'1 1', 'one alert, opened and resolved');
+
+# --- the schedule: the monitor worker checks every online group ---
+$node->safe_psql('postgres', q{
+	CREATE ROLE alice LOGIN IN ROLE featstore_editor;
+	GRANT CREATE ON SCHEMA public TO alice;});
+$node->safe_psql('postgres', q{
+	SELECT * FROM featstore.exec($$
+		CREATE FEATURE GROUP alices ENTITY rider FEATURES (x bigint) ONLINE;
+	$$);
+	INSERT INTO alices (rider_id, event_timestamp, x) VALUES (1, now(), 1);
+	ALTER TABLE alices ENABLE ROW LEVEL SECURITY;
+	ALTER TABLE alices FORCE ROW LEVEL SECURITY;
+	CREATE POLICY alices_all ON alices USING (true);}, extra_params => [ '-U', 'alice' ]);
+wait_caught_up($node, 'alice\'s group');
+$node->append_conf('postgresql.conf', "featstore.skew_check_interval = '2s'\n");
+$node->reload;
+ok($node->poll_query_until('postgres', q{
+	SELECT count(*) >= 3 FROM featstore.skew_checks WHERE group_name = 'trips' AND trigger = 'schedule'}),
+	'scheduled checks happen');
+is($node->safe_psql('postgres', q{
+	SELECT bool_and(done AND differences = 0 AND sample_size = 50) FROM featstore.skew_checks
+	 WHERE group_name = 'trips' AND trigger = 'schedule'}), 't', 'each compared the 50 entities, zero differences');
+my $gaps = $node->safe_psql('postgres', q{
+	SELECT min(gap) >= 2 AND max(gap) < 10
+	  FROM (SELECT extract(epoch FROM checked_at - lag(checked_at) OVER (ORDER BY id)) AS gap
+	          FROM featstore.skew_checks WHERE group_name = 'trips' AND trigger = 'schedule') g
+	 WHERE gap IS NOT NULL});
+is($gaps, 't', 'every featstore.skew_check_interval (2 s), not more often');
+like($node->safe_psql('postgres', q{
+	SELECT done || ' ' || error FROM featstore.skew_checks WHERE group_name = 'alices' AND trigger = 'schedule' ORDER BY id LIMIT 1}),
+	qr/^false .*row-level security on its table public\.alices applies to role "alice"/,
+	'a scheduled check runs as the table\'s owner: alice\'s forced row-level security refuses it, recorded as not done');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM featstore.alerts WHERE group_name = 'alices'}), '0',
+	'a check not done opens no skew alert');
+
+# a changed feature is caught by the schedule, and resolved after materialize()
+my $val9 = redis_raw('GET', 'fs:{rider:9}:trips');
+(my $bad9 = $val9) =~ s/\xa1n\x09/\xa1n\x0a/;
+isnt($bad9, $val9, 'redis-cli: entity 9\'s n changed from 9 to 10');
+redis_raw('SET', 'fs:{rider:9}:trips', $bad9);
+ok($node->poll_query_until('postgres', q{
+	SELECT count(*) = 1 FROM featstore.alerts WHERE kind = 'skew' AND group_name = 'trips' AND resolved_at IS NULL}),
+	'a scheduled check opens the skew alert');
+is($node->safe_psql('postgres', q{
+	SELECT differences || ' ' || details::text || ' ' || sample_size FROM featstore.skew_checks
+	 WHERE group_name = 'trips' AND trigger = 'schedule' AND differences > 0 ORDER BY id LIMIT 1}),
+	'1 [{"entity": ["9"], "problem": "different feature values"}] 50', 'with the right entity');
+$node->safe_psql('postgres', q{SELECT featstore.materialize('trips')});
+ok($node->poll_query_until('postgres', q{
+	SELECT count(*) = 0 FROM featstore.alerts WHERE kind = 'skew' AND group_name = 'trips' AND resolved_at IS NULL}),
+	'materialize() repaired Redis: a scheduled check resolves the alert');
+
+# Redis down: checks are recorded as not done, and are no skew alert
+my $before = $node->safe_psql('postgres', q{SELECT max(id) FROM featstore.skew_checks WHERE group_name = 'trips'});
+stop_redis($rport);
+ok($node->poll_query_until('postgres', qq{
+	SELECT count(*) >= 1 FROM featstore.skew_checks WHERE group_name = 'trips' AND id > $before AND NOT done}),
+	'Redis down: a scheduled check is recorded as not done');
+like($node->safe_psql('postgres', qq{
+	SELECT sample_size || ' ' || differences || ' ' || error FROM featstore.skew_checks
+	 WHERE group_name = 'trips' AND id > $before AND NOT done ORDER BY id LIMIT 1}),
+	qr/^0 0 could not use the Redis online store/, 'with 0 compared, 0 differences and the error');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM featstore.alerts WHERE kind = 'skew' AND resolved_at IS NULL}), '0', 'and no skew alert');
+# the worker refills a new Redis process; until it has, Redis truly lags
+$node->append_conf('postgresql.conf', "featstore.skew_check_interval = 0\n");
+$node->reload;
+start_redis(port => $rport);
+wait_caught_up($node, 'a new Redis process refilled');
+$node->append_conf('postgresql.conf', "featstore.skew_check_interval = '2s'\n");
+$node->reload;
+$before = $node->safe_psql('postgres', q{SELECT max(id) FROM featstore.skew_checks WHERE group_name = 'trips'});
+ok($node->poll_query_until('postgres', qq{
+	SELECT count(*) >= 1 FROM featstore.skew_checks WHERE group_name = 'trips' AND id > $before AND done AND differences = 0}),
+	'a new Redis process, refilled by the worker: checks are done again, zero differences');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM featstore.alerts WHERE kind = 'skew' AND resolved_at IS NULL}),
+	'0', 'no skew alert');
 
 done_testing();
 

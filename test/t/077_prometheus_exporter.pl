@@ -127,6 +127,22 @@ is($m->{'featstore_skew_sample_size{group="trips"}'}, 37, 'featstore_skew_sample
 is($m->{'featstore_skew_last_check_done{group="trips"}'}, 1, 'featstore_skew_last_check_done = 1');
 cmp_ok($m->{'featstore_skew_last_check_age_seconds{group="trips"}'}, '<', 30, 'featstore_skew_last_check_age_seconds: just now');
 
+# --- freshness age, for a group with an SLA, as the freshness check saw it ---
+ok(!exists $m->{'featstore_freshness_age_seconds{group="trips"}'}, 'no SLA: no freshness metric');
+$node->safe_psql('postgres', q{
+	SELECT featstore.set_freshness('trips', '1 hour');
+	SELECT featstore.check_freshness();});
+$m = scrape();
+my ($fage, $fnewest) = split / /, $node->safe_psql('postgres', q{
+	SELECT extract(epoch FROM now() - newest_event) || ' ' || (newest_event = (SELECT max(event_timestamp) FROM trips))
+	  FROM featstore.group_health WHERE group_name = 'trips'});
+is($fnewest, 'true', 'SQL (group_health): the newest event is the history\'s newest');
+my $mage = $m->{'featstore_freshness_age_seconds{group="trips"}'};
+ok(defined $mage && $mage > 0 && $mage <= $fage && $fage - $mage < 5,
+	"featstore_freshness_age_seconds ($mage) is group_health's age ($fage) at the scrape");
+is($m->{'featstore_freshness_sla_seconds{group="trips"}'}, 3600, 'featstore_freshness_sla_seconds = 3600');
+cmp_ok($m->{'featstore_freshness_checked_age_seconds{group="trips"}'}, '<', 30, 'featstore_freshness_checked_age_seconds: just checked');
+
 # --- drift verdicts of the latest stored period ---
 ok(!exists $m->{'featstore_drift_tests{group="ledger",verdict="ok"}'}, 'no statistics yet: no drift metric');
 $node->safe_psql('postgres', q{

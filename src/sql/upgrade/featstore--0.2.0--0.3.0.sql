@@ -1647,6 +1647,16 @@ SELECT m.group_name, m.metric, m.label, m.value
 				('skew_differences', c.differences::double precision),
 				('skew_sample_size', c.sample_size::double precision)) v(metric, value)
 		UNION ALL
+		SELECT f.group_name, v.metric, '', v.value
+		  FROM featstore.freshness_checks f
+		  LEFT JOIN featstore.monitor_settings s ON s.group_name = f.group_name
+		 CROSS JOIN LATERAL (VALUES
+				('freshness_age_seconds', extract(epoch FROM pg_catalog.now() - f.newest_event)::double precision),
+				('freshness_sla_seconds', extract(epoch FROM s.freshness)::double precision),
+				('freshness_checked_age_seconds',
+				 extract(epoch FROM pg_catalog.now() - f.checked_at)::double precision)) v(metric, value)
+		 WHERE v.value IS NOT NULL
+		UNION ALL
 		SELECT d.group_name, v.metric, v.label, v.value
 		  FROM featstore.monitor_drift_verdicts() d
 		 CROSS JOIN LATERAL (VALUES
@@ -1657,7 +1667,7 @@ SELECT m.group_name, m.metric, m.label, m.value
  WHERE pg_catalog.pg_has_role('pg_monitor', 'USAGE') OR featstore.group_visible(m.group_name);
 COMMENT ON VIEW featstore.monitor_metrics IS 'Monitoring counts and ages per feature group, for metrics exporters: every group''s for roles with pg_monitor, else the groups whose monitoring rows the caller may see; no values, keys or details';
 COMMENT ON COLUMN featstore.monitor_metrics.group_name IS 'The feature group';
-COMMENT ON COLUMN featstore.monitor_metrics.metric IS 'open_alerts (by kind), skew_differences and skew_sample_size (the last check done), skew_last_check_age_seconds and skew_last_check_done (the last check, done or not), drift_tests (by verdict: the drift tests of the latest stored period) and drift_period_end (the end of that period, as a Unix time)';
+COMMENT ON COLUMN featstore.monitor_metrics.metric IS 'open_alerts (by kind), skew_differences and skew_sample_size (the last check done), skew_last_check_age_seconds and skew_last_check_done (the last check, done or not), drift_tests (by verdict: the drift tests of the latest stored period), drift_period_end (the end of that period, as a Unix time), freshness_age_seconds (now() - the newest event the last freshness check found), freshness_sla_seconds and freshness_checked_age_seconds (groups with a freshness SLA)';
 COMMENT ON COLUMN featstore.monitor_metrics.label IS 'The alert kind for open_alerts, the verdict (ok, drift, no baseline) for drift_tests; empty otherwise';
 COMMENT ON COLUMN featstore.monitor_metrics.value IS 'The number';
 REVOKE ALL ON featstore.monitor_metrics FROM PUBLIC;
