@@ -19,6 +19,7 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
@@ -69,6 +70,7 @@ static StatsTarget *MakeTarget(const char *group_name, const char *scope, const 
 static bool IsNumericKind(Oid typid);
 static char *ValueExpr(const FsFeature *f, const char *prefix, const char *column);
 static char *PeriodSql(const StatsTarget *st);
+static void FeedBatch(StatsTarget *st, StatsAcc *accs, bool with_ts, bool *have_ts);
 static void ReadRows(StatsTarget *st, const char *sql, int nargs, Oid *types,
 					 Datum *values, bool with_ts);
 static void ReadPeriod(StatsTarget *st, int timeout_ms);
@@ -316,9 +318,46 @@ PeriodSql(const StatsTarget *st)
 }
 
 /*
- * ReadRows runs sql through a cursor (SPI connected) and feeds each row's
- * columns to the features' accumulators: column i + 1 (i + 2 with_ts, the
- * first being a timestamptz whose range becomes st->from and st->to)
+ * FeedBatch feeds the rows of SPI_tuptable to the features' accumulators:
+ * column i + 1 is feature i (i + 2 with_ts, the first being a timestamptz
+ * whose range becomes st->from and st->to); in the current memory context
+ */
+static void
+FeedBatch(StatsTarget *st, StatsAcc *accs, bool with_ts, bool *have_ts)
+{
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	int			off = with_ts ? 1 : 0;
+	Datum	   *rowvals;
+	bool	   *rownulls;
+
+	if (desc->natts < st->nfeatures + off)
+		elog(ERROR, "featstore statistics query returned %d columns, expected %d",
+			 desc->natts, st->nfeatures + off);
+	rowvals = palloc(sizeof(Datum) * desc->natts);
+	rownulls = palloc(sizeof(bool) * desc->natts);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		/* one deform of the row, rather than one walk per column */
+		heap_deform_tuple(SPI_tuptable->vals[r], desc, rowvals, rownulls);
+		if (with_ts && !rownulls[0])
+		{
+			TimestampTz ts = DatumGetTimestampTz(rowvals[0]);
+
+			if (!*have_ts || ts < st->from)
+				st->from = ts;
+			if (!*have_ts || ts >= st->to)
+				st->to = ts + 1;
+			*have_ts = true;
+		}
+		for (int i = 0; i < st->nfeatures; i++)
+			StatsAccAdd(&accs[i], rowvals[i + off], rownulls[i + off]);
+		st->rows++;
+	}
+}
+
+/*
+ * ReadRows runs sql through a cursor (SPI connected) and feeds its rows to
+ * one accumulator per feature (FeedBatch), then completes them
  */
 static void
 ReadRows(StatsTarget *st, const char *sql, int nargs, Oid *types, Datum *values, bool with_ts)
@@ -327,7 +366,6 @@ ReadRows(StatsTarget *st, const char *sql, int nargs, Oid *types, Datum *values,
 												ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(st->cxt);
 	StatsAcc   *accs = palloc(sizeof(StatsAcc) * Max(st->nfeatures, 1));
-	int			off = with_ts ? 2 : 1;
 	bool		have_ts = false;
 	Portal		portal;
 
@@ -344,29 +382,7 @@ ReadRows(StatsTarget *st, const char *sql, int nargs, Oid *types, Datum *values,
 		if (SPI_processed == 0 || SPI_tuptable == NULL)
 			break;
 		old = MemoryContextSwitchTo(batch);
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			bool		isnull;
-
-			if (with_ts)
-			{
-				Datum		ts = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull);
-
-				if (!isnull && (!have_ts || DatumGetTimestampTz(ts) < st->from))
-					st->from = DatumGetTimestampTz(ts);
-				if (!isnull && (!have_ts || DatumGetTimestampTz(ts) >= st->to))
-					st->to = DatumGetTimestampTz(ts) + 1;
-				have_ts |= !isnull;
-			}
-			for (int i = 0; i < st->nfeatures; i++)
-			{
-				Datum		v = SPI_getbinval(tup, SPI_tuptable->tupdesc, i + off, &isnull);
-
-				StatsAccAdd(&accs[i], v, isnull);
-			}
-			st->rows++;
-		}
+		FeedBatch(st, accs, with_ts, &have_ts);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(batch);
 		SPI_freetuptable(SPI_tuptable);

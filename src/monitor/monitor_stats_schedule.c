@@ -21,6 +21,7 @@
 #include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
+#include "fmgr.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/builtins.h"
@@ -44,8 +45,6 @@
 #define STATS_DEFAULT_EVERY USECS_PER_DAY
 /* A failed period is tried again after this, or one period if shorter */
 #define STATS_RETRY_USECS (5 * USECS_PER_MINUTE)
-/* MonitorRunDueStats applies the retention at most this often */
-#define STATS_PURGE_EVERY USECS_PER_HOUR
 
 /* featstore.monitor_retention, as written, and in microseconds */
 static char *monitor_retention_text = NULL;
@@ -72,7 +71,6 @@ typedef struct StatsDue
 
 static List *stats_due = NIL;	/* of StatsDue *, in TopMemoryContext */
 static MemoryContext stats_cxt = NULL;	/* one call's schedule */
-static TimestampTz last_purge = 0;
 
 static bool check_monitor_retention(char **newval, void **extra, GucSource source);
 static void assign_monitor_retention(const char *newval, void *extra);
@@ -85,9 +83,13 @@ static int	RunGroup(const StatsGroup *g, int budget);
 static bool FirstPeriod(const StatsGroup *g, TimestampTz *start);
 static bool PeriodDone(const char *group_name, TimestampTz start, TimestampTz end);
 static bool RunPeriod(const StatsGroup *g, TimestampTz start, TimestampTz end);
+static void EvaluatePeriod(const StatsGroup *g, TimestampTz start, TimestampTz end);
 static void SetNextDue(const StatsGroup *g, TimestampTz due);
 static TimestampTz CachedDue(const char *name);
 static void LogScheduleError(const char *group_name);
+static int64 PurgeStats(void);
+
+PG_FUNCTION_INFO_V1(featstore_purge_stats);
 
 /* MonitorStatsInit defines featstore.monitor_retention (monitor.h) */
 void
@@ -213,8 +215,6 @@ MonitorRunDueStats(void)
 			break;
 		budget -= RunGroup(lfirst(lc), budget);
 	}
-	if (groups != NIL && GetCurrentTimestamp() - last_purge >= STATS_PURGE_EVERY)
-		MonitorPurgeStats();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	MemoryContextSwitchTo(old);
 }
@@ -429,6 +429,32 @@ PeriodDone(const char *group_name, TimestampTz start, TimestampTz end)
 }
 
 /*
+ * EvaluatePeriod evaluates the drift of a computed period in a transaction
+ * of its own, so that an error there (logged) leaves the statistics stored
+ */
+static void
+EvaluatePeriod(const StatsGroup *g, TimestampTz start, TimestampTz end)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		MonitorEvaluateDrift(g->name, start, end);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		LogScheduleError(g->name);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+}
+
+/*
  * RunPeriod computes one period of a group in its own transaction, then
  * evaluates its drift; false if the run failed (it is recorded, and an
  * alert raised) or could not be made
@@ -461,6 +487,8 @@ RunPeriod(const StatsGroup *g, TimestampTz start, TimestampTz end)
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
+	if (ok)
+		EvaluatePeriod(g, start, end);
 	return ok;
 }
 
@@ -593,10 +621,28 @@ MonitorNextStatsDue(void)
 void
 MonitorPurgeStats(void)
 {
+	(void) PurgeStats();
+}
+
+/*
+ * featstore_purge_stats applies the retention now, in the caller's
+ * transaction, and returns the statistics rows it deleted
+ */
+Datum
+featstore_purge_stats(PG_FUNCTION_ARGS)
+{
+	FeatstoreRequireCurrentSchema();
+	PG_RETURN_INT64(PurgeStats());
+}
+
+/* PurgeStats is MonitorPurgeStats, returning the statistics rows deleted */
+static int64
+PurgeStats(void)
+{
 	MemoryContext cxt = CurrentMemoryContext;
 	bool		own = !IsTransactionState();
+	volatile int64 deleted = 0;
 
-	last_purge = GetCurrentTimestamp();
 	PG_TRY();
 	{
 		Oid			types[1] = {TIMESTAMPTZOID};
@@ -616,12 +662,20 @@ MonitorPurgeStats(void)
 				elog(ERROR, "featstore: SPI_connect failed");
 			FeatstoreBeginRegistryWrite(&save_userid, &save_sec);
 			if (SPI_execute_with_args("WITH s AS (DELETE FROM featstore.feature_stats "
-									  "WHERE scope = 'period' AND period_end < $1) "
-									  "DELETE FROM featstore.stats_runs WHERE period_end < $1 "
+									  "WHERE scope = 'period' AND period_end < $1 RETURNING 1), "
+									  "r AS (DELETE FROM featstore.stats_runs WHERE period_end < $1 "
 									  "AND status <> 'running' AND NOT EXISTS (SELECT 1 FROM featstore.feature_stats f "
-									  "WHERE f.run_id = stats_runs.id AND f.scope = 'spine')",
-									  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
+									  "WHERE f.run_id = stats_runs.id AND f.scope = 'spine')) "
+									  "SELECT pg_catalog.count(*) FROM s",
+									  1, types, values, NULL, false, 0) != SPI_OK_SELECT ||
+				SPI_processed != 1)
 				elog(ERROR, "featstore could not apply featstore.monitor_retention");
+			{
+				bool		isnull;
+				Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+				deleted = isnull ? 0 : DatumGetInt64(d);
+			}
 			FeatstoreEndRegistryWrite(save_userid, save_sec);
 			SPI_finish();
 		}
@@ -639,6 +693,7 @@ MonitorPurgeStats(void)
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
+	return deleted;
 }
 
 /*

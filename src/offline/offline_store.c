@@ -47,6 +47,8 @@ static bool HasCaptureTriggers(Oid relid);
 static void GuardTableChange(RangeVar *relation, const char *action, const char *rulename);
 static void GuardCaptureTrigger(RangeVar *relation, const char *trigname, const char *action);
 static void RunDdl(const char *sql);
+static void CreateEventIndex(const char *schema_name, const char *table_name,
+							 const char *group_name, Oid nspid);
 static char *QualifiedRelationName(Oid relid);
 
 /* Set while DROP FEATURE GROUP drops a table, so the drop guard lets it pass */
@@ -55,7 +57,33 @@ static bool dropping_group_table = false;
 /* Set while featstore itself attaches or detaches capture triggers */
 bool		featstore_capture_ddl = false;
 
-/* OfflineCreateTable creates a group's history table, its index and comments */
+/*
+ * CreateEventIndex creates the BRIN index on event_timestamp of a history
+ * table: statistics read a period's rows (docs/monitoring.md), and rows
+ * arrive roughly in event order, so a few block ranges hold a period and
+ * the index is a few pages whatever the table's size.
+ */
+static void
+CreateEventIndex(const char *schema_name, const char *table_name, const char *group_name,
+				 Oid nspid)
+{
+	StringInfoData sql;
+	char	   *index_name = ChooseRelationName(table_name, NULL, "event_brin", nspid, false);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE INDEX %s ON %s USING brin (%s)",
+					 quote_identifier(index_name),
+					 quote_qualified_identifier(schema_name, table_name), FS_EVENT_TS_COLUMN);
+	RunDdl(sql.data);
+	resetStringInfo(&sql);
+	appendStringInfo(&sql, "COMMENT ON INDEX %s IS %s",
+					 quote_qualified_identifier(schema_name, index_name),
+					 quote_literal_cstr(psprintf("featstore: reads of a period of feature group %s by event time (statistics)",
+												 group_name)));
+	RunDdl(sql.data);
+}
+
+/* OfflineCreateTable creates a group's history table, its indexes and comments */
 Oid
 OfflineCreateTable(const char *schema_name, const char *table_name,
 				   const char *group_name, List *keys, List *features,
@@ -107,6 +135,7 @@ OfflineCreateTable(const char *schema_name, const char *table_name,
 					 quote_literal_cstr(psprintf("featstore: point-in-time lookups of feature group %s; also forbids exact duplicate rows",
 												 group_name)));
 	RunDdl(sql.data);
+	CreateEventIndex(schema_name, table_name, group_name, nspid);
 
 	OfflineSetColumnComment(relid, NULL,
 							description ? description : psprintf("featstore feature group %s", group_name));

@@ -21,3 +21,11 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION featstore.compute_stats(text, regclass, text, name) IS 'Compute the statistics of a group''s active features at a spine''s rows (the point-in-time join, as the caller), stored with scope spine and this label, replacing the label''s earlier ones; returns the run''s id';
 REVOKE EXECUTE ON FUNCTION featstore.compute_stats(text, regclass, text, name) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION featstore.compute_stats(text, regclass, text, name) TO featstore_editor;
+
+CREATE FUNCTION featstore.purge_stats()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'featstore_purge_stats'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.purge_stats() IS 'Apply featstore.monitor_retention now (the monitor worker does every hour): delete the statistics of periods that ended longer ago and their runs; returns the statistics rows deleted';
+REVOKE EXECUTE ON FUNCTION featstore.purge_stats() FROM PUBLIC;
