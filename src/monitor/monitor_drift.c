@@ -87,7 +87,7 @@ static const char *const ThresholdsSql =
 "SELECT setting, value, feature_name, CASE WHEN feature_name IS NULL THEN 1 ELSE 2 END "
 "FROM featstore.monitor_thresholds WHERE group_name = $1 ORDER BY 4";
 
-static void DriftSpi(const DriftContext *ctx, const char *sql, int nargs,
+static void DriftSpi(DriftContext *ctx, int query, const char *sql, int nargs,
 					 Oid *types, Datum *values, const char *nulls);
 static void LoadSettings(DriftContext *ctx);
 static void LoadThresholds(DriftContext *ctx);
@@ -95,7 +95,7 @@ static int	SettingNumber(const char *name);
 static void ReadStats(HeapTuple tup, TupleDesc desc, DriftStats *s);
 static double *ReadPercentiles(Datum d);
 static void ReadTopValues(Datum values, Datum counts, DriftStats *s);
-static void LoadBaseline(const DriftContext *ctx, const char *feature,
+static void LoadBaseline(DriftContext *ctx, const char *feature,
 						 const DriftStats *cur, DriftBaseline *base);
 static void EmitFeature(DriftContext *ctx, const char *feature, Datum *bounds,
 						const char *bound_nulls);
@@ -119,14 +119,30 @@ DriftBegin(DriftContext *ctx, const char *group_name, bool read_only)
 	LoadThresholds(ctx);
 }
 
-/* DriftSpi runs one reading query, as the current user */
+/*
+ * DriftSpi runs one reading query, as the current user.  The queries run
+ * once per period (query >= 0, a DriftQuery) are prepared once per context:
+ * a view over a year of daily periods runs them thousands of times.
+ */
 static void
-DriftSpi(const DriftContext *ctx, const char *sql, int nargs, Oid *types,
+DriftSpi(DriftContext *ctx, int query, const char *sql, int nargs, Oid *types,
 		 Datum *values, const char *nulls)
 {
-	int			ret = SPI_execute_with_args(sql, nargs, types, values, nulls,
-											ctx->read_only, 0);
+	int			ret;
 
+	if (query < 0)
+		ret = SPI_execute_with_args(sql, nargs, types, values, nulls, ctx->read_only, 0);
+	else
+	{
+		if (ctx->plans[query] == NULL)
+		{
+			ctx->plans[query] = SPI_prepare(sql, nargs, types);
+			if (ctx->plans[query] == NULL)
+				elog(ERROR, "featstore: preparing a drift query failed: %s",
+					 SPI_result_code_string(SPI_result));
+		}
+		ret = SPI_execute_plan(ctx->plans[query], values, nulls, ctx->read_only, 0);
+	}
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "featstore: reading drift statistics failed: %s",
 			 SPI_result_code_string(ret));
@@ -147,7 +163,7 @@ LoadSettings(DriftContext *ctx)
 	Datum		d;
 
 	ctx->trailing = 30;
-	DriftSpi(ctx, SettingsSql, 1, types, args, NULL);
+	DriftSpi(ctx, -1, SettingsSql, 1, types, args, NULL);
 	if (SPI_processed == 0)
 		return;
 	tup = SPI_tuptable->vals[0];
@@ -198,7 +214,7 @@ LoadThresholds(DriftContext *ctx)
 	bool		seen[DRIFT_NSETTINGS] = {0};
 	uint64		i;
 
-	DriftSpi(ctx, ThresholdsSql, 1, types, args, NULL);
+	DriftSpi(ctx, -1, ThresholdsSql, 1, types, args, NULL);
 	ctx->overrides = palloc0(sizeof(DriftOverride) * Max(SPI_processed, 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -388,7 +404,7 @@ ReadTopValues(Datum values, Datum counts, DriftStats *s)
  * always of the same kind, and periods of the same length only.
  */
 static void
-LoadBaseline(const DriftContext *ctx, const char *feature, const DriftStats *cur,
+LoadBaseline(DriftContext *ctx, const char *feature, const DriftStats *cur,
 			 DriftBaseline *base)
 {
 	Oid			types[6] = {TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, INTERVALOID, INT4OID};
@@ -406,7 +422,7 @@ LoadBaseline(const DriftContext *ctx, const char *feature, const DriftStats *cur
 		args[2] = CStringGetTextDatum(ctx->label);
 		args[3] = kind;
 		types[3] = TEXTOID;
-		DriftSpi(ctx, SpineSql, 4, types, args, NULL);
+		DriftSpi(ctx, DRIFT_Q_SPINE, SpineSql, 4, types, args, NULL);
 	}
 	else if (ctx->has_range)
 	{
@@ -417,7 +433,7 @@ LoadBaseline(const DriftContext *ctx, const char *feature, const DriftStats *cur
 		args[3] = TimestampTzGetDatum(ctx->ref_from);
 		args[4] = TimestampTzGetDatum(ctx->ref_to);
 		args[5] = IntervalPGetDatum(len);
-		DriftSpi(ctx, RangeSql, 6, rtypes, args, NULL);
+		DriftSpi(ctx, DRIFT_Q_RANGE, RangeSql, 6, rtypes, args, NULL);
 	}
 	else
 	{
@@ -426,7 +442,7 @@ LoadBaseline(const DriftContext *ctx, const char *feature, const DriftStats *cur
 		args[3] = TimestampTzGetDatum(cur->start);
 		args[4] = IntervalPGetDatum(len);
 		args[5] = Int32GetDatum(ctx->trailing);
-		DriftSpi(ctx, TrailingSql, 6, types, args, NULL);
+		DriftSpi(ctx, DRIFT_Q_TRAILING, TrailingSql, 6, types, args, NULL);
 	}
 	base->n = (int) SPI_processed;
 	base->periods = palloc0(sizeof(DriftStats) * Max(base->n, 1));
@@ -467,7 +483,7 @@ DriftReadPeriod(DriftContext *ctx, const char *feature, TimestampTz start,
 	args[1] = CStringGetTextDatum(feature);
 	args[2] = TimestampTzGetDatum(start);
 	args[3] = TimestampTzGetDatum(end);
-	DriftSpi(ctx, PeriodSql, 4, types, args, NULL);
+	DriftSpi(ctx, DRIFT_Q_PERIOD, PeriodSql, 4, types, args, NULL);
 	found = SPI_processed > 0;
 	if (found)
 		ReadStats(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, cur);
@@ -493,7 +509,7 @@ EmitFeature(DriftContext *ctx, const char *feature, Datum *bounds, const char *b
 	args[1] = CStringGetTextDatum(feature);
 	args[2] = bounds[0];
 	args[3] = bounds[1];
-	DriftSpi(ctx, TargetsSql, 4, types, args, nulls);
+	DriftSpi(ctx, DRIFT_Q_TARGETS, TargetsSql, 4, types, args, nulls);
 	targets = SPI_tuptable;
 	ntargets = SPI_processed;
 	for (i = 0; i < ntargets; i++)
@@ -604,7 +620,10 @@ featstore_drift_tests(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* DriftBadRange reports a range that is empty or reversed */
+/*
+ * DriftBadRange reports a range that is empty or reversed
+ * (timestamptz_to_str returns a static buffer, hence the copies).
+ */
 void
 DriftBadRange(const char *function, const char *group_name, TimestampTz from,
 			  TimestampTz to)
@@ -612,6 +631,7 @@ DriftBadRange(const char *function, const char *group_name, TimestampTz from,
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("%s: the range [%s, %s) of feature group \"%s\" is empty", function,
-					timestamptz_to_str(from), timestamptz_to_str(to), group_name),
+					pstrdup(timestamptz_to_str(from)), pstrdup(timestamptz_to_str(to)),
+					group_name),
 			 errhint("The start must be before the end.")));
 }

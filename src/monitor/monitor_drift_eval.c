@@ -227,7 +227,7 @@ BaselineMeans(const DriftStats *cur, const DriftBaseline *base, BaselineSummary 
 	sum->pooled_sd = n > 1 ? sqrt(Max(ss, 0.0) / (n - 1)) : 0.0;
 	if (base->kind == DRIFT_BASE_SPINE)
 		sum->mean_sigma = sum->pooled_sd *
-			sqrt(1.0 / (cur->rows - cur->nulls) + 1.0 / n);
+			sqrt(1.0 / Max(cur->rows - cur->nulls, 1) + 1.0 / n);
 	else
 		sum->mean_sigma = sqrt(spread / (sum->nmeans - 1));
 }

@@ -121,6 +121,17 @@ typedef struct DriftOverride
 	double		value;
 } DriftOverride;
 
+/* The queries a DriftContext prepares once */
+typedef enum DriftQuery
+{
+	DRIFT_Q_TARGETS,
+	DRIFT_Q_PERIOD,
+	DRIFT_Q_TRAILING,
+	DRIFT_Q_RANGE,
+	DRIFT_Q_SPINE,
+	DRIFT_NQUERIES
+} DriftQuery;
+
 /* What evaluating a group's periods needs: its settings and thresholds */
 typedef struct DriftContext
 {
@@ -135,6 +146,7 @@ typedef struct DriftContext
 	int			noverrides;
 	DriftOverride *overrides;
 	MemoryContext evalcxt;		/* one period's evaluation; reset between */
+	struct _SPI_plan *plans[DRIFT_NQUERIES];	/* prepared, until SPI_finish */
 	struct ReturnSetInfo *rsinfo;	/* drift_tests' result; NULL otherwise */
 } DriftContext;
 

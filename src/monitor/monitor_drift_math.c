@@ -190,25 +190,24 @@ DriftPsi(const double *cur, const DriftMixture *mix)
 
 /*
  * DriftWasserstein is W1 = integral over u of |F^-1(u) - G^-1(u)|, by the
- * trapezoid rule on the percentile grid u = j/100 (F^-1(j/100) is the
- * period's p_j).
+ * midpoint rule on the percentile grid: u = (j + 1/2) / 100, where the
+ * period's F^-1 is (p_j + p_j+1) / 2.  The midpoints keep the samples'
+ * extremes (p0, p100: the minimum and maximum, the noisiest statistics of
+ * all) out of the integral; a shift by c still gives exactly c.
  */
 double
 DriftWasserstein(const double *cur, const DriftMixture *mix)
 {
-	double		w = 0.0,
-				prev = 0.0;
+	double		w = 0.0;
 	int			j;
 
-	for (j = 0; j < DRIFT_NPCT; j++)
+	for (j = 0; j < DRIFT_NPCT - 1; j++)
 	{
-		double		d = fabs(cur[j] - DriftMixtureQuantile(mix, (double) j / (DRIFT_NPCT - 1)));
+		double		u = (j + 0.5) / (DRIFT_NPCT - 1);
 
-		if (j > 0)
-			w += (prev + d) / 2.0 / (DRIFT_NPCT - 1);
-		prev = d;
+		w += fabs((cur[j] + cur[j + 1]) / 2.0 - DriftMixtureQuantile(mix, u));
 	}
-	return w;
+	return w / (DRIFT_NPCT - 1);
 }
 
 /*
@@ -310,11 +309,14 @@ DriftJsDistance(const DriftStats *cur, const DriftBaseline *base)
 	for (i = 0; i < base->n; i++)
 		nvals += base->periods[i].ntop;
 	vals = palloc(sizeof(char *) * Max(nvals, 1));
-	memcpy(vals, cur->top_values, sizeof(char *) * cur->ntop);
+	if (cur->ntop > 0)
+		memcpy(vals, cur->top_values, sizeof(char *) * cur->ntop);
 	k = cur->ntop;
 	for (i = 0; i < base->n; i++)
 	{
-		memcpy(vals + k, base->periods[i].top_values, sizeof(char *) * base->periods[i].ntop);
+		if (base->periods[i].ntop > 0)
+			memcpy(vals + k, base->periods[i].top_values,
+				   sizeof(char *) * base->periods[i].ntop);
 		k += base->periods[i].ntop;
 		qtotal += (double) (base->periods[i].rows - base->periods[i].nulls);
 	}

@@ -4,31 +4,30 @@
 -- docs/monitoring.md, Drift.
 
 CREATE VIEW featstore.monitor_threshold_defaults AS
-SELECT d.setting, d.value, d.valid_range, d.description
+SELECT d.setting, d.value, d.description
   FROM (VALUES
-	('mean_sigma', 3.0::float8, '(0, infinity)',
+	('mean_sigma', 3.0::float8,
 	 'mean: drift when |mean - mu_b| > mean_sigma * sigma_b (sigma_b: stddev of the baseline periods'' means) and the effect exceeds mean_min_effect'),
-	('mean_min_effect', 0.1::float8, '[0, infinity)',
+	('mean_min_effect', 0.1::float8,
 	 'mean: the smallest |mean - mu_b|, in baseline pooled stddevs, that counts as drift'),
-	('null_rate_sigma', 3.0::float8, '(0, infinity)',
+	('null_rate_sigma', 3.0::float8,
 	 'null rate: drift when |rate - mu_b| > null_rate_sigma * sigma_b and exceeds null_rate_min_effect'),
-	('null_rate_min_effect', 0.01::float8, '[0, 1]',
+	('null_rate_min_effect', 0.01::float8,
 	 'null rate: the smallest absolute change that counts as drift'),
-	('psi', 0.2::float8, '(0, infinity)',
+	('psi', 0.2::float8,
 	 'population stability index over the baseline''s deciles: drift above it'),
-	('js', 0.1::float8, '(0, 1]',
+	('js', 0.1::float8,
 	 'Jensen-Shannon distance (base 2) of a categorical''s value frequencies: drift above it'),
-	('wasserstein', 0.1::float8, '(0, infinity)',
+	('wasserstein', 0.1::float8,
 	 'Wasserstein-1 distance over the baseline''s pooled stddev, periods of more than 1000 values: drift above it'),
-	('ks_pvalue', 0.05::float8, '(0, 1)',
+	('ks_pvalue', 0.05::float8,
 	 'two-sample Kolmogorov-Smirnov p-value, periods of at most 1000 values: drift below it'),
-	('distinct_collapse', 0.1::float8, '(0, 1]',
+	('distinct_collapse', 0.1::float8,
 	 'distinct count over the baseline periods'' mean distinct count: drift below it')
-	) AS d(setting, value, valid_range, description);
-COMMENT ON VIEW featstore.monitor_threshold_defaults IS 'The default of every drift threshold (a group''s or feature''s own in featstore.monitor_thresholds replace it), with its valid range and meaning';
+	) AS d(setting, value, description);
+COMMENT ON VIEW featstore.monitor_threshold_defaults IS 'The default of every drift threshold (a group''s or feature''s own in featstore.monitor_thresholds replace it), and its meaning; the valid ranges are checked where thresholds are set (docs/monitoring.md, Settings)';
 COMMENT ON COLUMN featstore.monitor_threshold_defaults.setting IS 'The threshold, as featstore.monitor_thresholds.setting names it';
 COMMENT ON COLUMN featstore.monitor_threshold_defaults.value IS 'Its default';
-COMMENT ON COLUMN featstore.monitor_threshold_defaults.valid_range IS 'The values it may take, as an interval';
 COMMENT ON COLUMN featstore.monitor_threshold_defaults.description IS 'What it bounds';
 
 CREATE FUNCTION featstore.drift_tests(feature_group text,
@@ -44,8 +43,12 @@ LANGUAGE C STABLE
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION featstore.drift_tests(text, timestamptz, timestamptz) IS 'The drift tests of a group''s stored periods within [range_from, range_to) (NULL: unbounded): one row per feature, period and test, for the features whose statistics the caller may see';
 
+-- group_name is the registry's column, so that WHERE group_name = ... picks
+-- the groups before drift_tests() runs, instead of filtering its rows
 CREATE VIEW featstore.drift WITH (security_invoker = true) AS
-SELECT d.*
+SELECT g.name AS group_name, d.feature_name, d.period_start, d.period_end, d.test,
+	   d.statistic, d.threshold, d.verdict, d.baseline_periods, d.baseline_from,
+	   d.baseline_to, d.effect, d.min_effect
   FROM featstore.feature_groups g
  CROSS JOIN LATERAL featstore.drift_tests(g.name) d
  WHERE featstore.group_visible(g.name);
