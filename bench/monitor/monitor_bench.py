@@ -5,10 +5,11 @@
                    visible in Redis, p50/p99/max, bench/online's probe) with
                    no statistics run, then while compute_stats() of a large
                    group (BIG_N rows in one day, 8 features) runs back to
-                   back in another session
+                   back in another session, then with none again
   ingest           COPY of INGEST_N rows into an offline group's history
                    table: monitor off / on, without / with a BRIN index on
-                   event_timestamp; best of INGEST_RUNS
+                   event_timestamp; best of INGEST_RUNS (5): wall time, the
+                   backend's CPU time (/proc) and the WAL it wrote
 
 Environment: PGHOST, PGPORT, PGUSER, PGDATABASE, REDIS_PORT, OUT.
 """
@@ -77,6 +78,8 @@ def stats_freshness(cur, n, rate, seconds):
               DAY, DAY)[0][0]
     res['stats_run_alone_s'] = round(time.time() - t0, 2)
     res['stats_rows_read'] = sql(cur, "SELECT rows_read FROM featstore.stats_runs WHERE id = %s", run)[0][0]
+    # the load's dirty pages are written now, not during the first phase
+    sql(cur, "CHECKPOINT")
     online_bench.wait_drained(cur)
     res['baseline'] = online_bench.freshness(cur, rate, seconds)
     print(json.dumps({'baseline': res['baseline']}), flush=True)
@@ -91,6 +94,10 @@ def stats_freshness(cur, n, rate, seconds):
     res['during_stats']['stats_runs'] = len(runs)
     res['during_stats']['stats_run_mean_s'] = round(sum(runs) / max(len(runs), 1), 2)
     print(json.dumps({'during_stats': res['during_stats']}), flush=True)
+    # and again without: the machine is shared, its load drifts
+    online_bench.wait_drained(cur)
+    res['baseline_after'] = online_bench.freshness(cur, rate, seconds)
+    print(json.dumps({'baseline_after': res['baseline_after']}), flush=True)
     return res
 
 
@@ -113,24 +120,43 @@ def ingest(cur, n, runs):
             sql(cur, "SELECT featstore.set_monitor_every(%s, NULL)", g)
         if brin:
             sql(cur, "CREATE INDEX ON %s USING brin (event_timestamp)" % g)
-    times = {}
+    times, cpus, wals = {}, {}, {}
     cols = ('user_id', 'event_timestamp', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'n', 'cat')
+    pid = sql(cur, 'SELECT pg_backend_pid()')[0][0]
     for _ in range(runs):
         for mon, brin in variants:
             g = 'bench_ing_%s%s' % (mon, '_brin' if brin else '')
             sql(cur, 'TRUNCATE %s' % g)
             sql(cur, 'CHECKPOINT')
             data.seek(0)
+            lsn0 = sql(cur, 'SELECT pg_current_wal_insert_lsn()')[0][0]
+            c0 = backend_cpu(pid)
             t0 = time.time()
             cur.copy_from(data, g, columns=cols)
             times.setdefault(g, []).append(time.time() - t0)
+            cpus.setdefault(g, []).append(backend_cpu(pid) - c0)
+            wals.setdefault(g, []).append(
+                sql(cur, 'SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s)', lsn0)[0][0])
     best = {g: min(t) for g, t in times.items()}
-    base = best['bench_ing_off']
+    cpu = {g: min(t) for g, t in cpus.items()}
+    base, cbase = best['bench_ing_off'], cpu['bench_ing_off']
     return {'rows': n, 'runs': runs,
             'copy_s': {g: round(t, 3) for g, t in best.items()},
             'rows_per_s': {g: round(n / t) for g, t in best.items()},
             'vs_monitor_off_pct': {g: round((t / base - 1) * 100, 1) for g, t in best.items()},
-            'all_s': {g: [round(x, 3) for x in t] for g, t in times.items()}}
+            'backend_cpu_s': {g: round(t, 3) for g, t in cpu.items()},
+            'cpu_vs_monitor_off_pct': {g: round((t / cbase - 1) * 100, 1) for g, t in cpu.items()},
+            'wal_mb': {g: round(float(min(w)) / 1e6, 1) for g, w in wals.items()},
+            'all_s': {g: [round(x, 3) for x in t] for g, t in times.items()},
+            'all_cpu_s': {g: [round(x, 3) for x in t] for g, t in cpus.items()}}
+
+
+def backend_cpu(pid):
+    """CPU seconds (user + system) the backend has used, from /proc: less
+    sensitive than wall time to what else the shared machine runs."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 def main():
@@ -145,7 +171,7 @@ def main():
             int(os.environ.get('FRESH_S', 30)))
     if 'ingest' in what:
         results['ingest'] = ingest(cur, int(os.environ.get('INGEST_N', 1000000)),
-                                   int(os.environ.get('INGEST_RUNS', 3)))
+                                   int(os.environ.get('INGEST_RUNS', 5)))
         print(json.dumps({'ingest': results['ingest']}), flush=True)
     results['machine']['loadavg_end'] = os.getloadavg()
     with open(os.environ['OUT'], 'w') as f:

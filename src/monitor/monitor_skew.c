@@ -60,6 +60,23 @@ PG_FUNCTION_INFO_V1(check_skew);
 /* A scheduled check is cancelled after this long: it is bounded */
 #define SKEW_TIMEOUT_MS 60000
 
+/*
+ * The online groups with, for each, when its scheduled check is due ($1:
+ * now, $2: the interval) and whether its changes still wait in the queue
+ */
+static const char *const SkewDueSql =
+"SELECT g.name, d.at <= $1 AS due, d.at,"
+"       q.group_name IS NOT NULL"
+"       AND d.at + pg_catalog.make_interval(secs => " CppAsString2(SKEW_QUEUE_WAIT_S) ") > $1 AS busy"
+"  FROM featstore.feature_groups g"
+"  LEFT JOIN LATERAL (SELECT pg_catalog.max(s.checked_at) AS last"
+"    FROM featstore.skew_checks s"
+"   WHERE s.group_name = g.name AND s.trigger = 'schedule') c ON true"
+" CROSS JOIN LATERAL (SELECT coalesce(c.last + $2, g.updated_at) AS at) d"
+"  LEFT JOIN featstore.online_queue_depth() q ON q.group_name = g.name"
+" WHERE g.online"
+" ORDER BY c.last NULLS FIRST, g.name";
+
 /* featstore.skew_check_interval (seconds; 0: no scheduled checks) */
 static int	skew_check_interval_s = 600;
 
@@ -371,18 +388,7 @@ SkewReadDue(TimestampTz now, TimestampTz *next_due)
 			every->time = (int64) skew_check_interval_s * USECS_PER_SEC;
 			args[0] = TimestampTzGetDatum(now);
 			args[1] = IntervalPGetDatum(every);
-			if (SPI_execute_with_args("SELECT g.name, d.at <= $1 AS due, d.at,"
-									  "       q.group_name IS NOT NULL"
-									  "       AND d.at + pg_catalog.make_interval(secs => " CppAsString2(SKEW_QUEUE_WAIT_S) ") > $1 AS busy"
-									  "  FROM featstore.feature_groups g"
-									  "  LEFT JOIN LATERAL (SELECT pg_catalog.max(s.checked_at) AS last"
-									  "    FROM featstore.skew_checks s"
-									  "   WHERE s.group_name = g.name AND s.trigger = 'schedule') c ON true"
-									  " CROSS JOIN LATERAL (SELECT coalesce(c.last + $2, g.updated_at) AS at) d"
-									  "  LEFT JOIN featstore.online_queue_depth() q ON q.group_name = g.name"
-									  " WHERE g.online"
-									  " ORDER BY c.last NULLS FIRST, g.name",
-									  2, types, args, NULL, true, 0) != SPI_OK_SELECT)
+			if (SPI_execute_with_args(SkewDueSql, 2, types, args, NULL, true, 0) != SPI_OK_SELECT)
 				elog(ERROR, "featstore could not read the skew checks' schedule");
 			for (uint64 i = 0; i < SPI_processed; i++)
 			{
