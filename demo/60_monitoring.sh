@@ -22,10 +22,9 @@ $$);
 -- The incident: on 2026-11-01 a new version of the batch job writes the
 -- chargeback rate in percent instead of as a fraction.  Nothing fails; the
 -- values are a hundred times too large.
-SELECT setseed(0.61) \gset
 INSERT INTO merchant_features (merchant_id, event_timestamp, created_at, chargeback_rate_90d, tx_count_7d)
 SELECT t.merchant_id, timestamptz '2026-11-01 00:00+00', timestamptz '2026-11-01 01:00+00',
-	   round((100 * random() * 0.02)::numeric, 2)::double precision, count(*)
+	   round((t.merchant_id * 37 % 201 / 100.0)::numeric, 2)::double precision, count(*)
   FROM transactions t
  WHERE t.ts > timestamptz '2026-11-01 00:00+00' - interval '7 days' AND t.ts <= '2026-11-01 00:00+00'
  GROUP BY t.merchant_id;
