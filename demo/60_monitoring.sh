@@ -52,13 +52,22 @@ $PSQL -c "SELECT id, kind, feature_name, details->>'period_start' AS period,
                  jsonb_path_query_array(details, '\$.tests[*].test') AS failing_tests
             FROM featstore.alerts
            WHERE group_name = 'merchant_features' AND resolved_at IS NULL ORDER BY id"
-echo '-- every day and feature with a failing test, over the whole history.  2026-10-12 is a false alarm of'
-echo '-- the Kolmogorov-Smirnov test, which decides at 1000 values a day or fewer: at p < 0.05 about one'
-echo '-- stable day in twenty fails it.  Its alert was resolved by the next day'"'"'s clean evaluation.'
+echo '-- every day and feature with a failing test, over the whole history:'
 $PSQL -c "SELECT period_start::date AS period, feature_name, string_agg(test, ', ' ORDER BY test) AS failing_tests
             FROM featstore.drift
            WHERE group_name = 'merchant_features' AND verdict = 'drift'
            GROUP BY 1, 2 ORDER BY 1, 2"
+$PSQL -At -c "SELECT CASE WHEN x.tests = 'ks_pvalue'
+                        THEN '-- ' || x.days || ': noise, the Kolmogorov-Smirnov test alone (it decides at 1000 values'
+                             || E' a day\n-- or fewer, and at p < 0.05 about one stable day in twenty fails it); the'
+                             || ' next clean day resolved its alert.'
+                        ELSE '-- other days with a failing test: ' || x.days || ' (' || x.tests || ')' END
+               FROM (SELECT string_agg(DISTINCT period_start::date::text, ', ') AS days,
+                            string_agg(DISTINCT test, ', ') AS tests
+                       FROM featstore.drift
+                      WHERE group_name = 'merchant_features' AND verdict = 'drift'
+                        AND period_start <> '2026-11-01') x
+              WHERE x.days IS NOT NULL"
 echo '-- the injected day in featstore.drift (one row per feature, period and test):'
 $PSQL -c "SELECT feature_name, period_start::date AS period, test, round(statistic::numeric, 4) AS statistic,
                  threshold, verdict, baseline_periods
