@@ -272,6 +272,38 @@ SET search_path = pg_catalog, pg_temp
 RETURN 170 - 140 * (v - ymin) / (ymax - ymin);
 COMMENT ON FUNCTION featstore.report_y(double precision, double precision, double precision) IS 'The y coordinate of a value in the monitoring report''s series chart';
 
+-- The band [lo, hi] of a series chart as one path element: a closed
+-- outline per run of periods that have a band; '' when none has
+CREATE FUNCTION featstore.report_svg_band(lo double precision[], hi double precision[],
+										  ymin double precision, ymax double precision)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $band$
+DECLARE
+	n integer := coalesce(cardinality(lo), 0);
+	band text := '';
+	upper_run text := '';
+	lower_run text := '';
+BEGIN
+	FOR i IN 1..n + 1 LOOP
+		IF i <= n AND lo[i] IS NOT NULL AND hi[i] IS NOT NULL THEN
+			upper_run := upper_run || CASE WHEN upper_run = '' THEN 'M' ELSE ' L' END
+				|| featstore.report_coord(featstore.report_x(i, n)) || ','
+				|| featstore.report_coord(featstore.report_y(greatest(lo[i], hi[i]), ymin, ymax));
+			lower_run := ' L' || featstore.report_coord(featstore.report_x(i, n)) || ','
+				|| featstore.report_coord(featstore.report_y(least(lo[i], hi[i]), ymin, ymax)) || lower_run;
+		ELSIF upper_run <> '' THEN
+			band := band || upper_run || lower_run || ' Z ';
+			upper_run := '';
+			lower_run := '';
+		END IF;
+	END LOOP;
+	RETURN CASE WHEN band = '' THEN '' ELSE format('<path class="band" d="%s"/>', rtrim(band)) END;
+END
+$band$;
+COMMENT ON FUNCTION featstore.report_svg_band(double precision[], double precision[], double precision, double precision) IS 'The band of one of the monitoring report''s series charts, as an SVG path';
+
 -- A value over time with its band: one point per period (red when outside
 -- the band), a line through them and the band [lo, hi] as a filled path,
 -- broken where a period has no value or no band.
@@ -287,9 +319,6 @@ DECLARE
 	ymin double precision;
 	ymax double precision;
 	out text := featstore.report_svg_open('series', title, 200);
-	band text := '';
-	upper_run text := '';
-	lower_run text := '';
 	line text := '';
 	pts text := '';
 	pen text := 'M';
@@ -321,20 +350,9 @@ BEGIN
 						 '<text class="tick end" x="52" y="174">%s</text>',
 						 featstore.report_num(k * ymax) || unit, featstore.report_num(k * (ymin + ymax) / 2) || unit,
 						 featstore.report_num(k * ymin) || unit);
-	FOR i IN 1..n + 1 LOOP
-		-- the band: a closed path per run of periods that have one
-		IF i <= n AND lo[i] IS NOT NULL AND hi[i] IS NOT NULL THEN
-			upper_run := upper_run || CASE WHEN upper_run = '' THEN 'M' ELSE ' L' END
-				|| featstore.report_coord(featstore.report_x(i, n)) || ','
-				|| featstore.report_coord(featstore.report_y(greatest(lo[i], hi[i]), ymin, ymax));
-			lower_run := ' L' || featstore.report_coord(featstore.report_x(i, n)) || ','
-				|| featstore.report_coord(featstore.report_y(least(lo[i], hi[i]), ymin, ymax)) || lower_run;
-		ELSIF upper_run <> '' THEN
-			band := band || upper_run || lower_run || ' Z ';
-			upper_run := '';
-			lower_run := '';
-		END IF;
-		EXIT WHEN i > n;
+	-- the band first, so that the line and the points are drawn over it
+	out := out || featstore.report_svg_band(lo, hi, ymin, ymax);
+	FOR i IN 1..n LOOP
 		IF vals[i] IS NULL THEN
 			pen := 'M';
 			CONTINUE;
@@ -348,9 +366,6 @@ BEGIN
 							 featstore.report_coord(featstore.report_y(vals[i], ymin, ymax)),
 							 featstore.html_escape(labels[i]), featstore.report_num(k * vals[i]), unit);
 	END LOOP;
-	IF band <> '' THEN
-		out := out || format('<path class="band" d="%s"/>', rtrim(band));
-	END IF;
 	IF line <> '' THEN
 		out := out || format('<path class="line" d="%s"/>', rtrim(line));
 	END IF;
