@@ -307,10 +307,30 @@ SELECT mr_str(d, '//h1') AS h1, mr_str(d, '//title') AS title, mr_count(d, '//b'
   FROM (SELECT xmlparse(document featstore.monitoring_report($n$mr<b>&'"x$n$)) AS d) x;
 RESET ROLE;
 
+-- values that are not numbers: NaN and infinities in a float feature, NaN and
+-- 1e20 in a numeric one; the page still renders, well-formed
+SET ROLE mr_owner;
+SELECT command FROM featstore.exec($$
+	CREATE FEATURE GROUP mr.mr_odd ENTITY mr_customer FEATURES (v double precision, w numeric)
+$$);
+INSERT INTO mr.mr_odd (customer_id, event_timestamp, v, w)
+SELECT i, timestamptz '2026-10-01 00:00+00' + d * interval '1 day' + i * interval '1 minute',
+	   CASE WHEN i = 1 AND d % 3 = 0 THEN 'NaN'::float8 WHEN i = 2 AND d % 4 = 0 THEN 'Infinity'
+			WHEN i = 3 AND d = 20 THEN '-Infinity' ELSE i END,
+	   CASE WHEN i = 1 AND d = 5 THEN 'NaN'::numeric ELSE i * 1e20 END
+  FROM generate_series(0, 20) AS d, generate_series(1, 50) AS i;
+SELECT count(featstore.compute_stats('mr_odd', d, d + interval '1 day')) AS stats_runs,
+	   count(featstore.evaluate_drift('mr_odd', d, d + interval '1 day')) AS evaluated
+  FROM generate_series(timestamptz '2026-10-01 00:00+00', '2026-10-21 00:00+00', interval '1 day') AS d;
+SELECT mr_count(d, '//article') AS articles, mr_count(d, '//article//svg') AS svgs
+  FROM (SELECT xmlparse(document featstore.monitoring_report('mr_odd')) AS d) x;
+RESET ROLE;
+
 -- cleanup
 SET ROLE mr_owner;
 SELECT command FROM featstore.exec($$
 	DROP FEATURE GROUP "mr<b>&'""x";
+	DROP FEATURE GROUP mr_odd;
 	DROP FEATURE GROUP mr_orders;
 	DROP ENTITY mr_customer;
 $$);
