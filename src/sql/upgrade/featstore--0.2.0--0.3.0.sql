@@ -1784,6 +1784,8 @@ BEGIN ATOMIC
 	SELECT CASE
 		WHEN x < q[1] THEN 0::double precision
 		WHEN x >= q[cardinality(q)] THEN 1::double precision
+		-- an infinite neighbour: no interpolation, the step below
+		WHEN NOT (q[k.i + 1] - q[k.i] < 'Infinity') THEN (k.i - 1)::double precision / (cardinality(q) - 1)
 		ELSE ((k.i - 1) + (x - q[k.i]) / (q[k.i + 1] - q[k.i])) / (cardinality(q) - 1)
 	END
 	  FROM (SELECT max(u.i) AS i FROM unnest(q) WITH ORDINALITY AS u(v, i) WHERE u.v <= x) k;
@@ -1979,6 +1981,17 @@ END
 $top$;
 COMMENT ON FUNCTION featstore.report_svg_top(text, text[], double precision[], double precision[], double precision, double precision) IS 'The monitoring report''s top-values chart: per value the baseline''s share under the current period''s';
 
+-- The array with NaN and infinities replaced by NULL, which charts skip
+CREATE FUNCTION featstore.report_finite(a double precision[])
+RETURNS double precision[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT array_agg(CASE WHEN u.v > '-Infinity' AND u.v < 'Infinity' THEN u.v END ORDER BY u.i)
+	  FROM unnest(a) WITH ORDINALITY AS u(v, i);
+END;
+COMMENT ON FUNCTION featstore.report_finite(double precision[]) IS 'The array with NaN and infinities replaced by NULL, as the monitoring report''s charts skip them';
+
 -- Where the series chart puts period i of n, and value v of [ymin, ymax]
 CREATE FUNCTION featstore.report_x(i integer, n integer)
 RETURNS double precision
@@ -2047,6 +2060,10 @@ DECLARE
 	k double precision := CASE WHEN percent THEN 100 ELSE 1 END;
 	unit text := CASE WHEN percent THEN '%' ELSE '' END;
 BEGIN
+	-- NaN and infinities have no place on the axis: not drawn
+	vals := featstore.report_finite(vals);
+	lo := featstore.report_finite(lo);
+	hi := featstore.report_finite(hi);
 	SELECT min(v), max(v) INTO ymin, ymax
 	  FROM (SELECT unnest(vals) UNION ALL SELECT unnest(lo) UNION ALL SELECT unnest(hi)) AS s(v);
 	IF n = 0 OR ymin IS NULL THEN
@@ -2114,10 +2131,13 @@ DECLARE
 	cur_sh double precision[];
 	base_sh double precision[];
 BEGIN
-	SELECT least(cur.min_value, min(b.min_value)), greatest(cur.max_value, max(b.max_value))
-	  INTO lo, hi
-	  FROM featstore.report_baseline(cur.group_name, feature_name, cur.kind, cur.period_start, cur.period_end) b
-	 WHERE b.percentiles IS NOT NULL;
+	-- the range both cover, of finite values: NaN and infinities are not drawn
+	SELECT min(v), max(v) INTO lo, hi
+	  FROM (SELECT unnest(cur.percentiles)
+			UNION ALL
+			SELECT unnest(b.percentiles)
+			  FROM featstore.report_baseline(cur.group_name, feature_name, cur.kind, cur.period_start, cur.period_end) b) AS p(v)
+	 WHERE v > '-Infinity' AND v < 'Infinity';
 	IF lo IS NULL THEN
 		RETURN featstore.report_svg_histogram('Distribution', NULL, NULL, NULL, NULL);
 	END IF;
