@@ -24,7 +24,9 @@ my $node = PostgreSQL::Test::Cluster->new('report');
 $node->init;
 $node->append_conf('postgresql.conf', q{
 shared_preload_libraries = 'featstore'
-featstore.database = 'postgres'
+# no online store here (the group is offline): the workers serve a database
+# that does not exist, so that nothing talks to a Redis
+featstore.database = 'report_no_online_store'
 # the test computes statistics, drift and freshness itself; the monitor
 # worker would do the same on its own schedule
 featstore.monitor = off
