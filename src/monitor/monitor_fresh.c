@@ -64,6 +64,7 @@ typedef struct FreshCheck
 static void ResolveWithoutSla(void);
 static void CheckGroupSafely(const char *group_name, bool served);
 static void ArmGroupTimeout(bool arm);
+static bool RepeatedWarning(const char *group_name, const char *message);
 static void GroupTimeoutHandler(void);
 static void CheckGroup(const char *group_name, bool served);
 static void ReadNewest(const FsGroup *group, FreshCheck *fc);
@@ -174,6 +175,7 @@ CheckGroupSafely(const char *group_name, bool served)
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
 		ArmGroupTimeout(false);
+		(void) RepeatedWarning(group_name, NULL);
 	}
 	PG_CATCH();
 	{
@@ -189,7 +191,7 @@ CheckGroupSafely(const char *group_name, bool served)
 		CurrentResourceOwner = owner;
 		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED && !timed_out)
 			ReThrowError(edata);
-		ereport(WARNING,
+		ereport(RepeatedWarning(group_name, timed_out ? "timeout" : edata->message) ? DEBUG1 : WARNING,
 				(errcode(edata->sqlerrcode),
 				 errmsg("featstore monitor: could not check the freshness of feature group \"%s\": %s",
 						group_name,
@@ -199,6 +201,46 @@ CheckGroupSafely(const char *group_name, bool served)
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
+}
+
+/*
+ * RepeatedWarning says whether the monitor worker already warned about
+ * this group with this message at its last check, and remembers message
+ * (NULL: the check succeeded), so that a lasting failure is logged once and
+ * not at every featstore.monitor_naptime.  A backend's check_freshness()
+ * always warns: its caller asked.
+ */
+static bool
+RepeatedWarning(const char *group_name, const char *message)
+{
+	static List *warned = NIL;	/* of "group\nmessage", in TopMemoryContext */
+	ListCell   *lc;
+	char	   *entry;
+	bool		repeated = false;
+	MemoryContext old;
+
+	if (!IsBackgroundWorker)
+		return false;
+	entry = message ? psprintf("%s\n%s", group_name, message) : NULL;
+	foreach(lc, warned)
+	{
+		char	   *seen = lfirst(lc);
+		size_t		len = strlen(group_name);
+
+		if (strncmp(seen, group_name, len) != 0 || seen[len] != '\n')
+			continue;
+		repeated = entry != NULL && strcmp(seen, entry) == 0;
+		warned = foreach_delete_current(warned, lc);
+		pfree(seen);
+		break;
+	}
+	if (entry)
+	{
+		old = MemoryContextSwitchTo(TopMemoryContext);
+		warned = lappend(warned, pstrdup(entry));
+		MemoryContextSwitchTo(old);
+	}
+	return repeated;
 }
 
 /*

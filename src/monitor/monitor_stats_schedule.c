@@ -43,6 +43,10 @@
 #define STATS_PERIODS_PER_CALL 4
 /* The default MONITOR EVERY: one day */
 #define STATS_DEFAULT_EVERY USECS_PER_DAY
+/* ... as SQL: CppAsString2(USECS_PER_DAY) would be "86400000000L", which SQL refuses */
+#define STATS_DEFAULT_EVERY_SQL "86400000000"
+StaticAssertDecl(STATS_DEFAULT_EVERY == INT64CONST(86400000000),
+				 "STATS_DEFAULT_EVERY_SQL must spell STATS_DEFAULT_EVERY");
 /* A failed period is tried again after this, or one period if shorter */
 #define STATS_RETRY_USECS (5 * USECS_PER_MINUTE)
 
@@ -266,7 +270,7 @@ ReadGroups(void)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "featstore: SPI_connect failed");
 	if (SPI_execute("SELECT g.name, "
-					"CASE WHEN s.group_name IS NULL THEN " CppAsString2(STATS_DEFAULT_EVERY) "::pg_catalog.int8 "
+					"CASE WHEN s.group_name IS NULL THEN " STATS_DEFAULT_EVERY_SQL "::pg_catalog.int8 "
 					"WHEN s.monitor_every IS NULL THEN 0::pg_catalog.int8 "
 					"ELSE (EXTRACT(epoch FROM s.monitor_every) * 1000000)::pg_catalog.int8 END, "
 					"s.group_name IS NOT NULL, s.next_stats_at, "

@@ -74,6 +74,7 @@ static void LogWait(MonitorWait wait);
 static long RunDueUnits(TimestampTz *next_fresh);
 static void RunUnit(const char *what, MonitorUnitFn fn, bool own_transaction);
 static void FreshnessUnit(void);
+static bool RepeatedFailure(const char *what, const char *message);
 static void ReloadIfPending(void);
 
 /*
@@ -174,20 +175,31 @@ static long
 RunDueUnits(TimestampTz *next_fresh)
 {
 	static TimestampTz next_purge = 0;
+	static TimestampTz stats_due = 0;
+	static TimestampTz stats_asked = 0;
 	TimestampTz next;
-	TimestampTz stats_due;
 
 	if (GetCurrentTimestamp() >= *next_fresh)
 	{
 		RunUnit("the freshness check", FreshnessUnit, false);
 		*next_fresh = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), monitor_naptime_ms);
 	}
-	/* asked once per round: it reads the schedule in a transaction */
-	stats_due = MonitorNextStatsDue();
+	/*
+	 * The statistics' next due time reads the schedule in a transaction:
+	 * asked when it has come, or once per naptime for new groups and
+	 * settings, and again at once after a run.
+	 */
+	if (GetCurrentTimestamp() >= stats_due ||
+		TimestampDifferenceExceeds(stats_asked, GetCurrentTimestamp(), monitor_naptime_ms))
+	{
+		stats_due = MonitorNextStatsDue();
+		stats_asked = GetCurrentTimestamp();
+	}
 	if (GetCurrentTimestamp() >= stats_due)
 	{
 		RunUnit("the statistics that are due", MonitorRunDueStats, true);
 		stats_due = MonitorNextStatsDue();
+		stats_asked = GetCurrentTimestamp();
 	}
 	if (GetCurrentTimestamp() >= MonitorNextSkewDue())
 		RunUnit("the skew checks that are due", MonitorRunDueSkewChecks, true);
@@ -230,6 +242,7 @@ RunUnit(const char *what, MonitorUnitFn fn, bool own_transaction)
 			CommitTransactionCommand();
 		}
 		disable_timeout(STATEMENT_TIMEOUT, false);
+		(void) RepeatedFailure(what, NULL);
 	}
 	PG_CATCH();
 	{
@@ -242,7 +255,7 @@ RunUnit(const char *what, MonitorUnitFn fn, bool own_transaction)
 		AbortOutOfAnyTransaction();
 		/* a cancel reached us here and must not end the next unit too */
 		QueryCancelPending = false;
-		ereport(LOG,
+		ereport(RepeatedFailure(what, edata->message) ? DEBUG1 : LOG,
 				(errcode(edata->sqlerrcode),
 				 errmsg("featstore monitor: %s failed: %s", what, edata->message),
 				 edata->detail ? errdetail("%s", edata->detail) : 0));
@@ -251,6 +264,31 @@ RunUnit(const char *what, MonitorUnitFn fn, bool own_transaction)
 	/* a timeout that fired as the unit ended must not cancel the next one */
 	QueryCancelPending = false;
 	MemoryContextSwitchTo(TopMemoryContext);
+}
+
+/*
+ * RepeatedFailure says whether the unit what failed with the same message
+ * the last time it ran, and remembers message (NULL: it succeeded), so
+ * that a lasting failure is logged once, not at every round
+ */
+static bool
+RepeatedFailure(const char *what, const char *message)
+{
+	static char last_what[64];
+	static char last_message[256];
+	bool		repeated;
+
+	repeated = message != NULL && strcmp(last_what, what) == 0 &&
+		strncmp(last_message, message, sizeof(last_message) - 1) == 0;
+	if (message == NULL)
+	{
+		if (strcmp(last_what, what) == 0)
+			last_what[0] = '\0';
+		return false;
+	}
+	strlcpy(last_what, what, sizeof(last_what));
+	strlcpy(last_message, message, sizeof(last_message));
+	return repeated;
 }
 
 /* FreshnessUnit is the freshness check, run in RunUnit's transaction */
