@@ -440,3 +440,18 @@ DROP ROLE drift_nobody;
 REVOKE ALL ON drift_incidents FROM drift_reader, drift_editor;
 DROP ROLE drift_reader;
 DROP ROLE drift_editor;
+
+-- the groups go, and their statistics and alerts with them (other tests
+-- list every group)
+SELECT command, object_name FROM featstore.exec($$
+	DROP FEATURE GROUP drift_math;
+	DROP FEATURE GROUP drift_incidents;
+	DROP FEATURE GROUP drift_slow;
+	DROP FEATURE GROUP drift_stable_11;
+	DROP FEATURE GROUP drift_stable_12;
+	DROP FEATURE GROUP drift_stable_13;
+	DROP ENTITY drift_user;
+$$);
+SELECT (SELECT count(*) FROM featstore.feature_stats WHERE group_name LIKE 'drift\_%') AS stats,
+	   (SELECT count(*) FROM featstore.alerts WHERE group_name LIKE 'drift\_%') AS alerts,
+	   (SELECT count(*) FROM pg_class WHERE relname LIKE 'drift\_%' AND relkind = 'r') AS tables;

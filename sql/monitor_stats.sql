@@ -259,6 +259,12 @@ RESET ROLE;
 SET ROLE ms_editor;
 SELECT featstore.compute_stats('ms_g', '2020-03-01 00:00+00', '2020-03-02 00:00+00');
 RESET ROLE;
+-- the spine form reads as the caller: PostgreSQL's own privileges refuse it
+GRANT SELECT ON ms_spine TO ms_editor;
+SET ROLE ms_editor;
+SELECT featstore.compute_stats('ms_g', 'ms_spine'::regclass, 'train 9', 'label_ts');
+RESET ROLE;
+SELECT count(*) AS spine_rows_of_refused FROM featstore.feature_stats WHERE label = 'train 9';
 -- some columns are not enough: statistics of every active feature are computed
 GRANT SELECT (user_id, event_timestamp, x) ON ms_g TO ms_editor, ms_reader;
 SET ROLE ms_editor;

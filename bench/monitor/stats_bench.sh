@@ -14,7 +14,8 @@
 # Env: ROWS (10000000), RUNS (3: the median is reported), WORK_MEM (64MB),
 #      BENCH_WORK (/tmp/featstore-stats-bench), PGB_PORT (56471),
 #      KEEP (1: keep the cluster and its data for another run).
-# Results: bench/monitor/results/stats.tsv (what, rows read, median s, runs)
+# Results: bench/monitor/results/stats.tsv (what, median elapsed s, median
+# backend CPU s, the runs' elapsed s)
 # and stats_env.txt (the machine, the sizes, the settings).
 set -euo pipefail
 ROWS=${ROWS:-10000000}
@@ -47,7 +48,7 @@ maintenance_work_mem = 1GB
 max_parallel_workers_per_gather = 2
 CONF
 fi
-as_pg "$BIN/pg_ctl" -D "$DATA" -l "$BENCH_WORK/log" -w start >/dev/null
+as_pg "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1 || as_pg "$BIN/pg_ctl" -D "$DATA" -l "$BENCH_WORK/log" -w start >/dev/null
 stop() { [[ ${KEEP:-0} == 1 ]] || { as_pg "$BIN/pg_ctl" -D "$DATA" -w stop -m fast >/dev/null; rm -rf "$BENCH_WORK"; }; }
 trap stop EXIT
 
@@ -88,25 +89,30 @@ fi
 	psql_ -c "SELECT 'size ' || c.relname || ': ' || pg_size_pretty(pg_relation_size(c.oid)) FROM pg_class c WHERE c.relname LIKE 'txn_stats%' ORDER BY 1"
 } > "$ENV"
 
-# time_sql WHAT SQL: RUNS runs, the median in seconds, appended to the results
+# time_sql WHAT SQL: RUNS runs; the medians of the elapsed time and of the
+# backend's CPU time (user + system, log_statement_stats), in seconds,
+# appended to the results.  On a shared machine the elapsed time includes
+# waiting for a core; the CPU time does not.
 time_sql() {
-	local what=$1 sql=$2 times=() t0 t1
+	local what=$1 sql=$2 times=() cpus=() stats
 	for _ in $(seq "$RUNS"); do
-		t0=$(date +%s.%N)
-		psql_ -c "$sql" >/dev/null
-		t1=$(date +%s.%N)
-		times+=("$(echo "$t1 - $t0" | bc)")
+		stats=$(runuser -u postgres -- env PGOPTIONS='-c log_statement_stats=on -c client_min_messages=log' \
+			"$BIN/psql" -X -q -At -h "$SOCK" -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -c "$sql" 2>&1 >/dev/null |
+			grep -E 's user, .* s system, .* s elapsed' | tail -1)
+		times+=("$(echo "$stats" | sed -E 's/.* ([0-9.]+) s elapsed.*/\1/')")
+		cpus+=("$(echo "$stats" | sed -E 's/[^0-9]*([0-9.]+) s user, ([0-9.]+) s system.*/\1 \2/' | awk '{printf "%.3f", $1 + $2}')")
 	done
-	local median
+	local median cpu
 	median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-	printf '%s\t%s\t%s\n' "$what" "$median" "$(IFS=,; echo "${times[*]}")" | tee -a "$RES"
+	cpu=$(printf '%s\n' "${cpus[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	printf '%s\t%s\t%s\t%s\n' "$what" "$median" "$cpu" "$(IFS=,; echo "${times[*]}")" | tee -a "$RES"
 }
 
 DAY="'2026-01-15 00:00+00', '2026-01-16 00:00+00'"
 DAY_WHERE="event_timestamp >= '2026-01-15 00:00+00' AND event_timestamp < '2026-01-16 00:00+00'"
-printf 'what\tmedian_s\truns_s\n' > "$RES"
+printf 'what\telapsed_median_s\tcpu_median_s\telapsed_runs_s\n' > "$RES"
 time_sql "compute_stats 1 day (333k rows, 8 features)" "SELECT featstore.compute_stats('txn_stats', $DAY)"
-time_sql "compute_stats 30 days (10M rows, 8 features)" "SELECT featstore.compute_stats('txn_stats', '2026-01-01 00:00+00', '2026-01-31 00:00+00')"
+RUNS=1 time_sql "compute_stats 30 days (10M rows, 8 features)" "SELECT featstore.compute_stats('txn_stats', '2026-01-01 00:00+00', '2026-01-31 00:00+00')"
 time_sql "compute_stats 1 day, work_mem 4MB" "SET work_mem = '4MB'; SELECT featstore.compute_stats('txn_stats', $DAY)"
 time_sql "read 1 day only (count, BRIN)" "SELECT count(*) FROM txn_stats WHERE $DAY_WHERE"
 # PostgreSQL's own exact aggregates, every statistic of the 5 numeric and 3 categorical features
@@ -133,7 +139,7 @@ for f in amount amount_7d risk n_24h balance "date_part('epoch', first_seen::tim
 done
 time_sql "sketch: tdigest(100) 101 percentiles + hll distinct, 6 numeric, 1 day" \
 	"SELECT ${SKETCH%, } FROM txn_stats WHERE $DAY_WHERE"
-time_sql "sketch: tdigest + hll, 6 numeric, 30 days" \
+RUNS=1 time_sql "sketch: tdigest + hll, 6 numeric, 30 days" \
 	"SELECT ${SKETCH%, } FROM txn_stats"
 # the same day's statistics without the BRIN index: the whole history is scanned
 BRIN=$(psql_ -c "SELECT indexrelid::regclass FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam WHERE indrelid = 'txn_stats'::regclass AND a.amname = 'brin'")
@@ -147,7 +153,7 @@ SELECT 'sketch error, amount: tdigest p50 ' || round((100 * abs(t[51] - s.p50) /
        || h || ' vs exact ' || s.distinct_count || ' (' || round((100 * abs(h - s.distinct_count) / s.distinct_count)::numeric, 2) || '% off)'
   FROM featstore.feature_stats s,
        (SELECT tdigest_percentile(amount, 100, (SELECT array_agg(k / 100.0::float8) FROM generate_series(0, 100) k)) AS t,
-               hll_cardinality(hll_add_agg(hll_hash_double(amount))) AS h
+               hll_cardinality(hll_add_agg(hll_hash_any(amount))) AS h
           FROM txn_stats WHERE $DAY_WHERE) x
  WHERE s.group_name = 'txn_stats' AND s.feature_name = 'amount' AND s.period_start = '2026-01-15 00:00+00';
 SQL

@@ -66,11 +66,16 @@ extern void MonitorSetBaseline(const char *group_name, const FsMonitorBaseline *
  * active feature of a group over [from, to), as the group table's owner in a
  * restricted section, stores them in featstore.feature_stats (replacing the
  * same period's) and records the run in featstore.stats_runs; it returns the
- * run's id.  A failure is recorded as a failed run, raises a stats_failed
- * alert and is rethrown.  MonitorRunDueStats computes, for each group whose
- * period has completed, the periods not computed yet (bounded per call),
- * each in its own transaction, then evaluates their drift; MonitorNextStatsDue
- * is when it next has work.  MonitorPurgeStats applies the retention setting.
+ * run's id.  A failed read is recorded as a failed run, raises a
+ * stats_failed alert and is reported (WARNING, or LOG when scheduled), not
+ * rethrown, so that its record survives; a later success resolves the
+ * alert.  MonitorStatsInit defines featstore.monitor_retention.
+ * MonitorRunDueStats computes, for each group whose period has completed,
+ * the periods not computed yet (bounded per call), each in its own
+ * transaction, then evaluates their drift; MonitorNextStatsDue
+ * is when it next has work (DT_NOEND: none; opens a transaction of its own
+ * when called outside one).  MonitorRunDueStats must be called outside a
+ * transaction.  MonitorPurgeStats applies the retention setting.
  */
 extern void MonitorStatsInit(void);
 extern int64 MonitorComputeStats(const char *group_name, TimestampTz from,

@@ -133,10 +133,12 @@ CheckRange(const char *group_name, TimestampTz from, TimestampTz to)
 }
 
 /*
- * MonitorComputeStats computes and stores the statistics of a group's
- * period (monitor.h).  Returns the run's id; a failed read is recorded as
- * a failed run and reported (a WARNING to a caller, a LOG line for the
- * schedule), and *failed says so when not NULL.
+ * MonitorComputeStatsRun is MonitorComputeStats (monitor.h), saying in
+ * *failed (when not NULL) whether the read failed.  Returns the run's id;
+ * a failed read (an error, the timeout, a cancel) is recorded as a failed
+ * run, raises the stats_failed alert and is reported (a WARNING to a
+ * caller, a LOG line for the schedule), not rethrown: the record must
+ * survive in the caller's transaction.  A bad argument is an error.
  */
 int64
 MonitorComputeStatsRun(const char *group_name, TimestampTz from, TimestampTz to,

@@ -27,6 +27,7 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -41,12 +42,8 @@
 
 /* Periods computed per call of MonitorRunDueStats, over all groups */
 #define STATS_PERIODS_PER_CALL 4
-/* The default MONITOR EVERY: one day */
-#define STATS_DEFAULT_EVERY USECS_PER_DAY
-/* ... as SQL: CppAsString2(USECS_PER_DAY) would be "86400000000L", which SQL refuses */
+/* The default MONITOR EVERY: one day, in microseconds, as SQL writes it */
 #define STATS_DEFAULT_EVERY_SQL "86400000000"
-StaticAssertDecl(STATS_DEFAULT_EVERY == INT64CONST(86400000000),
-				 "STATS_DEFAULT_EVERY_SQL must spell STATS_DEFAULT_EVERY");
 /* A failed period is tried again after this, or one period if shorter */
 #define STATS_RETRY_USECS (5 * USECS_PER_MINUTE)
 
@@ -90,7 +87,8 @@ static bool RunPeriod(const StatsGroup *g, TimestampTz start, TimestampTz end);
 static void EvaluatePeriod(const StatsGroup *g, TimestampTz start, TimestampTz end);
 static void SetNextDue(const StatsGroup *g, TimestampTz due);
 static TimestampTz CachedDue(const char *name);
-static void LogScheduleError(const char *group_name);
+static ErrorData *LogScheduleError(const char *group_name);
+static void RaiseStartAlert(const char *group_name, const ErrorData *edata);
 static int64 PurgeStats(void);
 
 PG_FUNCTION_INFO_V1(featstore_purge_stats);
@@ -249,7 +247,7 @@ ScheduledGroups(void)
 	}
 	PG_CATCH();
 	{
-		LogScheduleError(NULL);
+		FreeErrorData(LogScheduleError(NULL));
 		groups = NIL;
 	}
 	PG_END_TRY();
@@ -382,7 +380,11 @@ FirstPeriod(const StatsGroup *g, TimestampTz *start)
 	}
 	PG_CATCH();
 	{
-		LogScheduleError(g->name);
+		ErrorData  *edata = LogScheduleError(g->name);
+
+		/* the schedule cannot start: as much a failed run as one that reads */
+		RaiseStartAlert(g->name, edata);
+		FreeErrorData(edata);
 		SetNextDue(g, now + Min(STATS_RETRY_USECS, g->every));
 		found = false;
 	}
@@ -424,7 +426,7 @@ PeriodDone(const char *group_name, TimestampTz start, TimestampTz end)
 	}
 	PG_CATCH();
 	{
-		LogScheduleError(group_name);
+		FreeErrorData(LogScheduleError(group_name));
 		done = false;
 	}
 	PG_END_TRY();
@@ -452,7 +454,7 @@ EvaluatePeriod(const StatsGroup *g, TimestampTz start, TimestampTz end)
 	}
 	PG_CATCH();
 	{
-		LogScheduleError(g->name);
+		FreeErrorData(LogScheduleError(g->name));
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
@@ -486,7 +488,7 @@ RunPeriod(const StatsGroup *g, TimestampTz start, TimestampTz end)
 	}
 	PG_CATCH();
 	{
-		LogScheduleError(g->name);
+		FreeErrorData(LogScheduleError(g->name));
 		ok = false;
 	}
 	PG_END_TRY();
@@ -547,7 +549,7 @@ SetNextDue(const StatsGroup *g, TimestampTz due)
 	}
 	PG_CATCH();
 	{
-		LogScheduleError(g->name);
+		FreeErrorData(LogScheduleError(g->name));
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
@@ -608,7 +610,7 @@ MonitorNextStatsDue(void)
 	{
 		if (!own)
 			PG_RE_THROW();
-		LogScheduleError(NULL);
+		FreeErrorData(LogScheduleError(NULL));
 		next = GetCurrentTimestamp() + STATS_RETRY_USECS;
 	}
 	PG_END_TRY();
@@ -693,7 +695,7 @@ PurgeStats(void)
 	{
 		if (!own)
 			PG_RE_THROW();
-		LogScheduleError(NULL);
+		FreeErrorData(LogScheduleError(NULL));
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
@@ -701,10 +703,46 @@ PurgeStats(void)
 }
 
 /*
- * LogScheduleError logs an error of the schedule's own work and aborts
- * the transaction; the group (or the schedule) is tried again later
+ * RaiseStartAlert opens a group's stats_failed alert, in a transaction of
+ * its own, for an error before any period could be read (finding where
+ * the schedule starts); the next run that succeeds resolves it
  */
 static void
+RaiseStartAlert(const char *group_name, const ErrorData *edata)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		StringInfoData buf;
+
+		initStringInfo(&buf);
+		appendStringInfoString(&buf, "{\"stage\": \"finding the first period\", \"sqlstate\": ");
+		escape_json(&buf, unpack_sql_state(edata->sqlerrcode));
+		appendStringInfoString(&buf, ", \"error\": ");
+		escape_json(&buf, edata->message ? edata->message : "unknown error");
+		appendStringInfoChar(&buf, '}');
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		MonitorRaiseAlert(MONITOR_ALERT_STATS_FAILED, group_name, NULL, buf.data);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		FreeErrorData(LogScheduleError(group_name));
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+}
+
+/*
+ * LogScheduleError logs an error of the schedule's own work and aborts
+ * the transaction; the group (or the schedule) is tried again later.
+ * Returns the error, in TopMemoryContext, for the caller to free.
+ */
+static ErrorData *
 LogScheduleError(const char *group_name)
 {
 	ErrorData  *edata;
@@ -721,5 +759,5 @@ LogScheduleError(const char *group_name)
 		ereport(LOG,
 				(errmsg("featstore monitor: could not read the statistics schedule: %s",
 						edata->message)));
-	FreeErrorData(edata);
+	return edata;
 }

@@ -46,6 +46,9 @@ like($err, qr/HINT:  Run ALTER EXTENSION featstore UPDATE\./, '... and a hint');
 $node->safe_psql('postgres', 'ALTER EXTENSION featstore UPDATE');
 is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extname = 'featstore'"),
 	$new, "updated to $new");
+is($node->safe_psql('postgres', q{SELECT indexdef FROM pg_indexes WHERE tablename = 'balance' AND indexdef LIKE '%USING brin%'}),
+	'CREATE INDEX balance_event_brin ON public.balance USING brin (event_timestamp)',
+	'the update gives an existing history table the BRIN index on event_timestamp that new groups get');
 wait_caught_up($node, 'after the update');
 verify_zero($node, 'balance', 'the queued changes reached Redis');
 is(count_log($node, qr/featstore \Q$new\E is installed; resuming/), 1, 'the resumption is logged');

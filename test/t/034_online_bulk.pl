@@ -169,7 +169,7 @@ is($node->safe_psql('postgres', "SELECT status FROM featstore.online_features('d
 # --- without its index the group is rematerialized entity by entity ---
 $node->safe_psql('postgres', q{
 	DO $$ BEGIN EXECUTE format('DROP INDEX %s',
-		(SELECT indexrelid::regclass FROM pg_index WHERE indrelid = 'tagged'::regclass)); END $$});
+		(SELECT indexrelid::regclass FROM pg_index WHERE indrelid = 'tagged'::regclass AND indisunique)); END $$});
 redis_cmd($rport, undef, 'FLUSHDB');
 is($node->safe_psql('postgres', "SELECT featstore.materialize('tagged')"), '2000', 'materialize() without the index');
 wait_caught_up($node, 'materialize without the index');
