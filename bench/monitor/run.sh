@@ -11,8 +11,8 @@
 #   FRESH_RATE rows/s for FRESH_S s per phase).
 # ingest: COPY of INGEST_N rows into a history table with the monitor off
 #   (MONITOR NONE, no schedule) and on (MONITOR EVERY, FRESHNESS, scheduled
-#   statistics and skew checks), each with and without a BRIN index on
-#   event_timestamp; best of INGEST_RUNS (5).
+#   statistics and skew checks), each with and without the BRIN index on
+#   event_timestamp every history table has; best of INGEST_RUNS (5).
 # Runs under nice: the machine may be shared.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
