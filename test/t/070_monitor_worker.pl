@@ -152,6 +152,8 @@ sq(q{ALTER SYSTEM SET featstore.monitor = off; SELECT pg_reload_conf()});
 ok(poll_until(sub { count_log($node, qr/featstore monitor: featstore.monitor is off/) >= 1 }, 20),
 	'featstore.monitor = off is logged');
 sq(q{ALTER SYSTEM RESET featstore.monitor; SELECT pg_reload_conf()});
+ok(poll_until(sub { count_log($node, qr/LOG:  featstore monitor: running/) >= 2 }, 20),
+	'on again, it runs');
 
 # the extension dropped and created again: the worker waits, then runs
 sq(q{DROP EXTENSION featstore CASCADE});
