@@ -44,6 +44,11 @@
 #define STATS_PERIODS_PER_CALL 4
 /* The default MONITOR EVERY: one day, in microseconds, as SQL writes it */
 #define STATS_DEFAULT_EVERY_SQL "86400000000"
+/*
+ * A group with no row within the retention yet is looked at again after
+ * this, or one period if shorter: groups are usually created, then loaded
+ */
+#define STATS_EMPTY_RECHECK_USECS (30 * USECS_PER_SEC)
 /* A failed period is tried again after this, or one period if shorter */
 #define STATS_RETRY_USECS (5 * USECS_PER_MINUTE)
 
@@ -352,8 +357,9 @@ RunGroup(const StatsGroup *g, int budget)
 /*
  * FirstPeriod finds where a group without a scheduled period starts: the
  * period of its earliest row within the retention, read as the table's
- * owner.  False when there is none (the group is due again at the end of
- * the current period) or on an error (logged; retried later).
+ * owner.  False when there is none (the group is looked at again after
+ * STATS_EMPTY_RECHECK_USECS) or on an error (logged, an alert; retried
+ * later).
  */
 static bool
 FirstPeriod(const StatsGroup *g, TimestampTz *start)
@@ -376,7 +382,7 @@ FirstPeriod(const StatsGroup *g, TimestampTz *start)
 		if (found)
 			*start = AlignPeriod(Max(earliest, cutoff), g->every);
 		else
-			SetNextDue(g, AlignPeriod(now, g->every) + g->every);
+			SetNextDue(g, now + Min(STATS_EMPTY_RECHECK_USECS, g->every));
 	}
 	PG_CATCH();
 	{

@@ -196,6 +196,7 @@ refused_then_forced('route 2, capture triggers', q{
 mallory(q{
 	DELETE FROM mallory.view_g;
 	DROP INDEX mallory.view_g_pit_key;
+	DROP INDEX mallory.view_g_event_brin;
 });
 mallory('VACUUM mallory.view_g');
 refused_then_forced('route 2',

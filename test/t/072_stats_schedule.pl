@@ -74,8 +74,8 @@ is(sq(qq{SELECT count(DISTINCT period_start) FROM featstore.drift WHERE group_na
 	'the drift view tests every scheduled period');
 
 # --- incremental: one-minute periods, each new one read alone ---
-# (one transaction: a group the worker sees empty is looked at again at the
-# end of its current period)
+# (one transaction, so that the worker never sees the group empty: it would
+# look again only 30 seconds later)
 sq(q{
 	BEGIN;
 	DO LANGUAGE featstore $$
