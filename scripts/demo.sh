@@ -57,6 +57,9 @@ featstore.database = 'featstore_demo'
 featstore.redis_host = '127.0.0.1'
 featstore.redis_port = $REDIS_PORT
 work_mem = '64MB'
+# step 6 computes statistics, drift and freshness on demand, so that every
+# run prints the same; the monitor worker would do it on its own schedule
+featstore.monitor = off
 CONF
 as_pg "$BINDIR/pg_ctl" -D "$SCRATCH/pgdata" -l "$SCRATCH/postgres.log" -w start >/dev/null
 as_pg "$BINDIR/createdb" -h 127.0.0.1 -p "$PGPORT" -U postgres featstore_demo

@@ -121,6 +121,12 @@ for suite in $SUITES; do
 		for f in "$WORK"/src/tmp_check/log/*; do
 			[ "$bad" -gt 0 ] && [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }
 		done
+		# artifacts a test keeps (078's page and screenshot) outlive the scratch dir
+		if [ -d "$WORK/src/tmp_check/artifacts" ]; then
+			rm -rf "$ROOT/tmp_check/artifacts" && mkdir -p "$ROOT/tmp_check" &&
+				cp -r "$WORK/src/tmp_check/artifacts" "$ROOT/tmp_check/" &&
+				echo "TAP artifacts: $ROOT/tmp_check/artifacts"
+		fi
 		;;
 	*)
 		echo "featstore: unknown suite $suite (use regress, isolation or tap)"; exit 2 ;;
