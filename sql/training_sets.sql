@@ -277,7 +277,15 @@ DO LANGUAGE featstore $$ DROP TRAINING SET now_set $$;
 DO LANGUAGE featstore $$ DROP TRAINING SET now_set CASCADE $$;
 SELECT to_regclass('ml.on_top') AS on_top, to_regclass('ml.now_set') AS now_set, to_regclass('ml.now_set_spine') AS spine;
 SELECT featstore.drop_training_set('early_set');
+-- a view dropped behind featstore's back: verify says so, DROP removes the rest and
+-- leaves a table made since under the view's name alone
+DROP VIEW ml.strict_set;
+SELECT training_set, row_count, rows_now, unchanged FROM featstore.verify_training_set('strict_set');
+CREATE TABLE ml.strict_set (x integer);
+SELECT training_set, row_count, rows_now, unchanged FROM featstore.verify_training_set('strict_set');
 DO LANGUAGE featstore $$ DROP TRAINING SET strict_set RESTRICT $$;
+SELECT to_regclass('ml.strict_set') AS kept_table, to_regclass('ml.strict_set_spine') AS spine;
+DROP TABLE ml.strict_set;
 RESET ROLE;
 
 -- ---- privileges and row-level security ----

@@ -24,7 +24,7 @@
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
-#include "catalog/pg_class_d.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
@@ -34,6 +34,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -85,6 +86,7 @@ typedef struct TsRow
 static void TsSchema(TsBuild *b);
 static void TsCheckFree(Oid nspid, const char *schema, const char *relname, const char *what);
 static void TsAsOf(TsBuild *b);
+static void TsWaitForWriters(TsBuild *b);
 static void TsCopySpine(TsBuild *b);
 static void TsCreateView(TsBuild *b);
 static void TsRecord(TsBuild *b);
@@ -140,6 +142,7 @@ RegistryCreateTrainingSet(FsTrainingSetDef *def, const char *stmt_text)
 				 errhint("Add features to the service with CREATE OR REPLACE FEATURE SERVICE.")));
 	TsSchema(&b);
 	TsAsOf(&b);
+	TsWaitForWriters(&b);
 	TsCopySpine(&b);
 	TsCreateView(&b);
 	/*
@@ -255,6 +258,41 @@ TsAsOf(TsBuild *b)
 				 errdetail("AS OF bounds the created_at of the history rows the set uses; a training set cannot be built from the future."),
 				 errhint("Rows written after AS OF would change the set: give a time at or before now(), or leave AS OF out.")));
 	}
+}
+
+/*
+ * TsWaitForWriters waits until every transaction writing one of the set's
+ * group tables (or sources) now has ended.  created_at is the time of the
+ * write, not of the commit: a row written before as_of by a transaction
+ * still open would otherwise be missing from the set now and be a
+ * candidate once it commits, so the set would change.  Each statement
+ * after the wait takes a new snapshot (READ COMMITTED), which sees those
+ * rows; a transaction that writes after the wait began stamps a later
+ * created_at than the set's as_of.  New writers are not blocked, as in
+ * CREATE INDEX CONCURRENTLY.
+ */
+static void
+TsWaitForWriters(TsBuild *b)
+{
+	List	   *tags = NIL;
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	foreach(lc, b->features)
+	{
+		FsResolvedFeature *r = lfirst(lc);
+		Oid			relid = r->group->source ? r->group->source->relid : r->group->relid;
+		LOCKTAG    *tag;
+
+		if (!OidIsValid(relid) || list_member_oid(relids, relid))
+			continue;
+		relids = lappend_oid(relids, relid);
+		tag = palloc(sizeof(LOCKTAG));
+		SET_LOCKTAG_RELATION(*tag, MyDatabaseId, relid);
+		tags = lappend(tags, tag);
+	}
+	if (tags != NIL)
+		WaitForLockersMultiple(tags, ShareLock, false);
 }
 
 /*
@@ -552,7 +590,9 @@ TsDropInternal(const TsRow *row, bool cascade, const char *stmt_text)
 	{
 		ObjectAddress obj;
 
-		if (!OidIsValid(relids[i]))
+		/* a relation made since under the same name is not the set's */
+		if (!OidIsValid(relids[i]) ||
+			get_rel_relkind(relids[i]) != (i == 0 ? RELKIND_VIEW : RELKIND_RELATION))
 			continue;
 		ObjectAddressSet(obj, RelationRelationId, relids[i]);
 		add_exact_object_address(&obj, objects);
