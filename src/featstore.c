@@ -11,6 +11,7 @@
 #include "monitor/monitor.h"
 #include "online/online.h"
 #include "pit/pit.h"
+#include "registry/registry.h"
 
 PG_MODULE_MAGIC;
 
@@ -25,4 +26,5 @@ _PG_init(void)
 	PitInit();
 	OnlineInit();
 	MonitorStatsInit();
+	RegistryBackfillInit();
 }

@@ -94,6 +94,8 @@ static FsStatement *ParseStatement(FsParser *p);
 static FsStatement *ParseCreate(FsParser *p);
 static FsStatement *ParseAlter(FsParser *p);
 static FsStatement *ParseDrop(FsParser *p);
+static FsStatement *ParseBackfillStatement(FsParser *p);
+static FsBackfillDef *ParseBackfill(FsParser *p, int location);
 static FsEntityDef *ParseCreateEntity(FsParser *p, int location);
 static FsGroupDef *ParseCreateGroup(FsParser *p);
 static void ParseGroupSource(FsParser *p, FsGroupDef *def);
@@ -307,7 +309,10 @@ ParseStatement(FsParser *p)
 		return ParseAlter(p);
 	if (PeekWord(p, "drop"))
 		return ParseDrop(p);
-	SyntaxError(p, "CREATE, ALTER or DROP");
+	if (PeekWord(p, "backfill") || PeekWord(p, "validate") || PeekWord(p, "promote") ||
+		PeekWord(p, "abort"))
+		return ParseBackfillStatement(p);
+	SyntaxError(p, "CREATE, ALTER, DROP, BACKFILL, VALIDATE, PROMOTE or ABORT");
 }
 
 /* ParseCreate parses CREATE ENTITY, CREATE FEATURE GROUP and CREATE FEATURE SERVICE */
@@ -1209,6 +1214,67 @@ ParseDrop(FsParser *p)
 			AcceptWord(p, "restrict");
 	}
 	return stmt;
+}
+
+/*
+ * ParseBackfillStatement parses the backfill statements (issue 12):
+ *	BACKFILL FEATURE GROUP g AS name FROM 'timestamptz' TO 'timestamptz'
+ *	VALIDATE BACKFILL name [WITH ( threshold = number, ... )]
+ *	PROMOTE BACKFILL name [FORCE]
+ *	ABORT BACKFILL name
+ */
+static FsStatement *
+ParseBackfillStatement(FsParser *p)
+{
+	FsStatement *stmt = palloc0(sizeof(FsStatement));
+
+	stmt->location = Peek(p)->location;
+	if (AcceptWord(p, "backfill"))
+	{
+		stmt->kind = FS_STMT_BACKFILL;
+		stmt->backfill = ParseBackfill(p, stmt->location);
+		return stmt;
+	}
+	if (AcceptWord(p, "validate"))
+		stmt->kind = FS_STMT_VALIDATE_BACKFILL;
+	else if (AcceptWord(p, "promote"))
+		stmt->kind = FS_STMT_PROMOTE_BACKFILL;
+	else
+	{
+		ExpectWord(p, "abort");
+		stmt->kind = FS_STMT_ABORT_BACKFILL;
+	}
+	ExpectWord(p, "backfill");
+	stmt->name_location = Peek(p)->location;
+	stmt->name = ParseName(p, "a backfill name");
+	if (stmt->kind == FS_STMT_VALIDATE_BACKFILL && AcceptWord(p, "with"))
+		stmt->backfill_settings = ParseMonitorSettings(p, true);
+	else if (stmt->kind == FS_STMT_PROMOTE_BACKFILL)
+		stmt->force = AcceptWord(p, "force");
+	return stmt;
+}
+
+/* ParseBackfill parses what follows BACKFILL: FEATURE GROUP g AS name FROM 's' TO 's' */
+static FsBackfillDef *
+ParseBackfill(FsParser *p, int location)
+{
+	FsBackfillDef *def = palloc0(sizeof(FsBackfillDef));
+
+	def->location = location;
+	ExpectWord(p, "feature");
+	ExpectWord(p, "group");
+	def->group_location = Peek(p)->location;
+	def->group_name = ParseName(p, "a feature group name");
+	ExpectWord(p, "as");
+	def->location = Peek(p)->location;
+	def->name = ParseName(p, "a backfill name");
+	ExpectWord(p, "from");
+	def->from_location = Peek(p)->location;
+	def->from_text = ParseString(p, "a timestamp string such as '2026-10-01'");
+	ExpectWord(p, "to");
+	def->to_location = Peek(p)->location;
+	def->to_text = ParseString(p, "a timestamp string such as '2026-11-01'");
+	return def;
 }
 
 /* ParseTypeText collects a type name up to the next description, option, AS, ',' or ')' */

@@ -1811,6 +1811,23 @@ RegistryLock(void)
 }
 
 /*
+ * RegistryLockDefinitions takes the registry's one DDL lock for the
+ * registry's part files (registry_backfill.c), as every write operation here
+ */
+void
+RegistryLockDefinitions(void)
+{
+	RegistryLock();
+}
+
+/* RegistryCheckGroupOwnerOf refuses a caller who may not change the group */
+void
+RegistryCheckGroupOwnerOf(FsGroup *group)
+{
+	CheckGroupOwner(group);
+}
+
+/*
  * RegistryCheckSnapshot refuses, as a serialization failure, a REPEATABLE
  * READ or SERIALIZABLE transaction whose snapshot misses featstore DDL that
  * committed after it was taken (typically while this statement waited for

@@ -267,4 +267,47 @@ extern FsResult *RegistryCreateService(FsServiceDef *def, const char *stmt_text)
 extern FsResult *RegistryDropService(const char *name, bool missing_ok,
 									 const char *stmt_text);
 
+/*
+ * Backfills (issue 12, registry_backfill.c): BACKFILL FEATURE GROUP g AS
+ * name FROM 'a' TO 'b' opens a shadow table; VALIDATE, PROMOTE and ABORT
+ * BACKFILL name.  A validation's report is a List of FsBackfillCheck.
+ */
+typedef struct FsBackfillDef
+{
+	char	   *name;
+	char	   *group_name;
+	char	   *from_text;		/* timestamptz literals as written */
+	char	   *to_text;
+	int			location;
+	int			group_location;
+	int			from_location;
+	int			to_location;
+} FsBackfillDef;
+
+/* One row of a validation's report (featstore.validate_backfill()) */
+typedef struct FsBackfillCheck
+{
+	const char *check;
+	char	   *feature;		/* NULL: the whole backfill */
+	bool		has_current;
+	double		current;
+	bool		has_shadow;
+	double		shadow;
+	bool		has_statistic;
+	double		statistic;
+	bool		has_threshold;
+	double		threshold;
+	const char *verdict;		/* ok, fail, error, info; passed / failed */
+	char	   *detail;
+} FsBackfillCheck;
+
+extern void RegistryBackfillInit(void);
+extern FsResult *RegistryOpenBackfill(const FsBackfillDef *def, const char *stmt_text,
+									  Oid *shadow);
+extern FsResult *RegistryValidateBackfill(const char *name, List *settings,
+										  const char *stmt_text, List **report);
+extern FsResult *RegistryPromoteBackfill(const char *name, bool force,
+										 const char *stmt_text, int64 *rows);
+extern FsResult *RegistryAbortBackfill(const char *name, const char *stmt_text);
+
 #endif							/* FEATSTORE_REGISTRY_H */

@@ -47,6 +47,29 @@ extern void RegistryAlterMonitor(const FsGroup *group, const FsAlterAction *act,
 extern void RegistryCheckMonitorOptions(const FsGroupDef *def);
 extern void RegistryStoreMonitorOptions(const FsGroupDef *def);
 
+/* registry.c: the DDL lock and the owner check, for the part files below */
+extern void RegistryLockDefinitions(void);
+extern void RegistryCheckGroupOwnerOf(FsGroup *group);
+
+/* registry_backfill.c and registry_backfill_check.c (issue 12) */
+typedef struct FsBackfill
+{
+	char	   *name;
+	char	   *group_name;
+	TimestampTz range_from;
+	TimestampTz range_to;
+	Oid			shadow;			/* InvalidOid once promoted or aborted */
+	char	   *shadow_name;
+	char	   *state;
+	char	   *verdict;
+	char	   *thresholds;		/* jsonb as text */
+} FsBackfill;
+
+extern List *RegistryBackfillCheck(const FsBackfill *bf, FsGroup *group, List *settings,
+								   char **verdict, bool *passed, bool *errors,
+								   char **thresholds_json);
+extern void RegistryCheckShadow(const FsBackfill *bf, const FsGroup *group);
+
 /* registry_lookup.c */
 extern List *RegistryLoadKeys(const char *entity);
 extern bool RegistryHasSourceGroups(void);
