@@ -71,6 +71,7 @@ static int64 QueueChangedWinners(const FsGroup *group, const FsBackfill *bf,
 static char *KeyList(const FsGroup *group, const char *alias);
 static char *FeatureList(const FsGroup *group, const char *alias);
 static Datum CallerName(void);
+static List *CopyReport(MemoryContext cxt, List *report);
 static FsResult *BackfillResult(MemoryContext cxt, const char *command, const char *name,
 								 const char *detail);
 
@@ -365,7 +366,6 @@ RegistryValidateBackfill(const char *name, List *settings, const char *stmt_text
 	Oid			argtypes[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID};
 	Datum		args[5];
 	MemoryContext caller = CurrentMemoryContext;
-	MemoryContext old;
 	FsResult   *result;
 
 	SPI_connect();
@@ -374,11 +374,10 @@ RegistryValidateBackfill(const char *name, List *settings, const char *stmt_text
 	group = BackfillGroup(bf->group_name, false);
 	RequireState(bf, "validate");
 	LockRelationOid(bf->shadow, ShareLock);
-	/* the report outlives SPI */
-	old = MemoryContextSwitchTo(caller);
 	*report = RegistryBackfillCheck(bf, group, settings, &verdict, &passed, &errors,
 									&thresholds);
-	MemoryContextSwitchTo(old);
+	/* SPI calls leave SPI's memory current: the report must outlive SPI_finish */
+	*report = CopyReport(caller, *report);
 	args[0] = CStringGetTextDatum(bf->name);
 	args[1] = CStringGetTextDatum(passed ? "validated" : "failed");
 	args[2] = CStringGetTextDatum(verdict);
@@ -696,6 +695,28 @@ FeatureList(const FsGroup *group, const char *alias)
 		appendStringInfo(&buf, ", %s%s%s", alias ? alias : "", alias ? "." : "",
 						 quote_identifier(((FsFeature *) lfirst(lc))->name));
 	return buf.data;
+}
+
+/* CopyReport copies a validation's report into cxt */
+static List *
+CopyReport(MemoryContext cxt, List *report)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	List	   *copy = NIL;
+	ListCell   *lc;
+
+	foreach(lc, report)
+	{
+		FsBackfillCheck *row = palloc(sizeof(FsBackfillCheck));
+
+		memcpy(row, lfirst(lc), sizeof(FsBackfillCheck));
+		/* check and verdict are literals */
+		row->feature = row->feature ? pstrdup(row->feature) : NULL;
+		row->detail = row->detail ? pstrdup(row->detail) : NULL;
+		copy = lappend(copy, row);
+	}
+	MemoryContextSwitchTo(old);
+	return copy;
 }
 
 /* CallerName is the calling role's name, as a name Datum: who did the step */

@@ -335,10 +335,11 @@ Judge(BfCheck *c, FsBackfillCheck *row, double statistic, BfSetting setting)
 	row->has_threshold = true;
 	row->threshold = c->thr.v[setting];
 	row->verdict = statistic > c->thr.v[setting] ? "fail" : "ok";
+	/* four significant digits: the report has the exact statistic */
 	if (statistic > c->thr.v[setting])
-		appendStringInfo(&c->reasons, "%s%s%s%s %s > %s %s", c->reasons.len ? "; " : "",
+		appendStringInfo(&c->reasons, "%s%s%s%s %.4g > %s %s", c->reasons.len ? "; " : "",
 						 row->check, row->feature ? " of " : "", row->feature ? row->feature : "",
-						 float8out_internal(statistic), bf_setting_names[setting],
+						 statistic, bf_setting_names[setting],
 						 float8out_internal(c->thr.v[setting]));
 }
 
@@ -352,12 +353,10 @@ CheckErrors(BfCheck *c)
 {
 	const FsGroup *g = c->group;
 	StringInfoData nullkey;
-	int64		n[3];
+	int64		n[4];
 	int64		dup[2];
-	const char *names[3] = {"rows_outside_range", "null_keys", "duplicate_keys"};
-	const char *what[3] = {"rows with event_timestamp outside [%s, %s)",
-		"rows with a NULL key column",
-	"(key, event_timestamp) pairs with more than one row"};
+	static const char *const names[3] = {"rows_outside_range", "null_keys", "duplicate_keys"};
+	char	   *what[3];
 	ListCell   *lc;
 
 	initStringInfo(&nullkey);
@@ -366,12 +365,20 @@ CheckErrors(BfCheck *c)
 						 quote_identifier(((FsKeyColumn *) lfirst(lc))->name));
 	CountQuery(c, psprintf("SELECT pg_catalog.count(*) FILTER (WHERE event_timestamp IS NULL"
 						   " OR event_timestamp < $1 OR event_timestamp >= $2),"
-						   " pg_catalog.count(*) FILTER (WHERE %s) FROM %s",
-						   nullkey.data, QualifiedRel(c->bf->shadow)), 2, n);
-	CountQuery(c, psprintf("SELECT pg_catalog.count(*), 0 FROM (SELECT FROM %s GROUP BY %s,"
+						   " pg_catalog.count(*) FILTER (WHERE %s), 0::pg_catalog.int8, pg_catalog.count(*) FROM %s",
+						   nullkey.data, QualifiedRel(c->bf->shadow)), 4, n);
+	CountQuery(c, psprintf("SELECT pg_catalog.count(*), 0::pg_catalog.int8 FROM (SELECT FROM %s GROUP BY %s,"
 						   " event_timestamp HAVING pg_catalog.count(*) > 1) d",
 						   QualifiedRel(c->bf->shadow), Keys(g, NULL)), 2, dup);
 	n[2] = dup[0];
+	/* timestamptz_to_str returns a static buffer: copy each end */
+	what[0] = psprintf(INT64_FORMAT " of the shadow's " INT64_FORMAT " rows have event_timestamp outside [%s, ",
+					   n[0], n[3], timestamptz_to_str(c->bf->range_from));
+	what[0] = psprintf("%s%s)", what[0], timestamptz_to_str(c->bf->range_to));
+	what[1] = psprintf(INT64_FORMAT " of the shadow's " INT64_FORMAT " rows have a NULL key column",
+					   n[1], n[3]);
+	what[2] = psprintf(INT64_FORMAT " (key, event_timestamp) pairs have more than one row in the shadow",
+					   n[2]);
 	for (int i = 0; i < 3; i++)
 	{
 		FsBackfillCheck *row = AddCheck(c, names[i], NULL, n[i] > 0 ? "error" : "ok");
@@ -382,13 +389,8 @@ CheckErrors(BfCheck *c)
 		row->threshold = 0;
 		if (n[i] > 0)
 		{
-			char	   *desc = i == 0 ? psprintf(what[0], timestamptz_to_str(c->bf->range_from),
-												 timestamptz_to_str(c->bf->range_to)) :
-				pstrdup(what[i]);
-
-			row->detail = psprintf(INT64_FORMAT " %s", n[i], desc);
-			appendStringInfo(&c->reasons, "%s" INT64_FORMAT " %s", c->reasons.len ? "; " : "",
-							 n[i], desc);
+			row->detail = what[i];
+			appendStringInfo(&c->reasons, "%s%s", c->reasons.len ? "; " : "", what[i]);
 			c->errors = true;
 		}
 	}
