@@ -470,8 +470,9 @@ RegistryPromoteBackfill(const char *name, bool force, const char *stmt_text, int
 	if (group->online)
 		appendStringInfo(&detail, "; " INT64_FORMAT " entities queued online", queued);
 	if (force && !validated)
-		appendStringInfo(&detail, "; FORCE over state %s%s%s", bf->state,
-						 bf->verdict ? ", " : "", bf->verdict ? bf->verdict : "");
+		appendStringInfo(&detail, "; FORCE over state %s%s%s%s", bf->state,
+						 bf->verdict ? " (" : "", bf->verdict ? bf->verdict : "",
+						 bf->verdict ? ")" : "");
 	RecordBackfillHistory("PROMOTE BACKFILL", bf->name, stmt_text, detail.data);
 	result = BackfillResult(caller, "PROMOTE BACKFILL", bf->name, detail.data);
 	SPI_finish();
@@ -494,7 +495,7 @@ InsertShadowRows(const FsGroup *group, const FsBackfill *bf, TimestampTz created
 	Oid			prev;
 	volatile int64 n = 0;
 
-	sql = psprintf("INSERT INTO %s (%s, event_timestamp, created_at%s) SELECT %s, event_timestamp, $1%s FROM %s",
+	sql = psprintf("INSERT INTO %s (%s, event_timestamp, created_at%s) SELECT %s, event_timestamp, $1%s FROM ONLY %s",
 				   quote_qualified_identifier(group->schema_name, group->table_name),
 				   keys, features, keys, features, QualifiedShadow(bf->shadow));
 	prev = OnlineCaptureSkip(group->relid);
@@ -543,7 +544,7 @@ QueueChangedWinners(const FsGroup *group, const FsBackfill *bf, TimestampTz now)
 					 "SELECT %s, s.fut FROM (SELECT %s,"
 					 " pg_catalog.max(event_timestamp) FILTER (WHERE event_timestamp <= $1"
 					 " AND event_timestamp >= $2) AS best,"
-					 " pg_catalog.bool_or(event_timestamp > $1) AS fut FROM %s GROUP BY %s) s"
+					 " pg_catalog.bool_or(event_timestamp > $1) AS fut FROM ONLY %s GROUP BY %s) s"
 					 " WHERE s.fut OR (s.best IS NOT NULL AND NOT EXISTS (SELECT FROM %s h"
 					 " WHERE h.event_timestamp > s.best AND h.event_timestamp <= $1%s))",
 					 KeyList(group, "s"), KeyList(group, NULL), QualifiedShadow(bf->shadow),

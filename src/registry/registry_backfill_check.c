@@ -365,9 +365,9 @@ CheckErrors(BfCheck *c)
 						 quote_identifier(((FsKeyColumn *) lfirst(lc))->name));
 	CountQuery(c, psprintf("SELECT pg_catalog.count(*) FILTER (WHERE event_timestamp IS NULL"
 						   " OR event_timestamp < $1 OR event_timestamp >= $2),"
-						   " pg_catalog.count(*) FILTER (WHERE %s), 0::pg_catalog.int8, pg_catalog.count(*) FROM %s",
+						   " pg_catalog.count(*) FILTER (WHERE %s), 0::pg_catalog.int8, pg_catalog.count(*) FROM ONLY %s",
 						   nullkey.data, QualifiedRel(c->bf->shadow)), 4, n);
-	CountQuery(c, psprintf("SELECT pg_catalog.count(*), 0::pg_catalog.int8 FROM (SELECT FROM %s GROUP BY %s,"
+	CountQuery(c, psprintf("SELECT pg_catalog.count(*), 0::pg_catalog.int8 FROM (SELECT FROM ONLY %s GROUP BY %s,"
 						   " event_timestamp HAVING pg_catalog.count(*) > 1) d",
 						   QualifiedRel(c->bf->shadow), Keys(g, NULL)), 2, dup);
 	n[2] = dup[0];
@@ -409,7 +409,7 @@ CheckEntities(BfCheck *c)
 	char	   *sql;
 
 	sql = psprintf("WITH c AS (SELECT DISTINCT %s FROM %s WHERE event_timestamp >= $1"
-				   " AND event_timestamp < $2), s AS (SELECT DISTINCT %s FROM %s)"
+				   " AND event_timestamp < $2), s AS (SELECT DISTINCT %s FROM ONLY %s)"
 				   " SELECT (SELECT pg_catalog.count(*) FROM c), (SELECT pg_catalog.count(*) FROM s),"
 				   " (SELECT pg_catalog.count(*) FROM c WHERE NOT EXISTS (SELECT FROM s WHERE %s)),"
 				   " (SELECT pg_catalog.count(*) FROM s WHERE NOT EXISTS (SELECT FROM c WHERE %s))",
@@ -524,7 +524,7 @@ CompareSql(const BfCheck *c)
 					 " WHERE event_timestamp >= $1 AND event_timestamp < $2"
 					 " ORDER BY %s, event_timestamp, created_at DESC)"
 					 " SELECT c.event_timestamp IS NOT NULL, s.event_timestamp IS NOT NULL%s"
-					 " FROM c FULL JOIN %s s ON %s AND c.event_timestamp = s.event_timestamp",
+					 " FROM c FULL JOIN ONLY %s s ON %s AND c.event_timestamp = s.event_timestamp",
 					 Keys(g, NULL), quote_qualified_identifier(g->schema_name, g->table_name),
 					 Keys(g, NULL), feats.data, QualifiedRel(c->bf->shadow),
 					 KeyMatch(g, "c", "s"));

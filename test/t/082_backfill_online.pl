@@ -79,8 +79,8 @@ $node->safe_psql('postgres', q{
 	UNION ALL
 	SELECT c, date_trunc('second', now()) - interval '1 day', c FROM generate_series(201, 210) c;
 });
-is($node->safe_psql('postgres', q{SELECT count(*) FROM bf_online__bf_fix_scores}), '120',
-	'the shadow holds 120 rows');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM bf_online__bf_fix_scores}), '110',
+	'the shadow holds 110 rows');
 is($node->safe_psql('postgres', q{
 	SELECT verdict FROM featstore.validate_backfill('fix_scores',
 		'{"max_missing_entities": 1, "psi": 100}') WHERE check_name = 'verdict'}),
@@ -88,8 +88,8 @@ is($node->safe_psql('postgres', q{
 
 my $detail = $node->safe_psql('postgres',
 	q{SELECT detail FROM featstore.exec($$ PROMOTE BACKFILL fix_scores $$)});
-like($detail, qr/^120 rows at created_at .*; 55 entities queued online$/,
-	'the promote inserts 120 rows and queues 55 entities');
+like($detail, qr/^110 rows at created_at .*; 55 entities queued online$/,
+	'the promote inserts 110 rows and queues 55 entities');
 wait_caught_up($node, 'after the promote');
 
 my $after = snapshot();
