@@ -186,7 +186,15 @@ SELECT * FROM featstore.exec($$ ABORT BACKFILL owned $$);
 INSERT INTO bf.bf_tx__bf_owned (customer_id, event_timestamp) VALUES (1, '2026-10-01 00:00+00');
 SET ROLE bf_reader;
 SELECT featstore.promote_backfill('owned');
-SELECT count(*) >= 0 AS reader_sees_backfills FROM featstore.backfills;
+-- featstore.backfills shows a backfill only to roles that may read its
+-- group's table: its verdict and thresholds describe the data
+SELECT count(*) AS backfills_seen FROM featstore.backfills;
+SET ROLE bf_stranger;
+SELECT count(*) AS backfills_seen FROM featstore.backfills;
+RESET ROLE;
+GRANT SELECT (customer_id) ON bf.bf_tx TO bf_reader;
+SET ROLE bf_reader;
+SELECT name, state FROM featstore.backfills ORDER BY name;
 RESET ROLE;
 
 -- every step is in the definition history: who, and the verdict

@@ -64,6 +64,7 @@ static char *QualifiedShadow(Oid relid);
 static void DropShadow(FsBackfill *bf);
 static void FinishBackfill(const FsBackfill *bf, const char *state, int64 rows,
 						   TimestampTz created_at, bool forced);
+static void RefuseShadowErrors(const FsBackfill *bf, FsGroup *group);
 static int64 InsertShadowRows(const FsGroup *group, const FsBackfill *bf,
 							  TimestampTz created_at);
 static int64 QueueChangedWinners(const FsGroup *group, const FsBackfill *bf,
@@ -360,6 +361,7 @@ RegistryValidateBackfill(const char *name, List *settings, const char *stmt_text
 	FsBackfill *bf;
 	FsGroup    *group;
 	char	   *verdict;
+	char	   *verdict_names;
 	char	   *thresholds;
 	bool		passed,
 				errors;
@@ -374,8 +376,8 @@ RegistryValidateBackfill(const char *name, List *settings, const char *stmt_text
 	group = BackfillGroup(bf->group_name, false);
 	RequireState(bf, "validate");
 	LockRelationOid(bf->shadow, ShareLock);
-	*report = RegistryBackfillCheck(bf, group, settings, &verdict, &passed, &errors,
-									&thresholds);
+	*report = RegistryBackfillCheck(bf, group, settings, &verdict, &verdict_names, &passed,
+									&errors, &thresholds);
 	/* SPI calls leave SPI's memory current: the report must outlive SPI_finish */
 	*report = CopyReport(caller, *report);
 	args[0] = CStringGetTextDatum(bf->name);
@@ -387,7 +389,7 @@ RegistryValidateBackfill(const char *name, List *settings, const char *stmt_text
 		   " thresholds = $4::pg_catalog.jsonb, validated_at = pg_catalog.now(),"
 		   " validated_by = $5 WHERE name = $1",
 		   5, argtypes, args, NULL, true);
-	RecordBackfillHistory("VALIDATE BACKFILL", bf->name, stmt_text, verdict);
+	RecordBackfillHistory("VALIDATE BACKFILL", bf->name, stmt_text, verdict_names);
 	if (!passed)
 		ereport(NOTICE,
 				(errmsg("backfill \"%s\" %s", bf->name, verdict),
@@ -444,19 +446,7 @@ RegistryPromoteBackfill(const char *name, bool force, const char *stmt_text, int
 	RegistryCheckShadow(bf, group);
 	/* FORCE overrides thresholds, never errors: a validated shadow has none */
 	if (!validated)
-	{
-		char	   *verdict;
-		char	   *thresholds;
-		bool		passed,
-					errors;
-
-		(void) RegistryBackfillCheck(bf, group, NIL, &verdict, &passed, &errors, &thresholds);
-		if (errors)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("backfill \"%s\" cannot be promoted, even with FORCE: %s", bf->name, verdict),
-					 errhint("FORCE overrides thresholds, not errors: fix the shadow's rows, then promote.")));
-	}
+		RefuseShadowErrors(bf, group);
 	created_at = GetCurrentTimestamp();
 	if (group->online)
 		queued = QueueChangedWinners(group, bf, created_at);
@@ -464,19 +454,45 @@ RegistryPromoteBackfill(const char *name, bool force, const char *stmt_text, int
 	DropShadow(bf);
 	FinishBackfill(bf, "promoted", *rows, created_at, force && !validated);
 
+	/*
+	 * The history, which every reader sees, names the state FORCE overrode;
+	 * the caller's result adds the verdict, whose numbers describe the data
+	 */
 	initStringInfo(&detail);
 	appendStringInfo(&detail, INT64_FORMAT " rows at created_at %s", *rows,
 					 timestamptz_to_str(created_at));
 	if (group->online)
 		appendStringInfo(&detail, "; " INT64_FORMAT " entities queued online", queued);
 	if (force && !validated)
-		appendStringInfo(&detail, "; FORCE over state %s%s%s%s", bf->state,
-						 bf->verdict ? " (" : "", bf->verdict ? bf->verdict : "",
-						 bf->verdict ? ")" : "");
+		appendStringInfo(&detail, "; FORCE over state %s", bf->state);
 	RecordBackfillHistory("PROMOTE BACKFILL", bf->name, stmt_text, detail.data);
+	if (force && !validated && bf->verdict)
+		appendStringInfo(&detail, " (%s)", bf->verdict);
 	result = BackfillResult(caller, "PROMOTE BACKFILL", bf->name, detail.data);
 	SPI_finish();
 	return result;
+}
+
+/*
+ * RefuseShadowErrors runs the validation of a shadow a FORCE promotes
+ * without a passed validation, and refuses it if the shadow has errors
+ */
+static void
+RefuseShadowErrors(const FsBackfill *bf, FsGroup *group)
+{
+	char	   *verdict;
+	char	   *verdict_names;
+	char	   *thresholds;
+	bool		passed,
+				errors;
+
+	(void) RegistryBackfillCheck(bf, group, NIL, &verdict, &verdict_names, &passed, &errors,
+								 &thresholds);
+	if (errors)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("backfill \"%s\" cannot be promoted, even with FORCE: %s", bf->name, verdict),
+				 errhint("FORCE overrides thresholds, not errors: fix the shadow's rows, then promote.")));
 }
 
 /*

@@ -85,6 +85,7 @@ typedef struct BfCheck
 	BfThresholds thr;
 	List	   *report;
 	StringInfoData reasons;		/* the failed checks, for the verdict */
+	StringInfoData names;		/* their names only, for the definition history */
 	bool		errors;
 	int			nfeatures;
 	BfFeature  *features;
@@ -199,11 +200,14 @@ RegistryCheckShadow(const FsBackfill *bf, const FsGroup *group)
  * locked against writes).  settings (FsMonitorSetting) replace the stored
  * thresholds; the merged ones are returned as JSON in *thresholds_json.
  * Returns the report; *passed says whether it passed, *errors whether the
- * shadow had errors, *verdict is the verdict's text.
+ * shadow had errors, *verdict is the verdict's text and *verdict_names the
+ * same with the failed checks' names only (no number computed from the
+ * data: the definition history is readable by every featstore_reader).
  */
 List *
 RegistryBackfillCheck(const FsBackfill *bf, FsGroup *group, List *settings,
-					  char **verdict, bool *passed, bool *errors, char **thresholds_json)
+					  char **verdict, char **verdict_names, bool *passed, bool *errors,
+					  char **thresholds_json)
 {
 	BfCheck		c;
 	FsBackfillCheck *v;
@@ -212,6 +216,7 @@ RegistryBackfillCheck(const FsBackfill *bf, FsGroup *group, List *settings,
 	c.bf = bf;
 	c.group = group;
 	initStringInfo(&c.reasons);
+	initStringInfo(&c.names);
 	LoadThresholds(&c, settings);
 	RegistryCheckGroupTable(group);
 	RegistryCheckShadow(bf, group);
@@ -226,6 +231,7 @@ RegistryBackfillCheck(const FsBackfill *bf, FsGroup *group, List *settings,
 	*passed = c.reasons.len == 0;
 	*errors = c.errors;
 	*verdict = *passed ? pstrdup("passed") : psprintf("failed: %s", c.reasons.data);
+	*verdict_names = *passed ? pstrdup("passed") : psprintf("failed: %s", c.names.data);
 	v = AddCheck(&c, "verdict", NULL, *passed ? "passed" : "failed");
 	v->detail = *verdict;
 	*thresholds_json = ThresholdsJson(&c);
@@ -337,10 +343,14 @@ Judge(BfCheck *c, FsBackfillCheck *row, double statistic, BfSetting setting)
 	row->verdict = statistic > c->thr.v[setting] ? "fail" : "ok";
 	/* four significant digits: the report has the exact statistic */
 	if (statistic > c->thr.v[setting])
+	{
+		appendStringInfo(&c->names, "%s%s%s%s", c->names.len ? ", " : "", row->check,
+						 row->feature ? " of " : "", row->feature ? row->feature : "");
 		appendStringInfo(&c->reasons, "%s%s%s%s %.4g > %s %s", c->reasons.len ? "; " : "",
 						 row->check, row->feature ? " of " : "", row->feature ? row->feature : "",
 						 statistic, bf_setting_names[setting],
 						 float8out_internal(c->thr.v[setting]));
+	}
 }
 
 /*
@@ -391,6 +401,7 @@ CheckErrors(BfCheck *c)
 		{
 			row->detail = what[i];
 			appendStringInfo(&c->reasons, "%s%s", c->reasons.len ? "; " : "", what[i]);
+			appendStringInfo(&c->names, "%s%s", c->names.len ? ", " : "", names[i]);
 			c->errors = true;
 		}
 	}

@@ -66,8 +66,8 @@ typedef struct FsBackfill
 } FsBackfill;
 
 extern List *RegistryBackfillCheck(const FsBackfill *bf, FsGroup *group, List *settings,
-								   char **verdict, bool *passed, bool *errors,
-								   char **thresholds_json);
+								   char **verdict, char **verdict_names, bool *passed,
+								   bool *errors, char **thresholds_json);
 extern void RegistryCheckShadow(const FsBackfill *bf, const FsGroup *group);
 
 /* registry_lookup.c */

@@ -1508,6 +1508,11 @@ COMMENT ON COLUMN featstore.backfills.promoted_rows IS 'Rows the promote inserte
 COMMENT ON COLUMN featstore.backfills.promoted_created_at IS 'The created_at of every promoted row: the promote time';
 COMMENT ON COLUMN featstore.backfills.forced IS 'Promoted with FORCE over a failed or missing validation';
 SELECT pg_catalog.pg_extension_config_dump('featstore.backfills', '');
+-- a backfill's verdict and thresholds describe the group's data: readable
+-- where the data is, as the monitor's tables (featstore.group_visible)
+ALTER TABLE featstore.backfills ENABLE ROW LEVEL SECURITY;
+CREATE POLICY backfills_visible ON featstore.backfills FOR SELECT
+	USING (featstore.group_visible(group_name));
 
 CREATE FUNCTION featstore.open_backfill(feature_group text, name text,
 	range_from timestamptz, range_to timestamptz)
