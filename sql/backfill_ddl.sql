@@ -197,6 +197,22 @@ SET ROLE bf_reader;
 SELECT name, state FROM featstore.backfills ORDER BY name;
 RESET ROLE;
 
+-- a hostile owner's index on the shadow, calling its own function, never
+-- runs in a superuser's validation or promote: both refuse the shadow
+CREATE TABLE bf.bf_calls (who name);
+GRANT INSERT ON bf.bf_calls TO PUBLIC;
+SET ROLE bf_owner;
+CREATE FUNCTION bf.bf_spy(x double precision) RETURNS double precision
+LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN INSERT INTO bf.bf_calls VALUES (current_user); RETURN x; END $$;
+CREATE INDEX bf_spy_idx ON bf.bf_tx__bf_owned (bf.bf_spy(amount));
+RESET ROLE;
+SELECT * FROM featstore.exec($$ VALIDATE BACKFILL owned $$);
+SELECT * FROM featstore.exec($$ PROMOTE BACKFILL owned FORCE $$);
+SELECT count(*) AS spy_calls FROM bf.bf_calls;
+SET ROLE bf_owner;
+DROP INDEX bf.bf_spy_idx;
+RESET ROLE;
+
 -- every step is in the definition history: who, and the verdict
 SELECT command, object_type, object_name, executed_by,
        regexp_replace(detail, 'created_at [^;]*', 'created_at <promote time>') AS detail

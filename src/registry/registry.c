@@ -1820,6 +1820,19 @@ RegistryLockDefinitions(void)
 	RegistryLock();
 }
 
+/*
+ * RegistryCheckShadowCode runs the code check of a history table on another
+ * table of the group (a backfill's shadow), named table in messages
+ */
+void
+RegistryCheckShadowCode(const FsGroup *group, Oid relid, const char *table)
+{
+	int			save_nestlevel = FeatstorePinSearchPath();
+
+	CheckRelationCode(group, relid, table);
+	AtEOXact_GUC(true, save_nestlevel);
+}
+
 /* RegistryCheckGroupOwnerOf refuses a caller who may not change the group */
 void
 RegistryCheckGroupOwnerOf(FsGroup *group)

@@ -116,7 +116,10 @@ static char *QualifiedRel(Oid relid);
  * RegistryCheckShadow checks that the shadow is still what it must be to be
  * read and promoted: a plain table owned by the history table's owner,
  * with the keys, event_timestamp and every feature of the group's exact
- * types.  Other columns are ignored.
+ * types, and no index or statistics object that runs code other than
+ * built-in (as a history table: the planner would run it while planning a
+ * superuser's read).  Other columns are ignored; its rows are read with
+ * ONLY (a child table's rows are not the backfill's).
  */
 void
 RegistryCheckShadow(const FsBackfill *bf, const FsGroup *group)
@@ -151,6 +154,7 @@ RegistryCheckShadow(const FsBackfill *bf, const FsGroup *group)
 				 errhint("Give it back with ALTER TABLE %s OWNER TO the owner of %s.",
 						 bf->shadow_name, quote_qualified_identifier(group->schema_name, group->table_name))));
 	ReleaseSysCache(tup);
+	RegistryCheckShadowCode(group, bf->shadow, bf->shadow_name);
 
 	foreach(lc, group->keys)
 	{
@@ -220,7 +224,6 @@ RegistryBackfillCheck(const FsBackfill *bf, FsGroup *group, List *settings,
 	LoadThresholds(&c, settings);
 	RegistryCheckGroupTable(group);
 	RegistryCheckShadow(bf, group);
-	RegistryCheckTableCode(bf->shadow);
 
 	CheckErrors(&c);
 	if (!c.errors)

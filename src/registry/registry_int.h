@@ -50,6 +50,7 @@ extern void RegistryStoreMonitorOptions(const FsGroupDef *def);
 /* registry.c: the DDL lock and the owner check, for the part files below */
 extern void RegistryLockDefinitions(void);
 extern void RegistryCheckGroupOwnerOf(FsGroup *group);
+extern void RegistryCheckShadowCode(const FsGroup *group, Oid relid, const char *table);
 
 /* registry_backfill.c and registry_backfill_check.c (issue 12) */
 typedef struct FsBackfill
