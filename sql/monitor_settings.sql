@@ -5,14 +5,14 @@
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 SELECT coalesce(max(id), 0) AS history_before FROM featstore.definition_history \gset
-CREATE ROLE fs_mon_owner LOGIN IN ROLE featstore_editor;
-CREATE ROLE fs_mon_other LOGIN IN ROLE featstore_editor;
-CREATE ROLE fs_mon_reader LOGIN IN ROLE featstore_reader;
-CREATE SCHEMA ms AUTHORIZATION fs_mon_owner;
+CREATE ROLE mc_mon_owner LOGIN IN ROLE featstore_editor;
+CREATE ROLE mc_mon_other LOGIN IN ROLE featstore_editor;
+CREATE ROLE mc_mon_reader LOGIN IN ROLE featstore_reader;
+CREATE SCHEMA ms AUTHORIZATION mc_mon_owner;
 CREATE TABLE ms.events (user_id bigint, ts timestamptz, amount numeric);
-GRANT SELECT ON ms.events TO fs_mon_owner;
+GRANT SELECT ON ms.events TO mc_mon_owner;
 
-SET ROLE fs_mon_owner;
+SET ROLE mc_mon_owner;
 SET search_path = ms, public;
 -- the options in CREATE, for each kind of group: a table, FROM a source, AS a query
 SELECT command, object_name FROM featstore.exec($$
@@ -37,7 +37,7 @@ SELECT group_name, monitor_every, monitor_every_text, freshness, freshness_text,
   FROM featstore.monitor_settings WHERE group_name LIKE 'ms\_%' ORDER BY group_name;
 
 -- ALTER: every action, several in one statement, of the group and of a feature
-SET ROLE fs_mon_owner;
+SET ROLE mc_mon_owner;
 SELECT command, object_name, detail FROM featstore.exec($$
 	ALTER FEATURE GROUP ms_plain SET MONITOR (psi = 0.25, mean_sigma = 4, js = 1),
 		ALTER FEATURE rating SET MONITOR (wasserstein = 0.5, ks_pvalue = 0.001),
@@ -58,7 +58,7 @@ SELECT group_name, feature_name, setting, value
  ORDER BY group_name, feature_name NULLS FIRST, setting;
 
 -- RESET MONITOR of the group and of a feature; a setting never set is no error
-SET ROLE fs_mon_owner;
+SET ROLE mc_mon_owner;
 DO LANGUAGE featstore $$
 	ALTER FEATURE GROUP ms_plain RESET MONITOR (psi, wasserstein),
 		ALTER FEATURE rating RESET MONITOR (ks_pvalue);
@@ -76,7 +76,7 @@ SELECT group_name, baseline_periods, reference_from, reference_to, reference_lab
   FROM featstore.monitor_settings WHERE group_name IN ('ms_none', 'ms_source') ORDER BY 1;
 
 -- the SQL functions, with the same effect
-SET ROLE fs_mon_owner;
+SET ROLE mc_mon_owner;
 SELECT featstore.set_freshness('ms_plain', '45 minutes');
 SELECT featstore.set_monitor_every('ms_plain', '2 hours');
 SELECT featstore.set_monitor_threshold('ms_plain', NULL, 'psi', 0.5);
@@ -103,7 +103,7 @@ SELECT command, object_name, statement, executed_by
 
 -- errors: each with a message naming the thing, a hint, and in a
 -- statement the cursor at the clause; their SQLSTATEs are listed below
-SET ROLE fs_mon_owner;
+SET ROLE mc_mon_owner;
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP ms_plain SET MONITOR (psi = 11) $$;
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP ms_plain SET MONITOR (psi = 0) $$;
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP ms_plain SET MONITOR (mean_sigma = -1) $$;
@@ -165,24 +165,24 @@ SELECT group_name, monitor_every_text, freshness_text, baseline_periods, referen
 
 -- who may change them: the group's owner with featstore_editor, not
 -- another editor, not a reader, not a role without featstore roles
-SET ROLE fs_mon_other;
+SET ROLE mc_mon_other;
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP ms_plain SET FRESHNESS '1 minute' $$;
 SELECT featstore.set_monitor_threshold('ms_plain', NULL, 'psi', 1);
 RESET ROLE;
-SET ROLE fs_mon_reader;
+SET ROLE mc_mon_reader;
 SELECT featstore.set_freshness('ms_plain', '1 minute');
 SELECT featstore.set_monitor_baseline('ms_plain', periods => 3);
 -- a reader may read the settings (they are definitions, like the registry)
 SELECT count(*) > 0 AS reader_sees_settings FROM featstore.monitor_settings;
 RESET ROLE;
-CREATE ROLE fs_mon_nobody LOGIN;
-SET ROLE fs_mon_nobody;
+CREATE ROLE mc_mon_nobody LOGIN;
+SET ROLE mc_mon_nobody;
 SELECT featstore.set_monitor_every('ms_plain', '1 hour');
 SELECT count(*) FROM featstore.monitor_thresholds;
 RESET ROLE;
 
 -- the SQLSTATE of each kind of error
-CREATE FUNCTION public.fs_mon_sqlstate(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+CREATE FUNCTION public.mc_mon_sqlstate(stmt text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
 	PERFORM featstore.exec(stmt);
 	RETURN 'no error';
@@ -190,8 +190,8 @@ EXCEPTION WHEN OTHERS THEN
 	RETURN SQLSTATE;
 END
 $$;
-SET ROLE fs_mon_owner;
-SELECT stmt, fs_mon_sqlstate(stmt) AS sqlstate FROM (VALUES
+SET ROLE mc_mon_owner;
+SELECT stmt, mc_mon_sqlstate(stmt) AS sqlstate FROM (VALUES
 	('ALTER FEATURE GROUP ms_plain SET MONITOR (psi = 11)'),
 	('ALTER FEATURE GROUP ms_plain SET MONITOR (sigma = 3)'),
 	('ALTER FEATURE GROUP ms_plain SET MONITOR (psi = 1, psi = 2)'),
@@ -210,13 +210,13 @@ SELECT stmt, fs_mon_sqlstate(stmt) AS sqlstate FROM (VALUES
 	('ALTER FEATURE GROUP ms_plain SET MONITOR BASELINE SPINE ''''')
 ) AS v(stmt);
 RESET ROLE;
-SET ROLE fs_mon_other;
-SELECT fs_mon_sqlstate('ALTER FEATURE GROUP ms_plain SET FRESHNESS ''1 minute''') AS not_owner;
+SET ROLE mc_mon_other;
+SELECT mc_mon_sqlstate('ALTER FEATURE GROUP ms_plain SET FRESHNESS ''1 minute''') AS not_owner;
 RESET ROLE;
-SET ROLE fs_mon_reader;
-SELECT fs_mon_sqlstate('ALTER FEATURE GROUP ms_plain SET FRESHNESS ''1 minute''') AS reader;
+SET ROLE mc_mon_reader;
+SELECT mc_mon_sqlstate('ALTER FEATURE GROUP ms_plain SET FRESHNESS ''1 minute''') AS reader;
 RESET ROLE;
-DROP FUNCTION public.fs_mon_sqlstate(text);
+DROP FUNCTION public.mc_mon_sqlstate(text);
 
 -- the settings are extension configuration: pg_dump dumps their rows
 SELECT c.relname
@@ -225,7 +225,7 @@ SELECT c.relname
 
 -- a deprecated feature keeps its thresholds (its column stays); a dropped
 -- group takes its settings and thresholds with it
-SET ROLE fs_mon_owner;
+SET ROLE mc_mon_owner;
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP ms_plain DEPRECATE FEATURE city $$;
 SELECT count(*) AS city_thresholds FROM featstore.monitor_thresholds
  WHERE group_name = 'ms_plain' AND feature_name = 'city';
@@ -239,4 +239,4 @@ SELECT count(*) AS left_thresholds FROM featstore.monitor_thresholds WHERE group
 RESET search_path;
 DROP TABLE ms.events;
 DROP SCHEMA ms;
-DROP ROLE fs_mon_owner, fs_mon_other, fs_mon_reader, fs_mon_nobody;
+DROP ROLE mc_mon_owner, mc_mon_other, mc_mon_reader, mc_mon_nobody;
