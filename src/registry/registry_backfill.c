@@ -145,6 +145,8 @@ RegistryOpenBackfill(const FsBackfillDef *def, const char *stmt_text, Oid *shado
 				 errmsg("backfill name \"%s\" must be between 1 and %d bytes",
 						def->name ? def->name : "", NAMEDATALEN - 1),
 				 errhint("Name the backfill after what it fixes, e.g. fix_amount_2026_10.")));
+	/* featstore.backfills came with 0.3.0 */
+	FeatstoreRequireCurrentSchema();
 	SPI_connect();
 	RegistryLockDefinitions();
 	if (LoadBackfill(def->name, true) != NULL)
@@ -370,6 +372,8 @@ RegistryValidateBackfill(const char *name, List *settings, const char *stmt_text
 	MemoryContext caller = CurrentMemoryContext;
 	FsResult   *result;
 
+	/* featstore.backfills came with 0.3.0 */
+	FeatstoreRequireCurrentSchema();
 	SPI_connect();
 	RegistryLockDefinitions();
 	bf = LoadBackfill(name, false);
@@ -423,6 +427,8 @@ RegistryPromoteBackfill(const char *name, bool force, const char *stmt_text, int
 	MemoryContext caller = CurrentMemoryContext;
 	FsResult   *result;
 
+	/* featstore.backfills came with 0.3.0 */
+	FeatstoreRequireCurrentSchema();
 	SPI_connect();
 	RegistryLockDefinitions();
 	bf = LoadBackfill(name, false);
@@ -578,6 +584,8 @@ RegistryAbortBackfill(const char *name, const char *stmt_text)
 	MemoryContext caller = CurrentMemoryContext;
 	FsResult   *result;
 
+	/* featstore.backfills came with 0.3.0 */
+	FeatstoreRequireCurrentSchema();
 	SPI_connect();
 	RegistryLockDefinitions();
 	bf = LoadBackfill(name, false);

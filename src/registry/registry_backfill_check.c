@@ -96,6 +96,8 @@ typedef struct BfCheck
 
 static void LoadThresholds(BfCheck *c, List *settings);
 static char *ThresholdsJson(const BfCheck *c);
+static void CheckShadowColumn(const FsBackfill *bf, const char *name, Oid typid,
+							  const char *kind);
 static FsBackfillCheck *AddCheck(BfCheck *c, const char *check, const char *feature,
 								 const char *verdict);
 static void CheckErrors(BfCheck *c);
@@ -173,30 +175,36 @@ RegistryCheckShadow(const FsBackfill *bf, const FsGroup *group)
 	foreach(lc, cols)
 	{
 		List	   *col = lfirst(lc);
-		const char *name = linitial(col);
-		Oid			typid = (Oid) (uintptr_t) lsecond(col);
-		AttrNumber	att = get_attnum(bf->shadow, name);
-		Oid			have;
-		int32		typmod;
-		Oid			coll;
 
-		if (att == InvalidAttrNumber)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("the shadow %s of backfill \"%s\" has no %s \"%s\"",
-							bf->shadow_name, bf->name, (char *) lthird(col), name),
-					 errhint("Add it with ALTER TABLE %s ADD COLUMN %s %s (a feature added to the group after the backfill opened), or ABORT BACKFILL and open a new one.",
-							 bf->shadow_name, quote_identifier(name), format_type_be(typid))));
-		get_atttypetypmodcoll(bf->shadow, att, &have, &typmod, &coll);
-		if (have != typid)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("%s \"%s\" of the shadow %s of backfill \"%s\" has type %s, but the group's is %s",
-							(char *) lthird(col), name, bf->shadow_name, bf->name,
-							format_type_be(have), format_type_be(typid)),
-					 errhint("The shadow must have the group's types: ALTER TABLE %s ALTER COLUMN %s TYPE %s.",
-							 bf->shadow_name, quote_identifier(name), format_type_be(typid))));
+		CheckShadowColumn(bf, linitial(col), (Oid) (uintptr_t) lsecond(col), lthird(col));
 	}
+}
+
+/* CheckShadowColumn checks that the shadow has column name of type typid */
+static void
+CheckShadowColumn(const FsBackfill *bf, const char *name, Oid typid, const char *kind)
+{
+	AttrNumber	att = get_attnum(bf->shadow, name);
+	Oid			have;
+	int32		typmod;
+	Oid			coll;
+
+	if (att == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("the shadow %s of backfill \"%s\" has no %s \"%s\"",
+						bf->shadow_name, bf->name, kind, name),
+				 errhint("Add it with ALTER TABLE %s ADD COLUMN %s %s (a feature added to the group after the backfill opened), or ABORT BACKFILL and open a new one.",
+						 bf->shadow_name, quote_identifier(name), format_type_be(typid))));
+	get_atttypetypmodcoll(bf->shadow, att, &have, &typmod, &coll);
+	if (have != typid)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("%s \"%s\" of the shadow %s of backfill \"%s\" has type %s, but the group's is %s",
+						kind, name, bf->shadow_name, bf->name,
+						format_type_be(have), format_type_be(typid)),
+				 errhint("The shadow must have the group's types: ALTER TABLE %s ALTER COLUMN %s TYPE %s.",
+						 bf->shadow_name, quote_identifier(name), format_type_be(typid))));
 }
 
 /*
@@ -252,6 +260,7 @@ LoadThresholds(BfCheck *c, List *settings)
 	Datum		arg = CStringGetTextDatum(c->bf->thresholds ? c->bf->thresholds : "{}");
 	List	   *all = NIL;
 	ListCell   *lc;
+	int			location = registry_error_location;
 
 	for (int i = 0; i < BF_NSETTINGS; i++)
 		c->thr.v[i] = bf_setting_defaults[i];
@@ -296,6 +305,7 @@ LoadThresholds(BfCheck *c, List *settings)
 		c->thr.v[i] = value;
 		c->thr.set[i] = true;
 	}
+	registry_error_location = location;
 }
 
 /* ThresholdsJson is the backfill's own thresholds as a JSON object */
