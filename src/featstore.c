@@ -8,8 +8,10 @@
 
 #include "extension.h"
 #include "ddl/ddl.h"
+#include "monitor/monitor.h"
 #include "online/online.h"
 #include "pit/pit.h"
+#include "registry/registry.h"
 
 PG_MODULE_MAGIC;
 
@@ -23,4 +25,6 @@ _PG_init(void)
 	DdlLangInit();
 	PitInit();
 	OnlineInit();
+	MonitorStatsInit();
+	RegistryBackfillInit();
 }

@@ -18,7 +18,12 @@ typedef enum FsStmtKind
 	FS_STMT_CREATE_SERVICE,
 	FS_STMT_DROP_SERVICE,
 	FS_STMT_CREATE_TRAINING_SET,
-	FS_STMT_DROP_TRAINING_SET
+	FS_STMT_DROP_TRAINING_SET,
+	/* backfills (issue 12) */
+	FS_STMT_BACKFILL,
+	FS_STMT_VALIDATE_BACKFILL,
+	FS_STMT_PROMOTE_BACKFILL,
+	FS_STMT_ABORT_BACKFILL
 } FsStmtKind;
 
 /* One parsed statement of a featstore block */
@@ -44,6 +49,11 @@ typedef struct FsStatement
 	bool		set_owner;
 	char	   *description;
 	char	   *owner;
+
+	/* backfills: BACKFILL's definition; VALIDATE's WITH (...); PROMOTE's FORCE */
+	FsBackfillDef *backfill;
+	List	   *backfill_settings;	/* of FsMonitorSetting * */
+	bool		force;
 } FsStatement;
 
 /* ddl_exec.c */

@@ -45,6 +45,10 @@ typedef struct FsParser
 /* The same for a transformation's schedule, as SCHEDULE 1h */
 #define SCHEDULE_QUOTE_HINT "A schedule is a string: write it in quotes, e.g. SCHEDULE '1 hour', or write SCHEDULE MANUAL."
 
+/* The same for a freshness SLA and a monitoring period (issue 11) */
+#define FRESHNESS_QUOTE_HINT "A freshness SLA is a string: write it in quotes, e.g. FRESHNESS '1 hour', or write FRESHNESS NONE."
+#define MONITOR_QUOTE_HINT "A monitoring period is a string: write it in quotes, e.g. MONITOR EVERY '1 day', or write MONITOR NONE."
+
 /* Says whether the parser's current token ends a run of raw text */
 typedef bool (*FsTextEnd) (FsParser *p);
 
@@ -95,6 +99,8 @@ static FsStatement *ParseCreateTrainingSet(FsParser *p, FsStatement *stmt);
 static void ParseTrainingSetSpine(FsParser *p, FsTrainingSetDef *def);
 static void ParseTrainingSetOptions(FsParser *p, FsTrainingSetDef *def);
 static FsStatement *ParseDropTrainingSet(FsParser *p, FsStatement *stmt);
+static FsStatement *ParseBackfillStatement(FsParser *p);
+static FsBackfillDef *ParseBackfill(FsParser *p, int location);
 static FsEntityDef *ParseCreateEntity(FsParser *p, int location);
 static FsGroupDef *ParseCreateGroup(FsParser *p);
 static void ParseGroupSource(FsParser *p, FsGroupDef *def);
@@ -107,6 +113,13 @@ static List *ParseAlterGroupActions(FsParser *p);
 static FsFeatureDef *ParseFeatureTarget(FsParser *p, FsAlterAction *act);
 static void ParseAlterFeature(FsParser *p, FsAlterAction *act);
 static void ParseAlterGroupSet(FsParser *p, FsAlterAction *act);
+static bool ParseFreshnessOrMonitor(FsParser *p, FsGroupDef *def, bool *seen_freshness,
+									bool *seen_monitor);
+static void ParseSetFreshness(FsParser *p, FsAlterAction *act);
+static void ParseSetMonitor(FsParser *p, FsAlterAction *act);
+static List *ParseMonitorSettings(FsParser *p, bool with_values);
+static char *ParseNumber(FsParser *p, const char *what);
+static FsMonitorBaseline *ParseMonitorBaseline(FsParser *p);
 static FsFeatureDef *ParseFeatureDef(FsParser *p, bool computed);
 static void ParseComputation(FsParser *p, FsFeatureDef *def);
 static void ParseAggregate(FsParser *p, FsFeatureDef *def, FsAggKind kind);
@@ -285,6 +298,10 @@ TokenizeErrorCallback(void *arg)
 		errhint("%s", WINDOW_QUOTE_HINT);
 	else if (strcmp(last->str, "schedule") == 0)
 		errhint("%s", SCHEDULE_QUOTE_HINT);
+	else if (strcmp(last->str, "freshness") == 0)
+		errhint("%s", FRESHNESS_QUOTE_HINT);
+	else if (strcmp(last->str, "every") == 0)
+		errhint("%s", MONITOR_QUOTE_HINT);
 }
 
 /* ParseStatement parses one statement, up to but excluding its ';' */
@@ -297,7 +314,10 @@ ParseStatement(FsParser *p)
 		return ParseAlter(p);
 	if (PeekWord(p, "drop"))
 		return ParseDrop(p);
-	SyntaxError(p, "CREATE, ALTER or DROP");
+	if (PeekWord(p, "backfill") || PeekWord(p, "validate") || PeekWord(p, "promote") ||
+		PeekWord(p, "abort"))
+		return ParseBackfillStatement(p);
+	SyntaxError(p, "CREATE, ALTER, DROP, BACKFILL, VALIDATE, PROMOTE or ABORT");
 }
 
 /* ParseCreate parses CREATE ENTITY, CREATE FEATURE GROUP and CREATE FEATURE SERVICE */
@@ -521,8 +541,8 @@ QueryEnds(FsParser *p)
 
 /*
  * ParseGroupOptions parses the options after FEATURES (...): TTL,
- * ONLINE | OFFLINE, TAGS, OWNER and DESCRIPTION, in any order, each at most
- * once.  A group computed from a source takes no TTL: each feature's window
+ * ONLINE | OFFLINE, TAGS, FRESHNESS, MONITOR, OWNER and DESCRIPTION, in any
+ * order, each at most once.  A group computed from a source takes no TTL: each feature's window
  * bounds it.
  */
 static void
@@ -531,6 +551,8 @@ ParseGroupOptions(FsParser *p, FsGroupDef *def)
 	bool		seen_online = false;
 	bool		seen_tags = false;
 	bool		seen_ttl = false;
+	bool		seen_freshness = false;
+	bool		seen_monitor = false;
 
 	for (;;)
 	{
@@ -576,9 +598,49 @@ ParseGroupOptions(FsParser *p, FsGroupDef *def)
 			seen_tags = true;
 			def->tags = ParseStringList(p, "a tag string");
 		}
-		else if (!ParseDescriptionOrOwner(p, &def->description, &def->owner))
+		else if (!ParseFreshnessOrMonitor(p, def, &seen_freshness, &seen_monitor) &&
+				 !ParseDescriptionOrOwner(p, &def->description, &def->owner))
 			break;
 	}
+}
+
+/*
+ * ParseFreshnessOrMonitor accepts a group's monitoring options (issue 11):
+ *	FRESHNESS 'duration' | FRESHNESS NONE
+ *	MONITOR EVERY 'duration' | MONITOR NONE
+ * The durations are kept as written; the registry parses them as a TTL is.
+ */
+static bool
+ParseFreshnessOrMonitor(FsParser *p, FsGroupDef *def, bool *seen_freshness,
+						bool *seen_monitor)
+{
+	int			loc = Peek(p)->location;
+
+	if (AcceptWord(p, "freshness"))
+	{
+		if (*seen_freshness)
+			RedundantOption(p, loc, "FRESHNESS");
+		*seen_freshness = def->has_freshness = true;
+		def->freshness_location = Peek(p)->location;
+		if (!AcceptWord(p, "none"))
+			def->freshness_text = ParseQuotedDuration(p, "a freshness string such as '1 hour', or NONE",
+													  FRESHNESS_QUOTE_HINT);
+		return true;
+	}
+	if (!AcceptWord(p, "monitor"))
+		return false;
+	if (*seen_monitor)
+		RedundantOption(p, loc, "MONITOR");
+	*seen_monitor = def->has_monitor_every = true;
+	def->monitor_location = Peek(p)->location;
+	if (AcceptWord(p, "none"))
+		return true;
+	if (!AcceptWord(p, "every"))
+		SyntaxError(p, "EVERY or NONE after MONITOR");
+	def->monitor_location = Peek(p)->location;
+	def->monitor_every_text = ParseQuotedDuration(p, "a monitoring period such as '1 day'",
+												  MONITOR_QUOTE_HINT);
+	return true;
 }
 
 /*
@@ -851,6 +913,7 @@ ParseFeatureTarget(FsParser *p, FsAlterAction *act)
  * ParseAlterFeature parses what follows ALTER FEATURE:
  *	name TYPE type | name SET DATA TYPE type
  *	name SET DESCRIPTION s | name SET TAGS (...)
+ *	name SET MONITOR ( setting = number, ... ) | name RESET MONITOR ( setting, ... )
  */
 static void
 ParseAlterFeature(FsParser *p, FsAlterAction *act)
@@ -864,8 +927,20 @@ ParseAlterFeature(FsParser *p, FsAlterAction *act)
 		act->feature->type_text = ParseTypeText(p, &act->feature->type_location);
 		return;
 	}
+	if (AcceptWord(p, "reset"))
+	{
+		ExpectWord(p, "monitor");
+		act->kind = FS_ALTER_RESET_MONITOR;
+		act->settings = ParseMonitorSettings(p, false);
+		return;
+	}
 	ExpectWord(p, "set");
-	if (AcceptWord(p, "description"))
+	if (AcceptWord(p, "monitor"))
+	{
+		act->kind = FS_ALTER_SET_MONITOR;
+		act->settings = ParseMonitorSettings(p, true);
+	}
+	else if (AcceptWord(p, "description"))
 	{
 		act->kind = FS_ALTER_FEATURE_DESCRIPTION;
 		act->text_value = ParseString(p, "a description string");
@@ -876,7 +951,7 @@ ParseAlterFeature(FsParser *p, FsAlterAction *act)
 		act->tags = ParseStringList(p, "a tag string");
 	}
 	else
-		SyntaxError(p, "TYPE, SET DESCRIPTION or SET TAGS");
+		SyntaxError(p, "TYPE, SET DESCRIPTION, SET TAGS, SET MONITOR or RESET MONITOR");
 }
 
 /*
@@ -930,8 +1005,133 @@ ParseAlterGroupSet(FsParser *p, FsAlterAction *act)
 			act->text_value = ParseQuotedDuration(p, "a schedule string such as '1 hour', or MANUAL",
 												  SCHEDULE_QUOTE_HINT);
 	}
+	else if (AcceptWord(p, "freshness"))
+		ParseSetFreshness(p, act);
+	else if (AcceptWord(p, "monitor"))
+		ParseSetMonitor(p, act);
 	else
-		SyntaxError(p, "TTL, ONLINE, OFFLINE, DESCRIPTION, OWNER, TAGS or SCHEDULE");
+		SyntaxError(p, "TTL, ONLINE, OFFLINE, DESCRIPTION, OWNER, TAGS, SCHEDULE, FRESHNESS or MONITOR");
+}
+
+/* ParseSetFreshness parses what follows SET FRESHNESS: 'duration' | NONE */
+static void
+ParseSetFreshness(FsParser *p, FsAlterAction *act)
+{
+	act->kind = FS_ALTER_SET_FRESHNESS;
+	act->location = Peek(p)->location;
+	if (!AcceptWord(p, "none"))
+		act->text_value = ParseQuotedDuration(p, "a freshness string such as '1 hour', or NONE",
+											  FRESHNESS_QUOTE_HINT);
+}
+
+/*
+ * ParseSetMonitor parses what follows SET MONITOR:
+ *	EVERY 'duration' | NONE | ( setting = number, ... ) | BASELINE ...
+ */
+static void
+ParseSetMonitor(FsParser *p, FsAlterAction *act)
+{
+	if (AcceptWord(p, "every"))
+	{
+		act->kind = FS_ALTER_SET_MONITOR_EVERY;
+		act->location = Peek(p)->location;
+		act->text_value = ParseQuotedDuration(p, "a monitoring period such as '1 day'",
+											  MONITOR_QUOTE_HINT);
+	}
+	else if (AcceptWord(p, "none"))
+		act->kind = FS_ALTER_SET_MONITOR_EVERY;
+	else if (AcceptWord(p, "baseline"))
+	{
+		act->kind = FS_ALTER_SET_MONITOR_BASELINE;
+		act->location = Peek(p)->location;
+		act->baseline = ParseMonitorBaseline(p);
+	}
+	else if (Peek(p)->code == '(')
+	{
+		act->kind = FS_ALTER_SET_MONITOR;
+		act->settings = ParseMonitorSettings(p, true);
+	}
+	else
+		SyntaxError(p, "EVERY, NONE, BASELINE or ( setting = number, ... ) after SET MONITOR");
+}
+
+/*
+ * ParseMonitorSettings parses ( name = number, ... ), or ( name, ... )
+ * without values (RESET MONITOR).  The names and values are checked by
+ * the monitor's settings (monitor_settings.c); a name given twice is
+ * refused here.
+ */
+static List *
+ParseMonitorSettings(FsParser *p, bool with_values)
+{
+	List	   *settings = NIL;
+	ListCell   *lc;
+
+	ExpectChar(p, '(');
+	do
+	{
+		FsMonitorSetting *ms = palloc0(sizeof(FsMonitorSetting));
+
+		ms->location = Peek(p)->location;
+		ms->name = ParseName(p, "a monitor setting name such as psi");
+		foreach(lc, settings)
+			if (strcmp(((FsMonitorSetting *) lfirst(lc))->name, ms->name) == 0)
+				RedundantOption(p, ms->location, ms->name);
+		if (with_values)
+		{
+			ExpectChar(p, '=');
+			ms->value_text = ParseNumber(p, "a number");
+		}
+		settings = lappend(settings, ms);
+	} while (AcceptChar(p, ','));
+	ExpectChar(p, ')');
+	return settings;
+}
+
+/* ParseNumber accepts a numeric constant with an optional sign, as written */
+static char *
+ParseNumber(FsParser *p, const char *what)
+{
+	FsToken    *t = Peek(p);
+	int			start = t->location;
+
+	if (t->code == '-' || t->code == '+')
+		t = &p->tokens[p->pos + 1];
+	if (t->code != ICONST && t->code != FCONST)
+		SyntaxError(p, what);
+	p->pos = (int) (t - p->tokens) + 1;
+	return pnstrdup(p->source + start, t->end - start);
+}
+
+/*
+ * ParseMonitorBaseline parses what follows SET MONITOR BASELINE:
+ *	n PERIODS | FROM 'timestamptz' TO 'timestamptz' | SPINE 'label'
+ */
+static FsMonitorBaseline *
+ParseMonitorBaseline(FsParser *p)
+{
+	FsMonitorBaseline *b = palloc0(sizeof(FsMonitorBaseline));
+
+	if (AcceptWord(p, "from"))
+	{
+		b->from_location = Peek(p)->location;
+		b->from_text = ParseString(p, "a timestamp string");
+		ExpectWord(p, "to");
+		b->to_location = Peek(p)->location;
+		b->to_text = ParseString(p, "a timestamp string");
+	}
+	else if (AcceptWord(p, "spine"))
+		b->label = ParseString(p, "a spine label string");
+	else if (Peek(p)->code == ICONST)
+	{
+		/* the scanner's ICONST fits an int; a larger number is an FCONST */
+		b->periods = atoi(Peek(p)->str);
+		b->periods_text = ParseNumber(p, "a number of periods");
+		ExpectWord(p, "periods");
+	}
+	else
+		SyntaxError(p, "n PERIODS, FROM 'timestamp' TO 'timestamp' or SPINE 'label' after SET MONITOR BASELINE");
+	return b;
 }
 
 /*
@@ -941,6 +1141,9 @@ ParseAlterGroupSet(FsParser *p, FsAlterAction *act)
  *	ALTER FEATURE name TYPE type | SET DESCRIPTION s | SET TAGS (...)
  *	SET TTL s | SET TTL NONE | SET ONLINE | SET OFFLINE
  *	SET DESCRIPTION s | SET OWNER s | SET TAGS (...)
+ *	SET FRESHNESS s | SET FRESHNESS NONE
+ *	SET MONITOR EVERY s | SET MONITOR NONE | SET MONITOR ( setting = number, ... )
+ *	SET MONITOR BASELINE ... | RESET MONITOR ( setting, ... )
  */
 static List *
 ParseAlterGroupActions(FsParser *p)
@@ -971,8 +1174,14 @@ ParseAlterGroupActions(FsParser *p)
 		}
 		else if (AcceptWord(p, "set"))
 			ParseAlterGroupSet(p, act);
+		else if (AcceptWord(p, "reset"))
+		{
+			ExpectWord(p, "monitor");
+			act->kind = FS_ALTER_RESET_MONITOR;
+			act->settings = ParseMonitorSettings(p, false);
+		}
 		else
-			SyntaxError(p, "ADD FEATURE, DEPRECATE FEATURE, ALTER FEATURE or SET");
+			SyntaxError(p, "ADD FEATURE, DEPRECATE FEATURE, ALTER FEATURE, SET or RESET");
 		actions = lappend(actions, act);
 	} while (AcceptChar(p, ','));
 	return actions;
@@ -1138,6 +1347,67 @@ ParseDropTrainingSet(FsParser *p, FsStatement *stmt)
 	else
 		AcceptWord(p, "restrict");
 	return stmt;
+}
+
+/*
+ * ParseBackfillStatement parses the backfill statements (issue 12):
+ *	BACKFILL FEATURE GROUP g AS name FROM 'timestamptz' TO 'timestamptz'
+ *	VALIDATE BACKFILL name [WITH ( threshold = number, ... )]
+ *	PROMOTE BACKFILL name [FORCE]
+ *	ABORT BACKFILL name
+ */
+static FsStatement *
+ParseBackfillStatement(FsParser *p)
+{
+	FsStatement *stmt = palloc0(sizeof(FsStatement));
+
+	stmt->location = Peek(p)->location;
+	if (AcceptWord(p, "backfill"))
+	{
+		stmt->kind = FS_STMT_BACKFILL;
+		stmt->backfill = ParseBackfill(p, stmt->location);
+		return stmt;
+	}
+	if (AcceptWord(p, "validate"))
+		stmt->kind = FS_STMT_VALIDATE_BACKFILL;
+	else if (AcceptWord(p, "promote"))
+		stmt->kind = FS_STMT_PROMOTE_BACKFILL;
+	else
+	{
+		ExpectWord(p, "abort");
+		stmt->kind = FS_STMT_ABORT_BACKFILL;
+	}
+	ExpectWord(p, "backfill");
+	stmt->name_location = Peek(p)->location;
+	stmt->name = ParseName(p, "a backfill name");
+	if (stmt->kind == FS_STMT_VALIDATE_BACKFILL && AcceptWord(p, "with"))
+		stmt->backfill_settings = ParseMonitorSettings(p, true);
+	else if (stmt->kind == FS_STMT_PROMOTE_BACKFILL)
+		stmt->force = AcceptWord(p, "force");
+	return stmt;
+}
+
+/* ParseBackfill parses what follows BACKFILL: FEATURE GROUP g AS name FROM 's' TO 's' */
+static FsBackfillDef *
+ParseBackfill(FsParser *p, int location)
+{
+	FsBackfillDef *def = palloc0(sizeof(FsBackfillDef));
+
+	def->location = location;
+	ExpectWord(p, "feature");
+	ExpectWord(p, "group");
+	def->group_location = Peek(p)->location;
+	def->group_name = ParseName(p, "a feature group name");
+	ExpectWord(p, "as");
+	def->location = Peek(p)->location;
+	def->name = ParseName(p, "a backfill name");
+	ExpectWord(p, "from");
+	def->from_location = Peek(p)->location;
+	def->from_text = ParseString(p, "a timestamp string such as '2026-10-01'");
+	ExpectWord(p, "to");
+	def->to_location = Peek(p)->location;
+	def->to_text = ParseString(p, "a timestamp string such as '2026-11-01'");
+	return def;
 }
 
 /* ParseTypeText collects a type name up to the next description, option, AS, ',' or ')' */

@@ -20,6 +20,8 @@
 
 #include "datatype/timestamp.h"
 
+#include "registry/registry.h"
+
 /*
  * Alert kinds, as featstore.alerts.kind spells them.  At most one alert of a
  * kind is open per group and feature (feature NULL for a whole-group alert).
@@ -45,6 +47,21 @@ extern void MonitorResolveAlert(const char *kind, const char *group_name,
 								const char *feature_name);
 
 /*
+ * monitor_settings.c (part core).  The registry's ALTER / CREATE FEATURE
+ * GROUP store a group's monitoring settings through these, with SPI
+ * connected and the caller's ownership checked: MonitorSetDuration sets the
+ * freshness SLA (freshness true) or the statistics period (MONITOR EVERY)
+ * to usecs as written in text (NULL: NONE); MonitorSetThresholds sets or
+ * resets drift thresholds of the group or one feature; MonitorSetBaseline
+ * pins the baseline.
+ */
+extern void MonitorSetDuration(const char *group_name, bool freshness, const char *text,
+							   int64 usecs);
+extern void MonitorSetThresholds(const char *group_name, const char *feature_name,
+								 List *settings, bool reset);
+extern void MonitorSetBaseline(const char *group_name, const FsMonitorBaseline *baseline);
+
+/*
  * monitor_stats.c.  MonitorComputeStats computes the statistics of every
  * active feature of a group over [from, to), as the group table's owner in a
  * restricted section, stores them in featstore.feature_stats (replacing the
@@ -55,6 +72,7 @@ extern void MonitorResolveAlert(const char *kind, const char *group_name,
  * each in its own transaction, then evaluates their drift; MonitorNextStatsDue
  * is when it next has work.  MonitorPurgeStats applies the retention setting.
  */
+extern void MonitorStatsInit(void);
 extern int64 MonitorComputeStats(const char *group_name, TimestampTz from,
 								 TimestampTz to, bool scheduled);
 extern void MonitorRunDueStats(void);
@@ -88,5 +106,34 @@ extern TimestampTz MonitorNextSkewDue(void);
 
 /* monitor_worker.c: the monitor's background worker, started by the launcher */
 extern void MonitorWorkerMain(Datum main_arg);
+
+/*
+ * monitor_compare.c (issue 12, backfill validation): two samples of one
+ * numeric feature compared with the statistics module's sorted walk and
+ * the drift tests' PSI, so that a backfill's report uses the monitor's
+ * numbers.  Begin, Add each value, Finish; then MonitorSamplePsi (false
+ * when a sample has no finite percentiles, e.g. no values).
+ */
+#define MONITOR_SAMPLE_PERCENTILES 101	/* p0 .. p100 */
+
+typedef struct MonitorSample MonitorSample;
+
+typedef struct MonitorSampleStats
+{
+	int64		rows;			/* values seen, NULLs included */
+	int64		nulls;
+	bool		has_mean;
+	double		mean;
+	bool		has_stddev;		/* more than one value, all finite */
+	double		stddev;
+	bool		has_percentiles;	/* some value, every value finite */
+	double		pct[MONITOR_SAMPLE_PERCENTILES];
+} MonitorSampleStats;
+
+extern MonitorSample *MonitorSampleBegin(void);
+extern void MonitorSampleAdd(MonitorSample *s, double value, bool isnull);
+extern void MonitorSampleFinish(MonitorSample *s, MonitorSampleStats *out);
+extern bool MonitorSamplePsi(const MonitorSampleStats *cur, const MonitorSampleStats *ref,
+							 double *psi);
 
 #endif							/* FEATSTORE_MONITOR_H */

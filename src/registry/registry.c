@@ -873,6 +873,8 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 	if (def->query_text)
 		RegistryCheckTransform(def, keys, features);
 
+	RegistryCheckMonitorOptions(def);
+
 	/* the TTL */
 	memset(&ttl, 0, sizeof(ttl));
 	if (def->has_ttl && def->ttl_text)
@@ -902,6 +904,7 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 		RegistryStoreSourceGroup(def, source_relid);
 	if (def->query_text)
 		RegistryStoreTransform(def, keys, features);
+	RegistryStoreMonitorOptions(def);
 
 	registry_error_location = def->location;
 	RecordHistory("CREATE FEATURE GROUP", "feature group", def->name, stmt_text);
@@ -1150,6 +1153,7 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 	ListCell   *lc;
 	StringInfoData detail;
 	Datum		gname = CStringGetTextDatum(name);
+	bool		monitor_only = true;
 
 	initStringInfo(&detail);
 	registry_error_location = location;
@@ -1204,7 +1208,15 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 			case FS_ALTER_SET_SCHEDULE:
 				RegistryAlterTransformSchedule(group, act->text_value, &detail);
 				break;
+			case FS_ALTER_SET_FRESHNESS:
+			case FS_ALTER_SET_MONITOR_EVERY:
+			case FS_ALTER_SET_MONITOR:
+			case FS_ALTER_RESET_MONITOR:
+			case FS_ALTER_SET_MONITOR_BASELINE:
+				RegistryAlterMonitor(group, act, target, &detail);
+				break;
 		}
+		monitor_only = monitor_only && RegistryIsMonitorAction(act->kind);
 	}
 
 	RegSpi("UPDATE featstore.feature_groups SET updated_at = now() WHERE name = $1",
@@ -1212,7 +1224,13 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 	registry_error_location = location;
 	RecordHistory("ALTER FEATURE GROUP", "feature group", name, stmt_text);
 	group = RegistryLookupGroup(name, false);
-	FireGroupChange(FS_GROUP_ALTERED, group);
+
+	/*
+	 * Monitoring settings change no value of the group: the online store
+	 * need not follow (it would rewrite every key of an online group).
+	 */
+	if (!monitor_only)
+		FireGroupChange(FS_GROUP_ALTERED, group);
 	SPI_finish();
 	return MakeResult("ALTER FEATURE GROUP", "feature group", name,
 					  detail.len ? detail.data : NULL);
@@ -1789,6 +1807,36 @@ RegistryLock(void)
 	LockRelationOid(relid, ShareRowExclusiveLock);
 	if (IsolationUsesXactSnapshot())
 		RegistryCheckSnapshot();
+}
+
+/*
+ * RegistryLockDefinitions takes the registry's one DDL lock for the
+ * registry's part files (registry_backfill.c), as every write operation here
+ */
+void
+RegistryLockDefinitions(void)
+{
+	RegistryLock();
+}
+
+/*
+ * RegistryCheckShadowCode runs the code check of a history table on another
+ * table of the group (a backfill's shadow), named table in messages
+ */
+void
+RegistryCheckShadowCode(const FsGroup *group, Oid relid, const char *table)
+{
+	int			save_nestlevel = FeatstorePinSearchPath();
+
+	CheckRelationCode(group, relid, table);
+	AtEOXact_GUC(true, save_nestlevel);
+}
+
+/* RegistryCheckGroupOwnerOf refuses a caller who may not change the group */
+void
+RegistryCheckGroupOwnerOf(FsGroup *group)
+{
+	CheckGroupOwner(group);
 }
 
 /*

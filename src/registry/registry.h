@@ -99,6 +99,18 @@ typedef struct FsGroupDef
 	bool		schedule_manual;	/* SCHEDULE MANUAL: run by refresh() only */
 	int			query_location;
 	int			schedule_location;
+
+	/*
+	 * FRESHNESS and MONITOR (issue 11), stored in featstore.monitor_settings
+	 * (src/monitor/monitor_settings.c); a NULL text with its flag set is
+	 * NONE
+	 */
+	bool		has_freshness;
+	char	   *freshness_text;
+	int			freshness_location;
+	bool		has_monitor_every;
+	char	   *monitor_every_text;
+	int			monitor_location;
 } FsGroupDef;
 
 typedef enum FsAlterKind
@@ -113,8 +125,37 @@ typedef enum FsAlterKind
 	FS_ALTER_SET_DESCRIPTION,
 	FS_ALTER_SET_OWNER,
 	FS_ALTER_SET_TAGS,
-	FS_ALTER_SET_SCHEDULE		/* a transformation's; text_value NULL: MANUAL */
+	FS_ALTER_SET_SCHEDULE,		/* a transformation's; text_value NULL: MANUAL */
+	/* monitoring (issue 11): featstore.monitor_settings and monitor_thresholds */
+	FS_ALTER_SET_FRESHNESS,		/* text_value NULL: NONE */
+	FS_ALTER_SET_MONITOR_EVERY, /* text_value NULL: NONE */
+	FS_ALTER_SET_MONITOR,		/* settings; of one feature if feature is set */
+	FS_ALTER_RESET_MONITOR,		/* settings (values unused) */
+	FS_ALTER_SET_MONITOR_BASELINE	/* baseline */
 } FsAlterKind;
+
+/* One setting of SET MONITOR ( name = value, ... ) or RESET MONITOR ( name, ... ) */
+typedef struct FsMonitorSetting
+{
+	char	   *name;
+	char	   *value_text;		/* the number as written; NULL for RESET */
+	int			location;
+} FsMonitorSetting;
+
+/*
+ * SET MONITOR BASELINE: n PERIODS (periods > 0), FROM 'a' TO 'b' (from_text
+ * and to_text), or SPINE 'label' (label)
+ */
+typedef struct FsMonitorBaseline
+{
+	int			periods;
+	char	   *periods_text;	/* as written, for messages */
+	char	   *from_text;
+	char	   *to_text;
+	char	   *label;
+	int			from_location;
+	int			to_location;
+} FsMonitorBaseline;
 
 /* One action of ALTER FEATURE GROUP */
 typedef struct FsAlterAction
@@ -125,6 +166,8 @@ typedef struct FsAlterAction
 								 * description, owner */
 	bool		bool_value;		/* SET ONLINE / OFFLINE */
 	List	   *tags;
+	List	   *settings;		/* SET / RESET MONITOR: FsMonitorSetting * */
+	FsMonitorBaseline *baseline;	/* SET MONITOR BASELINE */
 	int			location;
 } FsAlterAction;
 
@@ -252,5 +295,47 @@ extern FsResult *RegistryDropService(const char *name, bool missing_ok,
 extern FsResult *RegistryCreateTrainingSet(FsTrainingSetDef *def, const char *stmt_text);
 extern FsResult *RegistryDropTrainingSet(const char *name, bool missing_ok, bool cascade,
 										 const char *stmt_text);
+/*
+ * Backfills (issue 12, registry_backfill.c): BACKFILL FEATURE GROUP g AS
+ * name FROM 'a' TO 'b' opens a shadow table; VALIDATE, PROMOTE and ABORT
+ * BACKFILL name.  A validation's report is a List of FsBackfillCheck.
+ */
+typedef struct FsBackfillDef
+{
+	char	   *name;
+	char	   *group_name;
+	char	   *from_text;		/* timestamptz literals as written */
+	char	   *to_text;
+	int			location;
+	int			group_location;
+	int			from_location;
+	int			to_location;
+} FsBackfillDef;
+
+/* One row of a validation's report (featstore.validate_backfill()) */
+typedef struct FsBackfillCheck
+{
+	const char *check;
+	char	   *feature;		/* NULL: the whole backfill */
+	bool		has_current;
+	double		current;
+	bool		has_shadow;
+	double		shadow;
+	bool		has_statistic;
+	double		statistic;
+	bool		has_threshold;
+	double		threshold;
+	const char *verdict;		/* ok, fail, error, info; passed / failed */
+	char	   *detail;
+} FsBackfillCheck;
+
+extern void RegistryBackfillInit(void);
+extern FsResult *RegistryOpenBackfill(const FsBackfillDef *def, const char *stmt_text,
+									  Oid *shadow);
+extern FsResult *RegistryValidateBackfill(const char *name, List *settings,
+										  const char *stmt_text, List **report);
+extern FsResult *RegistryPromoteBackfill(const char *name, bool force,
+										 const char *stmt_text, int64 *rows);
+extern FsResult *RegistryAbortBackfill(const char *name, const char *stmt_text);
 
 #endif							/* FEATSTORE_REGISTRY_H */

@@ -33,6 +33,10 @@ PG_FUNCTION_INFO_V1(featstore_drop_feature_group);
 PG_FUNCTION_INFO_V1(featstore_check_feature_group);
 PG_FUNCTION_INFO_V1(featstore_create_feature_service);
 PG_FUNCTION_INFO_V1(featstore_drop_feature_service);
+PG_FUNCTION_INFO_V1(featstore_set_freshness);
+PG_FUNCTION_INFO_V1(featstore_set_monitor_every);
+PG_FUNCTION_INFO_V1(featstore_set_monitor_threshold);
+PG_FUNCTION_INFO_V1(featstore_set_monitor_baseline);
 
 static char *RequiredText(FunctionCallInfo fcinfo, int argno, const char *what);
 static char *OptionalText(FunctionCallInfo fcinfo, int argno);
@@ -252,6 +256,104 @@ featstore_set_group_tags(PG_FUNCTION_ARGS)
 	FeatstoreRequireEditor();
 	act->kind = FS_ALTER_SET_TAGS;
 	act->tags = PG_ARGISNULL(1) ? NIL : TextArrayToList(fcinfo, 1, "tags", false);
+	AlterOne(fcinfo, act);
+	PG_RETURN_VOID();
+}
+
+/*
+ * featstore_set_freshness: set_freshness(group_name, freshness), ALTER
+ * FEATURE GROUP ... SET FRESHNESS; a NULL freshness is NONE
+ */
+Datum
+featstore_set_freshness(PG_FUNCTION_ARGS)
+{
+	FsAlterAction *act = palloc0(sizeof(FsAlterAction));
+
+	FeatstoreRequireEditor();
+	act->kind = FS_ALTER_SET_FRESHNESS;
+	act->text_value = OptionalText(fcinfo, 1);
+	AlterOne(fcinfo, act);
+	PG_RETURN_VOID();
+}
+
+/*
+ * featstore_set_monitor_every: set_monitor_every(group_name, every), SET
+ * MONITOR EVERY; a NULL period is MONITOR NONE
+ */
+Datum
+featstore_set_monitor_every(PG_FUNCTION_ARGS)
+{
+	FsAlterAction *act = palloc0(sizeof(FsAlterAction));
+
+	FeatstoreRequireEditor();
+	act->kind = FS_ALTER_SET_MONITOR_EVERY;
+	act->text_value = OptionalText(fcinfo, 1);
+	AlterOne(fcinfo, act);
+	PG_RETURN_VOID();
+}
+
+/*
+ * featstore_set_monitor_threshold: set_monitor_threshold(group_name,
+ * feature_name, setting, value), SET MONITOR (setting = value) of the group
+ * (feature_name NULL) or of a feature; a NULL value is RESET MONITOR
+ */
+Datum
+featstore_set_monitor_threshold(PG_FUNCTION_ARGS)
+{
+	FsAlterAction *act = palloc0(sizeof(FsAlterAction));
+	FsMonitorSetting *ms = palloc0(sizeof(FsMonitorSetting));
+
+	FeatstoreRequireEditor();
+	ms->name = RequiredText(fcinfo, 2, "setting");
+	ms->location = -1;
+	if (!PG_ARGISNULL(3))
+		ms->value_text = psprintf("%.17g", PG_GETARG_FLOAT8(3));
+	act->kind = PG_ARGISNULL(3) ? FS_ALTER_RESET_MONITOR : FS_ALTER_SET_MONITOR;
+	act->settings = list_make1(ms);
+	if (!PG_ARGISNULL(1))
+	{
+		act->feature = palloc0(sizeof(FsFeatureDef));
+		act->feature->name = pstrdup(NameStr(*PG_GETARG_NAME(1)));
+		act->feature->location = -1;
+	}
+	AlterOne(fcinfo, act);
+	PG_RETURN_VOID();
+}
+
+/*
+ * featstore_set_monitor_baseline: set_monitor_baseline(group_name, periods,
+ * reference_from, reference_to, spine_label), SET MONITOR BASELINE in one
+ * of its three forms: exactly one of periods, the range, the label.
+ */
+Datum
+featstore_set_monitor_baseline(PG_FUNCTION_ARGS)
+{
+	FsAlterAction *act = palloc0(sizeof(FsAlterAction));
+	FsMonitorBaseline *b = palloc0(sizeof(FsMonitorBaseline));
+	int			forms = (!PG_ARGISNULL(1)) + (!PG_ARGISNULL(2) || !PG_ARGISNULL(3)) +
+		(!PG_ARGISNULL(4));
+
+	FeatstoreRequireEditor();
+	if (forms != 1 || PG_ARGISNULL(2) != PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("set_monitor_baseline takes periods, or reference_from with reference_to, or spine_label"),
+				 errhint("E.g. featstore.set_monitor_baseline('g', periods => 30), or reference_from => '2026-01-01', reference_to => '2026-02-01', or spine_label => 'training_q1'.")));
+	if (!PG_ARGISNULL(1))
+	{
+		b->periods = PG_GETARG_INT32(1);
+		b->periods_text = psprintf("%d", b->periods);
+	}
+	else if (!PG_ARGISNULL(2))
+	{
+		b->from_text = DatumGetCString(DirectFunctionCall1(timestamptz_out, PG_GETARG_DATUM(2)));
+		b->to_text = DatumGetCString(DirectFunctionCall1(timestamptz_out, PG_GETARG_DATUM(3)));
+		b->from_location = b->to_location = -1;
+	}
+	else
+		b->label = text_to_cstring(PG_GETARG_TEXT_PP(4));
+	act->kind = FS_ALTER_SET_MONITOR_BASELINE;
+	act->baseline = b;
 	AlterOne(fcinfo, act);
 	PG_RETURN_VOID();
 }

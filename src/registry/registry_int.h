@@ -66,6 +66,36 @@ extern void RegistryDropTrainingSetsOf(const FsGroup *group, bool cascade,
 extern char *RegistryTrainingSetsUsing(const FsGroup *group, const FsFeature *feature);
 extern void RegistryWarnFeatureUsers(const FsGroup *group, const FsFeature *feature);
 extern void RegistryCheckServiceCollision(const FsGroup *group, const char *feature);
+/* registry_monitor.c: FRESHNESS and MONITOR clauses (issue 11) */
+extern bool RegistryIsMonitorAction(FsAlterKind kind);
+extern void RegistryAlterMonitor(const FsGroup *group, const FsAlterAction *act,
+								 const FsFeature *target, StringInfo detail);
+extern void RegistryCheckMonitorOptions(const FsGroupDef *def);
+extern void RegistryStoreMonitorOptions(const FsGroupDef *def);
+
+/* registry.c: the DDL lock and the owner check, for the part files below */
+extern void RegistryLockDefinitions(void);
+extern void RegistryCheckGroupOwnerOf(FsGroup *group);
+extern void RegistryCheckShadowCode(const FsGroup *group, Oid relid, const char *table);
+
+/* registry_backfill.c and registry_backfill_check.c (issue 12) */
+typedef struct FsBackfill
+{
+	char	   *name;
+	char	   *group_name;
+	TimestampTz range_from;
+	TimestampTz range_to;
+	Oid			shadow;			/* InvalidOid once promoted or aborted */
+	char	   *shadow_name;
+	char	   *state;
+	char	   *verdict;
+	char	   *thresholds;		/* jsonb as text */
+} FsBackfill;
+
+extern List *RegistryBackfillCheck(const FsBackfill *bf, FsGroup *group, List *settings,
+								   char **verdict, char **verdict_names, bool *passed,
+								   bool *errors, char **thresholds_json);
+extern void RegistryCheckShadow(const FsBackfill *bf, const FsGroup *group);
 
 /* registry_lookup.c */
 extern List *RegistryLoadKeys(const char *entity);

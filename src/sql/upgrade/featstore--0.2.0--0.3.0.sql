@@ -1296,7 +1296,158 @@ GRANT SELECT ON featstore.monitor_settings, featstore.monitor_thresholds, featst
 SELECT pg_catalog.pg_extension_config_dump('featstore.monitor_settings', '');
 SELECT pg_catalog.pg_extension_config_dump('featstore.monitor_thresholds', '');
 
--- ---- issue 12, part ts: training sets and lineage (src/sql/60_training.sql) ----
+-- ---- src/sql/51_monitor_core.sql, identically ----
+-- featstore monitoring, part core (issue 11): closing an alert by hand, the
+-- monitoring settings as functions, the freshness check on demand and the
+-- group_health view.  docs/monitoring.md.
+
+CREATE FUNCTION featstore.resolve_alert(id bigint)
+RETURNS void AS 'MODULE_PATHNAME', 'featstore_resolve_alert' LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.resolve_alert(bigint) IS 'Closes an open alert by hand (an acknowledged one); takes featstore_editor and an alert the caller can see; if the condition persists, the next check opens a new alert';
+REVOKE EXECUTE ON FUNCTION featstore.resolve_alert(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.resolve_alert(bigint) TO featstore_reader;
+
+-- The monitoring clauses of ALTER FEATURE GROUP as functions, like set_ttl:
+-- featstore_editor and ownership of the group's table, recorded in
+-- featstore.definition_history.
+CREATE FUNCTION featstore.set_freshness(group_name text, freshness text)
+RETURNS void AS 'MODULE_PATHNAME', 'featstore_set_freshness' LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.set_freshness(text, text) IS 'ALTER FEATURE GROUP ... SET FRESHNESS as a function; NULL means no SLA (FRESHNESS NONE)';
+
+CREATE FUNCTION featstore.set_monitor_every(group_name text, every text)
+RETURNS void AS 'MODULE_PATHNAME', 'featstore_set_monitor_every' LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.set_monitor_every(text, text) IS 'ALTER FEATURE GROUP ... SET MONITOR EVERY as a function; NULL means no scheduled statistics (MONITOR NONE)';
+
+CREATE FUNCTION featstore.set_monitor_threshold(group_name text, feature_name name, setting text,
+	value double precision)
+RETURNS void AS 'MODULE_PATHNAME', 'featstore_set_monitor_threshold' LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.set_monitor_threshold(text, name, text, double precision) IS 'ALTER FEATURE GROUP ... [ALTER FEATURE f] SET MONITOR (setting = value) as a function; feature_name NULL sets the group''s threshold, value NULL resets it (RESET MONITOR)';
+
+CREATE FUNCTION featstore.set_monitor_baseline(group_name text, periods integer DEFAULT NULL,
+	reference_from timestamptz DEFAULT NULL, reference_to timestamptz DEFAULT NULL,
+	spine_label text DEFAULT NULL)
+RETURNS void AS 'MODULE_PATHNAME', 'featstore_set_monitor_baseline' LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.set_monitor_baseline(text, integer, timestamptz, timestamptz, text) IS 'ALTER FEATURE GROUP ... SET MONITOR BASELINE as a function: periods (n PERIODS), or reference_from with reference_to (FROM ... TO ...), or spine_label (SPINE ''label'')';
+
+REVOKE EXECUTE ON FUNCTION featstore.set_freshness(text, text), featstore.set_monitor_every(text, text),
+	featstore.set_monitor_threshold(text, name, text, double precision),
+	featstore.set_monitor_baseline(text, integer, timestamptz, timestamptz, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.set_freshness(text, text), featstore.set_monitor_every(text, text),
+	featstore.set_monitor_threshold(text, name, text, double precision),
+	featstore.set_monitor_baseline(text, integer, timestamptz, timestamptz, text) TO featstore_reader;
+
+-- ---- src/sql/51_monitor_stats.sql, identically ----
+-- featstore monitoring, statistics (issue 11): compute_stats() over a period
+-- of a group's history or at a spine's rows.  docs/monitoring.md, Statistics.
+
+CREATE FUNCTION featstore.compute_stats(group_name text, from_ts timestamptz, to_ts timestamptz)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'featstore_compute_stats'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.compute_stats(text, timestamptz, timestamptz) IS 'Compute the statistics of a group''s active features over the history rows whose event_timestamp is in [from_ts, to_ts), replacing the period''s stored ones; returns the run''s id in featstore.stats_runs (a failed read is a WARNING and a failed run)';
+REVOKE EXECUTE ON FUNCTION featstore.compute_stats(text, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.compute_stats(text, timestamptz, timestamptz) TO featstore_editor;
+
+-- timestamp_column has no DEFAULT: with one, compute_stats('g', '2026-01-01',
+-- '2026-01-02') would match both forms and be ambiguous.
+CREATE FUNCTION featstore.compute_stats(group_name text, spine regclass, label text,
+										timestamp_column name)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'featstore_compute_stats_spine'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.compute_stats(text, regclass, text, name) IS 'Compute the statistics of a group''s active features at a spine''s rows (the point-in-time join, as the caller), stored with scope spine and this label, replacing the label''s earlier ones; returns the run''s id';
+REVOKE EXECUTE ON FUNCTION featstore.compute_stats(text, regclass, text, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.compute_stats(text, regclass, text, name) TO featstore_editor;
+
+-- ---- src/sql/53_monitor_drift.sql, identically ----
+-- featstore drift (issue 11): each stored period's statistics compared with
+-- a baseline.  The thresholds' defaults (the one place they are written),
+-- drift_tests(), the featstore.drift view and evaluate_drift().
+-- docs/monitoring.md, Drift.
+
+CREATE VIEW featstore.monitor_threshold_defaults AS
+SELECT d.setting, d.value, d.valid_range, d.description
+  FROM (VALUES
+	('mean_sigma', 3.0::float8, '(0, infinity)',
+	 'mean: drift when |mean - mu_b| > mean_sigma * sigma_b (sigma_b: stddev of the baseline periods'' means) and the effect exceeds mean_min_effect'),
+	('mean_min_effect', 0.1::float8, '[0, infinity)',
+	 'mean: the smallest |mean - mu_b|, in baseline pooled stddevs, that counts as drift'),
+	('null_rate_sigma', 3.0::float8, '(0, infinity)',
+	 'null rate: drift when |rate - mu_b| > null_rate_sigma * sigma_b and exceeds null_rate_min_effect'),
+	('null_rate_min_effect', 0.01::float8, '[0, 1]',
+	 'null rate: the smallest absolute change that counts as drift'),
+	('psi', 0.2::float8, '(0, infinity)',
+	 'population stability index over the baseline''s deciles: drift above it'),
+	('js', 0.1::float8, '(0, 1]',
+	 'Jensen-Shannon distance (base 2) of a categorical''s value frequencies: drift above it'),
+	('wasserstein', 0.1::float8, '(0, infinity)',
+	 'Wasserstein-1 distance over the baseline''s pooled stddev, periods of more than 1000 values: drift above it'),
+	('ks_pvalue', 0.05::float8, '(0, 1)',
+	 'two-sample Kolmogorov-Smirnov p-value, periods of at most 1000 values: drift below it'),
+	('distinct_collapse', 0.1::float8, '(0, 1]',
+	 'distinct count over the baseline periods'' mean distinct count: drift below it')
+	) AS d(setting, value, valid_range, description);
+COMMENT ON VIEW featstore.monitor_threshold_defaults IS 'The default of every drift threshold (a group''s or feature''s own in featstore.monitor_thresholds replace it), with its valid range and meaning';
+COMMENT ON COLUMN featstore.monitor_threshold_defaults.setting IS 'The threshold, as featstore.monitor_thresholds.setting names it';
+COMMENT ON COLUMN featstore.monitor_threshold_defaults.value IS 'Its default';
+COMMENT ON COLUMN featstore.monitor_threshold_defaults.valid_range IS 'The values it may take, as an interval';
+COMMENT ON COLUMN featstore.monitor_threshold_defaults.description IS 'What it bounds';
+
+CREATE FUNCTION featstore.drift_tests(feature_group text,
+									  range_from timestamptz DEFAULT NULL,
+									  range_to timestamptz DEFAULT NULL)
+RETURNS TABLE (group_name text, feature_name name, period_start timestamptz,
+			   period_end timestamptz, test text, statistic double precision,
+			   threshold double precision, verdict text, baseline_periods integer,
+			   baseline_from timestamptz, baseline_to timestamptz,
+			   effect double precision, min_effect double precision)
+AS 'MODULE_PATHNAME', 'featstore_drift_tests'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.drift_tests(text, timestamptz, timestamptz) IS 'The drift tests of a group''s stored periods within [range_from, range_to) (NULL: unbounded): one row per feature, period and test, for the features whose statistics the caller may see';
+
+CREATE VIEW featstore.drift WITH (security_invoker = true) AS
+SELECT d.*
+  FROM featstore.feature_groups g
+ CROSS JOIN LATERAL featstore.drift_tests(g.name) d
+ WHERE featstore.group_visible(g.name);
+COMMENT ON VIEW featstore.drift IS 'One row per feature, stored period and drift test of every group: the statistic, the threshold and the verdict (ok, drift, no baseline); only the features whose statistics the reader may see';
+COMMENT ON COLUMN featstore.drift.group_name IS 'The feature group';
+COMMENT ON COLUMN featstore.drift.feature_name IS 'The feature';
+COMMENT ON COLUMN featstore.drift.period_start IS 'Start of the period tested (inclusive)';
+COMMENT ON COLUMN featstore.drift.period_end IS 'End of the period tested (exclusive)';
+COMMENT ON COLUMN featstore.drift.test IS 'mean_sigma, null_rate_sigma, psi, ks_pvalue or wasserstein, js, distinct_collapse, all_null (docs/monitoring.md, Drift)';
+COMMENT ON COLUMN featstore.drift.statistic IS 'The test''s statistic; NULL with verdict no baseline';
+COMMENT ON COLUMN featstore.drift.threshold IS 'The threshold it was compared with (the feature''s, else the group''s, else the default); NULL for all_null';
+COMMENT ON COLUMN featstore.drift.verdict IS 'ok, drift, or no baseline (too few baseline periods with values)';
+COMMENT ON COLUMN featstore.drift.baseline_periods IS 'How many periods the baseline had';
+COMMENT ON COLUMN featstore.drift.baseline_from IS 'Start of the baseline''s earliest period';
+COMMENT ON COLUMN featstore.drift.baseline_to IS 'End of the baseline''s latest period';
+COMMENT ON COLUMN featstore.drift.effect IS 'mean_sigma: |mean - mu_b| in baseline pooled stddevs; null_rate_sigma: |rate - mu_b|; ks_pvalue: the KS statistic D; else NULL';
+COMMENT ON COLUMN featstore.drift.min_effect IS 'The smallest effect that counts as drift (mean_min_effect, null_rate_min_effect); else NULL';
+
+REVOKE EXECUTE ON FUNCTION featstore.drift_tests(text, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.drift_tests(text, timestamptz, timestamptz) TO featstore_reader;
+GRANT SELECT ON featstore.monitor_threshold_defaults, featstore.drift TO featstore_reader;
+
+CREATE FUNCTION featstore.evaluate_drift(feature_group text, period_start timestamptz,
+										 period_end timestamptz)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'featstore_evaluate_drift'
+LANGUAGE C VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.evaluate_drift(text, timestamptz, timestamptz) IS 'Evaluate the drift of a group''s stored period [period_start, period_end) as the monitor does, opening or resolving the drift alerts of the features whose statistics the caller may see; takes featstore_editor; returns how many of them have drift';
+REVOKE EXECUTE ON FUNCTION featstore.evaluate_drift(text, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.evaluate_drift(text, timestamptz, timestamptz) TO featstore_reader;
+
+-- ---- src/sql/60_training.sql, identically ----
 -- featstore training sets (issue 12): a service's features joined point in
 -- time to a stored copy of a spine, frozen at as_of, so that the set's rows
 -- never change; and the lineage from features to services to training
@@ -1481,3 +1632,108 @@ REVOKE EXECUTE ON FUNCTION featstore.create_training_set(text, text, text, times
 	featstore.drop_training_set(text, boolean, boolean), featstore.verify_training_set(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION featstore.create_training_set(text, text, text, timestamptz, boolean, text, text, text[], name),
 	featstore.drop_training_set(text, boolean, boolean), featstore.verify_training_set(text) TO featstore_reader;
+
+-- ---- src/sql/62_backfill.sql, identically ----
+-- featstore backfills (issue 12): a shadow table loaded beside a group's
+-- history, validated against it, and promoted into it in one transaction.
+-- The statements are BACKFILL / VALIDATE / PROMOTE / ABORT BACKFILL; the
+-- functions below are their twins.  docs/backfills.md.
+
+-- A step of a backfill writes one definition_history row; its verdict (a
+-- validation's, a forced promote's) goes in detail.
+ALTER TABLE featstore.definition_history ADD COLUMN detail text;
+-- the object types of the history: part bf adds 'backfill' (other parts of
+-- issue 12 add theirs to the same list when merged)
+ALTER TABLE featstore.definition_history
+	DROP CONSTRAINT definition_history_object_type_check,
+	ADD CONSTRAINT definition_history_object_type_check
+	CHECK (object_type IN ('entity', 'feature group', 'feature service', 'training set', 'backfill'));
+COMMENT ON COLUMN featstore.definition_history.detail IS 'What the change decided, where a statement reports it (a backfill''s validation verdict, a forced promote); NULL otherwise';
+
+CREATE TABLE featstore.backfills (
+	name			text PRIMARY KEY CHECK (name <> ''),
+	group_name		text NOT NULL REFERENCES featstore.feature_groups (name),
+	range_from		timestamptz NOT NULL,
+	range_to		timestamptz NOT NULL,
+	shadow			regclass,
+	shadow_name		text NOT NULL,
+	state			text NOT NULL DEFAULT 'open'
+		CHECK (state IN ('open', 'validated', 'failed', 'promoted', 'aborted')),
+	verdict			text,
+	thresholds		jsonb NOT NULL DEFAULT '{}',
+	created_at		timestamptz NOT NULL DEFAULT now(),
+	created_by		name NOT NULL,
+	validated_at	timestamptz,
+	validated_by	name,
+	finished_at		timestamptz,
+	finished_by		name,
+	promoted_rows	bigint,
+	promoted_created_at timestamptz,
+	forced			boolean NOT NULL DEFAULT false,
+	CONSTRAINT backfills_range_check CHECK (range_from < range_to),
+	CONSTRAINT backfills_shadow_check CHECK ((shadow IS NULL) = (state IN ('promoted', 'aborted')))
+);
+CREATE INDEX backfills_group_idx ON featstore.backfills (group_name);
+COMMENT ON TABLE featstore.backfills IS 'Backfills of feature groups (BACKFILL FEATURE GROUP ... AS name): one row per backfill, its shadow table while it is open, its state and last verdict';
+COMMENT ON COLUMN featstore.backfills.name IS 'Backfill name, unique in the database';
+COMMENT ON COLUMN featstore.backfills.group_name IS 'The feature group it fills';
+COMMENT ON COLUMN featstore.backfills.range_from IS 'Start of the event_timestamp range it replaces (inclusive)';
+COMMENT ON COLUMN featstore.backfills.range_to IS 'End of the range (exclusive)';
+COMMENT ON COLUMN featstore.backfills.shadow IS 'The shadow table, in the group''s schema and owned by the group table''s owner; NULL once promoted or aborted (the shadow is dropped)';
+COMMENT ON COLUMN featstore.backfills.shadow_name IS 'The shadow table''s qualified name as created, kept after it is dropped';
+COMMENT ON COLUMN featstore.backfills.state IS 'open (loading), validated (the last validation passed), failed (it failed), promoted, aborted';
+COMMENT ON COLUMN featstore.backfills.verdict IS 'The last validation''s verdict: passed, or failed with its reasons; NULL before the first';
+COMMENT ON COLUMN featstore.backfills.thresholds IS 'Thresholds set for this backfill (VALIDATE BACKFILL ... WITH (...)); the others take their defaults';
+COMMENT ON COLUMN featstore.backfills.created_at IS 'When the backfill was opened';
+COMMENT ON COLUMN featstore.backfills.created_by IS 'Role that opened it';
+COMMENT ON COLUMN featstore.backfills.validated_at IS 'When it was last validated';
+COMMENT ON COLUMN featstore.backfills.validated_by IS 'Role that last validated it';
+COMMENT ON COLUMN featstore.backfills.finished_at IS 'When it was promoted or aborted';
+COMMENT ON COLUMN featstore.backfills.finished_by IS 'Role that promoted or aborted it';
+COMMENT ON COLUMN featstore.backfills.promoted_rows IS 'Rows the promote inserted into the history table';
+COMMENT ON COLUMN featstore.backfills.promoted_created_at IS 'The created_at of every promoted row: the promote time';
+COMMENT ON COLUMN featstore.backfills.forced IS 'Promoted with FORCE over a failed or missing validation';
+SELECT pg_catalog.pg_extension_config_dump('featstore.backfills', '');
+-- a backfill's verdict and thresholds describe the group's data: readable
+-- where the data is, as the monitor's tables (featstore.group_visible)
+ALTER TABLE featstore.backfills ENABLE ROW LEVEL SECURITY;
+CREATE POLICY backfills_visible ON featstore.backfills FOR SELECT
+	USING (featstore.group_visible(group_name));
+
+CREATE FUNCTION featstore.open_backfill(feature_group text, name text,
+	range_from timestamptz, range_to timestamptz)
+RETURNS regclass AS 'MODULE_PATHNAME', 'featstore_open_backfill' LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.open_backfill(text, text, timestamptz, timestamptz) IS 'BACKFILL FEATURE GROUP g AS name FROM range_from TO range_to as a function; returns the shadow table';
+
+CREATE FUNCTION featstore.validate_backfill(name text, thresholds jsonb DEFAULT NULL)
+RETURNS TABLE (check_name text, feature name, current_value double precision,
+	shadow_value double precision, statistic double precision,
+	threshold double precision, verdict text, detail text)
+AS 'MODULE_PATHNAME', 'featstore_validate_backfill' LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.validate_backfill(text, jsonb) IS 'VALIDATE BACKFILL name [WITH (...)] as a function: the report, one row per check (the last row is the verdict); thresholds (a JSON object) are stored for the backfill';
+
+CREATE FUNCTION featstore.promote_backfill(name text, force boolean DEFAULT false)
+RETURNS bigint AS 'MODULE_PATHNAME', 'featstore_promote_backfill' LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.promote_backfill(text, boolean) IS 'PROMOTE BACKFILL name [FORCE] as a function; returns the rows inserted into the history table';
+
+CREATE FUNCTION featstore.abort_backfill(name text)
+RETURNS void AS 'MODULE_PATHNAME', 'featstore_abort_backfill' LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.abort_backfill(text) IS 'ABORT BACKFILL name as a function: drops the shadow';
+
+GRANT SELECT ON featstore.backfills TO featstore_reader;
+REVOKE EXECUTE ON FUNCTION featstore.open_backfill(text, text, timestamptz, timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION featstore.validate_backfill(text, jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION featstore.promote_backfill(text, boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION featstore.abort_backfill(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION featstore.open_backfill(text, text, timestamptz, timestamptz) TO featstore_reader;
+GRANT EXECUTE ON FUNCTION featstore.validate_backfill(text, jsonb) TO featstore_reader;
+GRANT EXECUTE ON FUNCTION featstore.promote_backfill(text, boolean) TO featstore_reader;
+GRANT EXECUTE ON FUNCTION featstore.abort_backfill(text) TO featstore_reader;
+
+CREATE FUNCTION featstore.backfill_shadow_changed() RETURNS trigger
+AS 'MODULE_PATHNAME', 'featstore_backfill_shadow_changed' LANGUAGE C;
+COMMENT ON FUNCTION featstore.backfill_shadow_changed() IS 'Statement trigger on a backfill''s shadow: a write sends a validated or failed backfill back to state open, so that only validated rows are promoted without FORCE';
