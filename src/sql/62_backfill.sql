@@ -6,8 +6,8 @@
 -- A step of a backfill writes one definition_history row; its verdict (a
 -- validation's, a forced promote's) goes in detail.
 ALTER TABLE featstore.definition_history ADD COLUMN detail text;
--- the object types of the history: part bf adds 'backfill' (other parts of
--- issue 12 add theirs to the same list when merged)
+-- the object types of the history, now with training sets (60_training.sql)
+-- and backfills
 ALTER TABLE featstore.definition_history
 	DROP CONSTRAINT definition_history_object_type_check,
 	ADD CONSTRAINT definition_history_object_type_check
