@@ -101,6 +101,8 @@ static FsServiceDef *ParseCreateService(FsParser *p, bool or_replace);
 static List *ParseAlterGroupActions(FsParser *p);
 static FsFeatureDef *ParseFeatureTarget(FsParser *p, FsAlterAction *act);
 static void ParseAlterFeature(FsParser *p, FsAlterAction *act);
+static bool ParseAlterFeaturePii(FsParser *p, FsAlterAction *act);
+static void ParsePiiTag(FsParser *p, FsFeatureDef *def);
 static void ParseAlterGroupSet(FsParser *p, FsAlterAction *act);
 static FsFeatureDef *ParseFeatureDef(FsParser *p, bool computed);
 static void ParseComputation(FsParser *p, FsFeatureDef *def);
@@ -575,7 +577,7 @@ ParseGroupOptions(FsParser *p, FsGroupDef *def)
 
 /*
  * ParseFeatureDef parses:
- *	name type [AS ...] ['description' | DESCRIPTION 'description'] [TAGS (...)]
+ *	name type [AS ...] ['description' | DESCRIPTION 'description'] [TAGS (...)] [PII]
  * AS ... is required when computed (a group FROM a source) and refused
  * otherwise, see ParseComputation.
  */
@@ -601,6 +603,7 @@ ParseFeatureDef(FsParser *p, bool computed)
 		def->description = ParseString(p, "a description string");
 	if (AcceptWord(p, "tags"))
 		def->tags = ParseStringList(p, "a tag string");
+	ParsePiiTag(p, def);
 	return def;
 }
 
@@ -843,6 +846,7 @@ ParseFeatureTarget(FsParser *p, FsAlterAction *act)
  * ParseAlterFeature parses what follows ALTER FEATURE:
  *	name TYPE type | name SET DATA TYPE type
  *	name SET DESCRIPTION s | name SET TAGS (...)
+ *	name SET PII | name DROP PII
  */
 static void
 ParseAlterFeature(FsParser *p, FsAlterAction *act)
@@ -856,6 +860,8 @@ ParseAlterFeature(FsParser *p, FsAlterAction *act)
 		act->feature->type_text = ParseTypeText(p, &act->feature->type_location);
 		return;
 	}
+	if (ParseAlterFeaturePii(p, act))
+		return;
 	ExpectWord(p, "set");
 	if (AcceptWord(p, "description"))
 	{
@@ -868,7 +874,41 @@ ParseAlterFeature(FsParser *p, FsAlterAction *act)
 		act->tags = ParseStringList(p, "a tag string");
 	}
 	else
-		SyntaxError(p, "TYPE, SET DESCRIPTION or SET TAGS");
+		SyntaxError(p, "TYPE, SET DESCRIPTION, SET TAGS, SET PII or DROP PII");
+}
+
+/*
+ * ParseAlterFeaturePii parses SET PII and DROP PII after ALTER FEATURE name;
+ * it returns false, consuming nothing, when neither follows.
+ */
+static bool
+ParseAlterFeaturePii(FsParser *p, FsAlterAction *act)
+{
+	if (!(PeekWord(p, "set") && PeekWordAt(p, 1, "pii")) && !PeekWord(p, "drop"))
+		return false;
+	act->kind = FS_ALTER_FEATURE_PII;
+	act->bool_value = AcceptWord(p, "set");
+	if (!act->bool_value)
+		ExpectWord(p, "drop");
+	ExpectWord(p, "pii");
+	return true;
+}
+
+/*
+ * ParsePiiTag parses a feature definition's optional PII tag, its last
+ * option; a second one is refused as any repeated option is.
+ */
+static void
+ParsePiiTag(FsParser *p, FsFeatureDef *def)
+{
+	int			loc = Peek(p)->location;
+
+	if (!AcceptWord(p, "pii"))
+		return;
+	if (PeekWord(p, "pii"))
+		RedundantOption(p, Peek(p)->location, "PII");
+	def->pii = true;
+	def->pii_location = loc;
 }
 
 /*
@@ -1047,12 +1087,12 @@ ParseTextUntil(FsParser *p, FsTextEnd at_end, const char *what, int *location)
 	return pnstrdup(p->source + start, p->tokens[p->pos - 1].end - start);
 }
 
-/* TypeEnds: a type name ends at a string (the description), TAGS, DESCRIPTION or AS */
+/* TypeEnds: a type name ends at a string (the description), TAGS, DESCRIPTION, AS or PII */
 static bool
 TypeEnds(FsParser *p)
 {
 	return Peek(p)->code == SCONST || PeekWord(p, "tags") ||
-		PeekWord(p, "description") || PeekWord(p, "as");
+		PeekWord(p, "description") || PeekWord(p, "as") || PeekWord(p, "pii");
 }
 
 /* WhereEnds: a group's WHERE condition ends at WINDOW END or FEATURES */
@@ -1062,12 +1102,12 @@ WhereEnds(FsParser *p)
 	return (PeekWord(p, "window") && PeekWordAt(p, 1, "end")) || PeekWord(p, "features");
 }
 
-/* ExpressionEnds: an expression feature ends at OVER, DEFAULT or its description */
+/* ExpressionEnds: an expression feature ends at OVER, DEFAULT, its description or PII */
 static bool
 ExpressionEnds(FsParser *p)
 {
 	return Peek(p)->code == SCONST || PeekWord(p, "over") || PeekWord(p, "default") ||
-		PeekWord(p, "description") || PeekWord(p, "tags");
+		PeekWord(p, "description") || PeekWord(p, "tags") || PeekWord(p, "pii");
 }
 
 /* ParseDescriptionOrOwner accepts DESCRIPTION 'x' or OWNER 'x', each at most once */

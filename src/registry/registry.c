@@ -1144,6 +1144,8 @@ InsertFeatureRow(const char *group_name, const FsFeature *f, const FsFeatureDef 
 	fv[5] = Int32GetDatum(f->position);
 	RegSpi("INSERT INTO featstore.features (group_name, name, data_type, description, tags, position) "
 		   "VALUES ($1, $2, $3, $4, $5, $6)", 6, ft, fv, fn, true);
+	if (fd->pii)
+		RegistryStoreFeaturePii(group_name, fd);
 }
 
 /* ------------------------------------------------------------------------
@@ -1162,6 +1164,7 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 	ListCell   *lc;
 	StringInfoData detail;
 	Datum		gname = CStringGetTextDatum(name);
+	bool		tags_only = true;	/* only PII tags: no value changes */
 
 	initStringInfo(&detail);
 	registry_error_location = location;
@@ -1216,7 +1219,11 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 			case FS_ALTER_SET_SCHEDULE:
 				RegistryAlterTransformSchedule(group, act->text_value, &detail);
 				break;
+			case FS_ALTER_FEATURE_PII:
+				RegistryAlterFeaturePii(group, target, act->bool_value, &detail);
+				break;
 		}
+		tags_only = tags_only && act->kind == FS_ALTER_FEATURE_PII;
 	}
 
 	RegSpi("UPDATE featstore.feature_groups SET updated_at = now() WHERE name = $1",
@@ -1224,7 +1231,13 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 	registry_error_location = location;
 	RecordHistory("ALTER FEATURE GROUP", "feature group", name, stmt_text);
 	group = RegistryLookupGroup(name, false);
-	FireGroupChange(FS_GROUP_ALTERED, group);
+
+	/*
+	 * A PII tag changes no stored value: the online store need not follow
+	 * (it would rewrite every key of an online group).
+	 */
+	if (!tags_only)
+		FireGroupChange(FS_GROUP_ALTERED, group);
 	SPI_finish();
 	return MakeResult("ALTER FEATURE GROUP", "feature group", name,
 					  detail.len ? detail.data : NULL);

@@ -40,6 +40,11 @@ extern void RegistryStoreTransform(const FsGroupDef *def, List *keys, List *feat
 extern void RegistryAlterTransformSchedule(const FsGroup *group, const char *schedule_text,
 										   StringInfo detail);
 
+/* registry_pii.c: the PII tag of features (FsFeatureDef.pii, SET PII / DROP PII) */
+extern void RegistryStoreFeaturePii(const char *group_name, const FsFeatureDef *fd);
+extern void RegistryAlterFeaturePii(FsGroup *group, FsFeature *target, bool pii,
+									StringInfo detail);
+
 /* registry_lookup.c */
 extern List *RegistryLoadKeys(const char *entity);
 extern bool RegistryHasSourceGroups(void);
