@@ -9,6 +9,7 @@
 #include "extension.h"
 #include "ddl/ddl.h"
 #include "online/online.h"
+#include "pii/pii.h"
 #include "pit/pit.h"
 
 PG_MODULE_MAGIC;
@@ -23,4 +24,5 @@ _PG_init(void)
 	DdlLangInit();
 	PitInit();
 	OnlineInit();
+	PiiInit();
 }
