@@ -125,6 +125,26 @@ SELECT s.user_id, s.ts, q.dom
 			   FROM pii.pii_profile) q ON q.user_id = s.user_id
 	   AND featstore.pit_match(q.event_timestamp, q.created_at, s.ts)
  ORDER BY 1, 2;
+-- an attacker's own security_barrier view over the history table, which
+-- the planner does not flatten, renames nothing away
+RESET ROLE;
+GRANT CREATE ON SCHEMA pii TO pii_analyst;
+SET ROLE pii_analyst;
+CREATE VIEW pii.analyst_view WITH (security_barrier) AS
+	SELECT user_id, event_timestamp, created_at, lower(email_domain) AS d, age_band FROM pii.pii_profile;
+SELECT s.user_id, v.d, v.age_band FROM pii.spine s
+  LEFT JOIN pii.analyst_view v ON v.user_id = s.user_id AND featstore.pit_match(v.event_timestamp, v.created_at, s.ts)
+ ORDER BY s.user_id, s.ts;
+DROP VIEW pii.analyst_view;
+RESET ROLE;
+REVOKE CREATE ON SCHEMA pii FROM pii_analyst;
+-- the group's owner is no member either: masked through featstore, though
+-- its own SELECT reads the table
+SET ROLE pii_owner;
+SELECT * FROM featstore.pit_join(NULL::record, 'pii.spine', features => '{pii_profile.email_domain}')
+  AS t(user_id bigint, ts timestamptz, email_domain text)
+ ORDER BY user_id, ts;
+SET ROLE pii_analyst;
 -- each strategy masks
 SET featstore.pit_strategy = 'merge';
 SELECT s.user_id, p.email_domain, p.age_band FROM pii.spine s
