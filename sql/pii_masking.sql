@@ -294,8 +294,12 @@ SET ROLE pii_analyst;
 SELECT status, features FROM featstore.online_features('pii_profile', '1');
 SELECT o.status, o.features FROM unnest(ARRAY['1', '2']) u, featstore.online_features('pii_profile', u) o;
 SELECT * FROM featstore.verify_online('pii_profile');
+-- the worker's errors may quote a failing row's values: hidden from a
+-- non-member for a group with PII features
+SELECT featstore.online_error_visible('pii_profile') AS profile_errors;
 SET ROLE pii_member;
 SELECT status, features FROM featstore.online_features('pii_profile', '1');
+SELECT featstore.online_error_visible('pii_profile') AS profile_errors;
 RESET ROLE;
 -- verify_online hides PII in both expected and actual: a row written with
 -- change capture off leaves Redis behind

@@ -1278,8 +1278,11 @@ GroupErrorVisible(const char *name)
 	if (fs == NULL || !OidIsValid(fs->relid))
 		return false;
 	group = OnlineGroupFromRegistry(fs);
+
+	/* an error may quote a value of the failing row: PII for members only */
 	return OnlineGroupReadable(group, GetUserId()) &&
-		check_enable_rls(group->relid, InvalidOid, true) != RLS_ENABLED;
+		check_enable_rls(group->relid, InvalidOid, true) != RLS_ENABLED &&
+		PiiMaskedFeatures(name) == NIL;
 }
 
 /*
