@@ -205,6 +205,25 @@ RESET ROLE;
 -- a superuser is a member of every role
 SELECT user_id, ts, email_domain, nickname FROM pii.training ORDER BY user_id, ts;
 
+-- a training set's view (pit_join's SQL over the spine copy) masks for
+-- whoever reads it; its checksum counts PII features as NULL for every
+-- role, so it verifies the same for a member, a non-member and a superuser
+SET ROLE pii_owner;
+SELECT command, object_name FROM featstore.exec($$
+	CREATE FEATURE SERVICE pii_model FEATURES (pii_profile.email_domain, pii_profile.age_band, pii_scores.nickname);
+	CREATE TRAINING SET pii.pii_train FOR SERVICE pii_model FROM pii.spine AS OF '2026-11-10 00:00+00';
+$$);
+GRANT SELECT ON pii.pii_train, pii.pii_train_spine TO pii_member, pii_analyst;
+RESET ROLE;
+SET ROLE pii_analyst;
+SELECT * FROM pii.pii_train ORDER BY user_id, ts;
+SELECT spine_unchanged, unchanged FROM featstore.verify_training_set('pii_train');
+SET ROLE pii_member;
+SELECT * FROM pii.pii_train ORDER BY user_id, ts;
+SELECT spine_unchanged, unchanged FROM featstore.verify_training_set('pii_train');
+RESET ROLE;
+SELECT spine_unchanged, unchanged FROM featstore.verify_training_set('pii_train');
+
 -- a prepared statement decides at each EXECUTE, from the current role, on
 -- the one cached generic plan
 SET plan_cache_mode = force_generic_plan;
@@ -336,6 +355,8 @@ RESET ROLE;
 SET ROLE pii_owner;
 DROP VIEW pii.training;
 SELECT command, object_name FROM featstore.exec($$
+	DROP TRAINING SET pii_train;
+	DROP FEATURE SERVICE pii_model;
 	DROP FEATURE GROUP pii_profile;
 	DROP FEATURE GROUP pii_scores;
 	DROP FEATURE GROUP pii_clicks;

@@ -16,7 +16,9 @@ typedef enum FsStmtKind
 	FS_STMT_ALTER_GROUP,
 	FS_STMT_DROP_GROUP,
 	FS_STMT_CREATE_SERVICE,
-	FS_STMT_DROP_SERVICE
+	FS_STMT_DROP_SERVICE,
+	FS_STMT_CREATE_TRAINING_SET,
+	FS_STMT_DROP_TRAINING_SET
 } FsStmtKind;
 
 /* One parsed statement of a featstore block */
@@ -29,6 +31,7 @@ typedef struct FsStatement
 	FsEntityDef *entity;		/* CREATE ENTITY */
 	FsGroupDef *group;			/* CREATE FEATURE GROUP */
 	FsServiceDef *service;		/* CREATE FEATURE SERVICE */
+	FsTrainingSetDef *training_set; /* CREATE TRAINING SET */
 
 	char	   *name;			/* ALTER / DROP target */
 	int			name_location;

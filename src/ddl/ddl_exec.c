@@ -247,6 +247,12 @@ DdlExecuteStatement(FsStatement *stmt)
 		case FS_STMT_DROP_SERVICE:
 			registry_error_location = stmt->name_location;
 			return RegistryDropService(stmt->name, stmt->missing_ok, stmt->text);
+		case FS_STMT_CREATE_TRAINING_SET:
+			return RegistryCreateTrainingSet(stmt->training_set, stmt->text);
+		case FS_STMT_DROP_TRAINING_SET:
+			registry_error_location = stmt->name_location;
+			return RegistryDropTrainingSet(stmt->name, stmt->missing_ok, stmt->cascade,
+										   stmt->text);
 	}
 	elog(ERROR, "unrecognized featstore statement kind %d", (int) stmt->kind);
 	return NULL;

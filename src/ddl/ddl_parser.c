@@ -17,6 +17,7 @@
 #include "nodes/parsenodes.h"
 #include "parser/scanner.h"
 #include "parser/gram.h"
+#include "utils/builtins.h"
 
 #include "ddl/ddl.h"
 
@@ -90,6 +91,10 @@ static FsStatement *ParseStatement(FsParser *p);
 static FsStatement *ParseCreate(FsParser *p);
 static FsStatement *ParseAlter(FsParser *p);
 static FsStatement *ParseDrop(FsParser *p);
+static FsStatement *ParseCreateTrainingSet(FsParser *p, FsStatement *stmt);
+static void ParseTrainingSetSpine(FsParser *p, FsTrainingSetDef *def);
+static void ParseTrainingSetOptions(FsParser *p, FsTrainingSetDef *def);
+static FsStatement *ParseDropTrainingSet(FsParser *p, FsStatement *stmt);
 static FsEntityDef *ParseCreateEntity(FsParser *p, int location);
 static FsGroupDef *ParseCreateGroup(FsParser *p);
 static void ParseGroupSource(FsParser *p, FsGroupDef *def);
@@ -317,8 +322,11 @@ ParseCreate(FsParser *p)
 		stmt->entity = ParseCreateEntity(p, stmt->location);
 		return stmt;
 	}
+	if (!or_replace && PeekWord(p, "training"))
+		return ParseCreateTrainingSet(p, stmt);
 	if (!AcceptWord(p, "feature"))
-		SyntaxError(p, or_replace ? "FEATURE SERVICE" : "ENTITY, FEATURE GROUP or FEATURE SERVICE");
+		SyntaxError(p, or_replace ? "FEATURE SERVICE" :
+					"ENTITY, FEATURE GROUP, FEATURE SERVICE or TRAINING SET");
 	if (!or_replace && AcceptWord(p, "group"))
 	{
 		stmt->kind = FS_STMT_CREATE_GROUP;
@@ -1019,6 +1027,8 @@ ParseDrop(FsParser *p)
 
 	stmt->location = Peek(p)->location;
 	ExpectWord(p, "drop");
+	if (PeekWord(p, "training"))
+		return ParseDropTrainingSet(p, stmt);
 	if (AcceptWord(p, "entity"))
 		stmt->kind = FS_STMT_DROP_ENTITY;
 	else
@@ -1044,6 +1054,129 @@ ParseDrop(FsParser *p)
 		else
 			AcceptWord(p, "restrict");
 	}
+	return stmt;
+}
+
+/*
+ * ParseCreateTrainingSet parses (after CREATE):
+ *	TRAINING SET [schema.]name FOR SERVICE service FROM spine
+ *	[AS OF 'timestamptz'] [STRICT] [DESCRIPTION s] [OWNER s] [TAGS (...)]
+ * The options come in any order, each at most once.
+ */
+static FsStatement *
+ParseCreateTrainingSet(FsParser *p, FsStatement *stmt)
+{
+	FsTrainingSetDef *def = palloc0(sizeof(FsTrainingSetDef));
+
+	ExpectWord(p, "training");
+	ExpectWord(p, "set");
+	stmt->kind = FS_STMT_CREATE_TRAINING_SET;
+	stmt->training_set = def;
+	def->location = Peek(p)->location;
+	def->as_of_location = -1;
+	def->name = ParseName(p, "a training set name");
+	if (AcceptChar(p, '.'))
+	{
+		def->schema_name = def->name;
+		def->location = Peek(p)->location;
+		def->name = ParseName(p, "a training set name");
+	}
+	ExpectWord(p, "for");
+	ExpectWord(p, "service");
+	def->service_location = Peek(p)->location;
+	def->service_name = ParseName(p, "a feature service name");
+	ExpectWord(p, "from");
+	ParseTrainingSetSpine(p, def);
+	ParseTrainingSetOptions(p, def);
+	return stmt;
+}
+
+/*
+ * ParseTrainingSetSpine parses a training set's spine: a [schema.]name,
+ * kept quoted so that pit_join's spine rules read it back as written, or a
+ * parenthesised query, kept as the text inside the parentheses.
+ */
+static void
+ParseTrainingSetSpine(FsParser *p, FsTrainingSetDef *def)
+{
+	def->spine_location = Peek(p)->location;
+	if (AcceptChar(p, '('))
+	{
+		int			depth = 1;
+		int			first = p->pos;
+
+		while (Peek(p)->code != 0 && depth > 0)
+		{
+			if (Peek(p)->code == '(')
+				depth++;
+			else if (Peek(p)->code == ')')
+				depth--;
+			if (depth > 0)
+				p->pos++;
+		}
+		if (p->pos == first)
+			SyntaxError(p, "a query");
+		def->spine = pnstrdup(p->source + p->tokens[first].location,
+							  p->tokens[p->pos - 1].end - p->tokens[first].location);
+		ExpectChar(p, ')');
+		return;
+	}
+	def->spine = pstrdup(quote_identifier(ParseName(p, "a spine table or view name, or a query in parentheses")));
+	if (AcceptChar(p, '.'))
+		def->spine = psprintf("%s.%s", def->spine,
+							  quote_identifier(ParseName(p, "a spine table or view name")));
+}
+
+/* ParseTrainingSetOptions parses AS OF, STRICT, DESCRIPTION, OWNER and TAGS */
+static void
+ParseTrainingSetOptions(FsParser *p, FsTrainingSetDef *def)
+{
+	bool		seen_tags = false;
+
+	for (;;)
+	{
+		int			loc = Peek(p)->location;
+
+		if (AcceptWord(p, "as"))
+		{
+			ExpectWord(p, "of");
+			if (def->as_of_text)
+				RedundantOption(p, loc, "AS OF");
+			def->as_of_location = Peek(p)->location;
+			def->as_of_text = ParseString(p, "a timestamp string such as '2026-11-20 00:00+00'");
+		}
+		else if (AcceptWord(p, "strict"))
+		{
+			if (def->strict)
+				RedundantOption(p, loc, "STRICT");
+			def->strict = true;
+		}
+		else if (AcceptWord(p, "tags"))
+		{
+			if (seen_tags)
+				RedundantOption(p, loc, "TAGS");
+			seen_tags = true;
+			def->tags = ParseStringList(p, "a tag string");
+		}
+		else if (!ParseDescriptionOrOwner(p, &def->description, &def->owner))
+			break;
+	}
+}
+
+/* ParseDropTrainingSet parses (after DROP): TRAINING SET [IF EXISTS] name [CASCADE | RESTRICT] */
+static FsStatement *
+ParseDropTrainingSet(FsParser *p, FsStatement *stmt)
+{
+	ExpectWord(p, "training");
+	ExpectWord(p, "set");
+	stmt->kind = FS_STMT_DROP_TRAINING_SET;
+	stmt->missing_ok = ParseIfExists(p, false);
+	stmt->name_location = Peek(p)->location;
+	stmt->name = ParseName(p, "a training set name");
+	if (AcceptWord(p, "cascade"))
+		stmt->cascade = true;
+	else
+		AcceptWord(p, "restrict");
 	return stmt;
 }
 

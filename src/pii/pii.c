@@ -34,8 +34,13 @@
 static ExecutorStart_hook_type prev_executor_start = NULL;
 static ExecutorEnd_hook_type prev_executor_end = NULL;
 
-/* executors running in this backend, and the depth at each open subtransaction */
+/*
+ * Executors running in this backend; forced-masking sections open
+ * (PiiBeginForcedMask); both as they were when each open subtransaction
+ * started, in pairs.
+ */
 static int	pii_depth = 0;
+static int	pii_forced = 0;
 static List *pii_subxact_depths = NIL;	/* in TopMemoryContext */
 
 /* "group.feature" names masked in the current statement, in TopMemoryContext */
@@ -72,6 +77,8 @@ PiiCallerIsReader(void)
 {
 	Oid			role = get_role_oid(PII_READER_ROLE, true);
 
+	if (pii_forced > 0)
+		return false;
 	if (superuser())
 		return true;
 	return OidIsValid(role) && is_member_of_role(GetUserId(), role);
@@ -103,6 +110,26 @@ PiiListHas(List *names, const char *name)
 	return false;
 }
 
+/*
+ * PiiBeginForcedMask starts a section in which every role is masked, a
+ * superuser too, and nothing is noted: a training set's checksum is
+ * computed so, the same for every role and telling nothing of the values.
+ * PiiEndForcedMask ends it; an abort ends it too.
+ */
+void
+PiiBeginForcedMask(void)
+{
+	pii_forced++;
+}
+
+/* PiiEndForcedMask ends the innermost PiiBeginForcedMask section */
+void
+PiiEndForcedMask(void)
+{
+	if (pii_forced > 0)
+		pii_forced--;
+}
+
 /* PiiNoteMasked records that the statement masked group.feature */
 void
 PiiNoteMasked(const char *group_name, const char *feature_name)
@@ -121,7 +148,7 @@ PiiNoteMaskedName(const char *qualified_name)
 {
 	MemoryContext old;
 
-	if (IsParallelWorker() || PiiListHas(pii_pending, qualified_name))
+	if (IsParallelWorker() || pii_forced > 0 || PiiListHas(pii_pending, qualified_name))
 		return;
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	if (pii_pending == NIL)
@@ -228,6 +255,7 @@ PiiXactCallback(XactEvent event, void *arg)
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			pii_depth = 0;
+			pii_forced = 0;
 			PiiClearPending();
 			break;
 		default:
@@ -258,15 +286,23 @@ PiiSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 		case SUBXACT_EVENT_START_SUB:
 			old = MemoryContextSwitchTo(TopMemoryContext);
 			pii_subxact_depths = lappend_int(pii_subxact_depths, pii_depth);
+			pii_subxact_depths = lappend_int(pii_subxact_depths, pii_forced);
 			MemoryContextSwitchTo(old);
 			break;
 		case SUBXACT_EVENT_ABORT_SUB:
-			if (pii_subxact_depths != NIL)
-				pii_depth = llast_int(pii_subxact_depths);
+			if (list_length(pii_subxact_depths) >= 2)
+			{
+				pii_forced = llast_int(pii_subxact_depths);
+				pii_depth = list_nth_int(pii_subxact_depths,
+										 list_length(pii_subxact_depths) - 2);
+			}
 			/* FALLTHROUGH */
 		case SUBXACT_EVENT_COMMIT_SUB:
-			if (pii_subxact_depths != NIL)
+			if (list_length(pii_subxact_depths) >= 2)
+			{
 				pii_subxact_depths = list_delete_last(pii_subxact_depths);
+				pii_subxact_depths = list_delete_last(pii_subxact_depths);
+			}
 			break;
 		default:
 			break;

@@ -22,6 +22,8 @@
 
 extern void PiiInit(void);
 extern bool PiiCallerIsReader(void);
+extern void PiiBeginForcedMask(void);
+extern void PiiEndForcedMask(void);
 extern List *PiiMaskedFeatures(const char *group_name);
 extern bool PiiListHas(List *names, const char *name);
 extern void PiiNoteMasked(const char *group_name, const char *feature_name);

@@ -150,6 +150,30 @@ typedef struct FsServiceDef
 	int			location;
 } FsServiceDef;
 
+/*
+ * CREATE TRAINING SET (registry_training.c): a service's features joined
+ * point-in-time to a copy of a spine, frozen at as_of
+ */
+typedef struct FsTrainingSetDef
+{
+	char	   *name;
+	char	   *schema_name;	/* NULL: first schema of search_path */
+	char	   *service_name;
+	char	   *spine;			/* a table or view name, or one query */
+	char	   *as_of_text;		/* AS OF 'timestamptz'; NULL: transaction start */
+	bool		as_of_given;	/* the SQL twin passes a timestamptz instead */
+	TimestampTz as_of;
+	bool		strict;
+	char	   *description;
+	char	   *owner;
+	List	   *tags;			/* of char * */
+	int			location;
+	int			service_location;
+	int			spine_location;
+	int			as_of_location;
+	Oid			view_relid;		/* set by RegistryCreateTrainingSet */
+} FsTrainingSetDef;
+
 /* What a registry operation did, reported as one row of featstore.exec() */
 typedef struct FsResult
 {
@@ -234,5 +258,10 @@ extern FsResult *RegistryDropGroup(const char *name, bool missing_ok, bool casca
 extern FsResult *RegistryCreateService(FsServiceDef *def, const char *stmt_text);
 extern FsResult *RegistryDropService(const char *name, bool missing_ok,
 									 const char *stmt_text);
+
+/* registry_training.c: training sets, and the guards on what they use */
+extern FsResult *RegistryCreateTrainingSet(FsTrainingSetDef *def, const char *stmt_text);
+extern FsResult *RegistryDropTrainingSet(const char *name, bool missing_ok, bool cascade,
+										 const char *stmt_text);
 
 #endif							/* FEATSTORE_REGISTRY_H */

@@ -14,7 +14,8 @@ $pii_role$;
 ALTER TABLE featstore.features ADD COLUMN pii boolean NOT NULL DEFAULT false;
 COMMENT ON COLUMN featstore.features.pii IS 'Personal data: featstore returns NULL in place of its values to roles that are not members of featstore_pii_reader (pit_join, the marker join, window_timeline, online_features, verify_online)';
 
--- the catalog as before, with the PII tag as its last column
+-- the catalog as src/sql/60_training.sql makes it, with the PII tag as its
+-- last column
 CREATE OR REPLACE VIEW featstore.catalog AS
 SELECT f.name AS feature_name,
 	   g.name AS group_name,
@@ -38,6 +39,10 @@ SELECT f.name AS feature_name,
 	   w.aggregate,
 	   w.argument AS aggregate_argument,
 	   w.window_text AS feature_window,
+	   (SELECT count(DISTINCT sf.service_name) FROM featstore.service_features sf
+		 WHERE sf.group_name = f.group_name AND sf.feature_name = f.name) AS services,
+	   (SELECT count(*) FROM featstore.training_set_features t
+		 WHERE t.group_name = f.group_name AND t.feature_name = f.name) AS training_sets,
 	   f.pii
   FROM featstore.features f
   JOIN featstore.feature_groups g ON g.name = f.group_name
