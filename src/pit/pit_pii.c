@@ -34,6 +34,19 @@
 /* how deep subqueries are followed; deeper nesting is not looked into */
 #define PII_TRACE_DEPTH 16
 
+/*
+ * What one PitPiiPlan call has looked up of a relation, so that a join with
+ * many features asks the registry once per relation, not once per column
+ */
+typedef struct PiiRelInfo
+{
+	Oid			relid;
+	char	   *group;			/* NULL: not a group's table */
+	List	   *pii;			/* the group's PII features */
+} PiiRelInfo;
+
+static List *pii_rel_cache = NIL;	/* of PiiRelInfo *, during PitPiiPlan */
+
 static void TraceExpr(Query *query, Node *expr, int depth, List **names);
 static void TraceVar(Query *query, Var *var, int depth, List **names);
 static void TraceOutput(Query *query, AttrNumber attno, int depth, List **names);
@@ -58,6 +71,8 @@ PitPiiPlan(PlannerInfo *root, List *scan_tlist, List *map_side,
 
 	*pii_map = NIL;
 	*pii_names = NIL;
+	/* in the planner's memory: never kept from one call (or an error) to the next */
+	pii_rel_cache = NIL;
 	forboth(lc, scan_tlist, ls, map_side)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
@@ -73,6 +88,7 @@ PitPiiPlan(PlannerInfo *root, List *scan_tlist, List *map_side,
 		}
 		i++;
 	}
+	pii_rel_cache = NIL;
 }
 
 /*
@@ -213,23 +229,44 @@ TraceCte(Query *query, RangeTblEntry *rte, AttrNumber attno, int depth, List **n
 	}
 }
 
+/* RelInfo returns what the registry says of a relation, looked up once */
+static PiiRelInfo *
+RelInfo(Oid relid)
+{
+	PiiRelInfo *info;
+	ListCell   *lc;
+
+	foreach(lc, pii_rel_cache)
+	{
+		info = (PiiRelInfo *) lfirst(lc);
+		if (info->relid == relid)
+			return info;
+	}
+	info = palloc0(sizeof(PiiRelInfo));
+	info->relid = relid;
+	info->group = RegistryGroupOfTable(relid);
+	info->pii = info->group ? RegistryPiiFeatures(info->group) : NIL;
+	pii_rel_cache = lappend(pii_rel_cache, info);
+	return info;
+}
+
 /* TraceRelation adds a group table's column (0: every column) if it is PII */
 static void
 TraceRelation(Oid relid, AttrNumber attno, List **names)
 {
-	char	   *group = RegistryGroupOfTable(relid);
+	PiiRelInfo *info = RelInfo(relid);
 	char	   *column;
 
-	if (group == NULL)
+	if (info->pii == NIL)
 		return;
 	if (attno == 0)
 	{
-		AddNames(group, RegistryPiiFeatures(group), NULL, names);
+		AddNames(info->group, info->pii, NULL, names);
 		return;
 	}
 	column = get_attname(relid, attno, true);
 	if (column != NULL)
-		AddNames(group, RegistryPiiFeatures(group), column, names);
+		AddNames(info->group, info->pii, column, names);
 }
 
 /*
