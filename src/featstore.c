@@ -10,6 +10,7 @@
 #include "ddl/ddl.h"
 #include "monitor/monitor.h"
 #include "online/online.h"
+#include "pii/pii.h"
 #include "pit/pit.h"
 #include "registry/registry.h"
 
@@ -27,4 +28,5 @@ _PG_init(void)
 	OnlineInit();
 	MonitorStatsInit();
 	RegistryBackfillInit();
+	PiiInit();
 }

@@ -112,6 +112,8 @@ static FsServiceDef *ParseCreateService(FsParser *p, bool or_replace);
 static List *ParseAlterGroupActions(FsParser *p);
 static FsFeatureDef *ParseFeatureTarget(FsParser *p, FsAlterAction *act);
 static void ParseAlterFeature(FsParser *p, FsAlterAction *act);
+static bool ParseAlterFeaturePii(FsParser *p, FsAlterAction *act);
+static void ParsePiiTag(FsParser *p, FsFeatureDef *def);
 static void ParseAlterGroupSet(FsParser *p, FsAlterAction *act);
 static bool ParseFreshnessOrMonitor(FsParser *p, FsGroupDef *def, bool *seen_freshness,
 									bool *seen_monitor);
@@ -645,7 +647,7 @@ ParseFreshnessOrMonitor(FsParser *p, FsGroupDef *def, bool *seen_freshness,
 
 /*
  * ParseFeatureDef parses:
- *	name type [AS ...] ['description' | DESCRIPTION 'description'] [TAGS (...)]
+ *	name type [AS ...] ['description' | DESCRIPTION 'description'] [TAGS (...)] [PII]
  * AS ... is required when computed (a group FROM a source) and refused
  * otherwise, see ParseComputation.
  */
@@ -671,6 +673,7 @@ ParseFeatureDef(FsParser *p, bool computed)
 		def->description = ParseString(p, "a description string");
 	if (AcceptWord(p, "tags"))
 		def->tags = ParseStringList(p, "a tag string");
+	ParsePiiTag(p, def);
 	return def;
 }
 
@@ -914,6 +917,7 @@ ParseFeatureTarget(FsParser *p, FsAlterAction *act)
  *	name TYPE type | name SET DATA TYPE type
  *	name SET DESCRIPTION s | name SET TAGS (...)
  *	name SET MONITOR ( setting = number, ... ) | name RESET MONITOR ( setting, ... )
+ *	name SET PII | name DROP PII
  */
 static void
 ParseAlterFeature(FsParser *p, FsAlterAction *act)
@@ -934,6 +938,8 @@ ParseAlterFeature(FsParser *p, FsAlterAction *act)
 		act->settings = ParseMonitorSettings(p, false);
 		return;
 	}
+	if (ParseAlterFeaturePii(p, act))
+		return;
 	ExpectWord(p, "set");
 	if (AcceptWord(p, "monitor"))
 	{
@@ -951,7 +957,41 @@ ParseAlterFeature(FsParser *p, FsAlterAction *act)
 		act->tags = ParseStringList(p, "a tag string");
 	}
 	else
-		SyntaxError(p, "TYPE, SET DESCRIPTION, SET TAGS, SET MONITOR or RESET MONITOR");
+		SyntaxError(p, "TYPE, SET DESCRIPTION, SET TAGS, SET MONITOR, RESET MONITOR, SET PII or DROP PII");
+}
+
+/*
+ * ParseAlterFeaturePii parses SET PII and DROP PII after ALTER FEATURE name;
+ * it returns false, consuming nothing, when neither follows.
+ */
+static bool
+ParseAlterFeaturePii(FsParser *p, FsAlterAction *act)
+{
+	if (!(PeekWord(p, "set") && PeekWordAt(p, 1, "pii")) && !PeekWord(p, "drop"))
+		return false;
+	act->kind = FS_ALTER_FEATURE_PII;
+	act->bool_value = AcceptWord(p, "set");
+	if (!act->bool_value)
+		ExpectWord(p, "drop");
+	ExpectWord(p, "pii");
+	return true;
+}
+
+/*
+ * ParsePiiTag parses a feature definition's optional PII tag, its last
+ * option; a second one is refused as any repeated option is.
+ */
+static void
+ParsePiiTag(FsParser *p, FsFeatureDef *def)
+{
+	int			loc = Peek(p)->location;
+
+	if (!AcceptWord(p, "pii"))
+		return;
+	if (PeekWord(p, "pii"))
+		RedundantOption(p, Peek(p)->location, "PII");
+	def->pii = true;
+	def->pii_location = loc;
 }
 
 /*
@@ -1450,12 +1490,12 @@ ParseTextUntil(FsParser *p, FsTextEnd at_end, const char *what, int *location)
 	return pnstrdup(p->source + start, p->tokens[p->pos - 1].end - start);
 }
 
-/* TypeEnds: a type name ends at a string (the description), TAGS, DESCRIPTION or AS */
+/* TypeEnds: a type name ends at a string (the description), TAGS, DESCRIPTION, AS or PII */
 static bool
 TypeEnds(FsParser *p)
 {
 	return Peek(p)->code == SCONST || PeekWord(p, "tags") ||
-		PeekWord(p, "description") || PeekWord(p, "as");
+		PeekWord(p, "description") || PeekWord(p, "as") || PeekWord(p, "pii");
 }
 
 /* WhereEnds: a group's WHERE condition ends at WINDOW END or FEATURES */
@@ -1465,12 +1505,12 @@ WhereEnds(FsParser *p)
 	return (PeekWord(p, "window") && PeekWordAt(p, 1, "end")) || PeekWord(p, "features");
 }
 
-/* ExpressionEnds: an expression feature ends at OVER, DEFAULT or its description */
+/* ExpressionEnds: an expression feature ends at OVER, DEFAULT, its description or PII */
 static bool
 ExpressionEnds(FsParser *p)
 {
 	return Peek(p)->code == SCONST || PeekWord(p, "over") || PeekWord(p, "default") ||
-		PeekWord(p, "description") || PeekWord(p, "tags");
+		PeekWord(p, "description") || PeekWord(p, "tags") || PeekWord(p, "pii");
 }
 
 /* ParseDescriptionOrOwner accepts DESCRIPTION 'x' or OWNER 'x', each at most once */

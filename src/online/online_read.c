@@ -31,6 +31,7 @@
 
 #include "extension.h"
 #include "online/online.h"
+#include "pii/pii.h"
 #include "pit/pit.h"
 #include "registry/registry.h"
 
@@ -81,6 +82,7 @@ typedef struct VerifyState
 	RedisConn  *conn;
 	TimestampTz now;			/* the instant compared at */
 	ReturnSetInfo *rsinfo;		/* where the differences go */
+	List	   *masked;			/* PII features the caller may not see */
 } VerifyState;
 
 /* CollectExpected's list, with what it encodes by */
@@ -196,7 +198,8 @@ online_features(PG_FUNCTION_ARGS)
 		{
 			CheckRowVisible(group, keyvals, ets, cat);
 			values[0] = CStringGetTextDatum("found");
-			values[1] = JsonbPGetDatum(features);
+			values[1] = JsonbPGetDatum(PiiMaskJsonb(group->name, features,
+													PiiMaskedFeatures(group->name)));
 			values[2] = TimestampTzGetDatum(ets);
 			values[3] = TimestampTzGetDatum(cat);
 			values[4] = TimestampTzGetDatum(mat);
@@ -257,6 +260,7 @@ verify_online(PG_FUNCTION_ARGS)
 	OnlineRequireServedDatabase();
 	st.group = OnlineLoadServedGroup(name, " to serve it from Redis.");
 	OnlineCheckGroupReadable(st.group, "read");
+	st.masked = PiiMaskedFeatures(st.group->name);
 	if (OnlineIsSourceGroup(st.group))
 	{
 		VerifySourceGroup(&st);
@@ -630,6 +634,9 @@ ReportDifference(VerifyState *st, HeapTuple tup, TupleDesc desc,
 		kd[k] = CStringGetTextDatum(SPI_getvalue(tup, desc, k + 1));
 	values[0] = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false, TYPALIGN_INT));
 	values[1] = CStringGetTextDatum(problem);
+	/* PII stays hidden from a non-member on both sides; the problem still shows */
+	expected = PiiMaskJsonb(st->group->name, expected, st->masked);
+	actual = PiiMaskJsonb(st->group->name, actual, st->masked);
 	values[2] = JsonbPGetDatum(expected);
 	nulls[2] = (expected == NULL);
 	values[3] = JsonbPGetDatum(actual);
@@ -864,6 +871,9 @@ ReportKeysDifference(VerifyState *st, char **keys, const char *problem,
 		kd[k] = CStringGetTextDatum(keys[k]);
 	values[0] = PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false, TYPALIGN_INT));
 	values[1] = CStringGetTextDatum(problem);
+	/* PII stays hidden from a non-member on both sides; the problem still shows */
+	expected = PiiMaskJsonb(st->group->name, expected, st->masked);
+	actual = PiiMaskJsonb(st->group->name, actual, st->masked);
 	values[2] = JsonbPGetDatum(expected);
 	nulls[2] = (expected == NULL);
 	values[3] = JsonbPGetDatum(actual);
@@ -1268,8 +1278,11 @@ GroupErrorVisible(const char *name)
 	if (fs == NULL || !OidIsValid(fs->relid))
 		return false;
 	group = OnlineGroupFromRegistry(fs);
+
+	/* an error may quote a value of the failing row: PII for members only */
 	return OnlineGroupReadable(group, GetUserId()) &&
-		check_enable_rls(group->relid, InvalidOid, true) != RLS_ENABLED;
+		check_enable_rls(group->relid, InvalidOid, true) != RLS_ENABLED &&
+		PiiMaskedFeatures(name) == NIL;
 }
 
 /*

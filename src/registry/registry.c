@@ -1135,6 +1135,8 @@ InsertFeatureRow(const char *group_name, const FsFeature *f, const FsFeatureDef 
 	fv[5] = Int32GetDatum(f->position);
 	RegSpi("INSERT INTO featstore.features (group_name, name, data_type, description, tags, position) "
 		   "VALUES ($1, $2, $3, $4, $5, $6)", 6, ft, fv, fn, true);
+	if (fd->pii)
+		RegistryStoreFeaturePii(group_name, fd);
 }
 
 /* ------------------------------------------------------------------------
@@ -1153,7 +1155,7 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 	ListCell   *lc;
 	StringInfoData detail;
 	Datum		gname = CStringGetTextDatum(name);
-	bool		monitor_only = true;
+	bool		values_unchanged = true;	/* only monitoring settings and PII tags */
 
 	initStringInfo(&detail);
 	registry_error_location = location;
@@ -1215,8 +1217,12 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 			case FS_ALTER_SET_MONITOR_BASELINE:
 				RegistryAlterMonitor(group, act, target, &detail);
 				break;
+			case FS_ALTER_FEATURE_PII:
+				RegistryAlterFeaturePii(group, target, act->bool_value, &detail);
+				break;
 		}
-		monitor_only = monitor_only && RegistryIsMonitorAction(act->kind);
+		values_unchanged = values_unchanged &&
+			(RegistryIsMonitorAction(act->kind) || act->kind == FS_ALTER_FEATURE_PII);
 	}
 
 	RegSpi("UPDATE featstore.feature_groups SET updated_at = now() WHERE name = $1",
@@ -1226,10 +1232,11 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 	group = RegistryLookupGroup(name, false);
 
 	/*
-	 * Monitoring settings change no value of the group: the online store
-	 * need not follow (it would rewrite every key of an online group).
+	 * Monitoring settings and PII tags change no stored value of the group:
+	 * the online store need not follow (it would rewrite every key of an
+	 * online group).
 	 */
-	if (!monitor_only)
+	if (!values_unchanged)
 		FireGroupChange(FS_GROUP_ALTERED, group);
 	SPI_finish();
 	return MakeResult("ALTER FEATURE GROUP", "feature group", name,

@@ -47,6 +47,9 @@ typedef struct FsFeatureDef
 	int			argument_location;
 	int			window_location;
 	int			default_location;
+	/* PII: personal data, masked for non-members of featstore_pii_reader */
+	bool		pii;
+	int			pii_location;
 } FsFeatureDef;
 
 typedef struct FsEntityDef
@@ -131,7 +134,8 @@ typedef enum FsAlterKind
 	FS_ALTER_SET_MONITOR_EVERY, /* text_value NULL: NONE */
 	FS_ALTER_SET_MONITOR,		/* settings; of one feature if feature is set */
 	FS_ALTER_RESET_MONITOR,		/* settings (values unused) */
-	FS_ALTER_SET_MONITOR_BASELINE	/* baseline */
+	FS_ALTER_SET_MONITOR_BASELINE,	/* baseline */
+	FS_ALTER_FEATURE_PII		/* SET PII (bool_value true) / DROP PII (false) */
 } FsAlterKind;
 
 /* One setting of SET MONITOR ( name = value, ... ) or RESET MONITOR ( name, ... ) */
@@ -254,6 +258,13 @@ extern bool RegistrySourceReadsColumn(const FsGroup *group, const char *column);
 /* registry.c: the table-shape check before featstore reads a group table */
 extern void RegistryCheckGroupTable(const FsGroup *group);
 extern void RegistryCheckTableCode(Oid relid);
+
+/*
+ * registry_pii.c: the PII tag (issue 12).  RegistryPiiFeatures lists a
+ * group's PII features by name, in position order (NIL: none, or a schema
+ * from before the tag).  Masking is src/pii/pii.h's.
+ */
+extern List *RegistryPiiFeatures(const char *group_name);
 
 /*
  * Registry changes other subsystems must follow (the online store attaches

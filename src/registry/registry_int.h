@@ -96,6 +96,10 @@ extern List *RegistryBackfillCheck(const FsBackfill *bf, FsGroup *group, List *s
 								   char **verdict, char **verdict_names, bool *passed,
 								   bool *errors, char **thresholds_json);
 extern void RegistryCheckShadow(const FsBackfill *bf, const FsGroup *group);
+/* registry_pii.c: the PII tag of features (FsFeatureDef.pii, SET PII / DROP PII) */
+extern void RegistryStoreFeaturePii(const char *group_name, const FsFeatureDef *fd);
+extern void RegistryAlterFeaturePii(FsGroup *group, FsFeature *target, bool pii,
+									StringInfo detail);
 
 /* registry_lookup.c */
 extern List *RegistryLoadKeys(const char *entity);

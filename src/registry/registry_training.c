@@ -45,6 +45,7 @@
 
 #include "extension.h"
 #include "featstore.h"
+#include "pii/pii.h"
 #include "registry/registry.h"
 #include "registry/registry_int.h"
 
@@ -439,7 +440,9 @@ TsRecord(TsBuild *b)
  * IntervalStyle, extra_float_digits, bytea_output) are fixed for the
  * computation, so that every session gets the same answer.  The rows are
  * fetched through a cursor, so the set's size is not bounded by memory;
- * not read-only, so that it sees what this statement created.
+ * not read-only, so that it sees what this statement created.  PII
+ * features count as NULL for every role (PiiBeginForcedMask): the checksum
+ * is the same whoever computes it, and tells nothing of their values.
  */
 static char *
 TsChecksum(const char *relation, int64 *rows)
@@ -458,6 +461,7 @@ TsChecksum(const char *relation, int64 *rows)
 	(void) set_config_option("extra_float_digits", "1", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	(void) set_config_option("bytea_output", "hex", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 
+	PiiBeginForcedMask();
 	plan = SPI_prepare(psprintf("SELECT x FROM (SELECT t::pg_catalog.text AS x FROM %s AS t) AS q "
 								"ORDER BY x COLLATE pg_catalog.\"C\"", relation), 0, NULL);
 	if (plan == NULL)
@@ -493,6 +497,7 @@ TsChecksum(const char *relation, int64 *rows)
 	if (pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
 		elog(ERROR, "featstore: could not compute SHA-256");
 	pg_cryptohash_free(ctx);
+	PiiEndForcedMask();
 	AtEOXact_GUC(true, level);
 	hex_encode((const char *) digest, sizeof(digest), hex);
 	hex[PG_SHA256_DIGEST_LENGTH * 2] = '\0';
