@@ -10,7 +10,9 @@
 #include "ddl/ddl.h"
 #include "monitor/monitor.h"
 #include "online/online.h"
+#include "pii/pii.h"
 #include "pit/pit.h"
+#include "registry/registry.h"
 
 PG_MODULE_MAGIC;
 
@@ -27,4 +29,6 @@ _PG_init(void)
 	MonitorInit();
 	MonitorStatsInit();
 	MonitorSkewInit();
+	RegistryBackfillInit();
+	PiiInit();
 }

@@ -16,7 +16,14 @@ typedef enum FsStmtKind
 	FS_STMT_ALTER_GROUP,
 	FS_STMT_DROP_GROUP,
 	FS_STMT_CREATE_SERVICE,
-	FS_STMT_DROP_SERVICE
+	FS_STMT_DROP_SERVICE,
+	FS_STMT_CREATE_TRAINING_SET,
+	FS_STMT_DROP_TRAINING_SET,
+	/* backfills (issue 12) */
+	FS_STMT_BACKFILL,
+	FS_STMT_VALIDATE_BACKFILL,
+	FS_STMT_PROMOTE_BACKFILL,
+	FS_STMT_ABORT_BACKFILL
 } FsStmtKind;
 
 /* One parsed statement of a featstore block */
@@ -29,6 +36,7 @@ typedef struct FsStatement
 	FsEntityDef *entity;		/* CREATE ENTITY */
 	FsGroupDef *group;			/* CREATE FEATURE GROUP */
 	FsServiceDef *service;		/* CREATE FEATURE SERVICE */
+	FsTrainingSetDef *training_set; /* CREATE TRAINING SET */
 
 	char	   *name;			/* ALTER / DROP target */
 	int			name_location;
@@ -41,6 +49,11 @@ typedef struct FsStatement
 	bool		set_owner;
 	char	   *description;
 	char	   *owner;
+
+	/* backfills: BACKFILL's definition; VALIDATE's WITH (...); PROMOTE's FORCE */
+	FsBackfillDef *backfill;
+	List	   *backfill_settings;	/* of FsMonitorSetting * */
+	bool		force;
 } FsStatement;
 
 /* ddl_exec.c */

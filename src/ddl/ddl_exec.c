@@ -42,6 +42,7 @@ typedef struct DdlErrorState
 
 static List *DdlExecute(const char *source);
 static FsResult *DdlExecuteStatement(FsStatement *stmt);
+static FsResult *DdlExecuteBackfill(FsStatement *stmt);
 static void DdlErrorCallback(void *arg);
 static void RefuseFunctions(void) pg_attribute_noreturn();
 static void DdlProcessUtility(PlannedStmt *pstmt, const char *queryString,
@@ -247,9 +248,39 @@ DdlExecuteStatement(FsStatement *stmt)
 		case FS_STMT_DROP_SERVICE:
 			registry_error_location = stmt->name_location;
 			return RegistryDropService(stmt->name, stmt->missing_ok, stmt->text);
+		case FS_STMT_CREATE_TRAINING_SET:
+			return RegistryCreateTrainingSet(stmt->training_set, stmt->text);
+		case FS_STMT_DROP_TRAINING_SET:
+			registry_error_location = stmt->name_location;
+			return RegistryDropTrainingSet(stmt->name, stmt->missing_ok, stmt->cascade,
+										   stmt->text);
+		case FS_STMT_BACKFILL:
+		case FS_STMT_VALIDATE_BACKFILL:
+		case FS_STMT_PROMOTE_BACKFILL:
+		case FS_STMT_ABORT_BACKFILL:
+			return DdlExecuteBackfill(stmt);
 	}
 	elog(ERROR, "unrecognized featstore statement kind %d", (int) stmt->kind);
 	return NULL;
+}
+
+/* DdlExecuteBackfill hands a backfill statement (issue 12) to the registry */
+static FsResult *
+DdlExecuteBackfill(FsStatement *stmt)
+{
+	List	   *report = NIL;
+	Oid			shadow;
+	int64		rows;
+
+	if (stmt->kind == FS_STMT_BACKFILL)
+		return RegistryOpenBackfill(stmt->backfill, stmt->text, &shadow);
+	registry_error_location = stmt->name_location;
+	if (stmt->kind == FS_STMT_VALIDATE_BACKFILL)
+		return RegistryValidateBackfill(stmt->name, stmt->backfill_settings, stmt->text,
+										&report);
+	if (stmt->kind == FS_STMT_PROMOTE_BACKFILL)
+		return RegistryPromoteBackfill(stmt->name, stmt->force, stmt->text, &rows);
+	return RegistryAbortBackfill(stmt->name, stmt->text);
 }
 
 /*

@@ -17,6 +17,7 @@
 #include "nodes/parsenodes.h"
 #include "parser/scanner.h"
 #include "parser/gram.h"
+#include "utils/builtins.h"
 
 #include "ddl/ddl.h"
 
@@ -94,6 +95,12 @@ static FsStatement *ParseStatement(FsParser *p);
 static FsStatement *ParseCreate(FsParser *p);
 static FsStatement *ParseAlter(FsParser *p);
 static FsStatement *ParseDrop(FsParser *p);
+static FsStatement *ParseCreateTrainingSet(FsParser *p, FsStatement *stmt);
+static void ParseTrainingSetSpine(FsParser *p, FsTrainingSetDef *def);
+static void ParseTrainingSetOptions(FsParser *p, FsTrainingSetDef *def);
+static FsStatement *ParseDropTrainingSet(FsParser *p, FsStatement *stmt);
+static FsStatement *ParseBackfillStatement(FsParser *p);
+static FsBackfillDef *ParseBackfill(FsParser *p, int location);
 static FsEntityDef *ParseCreateEntity(FsParser *p, int location);
 static FsGroupDef *ParseCreateGroup(FsParser *p);
 static void ParseGroupSource(FsParser *p, FsGroupDef *def);
@@ -105,6 +112,8 @@ static FsServiceDef *ParseCreateService(FsParser *p, bool or_replace);
 static List *ParseAlterGroupActions(FsParser *p);
 static FsFeatureDef *ParseFeatureTarget(FsParser *p, FsAlterAction *act);
 static void ParseAlterFeature(FsParser *p, FsAlterAction *act);
+static bool ParseAlterFeaturePii(FsParser *p, FsAlterAction *act);
+static void ParsePiiTag(FsParser *p, FsFeatureDef *def);
 static void ParseAlterGroupSet(FsParser *p, FsAlterAction *act);
 static bool ParseFreshnessOrMonitor(FsParser *p, FsGroupDef *def, bool *seen_freshness,
 									bool *seen_monitor);
@@ -307,7 +316,10 @@ ParseStatement(FsParser *p)
 		return ParseAlter(p);
 	if (PeekWord(p, "drop"))
 		return ParseDrop(p);
-	SyntaxError(p, "CREATE, ALTER or DROP");
+	if (PeekWord(p, "backfill") || PeekWord(p, "validate") || PeekWord(p, "promote") ||
+		PeekWord(p, "abort"))
+		return ParseBackfillStatement(p);
+	SyntaxError(p, "CREATE, ALTER, DROP, BACKFILL, VALIDATE, PROMOTE or ABORT");
 }
 
 /* ParseCreate parses CREATE ENTITY, CREATE FEATURE GROUP and CREATE FEATURE SERVICE */
@@ -330,8 +342,11 @@ ParseCreate(FsParser *p)
 		stmt->entity = ParseCreateEntity(p, stmt->location);
 		return stmt;
 	}
+	if (!or_replace && PeekWord(p, "training"))
+		return ParseCreateTrainingSet(p, stmt);
 	if (!AcceptWord(p, "feature"))
-		SyntaxError(p, or_replace ? "FEATURE SERVICE" : "ENTITY, FEATURE GROUP or FEATURE SERVICE");
+		SyntaxError(p, or_replace ? "FEATURE SERVICE" :
+					"ENTITY, FEATURE GROUP, FEATURE SERVICE or TRAINING SET");
 	if (!or_replace && AcceptWord(p, "group"))
 	{
 		stmt->kind = FS_STMT_CREATE_GROUP;
@@ -632,7 +647,7 @@ ParseFreshnessOrMonitor(FsParser *p, FsGroupDef *def, bool *seen_freshness,
 
 /*
  * ParseFeatureDef parses:
- *	name type [AS ...] ['description' | DESCRIPTION 'description'] [TAGS (...)]
+ *	name type [AS ...] ['description' | DESCRIPTION 'description'] [TAGS (...)] [PII]
  * AS ... is required when computed (a group FROM a source) and refused
  * otherwise, see ParseComputation.
  */
@@ -658,6 +673,7 @@ ParseFeatureDef(FsParser *p, bool computed)
 		def->description = ParseString(p, "a description string");
 	if (AcceptWord(p, "tags"))
 		def->tags = ParseStringList(p, "a tag string");
+	ParsePiiTag(p, def);
 	return def;
 }
 
@@ -901,6 +917,7 @@ ParseFeatureTarget(FsParser *p, FsAlterAction *act)
  *	name TYPE type | name SET DATA TYPE type
  *	name SET DESCRIPTION s | name SET TAGS (...)
  *	name SET MONITOR ( setting = number, ... ) | name RESET MONITOR ( setting, ... )
+ *	name SET PII | name DROP PII
  */
 static void
 ParseAlterFeature(FsParser *p, FsAlterAction *act)
@@ -921,6 +938,8 @@ ParseAlterFeature(FsParser *p, FsAlterAction *act)
 		act->settings = ParseMonitorSettings(p, false);
 		return;
 	}
+	if (ParseAlterFeaturePii(p, act))
+		return;
 	ExpectWord(p, "set");
 	if (AcceptWord(p, "monitor"))
 	{
@@ -938,7 +957,41 @@ ParseAlterFeature(FsParser *p, FsAlterAction *act)
 		act->tags = ParseStringList(p, "a tag string");
 	}
 	else
-		SyntaxError(p, "TYPE, SET DESCRIPTION, SET TAGS, SET MONITOR or RESET MONITOR");
+		SyntaxError(p, "TYPE, SET DESCRIPTION, SET TAGS, SET MONITOR, RESET MONITOR, SET PII or DROP PII");
+}
+
+/*
+ * ParseAlterFeaturePii parses SET PII and DROP PII after ALTER FEATURE name;
+ * it returns false, consuming nothing, when neither follows.
+ */
+static bool
+ParseAlterFeaturePii(FsParser *p, FsAlterAction *act)
+{
+	if (!(PeekWord(p, "set") && PeekWordAt(p, 1, "pii")) && !PeekWord(p, "drop"))
+		return false;
+	act->kind = FS_ALTER_FEATURE_PII;
+	act->bool_value = AcceptWord(p, "set");
+	if (!act->bool_value)
+		ExpectWord(p, "drop");
+	ExpectWord(p, "pii");
+	return true;
+}
+
+/*
+ * ParsePiiTag parses a feature definition's optional PII tag, its last
+ * option; a second one is refused as any repeated option is.
+ */
+static void
+ParsePiiTag(FsParser *p, FsFeatureDef *def)
+{
+	int			loc = Peek(p)->location;
+
+	if (!AcceptWord(p, "pii"))
+		return;
+	if (PeekWord(p, "pii"))
+		RedundantOption(p, Peek(p)->location, "PII");
+	def->pii = true;
+	def->pii_location = loc;
 }
 
 /*
@@ -1183,6 +1236,8 @@ ParseDrop(FsParser *p)
 
 	stmt->location = Peek(p)->location;
 	ExpectWord(p, "drop");
+	if (PeekWord(p, "training"))
+		return ParseDropTrainingSet(p, stmt);
 	if (AcceptWord(p, "entity"))
 		stmt->kind = FS_STMT_DROP_ENTITY;
 	else
@@ -1209,6 +1264,190 @@ ParseDrop(FsParser *p)
 			AcceptWord(p, "restrict");
 	}
 	return stmt;
+}
+
+/*
+ * ParseCreateTrainingSet parses (after CREATE):
+ *	TRAINING SET [schema.]name FOR SERVICE service FROM spine
+ *	[AS OF 'timestamptz'] [STRICT] [DESCRIPTION s] [OWNER s] [TAGS (...)]
+ * The options come in any order, each at most once.
+ */
+static FsStatement *
+ParseCreateTrainingSet(FsParser *p, FsStatement *stmt)
+{
+	FsTrainingSetDef *def = palloc0(sizeof(FsTrainingSetDef));
+
+	ExpectWord(p, "training");
+	ExpectWord(p, "set");
+	stmt->kind = FS_STMT_CREATE_TRAINING_SET;
+	stmt->training_set = def;
+	def->location = Peek(p)->location;
+	def->as_of_location = -1;
+	def->name = ParseName(p, "a training set name");
+	if (AcceptChar(p, '.'))
+	{
+		def->schema_name = def->name;
+		def->location = Peek(p)->location;
+		def->name = ParseName(p, "a training set name");
+	}
+	ExpectWord(p, "for");
+	ExpectWord(p, "service");
+	def->service_location = Peek(p)->location;
+	def->service_name = ParseName(p, "a feature service name");
+	ExpectWord(p, "from");
+	ParseTrainingSetSpine(p, def);
+	ParseTrainingSetOptions(p, def);
+	return stmt;
+}
+
+/*
+ * ParseTrainingSetSpine parses a training set's spine: a [schema.]name,
+ * kept quoted so that pit_join's spine rules read it back as written, or a
+ * parenthesised query, kept as the text inside the parentheses.
+ */
+static void
+ParseTrainingSetSpine(FsParser *p, FsTrainingSetDef *def)
+{
+	def->spine_location = Peek(p)->location;
+	if (AcceptChar(p, '('))
+	{
+		int			depth = 1;
+		int			first = p->pos;
+
+		while (Peek(p)->code != 0 && depth > 0)
+		{
+			if (Peek(p)->code == '(')
+				depth++;
+			else if (Peek(p)->code == ')')
+				depth--;
+			if (depth > 0)
+				p->pos++;
+		}
+		if (p->pos == first)
+			SyntaxError(p, "a query");
+		def->spine = pnstrdup(p->source + p->tokens[first].location,
+							  p->tokens[p->pos - 1].end - p->tokens[first].location);
+		ExpectChar(p, ')');
+		return;
+	}
+	def->spine = pstrdup(quote_identifier(ParseName(p, "a spine table or view name, or a query in parentheses")));
+	if (AcceptChar(p, '.'))
+		def->spine = psprintf("%s.%s", def->spine,
+							  quote_identifier(ParseName(p, "a spine table or view name")));
+}
+
+/* ParseTrainingSetOptions parses AS OF, STRICT, DESCRIPTION, OWNER and TAGS */
+static void
+ParseTrainingSetOptions(FsParser *p, FsTrainingSetDef *def)
+{
+	bool		seen_tags = false;
+
+	for (;;)
+	{
+		int			loc = Peek(p)->location;
+
+		if (AcceptWord(p, "as"))
+		{
+			ExpectWord(p, "of");
+			if (def->as_of_text)
+				RedundantOption(p, loc, "AS OF");
+			def->as_of_location = Peek(p)->location;
+			def->as_of_text = ParseString(p, "a timestamp string such as '2026-11-20 00:00+00'");
+		}
+		else if (AcceptWord(p, "strict"))
+		{
+			if (def->strict)
+				RedundantOption(p, loc, "STRICT");
+			def->strict = true;
+		}
+		else if (AcceptWord(p, "tags"))
+		{
+			if (seen_tags)
+				RedundantOption(p, loc, "TAGS");
+			seen_tags = true;
+			def->tags = ParseStringList(p, "a tag string");
+		}
+		else if (!ParseDescriptionOrOwner(p, &def->description, &def->owner))
+			break;
+	}
+}
+
+/* ParseDropTrainingSet parses (after DROP): TRAINING SET [IF EXISTS] name [CASCADE | RESTRICT] */
+static FsStatement *
+ParseDropTrainingSet(FsParser *p, FsStatement *stmt)
+{
+	ExpectWord(p, "training");
+	ExpectWord(p, "set");
+	stmt->kind = FS_STMT_DROP_TRAINING_SET;
+	stmt->missing_ok = ParseIfExists(p, false);
+	stmt->name_location = Peek(p)->location;
+	stmt->name = ParseName(p, "a training set name");
+	if (AcceptWord(p, "cascade"))
+		stmt->cascade = true;
+	else
+		AcceptWord(p, "restrict");
+	return stmt;
+}
+
+/*
+ * ParseBackfillStatement parses the backfill statements (issue 12):
+ *	BACKFILL FEATURE GROUP g AS name FROM 'timestamptz' TO 'timestamptz'
+ *	VALIDATE BACKFILL name [WITH ( threshold = number, ... )]
+ *	PROMOTE BACKFILL name [FORCE]
+ *	ABORT BACKFILL name
+ */
+static FsStatement *
+ParseBackfillStatement(FsParser *p)
+{
+	FsStatement *stmt = palloc0(sizeof(FsStatement));
+
+	stmt->location = Peek(p)->location;
+	if (AcceptWord(p, "backfill"))
+	{
+		stmt->kind = FS_STMT_BACKFILL;
+		stmt->backfill = ParseBackfill(p, stmt->location);
+		return stmt;
+	}
+	if (AcceptWord(p, "validate"))
+		stmt->kind = FS_STMT_VALIDATE_BACKFILL;
+	else if (AcceptWord(p, "promote"))
+		stmt->kind = FS_STMT_PROMOTE_BACKFILL;
+	else
+	{
+		ExpectWord(p, "abort");
+		stmt->kind = FS_STMT_ABORT_BACKFILL;
+	}
+	ExpectWord(p, "backfill");
+	stmt->name_location = Peek(p)->location;
+	stmt->name = ParseName(p, "a backfill name");
+	if (stmt->kind == FS_STMT_VALIDATE_BACKFILL && AcceptWord(p, "with"))
+		stmt->backfill_settings = ParseMonitorSettings(p, true);
+	else if (stmt->kind == FS_STMT_PROMOTE_BACKFILL)
+		stmt->force = AcceptWord(p, "force");
+	return stmt;
+}
+
+/* ParseBackfill parses what follows BACKFILL: FEATURE GROUP g AS name FROM 's' TO 's' */
+static FsBackfillDef *
+ParseBackfill(FsParser *p, int location)
+{
+	FsBackfillDef *def = palloc0(sizeof(FsBackfillDef));
+
+	def->location = location;
+	ExpectWord(p, "feature");
+	ExpectWord(p, "group");
+	def->group_location = Peek(p)->location;
+	def->group_name = ParseName(p, "a feature group name");
+	ExpectWord(p, "as");
+	def->location = Peek(p)->location;
+	def->name = ParseName(p, "a backfill name");
+	ExpectWord(p, "from");
+	def->from_location = Peek(p)->location;
+	def->from_text = ParseString(p, "a timestamp string such as '2026-10-01'");
+	ExpectWord(p, "to");
+	def->to_location = Peek(p)->location;
+	def->to_text = ParseString(p, "a timestamp string such as '2026-11-01'");
+	return def;
 }
 
 /* ParseTypeText collects a type name up to the next description, option, AS, ',' or ')' */
@@ -1251,12 +1490,12 @@ ParseTextUntil(FsParser *p, FsTextEnd at_end, const char *what, int *location)
 	return pnstrdup(p->source + start, p->tokens[p->pos - 1].end - start);
 }
 
-/* TypeEnds: a type name ends at a string (the description), TAGS, DESCRIPTION or AS */
+/* TypeEnds: a type name ends at a string (the description), TAGS, DESCRIPTION, AS or PII */
 static bool
 TypeEnds(FsParser *p)
 {
 	return Peek(p)->code == SCONST || PeekWord(p, "tags") ||
-		PeekWord(p, "description") || PeekWord(p, "as");
+		PeekWord(p, "description") || PeekWord(p, "as") || PeekWord(p, "pii");
 }
 
 /* WhereEnds: a group's WHERE condition ends at WINDOW END or FEATURES */
@@ -1266,12 +1505,12 @@ WhereEnds(FsParser *p)
 	return (PeekWord(p, "window") && PeekWordAt(p, 1, "end")) || PeekWord(p, "features");
 }
 
-/* ExpressionEnds: an expression feature ends at OVER, DEFAULT or its description */
+/* ExpressionEnds: an expression feature ends at OVER, DEFAULT, its description or PII */
 static bool
 ExpressionEnds(FsParser *p)
 {
 	return Peek(p)->code == SCONST || PeekWord(p, "over") || PeekWord(p, "default") ||
-		PeekWord(p, "description") || PeekWord(p, "tags");
+		PeekWord(p, "description") || PeekWord(p, "tags") || PeekWord(p, "pii");
 }
 
 /* ParseDescriptionOrOwner accepts DESCRIPTION 'x' or OWNER 'x', each at most once */

@@ -132,4 +132,33 @@ extern void MonitorSkewInit(void);
 extern void MonitorWorkerMain(Datum main_arg);
 extern void MonitorInit(void);
 
+/*
+ * monitor_compare.c (issue 12, backfill validation): two samples of one
+ * numeric feature compared with the statistics module's sorted walk and
+ * the drift tests' PSI, so that a backfill's report uses the monitor's
+ * numbers.  Begin, Add each value, Finish; then MonitorSamplePsi (false
+ * when a sample has no finite percentiles, e.g. no values).
+ */
+#define MONITOR_SAMPLE_PERCENTILES 101	/* p0 .. p100 */
+
+typedef struct MonitorSample MonitorSample;
+
+typedef struct MonitorSampleStats
+{
+	int64		rows;			/* values seen, NULLs included */
+	int64		nulls;
+	bool		has_mean;
+	double		mean;
+	bool		has_stddev;		/* more than one value, all finite */
+	double		stddev;
+	bool		has_percentiles;	/* some value, every value finite */
+	double		pct[MONITOR_SAMPLE_PERCENTILES];
+} MonitorSampleStats;
+
+extern MonitorSample *MonitorSampleBegin(void);
+extern void MonitorSampleAdd(MonitorSample *s, double value, bool isnull);
+extern void MonitorSampleFinish(MonitorSample *s, MonitorSampleStats *out);
+extern bool MonitorSamplePsi(const MonitorSampleStats *cur, const MonitorSampleStats *ref,
+							 double *psi);
+
 #endif							/* FEATSTORE_MONITOR_H */

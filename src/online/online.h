@@ -276,6 +276,9 @@ extern int64 OnlineEnqueueGroup(const OnlineGroup *group, TimestampTz since,
 								bool force);
 extern int64 OnlineEnqueueKeys(const OnlineGroup *group, TimestampTz since,
 							   bool force);
+extern Oid	OnlineCaptureSkip(Oid relid);
+extern int64 OnlineEnqueueEntities(const OnlineGroup *group, const char *entities_sql,
+								   int nargs, Oid *argtypes, Datum *args);
 extern void OnlineEnqueuePurge(const char *group_name);
 extern int64 OnlineRetryParked(const char *group_name);
 

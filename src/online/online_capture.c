@@ -50,6 +50,13 @@ static bool changes_pending = false;
 /* Set at commit when the worker must be woken once the commit is complete */
 static bool wake_after_commit = false;
 
+/*
+ * The table whose INSERTs capture lets pass unqueued: a backfill's promote
+ * (issue 12) queues exactly the entities whose winner it changes itself,
+ * with OnlineEnqueueEntities, instead of every entity it inserts
+ */
+static Oid	capture_skip_relid = InvalidOid;
+
 static void OnlineXactCallback(XactEvent event, void *arg);
 static void OnlineAfterCommit(ResourceReleasePhase phase, bool isCommit,
 							  bool isTopLevel, void *arg);
@@ -114,6 +121,13 @@ online_capture(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	ts_column = CheckCaptureTable(trigdata, group_name);
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) && OidIsValid(capture_skip_relid) &&
+		RelationGetRelid(trigdata->tg_relation) == capture_skip_relid)
+	{
+		SPI_finish();
+		changes_pending = true;
+		return PointerGetDatum(NULL);
+	}
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 		OnlineEnqueuePurge(group_name);
 	else
@@ -322,6 +336,85 @@ OnlineEnqueueKeys(const OnlineGroup *group, TimestampTz since, bool force)
 		RunAsOwner("INSERT INTO featstore.online_queue (group_name, keys, entities, force, future)"
 				   " VALUES ($1, $4, $5, $3, $6)",
 				   6, argtypes, args, SPI_OK_INSERT);
+	}
+	SPI_finish();
+	changes_pending = true;
+	return total;
+}
+
+/*
+ * OnlineCaptureSkip makes capture let this backend's INSERTs into relid pass
+ * unqueued (InvalidOid: none), and returns the previous setting.  The
+ * caller restores it in PG_FINALLY and queues what the INSERT changed
+ * itself.
+ */
+Oid
+OnlineCaptureSkip(Oid relid)
+{
+	Oid			prev = capture_skip_relid;
+
+	capture_skip_relid = relid;
+	return prev;
+}
+
+/*
+ * OnlineEnqueueEntities queues the entities that entities_sql lists, and
+ * returns how many: a query over the group's table (and tables of the same
+ * owner) returning the group's key columns, by name, and a boolean column
+ * fut (the entity has a row dated after now, to revisit then), one row per
+ * entity.  It runs as the table's owner, as OnlineEnqueueKeys; the queue
+ * rows hold ONLINE_QUEUE_CHUNK entities each, in key order, written without
+ * force: the worker's compare-and-set takes a better row.
+ */
+int64
+OnlineEnqueueEntities(const OnlineGroup *group, const char *entities_sql, int nargs,
+					  Oid *argtypes, Datum *args)
+{
+	StringInfoData sql;
+	StringInfoData cols;
+	StringInfoData arr;
+	Oid			qtypes[5] = {TEXTOID, TEXTARRAYOID, INT4OID, BOOLOID, BOOLOID};
+	Datum		qargs[5];
+	SPITupleTable *chunks;
+	uint64		nchunks;
+	int64		total = 0;
+
+	RegistryCheckGroupTable(group->registry);
+	initStringInfo(&cols);
+	initStringInfo(&arr);
+	for (int i = 0; i < group->nkeys; i++)
+	{
+		const char *col = quote_identifier(group->key_names[i]);
+
+		appendStringInfo(&cols, "%se.%s", i > 0 ? ", " : "", col);
+		appendStringInfo(&arr, "%ss.%s::pg_catalog.text", i > 0 ? ", " : "", col);
+	}
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT pg_catalog.array_agg(ARRAY[%s]), pg_catalog.count(*)::pg_catalog.int4,"
+					 " pg_catalog.bool_or(s.fut)"
+					 " FROM (SELECT e.*, pg_catalog.row_number() OVER (ORDER BY %s) - 1 AS rn"
+					 " FROM (%s) e) s GROUP BY s.rn / %d",
+					 arr.data, cols.data, entities_sql, ONLINE_QUEUE_CHUNK);
+	SPI_connect();
+	RunAsTableOwner(group, sql.data, nargs, argtypes, args, SPI_OK_SELECT);
+	chunks = SPI_tuptable;
+	nchunks = SPI_processed;
+	qargs[0] = CStringGetTextDatum(group->name);
+	qargs[3] = BoolGetDatum(false);
+	for (uint64 i = 0; i < nchunks; i++)
+	{
+		bool		isnull;
+
+		qargs[1] = SPI_getbinval(chunks->vals[i], chunks->tupdesc, 1, &isnull);
+		qargs[2] = SPI_getbinval(chunks->vals[i], chunks->tupdesc, 2, &isnull);
+		qargs[4] = SPI_getbinval(chunks->vals[i], chunks->tupdesc, 3, &isnull);
+		if (isnull)
+			qargs[4] = BoolGetDatum(false);
+		total += DatumGetInt32(qargs[2]);
+		RunAsOwner("INSERT INTO featstore.online_queue (group_name, keys, entities, force, future)"
+				   " VALUES ($1, $2, $3, $4, $5)",
+				   5, qtypes, qargs, SPI_OK_INSERT);
 	}
 	SPI_finish();
 	changes_pending = true;

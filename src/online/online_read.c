@@ -31,6 +31,7 @@
 
 #include "extension.h"
 #include "online/online.h"
+#include "pii/pii.h"
 #include "pit/pit.h"
 #include "registry/registry.h"
 
@@ -83,6 +84,7 @@ typedef struct VerifyState
 	OnlineDifferenceFn report;	/* where the differences go */
 	void	   *report_arg;
 	int64		compared;		/* entities compared */
+	List	   *masked;			/* PII features the caller may not see */
 } VerifyState;
 
 /* CollectExpected's list, with what it encodes by */
@@ -200,7 +202,8 @@ online_features(PG_FUNCTION_ARGS)
 		{
 			CheckRowVisible(group, keyvals, ets, cat);
 			values[0] = CStringGetTextDatum("found");
-			values[1] = JsonbPGetDatum(features);
+			values[1] = JsonbPGetDatum(PiiMaskJsonb(group->name, features,
+													PiiMaskedFeatures(group->name)));
 			values[2] = TimestampTzGetDatum(ets);
 			values[3] = TimestampTzGetDatum(cat);
 			values[4] = TimestampTzGetDatum(mat);
@@ -304,6 +307,7 @@ OnlineVerifyGroup(const char *name, int32 sample, const char *hint_tail,
 	OnlineRequireServedDatabase();
 	st.group = OnlineLoadServedGroup(name, hint_tail);
 	OnlineCheckGroupReadable(st.group, "read");
+	st.masked = PiiMaskedFeatures(st.group->name);
 	if (OnlineIsSourceGroup(st.group))
 	{
 		VerifySourceGroup(&st);
@@ -674,10 +678,14 @@ ReportDifference(VerifyState *st, HeapTuple tup, TupleDesc desc,
 
 	for (int k = 0; k < nk; k++)
 		kd[k] = CStringGetTextDatum(SPI_getvalue(tup, desc, k + 1));
+	/* PII stays hidden from a non-member on both sides; the problem still shows */
+	expected = PiiMaskJsonb(st->group->name, expected, st->masked);
+	actual = PiiMaskJsonb(st->group->name, actual, st->masked);
 	st->report(st->report_arg,
 			   PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false, TYPALIGN_INT)),
 			   problem, expected, actual);
 }
+
 /*
  * VerifySourceGroup is verify_online for a group defined FROM a source: the
  * values at one instant are computed by the window engine, as the worker
@@ -903,6 +911,9 @@ ReportKeysDifference(VerifyState *st, char **keys, const char *problem,
 
 	for (int k = 0; k < nk; k++)
 		kd[k] = CStringGetTextDatum(keys[k]);
+	/* PII stays hidden from a non-member on both sides; the problem still shows */
+	expected = PiiMaskJsonb(st->group->name, expected, st->masked);
+	actual = PiiMaskJsonb(st->group->name, actual, st->masked);
 	st->report(st->report_arg,
 			   PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false, TYPALIGN_INT)),
 			   problem, expected, actual);
@@ -1305,8 +1316,11 @@ GroupErrorVisible(const char *name)
 	if (fs == NULL || !OidIsValid(fs->relid))
 		return false;
 	group = OnlineGroupFromRegistry(fs);
+
+	/* an error may quote a value of the failing row: PII for members only */
 	return OnlineGroupReadable(group, GetUserId()) &&
-		check_enable_rls(group->relid, InvalidOid, true) != RLS_ENABLED;
+		check_enable_rls(group->relid, InvalidOid, true) != RLS_ENABLED &&
+		PiiMaskedFeatures(name) == NIL;
 }
 
 /*

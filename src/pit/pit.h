@@ -62,6 +62,8 @@ typedef enum PitPrivateField
 	PIT_PRIV_WINDOW_TYPES,		/* OidList: window: the view's column types */
 	PIT_PRIV_WINDOW_NQUALS,		/* Integer: window: conditions on the computed row,
 								 * the last entries of custom_exprs */
+	PIT_PRIV_PII_MAP,			/* IntList: scan-tlist entries (from 0) holding PII */
+	PIT_PRIV_PII_NAMES,			/* List of String: the PII feature of each, "g.f" */
 	PIT_PRIV_NFIELDS
 } PitPrivateField;
 
@@ -92,5 +94,10 @@ extern void PitInit(void);
 
 /* pit_exec.c */
 extern Node *PitCreateScanState(CustomScan *cscan);
+
+/* pit_pii.c: which columns of the join are PII, decided when it is planned */
+struct PlannerInfo;
+extern void PitPiiPlan(struct PlannerInfo *root, List *scan_tlist, List *map_side,
+					   List **pii_map, List **pii_names);
 
 #endif							/* FEATSTORE_PIT_H */

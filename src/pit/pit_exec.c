@@ -122,6 +122,7 @@ PitBegin(CustomScanState *node, EState *estate, int eflags)
 								  ExecInitNode((Plan *) lfirst(lc), estate, eflags));
 
 	PitReadPlan(st, cscan);
+	PitPiiBegin(st, cscan, eflags);
 	spine_desc = ExecGetResultType((PlanState *) linitial(node->custom_ps));
 	if (st->strategy == PIT_PROBE)
 	{
@@ -349,7 +350,7 @@ PitEmit(PitScanState *st, TupleTableSlot *spine, TupleTableSlot *feat,
 		if (st->map_side[i] == 0)
 			scan->tts_values[i] = slot_getattr(spine, st->map_resno[i],
 											   &scan->tts_isnull[i]);
-		else if (feat != NULL)
+		else if (feat != NULL && (st->masked == NULL || !st->masked[i]))
 			scan->tts_values[i] = slot_getattr(feat, st->map_resno[i],
 											   &scan->tts_isnull[i]);
 		else

@@ -172,6 +172,9 @@ typedef struct PitScanState
 	int		   *index_keys;		/* key number of each index column */
 	ScanDirection probe_dir;
 
+	/* PII: per scan-tlist entry, returned as NULL; NULL when nothing is */
+	bool	   *masked;
+
 	/* window: pit_exec_window.c's state */
 	struct PitWindow *win;
 
@@ -214,6 +217,9 @@ extern int	PitCompareKeys(PitScanState *st, const Datum *a, const Datum *b);
 extern int	PitCompareSlotKeys(PitScanState *st, TupleTableSlot *a, int *akeys,
 							   TupleTableSlot *b, int *bkeys);
 extern void PitResetRun(PitScanState *st);
+
+/* pit_pii.c */
+extern void PitPiiBegin(PitScanState *st, CustomScan *cscan, int eflags);
 
 /* pit_exec_hash.c */
 extern bool PitHashLoad(PitScanState *st);

@@ -558,7 +558,8 @@ PitWindowRow(PitScanState *st, WinState *ws)
 		else
 		{
 			values[i] = featvals[st->map_resno[i] - 1];
-			isnull[i] = featnulls[st->map_resno[i] - 1];
+			isnull[i] = featnulls[st->map_resno[i] - 1] ||
+				(st->masked != NULL && st->masked[i]);
 		}
 	}
 	/* a computed row the ON clause refuses joins nothing */

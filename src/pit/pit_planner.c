@@ -1269,6 +1269,8 @@ typedef struct PitPlanParts
 	List	   *feat_resnos;
 	List	   *map_side;
 	List	   *map_resno;
+	List	   *pii_map;		/* PitPiiPlan's */
+	List	   *pii_names;
 } PitPlanParts;
 
 /*
@@ -1323,6 +1325,8 @@ PlanPitPath(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
 	vars = list_concat(vars, list_copy_head(parts.marker->args, 3));
 	cscan->custom_scan_tlist = add_to_flat_tlist(NIL, vars);
 	PitScanColumnMap(cscan->custom_scan_tlist, &parts);
+	PitPiiPlan(root, cscan->custom_scan_tlist, parts.map_side,
+			   &parts.pii_map, &parts.pii_names);
 
 	foreach(lc, (List *) list_nth(priv, PIT_PATH_SPINE_KEYS))
 		parts.spine_resnos = lappend_int(parts.spine_resnos,
@@ -1428,6 +1432,10 @@ PitPlanPrivate(PitPlanParts *parts, PitPrivateField f)
 		case PIT_PRIV_PARALLEL:
 			return (Node *) makeInteger(parts->path->path.parallel_aware ?
 										parts->path->path.parallel_workers : 0);
+		case PIT_PRIV_PII_MAP:
+			return (Node *) parts->pii_map;
+		case PIT_PRIV_PII_NAMES:
+			return (Node *) parts->pii_names;
 		case PIT_PRIV_WINDOW_GROUP:
 			return window ? (Node *) list_nth(priv, PIT_PATH_WINDOW_GROUP) : NULL;
 		case PIT_PRIV_WINDOW_TEXT:

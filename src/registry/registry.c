@@ -62,19 +62,13 @@
 
 int			registry_error_location = -1;
 
-static void RegistryLock(void);
 static void RegistryCheckSnapshot(void);
 static bool RegExists(const char *sql, const char *arg);
-static void RecordHistory(const char *command, const char *object_type,
-						  const char *object_name, const char *stmt_text);
-static void CheckObjectName(const char *kind, const char *name);
 static void CheckColumnName(const char *what, const char *name);
 static void ResolveFeatureType(const FsFeatureDef *def, Oid *typid, int32 *typmod);
 static Oid	ResolveKeyType(const FsKeyDef *def);
 static bool ParseTtl(const char *text, const char *group, Interval *ttl);
-static void CheckRoleCanModify(const char *kind, const char *name, const char *created_by);
 static void CheckGroupOwner(FsGroup *group);
-static Datum TextListToArray(List *list);
 static void CheckGroupTableCode(const FsGroup *group, const char *table);
 static void CheckRelationCode(const FsGroup *group, Oid relid, const char *table);
 static void CheckSourceCode(const FsGroup *group);
@@ -97,17 +91,11 @@ static void CheckGroupColumn(const FsGroup *group, const char *table, const char
 							 const char *what, Oid typid, int32 typmod, Oid collation,
 							 bool not_null);
 static char *NameList(const char *sql, const char *arg);
-static FsResult *MakeResult(const char *command, const char *object_type,
-							const char *name, char *detail);
 static void DropGroupInternal(FsGroup *group, bool cascade, const char *stmt_text,
 							  StringInfo detail);
 static void DropServiceInternal(const char *name, const char *stmt_text);
 static FsFeature *FindFeature(FsGroup *group, const char *name);
 static char *FindCreator(const char *table, const char *name);
-static List *RegNames(const char *sql, const char *arg);
-static char *DescribeNames(const char *kind, List *names);
-static FsResult *SkipOrReportMissing(const char *command, const char *kind,
-									 const char *name, bool missing_ok);
 static FsResult *SkipOrReportExisting(const char *command, const char *kind,
 									  const char *name, bool if_not_exists,
 									  const char *hint);
@@ -1147,6 +1135,8 @@ InsertFeatureRow(const char *group_name, const FsFeature *f, const FsFeatureDef 
 	fv[5] = Int32GetDatum(f->position);
 	RegSpi("INSERT INTO featstore.features (group_name, name, data_type, description, tags, position) "
 		   "VALUES ($1, $2, $3, $4, $5, $6)", 6, ft, fv, fn, true);
+	if (fd->pii)
+		RegistryStoreFeaturePii(group_name, fd);
 }
 
 /* ------------------------------------------------------------------------
@@ -1165,7 +1155,7 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 	ListCell   *lc;
 	StringInfoData detail;
 	Datum		gname = CStringGetTextDatum(name);
-	bool		monitor_only = true;
+	bool		values_unchanged = true;	/* only monitoring settings and PII tags */
 
 	initStringInfo(&detail);
 	registry_error_location = location;
@@ -1227,8 +1217,12 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 			case FS_ALTER_SET_MONITOR_BASELINE:
 				RegistryAlterMonitor(group, act, target, &detail);
 				break;
+			case FS_ALTER_FEATURE_PII:
+				RegistryAlterFeaturePii(group, target, act->bool_value, &detail);
+				break;
 		}
-		monitor_only = monitor_only && RegistryIsMonitorAction(act->kind);
+		values_unchanged = values_unchanged &&
+			(RegistryIsMonitorAction(act->kind) || act->kind == FS_ALTER_FEATURE_PII);
 	}
 
 	RegSpi("UPDATE featstore.feature_groups SET updated_at = now() WHERE name = $1",
@@ -1238,10 +1232,11 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 	group = RegistryLookupGroup(name, false);
 
 	/*
-	 * Monitoring settings change no value of the group: the online store
-	 * need not follow (it would rewrite every key of an online group).
+	 * Monitoring settings and PII tags change no stored value of the group:
+	 * the online store need not follow (it would rewrite every key of an
+	 * online group).
 	 */
-	if (!monitor_only)
+	if (!values_unchanged)
 		FireGroupChange(FS_GROUP_ALTERED, group);
 	SPI_finish();
 	return MakeResult("ALTER FEATURE GROUP", "feature group", name,
@@ -1380,6 +1375,8 @@ AlterGroupAddFeature(FsGroup *group, FsFeatureDef *fd, StringInfo detail)
 				 : errhint("Choose another name; a feature's type cannot change in place.")));
 	foreach(lc, group->features)
 		maxpos = Max(maxpos, ((FsFeature *) lfirst(lc))->position);
+	/* group.* in a service must not gain a second feature of this name */
+	RegistryCheckServiceCollision(group, fd->name);
 	f = MakeFeature(fd, maxpos + 1);
 	if (!OidIsValid(group->relid))
 		ereport(ERROR,
@@ -1409,6 +1406,8 @@ AlterGroupDeprecateFeature(FsGroup *group, FsFeature *target, StringInfo detail)
 		ereport(NOTICE,
 				(errmsg("feature \"%s\" of feature group \"%s\" is already deprecated",
 						target->name, group->name)));
+	else
+		RegistryWarnFeatureUsers(group, target);
 	RegSpi("UPDATE featstore.features SET status = 'deprecated', "
 		   "deprecated_at = coalesce(deprecated_at, now()) "
 		   "WHERE group_name = $1 AND name = $2::name", 2, types, values, NULL, true);
@@ -1425,13 +1424,18 @@ AlterGroupFeatureType(FsGroup *group, FsFeature *target, FsFeatureDef *fd)
 {
 	Oid			typid;
 	int32		typmod;
+	char	   *sets;
 
 	ResolveFeatureType(fd, &typid, &typmod);
+	sets = RegistryTrainingSetsUsing(group, target);
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("cannot change the type of feature \"%s\" of feature group \"%s\" from %s to %s",
 					target->name, group->name, target->type_name,
 					format_type_with_typemod(typid, typmod)),
+			 sets ?
+			 errdetail("Models trained on the old definition must keep reading the values they were trained on; %s.",
+					   sets) :
 			 errdetail("Models trained on the old definition must keep reading the values they were trained on."),
 			 errhint("Add a new feature instead: ALTER FEATURE GROUP %s ADD FEATURE %s %s, DEPRECATE FEATURE %s.",
 					 quote_identifier(group->name),
@@ -1568,6 +1572,8 @@ DropGroupInternal(FsGroup *group, bool cascade, const char *stmt_text, StringInf
 	List	   *services = NIL;
 	ListCell   *lc;
 
+	/* training sets first: their features reference the group's */
+	RegistryDropTrainingSetsOf(group, cascade, stmt_text, detail);
 	services = RegNames("SELECT DISTINCT service_name FROM featstore.feature_service_members "
 						"WHERE group_name = $1 ORDER BY 1", group->name);
 	if (services != NIL && !cascade)
@@ -1798,7 +1804,7 @@ DropServiceInternal(const char *name, const char *stmt_text)
  * few and change rarely, so one lock is simpler and safer than per-object
  * locks: a statement waiting for it then sees what the other one committed.
  */
-static void
+void
 RegistryLock(void)
 {
 	Oid			relid = get_relname_relid("entities", FeatstoreSchemaOid(false));
@@ -1808,6 +1814,36 @@ RegistryLock(void)
 	LockRelationOid(relid, ShareRowExclusiveLock);
 	if (IsolationUsesXactSnapshot())
 		RegistryCheckSnapshot();
+}
+
+/*
+ * RegistryLockDefinitions takes the registry's one DDL lock for the
+ * registry's part files (registry_backfill.c), as every write operation here
+ */
+void
+RegistryLockDefinitions(void)
+{
+	RegistryLock();
+}
+
+/*
+ * RegistryCheckShadowCode runs the code check of a history table on another
+ * table of the group (a backfill's shadow), named table in messages
+ */
+void
+RegistryCheckShadowCode(const FsGroup *group, Oid relid, const char *table)
+{
+	int			save_nestlevel = FeatstorePinSearchPath();
+
+	CheckRelationCode(group, relid, table);
+	AtEOXact_GUC(true, save_nestlevel);
+}
+
+/* RegistryCheckGroupOwnerOf refuses a caller who may not change the group */
+void
+RegistryCheckGroupOwnerOf(FsGroup *group)
+{
+	CheckGroupOwner(group);
 }
 
 /*
@@ -1894,7 +1930,7 @@ RegGetText(int row, int col)
 }
 
 /* RegNames runs a one-parameter registry query and returns its first column as a List */
-static List *
+List *
 RegNames(const char *sql, const char *arg)
 {
 	List	   *names = NIL;
@@ -1906,7 +1942,7 @@ RegNames(const char *sql, const char *arg)
 }
 
 /* DescribeNames renders names as: kind "a", kind "b" */
-static char *
+char *
 DescribeNames(const char *kind, List *names)
 {
 	StringInfoData buf;
@@ -1930,7 +1966,7 @@ NameList(const char *sql, const char *arg)
 }
 
 /* RecordHistory appends one row to featstore.definition_history */
-static void
+void
 RecordHistory(const char *command, const char *object_type, const char *object_name,
 			  const char *stmt_text)
 {
@@ -1950,7 +1986,7 @@ RecordHistory(const char *command, const char *object_type, const char *object_n
 }
 
 /* CheckObjectName rejects names no registry object may have */
-static void
+void
 CheckObjectName(const char *kind, const char *name)
 {
 	if (name == NULL || name[0] == '\0')
@@ -2137,7 +2173,7 @@ ParseTtl(const char *text, const char *group, Interval *ttl)
 }
 
 /* CheckRoleCanModify allows changes by the defining role, its members and superusers */
-static void
+void
 CheckRoleCanModify(const char *kind, const char *name, const char *created_by)
 {
 	Oid			role = get_role_oid(created_by, true);
@@ -2192,7 +2228,7 @@ FindCreator(const char *table, const char *name)
  * SkipOrReportMissing ends a DROP whose object does not exist: a NOTICE and a
  * "skipped" result with IF EXISTS, an error otherwise.  It disconnects SPI.
  */
-static FsResult *
+FsResult *
 SkipOrReportMissing(const char *command, const char *kind, const char *name,
 					bool missing_ok)
 {
@@ -2261,7 +2297,7 @@ OverlapsNamedFeature(List *seen, const char *group_name)
 }
 
 /* TextListToArray builds a text[] from a List of C strings */
-static Datum
+Datum
 TextListToArray(List *list)
 {
 	Datum	   *elems;
@@ -2276,7 +2312,7 @@ TextListToArray(List *list)
 }
 
 /* MakeResult builds the report of one registry operation */
-static FsResult *
+FsResult *
 MakeResult(const char *command, const char *object_type, const char *name, char *detail)
 {
 	FsResult   *r = palloc0(sizeof(FsResult));

@@ -47,6 +47,9 @@ typedef struct FsFeatureDef
 	int			argument_location;
 	int			window_location;
 	int			default_location;
+	/* PII: personal data, masked for non-members of featstore_pii_reader */
+	bool		pii;
+	int			pii_location;
 } FsFeatureDef;
 
 typedef struct FsEntityDef
@@ -131,7 +134,8 @@ typedef enum FsAlterKind
 	FS_ALTER_SET_MONITOR_EVERY, /* text_value NULL: NONE */
 	FS_ALTER_SET_MONITOR,		/* settings; of one feature if feature is set */
 	FS_ALTER_RESET_MONITOR,		/* settings (values unused) */
-	FS_ALTER_SET_MONITOR_BASELINE	/* baseline */
+	FS_ALTER_SET_MONITOR_BASELINE,	/* baseline */
+	FS_ALTER_FEATURE_PII		/* SET PII (bool_value true) / DROP PII (false) */
 } FsAlterKind;
 
 /* One setting of SET MONITOR ( name = value, ... ) or RESET MONITOR ( name, ... ) */
@@ -189,6 +193,30 @@ typedef struct FsServiceDef
 	int			location;
 } FsServiceDef;
 
+/*
+ * CREATE TRAINING SET (registry_training.c): a service's features joined
+ * point-in-time to a copy of a spine, frozen at as_of
+ */
+typedef struct FsTrainingSetDef
+{
+	char	   *name;
+	char	   *schema_name;	/* NULL: first schema of search_path */
+	char	   *service_name;
+	char	   *spine;			/* a table or view name, or one query */
+	char	   *as_of_text;		/* AS OF 'timestamptz'; NULL: transaction start */
+	bool		as_of_given;	/* the SQL twin passes a timestamptz instead */
+	TimestampTz as_of;
+	bool		strict;
+	char	   *description;
+	char	   *owner;
+	List	   *tags;			/* of char * */
+	int			location;
+	int			service_location;
+	int			spine_location;
+	int			as_of_location;
+	Oid			view_relid;		/* set by RegistryCreateTrainingSet */
+} FsTrainingSetDef;
+
 /* What a registry operation did, reported as one row of featstore.exec() */
 typedef struct FsResult
 {
@@ -232,6 +260,13 @@ extern void RegistryCheckGroupTable(const FsGroup *group);
 extern void RegistryCheckTableCode(Oid relid);
 
 /*
+ * registry_pii.c: the PII tag (issue 12).  RegistryPiiFeatures lists a
+ * group's PII features by name, in position order (NIL: none, or a schema
+ * from before the tag).  Masking is src/pii/pii.h's.
+ */
+extern List *RegistryPiiFeatures(const char *group_name);
+
+/*
  * Registry changes other subsystems must follow (the online store attaches
  * change capture to new group tables, re-applies TTLs, removes keys).
  * Callbacks run inside the DDL statement's transaction, as the calling role,
@@ -266,5 +301,52 @@ extern FsResult *RegistryDropGroup(const char *name, bool missing_ok, bool casca
 extern FsResult *RegistryCreateService(FsServiceDef *def, const char *stmt_text);
 extern FsResult *RegistryDropService(const char *name, bool missing_ok,
 									 const char *stmt_text);
+
+/* registry_training.c: training sets, and the guards on what they use */
+extern FsResult *RegistryCreateTrainingSet(FsTrainingSetDef *def, const char *stmt_text);
+extern FsResult *RegistryDropTrainingSet(const char *name, bool missing_ok, bool cascade,
+										 const char *stmt_text);
+/*
+ * Backfills (issue 12, registry_backfill.c): BACKFILL FEATURE GROUP g AS
+ * name FROM 'a' TO 'b' opens a shadow table; VALIDATE, PROMOTE and ABORT
+ * BACKFILL name.  A validation's report is a List of FsBackfillCheck.
+ */
+typedef struct FsBackfillDef
+{
+	char	   *name;
+	char	   *group_name;
+	char	   *from_text;		/* timestamptz literals as written */
+	char	   *to_text;
+	int			location;
+	int			group_location;
+	int			from_location;
+	int			to_location;
+} FsBackfillDef;
+
+/* One row of a validation's report (featstore.validate_backfill()) */
+typedef struct FsBackfillCheck
+{
+	const char *check;
+	char	   *feature;		/* NULL: the whole backfill */
+	bool		has_current;
+	double		current;
+	bool		has_shadow;
+	double		shadow;
+	bool		has_statistic;
+	double		statistic;
+	bool		has_threshold;
+	double		threshold;
+	const char *verdict;		/* ok, fail, error, info; passed / failed */
+	char	   *detail;
+} FsBackfillCheck;
+
+extern void RegistryBackfillInit(void);
+extern FsResult *RegistryOpenBackfill(const FsBackfillDef *def, const char *stmt_text,
+									  Oid *shadow);
+extern FsResult *RegistryValidateBackfill(const char *name, List *settings,
+										  const char *stmt_text, List **report);
+extern FsResult *RegistryPromoteBackfill(const char *name, bool force,
+										 const char *stmt_text, int64 *rows);
+extern FsResult *RegistryAbortBackfill(const char *name, const char *stmt_text);
 
 #endif							/* FEATSTORE_REGISTRY_H */

@@ -15,6 +15,23 @@ extern int	RegSpi(const char *sql, int nargs, Oid *argtypes, Datum *values,
 				   const char *nulls, bool elevated);
 extern char *RegGetText(int row, int col);
 
+/*
+ * registry.c: what every registry operation does, shared with the parts in
+ * files of their own (registry_training.c)
+ */
+extern void RegistryLock(void);
+extern void RecordHistory(const char *command, const char *object_type,
+						  const char *object_name, const char *stmt_text);
+extern void CheckObjectName(const char *kind, const char *name);
+extern void CheckRoleCanModify(const char *kind, const char *name, const char *created_by);
+extern Datum TextListToArray(List *list);
+extern FsResult *MakeResult(const char *command, const char *object_type,
+							const char *name, char *detail);
+extern List *RegNames(const char *sql, const char *arg);
+extern char *DescribeNames(const char *kind, List *names);
+extern FsResult *SkipOrReportMissing(const char *command, const char *kind,
+									 const char *name, bool missing_ok);
+
 /* How a duration's messages name it: "TTL" of "feature group", "window" of "feature" */
 typedef struct FsDurationWords
 {
@@ -40,12 +57,49 @@ extern void RegistryStoreTransform(const FsGroupDef *def, List *keys, List *feat
 extern void RegistryAlterTransformSchedule(const FsGroup *group, const char *schedule_text,
 										   StringInfo detail);
 
+/*
+ * registry_training.c: the guards training sets and services put on the
+ * groups and features they use (SPI connected, registry lock held)
+ */
+extern void RegistryDropTrainingSetsOf(const FsGroup *group, bool cascade,
+									   const char *stmt_text, StringInfo detail);
+extern char *RegistryTrainingSetsUsing(const FsGroup *group, const FsFeature *feature);
+extern void RegistryWarnFeatureUsers(const FsGroup *group, const FsFeature *feature);
+extern void RegistryCheckServiceCollision(const FsGroup *group, const char *feature);
 /* registry_monitor.c: FRESHNESS and MONITOR clauses (issue 11) */
 extern bool RegistryIsMonitorAction(FsAlterKind kind);
 extern void RegistryAlterMonitor(const FsGroup *group, const FsAlterAction *act,
 								 const FsFeature *target, StringInfo detail);
 extern void RegistryCheckMonitorOptions(const FsGroupDef *def);
 extern void RegistryStoreMonitorOptions(const FsGroupDef *def);
+
+/* registry.c: the DDL lock and the owner check, for the part files below */
+extern void RegistryLockDefinitions(void);
+extern void RegistryCheckGroupOwnerOf(FsGroup *group);
+extern void RegistryCheckShadowCode(const FsGroup *group, Oid relid, const char *table);
+
+/* registry_backfill.c and registry_backfill_check.c (issue 12) */
+typedef struct FsBackfill
+{
+	char	   *name;
+	char	   *group_name;
+	TimestampTz range_from;
+	TimestampTz range_to;
+	Oid			shadow;			/* InvalidOid once promoted or aborted */
+	char	   *shadow_name;
+	char	   *state;
+	char	   *verdict;
+	char	   *thresholds;		/* jsonb as text */
+} FsBackfill;
+
+extern List *RegistryBackfillCheck(const FsBackfill *bf, FsGroup *group, List *settings,
+								   char **verdict, char **verdict_names, bool *passed,
+								   bool *errors, char **thresholds_json);
+extern void RegistryCheckShadow(const FsBackfill *bf, const FsGroup *group);
+/* registry_pii.c: the PII tag of features (FsFeatureDef.pii, SET PII / DROP PII) */
+extern void RegistryStoreFeaturePii(const char *group_name, const FsFeatureDef *fd);
+extern void RegistryAlterFeaturePii(FsGroup *group, FsFeature *target, bool pii,
+									StringInfo detail);
 
 /* registry_lookup.c */
 extern List *RegistryLoadKeys(const char *entity);

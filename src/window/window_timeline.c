@@ -17,6 +17,7 @@
 #include "utils/tuplestore.h"
 
 #include "extension.h"
+#include "pii/pii.h"
 #include "registry/registry.h"
 #include "window/window_int.h"
 
@@ -85,11 +86,39 @@ CheckTimelineDesc(const WinPlan *plan, TupleDesc desc)
 }
 
 /*
+ * TimelineMask returns, per feature in position order, whether the caller
+ * gets NULL in its place (a PII feature, a caller not in
+ * featstore_pii_reader), noting each for the statement's NOTICE; NULL when
+ * nothing is masked.
+ */
+static bool *
+TimelineMask(const FsGroup *group)
+{
+	List	   *pii = PiiMaskedFeatures(group->name);
+	bool	   *masked;
+	ListCell   *lc;
+
+	if (pii == NIL)
+		return NULL;
+	masked = palloc0(sizeof(bool) * Max(list_length(group->features), 1));
+	foreach(lc, group->features)
+	{
+		FsFeature  *f = lfirst(lc);
+
+		masked[foreach_current_index(lc)] = PiiListHas(pii, f->name);
+		if (masked[foreach_current_index(lc)])
+			PiiNoteMasked(group->name, f->name);
+	}
+	return masked;
+}
+
+/*
  * EmitTimeline evaluates the pass at every row of the points cursor (the
  * events themselves, in the engine's order) and appends the rows.
  */
 static void
-EmitTimeline(WinPlan *plan, WinState *state, Portal points, ReturnSetInfo *rsinfo)
+EmitTimeline(WinPlan *plan, WinState *state, Portal points, ReturnSetInfo *rsinfo,
+			 const bool *masked)
 {
 	int			nk = plan->nkeys;
 	int			natts = nk + 2 + plan->nfeat;
@@ -120,6 +149,8 @@ EmitTimeline(WinPlan *plan, WinState *state, Portal points, ReturnSetInfo *rsinf
 			WinEvaluate(state, &p, out + nk + 2, outnull + nk + 2, NULL);
 			memcpy(out, row, sizeof(Datum) * (nk + 2));
 			memcpy(outnull, rownull, sizeof(bool) * (nk + 2));
+			for (int f = 0; masked != NULL && f < plan->nfeat; f++)
+				outnull[nk + 2 + f] = outnull[nk + 2 + f] || masked[f];
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, outnull);
 		}
 		SPI_freetuptable(tt);
@@ -177,7 +208,7 @@ WinTimelineRun(FunctionCallInfo fcinfo, const FsGroup *group)
 	points = SPI_cursor_open(NULL, sp, NULL, NULL, true);
 	events = SPI_cursor_open(NULL, sp, NULL, NULL, true);
 	state = WinBegin(plan, events, 0, false, false, cxt);
-	EmitTimeline(plan, state, points, rsinfo);
+	EmitTimeline(plan, state, points, rsinfo, TimelineMask(group));
 	WinEnd(state);
 	SPI_cursor_close(events);
 	SPI_cursor_close(points);
