@@ -69,7 +69,8 @@ max_worker_processes = 16
 CONF
 [ -f "$ROOT/test/featstore.conf" ] && cat "$ROOT/test/featstore.conf" >> "$WORK/featstore.conf"
 
-# PROVE_TESTS (e.g. test/t/034_online_bulk.pl) narrows the TAP run
+# PROVE_TESTS (e.g. test/t/034_online_bulk.pl) narrows the TAP run, and
+# REGRESS_TESTS (e.g. "monitor_drift monitor_settings") the pg_regress one
 as_pg() {
 	runuser -u "$RUN_AS" -- env FEATSTORE_TEST_REDIS_PORT="$REDIS_PORT" PATH="$PATH" \
 		${PROVE_TESTS:+PROVE_TESTS="$PROVE_TESTS"} "$@"
@@ -95,6 +96,7 @@ for suite in $SUITES; do
 	regress)
 		echo "== pg_regress"
 		as_pg make -C "$WORK/src" installcheck PG_CONFIG="$PG_CONFIG" ISOLATION= \
+			${REGRESS_TESTS:+REGRESS="$REGRESS_TESTS"} \
 			EXTRA_REGRESS_OPTS="--temp-instance=$WORK/tmp_regress --temp-config=$WORK/featstore.conf --port=$PG_PORT" \
 			2>&1 | tee "$WORK/regress.log"
 		[ -f "$WORK/src/regression.diffs" ] && cat "$WORK/src/regression.diffs"

@@ -4,7 +4,8 @@
 -- part 2 injects the seeds' incidents into synthetic histories, computes
 -- their statistics with compute_stats() day by day and checks that each is
 -- flagged with the right feature and period and nothing else is; part 3 runs
--- stable histories (three seeds) through 60 evaluated periods; part 4 the
+-- stable histories (three seeds) through 60 evaluated periods, and small
+-- ones (100 to 1000 rows a day) with their p-values by hand; part 4 the
 -- errors and who sees what.  Groups are MONITOR NONE: the monitor worker
 -- must not compute or evaluate anything behind the test's back.
 \set SHOW_CONTEXT never
@@ -381,6 +382,132 @@ SELECT test, count(*) AS beyond_3_sigma, max(round(effect::numeric, 4)) AS large
  WHERE group_name LIKE 'drift_stable_%' AND test IN ('mean_sigma', 'null_rate_sigma') AND statistic > 3
  GROUP BY 1 ORDER BY 1;
 
+-- Small periods: 100, 300 and 1000 rows a day, three seeds each, the same
+-- 8 features.  Here a threshold alone is crossed by chance (beyond: the
+-- tests whose statistic crossed it); a verdict of drift also needs the
+-- difference's sampling p-value below significance, 1e-4 per test.
+SELECT pg_temp.make_group(format('drift_small_%s_%s', n, s))
+  FROM unnest(ARRAY[100, 300, 1000]) n, generate_series(21, 23) s;
+SELECT count(pg_temp.fill(format('drift_small_%s_%s', n, s)::regclass, s, d, n))
+  FROM unnest(ARRAY[100, 300, 1000]) n, generate_series(21, 23) s, generate_series(0, 66) d;
+SELECT sum(pg_temp.run_days(format('drift_small_%s_%s', n, s), 0, 66)) AS drifting_features
+  FROM unnest(ARRAY[100, 300, 1000]) n, generate_series(21, 23) s;
+SELECT split_part(group_name, '_', 3)::int AS rows_a_day, test,
+	   count(*) FILTER (WHERE verdict <> 'no baseline') AS evaluated,
+	   count(*) FILTER (WHERE CASE test WHEN 'ks_pvalue' THEN statistic < 0.05 ELSE statistic > threshold END
+							  AND verdict <> 'no baseline') AS beyond,
+	   count(*) FILTER (WHERE verdict = 'drift') AS drift
+  FROM featstore.drift
+ WHERE group_name LIKE 'drift_small_%' AND test IN ('mean_sigma', 'null_rate_sigma', 'psi', 'js', 'ks_pvalue')
+ GROUP BY 1, 2 ORDER BY 1, 2;
+-- The tests with a p-value, how many drift verdicts 1e-4 per test
+-- predicts, and the verdicts there are (each p-value below 1e-4)
+SELECT count(*) AS tests_with_p_value, round(count(*) * 1e-4, 2) AS expected_by_chance,
+	   count(*) FILTER (WHERE verdict = 'drift') AS drift_verdicts
+  FROM featstore.drift WHERE group_name LIKE 'drift_small_%' AND p_value IS NOT NULL AND verdict <> 'no baseline';
+SELECT group_name, period_start::date, feature_name, test, round(statistic::numeric, 4) AS statistic,
+	   threshold, p_value < significance AS significant, round(effect::numeric, 4) AS effect
+  FROM featstore.drift WHERE group_name LIKE 'drift_small_%' AND verdict = 'drift' ORDER BY 1, 2, 3, 4;
+
+-- The p-values by hand, on one day of drift_small_100_21 (2026-02-20,
+-- against the 30 days before it).  Normal tail: 2 (1 - Phi(z)) by
+-- Simpson's rule over [z, z + 12]; chi-square tail: 1 - P(k / 2, x / 2),
+-- P by its series sum_j e^-h h^(a + j) / Gamma(a + j + 1), Gamma of a
+-- half-integer or integer as a product.
+CREATE FUNCTION pg_temp.normal_p(z float8) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$
+	SELECT 2 * (12.0 / 6000) / 3 * sum(CASE WHEN i = 0 OR i = 6000 THEN 1 WHEN i % 2 = 1 THEN 4 ELSE 2 END
+									   * exp(-((z + i * 12.0 / 6000) ^ 2) / 2) / sqrt(2 * pi()))
+	  FROM generate_series(0, 6000) i
+$$;
+CREATE FUNCTION pg_temp.ln_gamma(x float8) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$
+	-- x an integer or a half-integer above 0
+	SELECT coalesce(sum(ln(x - j)), 0) + CASE WHEN x - floor(x) = 0.5 THEN ln(sqrt(pi())) ELSE 0 END
+	  FROM generate_series(1, ceil(x)::int - 1) j
+$$;
+CREATE FUNCTION pg_temp.chisq_p(x float8, k int) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$
+	SELECT 1 - sum(exp(greatest(-x / 2 + (k / 2.0 + j) * ln(x / 2) - pg_temp.ln_gamma(k / 2.0 + j + 1), -700)))
+	  FROM generate_series(0, 400) j
+$$;
+CREATE FUNCTION pg_temp.binom_p(k int, n int, s float8) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$
+	WITH t AS (SELECT j, exp(greatest(pg_temp.ln_gamma(n + 1) - pg_temp.ln_gamma(j + 1) - pg_temp.ln_gamma(n - j + 1)
+									  + j * ln(s) + (n - j) * ln(1 - s), -700)) AS p
+				 FROM generate_series(0, n) j)
+	SELECT least(1, 2 * least((SELECT sum(p) FROM t WHERE j <= k), (SELECT sum(p) FROM t WHERE j >= k)))
+$$;
+CREATE TEMP TABLE small_day AS
+SELECT * FROM featstore.feature_stats
+ WHERE group_name = 'drift_small_100_21' AND period_start >= '2026-01-21' AND period_start <= '2026-02-20';
+CREATE TEMP TABLE small_tests AS
+SELECT feature_name, test, p_value FROM featstore.drift_tests('drift_small_100_21', '2026-02-20', '2026-02-21');
+-- mean of score: |m - mu_b| / (s_b sqrt(1/n + 1/m)), s_b pooled
+WITH b AS (SELECT row_count - null_count AS n, mean, stddev FROM small_day
+			WHERE feature_name = 'score' AND period_start < '2026-02-20'),
+c AS (SELECT row_count - null_count AS n, mean FROM small_day WHERE feature_name = 'score' AND period_start = '2026-02-20'),
+pooled AS (SELECT sqrt((sum((n - 1) * stddev ^ 2) + sum(n * (mean - (SELECT sum(n * mean) / sum(n) FROM b)) ^ 2))
+					   / (sum(n) - 1)) AS sd, avg(mean) AS mu, sum(n) AS m FROM b),
+z AS (SELECT abs(c.mean - mu) / (sd * sqrt(1.0 / c.n + 1.0 / m)) AS z FROM c, pooled)
+SELECT round(z::numeric, 6) AS z, round(pg_temp.normal_p(z)::numeric, 6) AS p_by_hand,
+	   abs(pg_temp.normal_p(z) - (SELECT p_value FROM small_tests WHERE feature_name = 'score' AND test = 'mean_sigma')) < 1e-9 AS equal
+  FROM z;
+-- null rate of amount: the period's NULLs among all, binomial with share
+-- r / (r + r_b)
+WITH b AS (SELECT sum(null_count)::int AS k, sum(row_count) AS r FROM small_day
+			WHERE feature_name = 'amount' AND period_start < '2026-02-20'),
+c AS (SELECT null_count::int AS k, row_count AS r FROM small_day WHERE feature_name = 'amount' AND period_start = '2026-02-20')
+SELECT c.k AS nulls, b.k AS baseline_nulls, round(pg_temp.binom_p(c.k, c.k + b.k, c.r::float8 / (c.r + b.r))::numeric, 6) AS p_by_hand,
+	   abs(pg_temp.binom_p(c.k, c.k + b.k, c.r::float8 / (c.r + b.r))
+		   - (SELECT p_value FROM small_tests WHERE feature_name = 'amount' AND test = 'null_rate_sigma')) < 1e-9 AS equal
+  FROM b, c;
+-- JS of segment: Pearson's chi-square of the 2 x k table of counts
+WITH cnt AS (SELECT v, sum(n) FILTER (WHERE period_start = '2026-02-20') AS a,
+					   sum(n) FILTER (WHERE period_start < '2026-02-20') AS b
+			   FROM small_day, unnest(top_values, top_counts) AS u(v, n)
+			  WHERE feature_name = 'segment' GROUP BY v),
+tot AS (SELECT sum(coalesce(a, 0)) AS na, sum(b) AS nb, count(*) AS k FROM cnt),
+x AS (SELECT sum((coalesce(a, 0) - (coalesce(a, 0) + b) * na / (na + nb)) ^ 2 / ((coalesce(a, 0) + b) * na / (na + nb))
+				 + (b - (coalesce(a, 0) + b) * nb / (na + nb)) ^ 2 / ((coalesce(a, 0) + b) * nb / (na + nb)))::float8 AS x,
+			 min(k)::int - 1 AS df
+		FROM cnt, tot)
+SELECT round(x::numeric, 6) AS chi_square, df, round(pg_temp.chisq_p(x, df)::numeric, 6) AS p_by_hand,
+	   abs(pg_temp.chisq_p(x, df) - (SELECT p_value FROM small_tests WHERE feature_name = 'segment' AND test = 'js')) < 1e-9 AS equal
+  FROM x;
+-- PSI of score on drift_small_100_23's 2026-02-21: beyond 0.2, and not
+-- drift.  The chi-square of the 10 bins between the baseline's deciles
+-- (by bisection, as in part 1), the counts the shares times n and m.
+CREATE FUNCTION pg_temp.cdf_of(p float8[], x float8) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE WHEN x <= p[1] THEN 0 WHEN x >= p[101] THEN 1
+				ELSE (SELECT (j - 1 + (x - p[j]) / (p[j + 1] - p[j])) / 100
+						FROM generate_series(1, 100) j WHERE p[j] <= x AND x < p[j + 1]) END
+$$;
+CREATE TEMP TABLE psi_base AS
+SELECT (row_count - null_count)::float8 AS n, percentiles AS p FROM featstore.feature_stats
+ WHERE group_name = 'drift_small_100_23' AND feature_name = 'score'
+   AND period_start >= '2026-01-22' AND period_start < '2026-02-21';
+CREATE FUNCTION pg_temp.base_cdf(x float8) RETURNS float8 LANGUAGE sql STABLE AS $$
+	SELECT sum(n * pg_temp.cdf_of(p, x)) / sum(n) FROM psi_base
+$$;
+WITH RECURSIVE bis(k, lo, hi, it) AS (
+	SELECT k, -100::float8, 100::float8, 0 FROM generate_series(1, 9) k
+	UNION ALL
+	SELECT k, CASE WHEN pg_temp.base_cdf((lo + hi) / 2) >= k / 10.0 THEN lo ELSE (lo + hi) / 2 END,
+			  CASE WHEN pg_temp.base_cdf((lo + hi) / 2) >= k / 10.0 THEN (lo + hi) / 2 ELSE hi END, it + 1
+	  FROM bis WHERE it < 60),
+edges AS (SELECT 0 AS k, '-infinity'::float8 AS e UNION ALL SELECT k, hi FROM bis WHERE it = 60
+		  UNION ALL SELECT 10, 'infinity'),
+cur AS (SELECT (row_count - null_count)::float8 AS n, percentiles AS p FROM featstore.feature_stats
+		 WHERE group_name = 'drift_small_100_23' AND feature_name = 'score' AND period_start = '2026-02-21'),
+bins AS (SELECT (pg_temp.cdf_of(cur.p, e) - pg_temp.cdf_of(cur.p, lag(e) OVER w)) * cur.n AS a,
+				(pg_temp.base_cdf(e) - pg_temp.base_cdf(lag(e) OVER w)) * (SELECT sum(n) FROM psi_base) AS b, k
+		   FROM edges, cur WINDOW w AS (ORDER BY k)),
+x AS (SELECT sum((a - (a + b) * na / (na + nb)) ^ 2 / ((a + b) * na / (na + nb))
+				 + (b - (a + b) * nb / (na + nb)) ^ 2 / ((a + b) * nb / (na + nb))) AS x
+		FROM bins, (SELECT sum(a) AS na, sum(b) AS nb FROM bins WHERE k > 0) t WHERE k > 0),
+t AS (SELECT statistic, p_value, verdict FROM featstore.drift_tests('drift_small_100_23', '2026-02-21', '2026-02-22')
+	   WHERE feature_name = 'score' AND test = 'psi')
+SELECT round(t.statistic::numeric, 4) AS psi, t.verdict, round(x::numeric, 4) AS chi_square,
+	   round(pg_temp.chisq_p(x, 9)::numeric, 6) AS p_by_hand, abs(pg_temp.chisq_p(x, 9) - t.p_value) < 1e-9 AS equal
+  FROM x, t;
+
 -- ---------------------------------------------------------------- part 4
 -- Errors
 SELECT * FROM featstore.drift_tests('no_such_group');
@@ -450,6 +577,15 @@ SELECT command, object_name FROM featstore.exec($$
 	DROP FEATURE GROUP drift_stable_11;
 	DROP FEATURE GROUP drift_stable_12;
 	DROP FEATURE GROUP drift_stable_13;
+	DROP FEATURE GROUP drift_small_100_21;
+	DROP FEATURE GROUP drift_small_100_22;
+	DROP FEATURE GROUP drift_small_100_23;
+	DROP FEATURE GROUP drift_small_300_21;
+	DROP FEATURE GROUP drift_small_300_22;
+	DROP FEATURE GROUP drift_small_300_23;
+	DROP FEATURE GROUP drift_small_1000_21;
+	DROP FEATURE GROUP drift_small_1000_22;
+	DROP FEATURE GROUP drift_small_1000_23;
 	DROP ENTITY drift_user;
 $$);
 SELECT (SELECT count(*) FROM featstore.feature_stats WHERE group_name LIKE 'drift\_%') AS stats,

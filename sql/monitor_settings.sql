@@ -47,7 +47,7 @@ SELECT command, object_name, detail FROM featstore.exec($$
 	ALTER FEATURE GROUP ms_none SET MONITOR BASELINE FROM '2026-01-01 00:00+00' TO '2026-02-01 00:00+00';
 	ALTER FEATURE GROUP ms_source SET MONITOR BASELINE SPINE 'training_q1', SET FRESHNESS NONE;
 	ALTER FEATURE GROUP ms_query SET MONITOR NONE,
-		SET MONITOR (null_rate_sigma = 100, null_rate_min_effect = 0, mean_min_effect = 100);
+		SET MONITOR (null_rate_sigma = 100, null_rate_min_effect = 0, mean_min_effect = 100, significance = 0.001);
 $$);
 RESET ROLE;
 SELECT group_name, monitor_every, monitor_every_text, freshness, freshness_text, baseline_periods,
@@ -111,6 +111,7 @@ DO LANGUAGE featstore $$ ALTER FEATURE GROUP ms_plain SET MONITOR (mean_min_effe
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP ms_plain SET MONITOR (js = 1.01) $$;
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP ms_plain SET MONITOR (ks_pvalue = 1) $$;
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP ms_plain SET MONITOR (distinct_collapse = 0) $$;
+DO LANGUAGE featstore $$ ALTER FEATURE GROUP ms_plain SET MONITOR (significance = 0) $$;
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP ms_plain SET MONITOR (wasserstein = 1e400) $$;
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP ms_plain SET MONITOR (psi = 0.2, sigma = 3) $$;
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP ms_plain RESET MONITOR (kl) $$;

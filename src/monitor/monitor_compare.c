@@ -90,6 +90,7 @@ MonitorSamplePsi(const MonitorSampleStats *cur, const MonitorSampleStats *ref,
 	DriftStats	period;
 	DriftBaseline base;
 	DriftMixture mix;
+	DriftChiSquare unused;
 
 	if (!cur->has_percentiles || !ref->has_percentiles)
 		return false;
@@ -103,6 +104,6 @@ MonitorSamplePsi(const MonitorSampleStats *cur, const MonitorSampleStats *ref,
 	base.periods = &period;
 	if (!DriftMixtureInit(&mix, &base))
 		return false;
-	*psi = DriftPsi(cur->pct, &mix);
+	*psi = DriftPsi(cur->pct, &mix, (double) (cur->rows - cur->nulls), &unused);
 	return true;
 }

@@ -553,8 +553,8 @@ static void
 EmitResult(const DriftContext *ctx, const char *feature, const DriftStats *cur,
 		   const DriftBaseline *base, const DriftResult *r)
 {
-	Datum		values[13];
-	bool		nulls[13] = {0};
+	Datum		values[15];
+	bool		nulls[15] = {0};
 	TimestampTz from,
 				to;
 
@@ -578,6 +578,10 @@ EmitResult(const DriftContext *ctx, const char *feature, const DriftStats *cur,
 	nulls[11] = !r->has_effect;
 	values[12] = Float8GetDatum(r->min_effect);
 	nulls[12] = !r->has_min_effect;
+	values[13] = Float8GetDatum(r->p_value);
+	nulls[13] = !r->has_p_value;
+	values[14] = Float8GetDatum(r->significance);
+	nulls[14] = !r->has_p_value;
 	tuplestore_putvalues(ctx->rsinfo->setResult, ctx->rsinfo->setDesc, values, nulls);
 }
 

@@ -238,6 +238,11 @@ AlertDetails(const DriftStats *cur, const DriftBaseline *base,
 			AppendNumber(&buf, results[i].threshold);
 		else
 			appendStringInfoString(&buf, "null");
+		if (results[i].has_p_value)
+		{
+			appendStringInfoString(&buf, ", \"p_value\": ");
+			AppendNumber(&buf, results[i].p_value);
+		}
 		appendStringInfoChar(&buf, '}');
 		first = false;
 	}

@@ -21,8 +21,10 @@
 /* The names of the settings, in DriftSetting order */
 const char *const DriftSettingNames[DRIFT_NSETTINGS] = {
 	"mean_sigma", "mean_min_effect", "null_rate_sigma", "null_rate_min_effect",
-	"psi", "js", "wasserstein", "ks_pvalue", "distinct_collapse"
+	"psi", "js", "wasserstein", "ks_pvalue", "distinct_collapse", "significance"
 };
+
+
 
 /* The baseline's moments that the mean and null-rate tests compare with */
 typedef struct BaselineSummary
@@ -32,19 +34,26 @@ typedef struct BaselineSummary
 	double		mean_mu;		/* mean of the period means */
 	double		mean_sigma;		/* their spread (see BaselineMeans) */
 	double		pooled_sd;		/* stddev of all the baseline's values */
+	double		values;			/* the baseline's values (non-NULL) */
 	double		null_mu;
 	double		null_sigma;
+	double		null_count_b;	/* the baseline's NULLs */
+	double		rows_b;			/* and rows */
 } BaselineSummary;
 
 static void Summarize(const DriftStats *cur, const DriftBaseline *base,
 					  BaselineSummary *sum);
 static void BaselineMeans(const DriftStats *cur, const DriftBaseline *base,
 						  BaselineSummary *sum);
+static double NullPValue(const DriftStats *cur, const BaselineSummary *sum);
 static double Ratio(double num, double den);
 static void Begin(DriftResult *r, const char *test, bool has_threshold,
 				  double threshold);
 static void SigmaTest(DriftResult *r, const char *test, double delta,
-					  double sigma, double k, double effect, double min_effect);
+					  double sigma, double k, double effect, double min_effect,
+					  double p_value);
+static double MeanPValue(const DriftStats *cur, const BaselineSummary *sum);
+static void Significant(DriftResult *r, double p_value);
 static void DistributionTests(const DriftStats *cur, const DriftBaseline *base,
 							  const BaselineSummary *sum,
 							  const DriftThresholds *thr, DriftResult *out,
@@ -71,20 +80,23 @@ DriftEvaluate(const DriftStats *cur, const DriftBaseline *base,
 	if (cur->numeric && cur->has_mean)
 	{
 		Begin(&out[n], "mean_sigma", true, thr->v[DRIFT_MEAN_SIGMA]);
+		out[n].significance = thr->v[DRIFT_SIGNIFICANCE];
 		if (sum.enough && sum.nmeans > 0)
 			SigmaTest(&out[n], "mean_sigma", fabs(cur->mean - sum.mean_mu), sum.mean_sigma,
 					  thr->v[DRIFT_MEAN_SIGMA],
 					  Ratio(fabs(cur->mean - sum.mean_mu), sum.pooled_sd),
-					  thr->v[DRIFT_MEAN_MIN_EFFECT]);
+					  thr->v[DRIFT_MEAN_MIN_EFFECT], MeanPValue(cur, &sum));
 		n++;
 	}
 	Begin(&out[n], "null_rate_sigma", true, thr->v[DRIFT_NULL_RATE_SIGMA]);
+	out[n].significance = thr->v[DRIFT_SIGNIFICANCE];
 	if (sum.enough)
 	{
 		double		delta = fabs((double) cur->nulls / cur->rows - sum.null_mu);
 
 		SigmaTest(&out[n], "null_rate_sigma", delta, sum.null_sigma,
-				  thr->v[DRIFT_NULL_RATE_SIGMA], delta, thr->v[DRIFT_NULL_RATE_MIN_EFFECT]);
+				  thr->v[DRIFT_NULL_RATE_SIGMA], delta, thr->v[DRIFT_NULL_RATE_MIN_EFFECT],
+				  NullPValue(cur, &sum));
 	}
 	n++;
 	if (values > 0)
@@ -123,13 +135,45 @@ Begin(DriftResult *r, const char *test, bool has_threshold, double threshold)
 }
 
 /*
+ * Significant makes a drift verdict stand only when the statistic is
+ * beyond sampling noise: p_value below the significance setting (set in
+ * r->significance by DriftEvaluate).  A threshold alone is an effect size,
+ * and a small period crosses it by chance (docs/monitoring.md, Drift).
+ */
+static void
+Significant(DriftResult *r, double p_value)
+{
+	r->has_p_value = true;
+	r->p_value = p_value;
+	if (strcmp(r->verdict, DRIFT_VERDICT_DRIFT) == 0 && !(p_value < r->significance))
+		r->verdict = DRIFT_VERDICT_OK;
+}
+
+/*
+ * MeanPValue is the two-sample z-test of the period's mean against the
+ * baseline's: |mean - mu_b| / (s_b sqrt(1/n + 1/m)), s_b the pooled stddev
+ */
+static double
+MeanPValue(const DriftStats *cur, const BaselineSummary *sum)
+{
+	double		n = (double) (cur->rows - cur->nulls);
+	double		se;
+
+	if (n <= 0 || sum->values <= 0)
+		return 1.0;
+	se = sum->pooled_sd * sqrt(1.0 / n + 1.0 / sum->values);
+	return DriftNormalPValue(Ratio(fabs(cur->mean - sum->mean_mu), se));
+}
+
+/*
  * SigmaTest is the seed's rule with its minimum effect: drift when
- * delta > k sigma and effect > min_effect; the statistic is delta / sigma.
- * With sigma 0 (a constant baseline) only the minimum effect decides.
+ * delta > k sigma and effect > min_effect, and the difference is
+ * significant; the statistic is delta / sigma.  With sigma 0 (a constant
+ * baseline) only the minimum effect and the significance decide.
  */
 static void
 SigmaTest(DriftResult *r, const char *test, double delta, double sigma,
-		  double k, double effect, double min_effect)
+		  double k, double effect, double min_effect, double p_value)
 {
 	r->has_statistic = true;
 	r->statistic = Ratio(delta, sigma);
@@ -139,6 +183,7 @@ SigmaTest(DriftResult *r, const char *test, double delta, double sigma,
 	r->min_effect = min_effect;
 	r->verdict = (r->statistic > k && effect > min_effect) ?
 		DRIFT_VERDICT_DRIFT : DRIFT_VERDICT_OK;
+	Significant(r, p_value);
 }
 
 /*
@@ -159,7 +204,11 @@ Summarize(const DriftStats *cur, const DriftBaseline *base, BaselineSummary *sum
 	if (!sum->enough)
 		return;
 	for (i = 0; i < base->n; i++)
+	{
 		s += (double) base->periods[i].nulls / base->periods[i].rows;
+		sum->null_count_b += (double) base->periods[i].nulls;
+		sum->rows_b += (double) base->periods[i].rows;
+	}
 	sum->null_mu = s / base->n;
 	if (base->kind == DRIFT_BASE_SPINE)
 	{
@@ -179,6 +228,33 @@ Summarize(const DriftStats *cur, const DriftBaseline *base, BaselineSummary *sum
 	}
 	if (cur->numeric)
 		BaselineMeans(cur, base, sum);
+}
+
+/*
+ * NullPValue is the two-sided p-value of the period's NULL count k against
+ * the baseline's K, in r and r_b rows.  Given k + K, k is binomial with
+ * share r / (r + r_b) when both rates are equal (the conditional test of
+ * two Poisson counts), which stays exact for the rare NULLs where a normal
+ * approximation would call 7 NULLs in 100 rows against 1 % impossible.
+ * Above DRIFT_EXACT_MAX_NULLS NULLs in all the two-proportion z-test,
+ * accurate at such counts, takes its place.
+ */
+static double
+NullPValue(const DriftStats *cur, const BaselineSummary *sum)
+{
+	double		k = (double) cur->nulls,
+				total = k + sum->null_count_b,
+				p,
+				se;
+
+	if (cur->rows <= 0 || sum->rows_b <= 0 || total <= 0)
+		return 1.0;
+	if (total <= DRIFT_EXACT_MAX_NULLS)
+		return DriftBinomialPValue((int) k, (int) total,
+								   cur->rows / (cur->rows + sum->rows_b));
+	p = total / (cur->rows + sum->rows_b);
+	se = sqrt(Max(p * (1 - p), 0.0) * (1.0 / cur->rows + 1.0 / sum->rows_b));
+	return DriftNormalPValue(Ratio(fabs(k / cur->rows - sum->null_count_b / sum->rows_b), se));
 }
 
 /*
@@ -225,6 +301,7 @@ BaselineMeans(const DriftStats *cur, const DriftBaseline *base, BaselineSummary 
 			spread += (p->mean - sum->mean_mu) * (p->mean - sum->mean_mu);
 		}
 	sum->pooled_sd = n > 1 ? sqrt(Max(ss, 0.0) / (n - 1)) : 0.0;
+	sum->values = n;
 	if (base->kind == DRIFT_BASE_SPINE)
 		sum->mean_sigma = sum->pooled_sd *
 			sqrt(1.0 / Max(cur->rows - cur->nulls, 1) + 1.0 / n);
@@ -246,17 +323,20 @@ DistributionTests(const DriftStats *cur, const DriftBaseline *base,
 	int64		values = cur->rows - cur->nulls;
 	bool		ks = values <= DRIFT_KS_MAX_VALUES;
 	bool		have;
+	DriftChiSquare chisq;
 
 	if (!cur->numeric)
 	{
 		DriftResult *r = &out[(*n)++];
 
 		Begin(r, "js", true, thr->v[DRIFT_JS]);
+		r->significance = thr->v[DRIFT_SIGNIFICANCE];
 		if (!sum->enough)
 			return;
 		r->has_statistic = true;
-		r->statistic = DriftJsDistance(cur, base);
+		r->statistic = DriftJsDistance(cur, base, &chisq);
 		r->verdict = r->statistic > r->threshold ? DRIFT_VERDICT_DRIFT : DRIFT_VERDICT_OK;
+		Significant(r, chisq.p_value);
 		return;
 	}
 	if (cur->pct == NULL)
@@ -271,8 +351,10 @@ DistributionTests(const DriftStats *cur, const DriftBaseline *base,
 		DriftResult *dist = &out[*n + 1];
 
 		psi->has_statistic = true;
-		psi->statistic = DriftPsi(cur->pct, &mix);
+		psi->statistic = DriftPsi(cur->pct, &mix, (double) values, &chisq);
 		psi->verdict = psi->statistic > psi->threshold ? DRIFT_VERDICT_DRIFT : DRIFT_VERDICT_OK;
+		psi->significance = thr->v[DRIFT_SIGNIFICANCE];
+		Significant(psi, chisq.p_value);
 		dist->has_statistic = true;
 		if (ks)
 		{
@@ -280,6 +362,10 @@ DistributionTests(const DriftStats *cur, const DriftBaseline *base,
 			dist->effect = DriftKsStatistic(cur->pct, &mix);
 			dist->statistic = DriftKsPValue(dist->effect, (double) values, mix.values);
 			dist->verdict = dist->statistic < dist->threshold ? DRIFT_VERDICT_DRIFT : DRIFT_VERDICT_OK;
+			/* KS is a significance test: ks_pvalue is its own level */
+			dist->has_p_value = true;
+			dist->p_value = dist->statistic;
+			dist->significance = dist->threshold;
 		}
 		else
 		{

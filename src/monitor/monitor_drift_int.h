@@ -28,6 +28,8 @@
 #define DRIFT_KS_MAX_VALUES 1000
 /* PSI's floor for a bin's share, so that an empty bin has a finite term */
 #define DRIFT_SHARE_FLOOR 1e-4
+/* Up to this many NULLs the null rate's p-value is exact (NullPValue) */
+#define DRIFT_EXACT_MAX_NULLS 100000
 /* Periods a pinned reference range may hold */
 #define DRIFT_MAX_RANGE_PERIODS 1000
 
@@ -82,6 +84,7 @@ typedef enum DriftSetting
 	DRIFT_WASSERSTEIN,
 	DRIFT_KS_PVALUE,
 	DRIFT_DISTINCT_COLLAPSE,
+	DRIFT_SIGNIFICANCE,
 	DRIFT_NSETTINGS
 } DriftSetting;
 
@@ -104,6 +107,9 @@ typedef struct DriftResult
 	double		effect;
 	bool		has_min_effect;
 	double		min_effect;
+	bool		has_p_value;	/* the statistic's sampling p-value, if known */
+	double		p_value;
+	double		significance;	/* drift needs p_value below it */
 	const char *verdict;
 } DriftResult;
 
@@ -179,10 +185,25 @@ extern bool DriftMixtureInit(DriftMixture *mix, const DriftBaseline *base);
 extern double DriftCdf(const double *pct, double x, bool left);
 extern double DriftMixtureCdf(const DriftMixture *mix, double x, bool left);
 extern double DriftMixtureQuantile(const DriftMixture *mix, double u);
-extern double DriftPsi(const double *cur, const DriftMixture *mix);
+/* A chi-square test's statistic, degrees of freedom and p-value */
+typedef struct DriftChiSquare
+{
+	double		statistic;
+	int			df;
+	double		p_value;
+} DriftChiSquare;
+
+extern double DriftPsi(const double *cur, const DriftMixture *mix, double n,
+					   DriftChiSquare *test);
+extern void DriftHomogeneity(const double *a, const double *b, int k,
+							 DriftChiSquare *test);
 extern double DriftWasserstein(const double *cur, const DriftMixture *mix);
 extern double DriftKsStatistic(const double *cur, const DriftMixture *mix);
 extern double DriftKsPValue(double d, double n, double m);
-extern double DriftJsDistance(const DriftStats *cur, const DriftBaseline *base);
+extern double DriftJsDistance(const DriftStats *cur, const DriftBaseline *base,
+							   DriftChiSquare *test);
+extern double DriftNormalPValue(double z);
+extern double DriftChiSquarePValue(double x, double df);
+extern double DriftBinomialPValue(int k, int n, double share);
 
 #endif							/* FEATSTORE_MONITOR_DRIFT_INT_H */

@@ -12,6 +12,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "monitor/monitor_drift_int.h"
@@ -152,14 +153,17 @@ DriftMixtureQuantile(const DriftMixture *mix, double u)
  * DriftPsi is sum (c_i - b_i) ln(c_i / b_i) over the 10 bins [e_i-1, e_i)
  * whose inner edges are the baseline's deciles, b_i and c_i the shares of
  * the baseline and of the period, each floored at DRIFT_SHARE_FLOOR (not
- * renormalised).
+ * renormalised).  *test is the chi-square test of homogeneity of the same
+ * bins, with the period's n values and the baseline's.
  */
 double
-DriftPsi(const double *cur, const DriftMixture *mix)
+DriftPsi(const double *cur, const DriftMixture *mix, double n, DriftChiSquare *test)
 {
 	double		psi = 0.0,
 				prev_b = 0.0,
 				prev_c = 0.0;
+	double		a[10],
+				m[10];
 	int			i;
 
 	for (i = 1; i <= 10; i++)
@@ -182,10 +186,59 @@ DriftPsi(const double *cur, const DriftMixture *mix)
 
 			psi += (cs - bs) * log(cs / bs);
 		}
+		a[i - 1] = Max(c - prev_c, 0.0) * n;
+		m[i - 1] = Max(b - prev_b, 0.0) * mix->values;
 		prev_b = b;
 		prev_c = c;
 	}
+	DriftHomogeneity(a, m, 10, test);
 	return psi;
+}
+
+/*
+ * DriftHomogeneity is Pearson's chi-square test that two samples, with
+ * counts a_i and b_i over k buckets, come from one distribution: the sum
+ * over both samples and every bucket of (O - E)^2 / E, E from the pooled
+ * shares, with one degree of freedom fewer than the buckets either sample
+ * has.  It is the p-value behind PSI and JS: the distances themselves are
+ * effect sizes, whose noise grows as a period gets small.
+ */
+void
+DriftHomogeneity(const double *a, const double *b, int k, DriftChiSquare *test)
+{
+	double		na = 0.0,
+				nb = 0.0,
+				x = 0.0;
+	int			i,
+				used = 0;
+
+	for (i = 0; i < k; i++)
+	{
+		na += a[i];
+		nb += b[i];
+	}
+	if (na <= 0 || nb <= 0)
+	{
+		test->statistic = 0.0;
+		test->df = 0;
+		test->p_value = 1.0;
+		return;
+	}
+	for (i = 0; i < k; i++)
+	{
+		double		t = a[i] + b[i],
+					ea = t * na / (na + nb),
+					eb = t * nb / (na + nb);
+
+		/* a bucket neither sample has (1 - listed shares, rounded) */
+		if (t < 1e-9)
+			continue;
+		used++;
+		x += (a[i] - ea) * (a[i] - ea) / ea + (b[i] - eb) * (b[i] - eb) / eb;
+	}
+	test->statistic = x;
+	test->df = Max(used - 1, 0);
+	test->p_value = test->df > 0 ? DriftChiSquarePValue(x, test->df) : 1.0;
 }
 
 /*
@@ -290,16 +343,20 @@ JsTerm(double p, double m)
  * DriftJsDistance is the Jensen-Shannon distance (base 2, in [0, 1]) of the
  * period's and the baseline's value frequencies over the union of their
  * top values plus one "other" bucket; a value a period does not list counts
- * in that period's other.  NULLs are not values here.
+ * in that period's other.  NULLs are not values here.  *test is the
+ * chi-square test of homogeneity of the same buckets' counts.
  */
 double
-DriftJsDistance(const DriftStats *cur, const DriftBaseline *base)
+DriftJsDistance(const DriftStats *cur, const DriftBaseline *base, DriftChiSquare *test)
 {
 	int			nvals = cur->ntop,
 				i,
 				k,
-				u = 0;
+				u = 0,
+				nbuckets = 0;
 	char	  **vals;
+	double	   *ca,
+			   *cb;
 	double		ptotal = (double) (cur->rows - cur->nulls),
 				qtotal = 0.0,
 				plisted = 0.0,
@@ -320,8 +377,12 @@ DriftJsDistance(const DriftStats *cur, const DriftBaseline *base)
 		k += base->periods[i].ntop;
 		qtotal += (double) (base->periods[i].rows - base->periods[i].nulls);
 	}
+	memset(test, 0, sizeof(*test));
+	test->p_value = 1.0;
 	if (ptotal <= 0 || qtotal <= 0)
 		return 0.0;
+	ca = palloc0(sizeof(double) * (nvals + 1));
+	cb = palloc0(sizeof(double) * (nvals + 1));
 	qsort(vals, nvals, sizeof(char *), CompareStrings);
 	for (i = 0; i < nvals; i++)
 	{
@@ -337,6 +398,8 @@ DriftJsDistance(const DriftStats *cur, const DriftBaseline *base)
 		q /= qtotal;
 		plisted += p;
 		qlisted += q;
+		ca[nbuckets] = p * ptotal;
+		cb[nbuckets++] = q * qtotal;
 		js += JsTerm(p, (p + q) / 2) + JsTerm(q, (p + q) / 2);
 	}
 	/* the other bucket */
@@ -344,7 +407,123 @@ DriftJsDistance(const DriftStats *cur, const DriftBaseline *base)
 		double		p = Max(1.0 - plisted, 0.0),
 					q = Max(1.0 - qlisted, 0.0);
 
+		ca[nbuckets] = p * ptotal;
+		cb[nbuckets++] = q * qtotal;
 		js += JsTerm(p, (p + q) / 2) + JsTerm(q, (p + q) / 2);
 	}
+	DriftHomogeneity(ca, cb, nbuckets, test);
 	return sqrt(Max(js / 2.0, 0.0));
+}
+
+/*
+ * DriftNormalPValue is the two-sided p-value of a standard normal z:
+ * P(|Z| >= z) = erfc(z / sqrt 2).
+ */
+double
+DriftNormalPValue(double z)
+{
+	if (isnan(z))
+		return 1.0;
+	return erfc(fabs(z) / M_SQRT2);
+}
+
+/*
+ * DriftChiSquarePValue is P(X >= x) for X chi-square with df degrees of
+ * freedom: the regularized upper incomplete gamma Q(df / 2, x / 2), by its
+ * power series below a + 1 and by its continued fraction (Lentz's method)
+ * above, where each converges fast.
+ */
+double
+DriftChiSquarePValue(double x, double df)
+{
+	double		a = df / 2.0,
+				h = x / 2.0,
+				lead;
+	int			i;
+
+	if (!(df > 0) || isnan(x) || x <= 0)
+		return 1.0;
+	if (isinf(x))
+		return 0.0;
+	lead = exp(-h + a * log(h) - lgamma(a));
+	if (h < a + 1.0)
+	{
+		double		term = 1.0 / a,
+					sum = term;
+
+		for (i = 1; i < 1000 && fabs(term) > fabs(sum) * 1e-16; i++)
+		{
+			term *= h / (a + i);
+			sum += term;
+		}
+		return Max(0.0, Min(1.0, 1.0 - sum * lead));
+	}
+	else
+	{
+		double		b = h + 1.0 - a,
+					c = 1.0 / DBL_MIN,
+					d = 1.0 / b,
+					f = d;
+
+		for (i = 1; i < 1000; i++)
+		{
+			double		an = -i * (i - a),
+						delta;
+
+			b += 2.0;
+			d = an * d + b;
+			if (fabs(d) < DBL_MIN)
+				d = DBL_MIN;
+			c = b + an / c;
+			if (fabs(c) < DBL_MIN)
+				c = DBL_MIN;
+			d = 1.0 / d;
+			delta = d * c;
+			f *= delta;
+			if (fabs(delta - 1.0) < 1e-16)
+				break;
+		}
+		return Max(0.0, Min(1.0, f * lead));
+	}
+}
+
+/*
+ * DriftBinomialPValue is the two-sided p-value of k successes in n trials
+ * of probability share: twice the smaller tail, P(X <= k) or P(X >= k),
+ * at most 1.  The terms are summed in log space from the tail's end
+ * nearest the mode, where they are largest, until they vanish.
+ */
+double
+DriftBinomialPValue(int k, int n, double share)
+{
+	double		lc = lgamma(n + 1.0),
+				lp,
+				lq,
+				lower = 0.0,
+				upper = 0.0;
+	int			j;
+
+	if (n <= 0 || k < 0 || k > n)
+		return 1.0;
+	if (share <= 0.0 || share >= 1.0)
+		return (share <= 0.0 ? k == 0 : k == n) ? 1.0 : 0.0;
+	lp = log(share);
+	lq = log1p(-share);
+	for (j = k; j >= 0; j--)
+	{
+		double		t = exp(lc - lgamma(j + 1.0) - lgamma(n - j + 1.0) + j * lp + (n - j) * lq);
+
+		lower += t;
+		if (t < lower * 1e-17)
+			break;
+	}
+	for (j = k; j <= n; j++)
+	{
+		double		t = exp(lc - lgamma(j + 1.0) - lgamma(n - j + 1.0) + j * lp + (n - j) * lq);
+
+		upper += t;
+		if (t < upper * 1e-17)
+			break;
+	}
+	return Min(1.0, 2.0 * Min(lower, upper));
 }

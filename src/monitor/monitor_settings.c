@@ -47,9 +47,10 @@ static const MonitorSettingRange setting_ranges[] = {
 	{"wasserstein", 0, 100, true, false},
 	{"ks_pvalue", 0, 1, true, true},
 	{"distinct_collapse", 0, 1, true, true},
+	{"significance", 0, 1, true, true},
 };
 
-#define SETTING_NAMES_HINT "The settings are mean_sigma, mean_min_effect, null_rate_sigma, null_rate_min_effect, psi, js, wasserstein, ks_pvalue and distinct_collapse (docs/monitoring.md, Settings)."
+#define SETTING_NAMES_HINT "The settings are mean_sigma, mean_min_effect, null_rate_sigma, null_rate_min_effect, psi, js, wasserstein, ks_pvalue, distinct_collapse and significance (docs/monitoring.md, Settings)."
 
 /* The most trailing periods a baseline may take */
 #define MONITOR_MAX_BASELINE_PERIODS 1000

@@ -90,7 +90,7 @@ CREATE TABLE featstore.monitor_thresholds (
 	feature_name name,
 	setting		text NOT NULL CHECK (setting IN ('mean_sigma', 'mean_min_effect', 'null_rate_sigma',
 												 'null_rate_min_effect', 'psi', 'js', 'wasserstein',
-												 'ks_pvalue', 'distinct_collapse')),
+												 'ks_pvalue', 'distinct_collapse', 'significance')),
 	value		double precision NOT NULL,
 	updated_at	timestamptz NOT NULL DEFAULT now(),
 	FOREIGN KEY (group_name, feature_name) REFERENCES featstore.features (group_name, name) ON DELETE CASCADE

@@ -20,10 +20,12 @@ SELECT d.setting, d.value, d.description
 	 'Jensen-Shannon distance (base 2) of a categorical''s value frequencies: drift above it'),
 	('wasserstein', 0.1::float8,
 	 'Wasserstein-1 distance over the baseline''s pooled stddev, periods of more than 1000 values: drift above it'),
-	('ks_pvalue', 0.05::float8,
+	('ks_pvalue', 0.0001::float8,
 	 'two-sample Kolmogorov-Smirnov p-value, periods of at most 1000 values: drift below it'),
 	('distinct_collapse', 0.1::float8,
-	 'distinct count over the baseline periods'' mean distinct count: drift below it')
+	 'distinct count over the baseline periods'' mean distinct count: drift below it'),
+	('significance', 0.0001::float8,
+	 'mean, null rate, PSI and JS: drift also needs the difference''s sampling p-value below it, so that a small period crossing a threshold by chance is not drift')
 	) AS d(setting, value, description);
 COMMENT ON VIEW featstore.monitor_threshold_defaults IS 'The default of every drift threshold (a group''s or feature''s own in featstore.monitor_thresholds replace it), and its meaning; the valid ranges are checked where thresholds are set (docs/monitoring.md, Settings)';
 COMMENT ON COLUMN featstore.monitor_threshold_defaults.setting IS 'The threshold, as featstore.monitor_thresholds.setting names it';
@@ -37,7 +39,8 @@ RETURNS TABLE (group_name text, feature_name name, period_start timestamptz,
 			   period_end timestamptz, test text, statistic double precision,
 			   threshold double precision, verdict text, baseline_periods integer,
 			   baseline_from timestamptz, baseline_to timestamptz,
-			   effect double precision, min_effect double precision)
+			   effect double precision, min_effect double precision,
+			   p_value double precision, significance double precision)
 AS 'MODULE_PATHNAME', 'featstore_drift_tests'
 LANGUAGE C STABLE
 SET search_path = pg_catalog, pg_temp;
@@ -48,7 +51,7 @@ COMMENT ON FUNCTION featstore.drift_tests(text, timestamptz, timestamptz) IS 'Th
 CREATE VIEW featstore.drift WITH (security_invoker = true) AS
 SELECT g.name AS group_name, d.feature_name, d.period_start, d.period_end, d.test,
 	   d.statistic, d.threshold, d.verdict, d.baseline_periods, d.baseline_from,
-	   d.baseline_to, d.effect, d.min_effect
+	   d.baseline_to, d.effect, d.min_effect, d.p_value, d.significance
   FROM featstore.feature_groups g
  CROSS JOIN LATERAL featstore.drift_tests(g.name) d
  WHERE featstore.group_visible(g.name);
@@ -66,6 +69,8 @@ COMMENT ON COLUMN featstore.drift.baseline_from IS 'Start of the baseline''s ear
 COMMENT ON COLUMN featstore.drift.baseline_to IS 'End of the baseline''s latest period';
 COMMENT ON COLUMN featstore.drift.effect IS 'mean_sigma: |mean - mu_b| in baseline pooled stddevs; null_rate_sigma: |rate - mu_b|; ks_pvalue: the KS statistic D; else NULL';
 COMMENT ON COLUMN featstore.drift.min_effect IS 'The smallest effect that counts as drift (mean_min_effect, null_rate_min_effect); else NULL';
+COMMENT ON COLUMN featstore.drift.p_value IS 'The probability of a difference at least this large between two samples of one distribution (mean, null rate, PSI, JS: from their sampling distributions; ks_pvalue: the statistic); NULL for the other tests';
+COMMENT ON COLUMN featstore.drift.significance IS 'Drift needs p_value below it (the significance setting; ks_pvalue for KS); NULL when p_value is';
 
 REVOKE EXECUTE ON FUNCTION featstore.drift_tests(text, timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION featstore.drift_tests(text, timestamptz, timestamptz) TO featstore_reader;
