@@ -112,6 +112,8 @@ static void BackendRun(int ncmds, RedisCommand *cmds, RedisResult *results);
 static void BackendRedisFailed(const char *err);
 static char **CanonicalKeys(const OnlineGroup *group, ArrayType *arr);
 static Jsonb *ValueJsonb(const char *data, size_t len);
+static void FoundValues(TimestampTz ets, TimestampTz cat, TimestampTz mat, TimestampTz exp,
+						Datum *values, bool *nulls);
 static void PushStringPair(JsonbParseState **state, const char *key,
 						   const char *value);
 static void CheckRowVisible(const OnlineGroup *group, char **keyvals,
@@ -204,17 +206,8 @@ online_features(PG_FUNCTION_ARGS)
 		if (OnlineDecodeValue(res.str, res.len, &ets, &cat, &mat, &exp, NULL, &features))
 		{
 			CheckRowVisible(group, keyvals, ets, cat);
-			values[0] = CStringGetTextDatum("found");
-			values[1] = JsonbPGetDatum(PiiMaskJsonb(group->name, features,
-													masked, denied));
-			values[2] = TimestampTzGetDatum(ets);
-			values[3] = TimestampTzGetDatum(cat);
-			values[4] = TimestampTzGetDatum(mat);
-			values[5] = TimestampTzGetDatum(exp);
-			nulls[5] = (exp == DT_NOBEGIN);
-			values[6] = DirectFunctionCall2(timestamp_mi,
-											TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
-											TimestampTzGetDatum(ets));
+			values[1] = JsonbPGetDatum(PiiMaskJsonb(group->name, features, masked, denied));
+			FoundValues(ets, cat, mat, exp, values, nulls);
 		}
 		else
 		{
@@ -236,6 +229,25 @@ online_features(PG_FUNCTION_ARGS)
 				 errhint("Check that featstore.redis_key_prefix is used by featstore alone.")));
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;
+}
+
+/*
+ * FoundValues sets online_features' columns of a value found in Redis, but
+ * the features: the status, the row's timestamps and its age.
+ */
+static void
+FoundValues(TimestampTz ets, TimestampTz cat, TimestampTz mat, TimestampTz exp,
+			Datum *values, bool *nulls)
+{
+	values[0] = CStringGetTextDatum("found");
+	values[2] = TimestampTzGetDatum(ets);
+	values[3] = TimestampTzGetDatum(cat);
+	values[4] = TimestampTzGetDatum(mat);
+	values[5] = TimestampTzGetDatum(exp);
+	nulls[5] = (exp == DT_NOBEGIN);
+	values[6] = DirectFunctionCall2(timestamp_mi,
+									TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+									TimestampTzGetDatum(ets));
 }
 
 /*
