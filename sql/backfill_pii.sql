@@ -5,6 +5,7 @@
 -- PSI and changed share (shares and distances) stay, and so does the
 -- verdict.  A member sees them.
 \set SHOW_CONTEXT never
+SELECT coalesce(max(id), 0) AS history_before FROM featstore.definition_history \gset
 CREATE ROLE bfp_owner LOGIN IN ROLE featstore_editor;
 CREATE ROLE bfp_member LOGIN IN ROLE featstore_editor, bfp_owner, featstore_pii_reader;
 CREATE SCHEMA bfp AUTHORIZATION bfp_owner;
@@ -61,6 +62,9 @@ SELECT check_name, round(current_value::numeric, 4) AS current_value,
   FROM featstore.validate_backfill('raise')
  WHERE feature = 'income' AND check_name = 'mean';
 SELECT * FROM featstore.exec($$ ABORT BACKFILL raise $$);
+-- the definition history, which every reader sees, names the failed check only
+SELECT command, executed_by, detail FROM featstore.definition_history
+ WHERE id > :history_before AND object_type = 'backfill' ORDER BY id;
 SELECT command, object_name FROM featstore.exec($$
 	DROP FEATURE GROUP bfp_tx;
 	DROP ENTITY bfp_customer;
@@ -68,3 +72,5 @@ $$);
 RESET ROLE;
 DROP SCHEMA bfp;
 DROP ROLE bfp_owner, bfp_member;
+-- leave the history as we found it for the tests that list all of it
+DELETE FROM featstore.definition_history WHERE id > :history_before;
