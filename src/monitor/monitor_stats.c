@@ -513,6 +513,14 @@ CheckReadPrivilege(const StatsTarget *st)
 	SPI_finish();
 	if (ok && !isnull)
 		return;
+	if (PiiMaskedFeatures(st->group->name) != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for statistics of feature group \"%s\"", st->group->name),
+				 errdetail("The group has PII features, whose statistics only members of " PII_READER_ROLE " may compute and see."),
+				 errhint("A member of " PII_READER_ROLE " with SELECT on %s can compute them: GRANT " PII_READER_ROLE " TO %s;",
+						 quote_qualified_identifier(st->group->schema_name, st->group->table_name),
+						 quote_identifier(GetUserNameFromId(GetUserId(), false)))));
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("permission denied for statistics of feature group \"%s\"", st->group->name),
