@@ -301,6 +301,7 @@ ReadStats(HeapTuple tup, TupleDesc desc, DriftStats *s)
 	{
 		Datum		c = SPI_getbinval(tup, desc, 11, &n2);
 
+		s->has_top = !n2;
 		if (!n2)
 			ReadTopValues(d, c, s);
 	}

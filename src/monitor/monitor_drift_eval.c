@@ -58,6 +58,7 @@ static void DistributionTests(const DriftStats *cur, const DriftBaseline *base,
 							  const BaselineSummary *sum,
 							  const DriftThresholds *thr, DriftResult *out,
 							  int *n);
+static bool TopValuesStored(const DriftStats *cur, const DriftBaseline *base);
 static void DistinctTest(const DriftStats *cur, const DriftBaseline *base,
 						 const DriftThresholds *thr, DriftResult *r);
 
@@ -310,6 +311,23 @@ BaselineMeans(const DriftStats *cur, const DriftBaseline *base, BaselineSummary 
 }
 
 /*
+ * TopValuesStored says whether the period and every baseline period have
+ * their top values stored.  A PII feature's are not (monitor_stats.c), nor
+ * those of a period computed while it was PII: JS cannot be computed, and
+ * a baseline of such periods would count every value as "other".
+ */
+static bool
+TopValuesStored(const DriftStats *cur, const DriftBaseline *base)
+{
+	if (!cur->has_top)
+		return false;
+	for (int i = 0; i < base->n; i++)
+		if (!base->periods[i].has_top)
+			return false;
+	return true;
+}
+
+/*
  * DistributionTests adds PSI and either Kolmogorov-Smirnov (a period of at
  * most DRIFT_KS_MAX_VALUES values) or Wasserstein over the pooled stddev
  * (above) for a numeric feature, Jensen-Shannon for a categorical one.
@@ -327,8 +345,11 @@ DistributionTests(const DriftStats *cur, const DriftBaseline *base,
 
 	if (!cur->numeric)
 	{
-		DriftResult *r = &out[(*n)++];
+		DriftResult *r;
 
+		if (!TopValuesStored(cur, base))
+			return;
+		r = &out[(*n)++];
 		Begin(r, "js", true, thr->v[DRIFT_JS]);
 		r->significance = thr->v[DRIFT_SIGNIFICANCE];
 		if (!sum->enough)

@@ -51,6 +51,7 @@ typedef struct DriftStats
 	double		mean;
 	double		stddev;
 	double	   *pct;			/* DRIFT_NPCT finite, nondecreasing; or NULL */
+	bool		has_top;		/* top values stored (none for a PII feature) */
 	int			ntop;
 	char	  **top_values;		/* sorted by strcmp (for the merge in JS) */
 	int64	   *top_counts;

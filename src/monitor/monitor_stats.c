@@ -41,6 +41,7 @@
 #include "featstore.h"
 #include "monitor/monitor.h"
 #include "monitor/monitor_stats_int.h"
+#include "pii/pii.h"
 #include "registry/registry.h"
 
 PG_FUNCTION_INFO_V1(featstore_compute_stats);
@@ -81,7 +82,8 @@ static int64 InsertRun(const StatsTarget *st, TimestampTz started, bool schedule
 					   const char *status);
 static void FinishRun(int64 run_id, const StatsTarget *st, const ErrorData *edata);
 static void StoreStats(const StatsTarget *st, int64 run_id);
-static void StoreOne(const StatsTarget *st, const FeatureStats *fs, int64 run_id);
+static void StoreOne(const StatsTarget *st, const FeatureStats *fs, int64 run_id, bool pii);
+static List *LockPiiFeatures(const StatsTarget *st);
 static void MonitorSpi(const char *sql, int nargs, Oid *types, Datum *values,
 					   const char *nulls, int expect);
 static void CheckRange(const char *group_name, TimestampTz from, TimestampTz to);
@@ -511,6 +513,14 @@ CheckReadPrivilege(const StatsTarget *st)
 	SPI_finish();
 	if (ok && !isnull)
 		return;
+	if (PiiMaskedFeatures(st->group->name) != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for statistics of feature group \"%s\"", st->group->name),
+				 errdetail("The group has PII features, whose statistics only members of " PII_READER_ROLE " may compute and see."),
+				 errhint("A member of " PII_READER_ROLE " with SELECT on %s can compute them: GRANT " PII_READER_ROLE " TO %s;",
+						 quote_qualified_identifier(st->group->schema_name, st->group->table_name),
+						 quote_identifier(GetUserNameFromId(GetUserId(), false)))));
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("permission denied for statistics of feature group \"%s\"", st->group->name),
@@ -603,7 +613,10 @@ StoreStats(const StatsTarget *st, int64 run_id)
 	Datum		values[6];
 	Datum	   *names = palloc(sizeof(Datum) * Max(st->nfeatures, 1));
 	bool		spine = strcmp(st->scope, "spine") == 0;
+	List	   *pii;
 
+	/* first, so that a concurrent SET PII waits before it touches any row */
+	pii = LockPiiFeatures(st);
 	for (int i = 0; i < st->nfeatures; i++)
 		names[i] = DirectFunctionCall1(namein, CStringGetDatum(st->features[i]->name));
 	values[0] = CStringGetTextDatum(st->group->name);
@@ -620,7 +633,38 @@ StoreStats(const StatsTarget *st, int64 run_id)
 			   "AND label = $3 AND period_start = $4 AND period_end = $5 AND feature_name = ANY ($6)",
 			   6, types, values, NULL, SPI_OK_DELETE);
 	for (int i = 0; i < st->nfeatures; i++)
-		StoreOne(st, &st->stats[i], run_id);
+		StoreOne(st, &st->stats[i], run_id, PiiListHas(pii, st->features[i]->name));
+}
+
+/*
+ * LockPiiFeatures returns the names of the group's PII features as the
+ * registry holds them now, with its features' rows locked FOR SHARE until
+ * the run's transaction ends: a concurrent SET PII waits for the run, then
+ * clears the top values it stored; one that committed first is seen here
+ * (READ COMMITTED re-reads a row it waited for).  Taken before the run
+ * writes any statistics row, so the two cannot wait for each other.
+ */
+static List *
+LockPiiFeatures(const StatsTarget *st)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	List	   *pii = NIL;
+
+	values[0] = CStringGetTextDatum(st->group->name);
+	MonitorSpi("SELECT name::pg_catalog.text, pii FROM featstore.features WHERE group_name = $1 "
+			   "ORDER BY name FOR SHARE", 1, types, values, NULL, SPI_OK_SELECT);
+	for (uint64 i = 0; SPI_tuptable != NULL && i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		bool		isnull;
+		Datum		flag = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
+		char	   *name = SPI_getvalue(tup, SPI_tuptable->tupdesc, 1);
+
+		if (!isnull && DatumGetBool(flag) && name != NULL)
+			pii = lappend(pii, name);
+	}
+	return pii;
 }
 
 /* Float8Array, Int8Array: the array of n values */
@@ -651,13 +695,16 @@ static const int stats_quantiles[7] = {1, 5, 25, 50, 75, 95, 99};
 
 /*
  * FillValues sets the statistics columns ($7 on) of one feature's row:
- * what a kind does not have, and what an empty period cannot have, is NULL
+ * what a kind does not have, and what an empty period cannot have, is NULL.
+ * A PII feature's top values would be its values: they, their counts and
+ * other_count are not stored (NULL).
  */
 static void
-FillValues(const FeatureStats *fs, Datum *values, char *nulls)
+FillValues(const FeatureStats *fs, bool pii, Datum *values, char *nulls)
 {
 	int64		n = fs->rows - fs->nulls;
 	bool		moments = fs->numeric && n > 0;
+	int			ntop = pii ? 0 : fs->ntop;
 	Datum	   *tops = palloc(sizeof(Datum) * STATS_TOP);
 
 	values[6] = CStringGetTextDatum(fs->numeric ? "numeric" : "categorical");
@@ -680,17 +727,17 @@ FillValues(const FeatureStats *fs, Datum *values, char *nulls)
 	values[23] = Float8Array(fs->edges, STATS_BINS + 1);
 	values[24] = Int8Array(fs->bins, STATS_BINS);
 	nulls[23] = nulls[24] = moments && fs->has_hist ? ' ' : 'n';
-	for (int i = 0; i < fs->ntop; i++)
+	for (int i = 0; i < ntop; i++)
 		tops[i] = CStringGetTextDatum(fs->top_values[i]);
-	values[25] = PointerGetDatum(construct_array(tops, fs->ntop, TEXTOID, -1, false, TYPALIGN_INT));
-	values[26] = Int8Array(fs->top_counts, fs->ntop);
+	values[25] = PointerGetDatum(construct_array(tops, ntop, TEXTOID, -1, false, TYPALIGN_INT));
+	values[26] = Int8Array(fs->top_counts, ntop);
 	values[27] = Int64GetDatum(fs->other);
-	nulls[25] = nulls[26] = nulls[27] = fs->numeric ? 'n' : ' ';
+	nulls[25] = nulls[26] = nulls[27] = (fs->numeric || pii) ? 'n' : ' ';
 }
 
-/* StoreOne inserts one feature's statistics row */
+/* StoreOne inserts one feature's statistics row; pii: the feature is PII */
 static void
-StoreOne(const StatsTarget *st, const FeatureStats *fs, int64 run_id)
+StoreOne(const StatsTarget *st, const FeatureStats *fs, int64 run_id, bool pii)
 {
 	Oid			types[29] = {TEXTOID, NAMEOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
 		TEXTOID, INT8OID, INT8OID, FLOAT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
@@ -706,7 +753,7 @@ StoreOne(const StatsTarget *st, const FeatureStats *fs, int64 run_id)
 	values[3] = CStringGetTextDatum(st->label);
 	values[4] = TimestampTzGetDatum(st->from);
 	values[5] = TimestampTzGetDatum(st->to);
-	FillValues(fs, values, nulls);
+	FillValues(fs, pii, values, nulls);
 	values[28] = Int64GetDatum(run_id);
 	MonitorSpi("INSERT INTO featstore.feature_stats (group_name, feature_name, scope, label, "
 			   "period_start, period_end, kind, row_count, null_count, null_rate, distinct_count, "

@@ -288,6 +288,7 @@ extern OnlineGroup *OnlineGroupFromRegistry(FsGroup *fs);
 extern OnlineGroup *OnlineLoadServedGroup(const char *name, const char *hint_tail);
 extern bool OnlineGroupReadable(const OnlineGroup *group, Oid roleid);
 extern void OnlineCheckGroupReadable(const OnlineGroup *group, const char *action);
+extern List *OnlineCheckGroupServable(const OnlineGroup *group, List **denied);
 extern char *OnlineWinnerQuery(const OnlineGroup *group, const char *entities_sql);
 extern char *OnlineWinnerRangeQuery(const OnlineGroup *group, const char *entities_sql);
 extern bool OnlineExtensionReady(void);

@@ -24,10 +24,13 @@
 
 #include "extension.h"
 #include "online/online.h"
+#include "pii/pii.h"
 #include "pit/pit.h"
 #include "registry/registry.h"
 
-static const char *UnreadableColumn(const OnlineGroup *group, Oid roleid);
+static const char *UnreadableColumn(const OnlineGroup *group, Oid roleid, List *skip);
+static bool GroupReadableSkipping(const OnlineGroup *group, Oid roleid, List *skip);
+static void CheckReadableSkipping(const OnlineGroup *group, const char *action, List *skip);
 
 /*
  * OnlineLoadGroup returns what the online store needs of a group, built from
@@ -126,6 +129,16 @@ OnlineLoadServedGroup(const char *name, const char *hint_tail)
 bool
 OnlineGroupReadable(const OnlineGroup *group, Oid roleid)
 {
+	return GroupReadableSkipping(group, roleid, NIL);
+}
+
+/*
+ * GroupReadableSkipping is OnlineGroupReadable with the columns named in
+ * skip not required.
+ */
+static bool
+GroupReadableSkipping(const OnlineGroup *group, Oid roleid, List *skip)
+{
 	Oid			nsp = get_rel_namespace(group->relid);
 
 	if (!OidIsValid(nsp) ||
@@ -133,7 +146,7 @@ OnlineGroupReadable(const OnlineGroup *group, Oid roleid)
 		return false;
 	if (pg_class_aclcheck(group->relid, roleid, ACL_SELECT) == ACLCHECK_OK)
 		return true;
-	return UnreadableColumn(group, roleid) == NULL;
+	return UnreadableColumn(group, roleid, skip) == NULL;
 }
 
 /*
@@ -145,12 +158,58 @@ OnlineGroupReadable(const OnlineGroup *group, Oid roleid)
 void
 OnlineCheckGroupReadable(const OnlineGroup *group, const char *action)
 {
+	CheckReadableSkipping(group, action, NIL);
+}
+
+/*
+ * OnlineCheckGroupServable is the check of the read paths that mask PII
+ * (online_features, verify_online): a PII feature whose column the current
+ * user may not SELECT is not required, as it is masked (no SELECT, no
+ * value); every other column is, with OnlineCheckGroupReadable's error.  It
+ * returns the features to mask: every PII feature for a role that is not a
+ * member of featstore_pii_reader, plus those PII features whose column the
+ * role may not SELECT, which it also returns in *denied.
+ */
+List *
+OnlineCheckGroupServable(const OnlineGroup *group, List **denied)
+{
+	Oid			roleid = GetUserId();
+	List	   *pii = RegistryPiiFeatures(group->name);
+	List	   *masked = PiiMaskedFeatures(group->name);
+	ListCell   *lc;
+
+	*denied = NIL;
+	CheckReadableSkipping(group, "read", pii);
+	if (pg_class_aclcheck(group->relid, roleid, ACL_SELECT) == ACLCHECK_OK)
+		return masked;
+	foreach(lc, pii)
+	{
+		char	   *name = (char *) lfirst(lc);
+		AttrNumber	attnum = get_attnum(group->relid, name);
+
+		if (attnum != InvalidAttrNumber &&
+			pg_attribute_aclcheck(group->relid, attnum, roleid, ACL_SELECT) == ACLCHECK_OK)
+			continue;
+		*denied = lappend(*denied, name);
+		if (!PiiListHas(masked, name))
+			masked = lappend(masked, name);
+	}
+	return masked;
+}
+
+/*
+ * CheckReadableSkipping is OnlineCheckGroupReadable with the columns named
+ * in skip not required.
+ */
+static void
+CheckReadableSkipping(const OnlineGroup *group, const char *action, List *skip)
+{
 	Oid			roleid = GetUserId();
 	Oid			nsp = get_rel_namespace(group->relid);
 	const char *role;
 	const char *grant_select;
 
-	if (OnlineGroupReadable(group, roleid))
+	if (GroupReadableSkipping(group, roleid, skip))
 		return;
 	role = quote_identifier(GetUserNameFromId(roleid, false));
 	grant_select = psprintf("GRANT SELECT ON %s TO %s", group->qualified_table, role);
@@ -158,7 +217,7 @@ OnlineCheckGroupReadable(const OnlineGroup *group, const char *action)
 		pg_namespace_aclcheck(nsp, roleid, ACL_USAGE) != ACLCHECK_OK)
 	{
 		bool		has_select = (pg_class_aclcheck(group->relid, roleid, ACL_SELECT) == ACLCHECK_OK ||
-								  UnreadableColumn(group, roleid) == NULL);
+								  UnreadableColumn(group, roleid, skip) == NULL);
 		const char *nspname = OidIsValid(nsp) ? get_namespace_name(nsp) : "?";
 
 		ereport(ERROR,
@@ -177,19 +236,20 @@ OnlineCheckGroupReadable(const OnlineGroup *group, const char *action)
 					action, group->name, group->qualified_table),
 			 pg_attribute_aclcheck_all(group->relid, roleid, ACL_SELECT, ACLMASK_ANY) == ACLCHECK_OK ?
 			 errdetail("Role %s may select some of the table's columns, but not column \"%s\", which featstore reads.",
-					   role, UnreadableColumn(group, roleid)) : 0,
+					   role, UnreadableColumn(group, roleid, skip)) : 0,
 			 errhint("The owner of %s can run %s.", group->qualified_table, grant_select)));
 }
 
 /*
  * UnreadableColumn returns the first column featstore reads of the group's
- * table (keys, event_timestamp, created_at, features) on which roleid has
- * no column privilege SELECT, or NULL if it has SELECT on all of them.
+ * table (keys, event_timestamp, created_at, features), other than the
+ * features named in skip, on which roleid has no column privilege SELECT,
+ * or NULL if it has SELECT on all of them.
  * pg_attribute_aclcheck looks at column privileges only, which is what is
  * wanted here: the table-level privilege was checked first.
  */
 static const char *
-UnreadableColumn(const OnlineGroup *group, Oid roleid)
+UnreadableColumn(const OnlineGroup *group, Oid roleid, List *skip)
 {
 	int			ncols = group->nkeys + 2 + group->nfeatures;
 
@@ -206,6 +266,8 @@ UnreadableColumn(const OnlineGroup *group, Oid roleid)
 			col = FS_CREATED_AT_COLUMN;
 		else
 			col = group->feature_names[i - group->nkeys - 2];
+		if (i >= group->nkeys + 2 && PiiListHas(skip, col))
+			continue;
 		attnum = get_attnum(group->relid, col);
 		if (attnum == InvalidAttrNumber ||
 			pg_attribute_aclcheck(group->relid, attnum, roleid, ACL_SELECT) != ACLCHECK_OK)

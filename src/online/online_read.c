@@ -85,6 +85,7 @@ typedef struct VerifyState
 	void	   *report_arg;
 	int64		compared;		/* entities compared */
 	List	   *masked;			/* PII features the caller may not see */
+	List	   *denied;			/* those of them it may not SELECT */
 } VerifyState;
 
 /* CollectExpected's list, with what it encodes by */
@@ -111,6 +112,8 @@ static void BackendRun(int ncmds, RedisCommand *cmds, RedisResult *results);
 static void BackendRedisFailed(const char *err);
 static char **CanonicalKeys(const OnlineGroup *group, ArrayType *arr);
 static Jsonb *ValueJsonb(const char *data, size_t len);
+static void FoundValues(TimestampTz ets, TimestampTz cat, TimestampTz mat, TimestampTz exp,
+						Datum *values, bool *nulls);
 static void PushStringPair(JsonbParseState **state, const char *key,
 						   const char *value);
 static void CheckRowVisible(const OnlineGroup *group, char **keyvals,
@@ -166,6 +169,8 @@ online_features(PG_FUNCTION_ARGS)
 	RedisResult res;
 	Datum		values[8];
 	bool		nulls[8] = {false};
+	List	   *masked;
+	List	   *denied;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -175,7 +180,7 @@ online_features(PG_FUNCTION_ARGS)
 	OnlineRequireServedDatabase();
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	group = OnlineLoadServedGroup(name, " to serve it from Redis.");
-	OnlineCheckGroupReadable(group, "read");
+	masked = OnlineCheckGroupServable(group, &denied);
 	keyvals = CanonicalKeys(group, PG_GETARG_ARRAYTYPE_P(1));
 
 	initStringInfo(&key);
@@ -201,17 +206,8 @@ online_features(PG_FUNCTION_ARGS)
 		if (OnlineDecodeValue(res.str, res.len, &ets, &cat, &mat, &exp, NULL, &features))
 		{
 			CheckRowVisible(group, keyvals, ets, cat);
-			values[0] = CStringGetTextDatum("found");
-			values[1] = JsonbPGetDatum(PiiMaskJsonb(group->name, features,
-													PiiMaskedFeatures(group->name)));
-			values[2] = TimestampTzGetDatum(ets);
-			values[3] = TimestampTzGetDatum(cat);
-			values[4] = TimestampTzGetDatum(mat);
-			values[5] = TimestampTzGetDatum(exp);
-			nulls[5] = (exp == DT_NOBEGIN);
-			values[6] = DirectFunctionCall2(timestamp_mi,
-											TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
-											TimestampTzGetDatum(ets));
+			values[1] = JsonbPGetDatum(PiiMaskJsonb(group->name, features, masked, denied));
+			FoundValues(ets, cat, mat, exp, values, nulls);
 		}
 		else
 		{
@@ -233,6 +229,25 @@ online_features(PG_FUNCTION_ARGS)
 				 errhint("Check that featstore.redis_key_prefix is used by featstore alone.")));
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;
+}
+
+/*
+ * FoundValues sets online_features' columns of a value found in Redis, but
+ * the features: the status, the row's timestamps and its age.
+ */
+static void
+FoundValues(TimestampTz ets, TimestampTz cat, TimestampTz mat, TimestampTz exp,
+			Datum *values, bool *nulls)
+{
+	values[0] = CStringGetTextDatum("found");
+	values[2] = TimestampTzGetDatum(ets);
+	values[3] = TimestampTzGetDatum(cat);
+	values[4] = TimestampTzGetDatum(mat);
+	values[5] = TimestampTzGetDatum(exp);
+	nulls[5] = (exp == DT_NOBEGIN);
+	values[6] = DirectFunctionCall2(timestamp_mi,
+									TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+									TimestampTzGetDatum(ets));
 }
 
 /*
@@ -306,8 +321,7 @@ OnlineVerifyGroup(const char *name, int32 sample, const char *hint_tail,
 	st.report_arg = arg;
 	OnlineRequireServedDatabase();
 	st.group = OnlineLoadServedGroup(name, hint_tail);
-	OnlineCheckGroupReadable(st.group, "read");
-	st.masked = PiiMaskedFeatures(st.group->name);
+	st.masked = OnlineCheckGroupServable(st.group, &st.denied);
 	if (OnlineIsSourceGroup(st.group))
 	{
 		VerifySourceGroup(&st);
@@ -679,8 +693,8 @@ ReportDifference(VerifyState *st, HeapTuple tup, TupleDesc desc,
 	for (int k = 0; k < nk; k++)
 		kd[k] = CStringGetTextDatum(SPI_getvalue(tup, desc, k + 1));
 	/* PII stays hidden from a non-member on both sides; the problem still shows */
-	expected = PiiMaskJsonb(st->group->name, expected, st->masked);
-	actual = PiiMaskJsonb(st->group->name, actual, st->masked);
+	expected = PiiMaskJsonb(st->group->name, expected, st->masked, st->denied);
+	actual = PiiMaskJsonb(st->group->name, actual, st->masked, st->denied);
 	st->report(st->report_arg,
 			   PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false, TYPALIGN_INT)),
 			   problem, expected, actual);
@@ -912,8 +926,8 @@ ReportKeysDifference(VerifyState *st, char **keys, const char *problem,
 	for (int k = 0; k < nk; k++)
 		kd[k] = CStringGetTextDatum(keys[k]);
 	/* PII stays hidden from a non-member on both sides; the problem still shows */
-	expected = PiiMaskJsonb(st->group->name, expected, st->masked);
-	actual = PiiMaskJsonb(st->group->name, actual, st->masked);
+	expected = PiiMaskJsonb(st->group->name, expected, st->masked, st->denied);
+	actual = PiiMaskJsonb(st->group->name, actual, st->masked, st->denied);
 	st->report(st->report_arg,
 			   PointerGetDatum(construct_array(kd, nk, TEXTOID, -1, false, TYPALIGN_INT)),
 			   problem, expected, actual);

@@ -47,6 +47,14 @@ static List *pii_subxact_depths = NIL;	/* in TopMemoryContext */
 static List *pii_pending = NIL;
 static char *pii_pending_role = NULL;
 
+/*
+ * Whether the role was a member of featstore_pii_reader when the first name
+ * was noted, and whether any name was masked for want of SELECT on its
+ * column: what the NOTICE's detail and hint say.
+ */
+static bool pii_pending_member = false;
+static bool pii_pending_denied = false;
+
 static void PiiExecutorStart(QueryDesc *queryDesc, int eflags);
 static void PiiExecutorEnd(QueryDesc *queryDesc);
 static void PiiXactCallback(XactEvent event, void *arg);
@@ -54,6 +62,7 @@ static void PiiSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 							   SubTransactionId parentSubid, void *arg);
 static void PiiEmitPending(void);
 static void PiiClearPending(void);
+static void PiiReport(const char *role, const char *names, bool member, bool denied);
 
 /* PiiInit installs the executor hooks and transaction callbacks */
 void
@@ -152,19 +161,34 @@ PiiNoteMaskedName(const char *qualified_name)
 		return;
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	if (pii_pending == NIL)
+	{
 		pii_pending_role = GetUserNameFromId(GetUserId(), true);
+		pii_pending_member = PiiCallerIsReader();
+	}
 	pii_pending = lappend(pii_pending, pstrdup(qualified_name));
 	MemoryContextSwitchTo(old);
 }
 
 /*
+ * PiiNoteColumnDenied records that the statement masked a feature because
+ * the role may not SELECT its column, for the NOTICE's detail and hint.
+ */
+void
+PiiNoteColumnDenied(void)
+{
+	if (!IsParallelWorker() && pii_forced == 0)
+		pii_pending_denied = true;
+}
+
+/*
  * PushMasked pushes a jsonb object's members with each key named in masked
- * given a null value, noting it.  At the top level, the object under
- * "features" (verify_online's layout) is masked the same way.
+ * given a null value, noting it (and, for a key named in denied, that its
+ * column was not readable).  At the top level, the object under "features"
+ * (verify_online's layout) is masked the same way.
  */
 static JsonbValue *
 PushMasked(JsonbParseState **state, JsonbContainer *container, const char *group_name,
-		   List *masked, bool top)
+		   List *masked, List *denied, bool top)
 {
 	JsonbIterator *it = JsonbIteratorInit(container);
 	JsonbValue	v;
@@ -179,12 +203,14 @@ PushMasked(JsonbParseState **state, JsonbContainer *container, const char *group
 		else if (tok == WJB_VALUE && key != NULL && PiiListHas(masked, key))
 		{
 			PiiNoteMasked(group_name, key);
+			if (PiiListHas(denied, key))
+				PiiNoteColumnDenied();
 			v.type = jbvNull;
 		}
 		else if (tok == WJB_VALUE && top && key != NULL && strcmp(key, "features") == 0 &&
 				 v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data))
 		{
-			res = PushMasked(state, v.val.binary.data, group_name, masked, false);
+			res = PushMasked(state, v.val.binary.data, group_name, masked, denied, false);
 			continue;
 		}
 		res = pushJsonbValue(state, tok, tok < WJB_BEGIN_ARRAY ? &v : NULL);
@@ -196,17 +222,18 @@ PushMasked(JsonbParseState **state, JsonbContainer *container, const char *group
  * PiiMaskJsonb returns a copy of a jsonb object of feature values (as
  * online_features shows them, or under "features" as verify_online does)
  * with each feature named in masked set to null, noting each; the object
- * itself when nothing is to be masked.
+ * itself when nothing is to be masked.  denied names those of masked whose
+ * column the role may not SELECT.
  */
 Jsonb *
-PiiMaskJsonb(const char *group_name, Jsonb *features, List *masked)
+PiiMaskJsonb(const char *group_name, Jsonb *features, List *masked, List *denied)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue *res;
 
 	if (features == NULL || masked == NIL || !JB_ROOT_IS_OBJECT(features))
 		return features;
-	res = PushMasked(&state, &features->root, group_name, masked, true);
+	res = PushMasked(&state, &features->root, group_name, masked, denied, true);
 	return res != NULL ? JsonbValueToJsonb(res) : features;
 }
 
@@ -318,6 +345,8 @@ PiiClearPending(void)
 	if (pii_pending_role)
 		pfree(pii_pending_role);
 	pii_pending_role = NULL;
+	pii_pending_member = false;
+	pii_pending_denied = false;
 }
 
 /* PiiNameCompare orders qualified names for the NOTICE */
@@ -338,10 +367,15 @@ PiiEmitPending(void)
 	StringInfoData names;
 	char	   *role;
 	List	   *pending = pii_pending;
+	bool		member = pii_pending_member;
+	bool		denied = pii_pending_denied;
 	ListCell   *lc;
 
 	if (pending == NIL)
+	{
+		PiiClearPending();
 		return;
+	}
 	role = pii_pending_role ? pstrdup(pii_pending_role) : pstrdup("?");
 	pii_pending = NIL;
 	PiiClearPending();
@@ -350,9 +384,34 @@ PiiEmitPending(void)
 	foreach(lc, pending)
 		appendStringInfo(&names, "%s%s", names.len ? ", " : "", (char *) lfirst(lc));
 	list_free_deep(pending);
-	ereport(NOTICE,
-			(errmsg("PII features masked for role %s: %s", role, names.data),
-			 errdetail("The role is not a member of " PII_READER_ROLE ", so featstore returns NULL in place of their values."),
-			 errhint("A member of " PII_READER_ROLE " sees them: GRANT " PII_READER_ROLE " TO %s.",
-					 quote_identifier(role))));
+	PiiReport(role, names.data, member, denied);
+}
+
+/*
+ * PiiReport raises the NOTICE: a member of featstore_pii_reader is masked
+ * only where it may not SELECT a feature's column; a non-member's hint says
+ * what it needs besides the membership when that was so too.
+ */
+static void
+PiiReport(const char *role, const char *names, bool member, bool denied)
+{
+	const char *quoted = quote_identifier(role);
+
+	if (member)
+		ereport(NOTICE,
+				(errmsg("PII features masked for role %s: %s", role, names),
+				 errdetail("The role may not SELECT their columns of the feature group's table, so featstore returns NULL in place of their values."),
+				 errhint("The owner of the table can GRANT SELECT on those columns to %s.", quoted)));
+	else if (denied)
+		ereport(NOTICE,
+				(errmsg("PII features masked for role %s: %s", role, names),
+				 errdetail("The role is not a member of " PII_READER_ROLE " and may not SELECT some of their columns, so featstore returns NULL in place of their values."),
+				 errhint("A member of " PII_READER_ROLE " that may SELECT their columns sees them: GRANT " PII_READER_ROLE " TO %s, and GRANT SELECT on the columns.",
+						 quoted)));
+	else
+		ereport(NOTICE,
+				(errmsg("PII features masked for role %s: %s", role, names),
+				 errdetail("The role is not a member of " PII_READER_ROLE ", so featstore returns NULL in place of their values."),
+				 errhint("A member of " PII_READER_ROLE " sees them: GRANT " PII_READER_ROLE " TO %s.",
+						 quoted)));
 }

@@ -28,6 +28,8 @@ extern List *PiiMaskedFeatures(const char *group_name);
 extern bool PiiListHas(List *names, const char *name);
 extern void PiiNoteMasked(const char *group_name, const char *feature_name);
 extern void PiiNoteMaskedName(const char *qualified_name);
-extern Jsonb *PiiMaskJsonb(const char *group_name, Jsonb *features, List *masked);
+extern void PiiNoteColumnDenied(void);
+extern Jsonb *PiiMaskJsonb(const char *group_name, Jsonb *features, List *masked,
+						   List *denied);
 
 #endif							/* FEATSTORE_PII_H */

@@ -338,6 +338,7 @@ typedef struct FsBackfillCheck
 	double		threshold;
 	const char *verdict;		/* ok, fail, error, info; passed / failed */
 	char	   *detail;
+	char	   *masked_group;	/* a PII feature's values masked: its group */
 } FsBackfillCheck;
 
 extern void RegistryBackfillInit(void);

@@ -39,6 +39,7 @@
 
 #include "extension.h"
 #include "online/online.h"
+#include "pii/pii.h"
 #include "registry/registry_int.h"
 
 PG_FUNCTION_INFO_V1(featstore_open_backfill);
@@ -738,6 +739,7 @@ CopyReport(MemoryContext cxt, List *report)
 		/* check and verdict are literals */
 		row->feature = row->feature ? pstrdup(row->feature) : NULL;
 		row->detail = row->detail ? pstrdup(row->detail) : NULL;
+		row->masked_group = row->masked_group ? pstrdup(row->masked_group) : NULL;
 		copy = lappend(copy, row);
 	}
 	MemoryContextSwitchTo(old);
@@ -898,6 +900,8 @@ featstore_validate_backfill(PG_FUNCTION_ARGS)
 		v[5] = Float8GetDatum(c->threshold);
 		v[6] = CStringGetTextDatum(c->verdict);
 		v[7] = c->detail ? CStringGetTextDatum(c->detail) : (Datum) 0;
+		if (c->masked_group && c->feature)
+			PiiNoteMasked(c->masked_group, c->feature);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
 	}
 	return (Datum) 0;

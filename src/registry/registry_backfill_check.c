@@ -33,6 +33,7 @@
 
 #include "extension.h"
 #include "monitor/monitor.h"
+#include "pii/pii.h"
 #include "registry/registry_int.h"
 
 /* Rows fetched from the comparison's cursor at a time */
@@ -92,6 +93,7 @@ typedef struct BfCheck
 	int64		matched;		/* (key, event_timestamp) in both */
 	int64		rows_current;	/* (key, event_timestamp) of the current range */
 	int64		rows_shadow;
+	List	   *masked;			/* PII features whose values the caller may not see */
 } BfCheck;
 
 static void LoadThresholds(BfCheck *c, List *settings);
@@ -107,6 +109,7 @@ static char *CompareSql(const BfCheck *c);
 static void AddValuesRow(BfCheck *c, HeapTuple tup, TupleDesc desc);
 static void ReportFeature(BfCheck *c, BfFeature *bf);
 static void ReportNumeric(BfCheck *c, BfFeature *bf);
+static void MaskValues(BfCheck *c, int first);
 static void Judge(BfCheck *c, FsBackfillCheck *row, double statistic, BfSetting setting);
 static int64 CountQuery(const BfCheck *c, const char *sql, int ncols, int64 *out);
 static bool IsNumericType(Oid typid);
@@ -230,6 +233,7 @@ RegistryBackfillCheck(const FsBackfill *bf, FsGroup *group, List *settings,
 	initStringInfo(&c.reasons);
 	initStringInfo(&c.names);
 	LoadThresholds(&c, settings);
+	c.masked = PiiMaskedFeatures(group->name);
 	RegistryCheckGroupTable(group);
 	RegistryCheckShadow(bf, group);
 
@@ -635,6 +639,7 @@ ReportNumeric(BfCheck *c, BfFeature *bf)
 				ss;
 	FsBackfillCheck *row;
 	double		psi;
+	int			first = list_length(c->report);
 
 	MonitorSampleFinish(bf->cur, &cs);
 	MonitorSampleFinish(bf->shadow, &ss);
@@ -656,11 +661,35 @@ ReportNumeric(BfCheck *c, BfFeature *bf)
 		row->has_shadow = ss.has_percentiles;
 		row->shadow = ss.pct[pct_at[i]];
 	}
+	if (PiiListHas(c->masked, bf->f->name))
+		MaskValues(c, first);
 	row = AddCheck(c, "psi", bf->f->name, "info");
 	if (MonitorSamplePsi(&ss, &cs, &psi))
 		Judge(c, row, psi, BF_PSI);
 	else
 		row->detail = pstrdup("not computed: a side has no finite values");
+}
+
+/*
+ * MaskValues masks the report's rows from the first-th on (a PII feature's
+ * mean, stddev and percentiles, which describe its values) for a caller
+ * that is not a member of featstore_pii_reader: NULL on both sides, a
+ * detail saying why, and the feature noted for the statement's NOTICE
+ * when the report is returned.  The PSI, the null rates and the changed
+ * share are shares and distances, not values, and stay.
+ */
+static void
+MaskValues(BfCheck *c, int first)
+{
+	for (int i = first; i < list_length(c->report); i++)
+	{
+		FsBackfillCheck *row = list_nth(c->report, i);
+
+		row->has_current = row->has_shadow = false;
+		row->current = row->shadow = 0.0;
+		row->masked_group = pstrdup(c->group->name);
+		row->detail = pstrdup("masked: a PII feature's values are shown to members of " PII_READER_ROLE " only");
+	}
 }
 
 /* CountQuery runs a one-row query of int8 columns as the table's owner */

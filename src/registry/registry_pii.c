@@ -143,6 +143,17 @@ RegistryAlterFeaturePii(FsGroup *group, FsFeature *target, bool pii, StringInfo 
 	RegSpi("UPDATE featstore.features SET pii = $3 "
 		   "WHERE group_name = $1 AND name = $2::name", 3, types, values, NULL, true);
 
+	/*
+	 * A categorical feature's stored top values are its values: a feature
+	 * tagged PII keeps none (monitoring stores none for it from now on).
+	 * DROP PII restores nothing; the next statistics run stores them again.
+	 */
+	if (pii)
+		RegSpi("UPDATE featstore.feature_stats SET top_values = NULL, top_counts = NULL, "
+			   "other_count = NULL WHERE group_name = $1 AND feature_name = $2::name "
+			   "AND (top_values IS NOT NULL OR top_counts IS NOT NULL OR other_count IS NOT NULL)",
+			   2, types, values, NULL, true);
+
 	/* plans that read the group decided its PII columns when planned */
 	if (OidIsValid(group->relid))
 		CacheInvalidateRelcacheByRelid(group->relid);
