@@ -90,6 +90,7 @@ typedef struct Batch
 	ParkedRow  *parked;
 	int			nparked;
 	char	   *purge_group;	/* the batch is the purge of this group */
+	char	   *purge_namespace;	/* in this namespace; NULL: the current one */
 	BatchGroup *groups;			/* NULL-terminated */
 	int			ngroups;
 	int			scan_group;		/* index in groups of the walk's group */
@@ -149,6 +150,7 @@ static bool TakeBatch(Batch *batch, MemoryContext batchcxt);
 static void ReadQueue(Batch *batch);
 static void SortQueueRows(Batch *batch);
 static bool TakeRow(Batch *batch, HeapTuple tup, TupleDesc desc);
+static char *PurgeNamespace(HeapTuple tup, TupleDesc desc);
 static void TakeScanRow(Batch *batch, HeapTuple tup, TupleDesc desc);
 static void TakeKeysRow(Batch *batch, int64 id, char *gname, int n, TimestampTz enq);
 static void AttachWalkGroup(Batch *batch);
@@ -293,6 +295,8 @@ TakeBatch(Batch *batch, MemoryContext batchcxt)
 		return false;
 	}
 	WorkerCheckRedisIdentity();
+	/* read now: a purge pushes with no transaction open */
+	(void) OnlineNamespace();
 	pgstat_report_activity(STATE_RUNNING, "featstore: reading the online queue");
 
 	ReadQueue(batch);
@@ -335,7 +339,7 @@ ReadQueue(Batch *batch)
 	qargs[2] = batch->backoff;
 	qargs[0] = TimestampTzGetDatum(batch->now);
 	qargs[1] = Int32GetDatum(online_batch_size);
-	ret = SPI_execute_with_args("SELECT id, group_name, kind, entities, enqueued_at, since, resume_after, attempts, last_error"
+	ret = SPI_execute_with_args("SELECT id, group_name, kind, entities, enqueued_at, since, resume_after, attempts, last_error, namespace"
 								" FROM ((SELECT * FROM featstore.online_queue WHERE not_before IS NULL"
 								"        AND state = 'ready' AND group_name <> ALL ($3)"
 								"        ORDER BY id LIMIT $2)"
@@ -369,6 +373,16 @@ SortQueueRows(Batch *batch)
 	if (batch->scan.id != 0)
 		AttachWalkGroup(batch);
 	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * PurgeNamespace returns the namespace a purge row names (NULL: the current
+ * one, as rows queued before 0.3.0 mean)
+ */
+static char *
+PurgeNamespace(HeapTuple tup, TupleDesc desc)
+{
+	return SPI_getvalue(tup, desc, 10);
 }
 
 /*
@@ -414,6 +428,7 @@ TakeRow(Batch *batch, HeapTuple tup, TupleDesc desc)
 			batch->id_group[batch->nids] = -1;
 			batch->ids[batch->nids++] = id;
 			batch->purge_group = gname;
+			batch->purge_namespace = PurgeNamespace(tup, desc);
 		}
 		batch->more = true;
 		return false;
@@ -613,7 +628,7 @@ PushBatch(Batch *batch, BatchItems *b)
 		OnlineWalkSetPhase(walk, ONLINE_WALK_WRITING);
 	if (batch->purge_group != NULL)
 	{
-		if (!WorkerPurge(batch->purge_group, &err))
+		if (!WorkerPurge(batch->purge_group, batch->purge_namespace, &err))
 		{
 			OnlineSetWorkerState(ONLINE_STATE_REDIS_DOWN, err);
 			OnlineRecordGroupError(batch->purge_group, err);
