@@ -145,6 +145,9 @@ typedef struct OnlineShared
 	Oid			dboid;			/* the slot's database; InvalidOid: free */
 	bool		no_extension;	/* the worker left: featstore is not installed */
 	int			monitor_pid;	/* the monitor worker of the database; 0: none */
+	bool		ns_claimed;		/* the worker writes under namespace: */
+	char		namespace[ONLINE_NAMESPACE_MAXLEN + 1];
+	TimestampTz ns_since;		/* since when, the first claimant keeping it */
 	int			worker_pid;
 	Latch	   *worker_latch;
 	bool		wakeup_pending;
@@ -303,6 +306,8 @@ extern void OnlineSlotPids(Oid dboid, int *worker_pid, int *monitor_pid, bool *n
 extern void OnlineForgetDatabase(Oid dboid);
 extern void OnlinePublishMonitor(Oid dboid, int pid);
 extern void OnlineStopDatabaseWorkers(Oid dboid);
+extern Oid	OnlineClaimNamespace(const char *ns);
+extern Oid	OnlineNamespaceUser(const char *ns);
 
 /* online_status.c: the worker publishing its state */
 extern void OnlineWorkerAttach(Oid dboid, int64 *left_id, int *left_rows, char *left_group);

@@ -19,6 +19,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -42,6 +43,7 @@ static LocalTransactionId ns_lxid = InvalidLocalTransactionId;
 static char *ReadNamespace(void);
 static void CheckNamespaceAdmin(void);
 static void CheckNamespaceValue(const char *ns);
+static void CheckNamespaceFree(const char *ns);
 static void WriteNamespace(const char *old_ns, const char *new_ns, int moved);
 static int	QueueMove(const char *old_ns);
 static void LockRegistry(void);
@@ -139,6 +141,7 @@ set_online_namespace(PG_FUNCTION_ARGS)
 	if (strcmp(old_ns, new_ns) == 0)
 		PG_RETURN_INT32(0);
 	OnlineRequireServedDatabase();
+	CheckNamespaceFree(new_ns);
 	moved = QueueMove(old_ns);
 	WriteNamespace(old_ns, new_ns, moved);
 	/* this transaction's keys take the new one from now on */
@@ -197,6 +200,34 @@ CheckNamespaceValue(const char *ns)
 				 errdetail("It is %zu bytes; the limit is %d.", strlen(ns),
 						   ONLINE_NAMESPACE_MAXLEN),
 				 errhint("Choose a shorter namespace, such as the database's name.")));
+}
+
+/*
+ * CheckNamespaceFree refuses a namespace another database's keys use (its
+ * worker writes under it) or may use by default (another database's
+ * name): two databases under one namespace overwrite and purge each
+ * other's keys.  A database not served now may still use it; its worker
+ * then refuses to write (online_batch.c).
+ */
+static void
+CheckNamespaceFree(const char *ns)
+{
+	Oid			user = OnlineNamespaceUser(ns);
+	Oid			named = get_database_oid(ns, true);
+
+	if (OidIsValid(user))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("online namespace \"%s\" is the namespace of database \"%s\"", ns,
+						get_database_name(user) ? get_database_name(user) : "?"),
+				 errdetail("Two databases under one namespace would overwrite and purge each other's keys."),
+				 errhint("Choose a namespace no other database uses; featstore.online_namespace() in each database shows its own.")));
+	if (OidIsValid(named) && named != MyDatabaseId)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("online namespace \"%s\" is the name of another database", ns),
+				 errdetail("A database's namespace defaults to its name, so that database's keys may use it."),
+				 errhint("Choose a namespace that is no other database's name.")));
 }
 
 /*

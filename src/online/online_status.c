@@ -559,6 +559,67 @@ OnlinePublishMonitor(Oid dboid, int pid)
 }
 
 /*
+ * OnlineClaimNamespace publishes the namespace the worker is about to write
+ * under and returns the database of another worker that claimed it earlier
+ * (InvalidOid: none).  Of two claimants the earlier keeps it (the lower
+ * database OID on a tie); a namespace claimed anew starts its time now.
+ */
+Oid
+OnlineClaimNamespace(const char *ns)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz mine;
+	Oid			other = InvalidOid;
+
+	SpinLockAcquire(&worker_slot->mutex);
+	if (!worker_slot->ns_claimed || strcmp(worker_slot->namespace, ns) != 0)
+	{
+		strlcpy(worker_slot->namespace, ns, sizeof(worker_slot->namespace));
+		worker_slot->ns_since = now;
+		worker_slot->ns_claimed = true;
+	}
+	mine = worker_slot->ns_since;
+	SpinLockRelease(&worker_slot->mutex);
+
+	for (int i = 0; i < online_max_workers && !OidIsValid(other); i++)
+	{
+		OnlineShared *slot = &online_shared[i];
+
+		if (slot == worker_slot)
+			continue;
+		SpinLockAcquire(&slot->mutex);
+		if (OidIsValid(slot->dboid) && slot->ns_claimed && slot->worker_pid != 0 &&
+			strcmp(slot->namespace, ns) == 0 &&
+			(slot->ns_since < mine || (slot->ns_since == mine && slot->dboid < MyDatabaseId)))
+			other = slot->dboid;
+		SpinLockRelease(&slot->mutex);
+	}
+	return other;
+}
+
+/*
+ * OnlineNamespaceUser returns a database other than this one whose worker
+ * writes under namespace ns (InvalidOid: none), for set_online_namespace()
+ */
+Oid
+OnlineNamespaceUser(const char *ns)
+{
+	Oid			other = InvalidOid;
+
+	for (int i = 0; online_shared != NULL && i < online_max_workers && !OidIsValid(other); i++)
+	{
+		OnlineShared *slot = &online_shared[i];
+
+		SpinLockAcquire(&slot->mutex);
+		if (OidIsValid(slot->dboid) && slot->dboid != MyDatabaseId && slot->ns_claimed &&
+			strcmp(slot->namespace, ns) == 0)
+			other = slot->dboid;
+		SpinLockRelease(&slot->mutex);
+	}
+	return other;
+}
+
+/*
  * OnlineStopDatabaseWorkers asks a database's workers to exit (SIGTERM),
  * from the backend running DROP DATABASE: PostgreSQL waits 5 seconds for
  * other sessions of the database to leave, and signals only autovacuum.

@@ -122,5 +122,37 @@ is(q_db('shop_b', "SELECT count(*) FROM featstore.verify_online('bal')"), '0', '
 is(q_db('shop_a', "SELECT redis_key FROM featstore.online_features('bal', '5')"), 'fs:team%3Aa:{acct:5}:bal',
 	'online_features names the new key');
 
+# a namespace another database uses, or another database's name, is refused
+my ($ret, $out, $err) = $node->psql('shop_b', "SELECT featstore.set_online_namespace('team:a')");
+like($err, qr/ERROR:  online namespace "team:a" is the namespace of database "shop_a"/,
+	'set_online_namespace refuses the namespace of another served database');
+($ret, $out, $err) = $node->psql('shop_b', "SELECT featstore.set_online_namespace('shop_a')");
+like($err, qr/ERROR:  online namespace "shop_a" is the name of another database/,
+	'and another database\'s name');
+
+# two databases under one namespace all the same (as two databases updated
+# from 0.2.0 both keep ''; here a superuser writes the registry row): the
+# later one writes nothing and says why, the first keeps its keys
+q_db('shop_b', "INSERT INTO featstore.online_namespace (is_default, namespace) VALUES (false, 'team:a')");
+q_db('shop_b', "INSERT INTO bal (acct_id, event_timestamp, v) VALUES (5, now(), 55)");
+ok($node->poll_query_until('shop_b',
+	q{SELECT last_error LIKE 'online namespace "team:a" is already the namespace of database "shop_a"%' FROM featstore.online_worker_status()}),
+	'shop_b\'s worker refuses to write under shop_a\'s namespace');
+is(read_v('fs:team%3Aa:{acct:5}:bal'), '1005', 'shop_a\'s value is untouched');
+is(q_db('shop_b', 'SELECT sum(entities) FROM featstore.online_queue'), '1', 'shop_b\'s change stays queued');
+ok(count_log($node, qr/LOG:  featstore online worker: online namespace "team:a" is already the namespace of database "shop_a"/) >= 1,
+	'and it is logged');
+# the way out: the later database moves; its purge of the shared namespace
+# is skipped, so the first database keeps every key
+is(q_db('shop_b', "SELECT featstore.set_online_namespace('shop_b2')"), '1', 'shop_b moves to a namespace of its own');
+ok(caught_up('shop_b'), 'and catches up');
+is(scan_count('fs:team%3Aa:{acct:*}:bal'), $N, "redis-cli: shop_a still has its $N keys");
+is(read_v('fs:shop_b2:{acct:5}:bal', 'fs:team%3Aa:{acct:5}:bal'), '55,1005', 'each database has its value');
+is(scan_count('fs:shop_b2:{acct:*}:bal'), $N, "redis-cli: shop_b's $N keys under its new namespace");
+ok(count_log($node, qr/LOG:  featstore online worker: the purge of feature group "bal" in online namespace "team:a" is skipped/) == 1,
+	'the skipped purge is logged');
+is(q_db('shop_a', "SELECT count(*) FROM featstore.verify_online('bal')"), '0', 'shop_a: verify_online');
+is(q_db('shop_b', "SELECT count(*) FROM featstore.verify_online('bal')"), '0', 'shop_b: verify_online');
+
 $node->stop;
 done_testing();
