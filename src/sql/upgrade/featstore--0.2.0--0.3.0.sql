@@ -3198,3 +3198,15 @@ BEGIN ATOMIC
 			 WHERE g.name = feature_visible.group_name) v;
 END;
 COMMENT ON FUNCTION featstore.feature_visible(text, name) IS 'Whether the calling role may see statistics, drift results and alerts about this feature: it may SELECT the feature''s column of the group''s table (and, for a group FROM a source, the source), no row-level security applies to it there, and for a PII feature it is a member of featstore_pii_reader';
+
+-- ---- issue 13 (cluster13): src/sql/44_redis_cluster.sql, identically ----
+-- Redis Cluster (issue 13): the slot a key hashes to, as CLUSTER KEYSLOT
+-- answers (CRC16 of the key's hash tag, modulo 16384).  featstore's keys
+-- carry the entity as their hash tag, so every group of one entity shares
+-- a slot; this lets tests and users check where a key lives.
+CREATE FUNCTION featstore.redis_key_slot(key text)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'featstore_redis_key_slot'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION featstore.redis_key_slot(text) IS 'The Redis Cluster slot of a key (0 to 16383): CRC16 of its hash tag, or of the whole key without one, as CLUSTER KEYSLOT';
