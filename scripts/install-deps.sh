@@ -18,6 +18,9 @@ PACKAGES=(
 	# test/t/07x (docs/monitoring.md): the metrics queries file scraped from the real
 	# exporter, and the HTML report rendered in a headless browser
 	prometheus-postgres-exporter chromium
+	# test/t/099_redis_acl_tls.pl, docs/online-store.md "TLS": hiredis 0.14 has no TLS, so the
+	# worker reaches a TLS Redis through a client-side stunnel tunnel (openssl makes the test's CA)
+	stunnel4 openssl
 )
 
 missing=()
