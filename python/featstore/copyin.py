@@ -150,6 +150,7 @@ class ChunkReader:
         self._next = 0
         self._buf, self._off = HEADER, 0
         self._done = False
+        self.error = None
 
     def _fill(self):
         rest = self._buf[self._off:]
@@ -163,8 +164,12 @@ class ChunkReader:
         self._buf, self._off = rest + encode_rows(cols), 0
 
     def read(self, size=-1):
-        while not self._done and (size < 0 or len(self._buf) - self._off < size):
-            self._fill()
+        try:
+            while not self._done and (size < 0 or len(self._buf) - self._off < size):
+                self._fill()
+        except Exception as e:          # psycopg2 would only say "error in .read()"
+            self.error = e
+            raise
         end = len(self._buf) if size < 0 else self._off + size
         out = self._buf[self._off:end]
         self._off += len(out)

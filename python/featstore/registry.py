@@ -67,7 +67,11 @@ class Feature:
 _Q_GROUPS = """
 SELECT g.name, g.entity_name, g.online, g.ttl::text, g.kind, g.schema_name, g.table_name,
        g.description, g.tags,
-       c.oid IS NOT NULL AND pg_catalog.has_table_privilege(c.oid, 'SELECT'),
+       c.oid IS NOT NULL
+         AND pg_catalog.has_column_privilege(c.oid, 'event_timestamp', 'SELECT')
+         AND NOT EXISTS (SELECT FROM featstore.entity_keys k WHERE k.entity_name = g.entity_name
+                            AND NOT pg_catalog.has_column_privilege(c.oid, k.column_name::text,
+                                                                    'SELECT')),
        c.oid IS NOT NULL AND pg_catalog.row_security_active(c.oid)
   FROM featstore.feature_groups g
   LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = g.schema_name

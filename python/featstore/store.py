@@ -319,7 +319,8 @@ class OnlinePlan:
                                  "(ALTER FEATURE GROUP %s SET ONLINE)" % (g.name, g.name))
         if not g.readable:
             raise FeaturePermissionError('permission denied for feature group "%s": the role '
-                                         "may not SELECT its table %s.%s"
+                                         "may not SELECT its table %s.%s (its keys and "
+                                         "event_timestamp)"
                                          % (g.name, g.schema, g.table))
         if g.rls:
             raise FeaturePermissionError(
@@ -521,11 +522,16 @@ class RetrievalJob:
     def to_df(self):
         conn = self._store._conn
         name = "featstore_spine_" + uuid.uuid4().hex[:12]
+        del conn.notices[:]
         try:
             with conn.cursor() as cur:
                 return self._run(cur, name)
         finally:
             conn.rollback()              # drops the temporary table
+            # PostgreSQL's notices (PII masked, ...) reach the caller as warnings
+            for n in conn.notices:
+                warnings.warn("featstore: " + n.strip(), stacklevel=2)
+            del conn.notices[:]
 
     def _run(self, cur, name):
         cols = [psycopg2.sql.SQL("{} {}").format(psycopg2.sql.Identifier(c), psycopg2.sql.SQL(t))
@@ -534,9 +540,15 @@ class RetrievalJob:
                     .format(psycopg2.sql.Identifier(name), psycopg2.sql.SQL(", ").join(cols)))
         body = self._df.copy(deep=False)
         body.insert(0, "__fs_row", np.arange(len(body), dtype=np.int64))
-        cur.copy_expert(psycopg2.sql.SQL("COPY pg_temp.{} FROM STDIN (FORMAT binary)")
-                        .format(psycopg2.sql.Identifier(name)).as_string(cur),
-                        copyin.ChunkReader(body, ["bigint"] + self._types), size=1 << 20)
+        reader = copyin.ChunkReader(body, ["bigint"] + self._types)
+        try:
+            cur.copy_expert(psycopg2.sql.SQL("COPY pg_temp.{} FROM STDIN (FORMAT binary)")
+                            .format(psycopg2.sql.Identifier(name)).as_string(cur),
+                            reader, size=1 << 20)
+        except psycopg2.Error:
+            if reader.error is not None:
+                raise reader.error from None    # the column that could not be encoded
+            raise
         cur.execute(psycopg2.sql.SQL("ANALYZE pg_temp.{}").format(psycopg2.sql.Identifier(name)))
         cur.execute("SELECT featstore.pit_join_sql(%s, %s, %s, %s, %s, %s, %s)",
                     ("pg_temp." + psycopg2.extensions.quote_ident(name, cur), self.features,
@@ -578,8 +590,12 @@ class RetrievalJob:
         for i in dtypes:
             na.setdefault(i, [""])
         # round_trip: floats parsed exactly as PostgreSQL's shortest text means
-        raw = pd.read_csv(buf, header=None, dtype=dtypes, keep_default_na=False, na_values=na,
-                          skip_blank_lines=False, float_precision="round_trip", engine="c")
+        if buf.getbuffer().nbytes == 0:         # read_csv refuses an empty file
+            raw = pd.DataFrame({i: pd.Series([], dtype=t) for i, t in dtypes.items()})
+        else:
+            raw = pd.read_csv(buf, header=None, dtype=dtypes, keep_default_na=False,
+                              na_values=na, skip_blank_lines=False,
+                              float_precision="round_trip", engine="c")
         out = self._df.copy()
         for i, (d, n) in enumerate(zip(desc, names), start=1):
             out[n] = self._convert(raw[i] if i in raw else pd.Series([], dtype="object"), d, cur)
