@@ -13,6 +13,7 @@ difference and "checked=N found=F missing=M invalid=I diffs=D".
 import datetime
 import json
 import math
+import os
 import struct
 import sys
 import time
@@ -74,7 +75,8 @@ def same(a, b, typ):
 def main():
     conn = psycopg2.connect(DSN)
     oracle = redis.Redis.from_url(ORACLE_URL)
-    store = featstore.FeatureStore(DSN, redis_url=URL)
+    store = featstore.FeatureStore(DSN, redis_url=URL,
+                                   cluster=os.environ.get("FEATSTORE_TEST_CLUSTER") == "1")
     rows = [{"bank": b, "card_id": c, "dev_id": "00000000-0000-0000-0000-%012x" % (d * 7919)}
             for b in TEXTS for c in range(0, 4) for d in (1, 2, 9)]
     counts = {"found": 0, "missing": 0, "invalid": 0}
