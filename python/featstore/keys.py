@@ -25,10 +25,12 @@ _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 _VALUE_FIELDS = ("event_timestamp", "created_at", "materialized_at", "expires_at", "features")
 
 
+_ESCAPES = str.maketrans({"%": "%25", ":": "%3A", "{": "%7B", "}": "%7D"})
+
+
 def escape(part):
     """A key part with %, :, { and } escaped as the worker escapes them."""
-    return (part.replace("%", "%25").replace(":", "%3A")
-            .replace("{", "%7B").replace("}", "%7D"))
+    return part.translate(_ESCAPES)
 
 
 def key_prefix(prefix, namespace):
@@ -112,6 +114,18 @@ def _decode_scalar(v, base):
             return d if base == "timestamp with time zone" else d.replace(tzinfo=None)
         return v                        # 'infinity' / '-infinity' as str
     return v
+
+
+_PLAIN = frozenset(("bigint", "integer", "smallint", "double precision", "boolean", "text",
+                    "character varying", "uuid", "date", "bytea", "json", "jsonb"))
+
+
+def feature_decoder(data_type):
+    """None when a feature's msgpack value is already its Python value, else
+    the function that converts it (decode_feature for that type)."""
+    if data_type in _PLAIN:
+        return None
+    return lambda v: decode_feature(v, data_type)
 
 
 def decode_feature(v, data_type):

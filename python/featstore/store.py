@@ -337,49 +337,75 @@ class OnlinePlan:
                                        % (n, seen[n], f.group))
             seen[n] = f.group
 
+    def _key_parts(self):
+        # per group: its entity, key columns and types, and the key's fixed text around
+        # the key values
+        if not hasattr(self, "_parts"):
+            self._parts = [(g.entity, g.keys, "%s{%s:" % (self.head, keys.escape(g.entity)),
+                            "}:" + keys.escape(g.name)) for g, _ in self.groups]
+        return self._parts
+
     def keys_of(self, rows):
         """The Redis keys of rows x groups, row-major."""
         out = []
+        esc = keys.escape
+        parts = self._key_parts()
         for i, row in enumerate(rows):
             if not isinstance(row, dict):
                 raise EntityKeyError("entity row %d is not a dict of entity keys" % (i + 1))
-            for g, _ in self.groups:
-                texts = []
-                for col, typ in g.keys:
-                    if col not in row:
-                        raise EntityKeyError(
-                            'entity row %d has no key "%s" of entity "%s" (feature group "%s")'
-                            % (i + 1, col, g.entity, g.name))
-                    try:
-                        texts.append(keys.key_text(row[col], typ, col))
-                    except ValueError as e:
-                        raise EntityKeyError("entity row %d: %s" % (i + 1, e)) from None
-                out.append(keys.redis_key(self.head, g.entity, texts, g.name))
+            done = {}
+            for gi, (entity, kcols, head, tail) in enumerate(parts):
+                mid = done.get(entity)
+                if mid is None:
+                    texts = []
+                    for col, typ in kcols:
+                        if col not in row:
+                            raise EntityKeyError(
+                                'entity row %d has no key "%s" of entity "%s" (feature group "%s")'
+                                % (i + 1, col, entity, self.groups[gi][0].name))
+                        try:
+                            texts.append(esc(keys.key_text(row[col], typ, col)))
+                        except ValueError as e:
+                            raise EntityKeyError("entity row %d: %s" % (i + 1, e)) from None
+                    mid = done[entity] = ":".join(texts)
+                out.append(head + mid + tail)
         return out
 
     def response(self, rows, replies, now_us):
-        nf, ng = len(self.features), len(self.groups)
-        values = [[None] * len(rows) for _ in range(nf)]
-        status = [[keys.MISSING] * len(rows) for _ in range(nf)]
-        stamps = [[None] * len(rows) for _ in range(nf)]
-        for r in range(len(rows)):
-            for gi, (g, feats) in enumerate(self.groups):
-                st, v, _ = keys.decode_value(replies[r * ng + gi], now_us)
+        nf, nrows = len(self.features), len(rows)
+        values = [[None] * nrows for _ in range(nf)]
+        status = [[keys.MISSING] * nrows for _ in range(nf)]
+        stamps = [[None] * nrows for _ in range(nf)]
+        if not hasattr(self, "_decoders"):
+            self._decoders = [[(idx, f.name, keys.feature_decoder(f.data_type),
+                                self.features[idx][1]) for idx, f in feats]
+                              for _, feats in self.groups]
+        decode = keys.decode_value
+        it = iter(replies)
+        for r in range(nrows):
+            for feats in self._decoders:
+                st, v, _ = decode(next(it), now_us)
                 if st == keys.MISSING:
                     continue
-                ets = keys.us_to_datetime(v["event_timestamp"]) if v else None
-                for idx, f in feats:
-                    if st == keys.FOUND:
-                        if f.name not in v["features"]:
-                            status[idx][r] = keys.INVALID
-                            continue
+                if st == keys.INVALID:
+                    for idx, _, _, _ in feats:
+                        status[idx][r] = st
+                    continue
+                ets = keys.us_to_datetime(v["event_timestamp"])
+                fv = v["features"]
+                for idx, name, conv, masked in feats:
+                    if name not in fv:
+                        status[idx][r] = keys.INVALID
+                        continue
+                    val = fv[name]
+                    if conv is not None:
                         try:
-                            val = keys.decode_feature(v["features"][f.name], f.data_type)
+                            val = conv(val)
                         except (ValueError, TypeError, OverflowError):
                             status[idx][r] = keys.INVALID
                             continue
-                        values[idx][r] = None if self.features[idx][1] else val
-                        stamps[idx][r] = ets
+                    values[idx][r] = None if masked else val
+                    stamps[idx][r] = ets
                     status[idx][r] = st
         entity = [{c: row.get(c) for c, _ in self.key_columns} for row in rows]
         return OnlineResponse(self.key_columns, entity, self.names, values, status, stamps)
