@@ -18,6 +18,8 @@ PACKAGES=(
 	# test/t/07x (docs/monitoring.md): the metrics queries file scraped from the real
 	# exporter, and the HTML report rendered in a headless browser
 	prometheus-postgres-exporter chromium
+	# python/ (docs/serving.md, test/t/093_python_serve.pl): featstore-serve is a FastAPI app run by uvicorn
+	python3-fastapi python3-uvicorn
 )
 
 missing=()
