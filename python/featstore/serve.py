@@ -100,8 +100,10 @@ def _json_value(v):
     if isinstance(v, list):
         return [_json_value(x) for x in v]
     if isinstance(v, dict):
-        return {k: _json_value(x) for k, x in v.items()}
-    return v
+        return {str(k): _json_value(x) for k, x in v.items()}
+    if v is None or isinstance(v, (str, int)):
+        return v
+    return str(v)                       # a msgpack type featstore does not write
 
 
 class BadRequest(Exception):
@@ -115,6 +117,8 @@ def parse_request(body, max_entities):
         req = json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
         raise BadRequest("the body is not JSON: %s" % e) from None
+    except RecursionError:
+        raise BadRequest("the body is not JSON: nested too deeply") from None
     if not isinstance(req, dict):
         raise BadRequest("the body must be a JSON object")
     extra = set(req) - {"service", "features", "entities", "full_feature_names"}

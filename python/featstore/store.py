@@ -219,6 +219,8 @@ class FeatureStore:
         if plan is None:
             plan = self._with_refresh(lambda snap: OnlinePlan(snap, features, service, full))
             with self._lock:
+                if len(self._plans) >= 1000:    # distinct requests are unbounded: forget them all
+                    self._plans = {}
                 self._plans[key] = plan
         return plan
 
@@ -391,7 +393,12 @@ class OnlinePlan:
                     for idx, _, _, _ in feats:
                         status[idx][r] = st
                     continue
-                ets = keys.us_to_datetime(v["event_timestamp"])
+                try:
+                    ets = keys.us_to_datetime(v["event_timestamp"])
+                except OverflowError:           # not a time featstore writes
+                    for idx, _, _, _ in feats:
+                        status[idx][r] = keys.INVALID
+                    continue
                 fv = v["features"]
                 for idx, name, conv, masked in feats:
                     if name not in fv:
@@ -580,7 +587,7 @@ class RetrievalJob:
                     ("pg_temp." + psycopg2.extensions.quote_ident(name, cur), self.features,
                      self.service, self.timestamp_column, self.as_of, self.strict, self.full))
         join = cur.fetchone()[0]
-        cur.execute("SELECT * FROM (%s) q LIMIT 0" % join.replace("%", "%%"))
+        cur.execute("SELECT * FROM (%s) q LIMIT 0" % join)     # no parameters: sent as is
         desc = cur.description[len(self._df.columns) + 1:]
         return self._download(cur, join, desc)
 
@@ -610,7 +617,9 @@ class RetrievalJob:
                 exprs.append("'x' OPERATOR(pg_catalog.||) %s::pg_catalog.text" % col)
                 dtypes[i] = "object"
         buf = io.BytesIO()
-        cur.copy_expert("COPY (SELECT %s FROM (%s) q ORDER BY 1) TO STDOUT (FORMAT csv)"
+        # unordered: the rows are put back in entity_df's order here (a sort of the row
+        # numbers), cheaper than a sort of the whole result in PostgreSQL
+        cur.copy_expert("COPY (SELECT %s FROM (%s) q) TO STDOUT (FORMAT csv)"
                         % (", ".join(exprs), join), buf, size=1 << 20)
         buf.seek(0)
         for i in dtypes:
@@ -622,6 +631,13 @@ class RetrievalJob:
             raw = pd.read_csv(buf, header=None, dtype=dtypes, keep_default_na=False,
                               na_values=na, skip_blank_lines=False,
                               float_precision="round_trip", engine="c")
+        rownum = raw[0].to_numpy()
+        if len(rownum) != len(self._df) or not np.array_equal(
+                np.sort(rownum), np.arange(len(self._df))):
+            raise FeatstoreError("the join returned %d rows for %d entity rows"
+                                 % (len(rownum), len(self._df)))
+        if len(rownum) > 1 and np.any(rownum[1:] < rownum[:-1]):
+            raw = raw.iloc[np.argsort(rownum, kind="stable")]
         out = self._df.copy()
         for i, (d, n) in enumerate(zip(desc, names), start=1):
             out[n] = self._convert(raw[i] if i in raw else pd.Series([], dtype="object"), d, cur)

@@ -52,7 +52,7 @@ def entity_df(rng):
         "dev_id": [str(rng.choice(DEVS)) for _ in range(n)],
         "event_time": pd.to_datetime(ts, utc=True),
         "label": pd.array([rng.choice([0, 1, None]) for _ in range(n)], dtype="Int64"),
-        'odd "name"; --': [rng.choice(TEXTS) for _ in range(n)],
+        'odd "name" %s; --': [rng.choice(TEXTS) for _ in range(n)],
     })
     df.index = pd.RangeIndex(1000, 1000 + n)   # a non-default index is kept
     return df

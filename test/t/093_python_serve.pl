@@ -135,6 +135,7 @@ is(JSON::PP->new->canonical->encode($j->{results}[0]{features}), '{"devg__score"
 my @bad = (
 	[ 'not json', qr/the body is not JSON/ ],
 	[ '[1]', qr/the body must be a JSON object/ ],
+	[ ('[' x 100000) . (']' x 100000), qr/the body is not JSON: nested too deeply/ ],
 	[ '{"service": "m3"}', qr/"entities" must be a list/ ],
 	[ '{"entities": []}', qr/give "service" or "features"/ ],
 	[ '{"service": "m3", "entities": [], "user": 1}', qr/unknown field\(s\): user/ ],
