@@ -194,5 +194,28 @@ wait_caught_up($node, 'the purge');
 is(cluster_dbsize($ports[0]), 20002, 'SET OFFLINE purged the group on every master');
 is(count_log($node, qr/server process .* was terminated|terminated by signal/), 0, 'no crash');
 
+# settings a cluster cannot honour are clear errors, in a new session
+sub fresh_error
+{
+	my ($conf, $what) = @_;
+	$node->safe_psql('postgres', $_) for @$conf;
+	$node->reload;
+	my ($rc, $out, $err) = $node->psql('postgres',
+		"SELECT status FROM featstore.online_features('user_stats', 'u1')");
+	$node->safe_psql('postgres', 'ALTER SYSTEM RESET ALL');
+	$node->reload;
+	return $err;
+}
+like(fresh_error([ 'ALTER SYSTEM SET featstore.redis_db = 1' ]),
+	qr/a Redis Cluster has database 0 only: set featstore.redis_db to 0/, 'redis_db 1 with a cluster');
+my $plain = start_redis();
+like(fresh_error([ "ALTER SYSTEM SET featstore.redis_port = $plain",
+		"ALTER SYSTEM SET featstore.redis_cluster_nodes = ''" ]),
+	qr/Redis at 127\.0\.0\.1:$plain is not usable as a Redis Cluster node \(featstore.redis_cluster\): ERR This instance has cluster support disabled/,
+	'redis_cluster = on against a standalone Redis names the server and the setting');
+is($node->safe_psql('postgres',
+	"SELECT status FROM featstore.online_features('user_stats', 'u1')"), 'found',
+	'and the cluster is used again once the settings are back');
+
 $node->stop;
 done_testing();
