@@ -20,15 +20,16 @@ mkdir -p "$OUTDIR"
 make -s -j2 PG_CONFIG="$PG_CONFIG" >/dev/null
 make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 W=$(mktemp -d /tmp/featstore-cluster-bench.XXXXXX)
 chmod 755 "$W"
 chown postgres "$W"
-PGPORT=$(free_port)
-PORTS=()
-for _ in 1 2 3 4 5 6; do PORTS+=("$(free_port)"); done
+# seven distinct free ports: the sockets are held open together while chosen
+read -r PGPORT P1 P2 P3 P4 P5 P6 < <(/usr/bin/python3 -c '
+import socket
+s = [socket.socket() for _ in range(7)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))')
+PORTS=("$P1" "$P2" "$P3" "$P4" "$P5" "$P6")
 as_pg() { runuser -u postgres -- "$@"; }
 cleanup() {
 	[ -f "$W/postgres.log" ] && grep -E "PANIC|FATAL|ERROR|terminated by signal|server process" "$W/postgres.log" | grep -v "statement:" | tail -5 || true
@@ -46,7 +47,8 @@ for p in "${PORTS[@]}"; do
 		--pidfile "$W/redis_$p/redis.pid" --logfile "$W/redis_$p/redis.log"
 done
 for p in "${PORTS[@]}"; do
-	for _ in $(seq 50); do redis-cli -p "$p" ping >/dev/null 2>&1 && break; sleep 0.1; done
+	for _ in $(seq 100); do redis-cli -p "$p" ping >/dev/null 2>&1 && break; sleep 0.1; done
+	redis-cli -p "$p" ping >/dev/null || { echo "redis-server on $p did not start"; exit 1; }
 done
 redis-cli --cluster create $(for p in "${PORTS[@]}"; do printf '127.0.0.1:%s ' "$p"; done) \
 	--cluster-replicas 1 --cluster-yes >/dev/null

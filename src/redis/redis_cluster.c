@@ -123,6 +123,16 @@ struct RedisCluster
 	ClusterPart *parts;
 	int			nparts;
 	int			maxparts;
+
+	/*
+	 * The commands' copies, in one buffer kept from call to call (grown when
+	 * nothing is outstanding): a batch's worth of fresh memory every time
+	 * costs the kernel more page clearing than the routing costs.
+	 */
+	char	   *arena;
+	size_t		arena_size;
+	size_t		arena_used;
+	size_t		arena_want;
 };
 
 /* masters of the last map, tried after the seeds by the next open */
@@ -136,13 +146,17 @@ static bool ClusterRefresh(RedisCluster *cl, char **err);
 static bool ClusterAskSlots(RedisCluster *cl, int idx, char **err);
 static bool ClusterApplySlots(RedisCluster *cl, int asked, const RedisResult *res, char **err);
 static void ClusterFinishMap(RedisCluster *cl, const int16 *slots);
+static void ClusterSendInner(RedisCluster *cl, int ncmds, RedisCommand *cmds);
 static void ClusterRoute(RedisCluster *cl, const RedisCommand *cmd);
 static bool ClusterRouteScript(RedisCluster *cl, ClusterCall *call, const RedisCommand *cmd);
 static void ClusterRouteScan(RedisCluster *cl, ClusterCall *call, const RedisCommand *cmd);
 static void ClusterRouteAll(RedisCluster *cl, ClusterCall *call, const RedisCommand *cmd);
 static ClusterCall *ClusterNewCall(RedisCluster *cl, ClusterMerge merge);
 static ClusterPart *ClusterNewPart(RedisCluster *cl, ClusterCall *call, int node, int slot);
-static void ClusterCopyArgs(RedisCommand *dst, int argc, const char **argv, const size_t *argvlen);
+static void ClusterCopyArgs(RedisCluster *cl, RedisCommand *dst, int argc, const char **argv,
+							const size_t *argvlen);
+static void *ClusterArenaAlloc(RedisCluster *cl, size_t size);
+static void ClusterResetPending(RedisCluster *cl);
 static void ClusterLocalError(ClusterPart *part, const char *msg);
 static int	ClusterFirstMaster(RedisCluster *cl);
 static int	ClusterNextMaster(RedisCluster *cl, int after);
@@ -489,28 +503,55 @@ ClusterFinishMap(RedisCluster *cl, const int16 *slots)
 bool
 RedisClusterSend(RedisCluster *cl, int ncmds, RedisCommand *cmds, char **err)
 {
-	MemoryContext old;
-	int			first;
-	char	   *e = NULL;
-
 	if (cl->broken)
 	{
 		*err = pstrdup("the Redis connection is closed");
 		return false;
 	}
+	PG_TRY();
+	{
+		ClusterSendInner(cl, ncmds, cmds);
+	}
+	PG_CATCH();
+	{
+		/* a cancel while a node connection opened: some commands are queued */
+		ClusterBreak(cl);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return true;
+}
+
+/* ClusterSendInner does RedisClusterSend's work */
+static void
+ClusterSendInner(RedisCluster *cl, int ncmds, RedisCommand *cmds)
+{
+	MemoryContext old;
+	int			first;
+	char	   *e = NULL;
+	bool	   *unreachable;
+
 	if (cl->stale && cl->returned == cl->ncalls)
 		(void) ClusterRefresh(cl, &e);
 	old = MemoryContextSwitchTo(cl->pending);
 	first = cl->nparts;
 	for (int i = 0; i < ncmds; i++)
 		ClusterRoute(cl, &cmds[i]);
+
+	/* one connection attempt per node and call: a dead node costs one timeout */
+	unreachable = palloc0(sizeof(bool) * Max(cl->nnodes, 1));
 	for (int p = first; p < cl->nparts; p++)
 	{
 		ClusterPart *part = &cl->parts[p];
 		RedisNode  *conn;
 
-		if (part->node < 0 || (conn = ClusterNodeConn(cl, part->node, &e)) == NULL)
+		if (part->node < 0 || unreachable[part->node])
 			continue;
+		if ((conn = ClusterNodeConn(cl, part->node, &e)) == NULL)
+		{
+			unreachable[part->node] = true;
+			continue;
+		}
 		part->generation = cl->nodes[part->node].generation;
 		(void) RedisNodeAppend(conn, 1, &part->cmd, &e);
 	}
@@ -518,7 +559,6 @@ RedisClusterSend(RedisCluster *cl, int ncmds, RedisCommand *cmds, char **err)
 		if (RedisNodeAlive(cl->nodes[n].conn))
 			(void) RedisNodeWrite(cl->nodes[n].conn, &e);
 	MemoryContextSwitchTo(old);
-	return true;
 }
 
 /* PutArg appends argument i of cmd to argv and argvlen at *a */
@@ -575,7 +615,7 @@ ClusterRoute(RedisCluster *cl, const RedisCommand *cmd)
 		if (ArgIs(cmd, 0, keyless[i]))
 			slot = -1;
 	part = ClusterNewPart(cl, call, slot >= 0 ? cl->slots[slot] : ClusterFirstMaster(cl), slot);
-	ClusterCopyArgs(&part->cmd, cmd->argc, cmd->argv, cmd->argvlen);
+	ClusterCopyArgs(cl, &part->cmd, cmd->argc, cmd->argv, cmd->argvlen);
 	if (part->node < 0)
 		ClusterLocalError(part, "CLUSTERDOWN featstore knows no master for this slot");
 }
@@ -640,7 +680,7 @@ ClusterRouteScript(RedisCluster *cl, ClusterCall *call, const RedisCommand *cmd)
 		for (int j = 0; j < m; j++)
 			for (int s = 0; s < stride; s++)
 				PutArg(argv, argvlen, &a, cmd, 3 + nkeys + part->keypos[j] * stride + s);
-		ClusterCopyArgs(&part->cmd, a, argv, argvlen);
+		ClusterCopyArgs(cl, &part->cmd, a, argv, argvlen);
 		if (part->node < 0)
 			ClusterLocalError(part, "CLUSTERDOWN featstore knows no master for this slot");
 	}
@@ -656,8 +696,9 @@ ClusterRouteScan(RedisCluster *cl, ClusterCall *call, const RedisCommand *cmd)
 {
 	const char **argv = palloc(sizeof(char *) * Max(cmd->argc, 2));
 	size_t	   *argvlen = palloc(sizeof(size_t) * Max(cmd->argc, 2));
-	char	   *cursor = cmd->argc >= 2 ? pnstrdup(cmd->argv[1], cmd->argvlen[1]) : pstrdup("0");
+	char	   *cursor = cmd->argc >= 2 ? pnstrdup(cmd->argv[1], cmd->argvlen[1]) : pstrdup("");
 	char	   *at = strchr(cursor, '@');
+	const char *node_cursor = NULL;
 	char	   *stop = NULL;
 	long		slot = -1;
 	ClusterPart *part;
@@ -666,23 +707,28 @@ ClusterRouteScan(RedisCluster *cl, ClusterCall *call, const RedisCommand *cmd)
 	memcpy(argvlen, cmd->argvlen, sizeof(size_t) * cmd->argc);
 	if (strcmp(cursor, "0") == 0)
 	{
-		slot = ClusterFirstMaster(cl) >= 0 ? cl->nodes[ClusterFirstMaster(cl)].lowest : -1;
-		at = cursor - 1;
+		int			first = ClusterFirstMaster(cl);
+
+		slot = first >= 0 ? cl->nodes[first].lowest : -1;
+		node_cursor = "0";
 	}
 	else if (at != NULL)
+	{
 		slot = strtol(cursor, &stop, 10);
-	if (at == NULL || (stop != NULL && stop != at) || slot < 0 || slot >= REDIS_CLUSTER_SLOTS ||
-		cmd->argc < 2)
+		if (stop == at)
+			node_cursor = at + 1;
+	}
+	if (node_cursor == NULL || slot < 0 || slot >= REDIS_CLUSTER_SLOTS)
 	{
 		part = ClusterNewPart(cl, call, -1, -1);
 		ClusterLocalError(part, "ERR not a featstore Redis Cluster SCAN cursor");
 		return;
 	}
-	argv[1] = at + 1;
-	argvlen[1] = strlen(at + 1);
+	argv[1] = node_cursor;
+	argvlen[1] = strlen(node_cursor);
 	call->scan_slot = (int) slot;
 	part = ClusterNewPart(cl, call, cl->slots[slot], (int) slot);
-	ClusterCopyArgs(&part->cmd, cmd->argc, argv, argvlen);
+	ClusterCopyArgs(cl, &part->cmd, cmd->argc, argv, argvlen);
 	if (part->node < 0)
 		ClusterLocalError(part, "CLUSTERDOWN featstore knows no master for this slot");
 }
@@ -714,7 +760,7 @@ ClusterRouteAll(RedisCluster *cl, ClusterCall *call, const RedisCommand *cmd)
 	{
 		ClusterPart *part = ClusterNewPart(cl, call, n, -1);
 
-		ClusterCopyArgs(&part->cmd, cmd->argc, cmd->argv, cmd->argvlen);
+		ClusterCopyArgs(cl, &part->cmd, cmd->argc, cmd->argv, cmd->argvlen);
 	}
 	if (call->nparts == 0)
 		ClusterLocalError(ClusterNewPart(cl, call, -1, -1),
@@ -741,7 +787,7 @@ ClusterNextMaster(RedisCluster *cl, int after)
 	return best;
 }
 
-/* ClusterNewCall appends a call (in the pending context) */
+/* ClusterNewCall appends a call (the array is kept from call to call) */
 static ClusterCall *
 ClusterNewCall(RedisCluster *cl, ClusterMerge merge)
 {
@@ -751,7 +797,7 @@ ClusterNewCall(RedisCluster *cl, ClusterMerge merge)
 	{
 		cl->maxcalls = Max(64, cl->maxcalls * 2);
 		cl->calls = cl->calls ? repalloc(cl->calls, sizeof(ClusterCall) * cl->maxcalls) :
-			palloc(sizeof(ClusterCall) * cl->maxcalls);
+			MemoryContextAlloc(cl->cxt, sizeof(ClusterCall) * cl->maxcalls);
 	}
 	call = &cl->calls[cl->ncalls++];
 	memset(call, 0, sizeof(ClusterCall));
@@ -770,7 +816,7 @@ ClusterNewPart(RedisCluster *cl, ClusterCall *call, int node, int slot)
 	{
 		cl->maxparts = Max(64, cl->maxparts * 2);
 		cl->parts = cl->parts ? repalloc(cl->parts, sizeof(ClusterPart) * cl->maxparts) :
-			palloc(sizeof(ClusterPart) * cl->maxparts);
+			MemoryContextAlloc(cl->cxt, sizeof(ClusterPart) * cl->maxparts);
 	}
 	part = &cl->parts[cl->nparts++];
 	memset(part, 0, sizeof(ClusterPart));
@@ -780,9 +826,10 @@ ClusterNewPart(RedisCluster *cl, ClusterCall *call, int node, int slot)
 	return part;
 }
 
-/* ClusterCopyArgs copies a command's arguments into one palloc'd block */
+/* ClusterCopyArgs copies a command's arguments into the arena */
 static void
-ClusterCopyArgs(RedisCommand *dst, int argc, const char **argv, const size_t *argvlen)
+ClusterCopyArgs(RedisCluster *cl, RedisCommand *dst, int argc, const char **argv,
+				const size_t *argvlen)
 {
 	size_t		total = 0;
 	char	   *buf;
@@ -790,9 +837,9 @@ ClusterCopyArgs(RedisCommand *dst, int argc, const char **argv, const size_t *ar
 	for (int i = 0; i < argc; i++)
 		total += argvlen[i];
 	dst->argc = argc;
-	dst->argv = palloc(sizeof(char *) * Max(argc, 1));
-	dst->argvlen = palloc(sizeof(size_t) * Max(argc, 1));
-	buf = palloc(Max(total, 1));
+	dst->argv = ClusterArenaAlloc(cl, sizeof(char *) * Max(argc, 1));
+	dst->argvlen = ClusterArenaAlloc(cl, sizeof(size_t) * Max(argc, 1));
+	buf = ClusterArenaAlloc(cl, Max(total, 1));
 	for (int i = 0; i < argc; i++)
 	{
 		memcpy(buf, argv[i], argvlen[i]);
@@ -800,6 +847,45 @@ ClusterCopyArgs(RedisCommand *dst, int argc, const char **argv, const size_t *ar
 		dst->argvlen[i] = argvlen[i];
 		buf += argvlen[i];
 	}
+}
+
+/*
+ * ClusterArenaAlloc takes size bytes (aligned) from the arena, or from the
+ * pending context when the arena is full; the arena is grown to what was
+ * wanted at the next ClusterResetPending
+ */
+static void *
+ClusterArenaAlloc(RedisCluster *cl, size_t size)
+{
+	void	   *p;
+
+	size = MAXALIGN(size);
+	cl->arena_want += size;
+	if (cl->arena_used + size > cl->arena_size)
+		return MemoryContextAlloc(cl->pending, size);
+	p = cl->arena + cl->arena_used;
+	cl->arena_used += size;
+	return p;
+}
+
+/*
+ * ClusterResetPending forgets every call once all replies are returned,
+ * keeping the arrays and the arena (grown, at most 64 MB, if a call wanted
+ * more than it had)
+ */
+static void
+ClusterResetPending(RedisCluster *cl)
+{
+	MemoryContextReset(cl->pending);
+	cl->ncalls = cl->returned = cl->nparts = 0;
+	if (cl->arena_want > cl->arena_size && cl->arena_want <= 64 * 1024 * 1024)
+	{
+		if (cl->arena)
+			pfree(cl->arena);
+		cl->arena_size = cl->arena_want + cl->arena_want / 4;
+		cl->arena = MemoryContextAlloc(cl->cxt, cl->arena_size);
+	}
+	cl->arena_used = cl->arena_want = 0;
 }
 
 /* ClusterLocalError answers a part here with an error reply */
@@ -878,13 +964,7 @@ ClusterReceiveInner(RedisCluster *cl, int nreplies, RedisResult *results,
 		ClusterMergeCall(cl, &cl->calls[c], &results[c - cl->returned]);
 	cl->returned = end;
 	if (cl->returned == cl->ncalls)
-	{
-		MemoryContextReset(cl->pending);
-		cl->calls = NULL;
-		cl->parts = NULL;
-		cl->ncalls = cl->maxcalls = cl->returned = 0;
-		cl->nparts = cl->maxparts = 0;
-	}
+		ClusterResetPending(cl);
 	if (cl->stale)
 		(void) ClusterRefresh(cl, &e);
 	return true;

@@ -84,6 +84,7 @@ RedisOpen(const RedisOptions *opts, char **err)
 		 */
 		if (seed == NULL &&
 			!(opts->cluster == REDIS_CLUSTER_AUTO &&
+			  (opts->unix_socket == NULL || opts->unix_socket[0] == '\0') &&
 			  (RedisClusterSeen() || (opts->seeds && opts->seeds[0] != '\0'))))
 			return NULL;
 		if (seed == NULL)

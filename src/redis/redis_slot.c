@@ -16,19 +16,30 @@ PG_FUNCTION_INFO_V1(featstore_redis_key_slot);
 
 /*
  * Crc16 is CRC-16/XMODEM (polynomial 0x1021, initial value 0, no
- * reflection), the checksum Redis Cluster hashes keys with
+ * reflection), the checksum Redis Cluster hashes keys with; table-driven,
+ * the table built at first use
  */
 static uint16
 Crc16(const char *buf, size_t len)
 {
+	static uint16 table[256];
+	static bool built = false;
 	uint16		crc = 0;
 
-	for (size_t i = 0; i < len; i++)
+	if (!built)
 	{
-		crc ^= (uint16) ((unsigned char) buf[i]) << 8;
-		for (int b = 0; b < 8; b++)
-			crc = (crc & 0x8000) ? (uint16) ((crc << 1) ^ 0x1021) : (uint16) (crc << 1);
+		for (int i = 0; i < 256; i++)
+		{
+			uint16		c = (uint16) (i << 8);
+
+			for (int b = 0; b < 8; b++)
+				c = (c & 0x8000) ? (uint16) ((c << 1) ^ 0x1021) : (uint16) (c << 1);
+			table[i] = c;
+		}
+		built = true;
 	}
+	for (size_t i = 0; i < len; i++)
+		crc = (uint16) ((crc << 8) ^ table[((crc >> 8) ^ (unsigned char) buf[i]) & 0xff]);
 	return crc;
 }
 

@@ -8,6 +8,7 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use IO::Socket::INET;
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -68,10 +69,27 @@ sub stop_cluster_node
 sub start_cluster
 {
 	my %o = @_;
-	my @ports = map { PostgreSQL::Test::Cluster::get_free_port() } 1 .. 6;
+	my @ports = map { free_cluster_port() } 1 .. 6;
 	start_cluster_node($_, %o) for @ports;
 	create_cluster(@ports);
 	return @ports;
+}
+
+# free_cluster_port() returns a free port whose cluster bus port (+10000) is
+# free too: a node that cannot bind its bus port exits
+sub free_cluster_port
+{
+	for (1 .. 200)
+	{
+		my $port = PostgreSQL::Test::Cluster::get_free_port();
+		next if $port + 10000 > 65535;
+		my $bus = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port + 10000,
+			Proto => 'tcp', Listen => 1, ReuseAddr => 1);
+		next unless $bus;
+		close $bus;
+		return $port;
+	}
+	die 'no free port with a free cluster bus port';
 }
 
 # create_cluster(ports) runs redis-cli --cluster create over empty nodes

@@ -82,8 +82,45 @@ my $skipped = $node->safe_psql('postgres',
 is($skipped, '100', 'the 100 entities queued again by older rows: the script kept the newer value');
 verify_zero($node, 'user_stats');
 
-# a stream of commits while slots move from the first master to the others
 my %id = map { $_ => cluster_cli($_, 'CLUSTER', 'MYID') } @masters;
+
+# ASK and MOVED, one slot migrated by hand: a new entity's key in a slot
+# that is MIGRATING is refused with ASK by its old master and written to the
+# new one after ASKING; once the slot belongs to the new master, the next
+# write is refused with MOVED and follows it
+my $ask_key = fs_key($node, 'user', ['ask1'], 'user_stats');
+my $ask_slot = $node->safe_psql('postgres', "SELECT featstore.redis_key_slot('$ask_key')");
+my ($src) = grep { cluster_cli($_, 'GET', $ask_key) !~ /MOVED/ } @masters;
+my ($dst) = grep { $_ != $src } @masters;
+sub asking_calls
+{
+	my ($port) = @_;
+	return cluster_cli($port, 'INFO', 'commandstats') =~ /cmdstat_asking:calls=(\d+)/ ? $1 : 0;
+}
+my $asking_before = asking_calls($dst);
+is(cluster_cli($dst, 'CLUSTER', 'SETSLOT', $ask_slot, 'IMPORTING', $id{$src}), 'OK', 'slot importing');
+is(cluster_cli($src, 'CLUSTER', 'SETSLOT', $ask_slot, 'MIGRATING', $id{$dst}), 'OK', 'slot migrating');
+$node->safe_psql('postgres',
+	"INSERT INTO user_stats (user_id, event_timestamp, n, score) VALUES ('ask1', now(), 1, 1)");
+wait_caught_up($node, 'a write into a migrating slot');
+is(cluster_cli($dst, 'CLUSTER', 'COUNTKEYSINSLOT', $ask_slot), '1', 'ASK: the key went to the importing master');
+is(asking_calls($dst) - $asking_before, 1, 'after one ASKING');
+for my $k (split /\n/, cluster_cli($src, 'CLUSTER', 'GETKEYSINSLOT', $ask_slot, '1000'))
+{
+	cluster_cli($src, 'MIGRATE', '127.0.0.1', $dst, $k, '0', '5000');
+}
+cluster_cli($_, 'CLUSTER', 'SETSLOT', $ask_slot, 'NODE', $id{$dst}) for @masters;
+cluster_ok(\@ports, 30);
+$node->safe_psql('postgres',
+	"INSERT INTO user_stats (user_id, event_timestamp, n, score) VALUES ('ask1', now(), 2, 2)");
+wait_caught_up($node, 'a write after the slot moved');
+like(cluster_features($src, $ask_key), qr/^\d+ \{"n": 2, "score": 2\.0\}$/,
+	'MOVED: the new value is on the new master (read with redis-cli -c)');
+is(cluster_cli($src, 'CLUSTER', 'COUNTKEYSINSLOT', $ask_slot), '0', 'nothing left on the old master');
+is(asking_calls($dst) - $asking_before, 1, 'no ASKING for a moved slot');
+verify_zero($node, 'user_stats');
+
+# a stream of commits while slots move from the first master to the others
 my $slot_u1 = $node->safe_psql('postgres',
 	"SELECT featstore.redis_key_slot('" . fs_key($node, 'user', ['u1'], 'user_stats') . "')");
 sub reshard
@@ -148,14 +185,37 @@ like(cluster_features($ports[2], fs_key($node, 'user', [$last_id], 'user_stats')
 
 # materialize() rewrites every entity over the moved slots; the purge walks
 # every master (SCAN with a cursor per node)
-is($node->safe_psql('postgres', "SELECT featstore.materialize('user_stats')"), '20001',
+is($node->safe_psql('postgres', "SELECT featstore.materialize('user_stats')"), '20002',
 	'materialize() counts the entities');
 wait_caught_up($node, 'materialize');
 verify_zero($node, 'user_stats');
 $node->safe_psql('postgres', "SELECT * FROM featstore.exec('ALTER FEATURE GROUP user_flags SET OFFLINE')");
 wait_caught_up($node, 'the purge');
-is(cluster_dbsize($ports[0]), 20001, 'SET OFFLINE purged the group on every master');
+is(cluster_dbsize($ports[0]), 20002, 'SET OFFLINE purged the group on every master');
 is(count_log($node, qr/server process .* was terminated|terminated by signal/), 0, 'no crash');
+
+# settings a cluster cannot honour are clear errors, in a new session
+sub fresh_error
+{
+	my ($conf, $what) = @_;
+	$node->safe_psql('postgres', $_) for @$conf;
+	$node->reload;
+	my ($rc, $out, $err) = $node->psql('postgres',
+		"SELECT status FROM featstore.online_features('user_stats', 'u1')");
+	$node->safe_psql('postgres', 'ALTER SYSTEM RESET ALL');
+	$node->reload;
+	return $err;
+}
+like(fresh_error([ 'ALTER SYSTEM SET featstore.redis_db = 1' ]),
+	qr/a Redis Cluster has database 0 only: set featstore.redis_db to 0/, 'redis_db 1 with a cluster');
+my $plain = start_redis();
+like(fresh_error([ "ALTER SYSTEM SET featstore.redis_port = $plain",
+		"ALTER SYSTEM SET featstore.redis_cluster_nodes = ''" ]),
+	qr/Redis at 127\.0\.0\.1:$plain is not usable as a Redis Cluster node \(featstore.redis_cluster\): ERR This instance has cluster support disabled/,
+	'redis_cluster = on against a standalone Redis names the server and the setting');
+is($node->safe_psql('postgres',
+	"SELECT status FROM featstore.online_features('user_stats', 'u1')"), 'found',
+	'and the cluster is used again once the settings are back');
 
 $node->stop;
 done_testing();

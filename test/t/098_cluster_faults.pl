@@ -2,7 +2,8 @@
 # replicas: a master killed during a stream of commits (its replica is
 # promoted), then the whole cluster restarted empty.  Each ends with
 # verify_online = 0 and the values read with redis-cli -c under the
-# documented key layout.
+# documented key layout.  Last, a window group's keys expire through the
+# new cluster.
 use strict;
 use warnings;
 use lib 'test/perl';
@@ -106,6 +107,26 @@ like(cluster_features($ports[3], fs_key($node, 'card', [$card], 'card_spend')),
 is($node->safe_psql('postgres',
 	"SELECT status, features->>'n' FROM featstore.online_features('card_spend', '$card')"),
 	"found|$last", 'online_features reads it through the new cluster');
+# window expiry through the cluster: a group FROM a source, whose keys the
+# worker writes with PXAT and removes at their due time
+$node->safe_psql('postgres', q{
+	CREATE TABLE events (acct_id bigint, event_time timestamptz, amount double precision);
+	SELECT * FROM featstore.exec($$
+		CREATE ENTITY acct (acct_id bigint);
+		CREATE FEATURE GROUP acct_2s ENTITY acct FROM events TIMESTAMP event_time
+			FEATURES (c bigint AS count(*) OVER '2 seconds', s double precision AS sum(amount) OVER '2 seconds') ONLINE;
+	$$);
+	INSERT INTO events SELECT i, now(), i FROM generate_series(1, 300) i;
+});
+wait_caught_up($node, 'a source group');
+is(cluster_dbsize($ports[0]), 13300, 'one key per account with an event in the window');
+like(cluster_features($ports[1], fs_key($node, 'acct', [42], 'acct_2s')), qr/"c": 1, "s": 42\.0/,
+	'its value reads back with redis-cli -c');
+verify_zero($node, 'acct_2s');
+ok(poll_until(sub { cluster_dbsize($ports[0]) == 13000 }, 20), 'the window emptied: every key gone');
+is(cluster_features($ports[1], fs_key($node, 'acct', [42], 'acct_2s')), 'nil', 'absent, as documented');
+verify_zero($node, 'acct_2s', 'verify_online(acct_2s) = 0 once the window is empty');
+
 is(count_log($node, qr/server process .* was terminated|terminated by signal/), 0, 'no crash');
 
 $node->stop;

@@ -92,9 +92,11 @@ poll_until(sub {
 my $pwfile = "$dir/redis.pw";
 sub write_pw { open my $f, '>', $pwfile or die; print $f "$_[0]\n"; close $f; chmod 0600, $pwfile; }
 write_pw($pw);
+# auto: INFO cluster says cluster_enabled:0, so this Redis is used standalone
 my $node = online_node('acl_tls', $tunnel_port, qq{
 featstore.redis_user = 'featstore'
 featstore.redis_password_file = '$pwfile'
+featstore.redis_cluster = auto
 });
 $node->safe_psql('postgres', q{
 	SELECT * FROM featstore.exec($$
