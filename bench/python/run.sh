@@ -57,7 +57,9 @@ as_pg "$BINDIR/createdb" -h 127.0.0.1 -p "$PGPORT" -U postgres bench
 
 export FEATSTORE_DSN="host=127.0.0.1 port=$PGPORT user=postgres dbname=bench"
 export FEATSTORE_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
-export PYTHONPATH=$ROOT/python PYTHONSAFEPATH=1
+export PYTHONPATH=$ROOT/python PYTHONSAFEPATH=1 PYTHONDONTWRITEBYTECODE=1
+# featstore-serve refuses root: as root, it switches to postgres (as the servers here run)
+[ "$(id -u)" -eq 0 ] && export FEATSTORE_SERVE_USER=${FEATSTORE_SERVE_USER:-postgres}
 STAMP=$(date -u +%Y%m%dT%H%MZ)
 LOG="$OUTDIR/python-$STAMP.log"
 set -- "${@:-upload serve}"

