@@ -53,7 +53,6 @@ listen_addresses = '127.0.0.1'
 port = $PGPORT
 unix_socket_directories = '$SCRATCH'
 shared_preload_libraries = 'featstore'
-featstore.database = 'featstore_demo'
 featstore.redis_host = '127.0.0.1'
 featstore.redis_port = $REDIS_PORT
 work_mem = '64MB'
