@@ -6,8 +6,9 @@
 # strict, compared value by value with an independent oracle (plain INSERTs
 # and hand-written LATERAL queries read with psycopg2's casts): 0
 # differences.  Also the dtypes, the kept index, full_feature_names, the
-# errors for unknown names and naive times, and the caller's rights: no
-# SELECT is an error, PII is NULL for a non-member of featstore_pii_reader.
+# errors for unknown names and naive times, the registry calls, and the
+# caller's rights: no SELECT is an error, PII is NULL for a non-member of
+# featstore_pii_reader.  First, the package's unit tests (python/tests).
 use strict;
 use warnings;
 use lib 'test/perl';
@@ -72,8 +73,13 @@ $node->safe_psql('postgres', q{
 	ANALYZE;
 });
 
+# the unit tests of python/tests (key layout, escaping, values, names, binary COPY, metrics)
+my ($rc, $out, $err) = run_python(args => [ '-m', 'unittest', 'discover', '-s', 'python/tests' ]);
+is($rc, 0, 'the package\'s unit tests pass') or diag($err);
+like($err, qr/^Ran (\d+) tests.*\n\nOK$/ms, 'all of them');
+
 my $dsn = 'host=' . $node->host . ' port=' . $node->port . ' dbname=postgres';
-my ($rc, $out, $err) = run_python(args => [ 'test/python/client_historical_check.py', $dsn, 20000 ],
+($rc, $out, $err) = run_python(args => [ 'test/python/client_historical_check.py', $dsn, 20000 ],
 	timeout => 300);
 is($rc, 0, 'the historical check runs') or diag($err);
 diag($out) if $out =~ /diffs=[1-9]/;

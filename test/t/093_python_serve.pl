@@ -209,6 +209,31 @@ like($m, qr/^# TYPE featstore_serve_request_duration_seconds histogram$/m, 'in P
 $server->kill_kill;
 undef $server;
 
+# a server whose role may read only spend: 403 for the others
+$node->safe_psql('postgres', q{
+	CREATE ROLE svc LOGIN IN ROLE featstore_reader;
+	GRANT SELECT ON spend TO svc;
+});
+my $port2 = PostgreSQL::Test::Cluster::get_free_port();
+my $server2 = IPC::Run::start([ "$lib/bin/featstore-serve" ], '>', \my $s2out, '2>', \my $s2err,
+	init => sub {
+		$ENV{PYTHONPATH} = $lib;
+		$ENV{PYTHONSAFEPATH} = 1;
+		$ENV{FEATSTORE_DSN} = "$dsn user=svc";
+		$ENV{FEATSTORE_REDIS_URL} = "redis://127.0.0.1:$rport/0";
+		$ENV{FEATSTORE_SERVE_PORT} = $port2;
+	});
+ok(poll_until(sub { ($http->get("http://127.0.0.1:$port2/health")->{status} // 0) == 200 }, 30),
+	'a second server, as a role that may read spend only') or diag($s2err);
+my $r2 = $http->post("http://127.0.0.1:$port2/get-online-features",
+	{ content => encode_json({ service => 'm3', entities => [ $ents[0] ] }) });
+is($r2->{status}, 403, 'a service with a group the role may not read: 403');
+like($r2->{content}, qr/permission denied for feature group \\"flags\\"/, '  naming the group');
+$r2 = $http->post("http://127.0.0.1:$port2/get-online-features",
+	{ content => encode_json({ features => ['spend.total'], entities => [ $ents[0] ] }) });
+is($r2->{status}, 200, 'what it may read: 200');
+$server2->kill_kill;
+
 # root: refused unless told, or switched to FEATSTORE_SERVE_USER
 my $root = q{
 import os, sys
