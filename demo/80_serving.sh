@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
+# the checkout's featstore.so (the build) must not shadow the Python package
+export PYTHONSAFEPATH=1
 WORK=$(mktemp -d /tmp/featstore-demo-serving.XXXXXX)
 chmod 755 "$WORK"
 SERVE_PID=
@@ -74,20 +76,18 @@ for db in featstore_demo featstore_demo_eu; do
 	$PSQL -d "$db" -At -c "SELECT '-- ' || current_database() || ' writes its keys under the namespace ' || featstore.online_namespace()"
 	wait_verified "$db"
 done
-echo '-- merchant 17 in Redis, read with redis-cli under each namespace (docs/online-store.md, Key layout):'
-for ns in featstore_demo featstore_demo_eu; do
-	key="fs:$ns:{merchant:17}:merchant_features"
-	redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --no-raw GET "$key" > "$WORK/value"
-	$PY - "$key" "$WORK/value" <<'PY'
-import ast, sys, msgpack
-raw = ast.literal_eval(open(sys.argv[2]).read().strip())
-v = msgpack.unpackb(raw.encode("latin-1") if isinstance(raw, str) else raw, raw=False)
-print("   %-48s chargeback_rate_90d = %s, tx_count_7d = %s" % (sys.argv[1], v["f"]["chargeback_rate_90d"], v["f"]["tx_count_7d"]))
+echo '-- merchant 17 in Redis, read with redis-py under each namespace (docs/online-store.md, Key and Value layout):'
+$PY - <<'PY'
+import os, msgpack, redis
+r = redis.Redis(host="127.0.0.1", port=int(os.environ["REDIS_PORT"]))
+for ns in ("featstore_demo", "featstore_demo_eu"):
+    key = "fs:%s:{merchant:17}:merchant_features" % ns
+    v = msgpack.unpackb(r.get(key), raw=False)["features"]
+    print("   %-48s chargeback_rate_90d = %s, tx_count_7d = %s" % (key, v["chargeback_rate_90d"], v["tx_count_7d"]))
 PY
-done
 
 # The Python client, installed from python/ with Debian's packages only
-$PY -m pip install -q --no-deps --no-build-isolation --no-index --target "$WORK/pylib" ./python
+$PY -m pip install -q --root-user-action=ignore --no-deps --no-build-isolation --no-index --target "$WORK/pylib" ./python
 export PYTHONPATH="$WORK/pylib"
 echo
 echo '-- the Python client (docs/python.md): a training frame for three labels, then an online read'
@@ -99,7 +99,7 @@ from featstore import FeatureStore
 store = FeatureStore("host=127.0.0.1 port=%s user=postgres dbname=featstore_demo" % os.environ["PGPORT"],
                      redis_url="redis://127.0.0.1:%s/0" % os.environ["REDIS_PORT"])
 labels = pd.DataFrame({"user_id": ["u0001", "u0002", "u0003"], "merchant_id": [17, 42, 17],
-                       "ts": pd.to_datetime(["2026-11-20 12:00", "2026-11-21 09:30", "2026-11-22 18:00"], utc=True),
+                       "ts": pd.to_datetime(["2026-10-20 12:00", "2026-10-21 09:30", "2026-10-28 18:00"], utc=True),
                        "is_fraud": [False, True, False]})
 train = store.get_historical_features(labels, service="fraud_model_v3").to_df()
 cols = ["user_id", "ts", "is_fraud", "tx_count_24h", "unique_merchants_7d", "last_merchant", "chargeback_rate_90d"]
