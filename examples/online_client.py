@@ -42,11 +42,22 @@ def escape(part):
             .replace('{', '%7B').replace('}', '%7D'))
 
 
+def key_head(prefix='fs', namespace=''):
+    """What every key of a database starts with: <prefix>:<namespace>.
+
+    prefix is current_setting('featstore.redis_key_prefix'), namespace
+    featstore.online_namespace() (escaped like a key part); an empty
+    namespace is the legacy layout of featstore 0.2.0, <prefix>:{...}:<group>.
+    """
+    return '%s:%s' % (prefix, escape(namespace)) if namespace else prefix
+
+
 def featstore_key(entity, key_values, group, prefix='fs'):
     """The Redis key of one entity's value in one feature group.
 
     key_values is a tuple in key-column order; integers as decimal, uuids in
-    lowercase canonical form, text as is.
+    lowercase canonical form, text as is.  prefix is key_head(): the prefix
+    and the database's namespace.
     """
     tag = ':'.join([escape(entity)] + [escape(v) for v in key_values])
     return '%s:{%s}:%s' % (prefix, tag, escape(group))
@@ -224,6 +235,9 @@ def main():
     ap.add_argument('--password')
     ap.add_argument('--db', type=int, default=0)
     ap.add_argument('--prefix', default='fs')
+    ap.add_argument('--namespace',
+                    help="the database's namespace, featstore.online_namespace() "
+                         "(default: the one in --definitions, else '': the legacy layout)")
     ap.add_argument('--definitions', help='JSON of groups and services exported from PostgreSQL')
     ap.add_argument('--entity', help='entity name, e.g. user')
     ap.add_argument('--key', action='append', default=[],
@@ -239,6 +253,9 @@ def main():
     client = redis.Redis(host=args.host, port=args.port, password=args.password, db=args.db)
     try:
         defs = load_definitions(args.definitions) if args.definitions else None
+        if args.namespace is None:
+            args.namespace = (defs or {}).get('namespace') or ''
+        args.prefix = key_head(args.prefix, args.namespace)
         if args.service:
             if defs is None:
                 raise DefinitionError('--service needs --definitions: a service\'s features are '

@@ -81,7 +81,7 @@ def bulk(cur, n):
     worker_usec = redis_usec()
     # the rate only counts if Redis holds what the point-in-time rule says
     diffs = sql(cur, "SELECT count(*) FROM featstore.verify_online('bench_a', sample => 20000)")[0][0]
-    size = R.strlen('fs:{bench_user:1}:bench_a')
+    size = R.strlen('fs:bench:{bench_user:1}:bench_a')
     rate = queued / (t1 - t0)
     R.config_resetstat()
     nset = max(n, 500000)
@@ -153,7 +153,7 @@ def freshness(cur, rate, seconds):
                                                'amount_max', 'merchants', 'country'))
         tc = time.time()
         with lock:
-            probes.append(('fs:{bench_user:%d}:bench_b' % first[0], first[1], tc))
+            probes.append(('fs:bench:{bench_user:%d}:bench_b' % first[0], first[1], tc))
         nxt += 0.01
         time.sleep(max(0, nxt - time.time()))
     achieved = seq / (time.time() - start)

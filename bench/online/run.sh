@@ -60,7 +60,7 @@ nice /usr/bin/python3 bench/online/online_bench.py "$@" | tee "$OUTDIR/online-$S
 if [ $# -eq 0 ] || [[ " $* " == *" read "* ]]; then
 	echo "C (hiredis), 1 entity x 3 groups, pipelined:" | tee -a "$OUTDIR/online-$STAMP.log"
 	nice "$OUTDIR/../read_latency" 127.0.0.1 "$REDIS_PORT" 20000 \
-		'fs:{bench_user:424242}:bench_a' 'fs:{bench_user:424242}:bench_b' 'fs:{bench_user:424242}:bench_c' \
+		'fs:bench:{bench_user:424242}:bench_a' 'fs:bench:{bench_user:424242}:bench_b' 'fs:bench:{bench_user:424242}:bench_c' \
 		| tee -a "$OUTDIR/online-$STAMP.log"
 fi
 { echo; echo "machine: $(nproc) cores, $(redis-server --version | cut -d' ' -f1-3), PostgreSQL $("$BINDIR/postgres" --version | awk '{print $3}')"; } \

@@ -12,7 +12,7 @@ bench/online/run.sh (online_bench.py calls these):
                  (capture on) and into an equal table without one (capture off)
 
 Redis is read with the documented layout (docs/online-store.md): key
-fs:{bench_user:<id>}:<group>, a msgpack map whose 'features' holds the values.
+fs:bench:{bench_user:<id>}:<group>, a msgpack map whose 'features' holds the values.
 """
 import io
 import threading
@@ -55,7 +55,7 @@ def source_group(cur, group, table, window, online=True):
 
 
 def key(uid, group):
-    return 'fs:{bench_user:%d}:%s' % (uid, group)
+    return 'fs:bench:{bench_user:%d}:%s' % (uid, group)
 
 
 def count_of(raw):

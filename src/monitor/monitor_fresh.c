@@ -43,6 +43,7 @@
 #include "extension.h"
 #include "monitor/monitor.h"
 #include "monitor/monitor_core.h"
+#include "online/online.h"
 #include "registry/registry.h"
 
 PG_FUNCTION_INFO_V1(featstore_check_freshness);
@@ -516,18 +517,14 @@ OwnerSpi(const char *sql, int nargs, Oid *types, Datum *values, const char *null
 }
 
 /*
- * ServedDatabase says whether the online store serves this database
- * (featstore.database) with a worker (featstore preloaded): only then does
- * materialization_status answer
+ * ServedDatabase says whether the online store serves this database (the
+ * filter featstore.database admits it) with a worker (featstore
+ * preloaded): only then does materialization_status answer
  */
 static bool
 ServedDatabase(void)
 {
-	const char *served = GetConfigOption("featstore.database", true, false);
-	char	   *dbname = get_database_name(MyDatabaseId);
-
-	return monitor_preloaded && served != NULL && dbname != NULL &&
-		strcmp(served, dbname) == 0;
+	return monitor_preloaded && OnlineServesDatabase();
 }
 
 /*

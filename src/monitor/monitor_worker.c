@@ -1,9 +1,9 @@
 /*
  * monitor_worker.c
  *		The monitor's background worker (issue 11), "featstore monitor", and
- *		its settings.  The launcher (src/online/online_launcher.c) starts it
- *		for featstore.database beside the materialization worker, and starts
- *		it again when it exits.
+ *		its settings.  The launcher (src/online/online_launcher.c) starts one
+ *		in each database it serves, beside that database's materialization
+ *		worker, and starts it again when it exits.
  *
  * Its loop runs, each in its own transaction and each bounded by
  * featstore.monitor_statement_timeout: the freshness check every
@@ -38,6 +38,7 @@
 #include "extension.h"
 #include "monitor/monitor.h"
 #include "monitor/monitor_core.h"
+#include "online/online.h"
 
 /* The settings */
 bool		monitor_enabled = true;
@@ -56,6 +57,7 @@ bool		monitor_preloaded = false;
 /* What the worker is waiting for, so that each wait is logged once */
 typedef enum MonitorWait
 {
+	MONITOR_WAIT_STARTING,		/* nothing logged yet: the first state is */
 	MONITOR_WAIT_NONE,
 	MONITOR_WAIT_EXTENSION,
 	MONITOR_WAIT_UPDATE,
@@ -64,10 +66,11 @@ typedef enum MonitorWait
 
 typedef void (*MonitorUnitFn) (void);
 
-static MonitorWait last_wait = MONITOR_WAIT_NONE;
+static MonitorWait last_wait = MONITOR_WAIT_STARTING;
 static MemoryContext unit_cxt = NULL;
 
-static void MonitorWorkerSetup(void);
+static void MonitorWorkerSetup(Oid dboid);
+static void MonitorExit(int code, Datum arg);
 static bool MonitorReady(void);
 static MonitorWait MonitorInstalledState(void);
 static void LogWait(MonitorWait wait);
@@ -114,7 +117,7 @@ MonitorWorkerMain(Datum main_arg)
 {
 	TimestampTz next_fresh = 0;
 
-	MonitorWorkerSetup();
+	MonitorWorkerSetup(DatumGetObjectId(main_arg));
 	for (;;)
 	{
 		long		wait_ms = monitor_naptime_ms;
@@ -141,22 +144,24 @@ MonitorWorkerMain(Datum main_arg)
 }
 
 /*
- * MonitorWorkerSetup connects the worker to featstore.database with the
- * settings its queries rely on: SIGINT cancels the current unit
- * (StatementCancelHandler, which the statement timeout also uses), and
- * search_path is pinned, as the online worker pins it.
+ * MonitorWorkerSetup connects the worker to database dboid (the launcher's
+ * bgw_main_arg) with the settings its queries rely on: SIGINT cancels the
+ * current unit (StatementCancelHandler, which the statement timeout also
+ * uses), and search_path is pinned, as the online worker pins it.  Its pid
+ * is published in the database's slot, for DROP DATABASE to signal.
  */
 static void
-MonitorWorkerSetup(void)
+MonitorWorkerSetup(Oid dboid)
 {
-	const char *dbname = GetConfigOption("featstore.database", false, false);
-
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	pqsignal(SIGINT, StatementCancelHandler);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(dbname, NULL, 0);
-	pgstat_report_appname("featstore monitor");
+	OnlinePublishMonitor(dboid, MyProcPid);
+	before_shmem_exit(MonitorExit, ObjectIdGetDatum(dboid));
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	/* "featstore monitor <database>", as the launcher named it */
+	pgstat_report_appname(MyBgworkerEntry->bgw_name);
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	/* its queries are small and frequent: compiling one would cost more than it runs */
 	SetConfigOption("jit", "off", PGC_USERSET, PGC_S_OVERRIDE);
@@ -358,7 +363,7 @@ LogWait(MonitorWait wait)
 	if (wait == MONITOR_WAIT_EXTENSION)
 		ereport(LOG,
 				(errmsg("featstore monitor: waiting for CREATE EXTENSION featstore in database \"%s\"",
-						GetConfigOption("featstore.database", false, false))));
+						OnlineWorkerDatabaseName())));
 	else if (wait == MONITOR_WAIT_UPDATE)
 		ereport(LOG,
 				(errmsg("featstore monitor: waiting for ALTER EXTENSION featstore UPDATE"),
@@ -368,6 +373,13 @@ LogWait(MonitorWait wait)
 				(errmsg("featstore monitor: featstore.monitor is off; no checks run")));
 	else
 		ereport(LOG, (errmsg("featstore monitor: running")));
+}
+
+/* MonitorExit unpublishes the monitor's pid */
+static void
+MonitorExit(int code, Datum arg)
+{
+	OnlinePublishMonitor(DatumGetObjectId(arg), 0);
 }
 
 /* ReloadIfPending rereads the configuration after a SIGHUP */

@@ -15,6 +15,7 @@
  *	online_group.c		group metadata and the winner query
  *	online_scan.c		the ordered walk that rematerializes a whole group
  *	online_codec.c		Redis key and msgpack value layout
+ *	online_namespace.c	the namespace of the database's keys, and its move
  *	online_keys.c		the SCAN walk over a group's keys, entity lists for
  *						winner queries
  *	online_read.c		online_features(), verify_online(), status SRF
@@ -78,6 +79,9 @@
 #define ONLINE_MAX_GROUPS 128
 #define ONLINE_ERRMSG_LEN 256
 
+/* Longest online namespace, in bytes (featstore.online_namespace's check) */
+#define ONLINE_NAMESPACE_MAXLEN 128
+
 /* Worker states shown in materialization_status */
 typedef enum OnlineWorkerState
 {
@@ -95,7 +99,8 @@ typedef enum OnlineWorkerState
 /* Per-group counters kept in shared memory (a hash table entry) */
 typedef struct OnlineGroupStatus
 {
-	char		name[NAMEDATALEN];	/* hash key */
+	Oid			dboid;			/* hash key: the database, */
+	char		name[NAMEDATALEN];	/* and the group */
 	TimestampTz last_success;
 	int64		lag_usecs;		/* commit to Redis, last batch */
 	int64		entities_written;
@@ -137,6 +142,12 @@ typedef struct OnlineWalkProgress
 typedef struct OnlineShared
 {
 	slock_t		mutex;			/* protects everything below */
+	Oid			dboid;			/* the slot's database; InvalidOid: free */
+	bool		no_extension;	/* the worker left: featstore is not installed */
+	int			monitor_pid;	/* the monitor worker of the database; 0: none */
+	bool		ns_claimed;		/* the worker writes under namespace: */
+	char		namespace[ONLINE_NAMESPACE_MAXLEN + 1];
+	TimestampTz ns_since;		/* since when, the first claimant keeping it */
 	int			worker_pid;
 	Latch	   *worker_latch;
 	bool		wakeup_pending;
@@ -152,6 +163,46 @@ typedef struct OnlineShared
 	char		busy_group[NAMEDATALEN];	/* the group of its first row */
 	OnlineWalkProgress walk;
 } OnlineShared;
+
+/*
+ * Most databases the launcher keeps track of (candidates of the filter
+ * featstore.database); past it, further databases are not served
+ */
+#define ONLINE_LAUNCHER_MAX_DBS 256
+
+/* What the launcher knows of a database (featstore.online_databases()) */
+typedef enum OnlineDbState
+{
+	ONLINE_DB_UNKNOWN = 0,		/* not scouted yet */
+	ONLINE_DB_ABSENT,			/* featstore is not installed there */
+	ONLINE_DB_INSTALLED,		/* installed: served if a slot was free */
+} OnlineDbState;
+
+/* One database of the launcher's, published for the status function */
+typedef struct OnlineLauncherDb
+{
+	Oid			dboid;
+	char		name[NAMEDATALEN];
+	OnlineDbState state;
+	bool		served;			/* its workers have a slot */
+	bool		stopping;		/* no longer a candidate: its workers stop */
+} OnlineLauncherDb;
+
+/*
+ * The launcher's shared area: its latch (commits of CREATE EXTENSION set
+ * it), the scout's answer, the databases it knows
+ */
+typedef struct OnlineLauncherShared
+{
+	slock_t		mutex;			/* protects everything below */
+	Latch	   *latch;
+	bool		rescan;			/* an extension was created somewhere: look again */
+	Oid			scout_db;		/* the database the running scout looks at */
+	int			scout_result;	/* -1: no answer yet; 0: absent; 1: installed */
+	int			unserved;		/* databases with featstore beyond the bound */
+	int			ndbs;
+	OnlineLauncherDb dbs[FLEXIBLE_ARRAY_MEMBER];
+} OnlineLauncherShared;
 
 /* Everything the online store needs to know about one group */
 typedef struct OnlineGroup
@@ -219,6 +270,7 @@ typedef OnlineKeysStep (*OnlineKeysFn) (void *arg, const RedisResult *keys,
 
 /* online_guc.c */
 extern char *online_database;
+extern int	online_max_workers;
 extern char *online_redis_host;
 extern int	online_redis_port;
 extern char *online_redis_unix_socket;
@@ -235,6 +287,7 @@ extern bool OnlineRedisOptions(RedisOptions *opts, char **err);
 
 /* online_status.c: any backend */
 extern OnlineShared *online_shared;
+extern OnlineLauncherShared *online_launcher;
 
 extern void OnlineStatusShmemInit(void);
 extern void OnlineWakeWorker(void);
@@ -245,8 +298,20 @@ extern void OnlineCopyWorkerStatus(OnlineShared *snap);
 extern OnlineGroupStatus *OnlineCopyGroupStatuses(int *n);
 extern void OnlineCopyWalkProgress(OnlineWalkProgress *walk);
 
+/* online_status.c: the launcher's slots, the monitor's pid */
+extern bool OnlineClaimSlot(Oid dboid);
+extern void OnlineReleaseSlot(Oid dboid);
+extern void OnlineReleaseAllSlots(void);
+extern void OnlineSlotPids(Oid dboid, int *worker_pid, int *monitor_pid, bool *no_extension);
+extern void OnlineForgetDatabase(Oid dboid);
+extern void OnlinePublishMonitor(Oid dboid, int pid);
+extern void OnlineStopDatabaseWorkers(Oid dboid);
+extern Oid	OnlineClaimNamespace(const char *ns);
+extern Oid	OnlineNamespaceUser(const char *ns);
+
 /* online_status.c: the worker publishing its state */
-extern void OnlineWorkerAttach(int64 *left_id, int *left_rows, char *left_group);
+extern void OnlineWorkerAttach(Oid dboid, int64 *left_id, int *left_rows, char *left_group);
+extern void OnlineWorkerNoExtension(void);
 extern void OnlineWorkerDetach(void);
 extern void OnlineSetWorkerState(OnlineWorkerState state, const char *error);
 extern OnlineWorkerState OnlineWorkerStateNow(void);
@@ -280,6 +345,7 @@ extern Oid	OnlineCaptureSkip(Oid relid);
 extern int64 OnlineEnqueueEntities(const OnlineGroup *group, const char *entities_sql,
 								   int nargs, Oid *argtypes, Datum *args);
 extern void OnlineEnqueuePurge(const char *group_name);
+extern void OnlineEnqueuePurgeIn(const char *group_name, const char *ns);
 extern int64 OnlineRetryParked(const char *group_name);
 
 /* online_group.c */
@@ -304,7 +370,7 @@ extern int	OnlineBeginCanonicalText(void);
 extern void OnlineEndCanonicalText(int level);
 extern void OnlineAppendKey(StringInfo buf, const OnlineGroup *group,
 							char **key_values);
-extern void OnlineKeyPattern(StringInfo buf, const char *group_name);
+extern void OnlineKeyPattern(StringInfo buf, const char *ns, const char *group_name);
 extern bool OnlineParseKey(const OnlineGroup *group, const char *key, size_t len,
 						   char **key_values);
 extern void OnlineEncodeValue(StringInfo buf, const OnlineGroup *group,
@@ -327,6 +393,10 @@ extern int64 OnlineUnixUsecs(TimestampTz ts);
 extern TimestampTz OnlineFromUnixUsecs(int64 usecs);
 extern const char *OnlineCasScript(void);
 
+/* online_namespace.c */
+extern const char *OnlineNamespace(void);
+extern bool OnlineNamespaceStored(void);
+
 /* online_keys.c */
 extern OnlineKeysEnd OnlineForEachKey(RedisConn *conn, const char *pattern,
 									  int64 max_calls, OnlineKeysFn fn,
@@ -343,6 +413,7 @@ extern int64 OnlineEnqueueSourceGroup(const OnlineGroup *group, TimestampTz sinc
 									  bool force);
 
 /* online_read.c */
+extern bool OnlineServesDatabase(void);
 extern void OnlineRequireServedDatabase(void);
 
 /*
@@ -357,6 +428,9 @@ extern int64 OnlineVerifyGroup(const char *name, int32 sample, const char *hint_
 
 /* online_launcher.c */
 extern void OnlineLauncherRegister(void);
+extern void OnlineLauncherHooks(void);
+extern const char *OnlineWorkerDatabaseName(void);
 PGDLLEXPORT void OnlineLauncherMain(Datum main_arg);
+PGDLLEXPORT void OnlineScoutMain(Datum main_arg);
 
 #endif							/* FEATSTORE_ONLINE_H */

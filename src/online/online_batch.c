@@ -25,6 +25,7 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -90,6 +91,7 @@ typedef struct Batch
 	ParkedRow  *parked;
 	int			nparked;
 	char	   *purge_group;	/* the batch is the purge of this group */
+	char	   *purge_namespace;	/* in this namespace; NULL: the current one */
 	BatchGroup *groups;			/* NULL-terminated */
 	int			ngroups;
 	int			scan_group;		/* index in groups of the walk's group */
@@ -149,6 +151,9 @@ static bool TakeBatch(Batch *batch, MemoryContext batchcxt);
 static void ReadQueue(Batch *batch);
 static void SortQueueRows(Batch *batch);
 static bool TakeRow(Batch *batch, HeapTuple tup, TupleDesc desc);
+static char *PurgeNamespace(HeapTuple tup, TupleDesc desc);
+static bool NamespaceClaimed(void);
+static bool PurgeOfOtherDatabase(const Batch *batch);
 static void TakeScanRow(Batch *batch, HeapTuple tup, TupleDesc desc);
 static void TakeKeysRow(Batch *batch, int64 id, char *gname, int n, TimestampTz enq);
 static void AttachWalkGroup(Batch *batch);
@@ -292,6 +297,12 @@ TakeBatch(Batch *batch, MemoryContext batchcxt)
 		EndBatchTransaction();
 		return false;
 	}
+	/* read now (a purge pushes with no transaction open), and claimed */
+	if (!NamespaceClaimed())
+	{
+		EndBatchTransaction();
+		return false;
+	}
 	WorkerCheckRedisIdentity();
 	pgstat_report_activity(STATE_RUNNING, "featstore: reading the online queue");
 
@@ -335,7 +346,7 @@ ReadQueue(Batch *batch)
 	qargs[2] = batch->backoff;
 	qargs[0] = TimestampTzGetDatum(batch->now);
 	qargs[1] = Int32GetDatum(online_batch_size);
-	ret = SPI_execute_with_args("SELECT id, group_name, kind, entities, enqueued_at, since, resume_after, attempts, last_error"
+	ret = SPI_execute_with_args("SELECT id, group_name, kind, entities, enqueued_at, since, resume_after, attempts, last_error, namespace"
 								" FROM ((SELECT * FROM featstore.online_queue WHERE not_before IS NULL"
 								"        AND state = 'ready' AND group_name <> ALL ($3)"
 								"        ORDER BY id LIMIT $2)"
@@ -369,6 +380,63 @@ SortQueueRows(Batch *batch)
 	if (batch->scan.id != 0)
 		AttachWalkGroup(batch);
 	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * NamespaceClaimed reads the database's namespace and claims it among the
+ * served databases: when another database's worker wrote under it first
+ * (two databases updated from 0.2.0 both keep '', say), this one writes
+ * nothing, so neither overwrites nor purges the other's keys.  Its changes
+ * stay queued and the state says why, until one of them moves.
+ */
+static bool
+NamespaceClaimed(void)
+{
+	const char *ns = OnlineNamespace();
+	Oid			other = OnlineClaimNamespace(ns);
+	char	   *msg;
+
+	if (!OidIsValid(other))
+		return true;
+	msg = psprintf("online namespace \"%s\" is already the namespace of database \"%s\"; nothing is written until one of them moves",
+				   ns, get_database_name(other) ? get_database_name(other) : "?");
+	WorkerLogError(msg, "Run SELECT featstore.set_online_namespace(current_database()) in one of the two databases.");
+	OnlineSetWorkerState(ONLINE_STATE_ERROR, msg);
+	return false;
+}
+
+/*
+ * PurgeOfOtherDatabase says whether the batch's purge names a namespace
+ * that another database's worker writes under: the keys there are that
+ * database's (a move away from a namespace this database never wrote
+ * under, such as the '' of a second database updated from 0.2.0), so the
+ * purge is skipped
+ */
+static bool
+PurgeOfOtherDatabase(const Batch *batch)
+{
+	Oid			other;
+
+	if (batch->purge_namespace == NULL ||
+		strcmp(batch->purge_namespace, OnlineNamespace()) == 0)
+		return false;
+	other = OnlineNamespaceUser(batch->purge_namespace);
+	if (!OidIsValid(other))
+		return false;
+	ereport(LOG,
+			(errmsg("featstore online worker: the purge of feature group \"%s\" in online namespace \"%s\" is skipped: database %u writes under that namespace",
+					batch->purge_group, batch->purge_namespace, other)));
+	return true;
+}
+
+/*
+ * PurgeNamespace returns the namespace a purge row names (NULL: the current
+ * one, as rows queued before 0.3.0 mean)
+ */
+static char *
+PurgeNamespace(HeapTuple tup, TupleDesc desc)
+{
+	return SPI_getvalue(tup, desc, 10);
 }
 
 /*
@@ -414,6 +482,7 @@ TakeRow(Batch *batch, HeapTuple tup, TupleDesc desc)
 			batch->id_group[batch->nids] = -1;
 			batch->ids[batch->nids++] = id;
 			batch->purge_group = gname;
+			batch->purge_namespace = PurgeNamespace(tup, desc);
 		}
 		batch->more = true;
 		return false;
@@ -613,7 +682,9 @@ PushBatch(Batch *batch, BatchItems *b)
 		OnlineWalkSetPhase(walk, ONLINE_WALK_WRITING);
 	if (batch->purge_group != NULL)
 	{
-		if (!WorkerPurge(batch->purge_group, &err))
+		/* another database's keys are left alone */
+		if (!PurgeOfOtherDatabase(batch) &&
+			!WorkerPurge(batch->purge_group, batch->purge_namespace, &err))
 		{
 			OnlineSetWorkerState(ONLINE_STATE_REDIS_DOWN, err);
 			OnlineRecordGroupError(batch->purge_group, err);

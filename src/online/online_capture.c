@@ -441,17 +441,33 @@ RunAsTableOwner(const OnlineGroup *group, const char *sql, int nargs, Oid *argty
 			 group->name, ret);
 }
 
-/* OnlineEnqueuePurge queues the removal of every Redis key of a group */
+/*
+ * OnlineEnqueuePurge queues the removal of every Redis key of a group, in
+ * the namespace of now: a purge taken after a move must not miss them
+ */
 void
 OnlineEnqueuePurge(const char *group_name)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
+	OnlineEnqueuePurgeIn(group_name, OnlineNamespace());
+}
+
+/* OnlineEnqueuePurgeIn queues the removal of a group's keys in namespace ns */
+void
+OnlineEnqueuePurgeIn(const char *group_name, const char *ns)
+{
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		args[2];
 
 	args[0] = CStringGetTextDatum(group_name);
+	args[1] = CStringGetTextDatum(ns);
 	SPI_connect();
-	RunAsOwner("INSERT INTO featstore.online_queue (group_name, kind) VALUES ($1, 'purge')",
-			   1, argtypes, args, SPI_OK_INSERT);
+	/* a 0.2.0 schema, before ALTER EXTENSION UPDATE, has the legacy layout only */
+	if (OnlineNamespaceStored())
+		RunAsOwner("INSERT INTO featstore.online_queue (group_name, kind, namespace) VALUES ($1, 'purge', $2)",
+				   2, argtypes, args, SPI_OK_INSERT);
+	else
+		RunAsOwner("INSERT INTO featstore.online_queue (group_name, kind) VALUES ($1, 'purge')",
+				   1, argtypes, args, SPI_OK_INSERT);
 	/* parked rows of a group no longer served would wait for nothing */
 	RunAsOwner("DELETE FROM featstore.online_queue WHERE group_name = $1 AND state = 'failed'",
 			   1, argtypes, args, SPI_OK_DELETE);

@@ -2,11 +2,14 @@
  * online_codec.c
  *		The Redis key layout and the msgpack value layout of the online store.
  *
- * Key:   <prefix>:{<entity>:<key1>[:<key2>...]}:<group>
- *		  Every part is the key column's text form with '%', ':', '{' and '}'
- *		  written as %25, %3A, %7B and %7D, so compound keys can never collide
- *		  and the braces form a Redis Cluster hash tag: all groups of one
- *		  entity live in one slot and can be read in one round trip.
+ * Key:   <prefix>:<namespace>:{<entity>:<key1>[:<key2>...]}:<group>
+ *		  Every part (the namespace too) is the key column's text form with
+ *		  '%', ':', '{' and '}' written as %25, %3A, %7B and %7D, so compound
+ *		  keys can never collide and the braces form a Redis Cluster hash
+ *		  tag: all groups of one entity live in one slot and can be read in
+ *		  one round trip.  The namespace is the database's
+ *		  (online_namespace.c); an empty one is 0.2.0's layout, without it:
+ *		  <prefix>:{<entity>:<key1>[:<key2>...]}:<group>.
  *
  * Value: a msgpack map
  *		  event_timestamp, created_at, materialized_at: microseconds since the
@@ -159,12 +162,28 @@ OnlineEndCanonicalText(int level)
 	AtEOXact_GUC(true, level);
 }
 
+/*
+ * AppendKeyHead appends what comes before a key's hash tag, with its ':':
+ * the prefix and, unless it is empty (the legacy layout), the namespace
+ */
+static void
+AppendKeyHead(StringInfo buf, const char *ns)
+{
+	appendStringInfoString(buf, online_key_prefix);
+	appendStringInfoChar(buf, ':');
+	if (ns[0] != '\0')
+	{
+		AppendEscaped(buf, ns);
+		appendStringInfoChar(buf, ':');
+	}
+}
+
 /* OnlineAppendKey appends the Redis key of one entity of a group */
 void
 OnlineAppendKey(StringInfo buf, const OnlineGroup *group, char **key_values)
 {
-	appendStringInfoString(buf, online_key_prefix);
-	appendStringInfoString(buf, ":{");
+	AppendKeyHead(buf, OnlineNamespace());
+	appendStringInfoChar(buf, '{');
 	AppendEscaped(buf, group->entity_name);
 	for (int i = 0; i < group->nkeys; i++)
 	{
@@ -175,21 +194,28 @@ OnlineAppendKey(StringInfo buf, const OnlineGroup *group, char **key_values)
 	AppendEscaped(buf, group->name);
 }
 
-/* OnlineKeyPattern appends a SCAN MATCH pattern for every key of a group */
+/*
+ * OnlineKeyPattern appends a SCAN MATCH pattern for every key of a group in
+ * namespace ns (NULL: the database's).  Namespaces are escaped like key
+ * parts, so no namespace's pattern matches another's keys, nor the legacy
+ * layout's.
+ */
 void
-OnlineKeyPattern(StringInfo buf, const char *group_name)
+OnlineKeyPattern(StringInfo buf, const char *ns, const char *group_name)
 {
 	StringInfoData esc;
 
 	initStringInfo(&esc);
-	AppendEscaped(&esc, group_name);
-	for (const char *p = online_key_prefix; *p; p++)
+	AppendKeyHead(&esc, ns ? ns : OnlineNamespace());
+	for (const char *p = esc.data; *p; p++)
 	{
 		if (strchr("*?[]\\", *p))
 			appendStringInfoChar(buf, '\\');
 		appendStringInfoChar(buf, *p);
 	}
-	appendStringInfoString(buf, ":{*}:");
+	appendStringInfoString(buf, "{*}:");
+	resetStringInfo(&esc);
+	AppendEscaped(&esc, group_name);
 	for (const char *p = esc.data; *p; p++)
 	{
 		if (strchr("*?[]\\", *p))
@@ -213,8 +239,8 @@ OnlineParseKey(const OnlineGroup *group, const char *key, size_t len, char **key
 	int			n = 0;
 
 	initStringInfo(&expect);
-	appendStringInfoString(&expect, online_key_prefix);
-	appendStringInfoString(&expect, ":{");
+	AppendKeyHead(&expect, OnlineNamespace());
+	appendStringInfoChar(&expect, '{');
 	AppendEscaped(&expect, group->entity_name);
 	appendStringInfoChar(&expect, ':');
 	if (len < (size_t) expect.len || memcmp(key, expect.data, expect.len) != 0)
@@ -257,8 +283,8 @@ OnlineParseKey(const OnlineGroup *group, const char *key, size_t len, char **key
 	/*
 	 * A key is the group's only if featstore could have written it: each part
 	 * the canonical text of a value of its key column's type, escaped as
-	 * OnlineAppendKey escapes it.  Anything else (fs:{e:notanumber}:g,
-	 * fs:{e:007}:g, a stray %zz or a NUL byte) is some other writer's.
+	 * OnlineAppendKey escapes it.  Anything else (fs:db:{e:notanumber}:g,
+	 * fs:db:{e:007}:g, a stray %zz or a NUL byte) is some other writer's.
 	 */
 	for (int i = 0; i < n; i++)
 		if (!KeyValueCanonical(group->key_types[i], key_values[i]))

@@ -16,6 +16,7 @@
 
 /* Settings */
 char	   *online_database = NULL;
+int			online_max_workers = 8;
 char	   *online_redis_host = NULL;
 int			online_redis_port = 6379;
 char	   *online_redis_unix_socket = NULL;
@@ -47,9 +48,14 @@ OnlineDefineSettings(void)
 		PGC_POSTMASTER : PGC_SIGHUP;
 
 	DefineCustomStringVariable("featstore.database",
-							   "Database whose online feature groups the materialization worker serves.",
-							   NULL, &online_database, "postgres",
+							   "Database whose online feature groups the workers serve; empty: every database where featstore is installed.",
+							   NULL, &online_database, "",
 							   startup_only, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("featstore.max_online_workers",
+							"Most databases served at once, each with an online worker and a monitor worker.",
+							"Each served database takes two of max_worker_processes.",
+							&online_max_workers, 8, 1, ONLINE_LAUNCHER_MAX_DBS,
+							startup_only, 0, NULL, NULL, NULL);
 	DefineRedisSettings(startup_only);
 	DefineCustomStringVariable("featstore.redis_key_prefix",
 							   "Prefix of every online-store key in Redis.",

@@ -349,17 +349,18 @@ PurgePage(void *arg, const RedisResult *keys, int nkeys, char **err)
 }
 
 /*
- * WorkerPurge removes every Redis key of a group, SCAN page by SCAN page,
- * with the same key walk verify_online() samples with.
+ * WorkerPurge removes every Redis key of a group in namespace ns (NULL: the
+ * database's), SCAN page by SCAN page, with the same key walk
+ * verify_online() samples with.
  */
 bool
-WorkerPurge(const char *group_name, char **err)
+WorkerPurge(const char *group_name, const char *ns, char **err)
 {
 	StringInfoData pattern;
 	int64		removed = 0;
 
 	initStringInfo(&pattern);
-	OnlineKeyPattern(&pattern, group_name);
+	OnlineKeyPattern(&pattern, ns, group_name);
 	switch (OnlineForEachKey(WorkerRedis(), pattern.data, 0, PurgePage, &removed, err))
 	{
 		case ONLINE_KEYS_DONE:

@@ -384,7 +384,7 @@ SampleRedisEntities(VerifyState *st)
 	ks.limit = st->sample;
 	max_calls = ScanCallLimit(st->conn, &dbsize);
 	initStringInfo(&pattern);
-	OnlineKeyPattern(&pattern, st->group->name);
+	OnlineKeyPattern(&pattern, NULL, st->group->name);
 	switch (OnlineForEachKey(st->conn, pattern.data, max_calls, SampleKeysPage, &ks, &err))
 	{
 		case ONLINE_KEYS_DONE:
@@ -1031,24 +1031,38 @@ online_walk_progress(PG_FUNCTION_ARGS)
 }
 
 /*
- * OnlineRequireServedDatabase refuses to go on in a database the worker does
- * not serve.  Redis and the worker's shared memory hold the feature groups
- * of featstore.database alone, so elsewhere they would answer with another
- * database's values and counters, under the same group names.
+ * OnlineServesDatabase says whether the filter featstore.database admits
+ * this database: empty (every database) or its name
+ */
+bool
+OnlineServesDatabase(void)
+{
+	char	   *dbname;
+
+	if (online_database == NULL || online_database[0] == '\0')
+		return true;
+	dbname = get_database_name(MyDatabaseId);
+	return dbname != NULL && strcmp(dbname, online_database) == 0;
+}
+
+/*
+ * OnlineRequireServedDatabase refuses to go on in a database the filter
+ * featstore.database leaves out: no worker serves it, so a queued walk
+ * would wait for nothing, and its status would be no worker's.
  */
 void
 OnlineRequireServedDatabase(void)
 {
-	char	   *dbname = get_database_name(MyDatabaseId);
+	char	   *dbname;
 
-	if (dbname != NULL && online_database != NULL &&
-		strcmp(dbname, online_database) == 0)
+	if (OnlineServesDatabase())
 		return;
+	dbname = get_database_name(MyDatabaseId);
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("the featstore online store does not serve database \"%s\"",
 					dbname ? dbname : "?"),
-			 errdetail("featstore.database is \"%s\": Redis and the worker's status hold that database's feature groups only.",
+			 errdetail("featstore.database is \"%s\": the online workers serve that database only (empty: every database).",
 					   online_database ? online_database : ""),
 			 errhint("Connect to database \"%s\", or set featstore.database to \"%s\" and restart the server.",
 					 online_database ? online_database : "", dbname ? dbname : "?")));

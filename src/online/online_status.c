@@ -5,16 +5,25 @@
  *		functions that publish them and those that copy them out for the
  *		status views.
  *
+ * One OnlineShared per served database (issue 13), featstore.max_online_workers
+ * of them: the launcher claims a database's slot before it starts its
+ * workers and frees it when it stops serving it; a backend finds its
+ * database's slot by MyDatabaseId, the worker keeps the one it attached to.
+ * A database without a slot (not served) reads as a stopped worker.
+ *
  * Two locks, for two kinds of data:
  *	- OnlineShared's spinlock guards its small scalar fields and the walk;
  *	  it is held for a few assignments only, never across anything that can
  *	  fail or take time (callers read the clock before taking it);
- *	- the per-group counters live in a shared hash table keyed by group name
- *	  (ONLINE_MAX_GROUPS entries), guarded by the LWLock of the tranche
+ *	- the per-group counters live in a shared hash table keyed by database
+ *	  and group name (ONLINE_MAX_GROUPS entries per database), guarded by
+ *	  the LWLock of the tranche
  *	  "featstore online status".
  * The worker writes both; any backend reads them.
  */
 #include "postgres.h"
+
+#include <signal.h>
 
 #include "miscadmin.h"
 #include "storage/ipc.h"
@@ -30,6 +39,17 @@
 #define STATUS_TRANCHE "featstore online status"
 
 OnlineShared *online_shared = NULL;
+OnlineLauncherShared *online_launcher = NULL;
+
+/* The slot the worker attached to (NULL in other processes) */
+static OnlineShared *worker_slot = NULL;
+
+/* The hash key of a group's counters */
+typedef struct GroupStatusKey
+{
+	Oid			dboid;
+	char		name[NAMEDATALEN];
+} GroupStatusKey;
 
 /* Per-group counters, by name, and the lock guarding them */
 static HTAB *group_status = NULL;
@@ -41,6 +61,9 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static void OnlineShmemRequest(void);
 static void OnlineShmemStartup(void);
 static OnlineGroupStatus *GroupStatusEntry(const char *name);
+static OnlineShared *MySlot(void);
+static int	DatabaseGroupCount(Oid dboid);
+static Size StatusShmemSize(void);
 
 /* OnlineStatusShmemInit asks, while preloading, for the shared status area */
 void
@@ -58,10 +81,20 @@ OnlineShmemRequest(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(add_size(MAXALIGN(sizeof(OnlineShared)),
-									hash_estimate_size(ONLINE_MAX_GROUPS,
-													   sizeof(OnlineGroupStatus))));
+	RequestAddinShmemSpace(StatusShmemSize());
 	RequestNamedLWLockTranche(STATUS_TRANCHE, 1);
+}
+
+/* StatusShmemSize is the size of the slots, the launcher's area and the hash */
+static Size
+StatusShmemSize(void)
+{
+	Size		size = mul_size(MAXALIGN(sizeof(OnlineShared)), online_max_workers);
+
+	size = add_size(size, MAXALIGN(offsetof(OnlineLauncherShared, dbs) +
+								   sizeof(OnlineLauncherDb) * ONLINE_LAUNCHER_MAX_DBS));
+	return add_size(size, hash_estimate_size(ONLINE_MAX_GROUPS * online_max_workers,
+											 sizeof(OnlineGroupStatus)));
 }
 
 /* OnlineShmemStartup creates or attaches the shared status area */
@@ -74,21 +107,51 @@ OnlineShmemStartup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	online_shared = ShmemInitStruct("featstore online store", sizeof(OnlineShared), &found);
+	online_shared = ShmemInitStruct("featstore online store",
+									mul_size(sizeof(OnlineShared), online_max_workers),
+									&found);
 	if (!found)
 	{
-		memset(online_shared, 0, sizeof(OnlineShared));
-		SpinLockInit(&online_shared->mutex);
+		memset(online_shared, 0, sizeof(OnlineShared) * online_max_workers);
+		for (int i = 0; i < online_max_workers; i++)
+			SpinLockInit(&online_shared[i].mutex);
+	}
+	online_launcher = ShmemInitStruct("featstore online launcher",
+									  offsetof(OnlineLauncherShared, dbs) +
+									  sizeof(OnlineLauncherDb) * ONLINE_LAUNCHER_MAX_DBS,
+									  &found);
+	if (!found)
+	{
+		memset(online_launcher, 0, offsetof(OnlineLauncherShared, dbs));
+		SpinLockInit(&online_launcher->mutex);
 	}
 	group_status_lock = &(GetNamedLWLockTranche(STATUS_TRANCHE))->lock;
 	memset(&info, 0, sizeof(info));
-	info.keysize = NAMEDATALEN;
+	info.keysize = sizeof(GroupStatusKey);
 	info.entrysize = sizeof(OnlineGroupStatus);
 	/* allocated whole at startup: GroupStatusEntry keeps it at this size */
 	group_status = ShmemInitHash("featstore online group status",
-								 ONLINE_MAX_GROUPS, ONLINE_MAX_GROUPS,
-								 &info, HASH_ELEM | HASH_STRINGS);
+								 ONLINE_MAX_GROUPS * online_max_workers,
+								 ONLINE_MAX_GROUPS * online_max_workers,
+								 &info, HASH_ELEM | HASH_BLOBS);
 	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * MySlot returns the slot of this backend's database, NULL when the
+ * launcher serves it with none (or featstore is not preloaded).  The slot's
+ * dboid is read again under its lock by whoever uses it: the launcher may
+ * free it meanwhile.
+ */
+static OnlineShared *
+MySlot(void)
+{
+	if (online_shared == NULL || !OidIsValid(MyDatabaseId))
+		return NULL;
+	for (int i = 0; i < online_max_workers; i++)
+		if (online_shared[i].dboid == MyDatabaseId)
+			return &online_shared[i];
+	return NULL;
 }
 
 /* OnlineWakeWorker tells the worker there is new work, without waiting */
@@ -98,19 +161,26 @@ OnlineWakeWorker(void)
 	Latch	   *latch;
 	TimestampTz now;
 
-	if (online_shared == NULL)
+	OnlineShared *slot = MySlot();
+
+	if (slot == NULL)
 		return;
 	now = GetCurrentTimestamp();
-	SpinLockAcquire(&online_shared->mutex);
-	online_shared->wakeup_pending = true;
-	/* the work is the worker's from now on: never shown idle while it waits */
-	if (online_shared->state == ONLINE_STATE_IDLE)
+	SpinLockAcquire(&slot->mutex);
+	if (slot->dboid != MyDatabaseId)
 	{
-		online_shared->state = ONLINE_STATE_PUSHING;
-		online_shared->state_since = now;
+		SpinLockRelease(&slot->mutex);
+		return;
 	}
-	latch = online_shared->worker_latch;
-	SpinLockRelease(&online_shared->mutex);
+	slot->wakeup_pending = true;
+	/* the work is the worker's from now on: never shown idle while it waits */
+	if (slot->state == ONLINE_STATE_IDLE)
+	{
+		slot->state = ONLINE_STATE_PUSHING;
+		slot->state_since = now;
+	}
+	latch = slot->worker_latch;
+	SpinLockRelease(&slot->mutex);
 	if (latch)
 		SetLatch(latch);
 }
@@ -173,15 +243,17 @@ OnlineWalkPhaseName(OnlineWalkPhase phase)
 static OnlineGroupStatus *
 GroupStatusEntry(const char *name)
 {
-	char		key[NAMEDATALEN];
+	GroupStatusKey key;
 	OnlineGroupStatus *entry;
 	bool		found;
 
-	strlcpy(key, name, NAMEDATALEN);
-	entry = hash_search(group_status, key, HASH_FIND, NULL);
+	memset(&key, 0, sizeof(key));
+	key.dboid = MyDatabaseId;
+	strlcpy(key.name, name, NAMEDATALEN);
+	entry = hash_search(group_status, &key, HASH_FIND, NULL);
 	if (entry != NULL)
 		return entry;
-	if (hash_get_num_entries(group_status) >= ONLINE_MAX_GROUPS)
+	if (DatabaseGroupCount(MyDatabaseId) >= ONLINE_MAX_GROUPS)
 	{
 		HASH_SEQ_STATUS seq;
 		OnlineGroupStatus *s;
@@ -189,17 +261,51 @@ GroupStatusEntry(const char *name)
 
 		hash_seq_init(&seq, group_status);
 		while ((s = hash_seq_search(&seq)) != NULL)
-			if (oldest == NULL || s->last_success < oldest->last_success)
+			if (s->dboid == MyDatabaseId &&
+				(oldest == NULL || s->last_success < oldest->last_success))
 				oldest = s;
-		(void) hash_search(group_status, oldest->name, HASH_REMOVE, NULL);
+		(void) hash_search(group_status, oldest, HASH_REMOVE, NULL);
 	}
-	entry = hash_search(group_status, key, HASH_ENTER_NULL, &found);
+	entry = hash_search(group_status, &key, HASH_ENTER_NULL, &found);
 	if (entry != NULL && !found)
 	{
 		memset(entry, 0, sizeof(OnlineGroupStatus));
-		strlcpy(entry->name, key, NAMEDATALEN);
+		entry->dboid = key.dboid;
+		strlcpy(entry->name, key.name, NAMEDATALEN);
 	}
 	return entry;
+}
+
+/* DatabaseGroupCount counts a database's groups with counters; lock held */
+static int
+DatabaseGroupCount(Oid dboid)
+{
+	HASH_SEQ_STATUS seq;
+	OnlineGroupStatus *s;
+	int			n = 0;
+
+	hash_seq_init(&seq, group_status);
+	while ((s = hash_seq_search(&seq)) != NULL)
+		n += (s->dboid == dboid);
+	return n;
+}
+
+/*
+ * OnlineForgetDatabase drops the counters of a database the launcher no
+ * longer serves (dropped, or featstore removed from it)
+ */
+void
+OnlineForgetDatabase(Oid dboid)
+{
+	HASH_SEQ_STATUS seq;
+	OnlineGroupStatus *s;
+
+	LWLockAcquire(group_status_lock, LW_EXCLUSIVE);
+	hash_seq_init(&seq, group_status);
+	while ((s = hash_seq_search(&seq)) != NULL)
+		if (s->dboid == dboid)
+			(void) hash_search(group_status, s, HASH_REMOVE, NULL);
+	LWLockRelease(group_status_lock);
 }
 
 /* OnlineRecordGroupError remembers the latest error of a group */
@@ -276,53 +382,262 @@ OnlineCopyGroupStatuses(int *n)
 	hash_seq_init(&seq, group_status);
 	while ((s = hash_seq_search(&seq)) != NULL)
 	{
-		/* GroupStatusEntry never lets it grow past this */
-		if (*n < ONLINE_MAX_GROUPS)
+		/* GroupStatusEntry never lets a database's grow past this */
+		if (s->dboid == MyDatabaseId && *n < ONLINE_MAX_GROUPS)
 			copy[(*n)++] = *s;
 	}
 	LWLockRelease(group_status_lock);
 	return copy;
 }
 
-/* OnlineCopyWorkerStatus copies the worker's state and scalar counters */
+/*
+ * OnlineCopyWorkerStatus copies the state and scalar counters of this
+ * database's worker; all zero (stopped) when it has none
+ */
 void
 OnlineCopyWorkerStatus(OnlineShared *snap)
 {
-	SpinLockAcquire(&online_shared->mutex);
-	memcpy(snap, online_shared, sizeof(OnlineShared));
-	SpinLockRelease(&online_shared->mutex);
+	OnlineShared *slot = worker_slot ? worker_slot : MySlot();
+
+	memset(snap, 0, sizeof(OnlineShared));
+	if (slot == NULL)
+		return;
+	SpinLockAcquire(&slot->mutex);
+	if (slot->dboid == MyDatabaseId)
+		memcpy(snap, slot, sizeof(OnlineShared));
+	SpinLockRelease(&slot->mutex);
 }
 
 /* OnlineCopyWalkProgress copies the walk the worker is on (queue_id 0: none) */
 void
 OnlineCopyWalkProgress(OnlineWalkProgress *walk)
 {
-	SpinLockAcquire(&online_shared->mutex);
-	*walk = online_shared->walk;
-	SpinLockRelease(&online_shared->mutex);
+	OnlineShared snap;
+
+	OnlineCopyWorkerStatus(&snap);
+	*walk = snap.walk;
 }
 
 /*
- * OnlineWorkerAttach publishes a starting worker (its pid and latch), and
- * returns what a previous worker left: the batch it was in the middle of
- * when it exited (not crashed: that resets shared memory), if any
+ * OnlineWorkerAttach publishes a starting worker of database dboid (its pid
+ * and latch) in the slot the launcher claimed for it, and returns what a
+ * previous worker left there: the batch it was in the middle of when it
+ * exited (not crashed: that resets shared memory), if any
  */
 void
-OnlineWorkerAttach(int64 *left_id, int *left_rows, char *left_group)
+OnlineWorkerAttach(Oid dboid, int64 *left_id, int *left_rows, char *left_group)
 {
 	TimestampTz now = GetCurrentTimestamp();
 
-	SpinLockAcquire(&online_shared->mutex);
-	online_shared->worker_pid = MyProcPid;
-	online_shared->worker_latch = MyLatch;
-	online_shared->state = ONLINE_STATE_STARTING;
-	online_shared->state_since = now;
-	*left_id = online_shared->busy_first_id;
-	*left_rows = online_shared->busy_rows;
-	strlcpy(left_group, online_shared->busy_group, NAMEDATALEN);
-	online_shared->busy_first_id = 0;
-	online_shared->busy_rows = 0;
-	SpinLockRelease(&online_shared->mutex);
+	for (int i = 0; online_shared != NULL && i < online_max_workers; i++)
+		if (online_shared[i].dboid == dboid)
+			worker_slot = &online_shared[i];
+	if (worker_slot == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("featstore online worker: no status slot for database %u", dboid),
+				 errhint("The launcher starts the worker; it was stopped meanwhile.")));
+	SpinLockAcquire(&worker_slot->mutex);
+	worker_slot->worker_pid = MyProcPid;
+	worker_slot->worker_latch = MyLatch;
+	worker_slot->no_extension = false;
+	worker_slot->state = ONLINE_STATE_STARTING;
+	worker_slot->state_since = now;
+	*left_id = worker_slot->busy_first_id;
+	*left_rows = worker_slot->busy_rows;
+	strlcpy(left_group, worker_slot->busy_group, NAMEDATALEN);
+	worker_slot->busy_first_id = 0;
+	worker_slot->busy_rows = 0;
+	SpinLockRelease(&worker_slot->mutex);
+}
+
+/*
+ * OnlineWorkerNoExtension tells the launcher that the worker leaves because
+ * featstore is not installed in its database (DROP EXTENSION): the launcher
+ * then stops the monitor and looks for CREATE EXTENSION again
+ */
+void
+OnlineWorkerNoExtension(void)
+{
+	SpinLockAcquire(&worker_slot->mutex);
+	worker_slot->no_extension = true;
+	SpinLockRelease(&worker_slot->mutex);
+}
+
+/*
+ * OnlineClaimSlot gives database dboid a slot (the one it has, or a free
+ * one); false when all featstore.max_online_workers are taken.  The
+ * launcher alone claims and releases.
+ */
+bool
+OnlineClaimSlot(Oid dboid)
+{
+	OnlineShared *free_slot = NULL;
+
+	for (int i = 0; i < online_max_workers; i++)
+	{
+		if (online_shared[i].dboid == dboid)
+			return true;
+		if (free_slot == NULL && !OidIsValid(online_shared[i].dboid))
+			free_slot = &online_shared[i];
+	}
+	if (free_slot == NULL)
+		return false;
+	SpinLockAcquire(&free_slot->mutex);
+	free_slot->dboid = dboid;
+	SpinLockRelease(&free_slot->mutex);
+	return true;
+}
+
+/*
+ * OnlineReleaseSlot frees the slot of a database the launcher no longer
+ * serves, once its workers stopped, with its groups' counters
+ */
+void
+OnlineReleaseSlot(Oid dboid)
+{
+	for (int i = 0; i < online_max_workers; i++)
+	{
+		OnlineShared *slot = &online_shared[i];
+
+		if (slot->dboid != dboid)
+			continue;
+		SpinLockAcquire(&slot->mutex);
+		memset((char *) slot + offsetof(OnlineShared, dboid), 0,
+			   sizeof(OnlineShared) - offsetof(OnlineShared, dboid));
+		SpinLockRelease(&slot->mutex);
+	}
+	OnlineForgetDatabase(dboid);
+}
+
+/*
+ * OnlineReleaseAllSlots frees every slot: a launcher that starts (again)
+ * claims afresh for the databases it finds
+ */
+void
+OnlineReleaseAllSlots(void)
+{
+	for (int i = 0; i < online_max_workers; i++)
+		if (OidIsValid(online_shared[i].dboid))
+			OnlineReleaseSlot(online_shared[i].dboid);
+}
+
+/* OnlineSlotPids reads the pids a database's slot publishes (0: none) */
+void
+OnlineSlotPids(Oid dboid, int *worker_pid, int *monitor_pid, bool *no_extension)
+{
+	*worker_pid = *monitor_pid = 0;
+	*no_extension = false;
+	for (int i = 0; online_shared != NULL && i < online_max_workers; i++)
+	{
+		OnlineShared *slot = &online_shared[i];
+
+		SpinLockAcquire(&slot->mutex);
+		if (slot->dboid == dboid && OidIsValid(dboid))
+		{
+			*worker_pid = slot->worker_pid;
+			*monitor_pid = slot->monitor_pid;
+			*no_extension = slot->no_extension;
+		}
+		SpinLockRelease(&slot->mutex);
+	}
+}
+
+/* OnlinePublishMonitor publishes the pid of a database's monitor (0: gone) */
+void
+OnlinePublishMonitor(Oid dboid, int pid)
+{
+	for (int i = 0; online_shared != NULL && i < online_max_workers; i++)
+	{
+		OnlineShared *slot = &online_shared[i];
+
+		SpinLockAcquire(&slot->mutex);
+		if (slot->dboid == dboid && OidIsValid(dboid))
+			slot->monitor_pid = pid;
+		SpinLockRelease(&slot->mutex);
+	}
+}
+
+/*
+ * OnlineClaimNamespace publishes the namespace the worker is about to write
+ * under and returns the database of another worker that claimed it earlier
+ * (InvalidOid: none).  Of two claimants the earlier keeps it (the lower
+ * database OID on a tie); a namespace claimed anew starts its time now.
+ */
+Oid
+OnlineClaimNamespace(const char *ns)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz mine;
+	Oid			other = InvalidOid;
+
+	SpinLockAcquire(&worker_slot->mutex);
+	if (!worker_slot->ns_claimed || strcmp(worker_slot->namespace, ns) != 0)
+	{
+		strlcpy(worker_slot->namespace, ns, sizeof(worker_slot->namespace));
+		worker_slot->ns_since = now;
+		worker_slot->ns_claimed = true;
+	}
+	mine = worker_slot->ns_since;
+	SpinLockRelease(&worker_slot->mutex);
+
+	for (int i = 0; i < online_max_workers && !OidIsValid(other); i++)
+	{
+		OnlineShared *slot = &online_shared[i];
+
+		if (slot == worker_slot)
+			continue;
+		SpinLockAcquire(&slot->mutex);
+		if (OidIsValid(slot->dboid) && slot->ns_claimed && slot->worker_pid != 0 &&
+			strcmp(slot->namespace, ns) == 0 &&
+			(slot->ns_since < mine || (slot->ns_since == mine && slot->dboid < MyDatabaseId)))
+			other = slot->dboid;
+		SpinLockRelease(&slot->mutex);
+	}
+	return other;
+}
+
+/*
+ * OnlineNamespaceUser returns a database other than this one whose worker
+ * writes under namespace ns (InvalidOid: none), for set_online_namespace()
+ */
+Oid
+OnlineNamespaceUser(const char *ns)
+{
+	Oid			other = InvalidOid;
+
+	for (int i = 0; online_shared != NULL && i < online_max_workers && !OidIsValid(other); i++)
+	{
+		OnlineShared *slot = &online_shared[i];
+
+		SpinLockAcquire(&slot->mutex);
+		if (OidIsValid(slot->dboid) && slot->dboid != MyDatabaseId && slot->ns_claimed &&
+			strcmp(slot->namespace, ns) == 0)
+			other = slot->dboid;
+		SpinLockRelease(&slot->mutex);
+	}
+	return other;
+}
+
+/*
+ * OnlineStopDatabaseWorkers asks a database's workers to exit (SIGTERM),
+ * from the backend running DROP DATABASE: PostgreSQL waits 5 seconds for
+ * other sessions of the database to leave, and signals only autovacuum.
+ * The launcher starts them again after ONLINE_WORKER_RESTART_SECS only if
+ * the database still exists.
+ */
+void
+OnlineStopDatabaseWorkers(Oid dboid)
+{
+	int			worker_pid;
+	int			monitor_pid;
+	bool		no_extension;
+
+	OnlineSlotPids(dboid, &worker_pid, &monitor_pid, &no_extension);
+	if (worker_pid > 0)
+		(void) kill(worker_pid, SIGTERM);
+	if (monitor_pid > 0)
+		(void) kill(monitor_pid, SIGTERM);
 }
 
 /* OnlineWorkerDetach unpublishes an exiting worker's latch */
@@ -331,12 +646,16 @@ OnlineWorkerDetach(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
 
-	SpinLockAcquire(&online_shared->mutex);
-	online_shared->worker_latch = NULL;
-	online_shared->worker_pid = 0;
-	online_shared->state = ONLINE_STATE_STOPPED;
-	online_shared->state_since = now;
-	SpinLockRelease(&online_shared->mutex);
+	SpinLockAcquire(&worker_slot->mutex);
+	/* a launcher that restarted may have given the slot to another worker */
+	if (worker_slot->worker_pid == MyProcPid)
+	{
+		worker_slot->worker_latch = NULL;
+		worker_slot->worker_pid = 0;
+		worker_slot->state = ONLINE_STATE_STOPPED;
+		worker_slot->state_since = now;
+	}
+	SpinLockRelease(&worker_slot->mutex);
 }
 
 /* OnlineSetWorkerState publishes the worker's state and, if given, its error */
@@ -345,16 +664,16 @@ OnlineSetWorkerState(OnlineWorkerState state, const char *error)
 {
 	TimestampTz now = GetCurrentTimestamp();
 
-	SpinLockAcquire(&online_shared->mutex);
-	if (online_shared->state != state)
-		online_shared->state_since = now;
-	online_shared->state = state;
+	SpinLockAcquire(&worker_slot->mutex);
+	if (worker_slot->state != state)
+		worker_slot->state_since = now;
+	worker_slot->state = state;
 	if (error)
 	{
-		online_shared->last_error_at = now;
-		strlcpy(online_shared->last_error, error, ONLINE_ERRMSG_LEN);
+		worker_slot->last_error_at = now;
+		strlcpy(worker_slot->last_error, error, ONLINE_ERRMSG_LEN);
 	}
-	SpinLockRelease(&online_shared->mutex);
+	SpinLockRelease(&worker_slot->mutex);
 }
 
 /* OnlineWorkerStateNow returns the state the worker last published */
@@ -363,9 +682,9 @@ OnlineWorkerStateNow(void)
 {
 	OnlineWorkerState state;
 
-	SpinLockAcquire(&online_shared->mutex);
-	state = online_shared->state;
-	SpinLockRelease(&online_shared->mutex);
+	SpinLockAcquire(&worker_slot->mutex);
+	state = worker_slot->state;
+	SpinLockRelease(&worker_slot->mutex);
 	return state;
 }
 
@@ -378,13 +697,13 @@ OnlineSetWorkerIdle(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
 
-	SpinLockAcquire(&online_shared->mutex);
-	if (!online_shared->wakeup_pending && online_shared->state != ONLINE_STATE_IDLE)
+	SpinLockAcquire(&worker_slot->mutex);
+	if (!worker_slot->wakeup_pending && worker_slot->state != ONLINE_STATE_IDLE)
 	{
-		online_shared->state = ONLINE_STATE_IDLE;
-		online_shared->state_since = now;
+		worker_slot->state = ONLINE_STATE_IDLE;
+		worker_slot->state_since = now;
 	}
-	SpinLockRelease(&online_shared->mutex);
+	SpinLockRelease(&worker_slot->mutex);
 }
 
 /*
@@ -394,9 +713,9 @@ OnlineSetWorkerIdle(void)
 void
 OnlineTakeWakeup(void)
 {
-	SpinLockAcquire(&online_shared->mutex);
-	online_shared->wakeup_pending = false;
-	SpinLockRelease(&online_shared->mutex);
+	SpinLockAcquire(&worker_slot->mutex);
+	worker_slot->wakeup_pending = false;
+	SpinLockRelease(&worker_slot->mutex);
 }
 
 /* OnlineWakeupPending says whether a commit woke the worker since it looked */
@@ -405,9 +724,9 @@ OnlineWakeupPending(void)
 {
 	bool		pending;
 
-	SpinLockAcquire(&online_shared->mutex);
-	pending = online_shared->wakeup_pending;
-	SpinLockRelease(&online_shared->mutex);
+	SpinLockAcquire(&worker_slot->mutex);
+	pending = worker_slot->wakeup_pending;
+	SpinLockRelease(&worker_slot->mutex);
 	return pending;
 }
 
@@ -418,33 +737,33 @@ OnlineWakeupPending(void)
 void
 OnlineSetBusy(int64 first_id, int rows, const char *group)
 {
-	SpinLockAcquire(&online_shared->mutex);
-	online_shared->busy_first_id = first_id;
-	online_shared->busy_rows = rows;
-	strlcpy(online_shared->busy_group, group, NAMEDATALEN);
-	SpinLockRelease(&online_shared->mutex);
+	SpinLockAcquire(&worker_slot->mutex);
+	worker_slot->busy_first_id = first_id;
+	worker_slot->busy_rows = rows;
+	strlcpy(worker_slot->busy_group, group, NAMEDATALEN);
+	SpinLockRelease(&worker_slot->mutex);
 }
 
 /* OnlineClearBusy publishes that no batch is in progress */
 void
 OnlineClearBusy(void)
 {
-	SpinLockAcquire(&online_shared->mutex);
-	online_shared->busy_first_id = 0;
-	online_shared->busy_rows = 0;
-	SpinLockRelease(&online_shared->mutex);
+	SpinLockAcquire(&worker_slot->mutex);
+	worker_slot->busy_first_id = 0;
+	worker_slot->busy_rows = 0;
+	SpinLockRelease(&worker_slot->mutex);
 }
 
 /* OnlineBatchDone counts a batch that reached Redis and the queue */
 void
 OnlineBatchDone(TimestampTz now)
 {
-	SpinLockAcquire(&online_shared->mutex);
-	online_shared->batches++;
-	online_shared->last_success = now;
-	online_shared->busy_first_id = 0;
-	online_shared->busy_rows = 0;
-	SpinLockRelease(&online_shared->mutex);
+	SpinLockAcquire(&worker_slot->mutex);
+	worker_slot->batches++;
+	worker_slot->last_success = now;
+	worker_slot->busy_first_id = 0;
+	worker_slot->busy_rows = 0;
+	SpinLockRelease(&worker_slot->mutex);
 }
 
 /*
@@ -455,10 +774,10 @@ OnlineBatchDone(TimestampTz now)
 void
 OnlineWalkBegin(int64 queue_id, const char *group, int64 entities)
 {
-	OnlineWalkProgress *walk = &online_shared->walk;
+	OnlineWalkProgress *walk = &worker_slot->walk;
 	TimestampTz now = GetCurrentTimestamp();
 
-	SpinLockAcquire(&online_shared->mutex);
+	SpinLockAcquire(&worker_slot->mutex);
 	if (walk->queue_id != queue_id)
 	{
 		walk->queue_id = queue_id;
@@ -469,17 +788,17 @@ OnlineWalkBegin(int64 queue_id, const char *group, int64 entities)
 		walk->updated = now;
 	}
 	walk->phase = ONLINE_WALK_READING;
-	SpinLockRelease(&online_shared->mutex);
+	SpinLockRelease(&worker_slot->mutex);
 }
 
 /* OnlineWalkSetPhase publishes the phase of the walk shown, if it is that one */
 void
 OnlineWalkSetPhase(int64 queue_id, OnlineWalkPhase phase)
 {
-	SpinLockAcquire(&online_shared->mutex);
-	if (online_shared->walk.queue_id == queue_id)
-		online_shared->walk.phase = phase;
-	SpinLockRelease(&online_shared->mutex);
+	SpinLockAcquire(&worker_slot->mutex);
+	if (worker_slot->walk.queue_id == queue_id)
+		worker_slot->walk.phase = phase;
+	SpinLockRelease(&worker_slot->mutex);
 }
 
 /*
@@ -489,10 +808,10 @@ OnlineWalkSetPhase(int64 queue_id, OnlineWalkPhase phase)
 void
 OnlineWalkAdvance(int64 queue_id, int emitted, bool finished)
 {
-	OnlineWalkProgress *walk = &online_shared->walk;
+	OnlineWalkProgress *walk = &worker_slot->walk;
 	TimestampTz now = GetCurrentTimestamp();
 
-	SpinLockAcquire(&online_shared->mutex);
+	SpinLockAcquire(&worker_slot->mutex);
 	if (walk->queue_id == queue_id)
 	{
 		walk->done += emitted;
@@ -503,5 +822,5 @@ OnlineWalkAdvance(int64 queue_id, int emitted, bool finished)
 		if (finished)
 			walk->queue_id = 0;
 	}
-	SpinLockRelease(&online_shared->mutex);
+	SpinLockRelease(&worker_slot->mutex);
 }

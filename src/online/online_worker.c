@@ -51,7 +51,8 @@ static TimestampTz next_identity_check = 0;
 static char last_logged_error[ONLINE_ERRMSG_LEN];
 
 static void WorkerExit(int code, Datum arg);
-static MemoryContext WorkerSetup(void);
+static MemoryContext WorkerSetup(Oid dboid);
+static void LeaveIfNoExtension(void);
 static void LogLeftBatch(int64 left_id, int left_rows, const char *left_group);
 static void ReloadConfigIfPending(void);
 static bool EnsureConnected(MemoryContext batchcxt, bool *outage_logged, int *backoff_ms);
@@ -76,8 +77,9 @@ OnlineInit(void)
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 	OnlineStatusShmemInit();
-	/* the launcher starts the worker once its database exists */
+	/* the launcher starts one worker per database where featstore is installed */
 	OnlineLauncherRegister();
+	OnlineLauncherHooks();
 }
 
 /* WorkerExit unpublishes the worker and closes its connection */
@@ -92,7 +94,7 @@ WorkerExit(int code, Datum arg)
 void
 OnlineWorkerMain(Datum main_arg)
 {
-	MemoryContext batchcxt = WorkerSetup();
+	MemoryContext batchcxt = WorkerSetup(DatumGetObjectId(main_arg));
 	int			backoff_ms = 0;
 	bool		outage_logged = false;
 
@@ -113,6 +115,7 @@ OnlineWorkerMain(Datum main_arg)
 
 		failed = !EnsureConnected(batchcxt, &outage_logged, &backoff_ms) ||
 			!RunBatch(batchcxt, &more);
+		LeaveIfNoExtension();
 		if (failed)
 		{
 			/* a Redis that comes back is met within a second; errors wait longer */
@@ -142,11 +145,30 @@ OnlineWorkerMain(Datum main_arg)
 }
 
 /*
- * WorkerSetup publishes the worker, connects it to its database with the
- * settings its queries rely on, and returns the memory context of batches
+ * LeaveIfNoExtension ends the worker when its last batch found featstore
+ * not installed (DROP EXTENSION): the launcher stops the database's monitor
+ * and looks for CREATE EXTENSION there again
+ */
+static void
+LeaveIfNoExtension(void)
+{
+	if (OnlineWorkerStateNow() != ONLINE_STATE_WAITING_EXTENSION)
+		return;
+	ereport(LOG,
+			(errmsg("featstore online worker: featstore is not installed in database \"%s\"; the worker stops",
+					OnlineWorkerDatabaseName()),
+			 errdetail("The launcher starts it again after CREATE EXTENSION featstore.")));
+	OnlineWorkerNoExtension();
+	proc_exit(0);
+}
+
+/*
+ * WorkerSetup publishes the worker of database dboid (the launcher's
+ * bgw_main_arg), connects it there with the settings its queries rely on,
+ * and returns the memory context of batches
  */
 static MemoryContext
-WorkerSetup(void)
+WorkerSetup(Oid dboid)
 {
 	int64		left_id;
 	int			left_rows;
@@ -156,11 +178,12 @@ WorkerSetup(void)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
-	OnlineWorkerAttach(&left_id, &left_rows, left_group);
+	OnlineWorkerAttach(dboid, &left_id, &left_rows, left_group);
 	before_shmem_exit(WorkerExit, (Datum) 0);
 
-	BackgroundWorkerInitializeConnection(online_database, NULL, 0);
-	pgstat_report_appname("featstore online worker");
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	/* "featstore online worker <database>", as the launcher named it */
+	pgstat_report_appname(MyBgworkerEntry->bgw_name);
 
 	/*
 	 * The worker holds superuser rights, and its queries name operators and

@@ -86,6 +86,6 @@ extern TimestampTz BatchEarliestRetry(void);
 extern void StreamCalls(PushStream *stream, PushItem *items, int nitems, bool final);
 extern bool WorkerPush(PushStream *stream, PushItem *items, int nitems,
 					   BatchGroup *groups, char **err);
-extern bool WorkerPurge(const char *group_name, char **err);
+extern bool WorkerPurge(const char *group_name, const char *ns, char **err);
 
 #endif							/* FEATSTORE_ONLINE_WORKER_H */

@@ -2,7 +2,9 @@
 """Timing probes for the online-store TAP tests.
 
 Writes through PostgreSQL (psycopg2) and reads Redis only through the
-documented layout (docs/online-store.md: key fs:{<entity>:<key>}:<group>,
+documented layout (docs/online-store.md: key
+fs:<namespace>:{<entity>:<key>}:<group>, the namespace read from
+featstore.online_namespace(),
 msgpack value), with Debian's python3-psycopg2, python3-redis and
 python3-msgpack.  Every loop is bounded in time.  Each subcommand prints
 one line per measurement and a summary line the Perl test parses.
@@ -26,11 +28,18 @@ import psycopg2
 import redis
 
 
+# The database's namespace, featstore.online_namespace(), read in main()
+NAMESPACE = ''
+
+
+def esc(part):
+    return (str(part).replace('%', '%25').replace(':', '%3A')
+            .replace('{', '%7B').replace('}', '%7D'))
+
+
 def key(entity, value, group, prefix='fs'):
-    def esc(part):
-        return (str(part).replace('%', '%25').replace(':', '%3A')
-                .replace('{', '%7B').replace('}', '%7D'))
-    return '%s:{%s:%s}:%s' % (prefix, esc(entity), esc(value), esc(group))
+    head = '%s:%s' % (prefix, esc(NAMESPACE)) if NAMESPACE else prefix
+    return '%s:{%s:%s}:%s' % (head, esc(entity), esc(value), esc(group))
 
 
 def percentile(values, p):
@@ -137,6 +146,11 @@ def main():
     pg = psycopg2.connect(host=args.pghost, port=args.pgport, dbname='postgres',
                           application_name='online_probe')
     r = redis.Redis(host='127.0.0.1', port=args.redis_port)
+    global NAMESPACE
+    cur = pg.cursor()
+    cur.execute('SELECT featstore.online_namespace()')
+    NAMESPACE = cur.fetchone()[0]
+    pg.commit()
     {'future': future, 'fresh': fresh, 'sample': sample}[args.command](args, pg, r)
 
 

@@ -2,7 +2,7 @@
 """Checks of source groups' online values for test/t/055_window_online.pl.
 
 Reads Redis only through the documented layout (docs/online-store.md: key
-fs:{<entity>:<key>}:<group>, msgpack value) and compares it with an
+fs:<namespace>:{<entity>:<key>}:<group>, msgpack value) and compares it with an
 independent oracle: SQL over the source (LATERAL aggregates) evaluated at
 the same instant.  Uses Debian's python3-psycopg2, python3-redis and
 python3-msgpack.  Every loop is bounded in time.
@@ -34,11 +34,21 @@ import psycopg2
 import redis
 
 
+# The database's namespace, featstore.online_namespace(), read in main()
+NAMESPACE = ''
+
+
+def esc(part):
+    return (str(part).replace('%', '%25').replace(':', '%3A')
+            .replace('{', '%7B').replace('}', '%7D'))
+
+
+def head(prefix='fs'):
+    return '%s:%s' % (prefix, esc(NAMESPACE)) if NAMESPACE else prefix
+
+
 def key(entity, value, group, prefix='fs'):
-    def esc(part):
-        return (str(part).replace('%', '%25').replace(':', '%3A')
-                .replace('{', '%7B').replace('}', '%7D'))
-    return '%s:{%s:%s}:%s' % (prefix, esc(entity), esc(value), esc(group))
+    return '%s:{%s:%s}:%s' % (head(prefix), esc(entity), esc(value), esc(group))
 
 
 def same(a, b):
@@ -76,7 +86,7 @@ def check(args, pg, r):
         time.sleep(min(0.01, max(t - time.time(), 0)))
     # the oracle's entities are known only after it runs; read every key of
     # the group now, at t, and the oracle's rows at t afterwards
-    keys = list(r.scan_iter(match='fs:{%s:*}:%s' % (args.entity, args.group), count=1000))
+    keys = list(r.scan_iter(match='%s:{%s:*}:%s' % (head(), args.entity, args.group), count=1000))
     raw = r.mget(keys) if keys else []
     read_end = time.time()
     stored = {}
@@ -192,6 +202,11 @@ def main():
     args = p.parse_args()
     pg = psycopg2.connect(host=args.pghost, port=args.pgport, dbname='postgres')
     r = redis.Redis(host='127.0.0.1', port=args.redis_port)
+    global NAMESPACE
+    cur = pg.cursor()
+    cur.execute('SELECT featstore.online_namespace()')
+    NAMESPACE = cur.fetchone()[0]
+    pg.commit()
     if args.mode == 'check':
         check(args, pg, r)
     else:

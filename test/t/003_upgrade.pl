@@ -104,8 +104,9 @@ SELECT string_agg(replace(x, E'\n', ' '), E'\n' ORDER BY x) FROM (
 	 WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
 	   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'featstore')
 	UNION ALL
-	SELECT format('config %s %s', extconfig::regclass[], extcondition)
-	  FROM pg_extension WHERE extname = 'featstore'
+	SELECT format('config %s %s', c.tab::regclass, c.cond)
+	  FROM pg_extension e, unnest(e.extconfig, e.extcondition) c(tab, cond)
+	 WHERE e.extname = 'featstore'
 ) s};
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
 $node->safe_psql('fresh', 'CREATE EXTENSION featstore');

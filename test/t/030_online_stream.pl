@@ -26,7 +26,7 @@ my @lat;
 for my $i (1 .. 40)
 {
 	my $c = $i % 10;
-	my $key = "fs:{customer:$c}:spend";
+	my $key = "fs:postgres:{customer:$c}:spend";
 	my $before = redis_cmd($rport, undef, 'GET', $key);
 	$node->safe_psql('postgres',
 		"INSERT INTO spend (customer_id, event_timestamp, total, n) VALUES ($c, now(), $i, $i)");
@@ -69,17 +69,17 @@ is($node->safe_psql('postgres', "SELECT features->>'n' FROM featstore.online_fea
 	'21', 'previous winner restored');
 $node->safe_psql('postgres', "DELETE FROM spend WHERE customer_id = 1");
 wait_caught_up($node, 'delete all');
-is(redis_cmd($rport, undef, 'EXISTS', 'fs:{customer:1}:spend'), '0', 'key removed with its last row');
+is(redis_cmd($rport, undef, 'EXISTS', 'fs:postgres:{customer:1}:spend'), '0', 'key removed with its last row');
 verify_zero($node, 'spend', 'no difference after deletes');
 
 # short TTL: the key expires at event_timestamp + TTL, like the offline join
 $node->safe_psql('postgres',
 	"INSERT INTO recent (customer_id, event_timestamp, last_item) VALUES (5, now(), 'tea')");
 wait_caught_up($node, 'ttl row');
-my $pttl = redis_cmd($rport, undef, 'PTTL', 'fs:{customer:5}:recent');
+my $pttl = redis_cmd($rport, undef, 'PTTL', 'fs:postgres:{customer:5}:recent');
 ok($pttl > 0 && $pttl <= 2000, "key carries the TTL ($pttl ms)");
 verify_zero($node, 'recent', 'no difference before expiry');
-ok(poll_until(sub { redis_cmd($rport, undef, 'EXISTS', 'fs:{customer:5}:recent') eq '0' }, 5),
+ok(poll_until(sub { redis_cmd($rport, undef, 'EXISTS', 'fs:postgres:{customer:5}:recent') eq '0' }, 5),
 	'key expired after the TTL');
 verify_zero($node, 'recent', 'no difference after expiry');
 
@@ -87,7 +87,7 @@ verify_zero($node, 'recent', 'no difference after expiry');
 $node->safe_psql('postgres',
 	"INSERT INTO recent (customer_id, event_timestamp, last_item) VALUES (6, now() - interval '3 seconds', 'old')");
 wait_caught_up($node, 'expired row');
-is(redis_cmd($rport, undef, 'EXISTS', 'fs:{customer:6}:recent'), '0', 'already-expired row not served');
+is(redis_cmd($rport, undef, 'EXISTS', 'fs:postgres:{customer:6}:recent'), '0', 'already-expired row not served');
 
 # a future-dated row is served from its event_timestamp on
 $node->safe_psql('postgres',

@@ -37,7 +37,7 @@ wait_caught_up($node);
 
 my ($out, $err) = ('', '');
 my $ok = IPC::Run::run(
-	[ '/usr/bin/python3', 'examples/online_client.py', '--port', $rport, '--entity', 'card',
+	[ '/usr/bin/python3', 'examples/online_client.py', '--port', $rport, '--namespace', 'postgres', '--entity', 'card',
 	  '--key', 'b:1,7', '--key', 'b2,8', '--key', 'b3,9',
 	  '--group', 'card_spend', '--group', 'card_profile', '--group', 'card_flags' ],
 	'>', \$out, '2>', \$err, IPC::Run::timeout(30));
@@ -110,7 +110,7 @@ like($e, qr/row 1 has no key of entity "shop" \(group "shop_risk" of service "ca
 like($e, qr/feature service "card_modl" does not exist \(known: card_model\)/, 'an unknown service is an error');
 
 IPC::Run::run(
-	[ '/usr/bin/python3', 'examples/online_client.py', '--port', $rport, '--entity', 'card',
+	[ '/usr/bin/python3', 'examples/online_client.py', '--port', $rport, '--namespace', 'postgres', '--entity', 'card',
 	  '--key', 'b:1,7', '--group', 'card_spend', '--group', 'card_profile', '--group', 'card_flags',
 	  '--bench', '200' ],
 	'>', \$out, '2>', \$err, IPC::Run::timeout(60));

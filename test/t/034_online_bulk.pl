@@ -101,7 +101,7 @@ for my $group ('dense', 'tagged', 'devices', 'hist', 'pairs')
 {
 	# an empty Redis and a stale key that must go: materialize() alone restores it
 	redis_cmd($rport, undef, 'FLUSHDB');
-	redis_cmd($rport, undef, 'SET', "fs:{acct:22}:$group", 'stale') if $group eq 'dense' || $group eq 'hist';
+	redis_cmd($rport, undef, 'SET', "fs:postgres:{acct:22}:$group", 'stale') if $group eq 'dense' || $group eq 'hist';
 	my $offset = -s $node->logfile;
 	my $count = $node->safe_psql('postgres', "SELECT featstore.materialize('$group')");
 	my $expected = $node->safe_psql('postgres',
@@ -123,7 +123,7 @@ for my $group ('dense', 'tagged', 'devices', 'hist', 'pairs')
 			'701', 'long history: the latest row wins');
 		is($node->safe_psql('postgres', "SELECT features->>'v' FROM featstore.online_features('hist', '6')"),
 			'601', 'long history with future rows: the latest current row wins');
-		is(redis_cmd($rport, undef, 'PTTL', 'fs:{acct:1}:hist'), '-1', 'no TTL, no expiry');
+		is(redis_cmd($rport, undef, 'PTTL', 'fs:postgres:{acct:1}:hist'), '-1', 'no TTL, no expiry');
 		is($node->safe_psql('postgres',
 			"SELECT count(*) FROM featstore.online_queue WHERE group_name = 'hist' AND not_before IS NOT NULL"),
 			'60', 'the earliest future row of each entity is scheduled, once, though capture had scheduled it too');
@@ -135,13 +135,13 @@ for my $group ('dense', 'tagged', 'devices', 'hist', 'pairs')
 		is(redis_cmd($rport, undef, 'DBSIZE'), '200', 'compound key: one key per current entity, none for expired ones');
 	}
 	next if $group ne 'dense';
-	is(redis_cmd($rport, undef, 'EXISTS', 'fs:{acct:22}:dense'), '0',
+	is(redis_cmd($rport, undef, 'EXISTS', 'fs:postgres:{acct:22}:dense'), '0',
 		'stale key of an entity without a current row removed');
 	is($node->safe_psql('postgres', "SELECT features->>'note' FROM featstore.online_features('dense', '34')"),
 		'tie', 'tie on event_timestamp: the later created_at wins');
 	is($node->safe_psql('postgres', "SELECT features->>'v' FROM featstore.online_features('dense', '26')"),
 		'26', 'future row not served early');
-	my $pttl = redis_cmd($rport, undef, 'PTTL', 'fs:{acct:1}:dense');
+	my $pttl = redis_cmd($rport, undef, 'PTTL', 'fs:postgres:{acct:1}:dense');
 	ok($pttl > 3_400_000 && $pttl <= 3_540_000, "expiry at event_timestamp + TTL ($pttl ms)");
 }
 

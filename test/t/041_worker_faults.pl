@@ -115,7 +115,7 @@ is($node->safe_psql('postgres', "SELECT state || ' ' || attempts FROM featstore.
 	'failed 3', 'a parked row is not retried');
 
 # the user's action: materialize() takes the group's parked rows back
-redis_cmd($rport, undef, 'DEL', 'fs:{item:i1}:poison');
+redis_cmd($rport, undef, 'DEL', 'fs:postgres:{item:i1}:poison');
 $node->safe_psql('postgres', "SELECT featstore.materialize('poison')");
 wait_caught_up($node, "materialize('poison')");
 is($node->safe_psql('postgres',

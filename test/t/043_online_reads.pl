@@ -171,15 +171,15 @@ verify_zero($node, 'pay', 'the group is whole again');
 # --- text that is not valid UTF-8 never reaches jsonb ---
 my $bad_text = mp_value(balance => mp_int(1), label => mp_str("\xff\xfe"));
 my $bad_name = mp_value("\xc3\x28" => mp_int(1), label => mp_str('ok'));
-is(redis_set('fs:{acct:9}:acct_fg', $bad_text), 'OK', 'a value with invalid text written with redis-cli');
-is(redis_set('fs:{acct:8}:acct_fg', $bad_name), 'OK', 'a value with an invalid feature name written with redis-cli');
+is(redis_set('fs:postgres:{acct:9}:acct_fg', $bad_text), 'OK', 'a value with invalid text written with redis-cli');
+is(redis_set('fs:postgres:{acct:8}:acct_fg', $bad_name), 'OK', 'a value with an invalid feature name written with redis-cli');
 ($out, $err) = sql('postgres', "SELECT status, features FROM featstore.online_features('acct_fg', '9')");
 is($out, 'invalid|', 'invalid text in a value: status invalid, no features');
-like($err, qr/NOTICE:  Redis key "fs:\{acct:9\}:acct_fg" does not hold a featstore value\nDETAIL:  Decoding it failed: feature "label" holds text that is not valid in encoding "UTF8"\./,
+like($err, qr/NOTICE:  Redis key "fs:postgres:\{acct:9\}:acct_fg" does not hold a featstore value\nDETAIL:  Decoding it failed: feature "label" holds text that is not valid in encoding "UTF8"\./,
 	'... with a notice naming the key and the feature');
 ($out, $err) = sql('postgres', "SELECT status, features FROM featstore.online_features('acct_fg', '8')");
 is($out, 'invalid|', 'an invalid feature name: status invalid');
-like($err, qr/fs:\{acct:8\}:acct_fg.*\n.*a feature name is not valid text in encoding "UTF8"/,
+like($err, qr/fs:postgres:\{acct:8\}:acct_fg.*\n.*a feature name is not valid text in encoding "UTF8"/,
 	'... with a notice naming the key');
 ($out, $err) = sql('postgres', q{
 	SELECT entity[1], problem, actual->>'invalid', actual->>'reason'
@@ -189,11 +189,11 @@ is($out, join("\n",
 	'9|stale key in Redis|true|feature "label" holds text that is not valid in encoding "UTF8"'),
 	'verify_online reports both keys as invalid values, with the reason');
 is($err, '', '... without an error');
-redis_cmd($rport, undef, 'DEL', 'fs:{acct:9}:acct_fg', 'fs:{acct:8}:acct_fg');
+redis_cmd($rport, undef, 'DEL', 'fs:postgres:{acct:9}:acct_fg', 'fs:postgres:{acct:8}:acct_fg');
 
 # --- keys featstore never wrote are skipped and counted ---
-for my $key ('fs:{acct:notanumber}:acct_fg', 'fs:{acct:007}:acct_fg', 'fs:{acct:1:2}:acct_fg',
-	'fs:{acct:%zz}:acct_fg', 'fs:{acct:99999999999999999999}:acct_fg')
+for my $key ('fs:postgres:{acct:notanumber}:acct_fg', 'fs:postgres:{acct:007}:acct_fg', 'fs:postgres:{acct:1:2}:acct_fg',
+	'fs:postgres:{acct:%zz}:acct_fg', 'fs:postgres:{acct:99999999999999999999}:acct_fg')
 {
 	redis_cmd($rport, undef, 'SET', $key, 'not featstore');
 }
@@ -202,9 +202,9 @@ is($out, '', 'verify_online does not fail on stray keys, and finds no difference
 like($err, qr/NOTICE:  verify_online skipped 5 Redis keys that match feature group "acct_fg" but are not keys of it/,
 	'... it counts them in a notice');
 unlike($err, qr/ERROR/, '... with no error');
-redis_cmd($rport, undef, 'SET', "fs:{customer:\xff\xfe}:pay", 'not featstore');
+redis_cmd($rport, undef, 'SET', "fs:postgres:{customer:\xff\xfe}:pay", 'not featstore');
 ($out, $err) = sql('postgres', 'SELECT * FROM featstore.verify_online(\'pay\')');
-like($err, qr/skipped 1 Redis key that matches feature group "pay" but is not a key of it\nDETAIL:  The first is "fs:\{customer:\\xff\\xfe\}:pay"/,
+like($err, qr/skipped 1 Redis key that matches feature group "pay" but is not a key of it\nDETAIL:  The first is "fs:postgres:\{customer:\\xff\\xfe\}:pay"/,
 	'a key whose text key is not valid UTF-8 is skipped, and shown escaped');
 is($out, '', '... and the group has no difference');
 

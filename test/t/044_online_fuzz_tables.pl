@@ -95,7 +95,7 @@ while time.time() < deadline:
     time.sleep(0.005)
 sys.exit(1)
 };
-	my $ok = IPC::Run::run([ '/usr/bin/python3', '-c', $script, $rport, "fs:{acct:$k}:$g", "n$n" ]);
+	my $ok = IPC::Run::run([ '/usr/bin/python3', '-c', $script, $rport, "fs:postgres:{acct:$k}:$g", "n$n" ]);
 	return $ok ? time() - $t0 : 99;
 }
 

@@ -53,7 +53,7 @@ $node->safe_psql('postgres', q{
 	SELECT k::text, now() - interval '1 minute', k FROM generate_series(1, 50) k;
 	INSERT INTO wsp_g (acct_id, event_timestamp, v) VALUES ('later', now() + interval '1 second', 1);
 });
-ok(poll_until(sub { redis_cmd($rport, undef, 'EXISTS', 'fs:{acct:later}:wsp_g') eq '1' }, 10),
+ok(poll_until(sub { redis_cmd($rport, undef, 'EXISTS', 'fs:postgres:{acct:later}:wsp_g') eq '1' }, 10),
 	'the worker pushed the writes and the future-dated revisit');
 $node->safe_psql('postgres', q{SELECT featstore.materialize('wsp_g')});
 wait_caught_up($node, 'a walk with the database setting in force');

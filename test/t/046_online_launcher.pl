@@ -39,7 +39,7 @@ $node->safe_psql('later', q{
 	$$;
 	INSERT INTO late_g (acct_id, event_timestamp, v) VALUES (1, now() - interval '1 minute', 42);
 });
-ok(poll_until(sub { redis_cmd($rport, undef, 'EXISTS', 'fs:{acct:1}:late_g') eq '1' }, 15),
+ok(poll_until(sub { redis_cmd($rport, undef, 'EXISTS', 'fs:later:{acct:1}:late_g') eq '1' }, 15),
 	'a write reaches Redis once the database exists');
 is(count_log($node, qr/LOG:  featstore online worker: database "later" exists; starting the worker/), 1,
 	'the launcher says so once');
@@ -57,7 +57,7 @@ ok(poll_until(sub { my $p = pid_of('featstore online worker'); $p ne '' && $p ne
 is(pid_of('featstore online launcher'), $launcher, 'by the same launcher');
 $node->safe_psql('later',
 	"INSERT INTO late_g (acct_id, event_timestamp, v) VALUES (2, now() - interval '1 minute', 7)");
-ok(poll_until(sub { redis_cmd($rport, undef, 'EXISTS', 'fs:{acct:2}:late_g') eq '1' }, 15),
+ok(poll_until(sub { redis_cmd($rport, undef, 'EXISTS', 'fs:later:{acct:2}:late_g') eq '1' }, 15),
 	'the new worker serves the database');
 
 # the database is dropped: the launcher waits for it again, quietly

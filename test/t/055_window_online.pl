@@ -148,10 +148,10 @@ sub features
 wait_caught_up($node, 'groups created over existing events');
 like(features('tx_win', 'u1'), qr/"c3": 2,/, 'u1 counts its two recent events');
 is(features('tx_win', 'u5'), 'missing', 'a declined event counts nowhere: no key');
-my $pexp = redis_cmd($rport, undef, 'PEXPIRETIME', 'fs:{user:u1}:tx_win');
+my $pexp = redis_cmd($rport, undef, 'PEXPIRETIME', 'fs:postgres:{user:u1}:tx_win');
 cmp_ok($pexp, '>', time() * 1000, 'a windowed key expires in Redis');
 cmp_ok($pexp, '<=', (time() + 6) * 1000, '... within its longest window');
-is(redis_cmd($rport, undef, 'PEXPIRETIME', 'fs:{user:u1}:tx_all'), '-1',
+is(redis_cmd($rport, undef, 'PEXPIRETIME', 'fs:postgres:{user:u1}:tx_all'), '-1',
 	'a key with an unbounded feature never expires');
 check('tx_win', $oracle_win, 'after creation');
 check('tx_all', $oracle_all, 'after creation');
@@ -178,7 +178,7 @@ check('tx_all', $oracle_all, '4 s later, no writes');
 like(features('tx_all', 'u1'), qr/"c3": 0,/, 'u1 fell back to 0 in 3 s');
 sleep 3;
 is(check('tx_win', $oracle_win, '7 s later: every window empty'), 0, 'every windowed key is gone');
-is(redis_cmd($rport, undef, 'EXISTS', 'fs:{user:u1}:tx_win'), '0', 'redis-cli: no key for u1 in tx_win');
+is(redis_cmd($rport, undef, 'EXISTS', 'fs:postgres:{user:u1}:tx_win'), '0', 'redis-cli: no key for u1 in tx_win');
 check('tx_all', $oracle_all, '7 s later');
 like(features('tx_all', 'u1'), qr/"n": 6, "c3": 0, "sd6": null/, 'the unbounded count stays, the windows are empty');
 

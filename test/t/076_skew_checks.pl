@@ -51,14 +51,14 @@ is(check(), '50 0 true ', 'in sync: 50 entities compared, zero differences');
 is(open_skew_alerts(), '0', 'no skew alert');
 
 # --- corrupt Redis by hand ---
-my $key3 = 'fs:{rider:3}:trips';
+my $key3 = 'fs:postgres:{rider:3}:trips';
 my $val3 = redis_raw('GET', $key3);
 like($val3, qr/\xa8features\x82\xa1n\x03\xa4city\xa2c3/, 'redis-cli: the documented layout, features n = 3, city = c3');
 (my $bad3 = $val3) =~ s/\xa1n\x03/\xa1n\x63/;	# n: 3 -> 99, a positive fixint
 redis_raw('SET', $key3, $bad3);
-is(redis_cmd($rport, undef, 'DEL', 'fs:{rider:5}:trips'), '1', 'redis-cli: deleted the key of entity 5');
-redis_raw('SET', 'fs:{rider:999}:trips', redis_raw('GET', 'fs:{rider:7}:trips'));
-is(redis_cmd($rport, undef, 'EXISTS', 'fs:{rider:999}:trips'), '1', 'redis-cli: a stale extra key for entity 999, which has no history');
+is(redis_cmd($rport, undef, 'DEL', 'fs:postgres:{rider:5}:trips'), '1', 'redis-cli: deleted the key of entity 5');
+redis_raw('SET', 'fs:postgres:{rider:999}:trips', redis_raw('GET', 'fs:postgres:{rider:7}:trips'));
+is(redis_cmd($rport, undef, 'EXISTS', 'fs:postgres:{rider:999}:trips'), '1', 'redis-cli: a stale extra key for entity 999, which has no history');
 like($node->safe_psql('postgres', q{SELECT features::text FROM featstore.online_features('trips', '3')}),
 	qr/"n": 99/, 'online_features reads the changed value');
 
@@ -80,7 +80,7 @@ wait_caught_up($node, 'materialize()');
 is(check(), '51 1 true 999:stale key in Redis',
 	'materialize() repaired entities 3 and 5; the stale key of an entity with no history remains');
 is(open_skew_alerts(), '1', 'the alert stays open');
-is(redis_cmd($rport, undef, 'DEL', 'fs:{rider:999}:trips'), '1', 'redis-cli: the stale key removed');
+is(redis_cmd($rport, undef, 'DEL', 'fs:postgres:{rider:999}:trips'), '1', 'redis-cli: the stale key removed');
 like(check(10), qr/^\d+ 0 true $/, 'a clean check with a sample of 10');
 is(open_skew_alerts(), '1', 'a sample smaller than featstore.skew_sample_size does not close the alert');
 is(check(), '50 0 true ', 'Redis repaired: zero differences');
@@ -124,10 +124,10 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM featstore.alerts WHERE gr
 	'a check not done opens no skew alert');
 
 # a changed feature is caught by the schedule, and resolved after materialize()
-my $val9 = redis_raw('GET', 'fs:{rider:9}:trips');
+my $val9 = redis_raw('GET', 'fs:postgres:{rider:9}:trips');
 (my $bad9 = $val9) =~ s/\xa1n\x09/\xa1n\x0a/;
 isnt($bad9, $val9, 'redis-cli: entity 9\'s n changed from 9 to 10');
-redis_raw('SET', 'fs:{rider:9}:trips', $bad9);
+redis_raw('SET', 'fs:postgres:{rider:9}:trips', $bad9);
 ok($node->poll_query_until('postgres', q{
 	SELECT count(*) = 1 FROM featstore.alerts WHERE kind = 'skew' AND group_name = 'trips' AND resolved_at IS NULL}),
 	'a scheduled check opens the skew alert');

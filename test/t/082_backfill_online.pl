@@ -5,7 +5,7 @@
 # A rewrite changes a key's value (it carries materialized_at, the worker's
 # clock at the write), so every key's exact bytes are read before and after
 # the promote with redis-cli, by the documented layout
-# fs:{customer:<id>}:bf_online: a key whose bytes did not change was not
+# fs:postgres:{customer:<id>}:bf_online: a key whose bytes did not change was not
 # rewritten.  The worker's own counter (entities_written) must grow by the
 # same number.
 use strict;
@@ -35,7 +35,7 @@ verify_zero($node, 'bf_online', 'verify_online finds no difference before the ba
 # the exact bytes of every customer's key, 1 .. 220
 sub snapshot
 {
-	my @keys = map { "fs:{customer:$_}:bf_online" } 1 .. 220;
+	my @keys = map { "fs:postgres:{customer:$_}:bf_online" } 1 .. 220;
 	my $out = redis_cmd($rport, undef, '--no-raw', 'MGET', @keys);
 	my @lines = split /\n/, $out;
 	die 'MGET returned ' . scalar(@lines) . ' values' unless @lines == 220;

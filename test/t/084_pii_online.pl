@@ -33,7 +33,7 @@ $node->safe_psql('postgres', q{
 wait_caught_up($node, 'two entities');
 
 # Redis holds the PII value: masking is featstore's read paths only
-my $raw = redis_cmd($rport, undef, 'GET', 'fs:{pii_user:1}:pii_online');
+my $raw = redis_cmd($rport, undef, 'GET', 'fs:postgres:{pii_user:1}:pii_online');
 like($raw, qr/ann\@example\.com/, 'Redis holds the PII value itself');
 
 # psql_as(role, sql) runs sql as role; returns (stdout, stderr)
@@ -61,13 +61,13 @@ is($err, '', 'and gets no NOTICE');
 is($out, '0', 'verify_online of a non-member finds no difference');
 
 # a PII tag change rewrites nothing in Redis: the stored value is untouched
-my $before = redis_cmd($rport, undef, 'GET', 'fs:{pii_user:1}:pii_online');
+my $before = redis_cmd($rport, undef, 'GET', 'fs:postgres:{pii_user:1}:pii_online');
 $node->safe_psql('postgres', q{
 	DO LANGUAGE featstore $$ ALTER FEATURE GROUP pii_online ALTER FEATURE email DROP PII $$});
 is($node->safe_psql('postgres', 'SELECT count(*) FROM featstore.online_queue'),
 	'0', 'DROP PII queues no rewrite');
 wait_caught_up($node, 'after DROP PII');
-is(redis_cmd($rport, undef, 'GET', 'fs:{pii_user:1}:pii_online'),
+is(redis_cmd($rport, undef, 'GET', 'fs:postgres:{pii_user:1}:pii_online'),
 	$before, 'the Redis value is the same bytes (materialized_at unchanged)');
 ($out, $err) = psql_as('analyst', "SELECT features FROM featstore.online_features('pii_online', '1')");
 is($out, '{"email": "ann@example.com", "visits": 3}', 'untagged, the value is shown to everyone');
