@@ -20,11 +20,14 @@ int			online_max_workers = 8;
 char	   *online_redis_host = NULL;
 int			online_redis_port = 6379;
 char	   *online_redis_unix_socket = NULL;
+char	   *online_redis_user = NULL;
 char	   *online_redis_password = NULL;
 char	   *online_redis_password_file = NULL;
 int			online_redis_db = 0;
 static bool online_redis_tls = false;
 int			online_redis_timeout_ms = 2000;
+int			online_redis_cluster = REDIS_CLUSTER_OFF;
+char	   *online_redis_cluster_nodes = NULL;
 char	   *online_key_prefix = NULL;
 int			online_batch_size = 10000;
 int			online_poll_interval_ms = 1000;
@@ -32,6 +35,16 @@ int			online_poll_interval_ms = 1000;
 static void DefineRedisSettings(GucContext startup_only);
 static bool CheckRedisTls(bool *newval, void **extra, GucSource source);
 static bool CheckKeyPrefix(char **newval, void **extra, GucSource source);
+static bool CheckClusterNodes(char **newval, void **extra, GucSource source);
+
+static const struct config_enum_entry redis_cluster_options[] = {
+	{"off", REDIS_CLUSTER_OFF, false},
+	{"on", REDIS_CLUSTER_ON, false},
+	{"auto", REDIS_CLUSTER_AUTO, false},
+	{"false", REDIS_CLUSTER_OFF, true},
+	{"true", REDIS_CLUSTER_ON, true},
+	{NULL, 0, false}
+};
 
 /*
  * OnlineDefineSettings defines every featstore.* setting of the online store
@@ -89,6 +102,11 @@ DefineRedisSettings(GucContext startup_only)
 							   "Unix socket path of Redis; when set, host and port are ignored.",
 							   NULL, &online_redis_unix_socket, "",
 							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("featstore.redis_user",
+							   "Redis ACL user: AUTH user password (empty: AUTH password, the default user).",
+							   "The password comes from featstore.redis_password or featstore.redis_password_file.",
+							   &online_redis_user, "",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
 	/*
 	 * A reload logs every changed setting with its new value, so the password
 	 * itself only changes with a restart; rotate it through the file instead.
@@ -109,9 +127,19 @@ DefineRedisSettings(GucContext startup_only)
 							"Redis database number of the online store.",
 							NULL, &online_redis_db, 0, 0, 100000,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("featstore.redis_cluster",
+							 "Whether Redis is a Redis Cluster: off, on, or auto (asks the server with INFO cluster).",
+							 "Seeds: featstore.redis_host and featstore.redis_port, then featstore.redis_cluster_nodes.",
+							 &online_redis_cluster, REDIS_CLUSTER_OFF, redis_cluster_options,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("featstore.redis_cluster_nodes",
+							   "More Redis Cluster seed nodes, as host:port[,host:port...].",
+							   "Any node of the cluster will do: the slot map is read from the first that answers.",
+							   &online_redis_cluster_nodes, "",
+							   PGC_SIGHUP, 0, CheckClusterNodes, NULL, NULL);
 	DefineCustomBoolVariable("featstore.redis_tls",
 							 "TLS to Redis (not available: hiredis 0.14 has no TLS support).",
-							 "Use a local TLS tunnel such as stunnel and point featstore.redis_host at it.",
+							 "Run stunnel4 as a client-side tunnel on loopback and point featstore.redis_host and featstore.redis_port at it (docs/online-store.md, \"TLS\").",
 							 &online_redis_tls, false,
 							 PGC_SIGHUP, 0, CheckRedisTls, NULL, NULL);
 	DefineCustomIntVariable("featstore.redis_timeout",
@@ -127,7 +155,7 @@ CheckRedisTls(bool *newval, void **extra, GucSource source)
 	if (*newval)
 	{
 		GUC_check_errdetail("hiredis 0.14 (Debian bookworm) has no TLS support.");
-		GUC_check_errhint("Run a local TLS tunnel (stunnel, spiped) and point featstore.redis_host at it.");
+		GUC_check_errhint("Run stunnel4 as a client-side TLS tunnel on loopback (\"client = yes\", \"accept = 127.0.0.1:6380\", \"connect = redis.example:6379\") and point featstore.redis_host and featstore.redis_port at it; docs/online-store.md, \"TLS\", has the setup.");
 		return false;
 	}
 	return true;
@@ -145,6 +173,19 @@ CheckKeyPrefix(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/* CheckClusterNodes accepts "host:port[,host:port...]" or empty */
+static bool
+CheckClusterNodes(char **newval, void **extra, GucSource source)
+{
+	char	   *bad = NULL;
+
+	if (*newval == NULL || RedisParseNodeList(*newval, &bad))
+		return true;
+	GUC_check_errdetail("\"%s\" is not host:port (a port from 1 to 65535).", bad);
+	GUC_check_errhint("List the seed nodes as host:port, separated by commas.");
+	return false;
+}
+
 /*
  * OnlineRedisOptions fills Redis connection options from the settings,
  * reading the password file if one is set; false with *err if unreadable.
@@ -155,9 +196,12 @@ OnlineRedisOptions(RedisOptions *opts, char **err)
 	opts->host = online_redis_host;
 	opts->port = online_redis_port;
 	opts->unix_socket = online_redis_unix_socket;
+	opts->user = online_redis_user;
 	opts->password = online_redis_password;
 	opts->db = online_redis_db;
 	opts->timeout_ms = online_redis_timeout_ms;
+	opts->cluster = (RedisClusterMode) online_redis_cluster;
+	opts->seeds = online_redis_cluster_nodes;
 
 	if (online_redis_password_file && online_redis_password_file[0] != '\0')
 	{

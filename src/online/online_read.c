@@ -1076,8 +1076,9 @@ BackendRedis(void)
 	char	   *err = NULL;
 	RedisOptions opts;
 
-	settings = psprintf("%s|%d|%s|%d", online_redis_host, online_redis_port,
-						online_redis_unix_socket, online_redis_db);
+	settings = psprintf("%s|%d|%s|%d|%s|%d|%s", online_redis_host, online_redis_port,
+						online_redis_unix_socket, online_redis_db, online_redis_user,
+						online_redis_cluster, online_redis_cluster_nodes);
 	if (backend_conn != NULL && backend_conn_settings != NULL &&
 		strcmp(settings, backend_conn_settings) == 0)
 		return backend_conn;

@@ -10,6 +10,10 @@
  *
  * Callers bound the number of commands per RedisRun, because hiredis calls
  * abort() when malloc fails, which would restart the whole server.
+ *
+ * A RedisConn is one RedisNode (one server) or a RedisCluster
+ * (redis_cluster.c), which routes every command to its slot's master over
+ * RedisNodes of its own; the public functions below dispatch.
  */
 #include "postgres.h"
 
@@ -25,38 +29,136 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "redis/redis_cluster.h"
 #include "redis/redis_io.h"
 
-struct RedisConn
+struct RedisNode
 {
 	redisContext *ctx;			/* NULL once broken or closed */
 };
 
-static bool RedisOpenInner(RedisConn *conn, const RedisOptions *opts, char **err);
-static int	RedisWait(RedisConn *conn, int events, TimestampTz deadline);
-static bool RedisFail(RedisConn *conn, char **err, const char *fmt,...) pg_attribute_printf(3, 4);
+struct RedisConn
+{
+	RedisNode  *node;			/* a standalone Redis, or */
+	RedisCluster *cluster;		/* a Redis Cluster */
+};
+
+static bool RedisOpenInner(RedisNode *conn, const RedisOptions *opts,
+						   const char *host, int port, char **err);
+static bool RedisAuth(RedisNode *conn, const RedisOptions *opts,
+					  TimestampTz deadline, char **err);
+static int	RedisWait(RedisNode *conn, int events, TimestampTz deadline);
+static bool RedisFail(RedisNode *conn, char **err, const char *fmt,...) pg_attribute_printf(3, 4);
 static void RedisCopyReply(redisReply *reply, RedisResult *result);
-static bool RedisAppend(RedisConn *conn, int ncmds, RedisCommand *cmds, char **err);
-static bool RedisRunInner(RedisConn *conn, int ncmds, RedisCommand *cmds,
+static bool RedisAppend(RedisNode *conn, int ncmds, RedisCommand *cmds, char **err);
+static bool RedisRunInner(RedisNode *conn, int ncmds, RedisCommand *cmds,
 						  RedisResult *results, TimestampTz deadline,
 						  char **err);
-static bool RedisFinishInner(RedisConn *conn, int nreplies, RedisResult *results,
+static bool RedisFinishInner(RedisNode *conn, int nreplies, RedisResult *results,
 							 TimestampTz deadline, char **err);
+static bool RedisDetectCluster(RedisNode *node, const RedisOptions *opts, bool *cluster,
+							   char **err);
 
 /*
  * RedisOpen connects, authenticates and selects the database, or returns
- * NULL with *err set.  The password never appears in *err.
+ * NULL with *err set.  The password never appears in *err.  With
+ * opts->cluster on (or auto, and the server says it is a cluster node, or
+ * does not answer while opts->seeds lists more nodes or this process has
+ * seen a cluster) the connection is a Redis Cluster's, seeded by
+ * opts->host, opts->port and opts->seeds.
  */
 RedisConn *
 RedisOpen(const RedisOptions *opts, char **err)
 {
+	RedisNode  *seed = NULL;
+	bool		cluster = (opts->cluster == REDIS_CLUSTER_ON);
 	RedisConn  *conn;
+
+	if (opts->cluster != REDIS_CLUSTER_ON)
+	{
+		seed = RedisNodeOpen(opts, NULL, 0, err);
+
+		/*
+		 * auto, once this process has seen a cluster or with more seeds
+		 * listed: a dead seed is only one node of a cluster
+		 */
+		if (seed == NULL &&
+			!(opts->cluster == REDIS_CLUSTER_AUTO &&
+			  (opts->unix_socket == NULL || opts->unix_socket[0] == '\0') &&
+			  (RedisClusterSeen() || (opts->seeds && opts->seeds[0] != '\0'))))
+			return NULL;
+		if (seed == NULL)
+			cluster = true;
+		else if (opts->cluster == REDIS_CLUSTER_AUTO &&
+				 !RedisDetectCluster(seed, opts, &cluster, err))
+		{
+			RedisNodeClose(seed);
+			return NULL;
+		}
+	}
+	conn = MemoryContextAllocZero(TopMemoryContext, sizeof(RedisConn));
+	if (!cluster)
+	{
+		conn->node = seed;
+		return conn;
+	}
+	conn->cluster = RedisClusterOpen(opts, seed, err);
+	if (conn->cluster == NULL)
+	{
+		pfree(conn);
+		return NULL;
+	}
+	return conn;
+}
+
+/*
+ * RedisDetectCluster asks a server whether it is a Redis Cluster node
+ * (INFO cluster: cluster_enabled:1).  A server that refuses INFO is taken
+ * as standalone.  A Unix socket is always standalone: cluster nodes
+ * announce TCP addresses.
+ */
+static bool
+RedisDetectCluster(RedisNode *node, const RedisOptions *opts, bool *cluster, char **err)
+{
+	RedisCommand cmd;
+	RedisResult res;
+	TimestampTz deadline;
+
+	*cluster = false;
+	if (opts->unix_socket && opts->unix_socket[0] != '\0')
+		return true;
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), opts->timeout_ms);
+	RedisCommandSet(&cmd, 2, "INFO", (size_t) 4, "cluster", (size_t) 7);
+	if (!RedisNodeAppend(node, 1, &cmd, err) ||
+		!RedisNodeReceive(node, 1, &res, deadline, err))
+		return false;
+	*cluster = (res.type == REDIS_REPLY_STRING &&
+				strstr(res.str, "cluster_enabled:1") != NULL);
+	return true;
+}
+
+/* RedisIsCluster says whether conn talks to a Redis Cluster */
+bool
+RedisIsCluster(const RedisConn *conn)
+{
+	return conn != NULL && conn->cluster != NULL;
+}
+
+/*
+ * RedisNodeOpen connects to one server: host and port, or with host NULL
+ * the one opts names (its Unix socket, or opts->host and opts->port).
+ * NULL with *err set on failure.
+ */
+RedisNode *
+RedisNodeOpen(const RedisOptions *opts, const char *host, int port, char **err)
+{
+	RedisNode  *conn;
 	bool		ok;
 
-	conn = MemoryContextAllocZero(TopMemoryContext, sizeof(RedisConn));
+	conn = MemoryContextAllocZero(TopMemoryContext, sizeof(RedisNode));
 	PG_TRY();
 	{
-		ok = RedisOpenInner(conn, opts, err);
+		ok = RedisOpenInner(conn, opts, host, port, err);
 	}
 	PG_CATCH();
 	{
@@ -68,15 +170,16 @@ RedisOpen(const RedisOptions *opts, char **err)
 	PG_END_TRY();
 	if (!ok)
 	{
-		RedisClose(conn);
+		RedisNodeClose(conn);
 		return NULL;
 	}
 	return conn;
 }
 
-/* RedisOpenInner does RedisOpen's work; false leaves conn->ctx closed */
+/* RedisOpenInner does RedisNodeOpen's work; false leaves conn->ctx closed */
 static bool
-RedisOpenInner(RedisConn *conn, const RedisOptions *opts, char **err)
+RedisOpenInner(RedisNode *conn, const RedisOptions *opts, const char *host, int port,
+			   char **err)
 {
 	TimestampTz deadline;
 	int			soerr = 0;
@@ -85,7 +188,9 @@ RedisOpenInner(RedisConn *conn, const RedisOptions *opts, char **err)
 	RedisResult res;
 
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), opts->timeout_ms);
-	if (opts->unix_socket && opts->unix_socket[0] != '\0')
+	if (host != NULL)
+		conn->ctx = redisConnectNonBlock(host, port);
+	else if (opts->unix_socket && opts->unix_socket[0] != '\0')
 		conn->ctx = redisConnectUnixNonBlock(opts->unix_socket);
 	else
 		conn->ctx = redisConnectNonBlock(opts->host, opts->port);
@@ -105,17 +210,8 @@ RedisOpenInner(RedisConn *conn, const RedisOptions *opts, char **err)
 		return RedisFail(conn, err, "could not connect to Redis: %s",
 						 strerror(soerr ? soerr : errno));
 
-	if (opts->password && opts->password[0] != '\0')
-	{
-		RedisCommandSet(&cmd, 2, "AUTH", (size_t) 4,
-						opts->password, strlen(opts->password));
-		if (!RedisRunInner(conn, 1, &cmd, &res, deadline, err))
-			return false;
-		if (res.type == REDIS_REPLY_ERROR)
-			return RedisFail(conn, err,
-							 "Redis refused the password (featstore.redis_password): %s",
-							 res.str);
-	}
+	if (!RedisAuth(conn, opts, deadline, err))
+		return false;
 	if (opts->db != 0)
 	{
 		char		dbtext[16];
@@ -132,15 +228,72 @@ RedisOpenInner(RedisConn *conn, const RedisOptions *opts, char **err)
 	return true;
 }
 
+/*
+ * RedisAuth authenticates: AUTH user password with an ACL user, AUTH
+ * password without.  Redis' refusal (WRONGPASS ...) never contains the
+ * password, and neither does *err.
+ */
+static bool
+RedisAuth(RedisNode *conn, const RedisOptions *opts, TimestampTz deadline, char **err)
+{
+	RedisCommand cmd;
+	RedisResult res;
+	bool		user = (opts->user && opts->user[0] != '\0');
+
+	if (opts->password == NULL || opts->password[0] == '\0')
+	{
+		if (user)
+			return RedisFail(conn, err,
+							 "featstore.redis_user \"%s\" is set but no password is: set featstore.redis_password or featstore.redis_password_file",
+							 opts->user);
+		return true;
+	}
+	if (user)
+		RedisCommandSet(&cmd, 3, "AUTH", (size_t) 4, opts->user, strlen(opts->user),
+						opts->password, strlen(opts->password));
+	else
+		RedisCommandSet(&cmd, 2, "AUTH", (size_t) 4,
+						opts->password, strlen(opts->password));
+	if (!RedisRunInner(conn, 1, &cmd, &res, deadline, err))
+		return false;
+	if (res.type != REDIS_REPLY_ERROR)
+		return true;
+	if (user)
+		return RedisFail(conn, err,
+						 "Redis refused user \"%s\" with its password (featstore.redis_user, featstore.redis_password): %s",
+						 opts->user, res.str);
+	return RedisFail(conn, err,
+					 "Redis refused the password (featstore.redis_password): %s",
+					 res.str);
+}
+
 /* RedisClose frees the connection; safe on NULL and on broken connections */
 void
 RedisClose(RedisConn *conn)
 {
 	if (conn == NULL)
 		return;
+	RedisNodeClose(conn->node);
+	RedisClusterClose(conn->cluster);
+	pfree(conn);
+}
+
+/* RedisNodeClose frees one server's connection; safe on NULL */
+void
+RedisNodeClose(RedisNode *conn)
+{
+	if (conn == NULL)
+		return;
 	if (conn->ctx)
 		redisFree(conn->ctx);
 	pfree(conn);
+}
+
+/* RedisNodeAlive says whether the connection can still be used */
+bool
+RedisNodeAlive(const RedisNode *conn)
+{
+	return conn != NULL && conn->ctx != NULL;
 }
 
 /*
@@ -181,7 +334,7 @@ RedisCommandSet(RedisCommand *cmd, int argc,...)
 
 /* RedisAppend queues commands in hiredis' output buffer, sending nothing */
 static bool
-RedisAppend(RedisConn *conn, int ncmds, RedisCommand *cmds, char **err)
+RedisAppend(RedisNode *conn, int ncmds, RedisCommand *cmds, char **err)
 {
 	redisContext *c = conn->ctx;
 
@@ -195,7 +348,7 @@ RedisAppend(RedisConn *conn, int ncmds, RedisCommand *cmds, char **err)
 
 /* RedisRunInner is RedisRun with an absolute deadline and no error trap */
 static bool
-RedisRunInner(RedisConn *conn, int ncmds, RedisCommand *cmds,
+RedisRunInner(RedisNode *conn, int ncmds, RedisCommand *cmds,
 			  RedisResult *results, TimestampTz deadline, char **err)
 {
 	return RedisAppend(conn, ncmds, cmds, err) &&
@@ -212,20 +365,15 @@ RedisRunInner(RedisConn *conn, int ncmds, RedisCommand *cmds,
 bool
 RedisSend(RedisConn *conn, int ncmds, RedisCommand *cmds, char **err)
 {
-	redisContext *c;
-	int			done = 0;
-
-	if (conn == NULL || conn->ctx == NULL)
+	if (conn != NULL && conn->cluster != NULL)
+		return RedisClusterSend(conn->cluster, ncmds, cmds, err);
+	if (conn == NULL || !RedisNodeAlive(conn->node))
 	{
 		*err = pstrdup("the Redis connection is closed");
 		return false;
 	}
-	c = conn->ctx;
-	if (!RedisAppend(conn, ncmds, cmds, err))
-		return false;
-	if (redisBufferWrite(c, &done) != REDIS_OK)
-		return RedisFail(conn, err, "could not send to Redis: %s", c->errstr);
-	return true;
+	return RedisNodeAppend(conn->node, ncmds, cmds, err) &&
+		RedisNodeWrite(conn->node, err);
 }
 
 /*
@@ -237,14 +385,63 @@ RedisReceive(RedisConn *conn, int nreplies, RedisResult *results, int timeout_ms
 			 char **err)
 {
 	TimestampTz deadline;
-	bool		ok;
 
-	if (conn == NULL || conn->ctx == NULL)
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	if (conn != NULL && conn->cluster != NULL)
+		return RedisClusterReceive(conn->cluster, nreplies, results, deadline, err);
+	if (conn == NULL || !RedisNodeAlive(conn->node))
 	{
 		*err = pstrdup("the Redis connection is closed");
 		return false;
 	}
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	return RedisNodeReceive(conn->node, nreplies, results, deadline, err);
+}
+
+/* RedisNodeAppend queues commands on one server, sending nothing */
+bool
+RedisNodeAppend(RedisNode *conn, int ncmds, RedisCommand *cmds, char **err)
+{
+	if (!RedisNodeAlive(conn))
+	{
+		*err = pstrdup("the Redis connection is closed");
+		return false;
+	}
+	return RedisAppend(conn, ncmds, cmds, err);
+}
+
+/* RedisNodeWrite writes what the socket takes now of what is queued */
+bool
+RedisNodeWrite(RedisNode *conn, char **err)
+{
+	int			done = 0;
+
+	if (!RedisNodeAlive(conn))
+	{
+		*err = pstrdup("the Redis connection is closed");
+		return false;
+	}
+	if (redisBufferWrite(conn->ctx, &done) != REDIS_OK)
+		return RedisFail(conn, err, "could not send to Redis: %s", conn->ctx->errstr);
+	return true;
+}
+
+/*
+ * RedisNodeReceive writes everything queued on one server and collects
+ * nreplies replies by the deadline.  An ERROR raised while waiting (query
+ * cancel) closes the hiredis context before it propagates, so nothing leaks
+ * and nothing is half-read later.
+ */
+bool
+RedisNodeReceive(RedisNode *conn, int nreplies, RedisResult *results,
+				 TimestampTz deadline, char **err)
+{
+	bool		ok;
+
+	if (!RedisNodeAlive(conn))
+	{
+		*err = pstrdup("the Redis connection is closed");
+		return false;
+	}
 	PG_TRY();
 	{
 		ok = RedisFinishInner(conn, nreplies, results, deadline, err);
@@ -264,7 +461,7 @@ RedisReceive(RedisConn *conn, int nreplies, RedisResult *results, int timeout_ms
 
 /* RedisFinishInner writes everything queued, then reads nreplies replies */
 static bool
-RedisFinishInner(RedisConn *conn, int nreplies, RedisResult *results,
+RedisFinishInner(RedisNode *conn, int nreplies, RedisResult *results,
 				 TimestampTz deadline, char **err)
 {
 	redisContext *c = conn->ctx;
@@ -306,7 +503,7 @@ RedisFinishInner(RedisConn *conn, int nreplies, RedisResult *results,
  * passes (returns 0), handling interrupts meanwhile.
  */
 static int
-RedisWait(RedisConn *conn, int events, TimestampTz deadline)
+RedisWait(RedisNode *conn, int events, TimestampTz deadline)
 {
 	for (;;)
 	{
@@ -335,7 +532,7 @@ RedisWait(RedisConn *conn, int events, TimestampTz deadline)
 
 /* RedisFail closes the hiredis context and formats *err; returns false */
 static bool
-RedisFail(RedisConn *conn, char **err, const char *fmt,...)
+RedisFail(RedisNode *conn, char **err, const char *fmt,...)
 {
 	StringInfoData buf;
 

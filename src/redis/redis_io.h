@@ -1,11 +1,21 @@
 /*
  * redis_io.h
- *		Non-blocking hiredis with a deadline on every step (redis_io.c).
+ *		Non-blocking hiredis with a deadline on every step (redis_io.c), to a
+ *		standalone Redis or a Redis Cluster (redis_cluster.c): callers see
+ *		one connection either way.
  */
 #ifndef FEATSTORE_REDIS_IO_H
 #define FEATSTORE_REDIS_IO_H
 
 #include "postgres.h"
+
+/* How RedisOpen treats the server (featstore.redis_cluster) */
+typedef enum RedisClusterMode
+{
+	REDIS_CLUSTER_OFF,			/* a standalone Redis */
+	REDIS_CLUSTER_ON,			/* a Redis Cluster, seeded by host/port and seeds */
+	REDIS_CLUSTER_AUTO			/* asks the server (INFO cluster) */
+} RedisClusterMode;
 
 /* Connection settings for Redis */
 typedef struct RedisOptions
@@ -13,9 +23,12 @@ typedef struct RedisOptions
 	const char *host;
 	int			port;
 	const char *unix_socket;
+	const char *user;			/* ACL user for AUTH, or empty */
 	const char *password;
 	int			db;
 	int			timeout_ms;
+	RedisClusterMode cluster;
+	const char *seeds;			/* more cluster seeds: "host:port[,host:port...]" */
 } RedisOptions;
 
 /*
@@ -53,5 +66,11 @@ extern bool RedisSend(RedisConn *conn, int ncmds, RedisCommand *cmds, char **err
 extern bool RedisReceive(RedisConn *conn, int nreplies, RedisResult *results,
 						 int timeout_ms, char **err);
 extern void RedisCommandSet(RedisCommand *cmd, int argc, ...);
+extern bool RedisIsCluster(const RedisConn *conn);
+
+/* redis_slot.c */
+#define REDIS_CLUSTER_SLOTS 16384
+extern int	RedisKeySlot(const char *key, size_t len);
+extern bool RedisParseNodeList(const char *list, char **bad);
 
 #endif							/* FEATSTORE_REDIS_IO_H */
