@@ -20,6 +20,9 @@ PACKAGES=(
 	prometheus-postgres-exporter chromium
 	# python/ (docs/serving.md, test/t/093_python_serve.pl): featstore-serve is a FastAPI app run by uvicorn
 	python3-fastapi python3-uvicorn
+	# featstore-serve asks uvicorn for the C HTTP parser and event loop: p99 latency
+	# (docs/performance.md "featstore-serve"); it falls back to h11 and asyncio without them
+	python3-httptools python3-uvloop
 	# test/t/099_redis_acl_tls.pl, docs/online-store.md "TLS": hiredis 0.14 has no TLS, so the
 	# worker reaches a TLS Redis through a client-side stunnel tunnel (openssl makes the test's CA)
 	stunnel4 openssl
