@@ -119,7 +119,7 @@ my $h = IPC::Run::start([ '/usr/bin/python3', '-c', $probe, $dsn, "redis+cluster
 	'<', \my $in, '>', \my $hout, '2>', \my $herr,
 	init => sub { $ENV{PYTHONPATH} = install_client(); $ENV{PYTHONSAFEPATH} = 1 },
 	IPC::Run::timeout(120));
-$h->pump until $hout =~ /^cluster/m;
+$h->pump until $hout =~ /^cluster .*\n/m;    # the whole line
 like($hout, qr/^cluster True \{'bank': \['b2'\], 'card_id': \[2\], 'dev_id': \['00000000-0000-0000-0000-000000001eef'\], 'total': \[[0-9.]+\], 'total__status': \['found'\], 'r': \[[0-9.]+\], 'r__status': \['found'\], 'blocked': \[False\], 'blocked__status': \['found'\], 'score': \[0\.5\], 'score__status': \['found'\]\}$/m,
 	'a service read from the cluster') or diag($herr);
 stop_cluster_node($_) for @ports;
