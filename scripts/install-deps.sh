@@ -23,6 +23,9 @@ PACKAGES=(
 	stunnel4 openssl
 	# python/ (docs/serving.md, test/t/093_python_serve.pl): featstore-serve is a FastAPI app run by uvicorn
 	python3-fastapi python3-uvicorn
+	# featstore-serve asks uvicorn for the C HTTP parser and event loop: p99 latency
+	# (docs/performance.md "featstore-serve"); it falls back to h11 and asyncio without them
+	python3-httptools python3-uvloop
 	# python/ is installed with pip from the checkout, offline (test/perl/FeatstorePython.pm,
 	# demo step 8): pip, and the setuptools backend with wheel that builds it
 	python3-pip python3-setuptools python3-wheel

@@ -14,7 +14,9 @@ or FEATSTORE_SERVE_ALLOW_ROOT=1.
 import argparse
 import datetime
 import decimal
+import importlib.util
 import json
+import logging
 import math
 import os
 import sys
@@ -277,6 +279,34 @@ def _drop_root():
                          "to a user to switch to (or FEATSTORE_SERVE_ALLOW_ROOT=1)")
 
 
+log = logging.getLogger("featstore.serve")
+
+
+def server_impls(available=None, http="auto", loop="auto"):
+    """The HTTP parser and event loop uvicorn is asked for.  auto: httptools
+    and uvloop (the C ones, faster) when they are importable, else uvicorn's
+    pure-Python h11 and asyncio's own loop; an explicit choice
+    (FEATSTORE_SERVE_HTTP, FEATSTORE_SERVE_LOOP) must be importable.
+    available(name) says whether a module is importable (a stand-in in the
+    unit tests)."""
+    if available is None:
+        available = lambda name: importlib.util.find_spec(name) is not None
+    choices = (("FEATSTORE_SERVE_HTTP", http, ("httptools", "h11")),
+               ("FEATSTORE_SERVE_LOOP", loop, ("uvloop", "asyncio")))
+    out = []
+    for var, want, (fast, plain) in choices:
+        if want == "auto":
+            want = fast if available(fast) else plain
+        elif want not in (fast, plain):
+            raise SystemExit("featstore-serve: %s must be auto, %s or %s, not %r"
+                             % (var, fast, plain, want))
+        elif not available(want):
+            raise SystemExit("featstore-serve: %s=%s but the module %s is not installed"
+                             % (var, want, want))
+        out.append(want)
+    return tuple(out)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="featstore-serve",
                                  description="Serve featstore's online features over HTTP.")
@@ -287,18 +317,25 @@ def main(argv=None):
     args = ap.parse_args(argv)
     _drop_root()
     import uvicorn
+    logging.basicConfig(format="featstore-serve: %(message)s")
+    log.setLevel(args.log_level.upper())
     access = _env("FEATSTORE_SERVE_ACCESS_LOG", "0") == "1"
+    http, loop = server_impls(http=_env("FEATSTORE_SERVE_HTTP", "auto"),
+                              loop=_env("FEATSTORE_SERVE_LOOP", "auto"))
+    log.info("uvicorn %s with http=%s, loop=%s", uvicorn.__version__, http, loop)
+    if http != "httptools" or loop != "uvloop":
+        log.info("install httptools and uvloop (Debian: python3-httptools python3-uvloop) "
+                 "for lower latency")
+    opts = dict(host=args.host, port=args.port, log_level=args.log_level, access_log=access,
+                http=http, loop=loop)
     if args.workers > 1:
-        uvicorn.run("featstore.serve:app_from_env", factory=True, host=args.host,
-                    port=args.port, workers=args.workers, log_level=args.log_level,
-                    access_log=access)
+        uvicorn.run("featstore.serve:app_from_env", factory=True, workers=args.workers, **opts)
     else:
         # the registry is read before the port opens: a bad DSN fails at once
         app = app_from_env()
         print("featstore-serve: listening on http://%s:%d" % (args.host, args.port),
               file=sys.stderr, flush=True)
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
-                    access_log=access)
+        uvicorn.run(app, **opts)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import pandas as pd
 
 from featstore import copyin, keys
 from featstore.registry import UnknownFeatureError, split_identifier
-from featstore.serve import BadRequest, Metrics, parse_request
+from featstore.serve import BadRequest, Metrics, parse_request, server_impls
 
 
 class KeyLayout(unittest.TestCase):
@@ -154,6 +154,16 @@ class Server(unittest.TestCase):
         self.assertIn('featstore_serve_request_duration_seconds_bucket{path="/health",le="0.0005"} 1\n', text)
         self.assertIn('featstore_serve_request_duration_seconds_bucket{path="/health",le="0.005"} 2\n', text)
         self.assertIn('featstore_serve_request_duration_seconds_count{path="/health"} 2\n', text)
+
+    def test_server_impls(self):
+        self.assertEqual(server_impls(lambda n: True), ("httptools", "uvloop"))
+        self.assertEqual(server_impls(lambda n: False), ("h11", "asyncio"))
+        self.assertEqual(server_impls(lambda n: n == "uvloop"), ("h11", "uvloop"))
+        self.assertEqual(server_impls(lambda n: True, http="h11", loop="asyncio"), ("h11", "asyncio"))
+        with self.assertRaisesRegex(SystemExit, "FEATSTORE_SERVE_LOOP=uvloop but the module uvloop"):
+            server_impls(lambda n: n != "uvloop", loop="uvloop")
+        with self.assertRaisesRegex(SystemExit, "FEATSTORE_SERVE_HTTP must be auto, httptools or h11"):
+            server_impls(lambda n: True, http="gevent")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,12 @@ msgpack decoded here, expires_at compared with the clock; and, for the
 status, featstore.online_features() in PostgreSQL.  Prints one line per
 difference and "checked=N found=F missing=M invalid=I diffs=D".
 
-  usage: client_online_check.py DSN REDIS_URL ORACLE_REDIS_URL NAMESPACE
+  usage: client_online_check.py DSN REDIS_URL ORACLE NAMESPACE
+
+ORACLE is a redis:// URL, or cluster:HOST:PORT for a Redis Cluster.
+
+NAMESPACE is what the test expects featstore.online_namespace() to be (the
+test reads it from PostgreSQL, or sets it); the prefix is read here.
 """
 import datetime
 import json
@@ -25,6 +30,7 @@ import redis
 import featstore
 
 DSN, URL, ORACLE_URL, NS = sys.argv[1:5]
+PREFIX = None       # featstore.redis_key_prefix, read in main()
 TEXTS = ["b:1", "b2", "", "x{y}%", "a,b", 'q"uote', "line\nbreak", "\\N", "x", "unknown"]
 # group -> (entity, key columns, features and their types)
 GROUPS = {
@@ -43,9 +49,20 @@ def esc(s):
 
 def oracle_key(group, row):
     entity, keys, _ = GROUPS[group]
-    head = "fs:" + (esc(NS) + ":" if NS else "")
+    head = PREFIX + ":" + (esc(NS) + ":" if NS else "")
     return "%s{%s}:%s" % (head, ":".join([esc(entity)] + [esc(str(row[k])) for k in keys]),
                           esc(group))
+
+
+def oracle_client(url):
+    """A plain redis-py client for a standalone Redis; for "cluster:HOST:PORT"
+    redis-py's RedisCluster seeded by that node (GET follows the slot map
+    and MOVED), used here for single-key GETs only."""
+    if url.startswith("cluster:"):
+        from redis.cluster import RedisCluster, ClusterNode
+        host, port = url[len("cluster:"):].rsplit(":", 1)
+        return RedisCluster(startup_nodes=[ClusterNode(host, int(port))])
+    return redis.Redis.from_url(url)
 
 
 def expect(value, typ):
@@ -73,8 +90,13 @@ def same(a, b, typ):
 
 
 def main():
+    global PREFIX
     conn = psycopg2.connect(DSN)
-    oracle = redis.Redis.from_url(ORACLE_URL)
+    with conn.cursor() as cur:
+        cur.execute("SELECT current_setting('featstore.redis_key_prefix')")
+        PREFIX = cur.fetchone()[0]
+    conn.rollback()
+    oracle = oracle_client(ORACLE_URL)
     store = featstore.FeatureStore(DSN, redis_url=URL,
                                    cluster=os.environ.get("FEATSTORE_TEST_CLUSTER") == "1")
     rows = [{"bank": b, "card_id": c, "dev_id": "00000000-0000-0000-0000-%012x" % (d * 7919)}
@@ -113,7 +135,7 @@ def main():
                         print("diff row=%r %s.%s: client %r %r %r, oracle %r %r %r"
                               % (row, group, f, got_st, got, ets, st, want, want_ets))
         # featstore.online_features() agrees on the status of the first request's groups
-        if "features" in request and not NS:
+        if "features" in request:
             with conn.cursor() as cur:
                 for r, row in enumerate(rows):
                     for group, (entity, keys, feats) in GROUPS.items():

@@ -7,8 +7,9 @@
 # ones redis-cli lists.  found / missing (no key, past the TTL) / invalid
 # (a key that is not a featstore value); one MGET per call (Redis'
 # commandstats); errors for unknown names and bad rows; the registry
-# re-read when a name is new; the namespace contract (a stand-in
-# featstore.online_namespace() until perdb13's lands); the caller's rights.
+# re-read when a name is new; the namespace contract (the database's name
+# by default, and an odd one set by set_online_namespace(), under which the
+# worker rewrites the keys); the caller's rights.
 use strict;
 use warnings;
 use lib 'test/perl';
@@ -53,31 +54,56 @@ $node->safe_psql('postgres', q{
 });
 wait_caught_up($node);
 
-# the worker's keys, as redis-cli lists them, are the documented layout
-my $expected = $node->safe_psql('postgres', q{
-	WITH k(g, e, parts) AS (
+# the worker's keys, as redis-cli lists them, are the documented layout:
+# <prefix>:<namespace>:{<entity>:<keys>}:<group>, the namespace being the
+# database's name unless set_online_namespace() changed it
+is($node->safe_psql('postgres', 'SELECT featstore.online_namespace()'), 'postgres',
+	'the namespace is the database\'s name');
+my $keys_sql = q{
+	WITH h(head) AS (
+		SELECT current_setting('featstore.redis_key_prefix') || ':'
+		       || CASE WHEN featstore.online_namespace() = '' THEN ''
+		               ELSE replace(replace(replace(replace(featstore.online_namespace(), '%', '%25'),
+		                      ':', '%3A'), '{', '%7B'), '}', '%7D') || ':' END),
+	k(g, e, parts) AS (
 		SELECT DISTINCT 'spend', 'card', ARRAY[bank, card_id::text] FROM spend
 		 WHERE event_timestamp >= now() - interval '1 day'
 		UNION SELECT DISTINCT 'flags', 'card', ARRAY[bank, card_id::text] FROM flags
 		 WHERE event_timestamp >= now() - interval '1 hour'
 		UNION SELECT 'devg', 'dev', ARRAY[dev_id::text] FROM devg
 		UNION SELECT 'prof', 'card', ARRAY[bank, card_id::text] FROM prof)
-	SELECT 'fs:{' || e || ':' || (SELECT string_agg(replace(replace(replace(replace(p, '%', '%25'),
+	SELECT h.head || '{' || e || ':' || (SELECT string_agg(replace(replace(replace(replace(p, '%', '%25'),
 	         ':', '%3A'), '{', '%7B'), '}', '%7D'), ':') FROM unnest(parts) p) || '}:' || g
-	  FROM k WHERE NOT array_to_string(parts, '') LIKE E'%\n%'});
-# keys with a newline in a part are left out of this listing (redis-cli prints them on two lines)
-my @scan = sort grep { /^fs:\{.*\}:\w+$/ } split /\n/, redis_cmd($rport, undef, '--scan', '--pattern', 'fs:*');
-my @exp = sort split /\n/, $expected;
+	  FROM h, k WHERE NOT array_to_string(parts, '') LIKE E'%\n%'};
+# scan_keys(head) lists the keys under head (keys with a newline in a part
+# are left out: redis-cli prints them on two lines), sorted
+sub scan_keys
+{
+	my ($head) = @_;
+	return sort grep { /^\Q$head\E\{.*\}:\w+$/ }
+	  split /\n/, redis_cmd($rport, undef, '--scan', '--pattern', "$head*");
+}
+# key_count(pattern) counts the keys matching a glob pattern, newlines and all
+sub key_count
+{
+	return redis_cmd($rport, undef, 'EVAL', "return #redis.call('KEYS', ARGV[1])", '0', $_[0]);
+}
+my @scan = scan_keys('fs:postgres:');
+my @exp = sort split /\n/, $node->safe_psql('postgres', $keys_sql);
 is_deeply(\@scan, \@exp, 'the keys in Redis are those of the documented layout (' . scalar(@exp) . ' keys)');
-ok(grep({ $_ eq 'fs:{card:x%7By%7D%25:0}:spend' } @scan) && grep({ $_ eq 'fs:{card:b%3A1:2}:flags' } @scan)
-	&& grep({ $_ eq 'fs:{card::1}:spend' } @scan), 'escaped and empty key parts, as documented');
+ok(grep({ $_ eq 'fs:postgres:{card:x%7By%7D%25:0}:spend' } @scan)
+	&& grep({ $_ eq 'fs:postgres:{card:b%3A1:2}:flags' } @scan)
+	&& grep({ $_ eq 'fs:postgres:{card::1}:spend' } @scan), 'escaped and empty key parts, as documented');
+my $total = key_count('*');
+ok($total > @exp && $total == key_count('fs:postgres:*'),
+	"no key outside the namespace ($total keys, those with a newline in a part included)");
 
 # a value that is not featstore's
-redis_cmd($rport, undef, 'SET', 'fs:{card:x:0}:spend', 'hello');
+redis_cmd($rport, undef, 'SET', 'fs:postgres:{card:x:0}:spend', 'hello');
 
 my $dsn = 'host=' . $node->host . ' port=' . $node->port . ' dbname=postgres';
 my $url = "redis://127.0.0.1:$rport/0";
-my ($rc, $out, $err) = run_python(args => [ 'test/python/client_online_check.py', $dsn, $url, $url, '' ]);
+my ($rc, $out, $err) = run_python(args => [ 'test/python/client_online_check.py', $dsn, $url, $url, 'postgres' ]);
 is($rc, 0, 'the online check runs') or diag($err);
 my ($checked, $found, $missing, $invalid, $diffs) =
   $out =~ /^checked=(\d+) found=(\d+) missing=(\d+) invalid=(\d+) diffs=(\d+)$/m;
@@ -161,29 +187,31 @@ $h->finish;
 like($hout, qr/^late \{'bank': \['b2'\], 'card_id': \[5\], 'v': \[42\], 'v__status': \['found'\]\}$/m,
 	'a new group is found after the registry is read again') or diag($herr);
 
-# the namespace contract: keys under featstore.online_namespace() (a stand-in
-# here; perdb13 provides the real function and the worker's writes)
+# the namespace contract with an odd namespace: set_online_namespace()
+# moves the keys (the worker rewrites every online group under it and
+# purges the old ones), and the client follows on its next registry read
+$node->safe_psql('postgres', 'DELETE FROM late');
+wait_caught_up($node, 'the late group emptied');
 my $nsraw = 'ns:{1}%';
 my $nsesc = 'ns%3A%7B1%7D%25';
-for my $k (split /\n/, redis_cmd($rport, undef, '--scan', '--pattern', 'fs:{*'))
-{
-	next if $k =~ /\n/ || $k eq 'fs:{card:x:0}:spend';
-	(my $nk = $k) =~ s/^fs:/fs:$nsesc:/;
-	redis_cmd($rport, undef, 'COPY', $k, $nk);
-}
+is($node->safe_psql('postgres', "SELECT featstore.set_online_namespace('$nsraw')"), '5',
+	'set_online_namespace moves the five online groups');
+wait_caught_up($node, 'the move');
+@scan = scan_keys("fs:$nsesc:");
+@exp = sort split /\n/, $node->safe_psql('postgres', $keys_sql);
+ok(@exp == @scan && $exp[0] =~ /^fs:\Q$nsesc\E:\{/, "the oracle's keys are under fs:$nsesc:");
+is_deeply(\@scan, \@exp, 'redis-cli: the keys are under the escaped namespace (' . scalar(@exp) . ' keys)');
+is(key_count('fs:postgres:*') . ' ' . key_count('*'), '0 ' . key_count("fs:$nsesc:*"),
+	'redis-cli: the old namespace\'s keys are gone, every key is under the new one');
+is(key_count("fs:$nsesc:*"), $total, 'as many keys as before the move');
 redis_cmd($rport, undef, 'SET', "fs:$nsesc:{card:x:0}:spend", 'hello');
-$node->safe_psql('postgres', qq{
-	CREATE FUNCTION featstore.online_namespace() RETURNS text LANGUAGE sql STABLE
-	SET search_path = pg_catalog, pg_temp AS \$\$ SELECT '$nsraw'::text \$\$;
-	DELETE FROM late;});
-wait_caught_up($node);
 ($rc, $out, $err) = run_python(args => [ 'test/python/client_online_check.py', $dsn, $url, $url, $nsraw ]);
 ($checked, $found, $missing, $invalid, $diffs) =
   $out =~ /^checked=(\d+) found=(\d+) missing=(\d+) invalid=(\d+) diffs=(\d+)$/m;
 diag("$out\n$err") if ($diffs // 1) != 0;
-is($diffs, 0, "with a namespace, the client reads fs:$nsesc:{...}:group ($found found, $missing missing)");
-ok(($found // 0) > 100, 'and finds the values there');
-$node->safe_psql('postgres', 'DROP FUNCTION featstore.online_namespace()');
+is($diffs, 0, "with a namespace, the client reads fs:$nsesc:{...}:group ($found found, $missing missing, "
+	  . "$invalid invalid)");
+ok(($found // 0) > 100 && ($invalid // 0) >= 9, 'and finds the values there');
 
 # the caller's rights
 $node->safe_psql('postgres', q{
@@ -227,7 +255,7 @@ like($out, qr/^prof\.country \{'bank': \['b2'\], 'card_id': \[0\], 'country': \[
 	'and a column it may read is served');
 
 # the value planted above, rewritten by featstore
-redis_cmd($rport, undef, 'DEL', 'fs:{card:x:0}:spend');
+redis_cmd($rport, undef, 'DEL', "fs:$nsesc:{card:x:0}:spend");
 $node->safe_psql('postgres', q{SELECT featstore.materialize('spend')});
 wait_caught_up($node, 'spend materialized again');
 verify_zero($node, $_) for qw(spend devg prof);

@@ -1,20 +1,22 @@
-# The Python client against a real Redis Cluster of 3 masters on loopback
-# ports (redis-server --cluster-enabled yes, redis-cli --cluster create).
-# featstore's worker cannot write to a cluster yet (cluster13 builds that),
-# so the worker fills a standalone Redis and the test copies every key to
-# the cluster byte for byte with its PXAT expiry (GET + PEXPIRETIME, then SET
-# ... PXAT).  The client, with a redis+cluster:// URL and with cluster=True,
-# must then read through redis-py's RedisCluster exactly what an
-# independent read of the standalone gives (test/python/client_online_check.py):
-# 0 differences.  The keys spread over the three masters, an entity's groups
-# share one slot (the hash tag), and a cluster that is down is
-# RedisUnavailableError.
+# The Python client against a real Redis Cluster (test/perl/FeatstoreCluster.pm:
+# 3 masters and 3 replicas on loopback ports) that featstore's own worker
+# fills: a PostgreSQL with featstore.redis_cluster = on, seeded by one node
+# and featstore.redis_cluster_nodes.  After the worker's writes and
+# materialize() of every group, verify_online finds no difference.  The
+# client, with a redis+cluster:// URL and with cluster=True, must then read
+# exactly what an independent read gives (test/python/client_online_check.py:
+# its own keys from the prefix and featstore.online_namespace(), raw GETs one
+# key at a time through redis-py's RedisCluster, msgpack decoded there) and
+# what featstore.online_features() says: 0 differences.  A few values are
+# also read with redis-cli -c.  The keys spread over the three masters, an
+# entity's groups share one slot (the hash tag), and a cluster that is down
+# is RedisUnavailableError.
 use strict;
 use warnings;
 use lib 'test/perl';
 use FeatstoreOnline;
+use FeatstoreCluster;
 use FeatstorePython;
-use IO::Socket::INET;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -22,55 +24,14 @@ use Test::More;
 plan skip_all => '/usr/bin/python3 with psycopg2, redis, msgpack, pandas is needed'
   unless python_ok();
 
-# cluster_port() is a free port whose cluster bus port (+10000) is free too
-sub cluster_port
-{
-	for (1 .. 50)
-	{
-		my $p = PostgreSQL::Test::Cluster::get_free_port();
-		next if $p + 10000 > 65535;
-		my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $p + 10000,
-			Proto => 'tcp', ReuseAddr => 1);
-		next unless $s;
-		close $s;
-		return $p;
-	}
-	die 'no free port pair for a cluster node';
-}
+my @ports = start_cluster();
+my @masters = cluster_masters($ports[0]);
+is(scalar @masters, 3, 'a cluster of three masters (and three replicas) is up');
 
-my @ports = map { cluster_port() } 1 .. 3;
-my @pids;
-for my $p (@ports)
-{
-	my $dir = "$PostgreSQL::Test::Utils::tmp_check/cluster_$p";
-	mkdir $dir;
-	system('redis-server', '--bind', '127.0.0.1', '--port', $p, '--cluster-enabled', 'yes',
-		'--cluster-config-file', "$dir/nodes.conf", '--save', '', '--appendonly', 'no',
-		'--daemonize', 'yes', '--dir', $dir, '--pidfile', "$dir/redis.pid",
-		'--logfile', "$dir/redis.log") == 0 or die "cannot start cluster node $p";
-}
-END
-{
-	for my $p (@ports)
-	{
-		my $f = "$PostgreSQL::Test::Utils::tmp_check/cluster_$p/redis.pid";
-		next unless open my $fh, '<', $f;
-		my $pid = <$fh>;
-		chomp $pid;
-		kill 'KILL', $pid if $pid;
-	}
-}
-poll_until(sub { (redis_cmd($_, undef, 'PING') // '') eq 'PONG' or return 0 for @ports; 1 }, 10)
-  or die 'cluster nodes did not answer';
-my ($cout, $cerr) = ('', '');
-IPC::Run::run([ 'redis-cli', '--cluster', 'create', (map { "127.0.0.1:$_" } @ports),
-	'--cluster-replicas', '0', '--cluster-yes' ], '>', \$cout, '2>', \$cerr, IPC::Run::timeout(60))
-  or die "cluster create: $cout $cerr";
-ok(poll_until(sub { redis_cmd($_, undef, 'CLUSTER', 'INFO') =~ /cluster_state:ok/ or return 0 for @ports; 1 }, 30),
-	'a 3-master cluster is up');
-
-my $rport = start_redis();
-my $node = online_node('pycluster', $rport);
+my $node = online_node('pycluster', $ports[3], qq{
+featstore.redis_cluster = on
+featstore.redis_cluster_nodes = '127.0.0.1:$ports[1]'
+});
 $node->safe_psql('postgres', q{
 	SELECT * FROM featstore.exec($$
 		CREATE ENTITY card (bank text, card_id bigint);
@@ -95,48 +56,49 @@ $node->safe_psql('postgres', q{
 	INSERT INTO flags SELECT s, 2, now() - interval '50 minutes', now(), false FROM texts;
 	INSERT INTO devg VALUES (('00000000-0000-0000-0000-' || lpad(to_hex(7919), 12, '0'))::uuid, now(), now(), 0.5);
 });
-wait_caught_up($node);
-redis_cmd($rport, undef, 'SET', 'fs:{card:x:0}:spend', 'hello');    # invalid in both
+wait_caught_up($node, 'the worker wrote to the cluster');
+for my $g (qw(spend flags devg))
+{
+	$node->safe_psql('postgres', "SELECT featstore.materialize('$g')");
+}
+wait_caught_up($node, 'materialize() of every group');
+verify_zero($node, $_, "verify_online('$_') against the cluster: no difference") for qw(spend flags devg);
 
-my $copy = q{
-import sys, redis
-from redis.cluster import RedisCluster, ClusterNode
-src = redis.Redis(port=int(sys.argv[1]))
-dst = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", int(sys.argv[2]))])
-n = same = ttl = 0
-for k in src.scan_iter(match=b"fs:*", count=1000):
-    v, pxat = src.get(k), src.execute_command("PEXPIRETIME", k)
-    if pxat > 0:
-        dst.set(k, v, pxat=pxat)
-        ttl += 1
-    else:
-        dst.set(k, v)
-    n += 1
-    same += dst.get(k) == v and dst.execute_command("PEXPIRETIME", k) == pxat
-print("copied", n, "identical", same, "with_expiry", ttl)
-};
-my ($rc, $out, $err) = run_python(args => [ '-c', $copy, $rport, $ports[0] ]);
-my ($n, $same, $ttl) = $out =~ /^copied (\d+) identical (\d+) with_expiry (\d+)$/m;
-ok(defined $n && $n > 30 && $same == $n && $ttl > 0,
-	"the standalone's keys copied to the cluster byte for byte with their expiry ($n keys, $ttl with PXAT)")
-  or diag("$out $err");
-my @sizes = map { redis_cmd($_, undef, 'DBSIZE') } @ports;
+my $ns = $node->safe_psql('postgres', 'SELECT featstore.online_namespace()');
+is($ns, 'postgres', "the namespace is the database's name");
+is(fs_key($node, 'card', [ 'x{y}%', 0 ], 'spend'), 'fs:postgres:{card:x%7By%7D%25:0}:spend',
+	'the documented key, escaped');
+# redis-cli -c (it follows MOVED) reads what the worker wrote
+like(cluster_features($ports[2], fs_key($node, 'dev', [ '00000000-0000-0000-0000-000000001eef' ], 'devg')),
+	qr/^\d+ \{"score": 0\.5\}$/, 'redis-cli -c: the dev key holds its value');
+like(cluster_features($ports[0], fs_key($node, 'card', [ 'b2', 2 ], 'flags')),
+	qr/^\d+ \{"blocked": false\}$/, 'redis-cli -c: a flags key holds its value');
+is(cluster_features($ports[0], fs_key($node, 'card', [ 'b2', 1 ], 'flags')), 'nil',
+	'redis-cli -c: a value past its TTL is not there');
+my @sizes = map { cluster_cli($_, 'DBSIZE') } @masters;
 ok(!grep({ $_ == 0 } @sizes), 'the keys spread over the three masters (' . join(', ', @sizes) . ')');
-is(redis_cmd($ports[0], undef, 'CLUSTER', 'KEYSLOT', 'fs:{card:b2:2}:spend'),
-	redis_cmd($ports[0], undef, 'CLUSTER', 'KEYSLOT', 'fs:{card:b2:2}:flags'),
+is(cluster_cli($ports[0], 'CLUSTER', 'KEYSLOT', fs_key($node, 'card', [ 'b2', 2 ], 'spend')),
+	cluster_cli($ports[0], 'CLUSTER', 'KEYSLOT', fs_key($node, 'card', [ 'b2', 2 ], 'flags')),
 	"an entity's groups share one slot");
 
+# a value that is not featstore's
+my ($sout, $serr) = ('', '');
+IPC::Run::run([ 'redis-cli', '-c', '-h', '127.0.0.1', '-p', $ports[0], 'SET',
+	fs_key($node, 'card', [ 'x', 0 ], 'spend'), 'hello' ], '>', \$sout, '2>', \$serr);
+is($sout, "OK\n", 'redis-cli -c: a value that is not featstore\'s planted');
+
 my $dsn = 'host=' . $node->host . ' port=' . $node->port . ' dbname=postgres';
-my $std = "redis://127.0.0.1:$rport/0";
+my $oracle = "cluster:127.0.0.1:$ports[2]";
+my ($rc, $out, $err);
 for my $url ("redis+cluster://127.0.0.1:$ports[1],127.0.0.1:$ports[2]", "redis://127.0.0.1:$ports[0]?cluster")
 {
 	my @env = $url =~ /\?cluster$/ ? (env => { FEATSTORE_TEST_CLUSTER => 1 }) : ();
 	(my $u = $url) =~ s/\?cluster$//;
-	($rc, $out, $err) = run_python(args => [ 'test/python/client_online_check.py', $dsn, $u, $std, '' ], @env);
+	($rc, $out, $err) = run_python(args => [ 'test/python/client_online_check.py', $dsn, $u, $oracle, $ns ], @env);
 	my ($checked, $found, $missing, $invalid, $diffs) =
 	  $out =~ /^checked=(\d+) found=(\d+) missing=(\d+) invalid=(\d+) diffs=(\d+)$/m;
 	diag("$out\n$err") if ($diffs // 1) != 0;
-	is($diffs, 0, "through the cluster ($url): the client equals the standalone read "
+	is($diffs, 0, "through the cluster ($url): the client equals the independent read and online_features "
 		  . "($checked values: $found found, $missing missing, $invalid invalid)");
 	ok(($found // 0) > 100 && ($missing // 0) > 100 && ($invalid // 0) >= 9, 'every status is exercised');
 }
@@ -157,22 +119,14 @@ my $h = IPC::Run::start([ '/usr/bin/python3', '-c', $probe, $dsn, "redis+cluster
 	'<', \my $in, '>', \my $hout, '2>', \my $herr,
 	init => sub { $ENV{PYTHONPATH} = install_client(); $ENV{PYTHONSAFEPATH} = 1 },
 	IPC::Run::timeout(120));
-$h->pump until $hout =~ /^cluster/m;
+$h->pump until $hout =~ /^cluster .*\n/m;    # the whole line
 like($hout, qr/^cluster True \{'bank': \['b2'\], 'card_id': \[2\], 'dev_id': \['00000000-0000-0000-0000-000000001eef'\], 'total': \[[0-9.]+\], 'total__status': \['found'\], 'r': \[[0-9.]+\], 'r__status': \['found'\], 'blocked': \[False\], 'blocked__status': \['found'\], 'score': \[0\.5\], 'score__status': \['found'\]\}$/m,
 	'a service read from the cluster') or diag($herr);
-for my $p (@ports)
-{
-	my $f = "$PostgreSQL::Test::Utils::tmp_check/cluster_$p/redis.pid";
-	open my $fh, '<', $f or next;
-	my $pid = <$fh>;
-	chomp $pid;
-	kill 'KILL', $pid;
-}
+stop_cluster_node($_) for @ports;
 $in = "go\n";
 $h->finish;
 like($hout, qr/^down RedisUnavailableError redis is unavailable/m, 'a cluster that is down: RedisUnavailableError')
   or diag($herr);
 
 $node->stop;
-stop_redis($rport);
 done_testing();

@@ -222,6 +222,7 @@ my $server2 = IPC::Run::start([ "$lib/bin/featstore-serve" ], '>', \my $s2out, '
 		$ENV{FEATSTORE_DSN} = "$dsn user=svc";
 		$ENV{FEATSTORE_REDIS_URL} = "redis://127.0.0.1:$rport/0";
 		$ENV{FEATSTORE_SERVE_PORT} = $port2;
+		$ENV{FEATSTORE_SERVE_LOG_LEVEL} = 'info';
 	});
 ok(poll_until(sub { ($http->get("http://127.0.0.1:$port2/health")->{status} // 0) == 200 }, 30),
 	'a second server, as a role that may read spend only') or diag($s2err);
@@ -232,6 +233,9 @@ like($r2->{content}, qr/permission denied for feature group \\"flags\\"/, '  nam
 $r2 = $http->post("http://127.0.0.1:$port2/get-online-features",
 	{ content => encode_json({ features => ['spend.total'], entities => [ $ents[0] ] }) });
 is($r2->{status}, 200, 'what it may read: 200');
+ok(poll_until(sub { $server2->pump_nb; $s2err =~ /^featstore-serve: uvicorn [0-9.]+ with http=httptools, loop=uvloop$/m }, 10),
+	'at info level it logs that uvicorn runs with httptools and uvloop (installed by install-deps.sh)')
+  or diag($s2err);
 $server2->kill_kill;
 
 # root: refused unless told, or switched to FEATSTORE_SERVE_USER
