@@ -76,3 +76,19 @@ SELECT database, state, worker_pid IS NOT NULL AS has_worker, monitor_pid IS NOT
 SELECT command FROM featstore.exec($$ DROP FEATURE GROUP ns_g; DROP ENTITY ns_user; $$);
 DROP ROLE ns_editor;
 DROP FUNCTION fs_test_wait_ns();
+
+-- wait_for_online(): a change this transaction queued cannot be written
+-- before it commits, so the wait times out (false); TAP 050 (the README's
+-- tour) shows the true case with a running worker
+BEGIN;
+SELECT command FROM featstore.exec($$
+	CREATE ENTITY wait_user (user_id bigint);
+	CREATE FEATURE GROUP wait_g ENTITY wait_user FEATURES (x integer) ONLINE;
+$$);
+INSERT INTO wait_g (user_id, event_timestamp, x) VALUES (1, now(), 1);
+SELECT featstore.wait_for_online(interval '0') AS caught_up;
+SELECT featstore.wait_for_online(interval '50 milliseconds') AS caught_up;
+ROLLBACK;
+SELECT featstore.wait_for_online(interval '-1 second');
+SELECT featstore.wait_for_online(NULL);
+SELECT featstore.wait_for_online(interval '2 hours');

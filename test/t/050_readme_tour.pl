@@ -65,7 +65,7 @@ for my $line (split /\n/, $tour)
 		$expected, "tour: $query returns $expected");
 	$checks++;
 }
-is($checks, 6, 'the tour states what online_features, verify_online and the window features return');
+is($checks, 8, 'the tour states what wait_for_online, online_features, verify_online and the window features return');
 
 # the as_of check: "-- tx_count_1h 3, 3, NULL, 2 (without as_of: 4, 4, NULL, 2)"
 my ($with, $without) =
