@@ -142,6 +142,22 @@ static int	write_guc_levels[FS_MAX_WRITE_DEPTH];
 static int	write_depth = 0;
 
 /*
+ * FeatstoreWorkerYieldLocks makes a featstore background worker the side
+ * that gives way when its locks deadlock with a session's: DROP EXTENSION
+ * drops the registry's tables one by one while a worker reads one and
+ * writes another, and other DDL can meet a worker the same way.  The
+ * deadlock detector runs in the waiter whose deadlock_timeout passes first
+ * and cancels that waiter's transaction, so a worker that checks after
+ * 100 ms (sessions check after 1 s by default) is the one cancelled; it
+ * retries its work later, and the user's statement goes through.
+ */
+void
+FeatstoreWorkerYieldLocks(void)
+{
+	SetConfigOption("deadlock_timeout", "100ms", PGC_SUSET, PGC_S_OVERRIDE);
+}
+
+/*
  * FeatstorePinSearchPath sets search_path to pg_catalog, pg_temp until the
  * returned GUC nest level is closed with AtEOXact_GUC(true, level), or the
  * transaction aborts: names in featstore's own SQL and in its messages then

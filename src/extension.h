@@ -21,6 +21,7 @@ extern void FeatstoreRequireCurrentSchema(void);
 extern void FeatstoreRequireEditor(void);
 extern Oid	FeatstoreSchemaOid(bool missing_ok);
 extern int	FeatstorePinSearchPath(void);
+extern void FeatstoreWorkerYieldLocks(void);
 extern void FeatstoreBeginRegistryWrite(Oid *save_userid, int *save_sec_context);
 extern void FeatstoreEndRegistryWrite(Oid save_userid, int save_sec_context);
 extern void FeatstoreBeginAsTableOwner(Oid relid, Oid *save_userid, int *save_sec_context);

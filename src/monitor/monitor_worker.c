@@ -165,6 +165,7 @@ MonitorWorkerSetup(Oid dboid)
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	/* its queries are small and frequent: compiling one would cost more than it runs */
 	SetConfigOption("jit", "off", PGC_USERSET, PGC_S_OVERRIDE);
+	FeatstoreWorkerYieldLocks();
 	unit_cxt = AllocSetContextCreate(TopMemoryContext, "featstore monitor unit",
 									 ALLOCSET_DEFAULT_SIZES);
 }

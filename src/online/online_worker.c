@@ -31,6 +31,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "extension.h"
 #include "online/online.h"
 #include "online/online_worker.h"
 #include "registry/registry.h"
@@ -206,6 +207,7 @@ WorkerSetup(Oid dboid)
 	SetConfigOption("datestyle", ONLINE_DATESTYLE, PGC_USERSET, PGC_S_OVERRIDE);
 	SetConfigOption("intervalstyle", ONLINE_INTERVALSTYLE, PGC_USERSET, PGC_S_OVERRIDE);
 	SetConfigOption("extra_float_digits", ONLINE_FLOAT_DIGITS, PGC_USERSET, PGC_S_OVERRIDE);
+	FeatstoreWorkerYieldLocks();
 
 	BatchInit();
 	return AllocSetContextCreate(TopMemoryContext, "featstore online batch",
