@@ -197,9 +197,9 @@ COMMENT ON COLUMN featstore.feature_stats.p99 IS '99th percentile (numeric)';
 COMMENT ON COLUMN featstore.feature_stats.percentiles IS 'The 101 percentiles p0 (the minimum) to p100 (the maximum), the distribution the drift tests compare (numeric)';
 COMMENT ON COLUMN featstore.feature_stats.histogram_edges IS 'The 21 edges of 20 equal-width bins from min_value to max_value (numeric)';
 COMMENT ON COLUMN featstore.feature_stats.histogram_counts IS 'Non-NULL values per bin; the last bin includes max_value (numeric)';
-COMMENT ON COLUMN featstore.feature_stats.top_values IS 'The most frequent non-NULL values, most frequent first, as text (categorical)';
-COMMENT ON COLUMN featstore.feature_stats.top_counts IS 'How often each of top_values occurs (categorical)';
-COMMENT ON COLUMN featstore.feature_stats.other_count IS 'Non-NULL values not among top_values (categorical)';
+COMMENT ON COLUMN featstore.feature_stats.top_values IS 'The most frequent non-NULL values, most frequent first, as text (categorical); NULL for a PII feature, whose values they would be';
+COMMENT ON COLUMN featstore.feature_stats.top_counts IS 'How often each of top_values occurs (categorical); NULL for a PII feature';
+COMMENT ON COLUMN featstore.feature_stats.other_count IS 'Non-NULL values not among top_values (categorical); NULL for a PII feature';
 COMMENT ON COLUMN featstore.feature_stats.run_id IS 'The run that computed the row';
 COMMENT ON COLUMN featstore.feature_stats.computed_at IS 'When the row was computed';
 

@@ -454,6 +454,10 @@ DECLARE
 	cur_total double precision := nullif(cur.row_count - cur.null_count, 0);
 	base_total double precision;
 BEGIN
+	IF EXISTS (SELECT 1 FROM featstore.features f
+				WHERE f.group_name = cur.group_name AND f.name = feature_name AND f.pii) THEN
+		RETURN '<p class="empty">No top values: featstore stores none of a PII feature.</p>';
+	END IF;
 	SELECT nullif(sum(b.row_count - b.null_count), 0) INTO base_total
 	  FROM featstore.report_baseline(cur.group_name, feature_name, cur.kind, cur.period_start, cur.period_end) b;
 	SELECT array_agg(t.v ORDER BY t.rank_share DESC, t.v), array_agg(t.cs ORDER BY t.rank_share DESC, t.v),
@@ -1032,6 +1036,9 @@ DECLARE
 	ends timestamptz[];
 	f record;
 	hidden integer := 0;
+	hidden_pii integer := 0;
+	reader boolean := EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = 'featstore_pii_reader'
+										  AND pg_has_role(r.oid, 'MEMBER'));
 	tests jsonb;
 	out text;
 BEGIN
@@ -1052,9 +1059,11 @@ BEGIN
 	out := featstore.report_head(g.name) || featstore.report_header(g, starts, ends)
 		|| featstore.report_alerts(g.name)
 		|| '<h2>Features</h2>';
-	FOR f IN SELECT ft.name, ft.data_type, ft.description FROM featstore.features ft
+	FOR f IN SELECT ft.name, ft.data_type, ft.description, ft.pii FROM featstore.features ft
 			  WHERE ft.group_name = g.name AND ft.status = 'active' ORDER BY ft.position LOOP
-		IF NOT featstore.feature_visible(g.name, f.name) THEN
+		IF NOT featstore.feature_visible(g.name, f.name) AND f.pii AND NOT reader THEN
+			hidden_pii := hidden_pii + 1;
+		ELSIF NOT featstore.feature_visible(g.name, f.name) THEN
 			hidden := hidden + 1;
 		ELSIF starts IS NULL THEN
 			out := out || format('<article class="feature" data-feature="%s"><h3>%s <span class="type">%s</span></h3>'
@@ -1068,6 +1077,10 @@ BEGIN
 	IF hidden > 0 THEN
 		out := out || format('<p class="empty">%s feature(s) left out: role %s may not SELECT their columns.</p>',
 							 hidden, featstore.html_escape(current_user));
+	END IF;
+	IF hidden_pii > 0 THEN
+		out := out || format('<p class="empty">%s PII feature(s) left out: role %s is not a member of featstore_pii_reader.</p>',
+							 hidden_pii, featstore.html_escape(current_user));
 	END IF;
 	RETURN out || format('<footer>featstore.monitoring_report(%s) as role %s at %s. Times are UTC.</footer></body></html>',
 						 featstore.html_escape(quote_literal(g.name)), featstore.html_escape(current_user),

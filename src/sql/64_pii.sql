@@ -12,7 +12,7 @@ END
 $pii_role$;
 
 ALTER TABLE featstore.features ADD COLUMN pii boolean NOT NULL DEFAULT false;
-COMMENT ON COLUMN featstore.features.pii IS 'Personal data: featstore returns NULL in place of its values to roles that are not members of featstore_pii_reader (pit_join, the marker join, window_timeline, online_features, verify_online)';
+COMMENT ON COLUMN featstore.features.pii IS 'Personal data: featstore returns NULL in place of its values to roles that are not members of featstore_pii_reader (pit_join, the marker join, window_timeline, online_features, verify_online) or that may not SELECT its column (online_features, verify_online); monitoring stores no top values of it';
 
 -- the catalog as src/sql/60_training.sql makes it, with the PII tag as its
 -- last column
