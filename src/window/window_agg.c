@@ -334,17 +334,21 @@ datumCopyIntoCxt(Datum x, bool byval, int16 len, MemoryContext cxt)
 
 /*
  * KeepBest keeps an unbounded min, max or last's value itself, copied,
- * since its event may have left the buffer long ago.
+ * since its event may have left the buffer long ago; borrowed when the
+ * event's values outlive the key anyway.
  */
 static void
 KeepBest(const WinFeat *f, WinAcc *a, Datum x, bool isnull, int64 pos,
 		 MemoryContext key_cxt)
 {
-	if (a->has_best && !a->best_null && !f->argbyval)
+	bool		copy = !f->argbyval && !a->borrow;
+
+	if (a->has_best && !a->best_null && copy)
 		pfree(DatumGetPointer(a->best));
 	a->has_best = true;
 	a->best_null = isnull;
-	a->best = isnull ? (Datum) 0 : datumCopyIntoCxt(x, f->argbyval, f->arglen, key_cxt);
+	a->best = isnull ? (Datum) 0 :
+		copy ? datumCopyIntoCxt(x, false, f->arglen, key_cxt) : x;
 	a->best_pos = pos;
 }
 
@@ -362,7 +366,8 @@ DistinctStep(const WinFeat *f, WinAcc *a, Datum x, int sign, MemoryContext key_c
 		e = windist_insert(a->distinct, x, &found);
 		if (!found)
 		{
-			e->key = datumCopyIntoCxt(x, f->argbyval, f->arglen, key_cxt);
+			e->key = a->borrow ? x :
+				datumCopyIntoCxt(x, f->argbyval, f->arglen, key_cxt);
 			e->count = 0;
 		}
 		e->count++;
@@ -376,7 +381,7 @@ DistinctStep(const WinFeat *f, WinAcc *a, Datum x, int sign, MemoryContext key_c
 		Datum		k = e->key;
 
 		windist_delete_item(a->distinct, e);
-		if (!f->argbyval)
+		if (!f->argbyval && !a->borrow)
 			pfree(DatumGetPointer(k));
 	}
 }

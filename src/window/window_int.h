@@ -147,6 +147,8 @@ typedef struct WinAcc
 	int64		best_pos;
 	/* count(DISTINCT) */
 	struct windist_hash *distinct;
+	/* the events' values outlive the key (a store's): kept without a copy */
+	bool		borrow;
 } WinAcc;
 
 /* A pass's state that the aggregates read */

@@ -296,7 +296,10 @@ StartKey(WinState *s, const WinPoint *point)
 	s->last_pos = -1;
 	s->count_from = 0;
 	for (int i = 0; i < plan->nfeat; i++)
+	{
 		WinAccReset(&plan->feats[i], &s->accs[i], s->key_cxt);
+		s->accs[i].borrow = s->store != NULL;
+	}
 	old = MemoryContextSwitchTo(s->key_cxt);
 	s->cur_keys = palloc(sizeof(Datum) * plan->nkeys);
 	for (int k = 0; k < plan->nkeys; k++)
