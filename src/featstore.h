@@ -22,6 +22,16 @@
 #include "nodes/pg_list.h"
 
 /* Columns every group history table has besides keys and features */
+/*
+ * FeatstorePrefetch asks for a cache line that is about to be read, so
+ * that the misses of rows looked up together overlap.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define FeatstorePrefetch(addr) __builtin_prefetch(addr)
+#else
+#define FeatstorePrefetch(addr) ((void) 0)
+#endif
+
 #define FS_EVENT_TS_COLUMN "event_timestamp"
 #define FS_CREATED_AT_COLUMN "created_at"
 

@@ -28,6 +28,7 @@
 #include "port/atomics.h"
 #include "utils/tuplesort.h"
 
+#include "featstore.h"
 #include "pit/pit.h"
 #include "pit/pit_rule.h"
 
@@ -199,12 +200,6 @@ typedef struct PitScanState
 
 /* rows looked up together, so their cache misses overlap */
 #define PIT_BATCH 32
-
-#if defined(__GNUC__) || defined(__clang__)
-#define PitPrefetch(addr) __builtin_prefetch(addr)
-#else
-#define PitPrefetch(addr) ((void) 0)
-#endif
 
 
 /* pit_exec.c */

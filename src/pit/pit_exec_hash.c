@@ -359,7 +359,7 @@ PitHashFileBatched(PitScanState *st)
 		{
 			rows[i].grp = PitHashLookup(st, rows[i].hash, &rows[i].key);
 			if (rows[i].grp != NULL)
-				PitPrefetch(&st->pos_sorted[rows[i].grp->start]);
+				FeatstorePrefetch(&st->pos_sorted[rows[i].grp->start]);
 		}
 		for (int i = 0; i < n; i++)
 		{
@@ -417,7 +417,7 @@ PitBatchRead(PitScanState *st, PitBatchRow *rows, bool *done)
 		/* another partition's key: its spine rows are not here */
 		if (st->pshared != NULL && !PitHashMine(st, rows[n].hash))
 			continue;
-		PitPrefetch(&st->table[rows[n].hash & st->table_mask]);
+		FeatstorePrefetch(&st->table[rows[n].hash & st->table_mask]);
 
 		ht = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
 		len = ht->t_len - MINIMAL_TUPLE_OFFSET;

@@ -28,6 +28,8 @@
  */
 #include "postgres.h"
 
+#include <sys/mman.h>
+
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "common/int.h"
@@ -61,7 +63,8 @@ typedef struct StoreSlot
 	const Datum *keys;			/* a copy in the store */
 	TimestampTz min_t;			/* the key's points' earliest and latest t */
 	TimestampTz max_t;
-	uint32		idx;			/* numbers the keys from 0, for the counts */
+	uint32		idx;			/* numbers the keys from 0, in the pass's order */
+	uint32		nevents;		/* kept events: counted here, where the lookup is */
 } StoreSlot;
 
 /* A key in the generic table: hashed with its types' functions */
@@ -83,6 +86,14 @@ typedef struct StoreIntKey
 
 struct storekey_hash;
 
+/*
+ * The context a key table allocates in: simplehash's raw allocator takes
+ * no context, so WinStoreBegin and WinStoreAddPoint set this before they
+ * create or grow a table.
+ */
+static MemoryContext store_table_cxt = NULL;
+
+static void *StoreTableAlloc(Size size);
 static uint32 StoreHash(struct storekey_hash *tb, const Datum *keys);
 static bool StoreEqual(struct storekey_hash *tb, const Datum *a, const Datum *b);
 
@@ -94,26 +105,44 @@ static bool StoreEqual(struct storekey_hash *tb, const Datum *a, const Datum *b)
 #define SH_EQUAL(tb, a, b) StoreEqual(tb, a, b)
 #define SH_STORE_HASH
 #define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_RAW_ALLOCATOR StoreTableAlloc
 #define SH_SCOPE static inline
 #define SH_DECLARE
 #define SH_DEFINE
 #include "lib/simplehash.h"
+
+/* The hash of one integer key, also computed ahead of a lookup */
+#define StoreIntHash(key) murmurhash32((uint32) (key) ^ (uint32) ((uint64) (key) >> 32))
 
 #define SH_PREFIX storeint
 #define SH_ELEMENT_TYPE StoreIntKey
 #define SH_KEY_TYPE int64
 #define SH_KEY key
-#define SH_HASH_KEY(tb, key) murmurhash32((uint32) (key) ^ (uint32) ((uint64) (key) >> 32))
+#define SH_HASH_KEY(tb, key) StoreIntHash(key)
 #define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_RAW_ALLOCATOR StoreTableAlloc
 #define SH_SCOPE static inline
 #define SH_DECLARE
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
-/* Records are carved from blocks of this size */
+/* Values are carved from blocks of this size; records' blocks start so */
 #define STORE_BLOCK (64 * 1024)
+/* and double up to this size */
+#define STORE_RECORD_BLOCK_MAX (8 * 1024 * 1024)
+/* Allocations this large are advised to use transparent huge pages */
+#define STORE_HUGE_PAGE (2 * 1024 * 1024)
 /* Memory is checked at each block and after this many copied values */
 #define STORE_CHECK_EVERY 1024
+/*
+ * Rows staged between their key's hash and its lookup: the lookups of the
+ * staged rows' buckets overlap, instead of one cache miss after another.
+ */
+#define STORE_PIPE 16
+/* A staged row's by-reference values, detoasted; a larger row is filed at once */
+#define STORE_SCRATCH 256
+/* Events prefetched ahead of the pass (records, then their values) */
+#define STORE_PREFETCH 32
 
 struct WinStore
 {
@@ -133,9 +162,9 @@ struct WinStore
 	char	   *block;			/* the current value block's free space */
 	Size		block_left;
 	char	  **rblocks;		/* the record blocks, full but the last */
+	int64	   *rblock_recs;	/* how many records each holds */
 	int			nrblocks;
 	int			rblocks_cap;
-	int64		rblock_recs;	/* records per record block */
 	int64		rblock_used;	/* records in the last one */
 	uint32		nslots;			/* distinct keys */
 	uint32		counts_cap;
@@ -144,18 +173,39 @@ struct WinStore
 	uint64		ncopies;		/* keys added since a check */
 	uint64		nread;
 	uint64		nkept;
+	/* before the load: the keys in the order a pass visits them */
+	int64	   *rank_ikeys;		/* int_key: the values */
+	const Datum **rank_keys;	/* otherwise: each slot's keys */
+	uint32		next_rank;		/* the key the pass should ask for next */
 	/* after the load: every kept event, grouped by key in reading order */
 	StoreEvent **sorted;
 	int64		cursor;			/* the pass's current key: sorted[cursor .. end) */
 	int64		end;
+	int64		pf;				/* sorted[.. pf) prefetched */
+	int64		pf_values;		/* and their by-reference values */
+	int		   *byref_atts;		/* the row's by-reference columns */
+	int			nbyref;
 };
+
+/* A row of the source query waiting for its key's lookup */
+typedef struct StoreStage
+{
+	uint32		hash;
+	Datum	   *values;			/* WIN_NATTS; by-reference ones in scratch */
+	bool	   *nulls;
+	char	   *scratch;		/* STORE_SCRATCH bytes */
+} StoreStage;
 
 /* The receiver that files the source query's rows */
 typedef struct StoreReceiver
 {
 	DestReceiver pub;
 	WinStore   *store;
-	Datum	   *probe;			/* a row's keys, for the lookup */
+	bool	   *att_byval;		/* the query's row type */
+	int16	   *att_len;
+	StoreStage	stage[STORE_PIPE];	/* a ring: the oldest at stage_head */
+	int			stage_head;
+	int			nstaged;
 } StoreReceiver;
 
 /* StoreHash hashes a key's datums */
@@ -241,13 +291,49 @@ WinStoreBegin(WinPlan *plan, Size max_bytes, MemoryContext cxt)
 	st->unbounded = st->unbounded || !has_agg;
 	st->rec_size = MAXALIGN(offsetof(StoreEvent, values) +
 							WIN_NATTS(plan) * (sizeof(Datum) + sizeof(bool)));
-	st->rblock_recs = Max(1, STORE_BLOCK / st->rec_size);
+	store_table_cxt = scxt;
 	if (st->int_key)
-		st->ihash = storeint_create(scxt, 1024, st);
+		st->ihash = storeint_create(1024, st);
 	else
-		st->hash = storekey_create(scxt, 1024, st);
+		st->hash = storekey_create(1024, st);
 	MemoryContextSwitchTo(old);
 	return st;
+}
+
+/*
+ * StoreHugeAlloc allocates size bytes in cxt (zeroed if asked), advising
+ * the kernel to back the whole huge pages inside them with transparent
+ * huge pages before anything touches them.  The key table, the records
+ * and the arrays over them are read at random: with 4 kB pages nearly
+ * every probe of millions of keys also misses the TLB, and on a virtual
+ * machine a page walk costs as much as the miss itself.
+ */
+static void *
+StoreHugeAlloc(MemoryContext cxt, Size size, bool zero)
+{
+	char	   *p = MemoryContextAllocExtended(cxt, size, MCXT_ALLOC_HUGE);
+
+#ifdef MADV_HUGEPAGE
+	if (size >= 2 * STORE_HUGE_PAGE)
+	{
+		uintptr_t	lo = TYPEALIGN(STORE_HUGE_PAGE, (uintptr_t) p);
+		uintptr_t	hi = TYPEALIGN_DOWN(STORE_HUGE_PAGE, (uintptr_t) p + size);
+
+		if (hi > lo)
+			(void) madvise((void *) lo, hi - lo, MADV_HUGEPAGE);
+	}
+#endif
+	if (zero)
+		memset(p, 0, size);
+	return p;
+}
+
+/* StoreTableAlloc is the key tables' allocator: zeroed, in store_table_cxt */
+static void *
+StoreTableAlloc(Size size)
+{
+	Assert(store_table_cxt != NULL);
+	return StoreHugeAlloc(store_table_cxt, size, true);
 }
 
 /* StoreCopy copies a value into the store (a by-value one is itself) */
@@ -296,6 +382,58 @@ StoreLookup(WinStore *st, const Datum *keys)
 	}
 }
 
+/* StoreRowHash is the hash of a row's keys, as the key table computes it */
+static inline uint32
+StoreRowHash(WinStore *st, const Datum *keys)
+{
+	return st->int_key ? StoreIntHash(DatumGetInt64(keys[0])) : StoreHash(st->hash, keys);
+}
+
+/*
+ * StorePrefetchBucket asks for the bucket a lookup by hash starts at.
+ * Always inlined: GCC finds a function that only prefetches free of side
+ * effects and drops the calls.
+ */
+static pg_attribute_always_inline void
+StorePrefetchBucket(WinStore *st, uint32 hash)
+{
+	const char *base;
+	uint32		mask;
+	Size		size;
+
+	if (st->int_key)
+	{
+		base = (const char *) st->ihash->data;
+		mask = st->ihash->sizemask;
+		size = sizeof(StoreIntKey);
+	}
+	else
+	{
+		base = (const char *) st->hash->data;
+		mask = st->hash->sizemask;
+		size = sizeof(StoreKey);
+	}
+	FeatstorePrefetch(base + (Size) (hash & mask) * size);
+}
+
+/* StoreLookupHash is StoreLookup with the keys' hash computed already */
+static inline StoreSlot *
+StoreLookupHash(WinStore *st, const Datum *keys, uint32 hash)
+{
+	if (st->int_key)
+	{
+		StoreIntKey *k = storeint_lookup_hash(st->ihash, DatumGetInt64(keys[0]), hash);
+
+		return k ? &k->slot : NULL;
+	}
+	else
+	{
+		StoreKey   *k = storekey_lookup_hash(st->hash, keys, hash);
+
+		return k ? &k->slot : NULL;
+	}
+}
+
 /* StoreCheckMemory marks the store full once it outgrew its bound */
 static bool
 StoreCheckMemory(WinStore *st)
@@ -322,6 +460,7 @@ WinStoreAddPoint(WinStore *st, const Datum *keys, TimestampTz t)
 	if (st->sorted != NULL)
 		elog(ERROR, "window store of feature group \"%s\": a point added after the load",
 			 st->plan->group_name);
+	store_table_cxt = st->cxt;	/* the insert may grow the table */
 	if (st->int_key)
 		e = &storeint_insert(st->ihash, DatumGetInt64(keys[0]), &found)->slot;
 	else
@@ -350,6 +489,7 @@ WinStoreAddPoint(WinStore *st, const Datum *keys, TimestampTz t)
 				MemoryContextAllocHuge(st->cxt, sizeof(uint64) * (st->counts_cap + 1));
 		}
 		e->idx = st->nslots;
+		e->nevents = 0;
 		st->counts[st->nslots++] = 0;
 		if (++st->ncopies >= STORE_CHECK_EVERY)
 			return StoreCheckMemory(st);
@@ -396,22 +536,146 @@ StoreCarve(WinStore *st, Size size)
 static StoreEvent *
 StoreRecord(WinStore *st)
 {
-	if (st->nrblocks == 0 || st->rblock_used == st->rblock_recs)
+	int			b = st->nrblocks - 1;
+
+	if (b < 0 || st->rblock_used == st->rblock_recs[b])
 	{
+		Size		bytes = b < 0 ? STORE_BLOCK :
+			Min(st->rec_size * st->rblock_recs[b] * 2, STORE_RECORD_BLOCK_MAX);
+
 		if (st->nrblocks == st->rblocks_cap)
 		{
 			st->rblocks_cap = Max(64, st->rblocks_cap * 2);
 			st->rblocks = st->rblocks ?
 				repalloc_huge(st->rblocks, sizeof(char *) * st->rblocks_cap) :
 				MemoryContextAllocHuge(st->cxt, sizeof(char *) * st->rblocks_cap);
+			st->rblock_recs = st->rblock_recs ?
+				repalloc_huge(st->rblock_recs, sizeof(int64) * st->rblocks_cap) :
+				MemoryContextAllocHuge(st->cxt, sizeof(int64) * st->rblocks_cap);
 		}
-		st->rblocks[st->nrblocks++] = MemoryContextAllocHuge(st->cxt,
-															 st->rec_size * st->rblock_recs);
+		b = st->nrblocks++;
+		st->rblock_recs[b] = Max(1, bytes / st->rec_size);
+		st->rblocks[b] = MemoryContextAllocHuge(st->cxt, st->rec_size * st->rblock_recs[b]);
 		st->rblock_used = 0;
 		if (!StoreCheckMemory(st))
 			return NULL;
 	}
-	return (StoreEvent *) (st->rblocks[st->nrblocks - 1] + st->rec_size * st->rblock_used++);
+	return (StoreEvent *) (st->rblocks[b] + st->rec_size * st->rblock_used++);
+}
+
+/* A key and its slot, for StoreRank */
+typedef struct StoreRankItem
+{
+	int64		ikey;			/* int_key: the value */
+	StoreSlot  *slot;
+} StoreRankItem;
+
+/* CompareRankInt orders one-integer keys by value */
+static int
+CompareRankInt(const void *a, const void *b)
+{
+	int64		x = ((const StoreRankItem *) a)->ikey;
+	int64		y = ((const StoreRankItem *) b)->ikey;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* CompareRankKeys orders keys by the engine's comparison; arg is the store */
+static int
+CompareRankKeys(const void *a, const void *b, void *arg)
+{
+	WinPlan    *plan = ((WinStore *) arg)->plan;
+	const Datum *x = ((const StoreRankItem *) a)->slot->keys;
+	const Datum *y = ((const StoreRankItem *) b)->slot->keys;
+
+	for (int k = 0; k < plan->nkeys; k++)
+	{
+		int32		c = DatumGetInt32(FunctionCall2Coll(&plan->key_cmp[k],
+														plan->key_collations[k],
+														x[k], y[k]));
+
+		if (c != 0)
+			return c;
+	}
+	return 0;
+}
+
+/*
+ * StoreRank numbers the keys in the order a pass visits them, the spine's
+ * sort order (the engine's key comparison; an int2/int4/int8 key's value),
+ * before the load.  StoreGroup then lays the events out in the pass's
+ * order: the pass reads them front to back, prefetching ahead, and finds
+ * each key without a lookup.  False when the store outgrew its bound.
+ */
+static bool
+StoreRank(WinStore *st)
+{
+	StoreRankItem *items;
+	uint32		n = 0;
+
+	items = MemoryContextAllocHuge(st->cxt, sizeof(StoreRankItem) * Max(st->nslots, 1));
+	if (st->int_key)
+	{
+		storeint_iterator it;
+		StoreIntKey *k;
+
+		storeint_start_iterate(st->ihash, &it);
+		while ((k = storeint_iterate(st->ihash, &it)) != NULL && n < st->nslots)
+		{
+			items[n].ikey = k->key;
+			items[n++].slot = &k->slot;
+		}
+		qsort(items, n, sizeof(StoreRankItem), CompareRankInt);
+		st->rank_ikeys = MemoryContextAllocHuge(st->cxt, sizeof(int64) * Max(n, 1));
+	}
+	else
+	{
+		storekey_iterator it;
+		StoreKey   *k;
+
+		storekey_start_iterate(st->hash, &it);
+		while ((k = storekey_iterate(st->hash, &it)) != NULL && n < st->nslots)
+			items[n++].slot = &k->slot;
+		qsort_arg(items, n, sizeof(StoreRankItem), CompareRankKeys, st);
+		st->rank_keys = MemoryContextAllocHuge(st->cxt, sizeof(Datum *) * Max(n, 1));
+	}
+	if (n != st->nslots)
+		elog(ERROR, "window store of feature group \"%s\": %u keys of %u found",
+			 st->plan->group_name, n, st->nslots);
+	for (uint32 i = 0; i < n; i++)
+	{
+		items[i].slot->idx = i;
+		if (st->int_key)
+			st->rank_ikeys[i] = items[i].ikey;
+		else
+			st->rank_keys[i] = items[i].slot->keys;
+	}
+	pfree(items);
+	return StoreCheckMemory(st);
+}
+
+/* StoreCollectCounts moves each key's count of events to counts[idx] */
+static void
+StoreCollectCounts(WinStore *st)
+{
+	if (st->int_key)
+	{
+		storeint_iterator it;
+		StoreIntKey *k;
+
+		storeint_start_iterate(st->ihash, &it);
+		while ((k = storeint_iterate(st->ihash, &it)) != NULL)
+			st->counts[k->slot.idx] = k->slot.nevents;
+	}
+	else
+	{
+		storekey_iterator it;
+		StoreKey   *k;
+
+		storekey_start_iterate(st->hash, &it);
+		while ((k = storekey_iterate(st->hash, &it)) != NULL)
+			st->counts[k->slot.idx] = k->slot.nevents;
+	}
 }
 
 /*
@@ -426,9 +690,10 @@ StoreGroup(WinStore *st)
 	uint64		start = 0;
 	int64		left = st->nkept;
 
-	st->sorted = MemoryContextAllocHuge(st->cxt, sizeof(StoreEvent *) * Max(st->nkept, 1));
+	st->sorted = StoreHugeAlloc(st->cxt, sizeof(StoreEvent *) * Max(st->nkept, 1), false);
 	if (!StoreCheckMemory(st))
 		return false;
+	StoreCollectCounts(st);
 	for (uint32 i = 0; i < st->nslots; i++)
 	{
 		uint64		n = st->counts[i];
@@ -438,7 +703,7 @@ StoreGroup(WinStore *st)
 	}
 	for (int b = 0; b < st->nrblocks && left > 0; b++)
 	{
-		int64		n = Min(left, st->rblock_recs);
+		int64		n = Min(left, st->rblock_recs[b]);
 
 		for (int64 j = 0; j < n; j++)
 		{
@@ -480,11 +745,12 @@ StoreCopyValue(WinStore *st, Datum *d, int16 len)
 }
 
 /*
- * StoreFile files one row of the source query under its key, if a point
- * of that key can count it.  False once the store outgrew its bound.
+ * StoreFileRow files one row of the source query (its keys and time not
+ * NULL, hash the keys' hash) under its key, if a point of that key can
+ * count it.  False once the store outgrew its bound.
  */
 static bool
-StoreFile(StoreReceiver *r, TupleTableSlot *slot)
+StoreFileRow(StoreReceiver *r, const Datum *values, const bool *isnull, uint32 hash)
 {
 	WinStore   *st = r->store;
 	WinPlan    *plan = st->plan;
@@ -494,20 +760,10 @@ StoreFile(StoreReceiver *r, TupleTableSlot *slot)
 	TimestampTz et;
 	bool	   *nulls;
 
-	slot_getallattrs(slot);
-	st->nread++;
-	for (int k = 0; k < plan->nkeys; k++)
-	{
-		if (slot->tts_isnull[k])
-			return true;		/* the query leaves these out; never counted */
-		r->probe[k] = slot->tts_values[k];
-	}
-	if (slot->tts_isnull[WIN_COL_TS(plan)])
-		return true;
-	e = StoreLookup(st, r->probe);
+	e = StoreLookupHash(st, values, hash);
 	if (e == NULL)
 		return true;
-	et = DatumGetTimestampTz(slot->tts_values[WIN_COL_TS(plan)]);
+	et = DatumGetTimestampTz(values[WIN_COL_TS(plan)]);
 	if (et > e->max_t)
 		return true;
 	if (!st->unbounded && !TIMESTAMP_NOT_FINITE(e->min_t))
@@ -521,46 +777,156 @@ StoreFile(StoreReceiver *r, TupleTableSlot *slot)
 	if ((ev = StoreRecord(st)) == NULL)
 		return false;
 	nulls = (bool *) (ev->values + natts);
-	memcpy(nulls, slot->tts_isnull, sizeof(bool) * natts);
+	memcpy(nulls, isnull, sizeof(bool) * natts);
 	for (int k = 0; k < plan->nkeys; k++)
-		ev->values[k] = st->key_byval[k] ? r->probe[k] : e->keys[k];
+		ev->values[k] = st->key_byval[k] ? values[k] : e->keys[k];
 	for (int i = plan->nkeys; i < natts; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(slot->tts_tupleDescriptor, i);
-
-		ev->values[i] = nulls[i] ? (Datum) 0 : slot->tts_values[i];
-		if (!att->attbyval && !nulls[i] && !StoreCopyValue(st, &ev->values[i], att->attlen))
+		ev->values[i] = nulls[i] ? (Datum) 0 : values[i];
+		if (!r->att_byval[i] && !nulls[i] && !StoreCopyValue(st, &ev->values[i], r->att_len[i]))
 			return false;
 	}
 	if (nulls[WIN_COL_CREATED(plan)])
 		ev->values[WIN_COL_CREATED(plan)] = TimestampTzGetDatum(DT_NOEND);
 	ev->seq = st->nkept++;
 	ev->idx = e->idx;
-	st->counts[e->idx]++;
+	if (++e->nevents == PG_UINT32_MAX)
+		st->full = true;		/* a count past uint32: fall back */
+	return !st->full;
+}
+
+/*
+ * StoreStageRow copies a row into the ring's free entry, its by-reference
+ * values detoasted into the entry's scratch.  False, with nothing staged,
+ * when they do not fit.
+ */
+static bool
+StoreStageRow(StoreReceiver *r, TupleTableSlot *slot, uint32 hash)
+{
+	StoreStage *sg = &r->stage[(r->stage_head + r->nstaged) % STORE_PIPE];
+	int			natts = WIN_NATTS(r->store->plan);
+	Size		used = 0;
+
+	for (int i = 0; i < natts; i++)
+	{
+		Datum		v = slot->tts_values[i];
+
+		sg->nulls[i] = slot->tts_isnull[i];
+		if (!sg->nulls[i] && !r->att_byval[i])
+		{
+			Datum		d = r->att_len[i] == -1 ?
+				PointerGetDatum(PG_DETOAST_DATUM_PACKED(v)) : v;
+			Size		size = datumGetSize(d, false, r->att_len[i]);
+
+			if (used + MAXALIGN(size) > STORE_SCRATCH)
+			{
+				if (d != v)
+					pfree(DatumGetPointer(d));
+				return false;
+			}
+			memcpy(sg->scratch + used, DatumGetPointer(d), size);
+			if (d != v)
+				pfree(DatumGetPointer(d));
+			v = PointerGetDatum(sg->scratch + used);
+			used += MAXALIGN(size);
+		}
+		sg->values[i] = v;
+	}
+	sg->hash = hash;
+	r->nstaged++;
 	return true;
 }
 
-/* StoreReceive is the receiver's receiveSlot: false stops the query */
+/* StoreFileOldest files the ring's oldest row; false once the store is full */
+static bool
+StoreFileOldest(StoreReceiver *r)
+{
+	StoreStage *sg = &r->stage[r->stage_head];
+
+	r->stage_head = (r->stage_head + 1) % STORE_PIPE;
+	r->nstaged--;
+	return StoreFileRow(r, sg->values, sg->nulls, sg->hash);
+}
+
+/* StoreDrain files every staged row, in reading order */
+static bool
+StoreDrain(StoreReceiver *r)
+{
+	while (r->nstaged > 0 && !r->store->full)
+		if (!StoreFileOldest(r))
+			return false;
+	r->nstaged = 0;
+	return !r->store->full;
+}
+
+/*
+ * StoreReceive is the receiver's receiveSlot: it stages the row and files
+ * the one staged STORE_PIPE rows ago, whose bucket has arrived in the
+ * cache meanwhile.  Rows keep their reading order.  False stops the query.
+ */
 static bool
 StoreReceive(TupleTableSlot *slot, DestReceiver *self)
 {
 	StoreReceiver *r = (StoreReceiver *) self;
+	WinStore   *st = r->store;
+	WinPlan    *plan = st->plan;
+	uint32		hash;
 
 	CHECK_FOR_INTERRUPTS();
-	return StoreFile(r, slot);
+	slot_getallattrs(slot);
+	st->nread++;
+	/* the query leaves these out; never counted */
+	for (int k = 0; k < plan->nkeys; k++)
+		if (slot->tts_isnull[k])
+			return true;
+	if (slot->tts_isnull[WIN_COL_TS(plan)])
+		return true;
+	hash = StoreRowHash(st, slot->tts_values);
+	StorePrefetchBucket(st, hash);
+	if (!StoreStageRow(r, slot, hash))
+		return StoreDrain(r) &&
+			StoreFileRow(r, slot->tts_values, slot->tts_isnull, hash);
+	return r->nstaged < STORE_PIPE || StoreFileOldest(r);
 }
 
-/* StoreStartup checks the query's row type against the plan's */
+/*
+ * StoreStartup checks the query's row type against the plan's and notes
+ * which of its columns are by reference.
+ */
 static void
 StoreStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 {
-	WinCheckRowType(((StoreReceiver *) self)->store->plan, typeinfo);
+	StoreReceiver *r = (StoreReceiver *) self;
+	WinStore   *st = r->store;
+	int			natts = WIN_NATTS(st->plan);
+
+	WinCheckRowType(st->plan, typeinfo);
+	r->att_byval = MemoryContextAlloc(st->cxt, sizeof(bool) * natts);
+	r->att_len = MemoryContextAlloc(st->cxt, sizeof(int16) * natts);
+	st->byref_atts = MemoryContextAlloc(st->cxt, sizeof(int) * natts);
+	st->nbyref = 0;
+	for (int i = 0; i < natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(typeinfo, i);
+
+		r->att_byval[i] = att->attbyval;
+		r->att_len[i] = att->attlen;
+		if (!att->attbyval)
+			st->byref_atts[st->nbyref++] = i;
+	}
+	for (int j = 0; j < STORE_PIPE; j++)
+	{
+		r->stage[j].values = MemoryContextAlloc(st->cxt, sizeof(Datum) * natts);
+		r->stage[j].nulls = MemoryContextAlloc(st->cxt, sizeof(bool) * natts);
+		r->stage[j].scratch = MemoryContextAlloc(st->cxt, STORE_SCRATCH);
+	}
 }
 
-/* StoreShutdown has nothing to do: the rows are filed as they come */
+/* StoreShutdown files the rows still staged */
 static void
 StoreShutdown(DestReceiver *self)
 {
+	(void) StoreDrain((StoreReceiver *) self);
 }
 
 /* StoreDestroy has nothing to free: the receiver lives in the store */
@@ -597,7 +963,8 @@ WinStoreLoad(WinStore *st, const char *sql, bool has_as_of, TimestampTz as_of)
 	r->pub.rDestroy = StoreDestroy;
 	r->pub.mydest = DestNone;
 	r->store = st;
-	r->probe = MemoryContextAllocZero(st->cxt, sizeof(Datum) * Max(st->plan->nkeys, 1));
+	if (!StoreRank(st))
+		return false;
 
 	splan = SPI_prepare(sql, has_as_of ? 1 : 0, argtypes);
 	if (splan == NULL)
@@ -672,20 +1039,74 @@ CompareEvents(const void *a, const void *b, void *arg)
 }
 
 /*
+ * StoreRankOf is the number of the key's slot, or -1 when no point has
+ * the key: the one after the last key asked for when the pass goes in its
+ * order, as it does; otherwise looked up.
+ */
+static int64
+StoreRankOf(WinStore *st, const Datum *keys)
+{
+	uint32		r = st->next_rank;
+	StoreSlot  *e;
+
+	if (r < st->nslots)
+	{
+		if (st->int_key && st->rank_ikeys[r] == DatumGetInt64(keys[0]))
+			return r;
+		if (!st->int_key && StoreEqual(st->hash, st->rank_keys[r], keys))
+			return r;
+	}
+	e = StoreLookup(st, keys);
+	return e ? (int64) e->idx : -1;
+}
+
+/*
+ * StorePrefetch asks for the records of the events the pass reaches next,
+ * and, once those have had time to arrive, for their by-reference values.
+ */
+static inline void
+StorePrefetch(WinStore *st)
+{
+	int64		lim = Min(st->end + STORE_PREFETCH, (int64) st->nkept);
+	int64		vlim = Min(st->end + STORE_PREFETCH / 2, (int64) st->nkept);
+
+	st->pf = Max(st->pf, st->cursor);
+	for (; st->pf < lim; st->pf++)
+	{
+		char	   *p = (char *) st->sorted[st->pf];
+
+		FeatstorePrefetch(p);
+		FeatstorePrefetch(p + st->rec_size - 1);
+	}
+	st->pf_values = Max(st->pf_values, st->cursor);
+	for (; st->pf_values < vlim; st->pf_values++)
+	{
+		StoreEvent *ev = st->sorted[st->pf_values];
+		bool	   *nulls = (bool *) (ev->values + WIN_NATTS(st->plan));
+
+		for (int j = 0; j < st->nbyref; j++)
+			if (!nulls[st->byref_atts[j]])
+				FeatstorePrefetch(DatumGetPointer(ev->values[st->byref_atts[j]]));
+	}
+}
+
+/*
  * WinStoreStartKey makes the key's events, sorted, the ones WinStorePeek
  * returns; a key without events (or no point) has none.
  */
 void
 WinStoreStartKey(WinStore *st, const Datum *keys)
 {
-	StoreSlot  *e = StoreLookup(st, keys);
+	int64		r = st->sorted ? StoreRankOf(st, keys) : -1;
 	bool		ordered = true;
 
 	st->cursor = st->end = 0;
-	if (e == NULL || st->sorted == NULL)
+	if (r < 0)
 		return;
-	st->cursor = st->counts[e->idx];
-	st->end = st->counts[e->idx + 1];
+	st->next_rank = (uint32) r + 1;
+	st->cursor = st->counts[r];
+	st->end = st->counts[r + 1];
+	StorePrefetch(st);
 	for (int64 i = st->cursor + 1; i < st->end && ordered; i++)
 		ordered = CompareEvents(&st->sorted[i - 1], &st->sorted[i], st->plan) <= 0;
 	if (!ordered)
