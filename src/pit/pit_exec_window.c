@@ -88,7 +88,8 @@ typedef struct PitWindow
 	WinStore   *store;			/* the events in memory, or NULL: the sorted query */
 	const char *events_text;	/* for EXPLAIN ANALYZE: how the last scan read them */
 	char		events_buf[128];	/* its text for the in-memory path */
-	Tuplestorestate *out;
+	Tuplestorestate *out;		/* the sorted query's path: the joined rows */
+	WinState   *ws;				/* the store's path: the pass, streaming */
 	MemoryContext rowcxt;		/* reset per spine row */
 } PitWindow;
 
@@ -102,7 +103,9 @@ static void PitWindowPass(PitScanState *st);
 static Portal PitWindowOpenEvents(PitScanState *st);
 static void PitWindowAddPoint(PitScanState *st, TupleTableSlot *slot);
 static bool PitWindowLoadStore(PitScanState *st);
-static void PitWindowRow(PitScanState *st, WinState *ws);
+static bool PitWindowStoreEvents(PitScanState *st);
+static bool PitWindowRow(PitScanState *st, WinState *ws);
+static TupleTableSlot *PitWindowFinish(PitScanState *st, TupleTableSlot *scan);
 static bool PitWindowViewQual(PitScanState *st, Datum *values, bool *isnull);
 
 /*
@@ -144,7 +147,10 @@ PitWindowBegin(PitScanState *st, EState *estate)
 
 /*
  * PitWindowLoad runs one scan: it checks the group and the options, sorts
- * the spine and computes every joined row into the tuplestore.
+ * the spine and reads the events.  With the events in the store, the pass
+ * then streams: PitWindowNext evaluates one spine row per joined row.  The
+ * sorted query's path needs its SPI cursor open during the pass, so it
+ * computes every joined row into a tuplestore here.
  */
 void
 PitWindowLoad(PitScanState *st)
@@ -159,14 +165,43 @@ PitWindowLoad(PitScanState *st)
 	old = MemoryContextSwitchTo(st->runcxt);
 	w->rowcxt = AllocSetContextCreate(st->runcxt, "PitJoin window row",
 									  ALLOCSET_DEFAULT_SIZES);
-	/* two stores live at once: half of work_mem each, as merge's sorts */
-	w->out = tuplestore_begin_heap(false, false, Max(work_mem / 2, 64));
 	MemoryContextSwitchTo(old);
 
 	PitWindowSortSpine(st);
+	if (w->store != NULL && PitWindowStoreEvents(st))
+	{
+		w->ws = WinBeginStore(w->plan, w->store, st->as_of, st->has_asof, st->strict,
+							  st->runcxt);
+		return;
+	}
+	old = MemoryContextSwitchTo(st->runcxt);
+	/* two stores live at once: half of work_mem each, as merge's sorts */
+	w->out = tuplestore_begin_heap(false, false, Max(work_mem / 2, 64));
+	MemoryContextSwitchTo(old);
 	PitWindowPass(st);
 	tuplesort_end(w->spine_sort);
 	w->spine_sort = NULL;
+}
+
+/*
+ * PitWindowStoreEvents loads the store within its own SPI connection: the
+ * store's pass needs none.  False, with the store ended, when the events
+ * outgrew it.
+ */
+static bool
+PitWindowStoreEvents(PitScanState *st)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	bool		ok;
+	int			ret;
+
+	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "featstore: SPI_connect failed: %s", SPI_result_code_string(ret));
+	ok = PitWindowLoadStore(st);
+	if ((ret = SPI_finish()) != SPI_OK_FINISH)
+		elog(ERROR, "featstore: SPI_finish failed: %s", SPI_result_code_string(ret));
+	MemoryContextSwitchTo(caller);
+	return ok;
 }
 
 /*
@@ -435,28 +470,22 @@ PitWindowPass(PitScanState *st)
 
 	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "featstore: SPI_connect failed: %s", SPI_result_code_string(ret));
-	if (w->store != NULL && PitWindowLoadStore(st))
-		ws = WinBeginStore(w->plan, w->store, st->as_of, st->has_asof, st->strict,
-						   st->runcxt);
-	else
-	{
-		if (w->events_text == NULL)
-			w->events_text = "sorted by the source query";
-		portal = PitWindowOpenEvents(st);
-		portal_name = MemoryContextStrdup(caller, portal->name);
-		ws = WinBegin(w->plan, portal, st->as_of, st->has_asof, st->strict, st->runcxt);
-	}
+	if (w->events_text == NULL)
+		w->events_text = "sorted by the source query";
+	portal = PitWindowOpenEvents(st);
+	portal_name = MemoryContextStrdup(caller, portal->name);
+	ws = WinBegin(w->plan, portal, st->as_of, st->has_asof, st->strict, st->runcxt);
 
 	while (tuplesort_gettupleslot(w->spine_sort, true, false, st->spine_slot, NULL))
 	{
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextReset(w->rowcxt);
-		PitWindowRow(st, ws);
+		if (PitWindowRow(st, ws))
+			tuplestore_putvalues(w->out, st->css.ss.ss_ScanTupleSlot->tts_tupleDescriptor,
+								 w->values, w->isnull);
 	}
 
 	WinEnd(ws);
-	WinStoreEnd(w->store);
-	w->store = NULL;
 	/* the engine may have closed it: look it up rather than trust the pointer */
 	portal = portal_name ? SPI_cursor_find(portal_name) : NULL;
 	if (portal != NULL)
@@ -497,14 +526,14 @@ PitWindowOpenEvents(PitScanState *st)
 }
 
 /*
- * PitWindowRow evaluates the current spine row (st->spine_slot) and stores
- * its joined row, unless the join drops it.
+ * PitWindowRow evaluates the current spine row (st->spine_slot) into its
+ * joined row, w->values and w->isnull (valid until the next row).  False
+ * when the join drops the row.
  */
-static void
+static bool
 PitWindowRow(PitScanState *st, WinState *ws)
 {
 	PitWindow  *w = st->win;
-	TupleDesc	scan_desc = st->css.ss.ss_ScanTupleSlot->tts_tupleDescriptor;
 	Datum	   *keys = w->keys;
 	bool	   *knulls = w->knulls;
 	Datum	   *featvals = w->featvals;
@@ -530,7 +559,7 @@ PitWindowRow(PitScanState *st, WinState *ws)
 	{
 		st->n_nomatch++;
 		MemoryContextSwitchTo(old);
-		return;
+		return false;
 	}
 
 	/* a NULL key or ts counts no event: the engine's empty values */
@@ -573,8 +602,8 @@ PitWindowRow(PitScanState *st, WinState *ws)
 		st->n_matched++;
 	else
 		st->n_nomatch++;
-	tuplestore_putvalues(w->out, scan_desc, values, isnull);
 	MemoryContextSwitchTo(old);
+	return true;
 }
 
 /*
@@ -605,21 +634,50 @@ TupleTableSlot *
 PitWindowNext(PitScanState *st)
 {
 	PitWindow  *w = st->win;
-	ExprContext *econtext = st->css.ss.ps.ps_ExprContext;
 	TupleTableSlot *scan = st->css.ss.ss_ScanTupleSlot;
+	const Datum *values = w->values;
+	const bool *isnull = w->isnull;
 
-	if (!tuplestore_gettupleslot(w->out, true, false, w->out_slot))
+	if (w->ws != NULL)
 	{
-		st->phase = PIT_DONE;
-		return NULL;
+		/* the store's pass: the next spine row the join keeps, evaluated now */
+		do
+		{
+			CHECK_FOR_INTERRUPTS();
+			if (!tuplesort_gettupleslot(w->spine_sort, true, false, st->spine_slot, NULL))
+			{
+				PitWindowRelease(st);
+				st->phase = PIT_DONE;
+				return NULL;
+			}
+			MemoryContextReset(w->rowcxt);
+		} while (!PitWindowRow(st, w->ws));
 	}
-	ResetExprContext(econtext);
+	else
+	{
+		if (!tuplestore_gettupleslot(w->out, true, false, w->out_slot))
+		{
+			st->phase = PIT_DONE;
+			return NULL;
+		}
+		slot_getallattrs(w->out_slot);
+		values = w->out_slot->tts_values;
+		isnull = w->out_slot->tts_isnull;
+	}
 	ExecClearTuple(scan);
-	slot_getallattrs(w->out_slot);
-	memcpy(scan->tts_values, w->out_slot->tts_values, sizeof(Datum) * st->nmap);
-	memcpy(scan->tts_isnull, w->out_slot->tts_isnull, sizeof(bool) * st->nmap);
+	memcpy(scan->tts_values, values, sizeof(Datum) * st->nmap);
+	memcpy(scan->tts_isnull, isnull, sizeof(bool) * st->nmap);
 	ExecStoreVirtualTuple(scan);
+	return PitWindowFinish(st, scan);
+}
 
+/* PitWindowFinish applies the node's quals and projection to a joined row */
+static TupleTableSlot *
+PitWindowFinish(PitScanState *st, TupleTableSlot *scan)
+{
+	ExprContext *econtext = st->css.ss.ps.ps_ExprContext;
+
+	ResetExprContext(econtext);
 	econtext->ecxt_scantuple = scan;
 	if (st->css.ss.ps.qual != NULL && !ExecQual(st->css.ss.ps.qual, econtext))
 		return NULL;
@@ -642,6 +700,9 @@ PitWindowRelease(PitScanState *st)
 	ExecClearTuple(w->out_slot);
 	if (w->spine_sort != NULL)
 		tuplesort_end(w->spine_sort);
+	if (w->ws != NULL)
+		WinEnd(w->ws);
+	w->ws = NULL;
 	if (w->store != NULL)
 		WinStoreEnd(w->store);
 	w->store = NULL;
