@@ -11,7 +11,8 @@
 #
 # Env: RUNS (3), FEAST (1 = run Feast's SQL once; default 1 at S, 0 above),
 #      DUCK (1), DUCK_THREADS (2,1), METHODS (postgres methods to run:
-#      lateral, featstore_hash, featstore_merge, featstore_pit_join, and
+#      lateral, featstore_hash, featstore_merge, featstore_pit_join,
+#      featstore_pit_join_plpgsql (pit_join() not inlined: the plpgsql path), and
 #      featstore_auto (no setting: the planner's choice), featstore_serial
 #      (parallel plan off), featstore_parallel (forced, the cluster's 2
 #      workers per Gather), featstore_parallel1 (forced, 1 worker)),
@@ -104,17 +105,20 @@ Q[featstore_serial]="$MARKER"
 Q[featstore_parallel]="$MARKER"
 Q[featstore_parallel1]="$MARKER"
 Q[featstore_pit_join]="SELECT * FROM featstore.pit_join(NULL::pit_proto, 'labels', '{user_tx}')"
+Q[featstore_pit_join_plpgsql]="${Q[featstore_pit_join]}"
 Q[feast_style]="$(grep -v '^[[:space:]]*--' "$FEAST_SQL" | sed -e 's/;[[:space:]]*$//')"
 declare -A SETS
 SETS[featstore_hash]="SET featstore.pit_strategy = hash;"
 SETS[featstore_merge]="SET featstore.pit_strategy = merge;"
+# pit_join() through its plpgsql function (not inlined: issue 14's "before")
+SETS[featstore_pit_join_plpgsql]="SET featstore.pit_join_inline = off;"
 # the parallel-aware node (key-hash partitions under Gather): forbidden,
 # forced with the cluster's workers per Gather, forced with one worker
 SETS[featstore_serial]="SET featstore.pit_strategy = hash; SET featstore.pit_parallel = off;"
 SETS[featstore_parallel]="SET featstore.pit_strategy = hash; SET featstore.pit_parallel = force;"
 SETS[featstore_parallel1]="SET featstore.pit_strategy = hash; SET featstore.pit_parallel = force; SET max_parallel_workers_per_gather = 1;"
 if [[ -n ${WORK_MEM:-} ]]; then
-	for m in featstore_hash featstore_merge featstore_pit_join featstore_auto featstore_serial featstore_parallel featstore_parallel1; do
+	for m in featstore_hash featstore_merge featstore_pit_join featstore_pit_join_plpgsql featstore_auto featstore_serial featstore_parallel featstore_parallel1; do
 		SETS[$m]="${SETS[$m]:-} SET work_mem = '$WORK_MEM';"
 	done
 fi
