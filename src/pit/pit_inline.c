@@ -12,7 +12,7 @@
  * rewritten as the calling role: the RTE_FUNCTION becomes an RTE_SUBQUERY,
  * as PostgreSQL does for SQL functions (inline_set_returning_function).
  * The planner then sees the PitJoin, which streams, and the caller's LIMIT
- * and WHERE reach it.
+ * reaches it (the subquery keeps an OFFSET 0, see PitInlineRte).
  *
  * Why the planner hook, before standard_planner, and not post-parse
  * analysis:
@@ -151,11 +151,9 @@ PitInlineCalls(Query *parse, ParamListInfo boundParams, PitInlineState *state)
 	walk.root->parse = parse;
 	copy = copyObject(parse);
 	(void) PitInlineWalker((Node *) copy, &walk);
-	if (!state->inlined)
-		return NULL;
 	/* functions inlined while folding the arguments are dependencies too */
 	state->inval_items = list_concat(state->inval_items, walk.root->glob->invalItems);
-	return copy;
+	return state->inlined ? copy : NULL;
 }
 
 /*
@@ -198,6 +196,8 @@ PitInlineWalker(Node *node, PitInlineWalk *walk)
 		walk->found = true;
 		if (!walk->replace)
 			return true;		/* one is enough to know */
+		walk->state->attempted = true;
+		walk->state->pit_join = ((FuncExpr *) rtfunc->funcexpr)->funcid;
 		/* a replaced entry is an RTE_SUBQUERY: the walk goes on into it */
 		PitInlineRte(rte, walk);
 		return false;
@@ -268,12 +268,20 @@ PitInlineRte(RangeTblEntry *rte, PitInlineWalk *walk)
 		!PitInlineColumnsMatch(query, call->funcresulttype, rtfunc->funccolcount))
 		return;
 
+	/*
+	 * OFFSET 0 keeps the join a subquery of its own: the statement's
+	 * conditions on the result must not be pushed below the join.  A
+	 * condition on a feature pushed into the history scan would change
+	 * which row is the latest (the join's winner must pass it, not be
+	 * chosen among the rows that pass it).  The subquery still streams.
+	 */
+	query->limitOffset = (Node *) makeConst(INT8OID, -1, InvalidOid, sizeof(int64),
+											Int64GetDatum(0), false, FLOAT8PASSBYVAL);
 	rte->rtekind = RTE_SUBQUERY;
 	rte->subquery = query;
 	rte->security_barrier = false;
 	rte->functions = NIL;
 	walk->state->inlined = true;
-	walk->state->pit_join = call->funcid;
 }
 
 /*
@@ -441,7 +449,10 @@ PitJoinSqlOid(void)
 
 /*
  * PitInlineRecordDependencies makes a plan that holds an expansion of
- * pit_join depend on what the expansion read (see the file's comment).
+ * pit_join depend on what the expansion read (see the file's comment).  A
+ * plan in which a call could not be inlined gets the same dependencies: a
+ * registry change (the missing group created, the service fixed) or
+ * another role then plans it again, and may inline it.
  */
 void
 PitInlineRecordDependencies(PlannedStmt *stmt, const PitInlineState *state)
@@ -449,7 +460,7 @@ PitInlineRecordDependencies(PlannedStmt *stmt, const PitInlineState *state)
 	Oid			nsp = FeatstoreSchemaOid(true);
 	Oid			funcs[2];
 
-	if (!state->inlined)
+	if (!state->attempted)
 		return;
 	for (int i = 0; i < (int) lengthof(pit_registry_tables); i++)
 	{

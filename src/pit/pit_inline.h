@@ -16,6 +16,7 @@
 /* What inlining did to one statement, for the plan's dependencies */
 typedef struct PitInlineState
 {
+	bool		attempted;		/* a call of pit_join was considered */
 	bool		inlined;		/* at least one call was replaced */
 	Oid			pit_join;		/* the function replaced */
 	List	   *inval_items;	/* PlanInvalItems the finished plan needs */

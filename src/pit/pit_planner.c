@@ -261,7 +261,9 @@ PitPlanner(Query *parse, const char *query_string, int cursorOptions,
 			return stmt;
 		}
 	}
-	return PitPlanChecked(parse, query_string, cursorOptions, boundParams, false);
+	stmt = PitPlanChecked(parse, query_string, cursorOptions, boundParams, false);
+	PitInlineRecordDependencies(stmt, &inline_state);
+	return stmt;
 }
 
 /*
