@@ -325,3 +325,12 @@ RESET ROLE;
 DROP SCHEMA pit_inl2 CASCADE;
 DROP OWNED BY inl_reader, inl_noread;
 DROP ROLE inl_reader, inl_noread;
+
+SET client_min_messages = warning;
+SELECT command, object_name FROM featstore.exec($$
+	DROP FEATURE SERVICE inl_svc;
+	DROP FEATURE SERVICE inl_csvc;
+	DROP ENTITY inl_user CASCADE;
+	DROP ENTITY inl_pair CASCADE;
+$$);
+DROP SCHEMA pit_inl CASCADE;
