@@ -326,6 +326,76 @@ DROP SCHEMA pit_inl2 CASCADE;
 DROP OWNED BY inl_reader, inl_noread;
 DROP ROLE inl_reader, inl_noread;
 
+-- more seeds: new random data in the same tables, each option set against
+-- the plpgsql path, and the ordinary groups against the oracle
+CREATE FUNCTION inl_fill(seed float8) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM setseed(seed);
+	DELETE FROM inl_u;
+	DELETE FROM inl_p;
+	DELETE FROM inl_tx;
+	DELETE FROM inl_spine;
+	INSERT INTO inl_u
+	SELECT 'u' || floor(random() * 30)::int, e, e + random() * interval '3 days',
+		   (random() * 1000)::bigint, random(), 'm' || i || '@x'
+	  FROM (SELECT i, '2024-01-01'::timestamptz + floor(random() * 14400) * interval '1 minute' AS e
+			  FROM generate_series(1, 2000 + (random() * 2000)::int) i) d;
+	INSERT INTO inl_p
+	SELECT floor(random() * 6)::int, floor(random() * 6)::int, e, e + random() * interval '1 day',
+		   (random() * 100)::int, 'y' || i
+	  FROM (SELECT i, '2024-01-01'::timestamptz + floor(random() * 14400) * interval '1 minute' AS e
+			  FROM generate_series(1, 1000 + (random() * 2000)::int) i) d;
+	INSERT INTO inl_tx
+	SELECT 'u' || floor(random() * 30)::int, e, e + random() * interval '2 hours', (random() * 50)::int
+	  FROM (SELECT '2024-01-01'::timestamptz + floor(random() * 14400) * interval '1 minute' AS e
+			  FROM generate_series(1, 3000) i) d;
+	INSERT INTO inl_spine
+	SELECT i, CASE WHEN random() < 0.03 THEN NULL ELSE 'u' || floor(random() * 33)::int END,
+		   floor(random() * 7)::int, floor(random() * 7)::int,
+		   CASE WHEN random() < 0.03 THEN NULL
+				ELSE '2024-01-01'::timestamptz + floor(random() * 15000) * interval '1 minute' END
+	  FROM generate_series(1, 400) i;
+	ANALYZE inl_u;
+	ANALYZE inl_p;
+	ANALYZE inl_tx;
+	ANALYZE inl_spine;
+END $$;
+-- inl_seed_check: all of it for one seed, each query with its own snapshot
+CREATE FUNCTION inl_seed_check(seed float8, OUT history_rows bigint, OUT matched bigint,
+							   OUT all_inlined boolean, OUT differences bigint,
+							   OUT oracle_differences bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+	n bigint;
+BEGIN
+	PERFORM inl_fill(seed);
+	SELECT (SELECT count(*) FROM inl_u) + (SELECT count(*) FROM inl_p) INTO history_rows;
+	SELECT count(v) + count(x) INTO matched
+	  FROM featstore.pit_join(NULL::inl_up, 'inl_spine', '{inl_u,inl_p}');
+	SELECT bool_and(c.inlined AND c.plpgsql AND c.same_columns), sum(c.only_inlined + c.only_plpgsql)
+	  INTO all_inlined, differences
+	  FROM (VALUES
+		($q$SELECT * FROM featstore.pit_join(NULL::inl_up, 'inl_spine', '{inl_u,inl_p}')$q$),
+		($q$SELECT * FROM featstore.pit_join(NULL::inl_up, 'inl_spine', '{inl_u,inl_p}', as_of => '2024-01-05 00:00+00')$q$),
+		($q$SELECT * FROM featstore.pit_join(NULL::inl_up, 'inl_spine', '{inl_u,inl_p}', strict => true)$q$),
+		($q$SELECT * FROM featstore.pit_join(NULL::inl_mix, 'inl_spine', '{inl_p.y,inl_w,inl_u.email,inl_u.v}', as_of => '2024-01-09 00:00+00', strict => true)$q$),
+		($q$SELECT * FROM featstore.pit_join(NULL::inl_svc_row, 'inl_spine', service => 'inl_svc')$q$),
+		($q$SELECT id, v, x FROM featstore.pit_join(NULL::inl_up, 'inl_spine', '{inl_u,inl_p}') p WHERE p.w > 0.5$q$)
+	  ) AS o(q), LATERAL inl_compare(o.q) c;
+	SELECT count(*) INTO oracle_differences
+	  FROM (SELECT * FROM featstore.pit_join(NULL::inl_up, 'inl_spine', '{inl_u,inl_p}', as_of => '2024-01-07 00:00+00', strict => true)
+			EXCEPT ALL SELECT * FROM inl_oracle('2024-01-07 00:00+00', true)) d;
+	SELECT count(*) INTO n
+	  FROM (SELECT * FROM inl_oracle(NULL, false)
+			EXCEPT ALL SELECT * FROM featstore.pit_join(NULL::inl_up, 'inl_spine', '{inl_u,inl_p}')) d;
+	oracle_differences := oracle_differences + n;
+	SELECT count(*) INTO n
+	  FROM (SELECT * FROM inl_oracle('2024-01-05 00:00+00', false)
+			EXCEPT ALL SELECT * FROM featstore.pit_join(NULL::inl_up, 'inl_spine', '{inl_u,inl_p}', as_of => '2024-01-05 00:00+00')) d;
+	oracle_differences := oracle_differences + n;
+END $$;
+SELECT seed, c.* FROM unnest(ARRAY[0.21, -0.5, 0.77]) AS seed, inl_seed_check(seed) c;
+
 SET client_min_messages = warning;
 SELECT command, object_name FROM featstore.exec($$
 	DROP FEATURE SERVICE inl_svc;
