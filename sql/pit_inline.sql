@@ -269,7 +269,7 @@ SET search_path = pit_inl, public;
 EXECUTE inl_path;
 DEALLOCATE inl_path;
 
--- privileges, RLS and PII, as the calling role
+-- privileges, RLS and PII, as the calling role; inl_compare runs as it
 CREATE ROLE inl_reader IN ROLE featstore_reader;
 CREATE ROLE inl_noread IN ROLE featstore_reader;
 GRANT USAGE ON SCHEMA pit_inl TO inl_reader, inl_noread;
@@ -321,6 +321,20 @@ SET featstore.pit_join_inline = off;
 SELECT count(*) FROM inl_view;
 RESET featstore.pit_join_inline;
 RESET ROLE;
+
+-- a role that is not a featstore_reader: plpgsql's error, not inlined
+CREATE ROLE inl_outsider;
+GRANT USAGE ON SCHEMA pit_inl TO inl_outsider;
+GRANT SELECT ON inl_spine, inl_u, inl_p TO inl_outsider;
+SET ROLE inl_outsider;
+SELECT inl_plan($q$SELECT * FROM featstore.pit_join(NULL::inl_up, 'inl_spine', '{inl_u,inl_p}')$q$) ~ 'Function Scan on pit_join' AS not_inlined;
+SELECT count(*) FROM featstore.pit_join(NULL::inl_up, 'inl_spine', '{inl_u,inl_p}');
+SET featstore.pit_join_inline = off;
+SELECT count(*) FROM featstore.pit_join(NULL::inl_up, 'inl_spine', '{inl_u,inl_p}');
+RESET featstore.pit_join_inline;
+RESET ROLE;
+DROP OWNED BY inl_outsider;
+DROP ROLE inl_outsider;
 
 DROP SCHEMA pit_inl2 CASCADE;
 DROP OWNED BY inl_reader, inl_noread;
