@@ -11,12 +11,16 @@
 #
 # Env: RUNS (3), FEAST (1 = run Feast's SQL once; default 1 at S, 0 above),
 #      DUCK (1), DUCK_THREADS (2,1), METHODS (postgres methods to run:
-#      lateral, featstore_hash, featstore_merge, featstore_pit_join, and
+#      lateral, featstore_hash, featstore_merge, featstore_pit_join,
+#      featstore_pit_join_plpgsql (pit_join() not inlined: the plpgsql path),
+#      featstore_pit_join_serial, featstore_pit_join_plpgsql_serial (both with
+#      featstore_serial's settings), and
 #      featstore_auto (no setting: the planner's choice), featstore_serial
 #      (parallel plan off), featstore_parallel (forced, the cluster's 2
 #      workers per Gather), featstore_parallel1 (forced, 1 worker)),
 #      WORK_MEM (work_mem for the featstore methods; the cluster has 256MB),
 #      APPEND (1 = add to the results file), SKIP_LOAD (1 = data already loaded),
+#      INTERLEAVE (1 = one run of each method in turn, RUNS rounds, no checksum),
 #      ANCHORS (shared bench dir),
 #      BENCH_WORK, PGB_PORT (55433).
 #
@@ -104,17 +108,25 @@ Q[featstore_serial]="$MARKER"
 Q[featstore_parallel]="$MARKER"
 Q[featstore_parallel1]="$MARKER"
 Q[featstore_pit_join]="SELECT * FROM featstore.pit_join(NULL::pit_proto, 'labels', '{user_tx}')"
+Q[featstore_pit_join_plpgsql]="${Q[featstore_pit_join]}"
+Q[featstore_pit_join_serial]="${Q[featstore_pit_join]}"
+Q[featstore_pit_join_plpgsql_serial]="${Q[featstore_pit_join]}"
 Q[feast_style]="$(grep -v '^[[:space:]]*--' "$FEAST_SQL" | sed -e 's/;[[:space:]]*$//')"
 declare -A SETS
 SETS[featstore_hash]="SET featstore.pit_strategy = hash;"
 SETS[featstore_merge]="SET featstore.pit_strategy = merge;"
+# pit_join() through its plpgsql function (not inlined: issue 14's "before")
+SETS[featstore_pit_join_plpgsql]="SET featstore.pit_join_inline = off;"
+# the same, serial (as featstore_serial), where the run-to-run noise is smaller
+SETS[featstore_pit_join_serial]="SET featstore.pit_strategy = hash; SET featstore.pit_parallel = off;"
+SETS[featstore_pit_join_plpgsql_serial]="${SETS[featstore_pit_join_serial]} SET featstore.pit_join_inline = off;"
 # the parallel-aware node (key-hash partitions under Gather): forbidden,
 # forced with the cluster's workers per Gather, forced with one worker
 SETS[featstore_serial]="SET featstore.pit_strategy = hash; SET featstore.pit_parallel = off;"
 SETS[featstore_parallel]="SET featstore.pit_strategy = hash; SET featstore.pit_parallel = force;"
 SETS[featstore_parallel1]="SET featstore.pit_strategy = hash; SET featstore.pit_parallel = force; SET max_parallel_workers_per_gather = 1;"
 if [[ -n ${WORK_MEM:-} ]]; then
-	for m in featstore_hash featstore_merge featstore_pit_join featstore_auto featstore_serial featstore_parallel featstore_parallel1; do
+	for m in featstore_hash featstore_merge featstore_pit_join featstore_pit_join_plpgsql featstore_pit_join_serial featstore_pit_join_plpgsql_serial featstore_auto featstore_serial featstore_parallel featstore_parallel1; do
 		SETS[$m]="${SETS[$m]:-} SET work_mem = '$WORK_MEM';"
 	done
 fi
@@ -141,12 +153,32 @@ time_method() {
 [[ ${APPEND:-0} == 1 ]] || : > "$RES"
 echo "== postgres ($RUNS runs each)"
 METHODS=${METHODS:-lateral featstore_hash featstore_merge featstore_pit_join}
-for m in ${METHODS//,/ }; do
-	time_method "$m" "$RUNS"
-done
+if [[ ${INTERLEAVE:-0} == 1 ]]; then
+	# one run of each method in turn, RUNS rounds: on a shared machine the
+	# load then falls on every method alike (no peak memory in this mode)
+	declare -A TIMES
+	for ((i = 0; i < RUNS; i++)); do
+		for m in ${METHODS//,/ }; do
+			t=$(psql_ -c "DROP TABLE IF EXISTS out" -c "${SETS[$m]:-SELECT 1}" -c '\timing on' \
+				-c "CREATE UNLOGGED TABLE out AS ${Q[$m]}" 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1)
+			TIMES[$m]+="${t:-NaN},"
+		done
+	done
+	for m in ${METHODS//,/ }; do
+		med=$(printf '%s\n' ${TIMES[$m]//,/ } | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]/1000}')
+		printf '%s\tpostgres\t%s\t%.3f\t%s\tinterleaved\n' "$m" "$SCALE" "$med" "${TIMES[$m]}" | tee -a "$RES"
+	done
+else
+	for m in ${METHODS//,/ }; do
+		time_method "$m" "$RUNS"
+	done
+fi
 # the plan and counts of the node, for the record
 psql_ -c "${SETS[featstore_pit_join]:-SELECT 1}" -c "EXPLAIN (ANALYZE, TIMING OFF) $MARKER" > "$OUTDIR/pit_${SCALE}_plan.txt"
 psql_ -c "${SETS[featstore_parallel1]}" -c "EXPLAIN (ANALYZE, TIMING OFF) $MARKER" > "$OUTDIR/pit_${SCALE}_plan_parallel1.txt"
+# pit_join(), inlined and through plpgsql
+psql_ -c "EXPLAIN (ANALYZE, TIMING OFF) ${Q[featstore_pit_join]}" > "$OUTDIR/pit_${SCALE}_plan_pit_join.txt"
+psql_ -c "${SETS[featstore_pit_join_plpgsql]}" -c "EXPLAIN (ANALYZE, TIMING OFF) ${Q[featstore_pit_join]}" > "$OUTDIR/pit_${SCALE}_plan_pit_join_plpgsql.txt"
 [[ $FEAST == 1 ]] && time_method feast_style 1
 as_pg "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null; trap - EXIT
 

@@ -48,6 +48,7 @@
 #include "extension.h"
 #include "featstore.h"
 #include "pit/pit.h"
+#include "pit/pit_inline.h"
 #include "registry/registry.h"
 
 PG_FUNCTION_INFO_V1(pit_match);
@@ -141,6 +142,9 @@ static void AddPitPaths(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path
 						Path *feat_path, RelOptInfo *featrel, PitJoinInfo *info);
 static PlannedStmt *PitPlanner(Query *parse, const char *query_string,
 							   int cursorOptions, ParamListInfo boundParams);
+static PlannedStmt *PitPlanChecked(Query *parse, const char *query_string,
+								   int cursorOptions, ParamListInfo boundParams,
+								   bool fallback);
 static bool FindMarkerWalker(Node *node, Oid *marker);
 static bool PlanHasMarker(PlannedStmt *stmt, Oid marker);
 static bool PlanTreeHasMarker(Plan *plan, Oid marker);
@@ -225,6 +229,7 @@ PitInit(void)
 							 NULL, NULL, NULL);
 
 	RegisterCustomScanMethods(&pit_scan_methods);
+	PitInlineInit();
 
 	prev_join_pathlist_hook = set_join_pathlist_hook;
 	set_join_pathlist_hook = PitJoinPathlist;
@@ -233,14 +238,44 @@ PitInit(void)
 }
 
 /*
- * PitPlanner is the safety net: a finished plan must not contain the
- * marker, since every PitJoin consumes its own.  A marker left over means
- * the join was not one PitJoin can take; fail now, naming the fix, rather
- * than when (or if) a row reaches it.
+ * PitPlanner first inlines the FROM-clause calls of pit_join() that it can
+ * (pit_inline.c) and plans that form; if its plan could not take the join
+ * (a marker is left), it plans the statement as written instead, so that
+ * inlining never turns a working statement into an error.
  */
 static PlannedStmt *
 PitPlanner(Query *parse, const char *query_string, int cursorOptions,
 		   ParamListInfo boundParams)
+{
+	PitInlineState inline_state;
+	Query	   *inlined;
+	PlannedStmt *stmt;
+
+	inlined = PitInlineCalls(parse, boundParams, &inline_state);
+	if (inlined != NULL)
+	{
+		stmt = PitPlanChecked(inlined, query_string, cursorOptions, boundParams, true);
+		if (stmt != NULL)
+		{
+			PitInlineRecordDependencies(stmt, &inline_state);
+			return stmt;
+		}
+	}
+	stmt = PitPlanChecked(parse, query_string, cursorOptions, boundParams, false);
+	PitInlineRecordDependencies(stmt, &inline_state);
+	return stmt;
+}
+
+/*
+ * PitPlanChecked plans a statement, and is the safety net: a finished plan
+ * must not contain the marker, since every PitJoin consumes its own.  A
+ * marker left over means the join was not one PitJoin can take; fail now,
+ * naming the fix, rather than when (or if) a row reaches it.  With
+ * fallback, it returns NULL instead of failing.
+ */
+static PlannedStmt *
+PitPlanChecked(Query *parse, const char *query_string, int cursorOptions,
+			   ParamListInfo boundParams, bool fallback)
 {
 	PlannedStmt *stmt;
 	Oid			marker = InvalidOid;
@@ -256,19 +291,19 @@ PitPlanner(Query *parse, const char *query_string, int cursorOptions,
 	else
 		stmt = standard_planner(parse, query_string, cursorOptions, boundParams);
 
-	if (!has_marker)
+	if (!has_marker || !PlanHasMarker(stmt, marker))
 		return stmt;
-
-	if (PlanHasMarker(stmt, marker))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("featstore.pit_match() is not in a join a point-in-time join node can take"),
-				 errdetail("The marker must be in the ON clause of a LEFT or INNER join (or the WHERE clause of an inner join) "
-						   "between a spine and one feature table, with its first two arguments columns of the feature table "
-						   "and its third a column of the spine or an expression over the spine alone, in a statement that locks no rows (no FOR UPDATE/SHARE, no UPDATE or DELETE ... FROM)."),
-				 errhint("Keep only key equalities (feature.k = spine.k) beside the marker in the ON clause and move other conditions "
-						 "to WHERE or a subquery, or call featstore.pit_join().")));
-	return stmt;
+	if (fallback)
+		return NULL;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("featstore.pit_match() is not in a join a point-in-time join node can take"),
+			 errdetail("The marker must be in the ON clause of a LEFT or INNER join (or the WHERE clause of an inner join) "
+					   "between a spine and one feature table, with its first two arguments columns of the feature table "
+					   "and its third a column of the spine or an expression over the spine alone, in a statement that locks no rows (no FOR UPDATE/SHARE, no UPDATE or DELETE ... FROM)."),
+			 errhint("Keep only key equalities (feature.k = spine.k) beside the marker in the ON clause and move other conditions "
+					 "to WHERE or a subquery, or call featstore.pit_join().")));
+	return NULL;				/* keep the compiler quiet */
 }
 
 /* FindMarkerWalker looks for the marker anywhere in a query, subqueries included */
