@@ -83,11 +83,15 @@ CreateEventIndex(const char *schema_name, const char *table_name, const char *gr
 	RunDdl(sql.data);
 }
 
-/* OfflineCreateTable creates a group's history table, its indexes and comments */
+/*
+ * OfflineCreateTable creates a group's history table, its indexes and
+ * comments; with part (method not 0) a partitioned table and its first
+ * partitions, which inherit the indexes made on the parent
+ */
 Oid
 OfflineCreateTable(const char *schema_name, const char *table_name,
 				   const char *group_name, List *keys, List *features,
-				   const char *description)
+				   const char *description, const FsPartitioning *part)
 {
 	StringInfoData sql;
 	StringInfoData cols;
@@ -118,6 +122,8 @@ OfflineCreateTable(const char *schema_name, const char *table_name,
 						 format_type_with_typemod(f->typid, f->typmod));
 	}
 	appendStringInfoChar(&sql, ')');
+	if (part && part->method != 0)
+		appendStringInfoString(&sql, OfflinePartitionClause(part));
 	RunDdl(sql.data);
 
 	index_name = ChooseRelationName(table_name, NULL, "pit_key", nspid, false);
@@ -156,6 +162,8 @@ OfflineCreateTable(const char *schema_name, const char *table_name,
 		if (f->description)
 			OfflineSetColumnComment(relid, f->name, f->description);
 	}
+	if (part && part->method != 0)
+		OfflineCreatePartitions(relid, part, group_name);
 	return relid;
 }
 
