@@ -150,6 +150,39 @@ CREATE TABLE pt.pt_d_sub PARTITION OF pt.pt_d FOR VALUES FROM ('2020-01-01+00') 
 SELECT * FROM featstore.pit_join(NULL::pt.labels_d, 'pt.labels_d', features => '{pt_d}');
 DROP TABLE pt.pt_d_sub;
 
+-- a hostile owner's code on a partition is refused as it is made: an index
+-- whose predicate calls the owner's function, on a partition or on a table
+-- being attached (the planner would run it in a reader's session)
+CREATE FUNCTION pt.owner_fn(int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT true';
+CREATE INDEX pt_d_bad ON pt.pt_d_default (v) WHERE pt.owner_fn(v);
+CREATE TABLE pt.pt_d_att (LIKE pt.pt_d);
+CREATE INDEX pt_d_att_bad ON pt.pt_d_att (v) WHERE pt.owner_fn(v);
+ALTER TABLE pt.pt_d ATTACH PARTITION pt.pt_d_att FOR VALUES FROM ('2019-01-01+00') TO ('2019-01-02+00');
+SELECT count(*) AS attached FROM pg_catalog.pg_inherits WHERE inhrelid = 'pt.pt_d_att'::regclass;
+-- one slipped in with the guards off (a superuser can) is refused at every read
+SET session_replication_role = replica;
+ALTER TABLE pt.pt_d ATTACH PARTITION pt.pt_d_att FOR VALUES FROM ('2019-01-01+00') TO ('2019-01-02+00');
+RESET session_replication_role;
+SELECT * FROM featstore.pit_join(NULL::pt.labels_d, 'pt.labels_d', features => '{pt_d}');
+DROP TABLE pt.pt_d_att;
+
+-- a reader needs SELECT on the group's table; the partitions have no grants
+SELECT featstore.create_pit_view('pt.pjd', 'pt.labels_d', features => '{pt_d}');
+GRANT USAGE ON SCHEMA pt TO pt_reader;
+GRANT SELECT ON pt.labels_d TO pt_reader;
+SET ROLE pt_reader;
+SELECT count(*) FROM featstore.pit_join(NULL::pt.pjd, 'pt.labels_d', features => '{pt_d}');
+SELECT count(*) FROM pt.pt_d_default;
+RESET ROLE;
+GRANT SELECT ON pt.pt_d TO pt_reader;
+SET ROLE pt_reader;
+SELECT count(*) FROM featstore.pit_join(NULL::pt.pjd, 'pt.labels_d', features => '{pt_d}');
+SELECT count(*) FROM pt.pt_d_default;
+RESET ROLE;
+DROP VIEW pt.pjd;
+REVOKE ALL ON SCHEMA pt FROM pt_reader;
+REVOKE ALL ON pt.labels_d, pt.pt_d FROM pt_reader;
+
 -- the join over partitions: data in 2024, 6-hour partitions
 CREATE TABLE pt.spine (id serial, k1 integer, k2 text, ts timestamptz);
 CREATE FUNCTION pt.fill(seed float8, nhist int, nspine int) RETURNS void

@@ -733,10 +733,32 @@ AddsIndex(AlterTableStmt *ats)
 }
 
 /*
+ * AttachedPartition returns the table an ALTER TABLE ... ATTACH PARTITION
+ * attaches, or NULL: attached to a partitioned history, its indexes and
+ * statistics objects are planned with the history (issue 14)
+ */
+static RangeVar *
+AttachedPartition(AlterTableStmt *ats)
+{
+	ListCell   *lc;
+
+	foreach(lc, ats->cmds)
+	{
+		AlterTableCmd *cmd = lfirst(lc);
+
+		if (cmd->subtype == AT_AttachPartition && cmd->def != NULL &&
+			IsA(cmd->def, PartitionCmd))
+			return ((PartitionCmd *) cmd->def)->name;
+	}
+	return NULL;
+}
+
+/*
  * featstore_guard_code is a ddl_command_end event trigger: an index, an
  * index-building constraint or an extended statistics object that would
  * make a group's table run code that is not built in when it is planned is
- * refused as it is created, with the error every read of the group would
+ * refused as it is created (on the table, or on a partition of it, also one
+ * being attached), with the error every read of the group would
  * give.  The read-time check alone leaves a window: an index created after
  * a reader's check and before its planning would have its predicate
  * evaluated by that planning, in a superuser's pit_join() as the superuser.
@@ -760,6 +782,8 @@ featstore_guard_code(PG_FUNCTION_ARGS)
 		rv = linitial(((CreateStatsStmt *) stmt)->relations);
 	else if (IsA(stmt, AlterTableStmt) && AddsIndex((AlterTableStmt *) stmt))
 		rv = ((AlterTableStmt *) stmt)->relation;
+	else if (IsA(stmt, AlterTableStmt))
+		rv = AttachedPartition((AlterTableStmt *) stmt);
 	if (rv == NULL || !RegistryIsInstalled())
 		PG_RETURN_NULL();
 	/* the command has just run with this search_path: the same table */

@@ -20,6 +20,7 @@
 #include "access/xact.h"
 #include "catalog/catalog.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
@@ -382,8 +383,8 @@ ViewIsWindowTimeline(Relation view, const char *group_name)
 /*
  * RegistryCheckTableCode runs the code part of RegistryCheckGroupTable (no
  * index or extended statistics calling code that is not built in) on the
- * table relid if it is a feature group's history table, or the source of a
- * group defined FROM it.  The guard calls it when an index or a statistics
+ * table relid if it is a feature group's history table, a partition of one,
+ * or the source of a group defined FROM it.  The guard calls it when an index or a statistics
  * object is created, so that none can appear between a reader's check and
  * its planning.
  */
@@ -405,6 +406,19 @@ RegistryCheckTableCode(Oid relid)
 		group = RegistryLookupGroup(lfirst(lc), true);
 		if (group != NULL && group->source != NULL && group->source->relid == relid)
 			CheckSourceCode(group);
+	}
+	/* a partition of a partitioned history is read as the history is */
+	if (get_rel_relispartition(relid))
+	{
+		foreach(lc, get_partition_ancestors(relid))
+		{
+			name = RegistryGroupOfTable(lfirst_oid(lc));
+			if (name != NULL && (group = RegistryLookupGroup(name, true)) != NULL &&
+				group->relid == lfirst_oid(lc) && group->source == NULL)
+				CheckRelationCode(group, relid,
+								  quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+															 get_rel_name(relid)));
+		}
 	}
 	AtEOXact_GUC(true, save_nestlevel);
 }

@@ -115,6 +115,26 @@ like($plan, qr/Partitions: 2 of \d+ read, \d+ pruned/, 'one hour partition and D
 unlike($plan, qr/Seq Scan on pr_p\d+_\d+ f_\d+ \(actual rows=\d+ loops=1\)(?s:.*)Seq Scan on pr_p\d+_\d+ f_\d+ \(actual/,
 	'one hour partition scanned, the others never executed');
 
+# --- pg_dump / pg_restore keep the layout, the partitions and the rows ---
+my $dump = $node->basedir . '/partitions.dump';
+$node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, $node->connstr('postgres') ],
+	'pg_dump of a database with partitioned groups');
+$node->safe_psql('postgres', 'CREATE DATABASE dst');
+$node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('dst'), $dump ],
+	'pg_restore into an empty database');
+my $layout = q{SELECT group_name, method, partition_interval, hash_columns, partitions, retention
+	FROM featstore.group_partitioning ORDER BY 1};
+is($node->safe_psql('dst', $layout), $node->safe_psql('postgres', $layout), 'the layout is restored');
+my $parts = q{SELECT string_agg(partition_name || ' ' || bound, ', ' ORDER BY partition_name) FROM featstore.partitions};
+is($node->safe_psql('dst', $parts), $node->safe_psql('postgres', $parts), 'every partition, with its bound');
+my $join = q{SELECT string_agg(l.user_id || '=' || coalesce(f.v::text, '-'), ',' ORDER BY l.user_id)
+	FROM (SELECT 'u' || g AS user_id, now() - g * interval '1 hour' AS ts FROM generate_series(0, 60) g) l
+	LEFT JOIN pr f ON f.user_id = l.user_id
+	 AND featstore.pit_match(f.event_timestamp, f.created_at, l.ts, interval '3 days')};
+is($node->safe_psql('dst', $join), $node->safe_psql('postgres', $join), 'the join gives the same rows');
+is($node->safe_psql('dst', q{SELECT count(*) >= 0 FROM featstore.maintain_partitions('pr')}), 't',
+	'the maintenance runs on the restored group');
+
 # --- drops ---
 $node->safe_psql('postgres', q{SELECT * FROM featstore.exec($$ DROP FEATURE GROUP ph $$)});
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname LIKE 'ph%'}), '0',
