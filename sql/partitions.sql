@@ -100,6 +100,14 @@ SELECT partition_name, bound FROM featstore.partitions
  WHERE group_name = 'pt_d' AND bound LIKE '%2024%' ORDER BY 1;
 -- a second run finds nothing to do
 SELECT count(*) AS actions FROM featstore.maintain_partitions('pt_d');
+-- infinite event times, and one whose interval would end past the last
+-- timestamp, stay in DEFAULT, and the maintenance goes on without an error
+INSERT INTO pt.pt_d (user_id, event_timestamp, created_at, v) VALUES
+  ('u3', 'infinity', '2024-03-09+00', 10), ('u3', '-infinity', '2024-03-09+00', 11),
+  ('u3', '294276-12-31 10:00+00', '2024-03-09+00', 12);
+SELECT count(*) AS actions FROM featstore.maintain_partitions('pt_d');
+SELECT tableoid::regclass AS partition, v FROM pt.pt_d WHERE v >= 10 ORDER BY v;
+DELETE FROM pt.pt_d WHERE v >= 10;
 
 -- retention: a TTL is needed, it must cover the TTL; SET TTL is held to it
 DO LANGUAGE featstore $$ ALTER FEATURE GROUP pt_d SET RETENTION '3 days' $$;

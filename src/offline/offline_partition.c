@@ -306,7 +306,9 @@ MaintainSteps(MaintainState *ms, TimestampTz now)
 	{
 		TimestampTz lo = *(TimestampTz *) lfirst(lc);
 
-		if (!Overlaps(ms, lo, lo + width))
+		/* an interval that would end past the last timestamp stays in DEFAULT */
+		if (IS_VALID_TIMESTAMP(lo) && lo < END_TIMESTAMP - width &&
+			!Overlaps(ms, lo, lo + width))
 			CreateBucket(ms, lo, lo + width);
 	}
 	if (ms->p->has_retention)
@@ -439,12 +441,14 @@ DefaultBuckets(MaintainState *ms, TimestampTz horizon)
 	if (!OidIsValid(ms->default_relid))
 		return NIL;
 	/* event_timestamp - epoch in microseconds, floor-divided by the width */
+	/* infinite event times stay in DEFAULT: no interval holds them */
 	sql = psprintf("SELECT DISTINCT pg_catalog.floor((extract(epoch FROM %s) - 946684800) * 1000000"
-				   " / $1)::pg_catalog.int8 AS b FROM ONLY %s WHERE %s >= $2 ORDER BY b LIMIT %d",
+				   " / $1)::pg_catalog.int8 AS b FROM ONLY %s WHERE %s >= $2 AND pg_catalog.isfinite(%s)"
+				   " ORDER BY b LIMIT %d",
 				   FS_EVENT_TS_COLUMN,
 				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(ms->default_relid)),
 											  get_rel_name(ms->default_relid)),
-				   FS_EVENT_TS_COLUMN, MAX_BUCKETS_PER_RUN);
+				   FS_EVENT_TS_COLUMN, FS_EVENT_TS_COLUMN, MAX_BUCKETS_PER_RUN);
 	args[0] = Int64GetDatum(ms->p->interval_usecs);
 	args[1] = TimestampTzGetDatum(horizon);
 	if (SPI_execute_with_args(sql, 2, types, args, NULL, true, 0) != SPI_OK_SELECT)
