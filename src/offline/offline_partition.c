@@ -591,7 +591,7 @@ OfflineMaintainAllPartitions(void)
 
 /*
  * OfflineMaintainOne runs one group's maintenance in a subtransaction; an
- * error is logged and rolled back with it
+ * error is rolled back with it and logged (once while it repeats)
  */
 static void
 OfflineMaintainOne(const char *name, MemoryContext cxt)
@@ -611,16 +611,21 @@ OfflineMaintainOne(const char *name, MemoryContext cxt)
 	}
 	PG_CATCH();
 	{
+		static char last_failure[256];
 		ErrorData  *edata;
+		char	   *failure;
 
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
-		ereport(LOG,
+		/* a lasting failure is logged once, not at every run */
+		failure = psprintf("%s: %s", name, edata->message);
+		ereport(strncmp(last_failure, failure, sizeof(last_failure) - 1) == 0 ? DEBUG1 : LOG,
 				(errcode(edata->sqlerrcode),
 				 errmsg("featstore monitor: partition maintenance of feature group \"%s\" failed: %s",
 						name, edata->message)));
+		strlcpy(last_failure, failure, sizeof(last_failure));
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
