@@ -9,6 +9,7 @@
 #include "extension.h"
 #include "ddl/ddl.h"
 #include "monitor/monitor.h"
+#include "offline/offline.h"
 #include "online/online.h"
 #include "pii/pii.h"
 #include "pit/pit.h"
@@ -31,4 +32,5 @@ _PG_init(void)
 	MonitorSkewInit();
 	RegistryBackfillInit();
 	PiiInit();
+	OfflineInit();
 }

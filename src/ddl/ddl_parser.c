@@ -108,6 +108,7 @@ static void ParseGroupQuery(FsParser *p, FsGroupDef *def);
 static char *ParseQueryText(FsParser *p, int *location);
 static bool QueryEnds(FsParser *p);
 static void ParseGroupOptions(FsParser *p, FsGroupDef *def);
+static void ParsePartitionBy(FsParser *p, FsGroupDef *def);
 static FsServiceDef *ParseCreateService(FsParser *p, bool or_replace);
 static List *ParseAlterGroupActions(FsParser *p);
 static FsFeatureDef *ParseFeatureTarget(FsParser *p, FsAlterAction *act);
@@ -600,9 +601,55 @@ ParseGroupOptions(FsParser *p, FsGroupDef *def)
 			seen_tags = true;
 			def->tags = ParseStringList(p, "a tag string");
 		}
+		else if (PeekWord(p, "partition"))
+		{
+			if (def->partition_method != 0)
+				RedundantOption(p, loc, "PARTITION BY");
+			ParsePartitionBy(p, def);
+		}
 		else if (!ParseFreshnessOrMonitor(p, def, &seen_freshness, &seen_monitor) &&
 				 !ParseDescriptionOrOwner(p, &def->description, &def->owner))
 			break;
+	}
+}
+
+/*
+ * ParsePartitionBy parses a group's partitioned history (issue 14):
+ *	PARTITION BY RANGE ( event_timestamp ) [ INTERVAL 'duration' ]
+ *	PARTITION BY HASH ( key column, ... ) [ PARTITIONS n ]
+ * The columns, the duration and the count are checked by the registry
+ * (registry_partition.c), which knows the entity's keys.
+ */
+static void
+ParsePartitionBy(FsParser *p, FsGroupDef *def)
+{
+	def->partition_location = Peek(p)->location;
+	ExpectWord(p, "partition");
+	ExpectWord(p, "by");
+	if (AcceptWord(p, "range"))
+		def->partition_method = 'r';
+	else if (AcceptWord(p, "hash"))
+		def->partition_method = 'h';
+	else
+		SyntaxError(p, "RANGE or HASH after PARTITION BY");
+	ExpectChar(p, '(');
+	def->partition_columns_location = Peek(p)->location;
+	do
+		def->partition_columns = lappend(def->partition_columns,
+										 ParseName(p, "a column name"));
+	while (AcceptChar(p, ','));
+	ExpectChar(p, ')');
+	if (def->partition_method == 'r' && AcceptWord(p, "interval"))
+	{
+		def->partition_interval_location = Peek(p)->location;
+		def->partition_interval_text =
+			ParseQuotedDuration(p, "a partition interval string such as '1 day'",
+								"A partition interval is a string: write it in quotes, e.g. INTERVAL '1 day'.");
+	}
+	else if (def->partition_method == 'h' && AcceptWord(p, "partitions"))
+	{
+		def->partitions_location = Peek(p)->location;
+		def->partitions_text = ParseNumber(p, "a number of partitions");
 	}
 }
 
@@ -1049,8 +1096,15 @@ ParseAlterGroupSet(FsParser *p, FsAlterAction *act)
 		ParseSetFreshness(p, act);
 	else if (AcceptWord(p, "monitor"))
 		ParseSetMonitor(p, act);
+	else if (AcceptWord(p, "retention"))
+	{
+		act->kind = FS_ALTER_SET_RETENTION;
+		act->location = Peek(p)->location;
+		act->text_value = ParseQuotedDuration(p, "a retention string such as '400 days'",
+											  "A retention is a string: write it in quotes, e.g. SET RETENTION '400 days'.");
+	}
 	else
-		SyntaxError(p, "TTL, ONLINE, OFFLINE, DESCRIPTION, OWNER, TAGS, SCHEDULE, FRESHNESS or MONITOR");
+		SyntaxError(p, "TTL, ONLINE, OFFLINE, DESCRIPTION, OWNER, TAGS, SCHEDULE, FRESHNESS, MONITOR or RETENTION");
 }
 
 /* ParseSetFreshness parses what follows SET FRESHNESS: 'duration' | NONE */
@@ -1220,8 +1274,13 @@ ParseAlterGroupActions(FsParser *p)
 			act->kind = FS_ALTER_RESET_MONITOR;
 			act->settings = ParseMonitorSettings(p, false);
 		}
+		else if (AcceptWord(p, "drop"))
+		{
+			ExpectWord(p, "retention");
+			act->kind = FS_ALTER_SET_RETENTION;	/* text_value NULL: none */
+		}
 		else
-			SyntaxError(p, "ADD FEATURE, DEPRECATE FEATURE, ALTER FEATURE, SET or RESET");
+			SyntaxError(p, "ADD FEATURE, DEPRECATE FEATURE, ALTER FEATURE, SET, RESET or DROP RETENTION");
 		actions = lappend(actions, act);
 	} while (AcceptChar(p, ','));
 	return actions;

@@ -38,6 +38,7 @@
 #include "extension.h"
 #include "monitor/monitor.h"
 #include "monitor/monitor_core.h"
+#include "offline/offline.h"
 #include "online/online.h"
 
 /* The settings */
@@ -183,6 +184,7 @@ RunDueUnits(TimestampTz *next_fresh)
 	static TimestampTz next_purge = 0;
 	static TimestampTz stats_due = 0;
 	static TimestampTz stats_asked = 0;
+	static TimestampTz next_partitions = 0;
 	TimestampTz next;
 
 	if (GetCurrentTimestamp() >= *next_fresh)
@@ -214,7 +216,15 @@ RunDueUnits(TimestampTz *next_fresh)
 		RunUnit("the statistics' retention", MonitorPurgeStats, true);
 		next_purge = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), MONITOR_PURGE_MS);
 	}
+	/* partitioned history (issue 14): range partitions made ahead, retention */
+	if (GetCurrentTimestamp() >= next_partitions)
+	{
+		RunUnit("the partition maintenance", OfflineMaintainAllPartitions, false);
+		next_partitions = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													  offline_partition_naptime_ms);
+	}
 	next = Min(*next_fresh, next_purge);
+	next = Min(next, next_partitions);
 	next = Min(next, stats_due);
 	next = Min(next, MonitorNextSkewDue());
 	return TimestampDifferenceMilliseconds(GetCurrentTimestamp(), next);

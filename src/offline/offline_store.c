@@ -83,11 +83,15 @@ CreateEventIndex(const char *schema_name, const char *table_name, const char *gr
 	RunDdl(sql.data);
 }
 
-/* OfflineCreateTable creates a group's history table, its indexes and comments */
+/*
+ * OfflineCreateTable creates a group's history table, its indexes and
+ * comments; with part (method not 0) a partitioned table and its first
+ * partitions, which inherit the indexes made on the parent
+ */
 Oid
 OfflineCreateTable(const char *schema_name, const char *table_name,
 				   const char *group_name, List *keys, List *features,
-				   const char *description)
+				   const char *description, const FsPartitioning *part)
 {
 	StringInfoData sql;
 	StringInfoData cols;
@@ -118,6 +122,8 @@ OfflineCreateTable(const char *schema_name, const char *table_name,
 						 format_type_with_typemod(f->typid, f->typmod));
 	}
 	appendStringInfoChar(&sql, ')');
+	if (part && part->method != 0)
+		appendStringInfoString(&sql, OfflinePartitionClause(part));
 	RunDdl(sql.data);
 
 	index_name = ChooseRelationName(table_name, NULL, "pit_key", nspid, false);
@@ -156,6 +162,8 @@ OfflineCreateTable(const char *schema_name, const char *table_name,
 		if (f->description)
 			OfflineSetColumnComment(relid, f->name, f->description);
 	}
+	if (part && part->method != 0)
+		OfflineCreatePartitions(relid, part, group_name);
 	return relid;
 }
 
@@ -725,10 +733,32 @@ AddsIndex(AlterTableStmt *ats)
 }
 
 /*
+ * AttachedPartition returns the table an ALTER TABLE ... ATTACH PARTITION
+ * attaches, or NULL: attached to a partitioned history, its indexes and
+ * statistics objects are planned with the history (issue 14)
+ */
+static RangeVar *
+AttachedPartition(AlterTableStmt *ats)
+{
+	ListCell   *lc;
+
+	foreach(lc, ats->cmds)
+	{
+		AlterTableCmd *cmd = lfirst(lc);
+
+		if (cmd->subtype == AT_AttachPartition && cmd->def != NULL &&
+			IsA(cmd->def, PartitionCmd))
+			return ((PartitionCmd *) cmd->def)->name;
+	}
+	return NULL;
+}
+
+/*
  * featstore_guard_code is a ddl_command_end event trigger: an index, an
  * index-building constraint or an extended statistics object that would
  * make a group's table run code that is not built in when it is planned is
- * refused as it is created, with the error every read of the group would
+ * refused as it is created (on the table, or on a partition of it, also one
+ * being attached), with the error every read of the group would
  * give.  The read-time check alone leaves a window: an index created after
  * a reader's check and before its planning would have its predicate
  * evaluated by that planning, in a superuser's pit_join() as the superuser.
@@ -752,6 +782,8 @@ featstore_guard_code(PG_FUNCTION_ARGS)
 		rv = linitial(((CreateStatsStmt *) stmt)->relations);
 	else if (IsA(stmt, AlterTableStmt) && AddsIndex((AlterTableStmt *) stmt))
 		rv = ((AlterTableStmt *) stmt)->relation;
+	else if (IsA(stmt, AlterTableStmt))
+		rv = AttachedPartition((AlterTableStmt *) stmt);
 	if (rv == NULL || !RegistryIsInstalled())
 		PG_RETURN_NULL();
 	/* the command has just run with this search_path: the same table */

@@ -1340,9 +1340,11 @@ RunScanChunk(BatchItems *b, BatchGroup *bg, void *arg)
 	if (!OidIsValid(indexoid))
 	{
 		FeatstoreEndAsTableOwner(save_userid, save_sec_context);
-		ereport(LOG,
-				(errmsg("featstore online worker: feature group \"%s\" has no index on (keys, event_timestamp, created_at); rematerializing it entity by entity",
-						group->name)));
+		/* a partitioned history has indexes per partition only: no news */
+		if (get_rel_relkind(group->relid) != RELKIND_PARTITIONED_TABLE)
+			ereport(LOG,
+					(errmsg("featstore online worker: feature group \"%s\" has no index on (keys, event_timestamp, created_at); rematerializing it entity by entity",
+							group->name)));
 		OnlineEnqueueKeys(group, scan->since, true);
 		scan->finished = true;
 		return;

@@ -124,7 +124,8 @@ AttnumOrError(const OnlineGroup *group, const char *column)
  * OnlineScanIndex returns the btree index the walk can use on the group's
  * table: the point-in-time index featstore created, or any index with the
  * same columns in the same default order.  InvalidOid if there is none
- * (someone dropped it); the caller then falls back to listing entities.
+ * (someone dropped it, or the table is partitioned); the caller then falls
+ * back to listing entities.
  */
 Oid
 OnlineScanIndex(const OnlineGroup *group)
@@ -137,6 +138,15 @@ OnlineScanIndex(const OnlineGroup *group)
 	ListCell   *lc;
 	Oid			found = InvalidOid;
 
+	/*
+	 * A partitioned history (issue 14) has no index of its own to walk, only
+	 * one per partition: its entities are listed instead.
+	 */
+	if (heap->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+	{
+		table_close(heap, NoLock);
+		return InvalidOid;
+	}
 	for (int i = 0; i < group->nkeys; i++)
 		key_attnums[i] = AttnumOrError(group, group->key_names[i]);
 	indexes = RelationGetIndexList(heap);

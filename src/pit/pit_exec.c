@@ -132,7 +132,10 @@ PitBegin(CustomScanState *node, EState *estate, int eflags)
 	else if (st->strategy == PIT_WINDOW)
 		feat_desc = PitWindowBegin(st, estate);
 	else
+	{
 		feat_desc = ExecGetResultType((PlanState *) lsecond(node->custom_ps));
+		PitPruneBegin(st, estate);
+	}
 	PitInitKeyFunctions(st, spine_desc, (List *) list_nth(priv, PIT_PRIV_KEY_COLLS));
 
 	st->ttl_state = ExecInitExpr((Expr *) list_nth(cscan->custom_exprs, PIT_EXPR_TTL),
@@ -446,7 +449,17 @@ PitNextSpineRow(PitScanState *st)
 		}
 		CHECK_FOR_INTERRUPTS();
 		if (st->pshared == NULL || PitRowMine(st, slot, st->spine_keys, st->spine_ts))
+		{
+			if (st->prune != NULL)
+			{
+				bool		isnull;
+				Datum		ts = slot_getattr(slot, st->spine_ts, &isnull);
+
+				if (!isnull)
+					PitPruneNoteSpine(st, DatumGetTimestampTz(ts));
+			}
 			return slot;
+		}
 	}
 }
 
@@ -504,6 +517,7 @@ PitResetRun(PitScanState *st)
 	st->pos = 0;
 	st->spine_done = false;
 	st->phase = PIT_LOAD;
+	PitPruneReset(st);
 }
 
 /* PitEnd releases the children and the run state */

@@ -87,6 +87,24 @@ typedef struct PitShared
 	pg_atomic_uint32 spilled;	/* some participant's hash spilled to merge */
 } PitShared;
 
+/*
+ * Run-time pruning of a range-partitioned history (pit_prune.c): the bounds
+ * of each subplan of the history's Append, and the spine's ts bounds
+ */
+typedef struct PitPrune
+{
+	int			nplans;
+	bool	   *ranged;			/* a range partition on the event time column */
+	TimestampTz *lo;			/* its bounds, [lo, hi) */
+	TimestampTz *hi;
+	bool		have_spine;		/* a spine row with a ts was read */
+	TimestampTz min_ts;
+	TimestampTz max_ts;
+	bool		applied;		/* EXPLAIN ANALYZE: the last scan's choice */
+	int			nread;
+	int			pruned;
+} PitPrune;
+
 typedef enum PitPhase
 {
 	PIT_LOAD = 0,
@@ -194,6 +212,9 @@ typedef struct PitScanState
 	int64		pub_matched;	/* counts already added to pshared */
 	int64		pub_nomatch;
 	int64		pub_expired;
+
+	/* run-time pruning of a partitioned history; NULL: none (pit_prune.c) */
+	PitPrune   *prune;
 } PitScanState;
 
 #define PIT_ARENA_BLOCK (1024 * 1024)
@@ -250,6 +271,13 @@ extern void PitReInitializeDSM(CustomScanState *node, ParallelContext *pcxt,
 extern void PitInitializeWorker(CustomScanState *node, shm_toc *toc,
 								void *coordinate);
 extern void PitShutdown(CustomScanState *node);
+
+/* pit_prune.c */
+extern void PitPruneBegin(PitScanState *st, EState *estate);
+extern void PitPruneNoteSpine(PitScanState *st, TimestampTz ts);
+extern bool PitPruneApply(PitScanState *st);
+extern void PitPruneReset(PitScanState *st);
+extern void PitPruneExplain(PitScanState *st, ExplainState *es);
 
 /* pit_explain.c */
 extern void PitExplain(CustomScanState *node, List *ancestors, ExplainState *es);

@@ -286,6 +286,9 @@ PitHashFileFeatures(PitScanState *st)
 	Datum	   *keys;
 	ExprContext *econtext = st->css.ss.ps.ps_ExprContext;
 
+	/* a partitioned history: only the partitions that can hold candidates */
+	if (!PitPruneApply(st))
+		return true;
 	if (st->key_fast)
 		return PitHashFileBatched(st);
 

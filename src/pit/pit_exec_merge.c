@@ -126,6 +126,9 @@ PitMergeSortFeatures(PitScanState *st)
 	PlanState  *feat_child = (PlanState *) lsecond(st->css.custom_ps);
 	int			navail = st->feat_sort_desc->natts;
 
+	/* a partitioned history: only the partitions that can hold candidates */
+	if (!PitPruneApply(st))
+		return;
 	for (;;)
 	{
 		TupleTableSlot *slot = ExecProcNode(feat_child);

@@ -105,6 +105,7 @@ PitExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 						   st->planned_workers, workers);
 		ExplainPropertyText("Parallel", par, es);
 	}
+	PitPruneExplain(st, es);
 	if (es->analyze)
 	{
 		ExplainPropertyInteger("Matched", NULL, st->n_matched, es);

@@ -20,6 +20,7 @@
 #include "access/xact.h"
 #include "catalog/catalog.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
@@ -82,6 +83,7 @@ typedef struct ViewCode
 static bool ViewCallsUserCode(Oid viewid, ViewCode *vc);
 static bool ViewCodeWalker(Node *node, void *context);
 static void CheckSourceGroupView(const FsGroup *group, const char *table);
+static void CheckPartitions(const FsGroup *group, const char *table);
 static bool ViewIsWindowTimeline(Relation view, const char *group_name);
 static void CheckBuiltinCode(const FsGroup *group, const char *table, const char *kind,
 							 const char *object, Node *expr);
@@ -190,7 +192,9 @@ RegistryCheckGroupTable(const FsGroup *group)
 		elog(ERROR, "cache lookup failed for relation %u", group->relid);
 	relkind = ((Form_pg_class) GETSTRUCT(tup))->relkind;
 	ReleaseSysCache(tup);
-	if (relkind != RELKIND_RELATION)
+	if (relkind == RELKIND_PARTITIONED_TABLE)
+		CheckPartitions(group, table);
+	else if (relkind != RELKIND_RELATION)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("history table %s of feature group \"%s\" is %s, not a plain table",
@@ -203,7 +207,8 @@ RegistryCheckGroupTable(const FsGroup *group)
 						 quote_identifier(group->name))));
 
 	/* featstore's queries would read a child's rows too, the index walk not */
-	children = find_inheritance_children(group->relid, AccessShareLock);
+	children = relkind == RELKIND_PARTITIONED_TABLE ? NIL :
+		find_inheritance_children(group->relid, AccessShareLock);
 	if (children != NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -238,6 +243,41 @@ RegistryCheckGroupTable(const FsGroup *group)
 						 InvalidOid, false);
 	}
 	AtEOXact_GUC(true, save_nestlevel);
+}
+
+/*
+ * CheckPartitions checks the partitions of a partitioned history table (a
+ * helper of RegistryCheckGroupTable): each one a plain table, neither a
+ * foreign table (whose rows another server would give, with the reader's
+ * user mapping) nor partitioned again, and none with code that is not
+ * built in (the planner reads a partition's index predicates and
+ * statistics as it plans the parent, in the reader's session).  The
+ * columns are the parent's: PostgreSQL keeps partitions in its shape.
+ */
+static void
+CheckPartitions(const FsGroup *group, const char *table)
+{
+	ListCell   *lc;
+
+	foreach(lc, find_inheritance_children(group->relid, AccessShareLock))
+	{
+		Oid			child = lfirst_oid(lc);
+		char		kind = get_rel_relkind(child);
+		char	   *name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(child)),
+													  get_rel_name(child));
+
+		if (kind != RELKIND_RELATION)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("partition %s of history table %s of feature group \"%s\" is %s, not a plain table",
+							name, table, group->name,
+							kind == RELKIND_FOREIGN_TABLE ? "a foreign table" :
+							kind == RELKIND_PARTITIONED_TABLE ? "a partitioned table" :
+							"another kind of relation"),
+					 errhint("featstore reads only plain partitions; detach it with ALTER TABLE %s DETACH PARTITION %s.",
+							 table, name)));
+		CheckRelationCode(group, child, name);
+	}
 }
 
 /*
@@ -343,8 +383,8 @@ ViewIsWindowTimeline(Relation view, const char *group_name)
 /*
  * RegistryCheckTableCode runs the code part of RegistryCheckGroupTable (no
  * index or extended statistics calling code that is not built in) on the
- * table relid if it is a feature group's history table, or the source of a
- * group defined FROM it.  The guard calls it when an index or a statistics
+ * table relid if it is a feature group's history table, a partition of one,
+ * or the source of a group defined FROM it.  The guard calls it when an index or a statistics
  * object is created, so that none can appear between a reader's check and
  * its planning.
  */
@@ -366,6 +406,19 @@ RegistryCheckTableCode(Oid relid)
 		group = RegistryLookupGroup(lfirst(lc), true);
 		if (group != NULL && group->source != NULL && group->source->relid == relid)
 			CheckSourceCode(group);
+	}
+	/* a partition of a partitioned history is read as the history is */
+	if (get_rel_relispartition(relid))
+	{
+		foreach(lc, get_partition_ancestors(relid))
+		{
+			name = RegistryGroupOfTable(lfirst_oid(lc));
+			if (name != NULL && (group = RegistryLookupGroup(name, true)) != NULL &&
+				group->relid == lfirst_oid(lc) && group->source == NULL)
+				CheckRelationCode(group, relid,
+								  quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+															 get_rel_name(relid)));
+		}
 	}
 	AtEOXact_GUC(true, save_nestlevel);
 }
@@ -853,6 +906,7 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 	MemoryContext oldcxt;
 	FsResult   *result;
 	Oid			source_relid = InvalidOid;
+	FsPartitioning part;
 
 	registry_error_location = def->location;
 	CheckObjectName("feature group", def->name);
@@ -874,6 +928,7 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 		RegistryCheckTransform(def, keys, features);
 
 	RegistryCheckMonitorOptions(def);
+	RegistryCheckPartitioning(def, keys, &part);
 
 	/* the TTL */
 	memset(&ttl, 0, sizeof(ttl));
@@ -893,7 +948,7 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 									  def->description);
 	else
 		(void) OfflineCreateTable(schema_name, def->name, def->name, keys, features,
-								  def->description);
+								  def->description, &part);
 
 	/* the registry rows */
 	InsertGroupRow(def, schema_name, &ttl);
@@ -905,6 +960,7 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 	if (def->query_text)
 		RegistryStoreTransform(def, keys, features);
 	RegistryStoreMonitorOptions(def);
+	RegistryStorePartitioning(def->name, &part);
 
 	registry_error_location = def->location;
 	RecordHistory("CREATE FEATURE GROUP", "feature group", def->name, stmt_text);
@@ -1220,9 +1276,13 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 			case FS_ALTER_FEATURE_PII:
 				RegistryAlterFeaturePii(group, target, act->bool_value, &detail);
 				break;
+			case FS_ALTER_SET_RETENTION:
+				RegistryAlterRetention(group, act->text_value, &detail);
+				break;
 		}
 		values_unchanged = values_unchanged &&
-			(RegistryIsMonitorAction(act->kind) || act->kind == FS_ALTER_FEATURE_PII);
+			(RegistryIsMonitorAction(act->kind) || act->kind == FS_ALTER_FEATURE_PII ||
+			 act->kind == FS_ALTER_SET_RETENTION);
 	}
 
 	RegSpi("UPDATE featstore.feature_groups SET updated_at = now() WHERE name = $1",
@@ -1479,10 +1539,16 @@ static void
 AlterGroupSetTtl(FsGroup *group, const char *ttl_text, StringInfo detail)
 {
 	Interval	ttl;
+	FsPartitioning part;
 
+	memset(&ttl, 0, sizeof(ttl));
+	if (ttl_text)
+		ParseTtl(ttl_text, group->name, &ttl);
+	/* the retention must stay at least the TTL (registry_partition.c) */
+	if (RegistryGroupPartitioning(group->name, &part) && part.has_retention)
+		RegistryCheckRetention(group, ttl_text != NULL, ttl.time, part.retention_usecs, NULL);
 	if (ttl_text)
 	{
-		ParseTtl(ttl_text, group->name, &ttl);
 		group->has_ttl = true;
 		group->ttl = ttl;
 		group->ttl_usecs = ttl.time;

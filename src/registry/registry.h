@@ -114,6 +114,19 @@ typedef struct FsGroupDef
 	bool		has_monitor_every;
 	char	   *monitor_every_text;
 	int			monitor_location;
+
+	/*
+	 * PARTITION BY (issue 14, registry_partition.c): 'r' RANGE on
+	 * event_timestamp, 'h' HASH on key columns, 0 a plain history table
+	 */
+	char		partition_method;
+	List	   *partition_columns;	/* of char *, as written */
+	char	   *partition_interval_text;	/* RANGE's INTERVAL; NULL: '1 day' */
+	char	   *partitions_text;	/* HASH's PARTITIONS n; NULL: 8 */
+	int			partition_location;
+	int			partition_columns_location;
+	int			partition_interval_location;
+	int			partitions_location;
 } FsGroupDef;
 
 typedef enum FsAlterKind
@@ -135,7 +148,8 @@ typedef enum FsAlterKind
 	FS_ALTER_SET_MONITOR,		/* settings; of one feature if feature is set */
 	FS_ALTER_RESET_MONITOR,		/* settings (values unused) */
 	FS_ALTER_SET_MONITOR_BASELINE,	/* baseline */
-	FS_ALTER_FEATURE_PII		/* SET PII (bool_value true) / DROP PII (false) */
+	FS_ALTER_FEATURE_PII,		/* SET PII (bool_value true) / DROP PII (false) */
+	FS_ALTER_SET_RETENTION		/* issue 14; text_value NULL: DROP RETENTION */
 } FsAlterKind;
 
 /* One setting of SET MONITOR ( name = value, ... ) or RESET MONITOR ( name, ... ) */
@@ -174,6 +188,25 @@ typedef struct FsAlterAction
 	FsMonitorBaseline *baseline;	/* SET MONITOR BASELINE */
 	int			location;
 } FsAlterAction;
+
+/*
+ * A group's partitioned history (issue 14), as featstore.group_partitioning
+ * records it (registry_partition.c)
+ */
+#define FS_MAX_HASH_PARTITIONS 1024
+typedef struct FsPartitioning
+{
+	char		method;			/* 'r' range, 'h' hash, 0 a plain table */
+	int64		interval_usecs; /* range: a partition's width */
+	List	   *hash_columns;	/* hash: String nodes, in order */
+	int			nparts;			/* hash: partitions */
+	bool		has_retention;	/* range: drop partitions past it */
+	int64		retention_usecs;
+} FsPartitioning;
+
+extern void RegistryCheckPartitioning(const FsGroupDef *def, List *keys, FsPartitioning *out);
+extern void RegistryStorePartitioning(const char *group_name, const FsPartitioning *p);
+extern bool RegistryGroupPartitioning(const char *group_name, FsPartitioning *out);
 
 /* A member of CREATE FEATURE SERVICE: group.feature or group.* */
 typedef struct FsFeatureRef

@@ -26,6 +26,7 @@ PG_FUNCTION_INFO_V1(featstore_deprecate_feature);
 PG_FUNCTION_INFO_V1(featstore_set_feature_description);
 PG_FUNCTION_INFO_V1(featstore_set_ttl);
 PG_FUNCTION_INFO_V1(featstore_set_online);
+PG_FUNCTION_INFO_V1(featstore_set_retention);
 PG_FUNCTION_INFO_V1(featstore_set_group_description);
 PG_FUNCTION_INFO_V1(featstore_set_group_owner);
 PG_FUNCTION_INFO_V1(featstore_set_group_tags);
@@ -198,6 +199,23 @@ featstore_set_ttl(PG_FUNCTION_ARGS)
 
 	FeatstoreRequireEditor();
 	act->kind = FS_ALTER_SET_TTL;
+	if (!PG_ARGISNULL(1))
+		act->text_value = DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(1)));
+	AlterOne(fcinfo, act);
+	PG_RETURN_VOID();
+}
+
+/*
+ * featstore_set_retention: set_retention(group_name, retention); a NULL
+ * retention is DROP RETENTION (issue 14)
+ */
+Datum
+featstore_set_retention(PG_FUNCTION_ARGS)
+{
+	FsAlterAction *act = palloc0(sizeof(FsAlterAction));
+
+	FeatstoreRequireEditor();
+	act->kind = FS_ALTER_SET_RETENTION;
 	if (!PG_ARGISNULL(1))
 		act->text_value = DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(1)));
 	AlterOne(fcinfo, act);

@@ -101,6 +101,11 @@ extern void RegistryStoreFeaturePii(const char *group_name, const FsFeatureDef *
 extern void RegistryAlterFeaturePii(FsGroup *group, FsFeature *target, bool pii,
 									StringInfo detail);
 
+/* registry_partition.c: partitioned history (issue 14) */
+extern void RegistryAlterRetention(FsGroup *group, const char *text, StringInfo detail);
+extern void RegistryCheckRetention(const FsGroup *group, bool has_ttl, int64 ttl_usecs,
+								   int64 retention_usecs, const char *text);
+
 /* registry_lookup.c */
 extern List *RegistryLoadKeys(const char *entity);
 extern bool RegistryHasSourceGroups(void);
