@@ -362,6 +362,26 @@ SELECT count(g.n_1h)
    AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false);
 RESET work_mem;
 
+-- the parallel window strategy, one seed: each participant reads the source
+-- and keeps, sorts and evaluates only its key-hash partitions (text and
+-- compound keys: the store's lookup alone sorts the source's rows out)
+SET featstore.pit_parallel = force;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF)
+SELECT s.id, g.n_30m
+  FROM spine_a s
+  LEFT JOIN w_acct g ON g.acct_id = s.acct_id AND s.region = g.region
+   AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false);
+SELECT * FROM run_seed(0.57, 1500, 800);
+RESET featstore.pit_parallel;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+
 -- the edges by hand: ties, t - w, t, one microsecond either side, a late
 -- write (strict), a NULL key and time, DEFAULT
 TRUNCATE tx, spine_u, spine_a;

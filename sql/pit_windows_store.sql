@@ -214,6 +214,58 @@ SELECT * FROM diffs();
 RESET work_mem;
 SELECT * FROM diffs();
 
+-- the parallel window strategy: every participant reads the source and
+-- keeps, sorts and evaluates its own key-hash partitions (the bigint key
+-- also filters the source's rows by partition before the lookup), in the
+-- store and in the fallback; the joins' functions become STABLE PARALLEL
+-- SAFE so that their queries may be planned in parallel
+ALTER FUNCTION joined_in(timestamptz, boolean) STABLE PARALLEL SAFE;
+ALTER FUNCTION joined_ex() STABLE PARALLEL SAFE;
+ALTER FUNCTION joined_all() STABLE PARALLEL SAFE;
+SET featstore.pit_parallel = force;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+CREATE FUNCTION parallel_lines(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+	l text;
+BEGIN
+	FOR l IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
+		IF l ~ '(PitJoin|Parallel:)' THEN
+			RETURN NEXT trim(l);
+		END IF;
+	END LOOP;
+END $$;
+SELECT parallel_lines($q$SELECT * FROM joined_in(NULL, false)$q$);
+SELECT parallel_lines($q$SELECT * FROM joined_all()$q$);
+SELECT * FROM diffs();
+SET parallel_leader_participation = off;
+SELECT * FROM diffs();
+RESET parallel_leader_participation;
+SET work_mem = '64kB';
+SELECT * FROM diffs();
+RESET work_mem;
+-- a temporary source is never read in parallel: a worker cannot see it
+CREATE TEMP TABLE ev_tmp (user_id bigint, event_time timestamptz);
+INSERT INTO ev_tmp SELECT user_id, event_time FROM ev WHERE user_id IS NOT NULL AND event_time IS NOT NULL;
+SELECT featstore.exec($$CREATE FEATURE GROUP st_tmp ENTITY store_user FROM pg_temp.ev_tmp TIMESTAMP event_time
+	FEATURES (n_1h bigint AS count(*) OVER '1 hour') OFFLINE$$);
+SELECT parallel_lines($q$SELECT count(g.n_1h) FROM sp s LEFT JOIN st_tmp g ON g.user_id = s.user_id
+	AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false)$q$);
+SELECT count(*) AS differences
+  FROM (SELECT s.id, g.n_1h FROM sp s LEFT JOIN st_tmp g ON g.user_id = s.user_id
+		   AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false)
+		EXCEPT ALL
+		SELECT s.id, (SELECT count(*) FROM ev_tmp r WHERE r.user_id = s.user_id AND r.event_time <= s.ts
+						 AND r.event_time > s.ts - interval '1 hour') FROM sp s) d;
+SELECT featstore.exec($$DROP FEATURE GROUP st_tmp$$);
+RESET featstore.pit_parallel;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+
 SET client_min_messages = warning;
 DO LANGUAGE featstore $$ DROP FEATURE GROUP st_in; DROP FEATURE GROUP st_ex; DROP FEATURE GROUP st_all; DROP ENTITY store_user $$;
 DROP SCHEMA pit_store CASCADE;

@@ -104,6 +104,8 @@ static Portal PitWindowOpenEvents(PitScanState *st);
 static void PitWindowAddPoint(PitScanState *st, TupleTableSlot *slot);
 static bool PitWindowLoadStore(PitScanState *st);
 static bool PitWindowStoreEvents(PitScanState *st);
+static bool PitWindowCanFilter(PitScanState *st);
+static bool PitWindowMine(void *arg, const Datum *keys);
 static bool PitWindowRow(PitScanState *st, WinState *ws);
 static TupleTableSlot *PitWindowFinish(PitScanState *st, TupleTableSlot *scan);
 static bool PitWindowViewQual(PitScanState *st, Datum *values, bool *isnull);
@@ -415,6 +417,35 @@ PitWindowAddPoint(PitScanState *st, TupleTableSlot *slot)
 }
 
 /*
+ * PitWindowCanFilter says whether the source's rows can be sorted into the
+ * parallel join's partitions as its spine rows are (PitRowMine): one key
+ * hashed inline (no function that could allocate or depend on a collation),
+ * of the spine key's very type, so that equal keys hash alike.
+ */
+static bool
+PitWindowCanFilter(PitScanState *st)
+{
+	TupleDesc	spine_desc = ExecGetResultType(linitial(st->css.custom_ps));
+
+	return st->key_fast && st->nkeys == 1 &&
+		TupleDescAttr(spine_desc, st->spine_keys[0] - 1)->atttypid ==
+		WinKeyType(st->win->plan, 0);
+}
+
+/*
+ * PitWindowMine is the store's filter in a parallel join: a source row
+ * whose key belongs to another participant's partition is not considered.
+ * Rows it lets through are still looked up, so it only saves work.
+ */
+static bool
+PitWindowMine(void *arg, const Datum *keys)
+{
+	PitScanState *st = (PitScanState *) arg;
+
+	return PitHashMine(st, PitHashKeys(st, keys));
+}
+
+/*
  * PitWindowLoadStore reads the source in physical order into the store, as
  * the calling role, under the pinned search_path and the query's snapshot
  * (as PitWindowOpenEvents).  False, with the store ended, when the events
@@ -432,6 +463,8 @@ PitWindowLoadStore(PitScanState *st)
 	uint64		read;
 	uint64		keys;
 
+	if (st->pshared != NULL && PitWindowCanFilter(st))
+		WinStoreSetFilter(w->store, PitWindowMine, st);
 	level = FeatstorePinSearchPath();
 	PushActiveSnapshot(estate->es_snapshot);
 	ok = WinStoreLoad(w->store, sql, st->has_asof, st->as_of);

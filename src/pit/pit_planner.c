@@ -127,6 +127,8 @@ typedef struct PitWindowSide
 	List	   *coltypes;		/* of Oid: the view's column types */
 	char	   *windows;		/* the group's windows, for EXPLAIN */
 	double		events;			/* the source's estimated rows */
+	double		pages;			/* and pages */
+	bool		parallel_ok;	/* its events may be read in a parallel worker */
 } PitWindowSide;
 
 static void PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
@@ -192,6 +194,9 @@ static void WindowSideOf(PlannerInfo *root, RelOptInfo *featrel, const char *nam
 static char *WindowList(const FsGroup *group);
 static bool WindowJoinUsable(RelOptInfo *featrel, PitJoinInfo *info,
 							 PitWindowSide *side);
+static CustomPath *MakeWindowPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
+								  RelOptInfo *featrel, PitJoinInfo *info, PitWindowSide *side,
+								  int nworkers);
 static void AddWindowPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 						  RelOptInfo *featrel, PitJoinInfo *info, PitWindowSide *side);
 
@@ -1603,6 +1608,9 @@ WindowSideOf(PlannerInfo *root, RelOptInfo *featrel, const char *name,
 	side->coltypes = want;
 	side->windows = WindowList(group);
 	side->events = 1000.0;
+	side->pages = 10.0;
+	side->parallel_ok = pit_parallel_guc != PIT_PARALLEL_OFF &&
+		max_parallel_workers_per_gather > 0 && RegistrySourceParallelSafe(group);
 	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(group->source->relid));
 	if (HeapTupleIsValid(tp))
 	{
@@ -1611,6 +1619,7 @@ WindowSideOf(PlannerInfo *root, RelOptInfo *featrel, const char *name,
 		/* never analysed (-1): keep the guess */
 		if (reltuples >= 0)
 			side->events = Max(reltuples, 1.0);
+		side->pages = Max(((Form_pg_class) GETSTRUCT(tp))->relpages, 1);
 		ReleaseSysCache(tp);
 	}
 }
@@ -1735,42 +1744,99 @@ WindowJoinUsable(RelOptInfo *featrel, PitJoinInfo *info, PitWindowSide *side)
 }
 
 /*
- * AddWindowPath offers the only path of a join with a source group: the
- * window strategy, which reads the spine child alone, sorts it by (keys,
- * ts) and computes the windows in one pass over the source's events.  It
- * is not parallel-aware, nor parallel-safe: it reads the source through
- * SPI, as the calling role.
+ * AddWindowPath offers the paths of a join with a source group: the window
+ * strategy, which reads the spine child alone, sorts it by (keys, ts) and
+ * computes the windows in one pass over the source's events, read through
+ * SPI as the calling role.  Also a parallel-aware one under Gather (the
+ * key-hash partitions of the parallel PitJoin): every participant reads
+ * the whole source, and keeps, sorts and evaluates only its partitions'
+ * keys.
  */
 static void
 AddWindowPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 			  RelOptInfo *featrel, PitJoinInfo *info, PitWindowSide *side)
 {
+	CustomPath *cpath = MakeWindowPath(root, joinrel, spine_path, featrel, info, side, 0);
+	Path	   *pspine;
+	int			nworkers;
+
+	joinrel->pathlist = NIL;
+	joinrel->partial_pathlist = NIL;
+	add_path(joinrel, (Path *) cpath);
+
+	/*
+	 * The view's own scan never runs, so its function's marking (parallel
+	 * restricted) does not decide: the source's, the spine's, and the
+	 * join's output and conditions do.
+	 */
+	if (!side->parallel_ok || !root->glob->parallelModeOK ||
+		!spine_path->parent->consider_parallel ||
+		!PitStableRel(root, spine_path->parent) ||
+		!is_parallel_safe(root, (Node *) joinrel->reltarget->exprs) ||
+		!is_parallel_safe(root, (Node *) info->quals) ||
+		!is_parallel_safe(root, (Node *) info->view_quals))
+		return;
+	/* each participant runs its own full copy of the spine child */
+	pspine = CheapestParallelSafe(spine_path->parent);
+	if (pspine == NULL)
+		return;
+	pspine = SpineInputPath(root, pspine, info);
+	if (!pspine->parallel_safe)
+		return;
+	nworkers = compute_parallel_worker(featrel, side->pages, -1,
+									   max_parallel_workers_per_gather);
+	if (nworkers <= 0)
+		return;
+	joinrel->consider_parallel = true;
+	add_partial_path(joinrel, (Path *) MakeWindowPath(root, joinrel, pspine, featrel, info,
+													  side, nworkers));
+	/* forced parallel: the serial plan only when no partial one exists */
+	if (pit_parallel_guc == PIT_PARALLEL_FORCE)
+	{
+		cpath->path.startup_cost += disable_cost;
+		cpath->path.total_cost += disable_cost;
+	}
+}
+
+/*
+ * MakeWindowPath builds and costs the window strategy's path, parallel-aware
+ * when nworkers > 0: each of nworkers + 1 participants then reads every
+ * event, and does 1 / (nworkers + 1) of the sorting, filing and evaluation
+ * (the leader's share counted as PostgreSQL's parallel paths count it).
+ */
+static CustomPath *
+MakeWindowPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
+			   RelOptInfo *featrel, PitJoinInfo *info, PitWindowSide *side, int nworkers)
+{
 	CustomPath *cpath = makeNode(CustomPath);
 	double		nspine = clamp_row_est(spine_path->rows);
 	double		nfeat = list_length(side->coltypes) - side->nkeys - 2;
+	double		share = 1.0 / (nworkers + 1);
 	Path		sort_path;
 
 	cpath->path.pathtype = T_CustomScan;
 	cpath->path.parent = joinrel;
 	cpath->path.pathtarget = joinrel->reltarget;
 	cpath->path.param_info = NULL;
-	cpath->path.parallel_aware = false;
-	cpath->path.parallel_safe = false;
-	cpath->path.parallel_workers = 0;
+	cpath->path.parallel_aware = nworkers > 0;
+	cpath->path.parallel_safe = nworkers > 0;
+	cpath->path.parallel_workers = nworkers;
 	cpath->path.pathkeys = NIL;
 	cpath->path.rows = info->left ? nspine : clamp_row_est(Min(nspine, joinrel->rows));
+	cpath->path.rows = clamp_row_est(cpath->path.rows * share);
 	cpath->flags = 0;
 	cpath->custom_paths = list_make1(spine_path);
 	cpath->methods = &pit_path_methods;
 
 	/* sort the spine, read and order the events, one step per event and row */
-	cost_sort(&sort_path, root, NIL, 0, nspine, spine_path->pathtarget->width,
+	cost_sort(&sort_path, root, NIL, 0, nspine * share, spine_path->pathtarget->width,
 			  0.0, work_mem, -1.0);
 	cpath->path.startup_cost = spine_path->total_cost + sort_path.total_cost +
-		side->events * (seq_page_cost / 50.0 + cpu_tuple_cost +
-						cpu_operator_cost * (2.0 * nfeat + log2(Max(side->events, 2.0))));
+		side->events * (seq_page_cost / 50.0 + cpu_tuple_cost) +
+		side->events * share *
+		cpu_operator_cost * (2.0 * nfeat + log2(Max(side->events, 2.0)));
 	cpath->path.total_cost = cpath->path.startup_cost +
-		nspine * (2.0 * cpu_tuple_cost + cpu_operator_cost * nfeat);
+		nspine * share * (2.0 * cpu_tuple_cost + cpu_operator_cost * nfeat);
 
 	cpath->custom_private = PitPathPrivate(info, PIT_WINDOW);
 	cpath->custom_private = lappend(cpath->custom_private, makeInteger(0));
@@ -1781,8 +1847,5 @@ AddWindowPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 	cpath->custom_private = lappend(cpath->custom_private, makeString(side->windows));
 	cpath->custom_private = lappend(cpath->custom_private, side->coltypes);
 	cpath->custom_private = lappend(cpath->custom_private, info->view_quals);
-
-	joinrel->pathlist = NIL;
-	joinrel->partial_pathlist = NIL;
-	add_path(joinrel, (Path *) cpath);
+	return cpath;
 }

@@ -287,6 +287,8 @@ extern List *RegistryResolveFeatures(List *items, const char *service);
 
 /* registry_source.c: whether a source group reads a column of its source */
 extern bool RegistrySourceReadsColumn(const FsGroup *group, const char *column);
+/* and whether its events may be read inside a parallel worker */
+extern bool RegistrySourceParallelSafe(const FsGroup *group);
 
 /* registry.c: the table-shape check before featstore reads a group table */
 extern void RegistryCheckGroupTable(const FsGroup *group);

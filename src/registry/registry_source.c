@@ -15,6 +15,7 @@
 #include "access/transam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
 #include "datatype/timestamp.h"
@@ -108,6 +109,8 @@ static void CheckAnalysedExpression(ParseState *pstate, Node *expr, ExprCheck *c
 									const char *what);
 static bool BuiltinOnlyWalker(Node *node, void *context);
 static bool RefuseSubquery(Node *node, void *context);
+static bool ParallelUnsafeFunction(Oid func_id, void *context);
+static bool ParallelUnsafeWalker(Node *node, void *context);
 static bool WhereMentions(Node *node, void *context);
 static Node *ParseSqlExpression(const char *text, int location, ExprCheck *check);
 static int	BlockLocation(const ExprCheck *check, int location);
@@ -505,6 +508,71 @@ RegistrySourceReadsColumn(const FsGroup *group, const char *column)
 		return raw == NULL || WhereMentions(raw, &check);
 	}
 	return false;
+}
+
+/*
+ * RegistrySourceParallelSafe says whether a source group's events may be
+ * read inside a parallel worker: the source is a table (plain or
+ * partitioned) that is not temporary, which a worker can read, and its
+ * WHERE, analysed as CheckWhere does, calls only parallel-safe functions.
+ * The WHERE passed CheckWhere, and the registry keeps the columns it reads.
+ */
+bool
+RegistrySourceParallelSafe(const FsGroup *group)
+{
+	const FsSource *src = group->source;
+	ExprCheck	check;
+	Node	   *raw;
+	Node	   *expr;
+	ParseState *pstate;
+	Relation	rel;
+	ParseNamespaceItem *nsitem;
+	int			save_nestlevel;
+	char		relkind;
+
+	if (src == NULL || !OidIsValid(src->relid))
+		return false;
+	relkind = get_rel_relkind(src->relid);
+	if ((relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE) ||
+		get_rel_persistence(src->relid) == RELPERSISTENCE_TEMP)
+		return false;
+	if (src->where_text == NULL)
+		return true;
+	memset(&check, 0, sizeof(check));
+	check.relid = src->relid;
+	check.index = -1;
+	raw = ParseSqlExpression(src->where_text, -1, &check);
+	if (raw == NULL)
+		return false;
+	save_nestlevel = FeatstorePinSearchPath();
+	rel = relation_open(src->relid, AccessShareLock);
+	pstate = make_parsestate(NULL);
+	pstate->p_sourcetext = check.sql;
+	nsitem = addRangeTableEntryForRelation(pstate, rel, AccessShareLock, NULL, false, true);
+	addNSItemToQuery(pstate, nsitem, false, true, true);
+	expr = transformWhereClause(pstate, raw, EXPR_KIND_WHERE, "WHERE");
+	free_parsestate(pstate);
+	relation_close(rel, NoLock);
+	AtEOXact_GUC(true, save_nestlevel);
+	return !ParallelUnsafeWalker(expr, NULL);
+}
+
+/* ParallelUnsafeFunction is true for a function not marked PARALLEL SAFE */
+static bool
+ParallelUnsafeFunction(Oid func_id, void *context)
+{
+	return func_parallel(func_id) != PROPARALLEL_SAFE;
+}
+
+/* ParallelUnsafeWalker finds a call of a function not marked PARALLEL SAFE */
+static bool
+ParallelUnsafeWalker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, ParallelUnsafeFunction, context))
+		return true;
+	return expression_tree_walker(node, ParallelUnsafeWalker, context);
 }
 
 /*

@@ -65,6 +65,7 @@ extern char *WinSourceSqlUnsorted(const WinPlan *plan, bool has_as_of,
 								  const char *extra_condition);
 extern void WinPointSortKeys(const WinPlan *plan, WinSortKey *keys);
 extern int	WinFeatureCount(const WinPlan *plan);
+extern Oid	WinKeyType(const WinPlan *plan, int k);
 
 /* window_pass.c */
 extern WinState *WinBegin(WinPlan *plan, Portal events, TimestampTz as_of,
@@ -95,5 +96,14 @@ extern bool WinStoreLoad(WinStore *store, const char *sql, bool has_as_of,
 extern void WinStoreCounts(const WinStore *store, uint64 *kept, uint64 *read,
 						   uint64 *keys);
 extern void WinStoreEnd(WinStore *store);
+
+/*
+ * A store may be told to keep only the events whose keys a filter accepts
+ * (a parallel join's partition of the keys): WinStoreSetFilter before
+ * WinStoreLoad.  The filter sees the source row's key Datums, must not
+ * allocate, and must accept every key of the points added.
+ */
+typedef bool (*WinStoreFilter) (void *arg, const Datum *keys);
+extern void WinStoreSetFilter(WinStore *store, WinStoreFilter filter, void *arg);
 
 #endif							/* FEATSTORE_WINDOW_H */

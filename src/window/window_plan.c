@@ -674,6 +674,13 @@ WinPointSortKeys(const WinPlan *plan, WinSortKey *keys)
 	}
 }
 
+/* WinKeyType is the type of the source's k-th key column */
+Oid
+WinKeyType(const WinPlan *plan, int k)
+{
+	return k >= 0 && k < plan->nkeys ? plan->key_types[k] : InvalidOid;
+}
+
 /* WinFeatureCount is the number of features a pass fills per point */
 int
 WinFeatureCount(const WinPlan *plan)

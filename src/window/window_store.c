@@ -185,6 +185,8 @@ struct WinStore
 	int64		pf_values;		/* and their by-reference values */
 	int		   *byref_atts;		/* the row's by-reference columns */
 	int			nbyref;
+	WinStoreFilter filter;		/* NULL, or which source rows to consider */
+	void	   *filter_arg;
 };
 
 /* A row of the source query waiting for its key's lookup */
@@ -881,6 +883,9 @@ StoreReceive(TupleTableSlot *slot, DestReceiver *self)
 			return true;
 	if (slot->tts_isnull[WIN_COL_TS(plan)])
 		return true;
+	/* another participant's key: not even probed */
+	if (st->filter != NULL && !st->filter(st->filter_arg, slot->tts_values))
+		return true;
 	hash = StoreRowHash(st, slot->tts_values);
 	StorePrefetchBucket(st, hash);
 	if (!StoreStageRow(r, slot, hash))
@@ -988,6 +993,14 @@ WinStoreLoad(WinStore *st, const char *sql, bool has_as_of, TimestampTz as_of)
 			 st->plan->group_name, SPI_result_code_string(ret));
 	SPI_freeplan(splan);
 	return !st->full && StoreGroup(st);
+}
+
+/* WinStoreSetFilter makes the load consider only the rows filter accepts */
+void
+WinStoreSetFilter(WinStore *st, WinStoreFilter filter, void *arg)
+{
+	st->filter = filter;
+	st->filter_arg = arg;
 }
 
 /* WinStoreCounts reports the events read and kept, and the points' keys */

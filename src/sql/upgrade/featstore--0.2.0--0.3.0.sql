@@ -3436,3 +3436,9 @@ COMMENT ON FUNCTION featstore.set_retention(text, interval) IS 'ALTER FEATURE GR
 REVOKE ALL ON FUNCTION featstore.set_retention(text, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION featstore.set_retention(text, interval) TO featstore_reader;
 -- end of part14
+
+-- The point-in-time join's window strategy may read a source group's
+-- events in parallel workers (docs/pit-join.md): a query that names the
+-- group's view must not lose parallel mode to the view's function, which
+-- itself still runs only in the leader.
+ALTER FUNCTION featstore.window_timeline(text) PARALLEL RESTRICTED;
