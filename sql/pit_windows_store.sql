@@ -246,6 +246,17 @@ RESET parallel_leader_participation;
 SET work_mem = '64kB';
 SELECT * FROM diffs();
 RESET work_mem;
+-- the group's view itself (window_timeline, PARALLEL RESTRICTED) joined
+-- with a table read in parallel: the function runs in the leader, under
+-- parallel mode, and counts what it counts serially
+CREATE TABLE sp_big AS SELECT s.* FROM sp s, generate_series(1, 20) g;
+ANALYZE sp_big;
+EXPLAIN (COSTS OFF) SELECT count(*) AS joined_rows FROM st_in v JOIN sp_big s ON s.user_id = v.user_id;
+SELECT count(*) AS joined_rows FROM st_in v JOIN sp_big s ON s.user_id = v.user_id;
+SET max_parallel_workers_per_gather = 0;
+SELECT count(*) AS joined_rows FROM st_in v JOIN sp_big s ON s.user_id = v.user_id;
+SET max_parallel_workers_per_gather = 2;
+DROP TABLE sp_big;
 -- a temporary source is never read in parallel: a worker cannot see it
 CREATE TEMP TABLE ev_tmp (user_id bigint, event_time timestamptz);
 INSERT INTO ev_tmp SELECT user_id, event_time FROM ev WHERE user_id IS NOT NULL AND event_time IS NOT NULL;
