@@ -1825,8 +1825,7 @@ MakeWindowPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 	cpath->path.parallel_safe = nworkers > 0;
 	cpath->path.parallel_workers = nworkers;
 	cpath->path.pathkeys = NIL;
-	cpath->path.rows = info->left ? nspine : clamp_row_est(Min(nspine, joinrel->rows));
-	cpath->path.rows = clamp_row_est(cpath->path.rows * share);
+	cpath->path.rows = clamp_row_est((info->left ? nspine : Min(nspine, joinrel->rows)) * share);
 	cpath->flags = 0;
 	cpath->custom_paths = list_make1(spine_path);
 	cpath->methods = &pit_path_methods;

@@ -109,6 +109,7 @@ static void CheckAnalysedExpression(ParseState *pstate, Node *expr, ExprCheck *c
 									const char *what);
 static bool BuiltinOnlyWalker(Node *node, void *context);
 static bool RefuseSubquery(Node *node, void *context);
+static Node *AnalyseWhere(Oid relid, Node *raw, ExprCheck *check, Bitmapset **columns);
 static bool ParallelUnsafeFunction(Oid func_id, void *context);
 static bool ParallelUnsafeWalker(Node *node, void *context);
 static bool WhereMentions(Node *node, void *context);
@@ -523,11 +524,6 @@ RegistrySourceParallelSafe(const FsGroup *group)
 	const FsSource *src = group->source;
 	ExprCheck	check;
 	Node	   *raw;
-	Node	   *expr;
-	ParseState *pstate;
-	Relation	rel;
-	ParseNamespaceItem *nsitem;
-	int			save_nestlevel;
 	char		relkind;
 
 	if (src == NULL || !OidIsValid(src->relid))
@@ -544,17 +540,7 @@ RegistrySourceParallelSafe(const FsGroup *group)
 	raw = ParseSqlExpression(src->where_text, -1, &check);
 	if (raw == NULL)
 		return false;
-	save_nestlevel = FeatstorePinSearchPath();
-	rel = relation_open(src->relid, AccessShareLock);
-	pstate = make_parsestate(NULL);
-	pstate->p_sourcetext = check.sql;
-	nsitem = addRangeTableEntryForRelation(pstate, rel, AccessShareLock, NULL, false, true);
-	addNSItemToQuery(pstate, nsitem, false, true, true);
-	expr = transformWhereClause(pstate, raw, EXPR_KIND_WHERE, "WHERE");
-	free_parsestate(pstate);
-	relation_close(rel, NoLock);
-	AtEOXact_GUC(true, save_nestlevel);
-	return !ParallelUnsafeWalker(expr, NULL);
+	return !ParallelUnsafeWalker(AnalyseWhere(src->relid, raw, &check, NULL), NULL);
 }
 
 /* ParallelUnsafeFunction is true for a function not marked PARALLEL SAFE */
@@ -953,11 +939,6 @@ CheckWhere(Oid relid, const FsGroupDef *def)
 {
 	ExprCheck	check;
 	Node	   *raw;
-	Node	   *expr;
-	ParseState *pstate;
-	Relation	rel;
-	ParseNamespaceItem *nsitem;
-	int			save_nestlevel;
 	Bitmapset  *columns;
 
 	memset(&check, 0, sizeof(check));
@@ -973,22 +954,45 @@ CheckWhere(Oid relid, const FsGroupDef *def)
 				 errmsg("WHERE of feature group \"%s\" is not a condition", def->name),
 				 errhint("Write one boolean condition over the source's columns, e.g. WHERE status <> 'declined'; CREATED comes before WHERE.")));
 	(void) RefuseSubquery(raw, &check);
+	(void) AnalyseWhere(relid, copyObject(raw), &check, &columns);
+	return columns;
+}
+
+/*
+ * AnalyseWhere analyses a source group's parsed WHERE against the source
+ * relation, as a query's WHERE over it would be, with search_path pinned.
+ * With columns, it also refuses what CheckAnalysedExpression refuses (at
+ * the offending node, through check's error callback) and returns the
+ * columns the WHERE reads.
+ */
+static Node *
+AnalyseWhere(Oid relid, Node *raw, ExprCheck *check, Bitmapset **columns)
+{
+	Node	   *expr;
+	ParseState *pstate;
+	Relation	rel;
+	ParseNamespaceItem *nsitem;
+	int			save_nestlevel;
 
 	save_nestlevel = FeatstorePinSearchPath();
 	rel = relation_open(relid, AccessShareLock);
 	pstate = make_parsestate(NULL);
-	pstate->p_sourcetext = check.sql;
+	pstate->p_sourcetext = check->sql;
 	nsitem = addRangeTableEntryForRelation(pstate, rel, AccessShareLock, NULL, false, true);
 	addNSItemToQuery(pstate, nsitem, false, true, true);
-	PushExprCallback(&check);
-	expr = transformWhereClause(pstate, copyObject(raw), EXPR_KIND_WHERE, "WHERE");
-	CheckAnalysedExpression(pstate, expr, &check, "the WHERE of a feature group");
-	PopExprCallback(&check);
-	columns = bms_copy(nsitem->p_rte->selectedCols);
+	if (columns)
+		PushExprCallback(check);
+	expr = transformWhereClause(pstate, raw, EXPR_KIND_WHERE, "WHERE");
+	if (columns)
+	{
+		CheckAnalysedExpression(pstate, expr, check, "the WHERE of a feature group");
+		PopExprCallback(check);
+		*columns = bms_copy(nsitem->p_rte->selectedCols);
+	}
 	free_parsestate(pstate);
 	relation_close(rel, NoLock);
 	AtEOXact_GUC(true, save_nestlevel);
-	return columns;
+	return expr;
 }
 
 /*

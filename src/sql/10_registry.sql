@@ -290,6 +290,32 @@ COMMENT ON COLUMN featstore.catalog.aggregate IS 'How a feature of a source grou
 COMMENT ON COLUMN featstore.catalog.aggregate_argument IS 'The aggregated source column; NULL for count(*), expressions and stored features';
 COMMENT ON COLUMN featstore.catalog.feature_window IS 'The OVER window as written; NULL for an unbounded aggregate, an expression or a stored feature';
 
+-- partitioned history (issue 14, src/sql/48_partitions.sql): the layout
+CREATE TABLE featstore.group_partitioning (
+	group_name	text PRIMARY KEY REFERENCES featstore.feature_groups (name) ON DELETE CASCADE,
+	method		text NOT NULL CHECK (method IN ('range', 'hash')),
+	partition_interval interval CHECK (partition_interval > interval '0'),
+	hash_columns name[],
+	partitions	integer CHECK (partitions BETWEEN 1 AND 1024),
+	retention	interval CHECK (retention > interval '0'),
+	CONSTRAINT group_partitioning_range_layout
+		CHECK ((method = 'range') = (partition_interval IS NOT NULL)),
+	CONSTRAINT group_partitioning_hash_layout
+		CHECK ((method = 'hash') = (partitions IS NOT NULL AND hash_columns IS NOT NULL)),
+	CONSTRAINT group_partitioning_retention_range
+		CHECK (retention IS NULL OR method = 'range')
+);
+COMMENT ON TABLE featstore.group_partitioning IS 'Partitioned history (issue 14): the layout of each group whose history table is partitioned; groups without a row have a plain table';
+COMMENT ON COLUMN featstore.group_partitioning.group_name IS 'Feature group';
+COMMENT ON COLUMN featstore.group_partitioning.method IS 'range: by event_timestamp, one partition per interval plus a DEFAULT partition; hash: by the hash of key columns, all partitions made at creation';
+COMMENT ON COLUMN featstore.group_partitioning.partition_interval IS 'Range: the width of a partition, an absolute duration; partitions start at multiples of it from 2000-01-01 00:00 UTC';
+COMMENT ON COLUMN featstore.group_partitioning.hash_columns IS 'Hash: the key columns hashed, in order';
+COMMENT ON COLUMN featstore.group_partitioning.partitions IS 'Hash: the number of partitions (1 to 1024)';
+COMMENT ON COLUMN featstore.group_partitioning.retention IS 'Range: range partitions entirely older than now() - retention are dropped by the maintenance; NULL keeps everything';
+
+SELECT pg_catalog.pg_extension_config_dump('featstore.group_partitioning', '');
+GRANT SELECT ON featstore.group_partitioning TO featstore_reader;
+
 CREATE VIEW featstore.group_overview AS
 SELECT g.name AS group_name,
 	   g.entity_name,
@@ -311,7 +337,14 @@ SELECT g.name AS group_name,
 	   g.created_by,
 	   g.kind,
 	   (SELECT pg_catalog.quote_ident(s.source_schema) || '.' || pg_catalog.quote_ident(s.source_name)
-		  FROM featstore.source_groups s WHERE s.group_name = g.name) AS source
+		  FROM featstore.source_groups s WHERE s.group_name = g.name) AS source,
+	   (SELECT CASE p.method
+				   WHEN 'range' THEN 'range (event_timestamp) interval ' || pg_catalog.justify_hours(p.partition_interval)::text
+						|| coalesce(', retention ' || pg_catalog.justify_hours(p.retention)::text, '')
+				   ELSE 'hash (' || pg_catalog.array_to_string(p.hash_columns, ', ') || ') partitions '
+						|| p.partitions::text
+			   END
+		  FROM featstore.group_partitioning p WHERE p.group_name = g.name) AS partitioning
   FROM featstore.feature_groups g;
 COMMENT ON VIEW featstore.group_overview IS 'One row per feature group, with its entity key, table, feature counts and size estimate';
 COMMENT ON COLUMN featstore.group_overview.group_name IS 'Feature group';
@@ -331,6 +364,7 @@ COMMENT ON COLUMN featstore.group_overview.updated_at IS 'When the definition la
 COMMENT ON COLUMN featstore.group_overview.created_by IS 'Role that defined the group';
 COMMENT ON COLUMN featstore.group_overview.kind IS 'table: users fill the history table; source: featstore computes the features FROM the source, through the view named by table_name';
 COMMENT ON COLUMN featstore.group_overview.source IS 'The source relation of a group computed FROM a source; NULL otherwise';
+COMMENT ON COLUMN featstore.group_overview.partitioning IS 'The history table''s partitioning (featstore.group_partitioning); NULL for a plain table';
 
 CREATE VIEW featstore.service_features AS
 SELECT m.service_name,

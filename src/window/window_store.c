@@ -167,9 +167,8 @@ struct WinStore
 	int			rblocks_cap;
 	int64		rblock_used;	/* records in the last one */
 	uint32		nslots;			/* distinct keys */
-	uint32		counts_cap;
-	uint64	   *counts;			/* per key: its events, then (after the load)
-								 * where its events start in sorted */
+	uint64	   *counts;			/* after the load, per key number: where its
+								 * events start in sorted (nslots + 1) */
 	uint64		ncopies;		/* keys added since a check */
 	uint64		nread;
 	uint64		nkept;
@@ -366,24 +365,6 @@ StoreCopyKeys(WinStore *st, const Datum *keys)
 	return copy;
 }
 
-/* StoreLookup finds a key's slot; NULL when no point has the key */
-static inline StoreSlot *
-StoreLookup(WinStore *st, const Datum *keys)
-{
-	if (st->int_key)
-	{
-		StoreIntKey *k = storeint_lookup(st->ihash, DatumGetInt64(keys[0]));
-
-		return k ? &k->slot : NULL;
-	}
-	else
-	{
-		StoreKey   *k = storekey_lookup(st->hash, keys);
-
-		return k ? &k->slot : NULL;
-	}
-}
-
 /* StoreRowHash is the hash of a row's keys, as the key table computes it */
 static inline uint32
 StoreRowHash(WinStore *st, const Datum *keys)
@@ -418,7 +399,10 @@ StorePrefetchBucket(WinStore *st, uint32 hash)
 	FeatstorePrefetch(base + (Size) (hash & mask) * size);
 }
 
-/* StoreLookupHash is StoreLookup with the keys' hash computed already */
+/*
+ * StoreLookupHash finds a key's slot, given the keys' hash; NULL when no
+ * point has the key
+ */
 static inline StoreSlot *
 StoreLookupHash(WinStore *st, const Datum *keys, uint32 hash)
 {
@@ -434,6 +418,13 @@ StoreLookupHash(WinStore *st, const Datum *keys, uint32 hash)
 
 		return k ? &k->slot : NULL;
 	}
+}
+
+/* StoreLookup finds a key's slot; NULL when no point has the key */
+static inline StoreSlot *
+StoreLookup(WinStore *st, const Datum *keys)
+{
+	return StoreLookupHash(st, keys, StoreRowHash(st, keys));
 }
 
 /* StoreCheckMemory marks the store full once it outgrew its bound */
@@ -483,16 +474,8 @@ WinStoreAddPoint(WinStore *st, const Datum *keys, TimestampTz t)
 			st->full = true;
 			return false;
 		}
-		if (st->nslots >= st->counts_cap)
-		{
-			st->counts_cap = Max(1024, st->counts_cap * 2);
-			st->counts = st->counts ?
-				repalloc_huge(st->counts, sizeof(uint64) * (st->counts_cap + 1)) :
-				MemoryContextAllocHuge(st->cxt, sizeof(uint64) * (st->counts_cap + 1));
-		}
-		e->idx = st->nslots;
+		e->idx = st->nslots++;
 		e->nevents = 0;
-		st->counts[st->nslots++] = 0;
 		if (++st->ncopies >= STORE_CHECK_EVERY)
 			return StoreCheckMemory(st);
 		return true;
@@ -656,10 +639,16 @@ StoreRank(WinStore *st)
 	return StoreCheckMemory(st);
 }
 
-/* StoreCollectCounts moves each key's count of events to counts[idx] */
-static void
+/*
+ * StoreCollectCounts makes counts, each key's count of kept events by key
+ * number; false when it would outgrow the store's bound.
+ */
+static bool
 StoreCollectCounts(WinStore *st)
 {
+	st->counts = MemoryContextAllocHuge(st->cxt, sizeof(uint64) * (st->nslots + 1));
+	if (!StoreCheckMemory(st))
+		return false;
 	if (st->int_key)
 	{
 		storeint_iterator it;
@@ -678,6 +667,7 @@ StoreCollectCounts(WinStore *st)
 		while ((k = storekey_iterate(st->hash, &it)) != NULL)
 			st->counts[k->slot.idx] = k->slot.nevents;
 	}
+	return true;
 }
 
 /*
@@ -693,9 +683,8 @@ StoreGroup(WinStore *st)
 	int64		left = st->nkept;
 
 	st->sorted = StoreHugeAlloc(st->cxt, sizeof(StoreEvent *) * Max(st->nkept, 1), false);
-	if (!StoreCheckMemory(st))
+	if (!StoreCheckMemory(st) || !StoreCollectCounts(st))
 		return false;
-	StoreCollectCounts(st);
 	for (uint32 i = 0; i < st->nslots; i++)
 	{
 		uint64		n = st->counts[i];
@@ -718,8 +707,7 @@ StoreGroup(WinStore *st)
 	/* counts[i] now ends key i: shift it back to its start */
 	for (uint32 i = st->nslots; i > 0; i--)
 		st->counts[i] = st->counts[i - 1];
-	if (st->counts)
-		st->counts[0] = 0;
+	st->counts[0] = 0;
 	return true;
 }
 
