@@ -239,10 +239,52 @@ BEGIN
 END $$;
 SELECT parallel_lines($q$SELECT * FROM joined_in(NULL, false)$q$);
 SELECT parallel_lines($q$SELECT * FROM joined_all()$q$);
+-- a bigint key and a plain table: the participants share the read of the
+-- source (pit_share.c), each taking chunks of its blocks by TID range and
+-- sending the other partitions' events on; the leader's account of it,
+-- its counts (which depend on who took which chunk) replaced by N
+CREATE FUNCTION shared_line(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+	l text;
+BEGIN
+	FOR l IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
+		IF l ~ 'Events:' THEN
+			RETURN NEXT regexp_replace(trim(l), '[0-9]+', 'N', 'g');
+		END IF;
+	END LOOP;
+END $$;
+SELECT shared_line($q$SELECT s.id, g.n_1h FROM sp s LEFT JOIN st_in g ON g.user_id = s.user_id
+   AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false)$q$);
 SELECT * FROM diffs();
 SET parallel_leader_participation = off;
 SELECT * FROM diffs();
 RESET parallel_leader_participation;
+-- workers that never start: the leader alone reads every chunk, then joins
+-- each partition from what it sent itself
+SET max_parallel_workers = 0;
+SELECT shared_line($q$SELECT s.id, g.n_1h FROM sp s LEFT JOIN st_in g ON g.user_id = s.user_id
+   AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false)$q$);
+SELECT * FROM diffs();
+RESET max_parallel_workers;
+-- without TID range scans a chunk would read the whole table: each
+-- participant reads the source itself instead
+SET enable_tidscan = off;
+SELECT shared_line($q$SELECT s.id, g.n_1h FROM sp s LEFT JOIN st_in g ON g.user_id = s.user_id
+   AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false)$q$);
+SELECT * FROM diffs();
+RESET enable_tidscan;
+-- a rescan under Gather (a correlated subquery runs it once per k): the
+-- exchange's files were read once, so the reruns read the source in full
+SELECT parallel_lines($q$SELECT k, (SELECT count(*) FILTER (WHERE j.n_1h > k) FROM (SELECT s.id, g.n_1h FROM sp s
+	LEFT JOIN st_in g ON g.user_id = s.user_id
+	AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false)) j) FROM generate_series(0, 2) k$q$);
+SELECT k, (SELECT count(*) FILTER (WHERE j.n_1h > k)
+			 FROM (SELECT s.id, g.n_1h FROM sp s LEFT JOIN st_in g ON g.user_id = s.user_id
+					  AND featstore.pit_match(g.event_timestamp, g.created_at, s.ts, NULL, NULL, false)) j) =
+		  (SELECT count(*) FILTER (WHERE o.n_1h > k) FROM oracle_in(NULL, false) o) AS same
+  FROM generate_series(0, 2) k;
+-- a store outgrowing hash_mem drops its own events but still routes the
+-- others', then reads its partition with the sorted query
 SET work_mem = '64kB';
 SELECT * FROM diffs();
 RESET work_mem;

@@ -26,7 +26,9 @@ psql_() { as_pg "$BIN/psql" -X -q -h "$SOCK" -p "$PORT" -U postgres -d postgres 
 
 [[ -f $DATA/PG_VERSION ]] || { echo "run win_bench.sh $SCALE first (it loads the data)" >&2; exit 1; }
 [[ -f $BENCH_WORK/duck/node_modules/@duckdb/node-api/package.json ]] || { echo "run win_bench.sh first (it installs DuckDB)" >&2; exit 1; }
-as_pg "$BIN/pg_ctl" -D "$DATA" -l "$BENCH_WORK/pg/server.log" -w start >/dev/null 2>&1 || true
+# the monitor worker off: its statistics pass over the loaded tables would
+# take a core for minutes after every start, in the middle of the timings
+as_pg "$BIN/pg_ctl" -D "$DATA" -l "$BENCH_WORK/pg/server.log" -o "-c featstore.monitor=off" -w start >/dev/null 2>&1 || true
 trap 'as_pg "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null' EXIT
 n=$(psql_ -At -c "SELECT count(*) FROM labels")
 echo "== $SCALE: $n labels; $ROUNDS rounds at $(date -u +%H:%M:%SZ)"

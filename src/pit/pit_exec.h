@@ -26,6 +26,7 @@
 #include "executor/tuptable.h"
 #include "nodes/execnodes.h"
 #include "port/atomics.h"
+#include "storage/dsm.h"
 #include "utils/tuplesort.h"
 
 #include "featstore.h"
@@ -85,7 +86,13 @@ typedef struct PitShared
 	pg_atomic_uint64 n_nomatch;
 	pg_atomic_uint64 n_expired;
 	pg_atomic_uint32 spilled;	/* some participant's hash spilled to merge */
+	dsm_handle	seg;			/* the segment, for workers to attach files */
+	bool		has_share;		/* a PitShare follows (a window join) */
 } PitShared;
+
+/* The shared read of a window join's source (pit_share.c), after PitShared */
+#define PitSharedShare(sh) \
+	((struct PitShare *) ((char *) (sh) + MAXALIGN(sizeof(PitShared))))
 
 /*
  * Run-time pruning of a range-partitioned history (pit_prune.c): the bounds
@@ -257,6 +264,23 @@ extern TupleTableSlot *PitWindowNext(PitScanState *st);
 extern void PitWindowRelease(PitScanState *st);
 extern void PitWindowExplain(PitScanState *st, ExplainState *es);
 
+/* pit_share.c: the shared read of a parallel window join's source */
+typedef struct PitShareStats
+{
+	bool		used;			/* the partition's events came this way */
+	uint64		chunks;			/* chunks this participant read */
+	uint64		sent;			/* rows it wrote for other partitions */
+	uint64		received;		/* rows others wrote for its partition */
+} PitShareStats;
+
+extern Size PitShareEstimate(ParallelContext *pcxt);
+extern void PitShareInitialize(PitShared *sh, ParallelContext *pcxt);
+extern void PitShareAttachWorker(PitShared *sh);
+extern void PitShareDisable(PitShared *sh);
+extern bool PitShareLoad(PitScanState *st, DestReceiver *store,
+						 const char *chunk_sql, Oid relid, TimestampTz as_of,
+						 PitShareStats *stats);
+
 /* pit_parallel.c */
 extern bool PitRowMine(PitScanState *st, TupleTableSlot *slot, int *keyattrs,
 					   int tsattr);
@@ -321,14 +345,19 @@ PitHashKeys(PitScanState *st, const Datum *keys)
 	return h;
 }
 
+/* PitHashPart is the partition a key hash falls in */
+static inline int
+PitHashPart(PitScanState *st, uint32 hash)
+{
+	/* remixed: the hash table indexes by the low bits of the same hash */
+	return (int) (((uint64) murmurhash32(hash) * (uint64) st->nparts) >> 32);
+}
+
 /* PitHashMine tells whether a key hash falls in the claimed partition */
 static inline bool
 PitHashMine(PitScanState *st, uint32 hash)
 {
-	/* remixed: the hash table indexes by the low bits of the same hash */
-	uint32		part = (uint32) (((uint64) murmurhash32(hash) * (uint64) st->nparts) >> 32);
-
-	return part == (uint32) st->cur_part;
+	return PitHashPart(st, hash) == st->cur_part;
 }
 
 /*

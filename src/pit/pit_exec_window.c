@@ -30,6 +30,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
@@ -87,10 +88,11 @@ typedef struct PitWindow
 	bool		sort_spilled;	/* for EXPLAIN ANALYZE: the last sort went to disk */
 	WinStore   *store;			/* the events in memory, or NULL: the sorted query */
 	const char *events_text;	/* for EXPLAIN ANALYZE: how the last scan read them */
-	char		events_buf[128];	/* its text for the in-memory path */
+	char		events_buf[256];	/* its text for the in-memory path */
 	Tuplestorestate *out;		/* the sorted query's path: the joined rows */
 	WinState   *ws;				/* the store's path: the pass, streaming */
 	MemoryContext rowcxt;		/* reset per spine row */
+	PitShareStats shared;		/* this participant's part of a shared read */
 } PitWindow;
 
 static void PitWindowCompile(PitScanState *st);
@@ -103,6 +105,8 @@ static void PitWindowPass(PitScanState *st);
 static Portal PitWindowOpenEvents(PitScanState *st);
 static void PitWindowAddPoint(PitScanState *st, TupleTableSlot *slot);
 static bool PitWindowLoadStore(PitScanState *st);
+static bool PitWindowLoadShared(PitScanState *st, PitShareStats *stats, bool *ok);
+static void PitWindowDescribeStore(PitScanState *st, const PitShareStats *shared);
 static bool PitWindowStoreEvents(PitScanState *st);
 static bool PitWindowCanFilter(PitScanState *st);
 static bool PitWindowMine(void *arg, const Datum *keys);
@@ -456,18 +460,20 @@ PitWindowLoadStore(PitScanState *st)
 {
 	PitWindow  *w = st->win;
 	EState	   *estate = st->css.ss.ps.state;
-	char	   *sql = WinSourceSqlUnsorted(w->plan, st->has_asof, NULL);
+	PitShareStats shared = {0};
 	int			level;
 	bool		ok;
-	uint64		kept;
-	uint64		read;
-	uint64		keys;
 
-	if (st->pshared != NULL && PitWindowCanFilter(st))
-		WinStoreSetFilter(w->store, PitWindowMine, st);
 	level = FeatstorePinSearchPath();
 	PushActiveSnapshot(estate->es_snapshot);
-	ok = WinStoreLoad(w->store, sql, st->has_asof, st->as_of);
+	if (!PitWindowLoadShared(st, &shared, &ok))
+	{
+		char	   *sql = WinSourceSqlUnsorted(w->plan, st->has_asof, NULL);
+
+		if (st->pshared != NULL && PitWindowCanFilter(st))
+			WinStoreSetFilter(w->store, PitWindowMine, st);
+		ok = WinStoreLoad(w->store, sql, st->has_asof, st->as_of);
+	}
 	PopActiveSnapshot();
 	AtEOXact_GUC(true, level);
 	if (!ok)
@@ -477,12 +483,67 @@ PitWindowLoadStore(PitScanState *st)
 		w->events_text = "sorted by the source query (the events outgrew hash_mem)";
 		return false;
 	}
-	WinStoreCounts(w->store, &kept, &read, &keys);
-	snprintf(w->events_buf, sizeof(w->events_buf),
-			 "hashed in memory, " UINT64_FORMAT " kept of " UINT64_FORMAT " read",
-			 kept, read);
-	w->events_text = w->events_buf;
+	PitWindowDescribeStore(st, &shared);
 	return true;
+}
+
+/*
+ * PitWindowLoadShared loads the store through the parallel join's shared
+ * read (pit_share.c), setting *ok as WinStoreLoad would.  It returns false,
+ * having read nothing, when the shared read does not apply: no parallel
+ * join, keys its partitions cannot be computed from (PitWindowCanFilter),
+ * a source that is not a plain table, or a chunk plan that is not a TID
+ * range scan.
+ */
+static bool
+PitWindowLoadShared(PitScanState *st, PitShareStats *stats, bool *ok)
+{
+	PitWindow  *w = st->win;
+	DestReceiver *r;
+	char		relkind;
+	Oid			relid;
+	char	   *sql;
+
+	if (st->pshared == NULL || !PitWindowCanFilter(st))
+		return false;
+	relid = WinSourceRelid(w->plan, &relkind);
+	if (!OidIsValid(relid) || relkind != RELKIND_RELATION)
+		return false;
+	if ((r = WinStoreLoadBegin(w->store)) == NULL)
+		return false;			/* full already: WinStoreLoad says so */
+	sql = WinSourceSqlUnsorted(w->plan, st->has_asof, "ctid >= $2 AND ctid < $3");
+	if (!PitShareLoad(st, r, sql, relid, st->as_of, stats))
+		return false;
+	*ok = WinStoreLoadEnd(w->store);
+	return true;
+}
+
+/* PitWindowDescribeStore writes EXPLAIN ANALYZE's account of the load */
+static void
+PitWindowDescribeStore(PitScanState *st, const PitShareStats *shared)
+{
+	PitWindow  *w = st->win;
+	uint64		kept;
+	uint64		read;
+	uint64		keys;
+	int			len;
+
+	WinStoreCounts(w->store, &kept, &read, &keys);
+	len = snprintf(w->events_buf, sizeof(w->events_buf),
+				   "hashed in memory, " UINT64_FORMAT " kept of " UINT64_FORMAT " read",
+				   kept, read);
+	w->events_text = w->events_buf;
+	if (!shared->used)
+		return;
+	/* over every partition this participant joined */
+	w->shared.used = true;
+	w->shared.chunks += shared->chunks;
+	w->shared.sent += shared->sent;
+	w->shared.received += shared->received;
+	snprintf(w->events_buf + len, sizeof(w->events_buf) - len,
+			 "; source read in parallel: " UINT64_FORMAT " chunks here, "
+			 UINT64_FORMAT " rows sent, " UINT64_FORMAT " received",
+			 w->shared.chunks, w->shared.sent, w->shared.received);
 }
 
 /*

@@ -113,7 +113,13 @@ PitPublishCounts(PitScanState *st)
 Size
 PitEstimateDSM(CustomScanState *node, ParallelContext *pcxt)
 {
-	return MAXALIGN(sizeof(PitShared));
+	PitScanState *st = (PitScanState *) node;
+	Size		size = MAXALIGN(sizeof(PitShared));
+
+	/* a window join reads its source once, between the participants */
+	if (st->strategy == PIT_WINDOW)
+		size = add_size(size, PitShareEstimate(pcxt));
+	return size;
 }
 
 /*
@@ -134,6 +140,9 @@ PitInitializeDSM(CustomScanState *node, ParallelContext *pcxt, void *coordinate)
 	pg_atomic_init_u64(&sh->n_nomatch, (uint64) st->n_nomatch);
 	pg_atomic_init_u64(&sh->n_expired, (uint64) st->n_expired);
 	pg_atomic_init_u32(&sh->spilled, st->ever_spilled ? 1 : 0);
+	sh->has_share = false;
+	if (st->strategy == PIT_WINDOW)
+		PitShareInitialize(sh, pcxt);
 	st->pshared = sh;
 	st->nparts = (int) sh->nparts;
 	st->pub_matched = st->n_matched;
@@ -152,6 +161,8 @@ PitReInitializeDSM(CustomScanState *node, ParallelContext *pcxt, void *coordinat
 	PitShared  *sh = (PitShared *) coordinate;
 
 	pg_atomic_write_u32(&sh->next_part, 0);
+	/* its files were read once: the rerun reads the source in full */
+	PitShareDisable(sh);
 }
 
 /* PitInitializeWorker attaches a worker to the shared state */
@@ -162,6 +173,7 @@ PitInitializeWorker(CustomScanState *node, shm_toc *toc, void *coordinate)
 
 	st->pshared = (PitShared *) coordinate;
 	st->nparts = (int) st->pshared->nparts;
+	PitShareAttachWorker(st->pshared);
 }
 
 /*

@@ -16,6 +16,7 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <unistd.h>
 
 #include "access/genam.h"
 #include "access/transam.h"
@@ -129,6 +130,7 @@ typedef struct PitWindowSide
 	double		events;			/* the source's estimated rows */
 	double		pages;			/* and pages */
 	bool		parallel_ok;	/* its events may be read in a parallel worker */
+	bool		shared_read;	/* and the participants can share the read */
 } PitWindowSide;
 
 static void PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
@@ -836,6 +838,43 @@ CheapestParallelSafe(RelOptInfo *rel)
 }
 
 /*
+ * PitKeyHashedInline says whether an entity key type is one the node hashes
+ * inline (PitInitKeyFunctions' key_fast), as the shared read needs.
+ */
+static bool
+PitKeyHashedInline(Oid typid)
+{
+#ifdef USE_FLOAT8_BYVAL
+	if (typid == INT8OID)
+		return true;
+#endif
+	return typid == INT4OID;
+}
+
+/*
+ * PitPlannedWorkers is the number of workers a parallel PitJoin plans for
+ * a feature side of the given pages.  The planner's choice assumes idle
+ * cores: without featstore.pit_parallel = force it is capped so that the
+ * participants, the leader included, are no more than the machine's online
+ * cores.  Measured on 2 cores, a third participant made every parallel
+ * join slower (docs/performance.md).
+ */
+static int
+PitPlannedWorkers(RelOptInfo *featrel, double pages)
+{
+	int			nworkers = compute_parallel_worker(featrel, pages, -1,
+												   max_parallel_workers_per_gather);
+	long		ncpu;
+
+	if (pit_parallel_guc == PIT_PARALLEL_FORCE)
+		return nworkers;
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu > 0)
+		nworkers = Min(nworkers, (int) Min(ncpu - (parallel_leader_participation ? 1 : 0), INT_MAX));
+	return nworkers;
+}
+
+/*
  * AddPartialPitPaths offers the parallel-aware PitJoin: under Gather, each
  * participant reads both children in full (they are not partial paths),
  * claims key-hash partitions from a counter in shared memory, keeps only
@@ -868,8 +907,7 @@ AddPartialPitPaths(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 	spine_path = SpineInputPath(root, spine_path, info);
 	if (!spine_path->parallel_safe)
 		return;
-	nworkers = compute_parallel_worker(featrel, featrel->pages, -1,
-									   max_parallel_workers_per_gather);
+	nworkers = PitPlannedWorkers(featrel, featrel->pages);
 	if (nworkers <= 0)
 		return;
 	if (pit_strategy_guc == PIT_AUTO || pit_strategy_guc == PIT_HASH ||
@@ -1610,12 +1648,17 @@ WindowSideOf(PlannerInfo *root, RelOptInfo *featrel, const char *name,
 	side->events = 1000.0;
 	side->pages = 10.0;
 	/*
-	 * Only when forced: measured on 2 cores, each participant's read of the
-	 * whole source left it no faster than the serial join (7.0-9.5 s
-	 * against 6.4-9.5 s at L), so the planner's cost model, which assumes
-	 * idle cores, is not trusted to choose it.
+	 * The participants share the read of the source (pit_share.c) when it
+	 * is a plain table and the key one integer-like column, so that each
+	 * event's partition is its key's hash.  Otherwise each reads the whole
+	 * source: measured on 2 cores, no faster than the serial join (7.0-9.5
+	 * s against 6.4-9.5 s at L), so that plan is made only when forced.
 	 */
-	side->parallel_ok = pit_parallel_guc == PIT_PARALLEL_FORCE &&
+	side->shared_read = group->source->relkind == RELKIND_RELATION &&
+		list_length(group->keys) == 1 &&
+		PitKeyHashedInline(((FsKeyColumn *) linitial(group->keys))->typid);
+	side->parallel_ok = (pit_parallel_guc == PIT_PARALLEL_FORCE ||
+						 (pit_parallel_guc == PIT_PARALLEL_AUTO && side->shared_read)) &&
 		max_parallel_workers_per_gather > 0 && RegistrySourceParallelSafe(group);
 	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(group->source->relid));
 	if (HeapTupleIsValid(tp))
@@ -1789,16 +1832,18 @@ AddWindowPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 	pspine = SpineInputPath(root, pspine, info);
 	if (!pspine->parallel_safe)
 		return;
-	nworkers = compute_parallel_worker(featrel, side->pages, -1,
-									   max_parallel_workers_per_gather);
+	nworkers = PitPlannedWorkers(featrel, side->pages);
 	if (nworkers <= 0)
 		return;
 	joinrel->consider_parallel = true;
 	add_partial_path(joinrel, (Path *) MakeWindowPath(root, joinrel, pspine, featrel, info,
 													  side, nworkers));
 	/* forced parallel: the serial plan only when no partial one exists */
-	cpath->path.startup_cost += disable_cost;
-	cpath->path.total_cost += disable_cost;
+	if (pit_parallel_guc == PIT_PARALLEL_FORCE)
+	{
+		cpath->path.startup_cost += disable_cost;
+		cpath->path.total_cost += disable_cost;
+	}
 }
 
 /*
@@ -1834,9 +1879,16 @@ MakeWindowPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 	cost_sort(&sort_path, root, NIL, 0, nspine * share, spine_path->pathtarget->width,
 			  0.0, work_mem, -1.0);
 	cpath->path.startup_cost = spine_path->total_cost + sort_path.total_cost +
-		side->events * (seq_page_cost / 50.0 + cpu_tuple_cost) +
 		side->events * share *
 		cpu_operator_cost * (2.0 * nfeat + log2(Max(side->events, 2.0)));
+	if (nworkers > 0 && side->shared_read)
+	{
+		/* a share of the read; the other partitions' events written and read */
+		cpath->path.startup_cost += side->events * share * (seq_page_cost / 50.0 + cpu_tuple_cost) +
+			side->events * (1.0 - share) * 2.0 * cpu_tuple_cost;
+	}
+	else
+		cpath->path.startup_cost += side->events * (seq_page_cost / 50.0 + cpu_tuple_cost);
 	cpath->path.total_cost = cpath->path.startup_cost +
 		nspine * share * (2.0 * cpu_tuple_cost + cpu_operator_cost * nfeat);
 

@@ -36,6 +36,7 @@
 
 #include "featstore.h"
 
+#include "tcop/dest.h"
 #include "utils/portal.h"
 
 typedef struct WinPlan WinPlan;		/* a compiled group definition */
@@ -63,6 +64,7 @@ extern char *WinSourceSql(const WinPlan *plan, bool has_as_of,
 						  const char *extra_condition);
 extern char *WinSourceSqlUnsorted(const WinPlan *plan, bool has_as_of,
 								  const char *extra_condition);
+extern Oid	WinSourceRelid(const WinPlan *plan, char *relkind);
 extern void WinPointSortKeys(const WinPlan *plan, WinSortKey *keys);
 extern int	WinFeatureCount(const WinPlan *plan);
 extern Oid	WinKeyType(const WinPlan *plan, int k);
@@ -88,11 +90,17 @@ extern void WinEnd(WinState *state);
  * return false once the store would outgrow max_bytes, and the caller
  * then ends the store and uses the sorted query (WinBegin).  A store pass
  * gives *next_change as t + 1 us (its dropped future events are unknown).
+ * A caller that feeds the store itself (a parallel join's shared read,
+ * which runs the query per chunk of blocks and receives other
+ * participants' rows) takes WinStoreLoadBegin's receiver instead of
+ * WinStoreLoad, and ends with WinStoreLoadEnd.
  */
 extern WinStore *WinStoreBegin(WinPlan *plan, Size max_bytes, MemoryContext cxt);
 extern bool WinStoreAddPoint(WinStore *store, const Datum *keys, TimestampTz t);
 extern bool WinStoreLoad(WinStore *store, const char *sql, bool has_as_of,
 						 TimestampTz as_of);
+extern DestReceiver *WinStoreLoadBegin(WinStore *store);
+extern bool WinStoreLoadEnd(WinStore *store);
 extern void WinStoreCounts(const WinStore *store, uint64 *kept, uint64 *read,
 						   uint64 *keys);
 extern void WinStoreEnd(WinStore *store);

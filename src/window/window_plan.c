@@ -7,6 +7,7 @@
 #include "postgres.h"
 
 #include "access/transam.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
@@ -599,6 +600,20 @@ char *
 WinSourceSqlUnsorted(const WinPlan *plan, bool has_as_of, const char *extra_condition)
 {
 	return SourceSql(plan, has_as_of, extra_condition, false);
+}
+
+/*
+ * WinSourceRelid is the source relation's OID (InvalidOid once dropped) and
+ * its kind, as the plan was compiled.
+ */
+Oid
+WinSourceRelid(const WinPlan *plan, char *relkind)
+{
+	RangeVar   *rv = makeRangeVar(pstrdup(plan->schema_name),
+								  pstrdup(plan->relation_name), -1);
+
+	*relkind = plan->relkind;
+	return RangeVarGetRelid(rv, NoLock, true);
 }
 
 /*

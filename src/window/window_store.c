@@ -186,6 +186,7 @@ struct WinStore
 	int			nbyref;
 	WinStoreFilter filter;		/* NULL, or which source rows to consider */
 	void	   *filter_arg;
+	struct StoreReceiver *receiver; /* the load's, once begun */
 };
 
 /* A row of the source query waiting for its key's lookup */
@@ -884,7 +885,9 @@ StoreReceive(TupleTableSlot *slot, DestReceiver *self)
 
 /*
  * StoreStartup checks the query's row type against the plan's and notes
- * which of its columns are by reference.
+ * which of its columns are by reference.  A load of several queries (a
+ * parallel join's chunks) starts the receiver once per query: the row type
+ * is checked each time, the buffers made once.
  */
 static void
 StoreStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
@@ -894,6 +897,8 @@ StoreStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 	int			natts = WIN_NATTS(st->plan);
 
 	WinCheckRowType(st->plan, typeinfo);
+	if (r->att_byval != NULL)
+		return;
 	r->att_byval = MemoryContextAlloc(st->cxt, sizeof(bool) * natts);
 	r->att_len = MemoryContextAlloc(st->cxt, sizeof(int16) * natts);
 	st->byref_atts = MemoryContextAlloc(st->cxt, sizeof(int) * natts);
@@ -938,27 +943,14 @@ StoreDestroy(DestReceiver *self)
 bool
 WinStoreLoad(WinStore *st, const char *sql, bool has_as_of, TimestampTz as_of)
 {
-	StoreReceiver *r;
+	DestReceiver *r;
 	SPIPlanPtr	splan;
 	SPIExecuteOptions options;
 	Oid			argtypes[1] = {TIMESTAMPTZOID};
 	int			ret;
 
-	if (st->full)
+	if ((r = WinStoreLoadBegin(st)) == NULL)
 		return false;
-	if (st->sorted != NULL)
-		elog(ERROR, "window store of feature group \"%s\" is loaded already",
-			 st->plan->group_name);
-	r = MemoryContextAllocZero(st->cxt, sizeof(StoreReceiver));
-	r->pub.receiveSlot = StoreReceive;
-	r->pub.rStartup = StoreStartup;
-	r->pub.rShutdown = StoreShutdown;
-	r->pub.rDestroy = StoreDestroy;
-	r->pub.mydest = DestNone;
-	r->store = st;
-	if (!StoreRank(st))
-		return false;
-
 	splan = SPI_prepare(sql, has_as_of ? 1 : 0, argtypes);
 	if (splan == NULL)
 		elog(ERROR, "featstore: could not prepare the events of feature group \"%s\": %s",
@@ -974,13 +966,60 @@ WinStoreLoad(WinStore *st, const char *sql, bool has_as_of, TimestampTz as_of)
 		options.params->params[0].ptype = TIMESTAMPTZOID;
 	}
 	options.read_only = true;
-	options.dest = (DestReceiver *) r;
+	options.dest = r;
 	ret = SPI_execute_plan_extended(splan, &options);
 	if (ret < 0)
 		elog(ERROR, "featstore: could not read the events of feature group \"%s\": %s",
 			 st->plan->group_name, SPI_result_code_string(ret));
 	SPI_freeplan(splan);
-	return !st->full && StoreGroup(st);
+	return WinStoreLoadEnd(st);
+}
+
+/*
+ * WinStoreLoadBegin starts a load that the caller feeds itself: it returns
+ * the receiver that files rows of the source query's row type (from one
+ * query or several, through SPI or by hand: rStartup, receiveSlot, then
+ * rShutdown), or NULL when the store is full already.  receiveSlot returns
+ * false once the store is full; WinStoreLoadEnd then returns false too.
+ * Called again before WinStoreLoadEnd, it returns the same receiver.
+ */
+DestReceiver *
+WinStoreLoadBegin(WinStore *st)
+{
+	StoreReceiver *r;
+
+	if (st->full)
+		return NULL;
+	if (st->sorted != NULL)
+		elog(ERROR, "window store of feature group \"%s\" is loaded already",
+			 st->plan->group_name);
+	if (st->receiver != NULL)
+		return (DestReceiver *) st->receiver;
+	r = MemoryContextAllocZero(st->cxt, sizeof(StoreReceiver));
+	r->pub.receiveSlot = StoreReceive;
+	r->pub.rStartup = StoreStartup;
+	r->pub.rShutdown = StoreShutdown;
+	r->pub.rDestroy = StoreDestroy;
+	r->pub.mydest = DestNone;
+	r->store = st;
+	st->receiver = r;
+	if (!StoreRank(st))
+		return NULL;
+	return (DestReceiver *) r;
+}
+
+/*
+ * WinStoreLoadEnd ends a load: it files the rows still staged and groups
+ * the events by key.  False when the store outgrew its bound.
+ */
+bool
+WinStoreLoadEnd(WinStore *st)
+{
+	if (st->receiver == NULL || st->full)
+		return false;
+	if (!StoreDrain(st->receiver))
+		return false;
+	return StoreGroup(st);
 }
 
 /* WinStoreSetFilter makes the load consider only the rows filter accepts */
