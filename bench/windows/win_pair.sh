@@ -33,6 +33,9 @@ trap 'as_pg "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null' EXIT
 n=$(psql_ -At -c "SELECT count(*) FROM labels")
 echo "== $SCALE: $n labels; $ROUNDS rounds at $(date -u +%H:%M:%SZ)"
 Q="$(psql_ -At -c "SELECT featstore.pit_join_sql('labels', '{user_tx_windows}', spine_ts => 'ts')")"
+# which plan the featstore side runs (the planner's choice, no setting)
+plan=$(psql_ -At -c "EXPLAIN $Q" | grep -E 'Workers Planned|Custom Scan' | sed 's/ *(cost.*//; s/^ *//; s/->  //' | paste -sd ';' -)
+echo "== featstore plan: $plan"
 : > "$OUT"
 for ((r = 1; r <= ROUNDS; r++)); do
 	fs=$(psql_ -c "DROP TABLE IF EXISTS out" -c '\timing on' -c "CREATE UNLOGGED TABLE out AS $Q" |
