@@ -107,7 +107,7 @@ CheckShardReady(const char *dblink, const char *server, const char *group)
 
 	v = ShardQuery(dblink, server,
 				   "SELECT (pg_catalog.to_regclass('featstore.feature_groups') IS NOT NULL)::text",
-				   "ok text");
+				   "ok pg_catalog.text");
 	if (v == NULL || strcmp(v, "true") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -116,7 +116,7 @@ CheckShardReady(const char *dblink, const char *server, const char *group)
 	v = ShardQuery(dblink, server,
 				   psprintf("SELECT count(*)::text FROM featstore.feature_groups WHERE name = %s",
 							quote_literal_cstr(group)),
-				   "n text");
+				   "n pg_catalog.text");
 	if (v == NULL || strcmp(v, "0") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
@@ -134,7 +134,7 @@ CreateOnShard(const char *dblink, const FsPartitioning *p, int shard)
 	(void) ShardQuery(dblink, server,
 					  psprintf("SELECT count(*)::text FROM featstore.exec(%s)",
 							   quote_literal_cstr(p->shard_ddl)),
-					  "n text");
+					  "n pg_catalog.text");
 	ReadShardPartitions(dblink, p, shard);
 }
 
@@ -162,7 +162,7 @@ ReadShardPartitions(const char *dblink, const FsPartitioning *p, int shard)
 				   " JOIN pg_catalog.pg_class pc ON pc.oid = i.inhrelid"
 				   " JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace"
 				   " WHERE g.name = %s", quote_literal_cstr(p->shard_group));
-	q = psprintf("SELECT * FROM %s($1, $2) AS t(r int, s text, t text)", dblink);
+	q = psprintf("SELECT * FROM %s($1, $2) AS t(r pg_catalog.int4, s pg_catalog.text, t pg_catalog.text)", dblink);
 	values[0] = CStringGetTextDatum(server);
 	values[1] = CStringGetTextDatum(sql);
 	rc = SPI_execute_with_args(q, 2, types, values, NULL, false, 0);
@@ -211,7 +211,7 @@ DropOnShards(const char *dblink, const FsPartitioning *p, int upto)
 							  psprintf("SELECT count(*)::text FROM featstore.exec(%s)",
 									   quote_literal_cstr(psprintf("DROP FEATURE GROUP IF EXISTS %s",
 																   quote_identifier(p->shard_group)))),
-							  "n text");
+							  "n pg_catalog.text");
 			ReleaseCurrentSubTransaction();
 		}
 		PG_CATCH();

@@ -235,6 +235,28 @@ is($co->safe_psql('postgres', $set . sprintf($join, 'spine', 'g', '') . ' ORDER 
 my $matched = $co->safe_psql('postgres', $set . sprintf("SELECT count(x.v) FROM ($join) x(sid, v) ", 'spine', 'g', ''));
 cmp_ok($matched, '>', 500, "the data gives winners ($matched)");
 
+# --- pit_join() over the sharded group and a sharded spine: inlined, pushed down ---
+$co->safe_psql('postgres', 'SET ROLE alice; CREATE TYPE pj AS (sid int, user_id text, ts timestamptz, v int, s text)');
+my $pj = q{SELECT * FROM featstore.pit_join(NULL::pj, '%s', features => '{%s}')};
+my $pjplan = $co->safe_psql('postgres', $set . 'EXPLAIN (VERBOSE, COSTS OFF) ' . sprintf($pj, 'spine', 'g'));
+like($pjplan, qr/Remote SQL: .*featstore\.pit_match/, 'pit_join(): inlined and pushed down to the shards');
+unlike($pjplan, qr/Function Scan|PitJoin|Foreign Scan on public\.g_h/, 'pit_join(): no pull of the history');
+is($co->safe_psql('postgres', $set . sprintf($pj, 'spine', 'g') . ' ORDER BY sid'),
+	$co->safe_psql('postgres', $set . sprintf($pj, 'spine_local', 'g_local') . ' ORDER BY sid'),
+	'pit_join() on the sharded group equals pit_join() on one server');
+refused('SET enable_partitionwise_join = on; ' . sprintf($pj, 'spine_local', 'g'),
+	'0A000', qr/cannot run on its shards.*HINT:.*enable_partitionwise_join/s, 'pit_join() with a local spine: refused, with a hint');
+
+# --- a hostile owner swaps a partition for one on another server: refused at read ---
+is($co->safe_psql('postgres', q{SET ROLE alice; SELECT featstore.check_feature_group('g')}), '',
+	'the read check accepts the layout\'s foreign partitions');
+refused(q{BEGIN; ALTER TABLE g DETACH PARTITION g_h3;
+	CREATE FOREIGN TABLE g_evil PARTITION OF g FOR VALUES WITH (MODULUS 4, REMAINDER 3)
+		SERVER shard_noext OPTIONS (table_name 'g_h3');
+	SELECT featstore.check_feature_group('g');},
+	'42809', qr/partition public\.g_evil of history table public\.g of feature group "g" is a foreign table/,
+	'a foreign partition on a server the layout does not record is refused');
+
 # --- what cannot run on the shards is refused, never pulled silently ---
 refused('SET enable_partitionwise_join = on; ' . sprintf($join, 'spine_local', 'g', ''),
 	'0A000', qr/point-in-time join with sharded history public\.g cannot run on its shards/,
