@@ -173,13 +173,14 @@ ReadShardPartitions(const char *dblink, const FsPartitioning *p, int shard)
 		bool		isnull;
 		int			r = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
 													SPI_tuptable->tupdesc, 1, &isnull));
+		char	   *schema = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		char	   *table = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
 
-		if (isnull || r < 0 || r >= p->nparts || r % nservers != shard)
+		if (isnull || schema == NULL || table == NULL ||
+			r < 0 || r >= p->nparts || r % nservers != shard)
 			continue;
-		p->shard_schemas[r] = MemoryContextStrdup(TopTransactionContext,
-												  SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
-		p->shard_tables[r] = MemoryContextStrdup(TopTransactionContext,
-												 SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3));
+		p->shard_schemas[r] = MemoryContextStrdup(TopTransactionContext, schema);
+		p->shard_tables[r] = MemoryContextStrdup(TopTransactionContext, table);
 	}
 	for (int r = shard; r < p->nparts; r += nservers)
 		if (p->shard_tables[r] == NULL)

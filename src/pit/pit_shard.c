@@ -67,7 +67,7 @@ PitShardedJoin(PlannerInfo *root, RelOptInfo *joinrel, RelOptInfo *spinerel,
 			 errmsg("point-in-time join with sharded history %s cannot run on its shards",
 					RelDescription(root, featrel)),
 			 errdetail("The spine is not hash-partitioned like the history with its partitions on the same servers, or enable_partitionwise_join is off; any other plan reads every history row on the coordinator."),
-			 errhint("Hash-partition the spine like the history (same key columns and PARTITIONS), each partition a postgres_fdw foreign table on the server of the history's partition with the same remainder, and SET enable_partitionwise_join = on (docs/pit-join.md, \"Sharded history\").")));
+			 errhint("Copy the spine to the shards with featstore.create_shard_spine(group, spine, new_table), or partition it like the history on the same servers by hand, and SET enable_partitionwise_join = on (docs/pit-join.md, \"Sharded history\").")));
 	return true;				/* keep the compiler quiet */
 }
 

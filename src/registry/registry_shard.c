@@ -257,7 +257,8 @@ RegistryGroupIsSharded(const char *group_name)
  * RegistryCheckShardAlter refuses the ALTER FEATURE GROUP actions a
  * sharded group cannot follow: those that change the history's columns
  * (the shards' tables would no longer match the coordinator's foreign
- * partitions), SET ONLINE on the coordinator, and SET PII.
+ * partitions), SET TTL (the shards' groups, which serve online, keep
+ * theirs), SET ONLINE on the coordinator, and SET PII.
  */
 void
 RegistryCheckShardAlter(const char *group_name, const FsAlterAction *act)
@@ -268,6 +269,8 @@ RegistryCheckShardAlter(const char *group_name, const FsAlterAction *act)
 		what = "ADD FEATURE";
 	else if (act->kind == FS_ALTER_FEATURE_TYPE)
 		what = "a feature's TYPE change";
+	else if (act->kind == FS_ALTER_SET_TTL)
+		what = "SET TTL";
 	else if (act->kind == FS_ALTER_SET_ONLINE && act->bool_value)
 		what = "SET ONLINE on the coordinator";
 	else if (act->kind == FS_ALTER_FEATURE_PII && act->bool_value)
@@ -277,7 +280,7 @@ RegistryCheckShardAlter(const char *group_name, const FsAlterAction *act)
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("feature group \"%s\" is sharded and does not support %s", group_name, what),
-			 errhint("The layout of a sharded group is fixed: create a new group (ON SERVERS) and copy the rows with INSERT ... SELECT; SET ONLINE is run on each shard.")));
+			 errhint("The definition of a sharded group is fixed: create a new group (ON SERVERS) and copy the rows with INSERT ... SELECT; SET ONLINE is run on each shard.")));
 }
 
 /*

@@ -247,6 +247,20 @@ is($co->safe_psql('postgres', $set . sprintf($pj, 'spine', 'g') . ' ORDER BY sid
 refused('SET enable_partitionwise_join = on; ' . sprintf($pj, 'spine_local', 'g'),
 	'0A000', qr/cannot run on its shards.*HINT:.*enable_partitionwise_join/s, 'pit_join() with a local spine: refused, with a hint');
 
+# --- create_shard_spine(): a local spine copied to the shards in one call ---
+is($co->safe_psql('postgres', q{SET ROLE alice; SELECT featstore.create_shard_spine('g', 'spine_local', 'spine2')}),
+	'2002', 'create_shard_spine copies the local spine to the shards');
+is($co->safe_psql('postgres', $set . sprintf($pj, 'spine2', 'g') . ' ORDER BY sid'),
+	$co->safe_psql('postgres', $set . sprintf($pj, 'spine_local', 'g_local') . ' ORDER BY sid'),
+	'pit_join() over the copied spine equals one server');
+is($sa->safe_psql('postgres', 'SELECT count(*) FROM spine2_h0') + $sb->safe_psql('postgres', 'SELECT count(*) FROM spine2_h1')
+	  + $sa->safe_psql('postgres', 'SELECT count(*) FROM spine2_h2') + $sb->safe_psql('postgres', 'SELECT count(*) FROM spine2_h3'),
+	2002, 'the copy lives on the shards');
+refused(q{SELECT featstore.create_shard_spine('g_local', 'spine_local', 'spine3')},
+	'42809', qr/feature group "g_local" is not sharded/, 'create_shard_spine of a group that is not sharded');
+refused(q{CREATE TABLE nokey (sid int, ts timestamptz); SELECT featstore.create_shard_spine('g', 'nokey', 'spine3')},
+	'42703', qr/spine public.nokey has no key column user_id \(text\)/, 'create_shard_spine of a spine without the key');
+
 # --- a hostile owner swaps a partition for one on another server: refused at read ---
 is($co->safe_psql('postgres', q{SET ROLE alice; SELECT featstore.check_feature_group('g')}), '',
 	'the read check accepts the layout\'s foreign partitions');
@@ -265,6 +279,12 @@ refused('SET enable_partitionwise_join = off; ' . sprintf($join, 'spine', 'g', '
 	'0A000', qr/cannot run on its shards/, 'partition-wise join off: refused');
 refused(q{SELECT featstore.exec('ALTER FEATURE GROUP g ADD FEATURE w int')},
 	'0A000', qr/is sharded and does not support ADD FEATURE/, 'ADD FEATURE refused');
+refused(q{SELECT featstore.exec($$ALTER FEATURE GROUP g SET TTL '1 day'$$)},
+	'0A000', qr/is sharded and does not support SET TTL/, 'SET TTL refused');
+refused(q{SELECT featstore.exec('ALTER FEATURE GROUP g SET ONLINE')},
+	'0A000', qr/is sharded and does not support SET ONLINE on the coordinator/, 'SET ONLINE on the coordinator refused');
+refused(q{SELECT featstore.set_feature_pii('g', 's', true)},
+	'0A000', qr/is sharded and does not support SET PII/, 'SET PII refused');
 
 # --- a reader without grants, and a reader with SELECT but no user mapping ---
 {
