@@ -305,6 +305,22 @@ refused(ddl('g2', 'PARTITION BY HASH (user_id) PARTITIONS 2 ON SERVERS (shard_a,
 is($sa->safe_psql('postgres', q{SELECT count(*) FROM featstore.feature_groups WHERE name = 'g2'}), '0',
 	'nothing made on shard_a');
 
+# --- a shard that fails after the checks: the groups made on the others are dropped again ---
+$sb->safe_psql('postgres', 'REVOKE CREATE ON SCHEMA public FROM alice');
+{
+	my ($rc, $out, $err) = as_alice(ddl('g3', 'PARTITION BY HASH (user_id) PARTITIONS 2 ON SERVERS (shard_a, shard_b)'));
+	ok($rc != 0 && $err =~ /permission denied for schema public/, 'shard_b refuses the creation: the error is the shard\'s')
+	  or diag($err);
+	unlike($err, qr/WARNING/, 'the cleanup drops without a warning');
+}
+is($sa->safe_psql('postgres', q{SELECT count(*) FROM featstore.feature_groups WHERE name = 'g3'}), '0',
+	'the group made on shard_a was dropped again');
+is($sa->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname LIKE 'g3%'}), '0',
+	'no table of it is left on shard_a');
+is($co->safe_psql('postgres', q{SELECT count(*) FROM featstore.feature_groups WHERE name = 'g3'}), '0',
+	'nor on the coordinator');
+$sb->safe_psql('postgres', 'GRANT CREATE ON SCHEMA public TO alice');
+
 # --- online: each shard's worker serves its own entities to the shared Redis ---
 $co->safe_psql('postgres', q{SET ROLE alice;
 	SELECT * FROM featstore.exec($$ CREATE FEATURE GROUP go ENTITY user FEATURES (v int)
