@@ -321,6 +321,20 @@ is($co->safe_psql('postgres', q{SELECT count(*) FROM featstore.feature_groups WH
 	'nor on the coordinator');
 $sb->safe_psql('postgres', 'GRANT CREATE ON SCHEMA public TO alice');
 
+# --- COPY through the coordinator routes too; DROP on the coordinator leaves the shards' groups ---
+$co->safe_psql('postgres', "SET ROLE alice;\nCOPY g (user_id, event_timestamp, v, s) FROM STDIN;\n"
+	. "ucopy1\t2026-06-10 00:00+00\t1\ta\nucopy2\t2026-06-10 00:00+00\t2\tb\nucopy3\t2026-06-10 00:00+00\t3\tc\n\\.\n");
+is($sa->safe_psql('postgres', q{SELECT count(*) FROM g WHERE user_id LIKE 'ucopy%'})
+	  + $sb->safe_psql('postgres', q{SELECT count(*) FROM g WHERE user_id LIKE 'ucopy%'}), 3,
+	'COPY on the coordinator lands on the shards');
+as_alice(ddl('gd', 'PARTITION BY HASH (user_id) PARTITIONS 2 ON SERVERS (shard_a, shard_b)'));
+my ($drc, $dout, $derr) = as_alice(q{SELECT * FROM featstore.exec('DROP FEATURE GROUP gd')});
+is($drc, 0, 'DROP FEATURE GROUP of a sharded group') or diag($derr);
+is($co->safe_psql('postgres', q{SELECT count(*) FROM featstore.group_shards WHERE group_name = 'gd'}), '0',
+	'its layout rows go with it');
+is($sa->safe_psql('postgres', q{SELECT count(*) FROM featstore.feature_groups WHERE name = 'gd'}), '1',
+	'the shard keeps its group (documented: drop it there)');
+
 # --- online: each shard's worker serves its own entities to the shared Redis ---
 $co->safe_psql('postgres', q{SET ROLE alice;
 	SELECT * FROM featstore.exec($$ CREATE FEATURE GROUP go ENTITY user FEATURES (v int)
