@@ -617,6 +617,7 @@ ParseGroupOptions(FsParser *p, FsGroupDef *def)
  * ParsePartitionBy parses a group's partitioned history (issue 14):
  *	PARTITION BY RANGE ( event_timestamp ) [ INTERVAL 'duration' ]
  *	PARTITION BY HASH ( key column, ... ) [ PARTITIONS n ]
+ *		[ ON SERVERS ( server, ... ) ]
  * The columns, the duration and the count are checked by the registry
  * (registry_partition.c), which knows the entity's keys.
  */
@@ -650,6 +651,18 @@ ParsePartitionBy(FsParser *p, FsGroupDef *def)
 	{
 		def->partitions_location = Peek(p)->location;
 		def->partitions_text = ParseNumber(p, "a number of partitions");
+	}
+	if (PeekWord(p, "on"))
+	{
+		def->shard_servers_location = Peek(p)->location;
+		ExpectWord(p, "on");
+		ExpectWord(p, "servers");
+		ExpectChar(p, '(');
+		do
+			def->shard_servers = lappend(def->shard_servers,
+										 ParseName(p, "a foreign server name"));
+		while (AcceptChar(p, ','));
+		ExpectChar(p, ')');
 	}
 }
 

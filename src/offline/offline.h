@@ -45,6 +45,10 @@ extern List *OfflineMaintainPartitions(const FsGroup *group, const struct FsPart
 									   TimestampTz now);
 extern void OfflineMaintainAllPartitions(void);
 
+/* offline_shard.c: sharded history (issue 14) */
+extern void OfflineCreateShardGroups(const struct FsPartitioning *p);
+extern void OfflineCreateForeignPartitions(Oid relid, const struct FsPartitioning *p);
+
 /* set while featstore attaches or detaches capture triggers */
 extern bool featstore_capture_ddl;
 

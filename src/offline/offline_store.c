@@ -47,6 +47,10 @@ static bool HasCaptureTriggers(Oid relid);
 static void GuardTableChange(RangeVar *relation, const char *action, const char *rulename);
 static void GuardCaptureTrigger(RangeVar *relation, const char *trigname, const char *action);
 static void RunDdl(const char *sql);
+static void CreateHistoryIndexes(const char *schema_name, const char *table_name,
+								 const char *group_name, const char *cols, Oid nspid);
+static void SetHistoryComments(Oid relid, List *keys, List *features, const char *description,
+							   const char *group_name);
 static void CreateEventIndex(const char *schema_name, const char *table_name,
 							 const char *group_name, Oid nspid);
 static char *QualifiedRelationName(Oid relid);
@@ -96,9 +100,9 @@ OfflineCreateTable(const char *schema_name, const char *table_name,
 	StringInfoData sql;
 	StringInfoData cols;
 	char	   *qualified = quote_qualified_identifier(schema_name, table_name);
-	char	   *index_name;
 	Oid			nspid = get_namespace_oid(schema_name, false);
 	Oid			relid;
+	bool		sharded;
 	ListCell   *lc;
 
 	initStringInfo(&sql);
@@ -124,16 +128,45 @@ OfflineCreateTable(const char *schema_name, const char *table_name,
 	appendStringInfoChar(&sql, ')');
 	if (part && part->method != 0)
 		appendStringInfoString(&sql, OfflinePartitionClause(part));
+	sharded = part && part->servers != NIL;
+	if (sharded)
+		OfflineCreateShardGroups(part);
 	RunDdl(sql.data);
 
+	/*
+	 * A sharded table's partitions are foreign tables, which take no
+	 * index (nor a unique one on the parent): each shard's group has its
+	 * own.
+	 */
+	if (!sharded)
+		CreateHistoryIndexes(schema_name, table_name, group_name, cols.data, nspid);
+	relid = get_relname_relid(table_name, nspid);
+	SetHistoryComments(relid, keys, features, description, group_name);
+	if (sharded)
+		OfflineCreateForeignPartitions(relid, part);
+	else if (part && part->method != 0)
+		OfflineCreatePartitions(relid, part, group_name);
+	return relid;
+}
+
+/*
+ * CreateHistoryIndexes makes a history table's unique point-in-time index
+ * (keys, event_timestamp, created_at) and its BRIN index on event_timestamp
+ */
+static void
+CreateHistoryIndexes(const char *schema_name, const char *table_name,
+					 const char *group_name, const char *cols, Oid nspid)
+{
+	StringInfoData sql;
+	char	   *qualified = quote_qualified_identifier(schema_name, table_name);
+	char	   *index_name;
+
+	initStringInfo(&sql);
 	index_name = ChooseRelationName(table_name, NULL, "pit_key", nspid, false);
-	resetStringInfo(&sql);
 	appendStringInfo(&sql, "CREATE UNIQUE INDEX %s ON %s (%s%s, %s)",
-					 quote_identifier(index_name), qualified, cols.data,
+					 quote_identifier(index_name), qualified, cols,
 					 FS_EVENT_TS_COLUMN, FS_CREATED_AT_COLUMN);
 	RunDdl(sql.data);
-
-	relid = get_relname_relid(table_name, nspid);
 
 	resetStringInfo(&sql);
 	appendStringInfo(&sql, "COMMENT ON INDEX %s IS %s",
@@ -142,6 +175,14 @@ OfflineCreateTable(const char *schema_name, const char *table_name,
 												 group_name)));
 	RunDdl(sql.data);
 	CreateEventIndex(schema_name, table_name, group_name, nspid);
+}
+
+/* SetHistoryComments comments a new history table and its columns */
+static void
+SetHistoryComments(Oid relid, List *keys, List *features, const char *description,
+				   const char *group_name)
+{
+	ListCell   *lc;
 
 	OfflineSetColumnComment(relid, NULL,
 							description ? description : psprintf("featstore feature group %s", group_name));
@@ -162,9 +203,6 @@ OfflineCreateTable(const char *schema_name, const char *table_name,
 		if (f->description)
 			OfflineSetColumnComment(relid, f->name, f->description);
 	}
-	if (part && part->method != 0)
-		OfflineCreatePartitions(relid, part, group_name);
-	return relid;
 }
 
 /*

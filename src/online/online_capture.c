@@ -17,7 +17,9 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/partition.h"
 #include "catalog/pg_attribute.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -77,6 +79,7 @@ static void RunAsTableOwner(const OnlineGroup *group, const char *sql, int nargs
 static bool HasCaptureTriggers(Oid relid);
 static void AttachCapture(const FsGroup *group);
 static void DetachCapture(const FsGroup *group);
+static void CaptureHashPartitions(const FsGroup *group, const char *args, bool attach);
 static void RunAsOwner(const char *sql, int nargs, Oid *argtypes, Datum *args,
 					   int expected);
 
@@ -163,6 +166,10 @@ CheckCaptureTable(TriggerData *trigdata, const char *group_name)
 	FsGroup    *fs;
 
 	if (RegistryIsGroupTable(group_name, RelationGetRelid(rel)))
+		return FS_EVENT_TS_COLUMN;
+	/* a partition of a hash-partitioned group's table (CaptureHashPartitions) */
+	if (rel->rd_rel->relispartition &&
+		RegistryIsGroupTable(group_name, get_partition_parent(RelationGetRelid(rel), true)))
 		return FS_EVENT_TS_COLUMN;
 	fs = RegistryLookupGroup(group_name, true);
 	if (fs != NULL && fs->source != NULL && OidIsValid(fs->source->relid) &&
@@ -1014,7 +1021,54 @@ AttachCapture(const FsGroup *group)
 						 args.data);
 		RunAsOwner(sql.data, 0, NULL, NULL, SPI_OK_UTILITY);
 	}
+	CaptureHashPartitions(group, args.data, true);
 	SPI_finish();
+}
+
+/*
+ * CaptureHashPartitions creates (or drops) the insert, update and delete
+ * capture triggers on each partition of a hash-partitioned group's table
+ * (SPI connected).  A statement that names the partitioned table fires only
+ * the parent's statement triggers; one that names a partition fires only
+ * the partition's.  A sharded group's coordinator writes straight into the
+ * shard's partitions (postgres_fdw names the partition), so these triggers
+ * are what captures them.  Hash partitions all exist from the group's
+ * creation; range partitions, made later, get none.
+ */
+static void
+CaptureHashPartitions(const FsGroup *group, const char *args, bool attach)
+{
+	FsPartitioning p;
+	ListCell   *lc;
+	static const char *const events[][3] = {
+		{"insert", "INSERT", "REFERENCING NEW TABLE AS featstore_new"},
+		{"update", "UPDATE", "REFERENCING OLD TABLE AS featstore_old NEW TABLE AS featstore_new"},
+		{"delete", "DELETE", "REFERENCING OLD TABLE AS featstore_old"},
+	};
+
+	if (get_rel_relkind(group->relid) != RELKIND_PARTITIONED_TABLE ||
+		!RegistryGroupPartitioning(group->name, &p) || p.method != 'h')
+		return;
+	foreach(lc, find_inheritance_children(group->relid, AccessShareLock))
+	{
+		Oid			child = lfirst_oid(lc);
+		char	   *table = quote_qualified_identifier(get_namespace_name(get_rel_namespace(child)),
+													   get_rel_name(child));
+
+		for (int i = 0; i < (int) lengthof(events); i++)
+		{
+			char	   *sql;
+
+			if (attach)
+				sql = psprintf("CREATE TRIGGER featstore_online_%s AFTER %s ON %s %s"
+							   " FOR EACH STATEMENT EXECUTE FUNCTION featstore.online_capture(%s)",
+							   events[i][0], events[i][1], table, events[i][2], args);
+			else
+				sql = psprintf("DROP TRIGGER IF EXISTS featstore_online_%s ON %s",
+							   events[i][0], table);
+			RunAsOwner(sql, 0, NULL, NULL, SPI_OK_UTILITY);
+		}
+	}
 }
 
 /* DetachCapture drops the capture triggers of a group's table */
@@ -1038,6 +1092,7 @@ DetachCapture(const FsGroup *group)
 							 events[i], table);
 			RunAsOwner(sql.data, 0, NULL, NULL, SPI_OK_UTILITY);
 		}
+		CaptureHashPartitions(group, NULL, false);
 	}
 	PG_FINALLY();
 	{

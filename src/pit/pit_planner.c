@@ -50,6 +50,7 @@
 #include "featstore.h"
 #include "pit/pit.h"
 #include "pit/pit_inline.h"
+#include "pit/pit_shard.h"
 #include "registry/registry.h"
 
 PG_FUNCTION_INFO_V1(pit_match);
@@ -596,6 +597,13 @@ PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 	 * planner happens to prefer.  Left alone, core's paths for this split
 	 * keep the marker, which the safety net then refuses.
 	 */
+	/* a sharded history: only the pushed-down joins (pit_shard.c) */
+	{
+		PitJoinArgs args = {outerrel, innerrel, jointype, extra};
+
+		if (PitShardedJoin(root, joinrel, spinerel, featrel, &args))
+			return;
+	}
 	if (featrel->reloptkind != RELOPT_BASEREL)
 		return;
 	window_group = WindowTimelineGroup(root, featrel);

@@ -30,6 +30,7 @@
 #include "catalog/pg_type.h"
 #include "common/int.h"
 #include "executor/spi.h"
+#include "foreign/foreign.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
@@ -82,6 +83,7 @@ typedef struct ViewCode
 
 static bool ViewCallsUserCode(Oid viewid, ViewCode *vc);
 static bool ViewCodeWalker(Node *node, void *context);
+static bool ShardPartitionKnown(List *servers, Oid child);
 static void CheckSourceGroupView(const FsGroup *group, const char *table);
 static void CheckPartitions(const FsGroup *group, const char *table);
 static bool ViewIsWindowTimeline(Relation view, const char *group_name);
@@ -258,6 +260,8 @@ static void
 CheckPartitions(const FsGroup *group, const char *table)
 {
 	ListCell   *lc;
+	List	   *servers = NIL;
+	bool		servers_read = false;
 
 	foreach(lc, find_inheritance_children(group->relid, AccessShareLock))
 	{
@@ -266,6 +270,15 @@ CheckPartitions(const FsGroup *group, const char *table)
 		char	   *name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(child)),
 													  get_rel_name(child));
 
+		/* a sharded group's foreign partition, on a server its layout records */
+		if (kind == RELKIND_FOREIGN_TABLE)
+		{
+			if (!servers_read)
+				servers = RegistryGroupShardServers(group->name);
+			servers_read = true;
+			if (ShardPartitionKnown(servers, child))
+				continue;
+		}
 		if (kind != RELKIND_RELATION)
 			ereport(ERROR,
 					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -278,6 +291,27 @@ CheckPartitions(const FsGroup *group, const char *table)
 							 table, name)));
 		CheckRelationCode(group, child, name);
 	}
+}
+
+/*
+ * ShardPartitionKnown says whether a foreign partition reads one of the
+ * servers a sharded group's layout records (featstore.group_shards), the
+ * servers checked for its creator; any other foreign partition would make
+ * readers connect to a server of the table owner's choosing.
+ */
+static bool
+ShardPartitionKnown(List *servers, Oid child)
+{
+	ForeignTable *ft = GetForeignTable(child);
+	ForeignServer *srv = GetForeignServer(ft->serverid);
+	ListCell   *lc;
+
+	foreach(lc, servers)
+	{
+		if (strcmp(lfirst(lc), srv->servername) == 0)
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -938,6 +972,9 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 		ParseTtl(def->ttl_text, def->name, &ttl);
 	}
 
+	/* a sharded group's statements for its shards, run as the table is made */
+	RegistryShardDdl(def, keys, features, &part);
+
 	/*
 	 * The history table, or a source group's view over window_timeline,
 	 * created as the calling role, which owns it.
@@ -961,6 +998,7 @@ RegistryCreateGroup(FsGroupDef *def, const char *stmt_text)
 		RegistryStoreTransform(def, keys, features);
 	RegistryStoreMonitorOptions(def);
 	RegistryStorePartitioning(def->name, &part);
+	RegistryStoreShards(def->name, &part);
 
 	registry_error_location = def->location;
 	RecordHistory("CREATE FEATURE GROUP", "feature group", def->name, stmt_text);
@@ -1228,6 +1266,7 @@ RegistryAlterGroup(const char *name, List *actions, int location, const char *st
 		registry_error_location = act->location;
 		if (group->source)
 			AlterSourceGroupCheck(group, act);
+		RegistryCheckShardAlter(group->name, act);
 		if (act->feature && act->kind != FS_ALTER_ADD_FEATURE)
 			target = AlterGroupTarget(group, act->feature->name);
 

@@ -127,6 +127,9 @@ typedef struct FsGroupDef
 	int			partition_columns_location;
 	int			partition_interval_location;
 	int			partitions_location;
+	/* ON SERVERS (issue 14, registry_shard.c): of char *; NIL: local */
+	List	   *shard_servers;
+	int			shard_servers_location;
 } FsGroupDef;
 
 typedef enum FsAlterKind
@@ -202,11 +205,26 @@ typedef struct FsPartitioning
 	int			nparts;			/* hash: partitions */
 	bool		has_retention;	/* range: drop partitions past it */
 	int64		retention_usecs;
+	List	   *servers;		/* hash ON SERVERS: of char *, in order */
+	/* ON SERVERS: the shard's table of each remainder (the offline store fills them) */
+	char	  **shard_schemas;
+	char	  **shard_tables;
+	char	   *shard_ddl;		/* the featstore statements each shard runs */
+	char	   *shard_group;	/* the group's name, on every shard */
 } FsPartitioning;
 
 extern void RegistryCheckPartitioning(const FsGroupDef *def, List *keys, FsPartitioning *out);
 extern void RegistryStorePartitioning(const char *group_name, const FsPartitioning *p);
 extern bool RegistryGroupPartitioning(const char *group_name, FsPartitioning *out);
+
+/* sharded history (issue 14, registry_shard.c) */
+extern void RegistryCheckShards(const FsGroupDef *def, FsPartitioning *p);
+extern void RegistryShardDdl(const FsGroupDef *def, List *keys, List *features,
+							 FsPartitioning *p);
+extern void RegistryStoreShards(const char *group_name, const FsPartitioning *p);
+extern List *RegistryGroupShardServers(const char *group_name);
+extern bool RegistryGroupIsSharded(const char *group_name);
+extern void RegistryCheckShardAlter(const char *group_name, const FsAlterAction *act);
 
 /* A member of CREATE FEATURE SERVICE: group.feature or group.* */
 typedef struct FsFeatureRef

@@ -70,6 +70,8 @@ RegistryCheckPartitioning(const FsGroupDef *def, List *keys, FsPartitioning *out
 	memset(out, 0, sizeof(FsPartitioning));
 	if (def->partition_method == 0)
 		return;
+	if (def->shard_servers != NIL && def->source_name == NULL && def->partition_method == 'r')
+		RegistryCheckShards(def, out);	/* its refusal of RANGE */
 	registry_error_location = def->partition_location;
 	if (def->source_name)
 		ereport(ERROR,
@@ -81,7 +83,10 @@ RegistryCheckPartitioning(const FsGroupDef *def, List *keys, FsPartitioning *out
 	if (def->partition_method == 'r')
 		CheckRangeLayout(def, out);
 	else
+	{
 		CheckHashLayout(def, keys, out);
+		RegistryCheckShards(def, out);
+	}
 }
 
 /* CheckRangeLayout checks PARTITION BY RANGE (event_timestamp) [INTERVAL '...'] */
