@@ -18,6 +18,8 @@
  */
 #include "postgres.h"
 
+#include "catalog/partition.h"
+
 #include "executor/executor.h"
 #include "nodes/pathnodes.h"
 #include "optimizer/optimizer.h"
@@ -245,6 +247,14 @@ RelInfo(Oid relid)
 	info = palloc0(sizeof(PiiRelInfo));
 	info->relid = relid;
 	info->group = RegistryGroupOfTable(relid);
+	/* a partition of a group's table holds the group's rows (a partition-wise join reads it) */
+	if (info->group == NULL && get_rel_relispartition(relid))
+	{
+		List	   *ancestors = get_partition_ancestors(relid);
+
+		if (ancestors != NIL)
+			info->group = RegistryGroupOfTable(llast_oid(ancestors));
+	}
 	info->pii = info->group ? RegistryPiiFeatures(info->group) : NIL;
 	pii_rel_cache = lappend(pii_rel_cache, info);
 	return info;

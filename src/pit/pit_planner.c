@@ -604,7 +604,14 @@ PitJoinPathlist(PlannerInfo *root, RelOptInfo *joinrel,
 		if (PitShardedJoin(root, joinrel, spinerel, featrel, &args))
 			return;
 	}
-	if (featrel->reloptkind != RELOPT_BASEREL)
+	/*
+	 * A base table, or in a partition-wise join (enable_partitionwise_join,
+	 * a spine partitioned like a hash-partitioned history) one partition of
+	 * each side: PostgreSQL pairs the partitions whose keys can match and
+	 * appends the pairs' joins, each a PitJoin.
+	 */
+	if (featrel->reloptkind != RELOPT_BASEREL &&
+		!(featrel->reloptkind == RELOPT_OTHER_MEMBER_REL && IS_OTHER_REL(joinrel)))
 		return;
 	window_group = WindowTimelineGroup(root, featrel);
 
@@ -778,8 +785,12 @@ AddPitPaths(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 	if (pit_strategy_guc == PIT_AUTO || pit_strategy_guc == PIT_MERGE)
 		add_path(joinrel, (Path *) MakePitPath(root, joinrel, spine_path, feat_path,
 											   info, PIT_MERGE, 0));
-	/* a forced probe that found its index stays a probe */
-	if (pit_strategy_guc != PIT_PROBE || !probe_added)
+	/*
+	 * A forced probe that found its index stays a probe.  A partition pair
+	 * of a partition-wise join stays serial: its parallel form would need
+	 * the Append above it to be parallel too.
+	 */
+	if ((pit_strategy_guc != PIT_PROBE || !probe_added) && !IS_OTHER_REL(joinrel))
 		AddPartialPitPaths(root, joinrel, spine_path, feat_path, featrel, info);
 
 	/* forced parallel: the serial plans only when no partial one exists */
