@@ -856,6 +856,9 @@ CheapestParallelSafe(RelOptInfo *rel)
 	return best;
 }
 
+/* Past this much spine state the hash strategy's filing misses the cache */
+#define PIT_CACHE_BYTES (8.0 * 1024 * 1024)
+
 /*
  * PitKeyHashedInline says whether an entity key type is one the node hashes
  * inline (PitInitKeyFunctions' key_fast), as the shared read needs.
@@ -1307,6 +1310,15 @@ MakePitPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 		 */
 		shared += 2.0 * cpu_operator_cost * nspine * log2(Max(nspine, 2.0));
 		shared += nfeat * cpu_operator_cost * 3.0;
+
+		/*
+		 * Once the key table and the positions outgrow the cache, each
+		 * feature row's probe and filing miss it: measured at M (1M spine
+		 * rows, 10M history rows) as the largest share of the join, more
+		 * than the scan.  This is the work a parallel plan divides.
+		 */
+		if (spine_bytes > PIT_CACHE_BYTES)
+			shared += nfeat * cpu_tuple_cost * 1.5;
 		/* a spine larger than work_mem falls back to merge at run time */
 		if (spine_bytes / nparts > work_mem * 1024.0)
 			startup += disable_cost;
