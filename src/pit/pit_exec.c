@@ -210,24 +210,27 @@ PitInitKeyFunctions(PitScanState *st, TupleDesc spine_desc, List *colls)
 		i++;
 	}
 
-	/*
-	 * One key whose equality is Datum equality: compare and hash it inline.
-	 * That holds only for a type passed by value.  int8 and the timestamps
-	 * are by value only where USE_FLOAT8_BYVAL is defined (64-bit Datums);
-	 * elsewhere their Datum is a pointer, and equal values in different
-	 * places would compare unequal, so they take the comparator.
-	 */
+	/* one key whose equality is Datum equality: compare and hash it inline */
 	if (st->nkeys == 1)
-	{
-		Oid			typid = TupleDescAttr(spine_desc, st->spine_keys[0] - 1)->atttypid;
+		st->key_fast = PitKeyTypeInline(TupleDescAttr(spine_desc, st->spine_keys[0] - 1)->atttypid);
+}
 
-		st->key_fast = (typid == INT4OID || typid == INT2OID ||
-						typid == OIDOID || typid == DATEOID || typid == BOOLOID);
+/*
+ * PitKeyTypeInline says whether a key of this type is compared and hashed
+ * as its Datum.  That holds only for a type passed by value.  int8 and the
+ * timestamps are by value only where USE_FLOAT8_BYVAL is defined (64-bit
+ * Datums); elsewhere their Datum is a pointer, and equal values in
+ * different places would compare unequal, so they take the comparator.
+ */
+bool
+PitKeyTypeInline(Oid typid)
+{
 #ifdef USE_FLOAT8_BYVAL
-		st->key_fast = st->key_fast ||
-			typid == INT8OID || typid == TIMESTAMPOID || typid == TIMESTAMPTZOID;
+	if (typid == INT8OID || typid == TIMESTAMPOID || typid == TIMESTAMPTZOID)
+		return true;
 #endif
-	}
+	return typid == INT4OID || typid == INT2OID || typid == OIDOID ||
+		typid == DATEOID || typid == BOOLOID;
 }
 
 /*

@@ -232,6 +232,7 @@ typedef struct PitScanState
 
 /* pit_exec.c */
 extern int *PitIntArray(List *list);
+extern bool PitKeyTypeInline(Oid typid);
 extern TupleTableSlot *PitEmit(PitScanState *st, TupleTableSlot *spine,
 							   TupleTableSlot *feat, TimestampTz ts,
 							   TimestampTz ets, bool never);

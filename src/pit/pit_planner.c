@@ -49,6 +49,7 @@
 #include "extension.h"
 #include "featstore.h"
 #include "pit/pit.h"
+#include "pit/pit_exec.h"
 #include "pit/pit_inline.h"
 #include "pit/pit_shard.h"
 #include "registry/registry.h"
@@ -858,20 +859,6 @@ CheapestParallelSafe(RelOptInfo *rel)
 
 /* Past this much spine state the hash strategy's filing misses the cache */
 #define PIT_CACHE_BYTES (8.0 * 1024 * 1024)
-
-/*
- * PitKeyHashedInline says whether an entity key type is one the node hashes
- * inline (PitInitKeyFunctions' key_fast), as the shared read needs.
- */
-static bool
-PitKeyHashedInline(Oid typid)
-{
-#ifdef USE_FLOAT8_BYVAL
-	if (typid == INT8OID)
-		return true;
-#endif
-	return typid == INT4OID;
-}
 
 /*
  * PitPlannedWorkers is the number of workers a parallel PitJoin plans for
@@ -1687,7 +1674,7 @@ WindowSideOf(PlannerInfo *root, RelOptInfo *featrel, const char *name,
 	 */
 	side->shared_read = group->source->relkind == RELKIND_RELATION &&
 		list_length(group->keys) == 1 &&
-		PitKeyHashedInline(((FsKeyColumn *) linitial(group->keys))->typid);
+		PitKeyTypeInline(((FsKeyColumn *) linitial(group->keys))->typid);
 	side->parallel_ok = (pit_parallel_guc == PIT_PARALLEL_FORCE ||
 						 (pit_parallel_guc == PIT_PARALLEL_AUTO && side->shared_read)) &&
 		max_parallel_workers_per_gather > 0 && RegistrySourceParallelSafe(group);
@@ -1891,6 +1878,7 @@ MakeWindowPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 	double		nspine = clamp_row_est(spine_path->rows);
 	double		nfeat = list_length(side->coltypes) - side->nkeys - 2;
 	double		share = 1.0 / (nworkers + 1);
+	double		read_share;
 	Path		sort_path;
 
 	cpath->path.pathtype = T_CustomScan;
@@ -1909,17 +1897,13 @@ MakeWindowPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 	/* sort the spine, read and order the events, one step per event and row */
 	cost_sort(&sort_path, root, NIL, 0, nspine * share, spine_path->pathtarget->width,
 			  0.0, work_mem, -1.0);
+	/* a shared read: a share of the read, the other partitions' events written and read */
+	read_share = (nworkers > 0 && side->shared_read) ? share : 1.0;
 	cpath->path.startup_cost = spine_path->total_cost + sort_path.total_cost +
+		side->events * read_share * (seq_page_cost / 50.0 + cpu_tuple_cost) +
+		side->events * (1.0 - read_share) * 2.0 * cpu_tuple_cost +
 		side->events * share *
 		cpu_operator_cost * (2.0 * nfeat + log2(Max(side->events, 2.0)));
-	if (nworkers > 0 && side->shared_read)
-	{
-		/* a share of the read; the other partitions' events written and read */
-		cpath->path.startup_cost += side->events * share * (seq_page_cost / 50.0 + cpu_tuple_cost) +
-			side->events * (1.0 - share) * 2.0 * cpu_tuple_cost;
-	}
-	else
-		cpath->path.startup_cost += side->events * (seq_page_cost / 50.0 + cpu_tuple_cost);
 	cpath->path.total_cost = cpath->path.startup_cost +
 		nspine * share * (2.0 * cpu_tuple_cost + cpu_operator_cost * nfeat);
 
