@@ -64,6 +64,7 @@ typedef enum PitPrivateField
 								 * the last entries of custom_exprs */
 	PIT_PRIV_PII_MAP,			/* IntList: scan-tlist entries (from 0) holding PII */
 	PIT_PRIV_PII_NAMES,			/* List of String: the PII feature of each, "g.f" */
+	PIT_PRIV_SPLIT,				/* Integer: parallel hash reads the history split */
 	PIT_PRIV_NFIELDS
 } PitPrivateField;
 
@@ -87,6 +88,8 @@ typedef enum PitParallelMode
 } PitParallelMode;
 
 extern int	pit_parallel_guc;
+/* featstore.pit_parallel_split: a parallel hash join reads its history split */
+extern int	pit_parallel_split_guc;
 extern CustomScanMethods pit_scan_methods;
 
 /* pit_planner.c */

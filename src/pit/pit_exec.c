@@ -153,6 +153,7 @@ PitBegin(CustomScanState *node, EState *estate, int eflags)
 	st->mem_limit = (Size) work_mem * 1024;
 	st->phase = PIT_LOAD;
 	st->planned_workers = intVal(list_nth(priv, PIT_PRIV_PARALLEL));
+	st->split_planned = intVal(list_nth(priv, PIT_PRIV_SPLIT)) != 0;
 	st->cur_part = -1;
 	st->rowkeys = palloc0(sizeof(Datum) * Max(st->nkeys, 1));
 }
@@ -451,7 +452,8 @@ PitNextSpineRow(PitScanState *st)
 			return NULL;
 		}
 		CHECK_FOR_INTERRUPTS();
-		if (st->pshared == NULL || PitRowMine(st, slot, st->spine_keys, st->spine_ts))
+		if (st->pshared == NULL || st->split ||
+			PitRowMine(st, slot, st->spine_keys, st->spine_ts))
 		{
 			if (st->prune != NULL)
 			{
@@ -515,6 +517,9 @@ PitResetRun(PitScanState *st)
 	st->best_valid = false;
 	PitWindowRelease(st);
 	MemoryContextReset(st->runcxt);
+	st->split_io = NULL;
+	st->split = false;
+	st->row_max = 0;
 	PitHashRelease(st);
 	st->ngroups = 0;
 	st->pos = 0;

@@ -56,6 +56,7 @@ typedef struct PitPos
 	TimestampTz best_cat;
 	MinimalTuple best;			/* best feature row filed here, then winner */
 	uint32		best_cap;		/* bytes allocated at best, reused in place */
+	int32		part;			/* its key-hash partition, under a split read */
 } PitPos;
 
 /*
@@ -86,8 +87,11 @@ typedef struct PitShared
 	pg_atomic_uint64 n_nomatch;
 	pg_atomic_uint64 n_expired;
 	pg_atomic_uint32 spilled;	/* some participant's hash spilled to merge */
+	pg_atomic_uint32 split;		/* some participant read the history split */
+	pg_atomic_uint64 n_sent;	/* candidates exchanged by split reads */
 	dsm_handle	seg;			/* the segment, for workers to attach files */
-	bool		has_share;		/* a PitShare follows (a window join) */
+	bool		has_share;		/* a PitShare follows (a window join, or a
+								 * hash join whose history may be split) */
 } PitShared;
 
 /* The shared read of a window join's source (pit_share.c), after PitShared */
@@ -177,6 +181,19 @@ typedef struct PitScanState
 	char	   *arena;
 	Size		arena_free;
 
+	/*
+	 * The split read of a parallel hash join (pit_exec_hash.c): the whole
+	 * spine is held, the history is read in shares of blocks, and the best
+	 * rows of other partitions' positions are exchanged.
+	 */
+	bool		split_planned;	/* the plan chose the split read */
+	bool		split;			/* this run holds every partition's spine rows */
+	bool		ever_split;
+	int64		split_sent;		/* candidates this participant sent */
+	int64		pub_split_sent;
+	Size		row_max;		/* a history row's largest size, when split */
+	struct PitSplitIO *split_io;	/* its tuplestore accessors (pit_share.c) */
+
 	/* merge */
 	Tuplesortstate *spine_sort;
 	Tuplesortstate *feat_sort;
@@ -249,6 +266,8 @@ extern void PitPiiBegin(PitScanState *st, CustomScan *cscan, int eflags);
 extern bool PitHashLoad(PitScanState *st);
 extern void PitHashRelease(PitScanState *st);
 extern TupleTableSlot *PitHashNext(PitScanState *st);
+extern bool PitSplitUsable(PitScanState *st);
+extern void PitSplitNextPartition(PitScanState *st);
 
 /* pit_exec_merge.c */
 extern void PitMergeLoad(PitScanState *st);
@@ -281,6 +300,15 @@ extern void PitShareDisable(PitShared *sh);
 extern bool PitShareLoad(PitScanState *st, DestReceiver *store,
 						 const char *chunk_sql, Oid relid, TimestampTz as_of,
 						 PitShareStats *stats);
+extern bool PitShareSplitUsable(PitScanState *st);
+extern bool PitShareSplitJoin(PitScanState *st, Oid relid);
+extern bool PitShareNextBlocks(PitScanState *st, BlockNumber *first,
+							   BlockNumber *nblocks);
+extern void PitShareSend(PitScanState *st, int part, MinimalTuple tup);
+extern void PitShareSplitArrive(PitScanState *st);
+extern void PitShareInOpen(PitScanState *st, int part);
+extern MinimalTuple PitShareInNext(PitScanState *st);
+extern void PitShareInClose(PitScanState *st);
 
 /* pit_parallel.c */
 extern bool PitRowMine(PitScanState *st, TupleTableSlot *slot, int *keyattrs,

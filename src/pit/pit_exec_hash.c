@@ -8,13 +8,32 @@
  *
  * When the spine or the filed rows outgrow work_mem, PitHashLoad returns
  * false and the merge strategy takes over the spine rows read so far.
+ *
+ * The split read.  Under Gather, a participant otherwise keeps its
+ * partition's spine rows and reads the whole history, so the history is
+ * read once per participant.  When the history is a plain heap table
+ * (PitSplitUsable), each participant instead holds the whole spine, reads
+ * chunks of the history's blocks taken from a shared counter (pit_share.c)
+ * and files every row it reads.  It then sends, for every position of the
+ * partitions it does not hold, the row it filed there; after a barrier it
+ * files the rows sent to its own partition, sweeps that partition's keys
+ * and emits them.  The rows a participant kept at a position beat every
+ * row it read for that position, so filing the sent ones again (at the
+ * same position: the one the spine's rows of the key give it) leaves each
+ * position with the best row of the whole history, as a serial join would.
+ * A participant whose copy of the spine would not fit in work_mem reads
+ * as before: its partition's spine rows and the whole history.
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/tableam.h"
+#include "catalog/pg_am.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/sortsupport.h"
 
 #include "pit/pit_exec.h"
@@ -32,10 +51,29 @@ typedef struct PitBatchRow
 	MinimalTuple image;
 } PitBatchRow;
 
+/* A spine entry's sort key, by value, for one integer-like key */
+typedef struct PitSortItem
+{
+	uint32		never;
+	uint32		hash;
+	int64		key;
+	TimestampTz ts;
+	PitSpineEntry *entry;
+} PitSortItem;
+
 static bool PitHashLoadSpine(PitScanState *st);
 static void PitHashBuildTable(PitScanState *st);
 static bool PitHashFileFeatures(PitScanState *st);
+static bool PitHashFileChild(PitScanState *st);
 static bool PitHashFileBatched(PitScanState *st);
+static void PitFileRow(PitScanState *st, TupleTableSlot *slot, MinimalTuple tup,
+					   Datum *keys);
+static bool PitSplitLoad(PitScanState *st);
+static bool PitSplitFits(PitScanState *st);
+static void PitSplitRead(PitScanState *st);
+static void PitSplitChunk(PitScanState *st, BlockNumber first, BlockNumber nblocks);
+static void PitSplitSend(PitScanState *st);
+static void PitSplitReceive(PitScanState *st);
 static int	PitBatchRead(PitScanState *st, PitBatchRow *rows, bool *done);
 static void PitHashSweep(PitScanState *st);
 static PitSlot *PitHashLookup(PitScanState *st, uint32 hash, const Datum *keys);
@@ -52,6 +90,8 @@ static int	PitCompareSortItems(const void *a, const void *b);
 bool
 PitHashLoad(PitScanState *st)
 {
+	if (PitSplitLoad(st))
+		return true;
 	if (!PitHashLoadSpine(st))
 		return false;
 	PitHashBuildTable(st);
@@ -69,6 +109,10 @@ PitHashNext(PitScanState *st)
 	PitSpineEntry *e;
 	PitPos	   *p;
 
+	/* a split read holds every partition's positions: only this one's */
+	while (st->split && st->pos < st->nentries &&
+		   st->pos_sorted[st->pos].part != st->cur_part)
+		st->pos++;
 	if (st->pos >= st->nentries)
 	{
 		st->phase = PIT_DONE;
@@ -195,9 +239,14 @@ PitHashBuildTable(PitScanState *st)
 
 	for (int64 i = 0; i < st->nentries; i++)
 	{
+		PitSpineEntry *e = st->entries[i];
+
 		/* a cache miss per entry once sorted: seconds at scale */
 		CHECK_FOR_INTERRUPTS();
-		st->pos_sorted[i].ts = st->entries[i]->ts;
+		st->pos_sorted[i].ts = e->ts;
+		/* rows that never match are partition 0's, as PitRowMine has it */
+		if (st->split && !e->never)
+			st->pos_sorted[i].part = PitHashPart(st, e->hash);
 	}
 	for (int64 i = 0; i < nmatchable;)
 	{
@@ -265,7 +314,8 @@ PitFileAt(PitScanState *st, PitPos *e, TimestampTz ets, TimestampTz cat,
 {
 	if (e->best == NULL || e->best_cap < len)
 	{
-		e->best_cap = MAXALIGN(len);
+		/* under a split read, once at the largest size: PitSplitFits counted it */
+		e->best_cap = MAXALIGN(Max(len, st->row_max));
 		e->best = PitArenaAlloc(st, e->best_cap);
 	}
 	memcpy(e->best, data, len);
@@ -282,13 +332,23 @@ PitFileAt(PitScanState *st, PitPos *e, TimestampTz ets, TimestampTz cat,
 static bool
 PitHashFileFeatures(PitScanState *st)
 {
-	PlanState  *child = (PlanState *) lsecond(st->css.custom_ps);
-	Datum	   *keys;
-	ExprContext *econtext = st->css.ss.ps.ps_ExprContext;
-
 	/* a partitioned history: only the partitions that can hold candidates */
 	if (!PitPruneApply(st))
 		return true;
+	return PitHashFileChild(st);
+}
+
+/*
+ * PitHashFileChild files the feature child's rows, to its end.  It returns
+ * false, with the child rewound, when the filed rows outgrow work_mem; a
+ * split read never does (PitSplitFits bounded them).
+ */
+static bool
+PitHashFileChild(PitScanState *st)
+{
+	PlanState  *child = (PlanState *) lsecond(st->css.custom_ps);
+	Datum	   *keys;
+
 	if (st->key_fast)
 		return PitHashFileBatched(st);
 
@@ -296,40 +356,12 @@ PitHashFileFeatures(PitScanState *st)
 	for (;;)
 	{
 		TupleTableSlot *slot = ExecProcNode(child);
-		TimestampTz ets;
-		TimestampTz cat;
-		uint32		hash;
-		PitSlot    *grp = NULL;
-		PitPos	   *e;
-		MemoryContext old;
-		HeapTuple	ht;
-		bool		shouldfree;
 
 		if (TupIsNull(slot))
 			break;
 		CHECK_FOR_INTERRUPTS();
-		ResetExprContext(econtext);
-
-		if (!PitFeatureTimes(st, slot, &ets, &cat) ||
-			!PitFetchKeys(slot, st->nkeys, st->feat_keys, keys))
-			continue;
-
-		old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
-		hash = PitHashKeys(st, keys);
-		grp = (st->pshared == NULL || PitHashMine(st, hash)) ?
-			PitHashLookup(st, hash, keys) : NULL;
-		MemoryContextSwitchTo(old);
-		if (grp == NULL ||
-			(e = PitCandidatePos(st, grp, PitAvailable(st->strict, ets, cat), ets, cat)) == NULL)
-			continue;
-
-		ht = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
-		PitFileAt(st, e, ets, cat, (char *) ht->t_data + MINIMAL_TUPLE_OFFSET,
-				  ht->t_len - MINIMAL_TUPLE_OFFSET);
-		if (shouldfree)
-			heap_freetuple(ht);
-
-		if (st->mem_used > st->mem_limit)
+		PitFileRow(st, slot, NULL, keys);
+		if (st->mem_used > st->mem_limit && !st->split)
 		{
 			ExecReScan(child);
 			return false;
@@ -337,6 +369,51 @@ PitHashFileFeatures(PitScanState *st)
 	}
 	pfree(keys);
 	return true;
+}
+
+/*
+ * PitFileRow files one history row, row by row: the slot's row, whose bytes
+ * are tup when it is a minimal tuple already (a row sent by another
+ * participant), or the slot's heap tuple.  keys is a buffer for the keys.
+ */
+static void
+PitFileRow(PitScanState *st, TupleTableSlot *slot, MinimalTuple tup, Datum *keys)
+{
+	ExprContext *econtext = st->css.ss.ps.ps_ExprContext;
+	TimestampTz ets;
+	TimestampTz cat;
+	uint32		hash;
+	PitSlot    *grp;
+	PitPos	   *e;
+	MemoryContext old;
+	HeapTuple	ht;
+	bool		shouldfree;
+
+	ResetExprContext(econtext);
+	if (!PitFeatureTimes(st, slot, &ets, &cat) ||
+		!PitFetchKeys(slot, st->nkeys, st->feat_keys, keys))
+		return;
+
+	old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+	hash = PitHashKeys(st, keys);
+	/* another partition's key: its spine rows are not here */
+	grp = (st->pshared == NULL || st->split || PitHashMine(st, hash)) ?
+		PitHashLookup(st, hash, keys) : NULL;
+	MemoryContextSwitchTo(old);
+	if (grp == NULL ||
+		(e = PitCandidatePos(st, grp, PitAvailable(st->strict, ets, cat), ets, cat)) == NULL)
+		return;
+
+	if (tup != NULL)
+	{
+		PitFileAt(st, e, ets, cat, (char *) tup, tup->t_len);
+		return;
+	}
+	ht = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
+	PitFileAt(st, e, ets, cat, (char *) ht->t_data + MINIMAL_TUPLE_OFFSET,
+			  ht->t_len - MINIMAL_TUPLE_OFFSET);
+	if (shouldfree)
+		heap_freetuple(ht);
 }
 
 /*
@@ -375,7 +452,7 @@ PitHashFileBatched(PitScanState *st)
 						  (char *) rows[i].image, rows[i].image->t_len);
 		}
 
-		if (st->mem_used > st->mem_limit)
+		if (st->mem_used > st->mem_limit && !st->split)
 		{
 			ExecReScan((PlanState *) lsecond(st->css.custom_ps));
 			return false;
@@ -418,7 +495,7 @@ PitBatchRead(PitScanState *st, PitBatchRow *rows, bool *done)
 		rows[n].avail = PitAvailable(st->strict, rows[n].ets, rows[n].cat);
 		rows[n].hash = PitHashKeys(st, &rows[n].key);
 		/* another partition's key: its spine rows are not here */
-		if (st->pshared != NULL && !PitHashMine(st, rows[n].hash))
+		if (st->pshared != NULL && !st->split && !PitHashMine(st, rows[n].hash))
 			continue;
 		FeatstorePrefetch(&st->table[rows[n].hash & st->table_mask]);
 
@@ -457,6 +534,213 @@ PitHashLookup(PitScanState *st, uint32 hash, const Datum *keys)
 	return NULL;
 }
 
+/*
+ * PitSplitUsable says whether this hash join reads its history split: the
+ * plan chose it (PitSplitPlanned), and the feature child is a plain
+ * sequential scan of a heap table, whose block ranges a participant can be
+ * given, with rows of a bounded size (no variable-length column), so that
+ * the memory the whole spine's positions may need is known before the read.
+ */
+bool
+PitSplitUsable(PitScanState *st)
+{
+	PlanState  *child;
+	Relation	rel;
+	TupleDesc	desc;
+
+	if (!st->split_planned || st->strategy != PIT_HASH || st->prune != NULL)
+		return false;
+	child = (PlanState *) lsecond(st->css.custom_ps);
+	if (!IsA(child, SeqScanState) || child->plan->parallel_aware)
+		return false;
+	rel = ((ScanState *) child)->ss_currentRelation;
+	if (rel == NULL || rel->rd_rel->relam != HEAP_TABLE_AM_OID)
+		return false;
+	/* dropped columns too: old rows still carry their bytes */
+	desc = ExecGetResultType(child);
+	for (int i = 0; i < desc->natts; i++)
+		if (TupleDescAttr(desc, i)->attlen < 0)
+			return false;
+	return true;
+}
+
+/* PitSplitRowBytes is the largest minimal tuple of a fixed-width descriptor */
+static Size
+PitSplitRowBytes(TupleDesc desc)
+{
+	Size		off = 0;
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		off = att_align_nominal(off, att->attalign) + att->attlen;
+	}
+	return MAXALIGN(SizeofHeapTupleHeader + BITMAPLEN(desc->natts)) -
+		MINIMAL_TUPLE_OFFSET + off;
+}
+
+/*
+ * PitSplitLoad runs the split read when this participant can: it loads the
+ * whole spine, reads its share of the history, exchanges candidates and
+ * sweeps its partition.  It returns false, with the spine child rewound,
+ * when the split read is not used; the caller then loads as usual.
+ */
+static bool
+PitSplitLoad(PitScanState *st)
+{
+	PlanState  *spine = (PlanState *) linitial(st->css.custom_ps);
+
+	if (st->pshared == NULL || !PitShareSplitUsable(st) || !PitSplitUsable(st))
+		return false;
+	st->split = true;
+	st->row_max = PitSplitRowBytes(ExecGetResultType((PlanState *) lsecond(st->css.custom_ps)));
+	if (!PitHashLoadSpine(st) || (PitHashBuildTable(st), !PitSplitFits(st)))
+	{
+		/* its partition's spine rows and the whole history, as without */
+		PitHashRelease(st);
+		st->split = false;
+		st->row_max = 0;
+		ExecReScan(spine);
+		st->spine_done = false;
+		return false;
+	}
+	PitSplitRead(st);
+	PitSplitReceive(st);
+	PitHashSweep(st);
+	st->pos = 0;
+	st->ever_split = true;
+	return true;
+}
+
+/*
+ * PitSplitFits says whether the whole spine, sorted with its table, and a
+ * row of the largest size at every position that can match stay within
+ * work_mem: a split read cannot fall back to merge once it has read its
+ * share of the history.
+ */
+static bool
+PitSplitFits(PitScanState *st)
+{
+	int64		nmatchable = st->nentries;
+
+	/* the rows that never match sort last */
+	while (nmatchable > 0 && st->entries[nmatchable - 1]->never)
+		nmatchable--;
+	return (double) st->mem_used + (double) nmatchable * MAXALIGN(st->row_max) <=
+		(double) st->mem_limit;
+}
+
+/*
+ * PitSplitRead reads this participant's share of the history, chunk by
+ * chunk, and sends the rows it filed at other partitions' positions.  A
+ * participant that came after the reading ended reads nothing.
+ */
+static void
+PitSplitRead(PitScanState *st)
+{
+	ScanState  *child = (ScanState *) lsecond(st->css.custom_ps);
+	BlockNumber first;
+	BlockNumber nblocks;
+
+	if (!PitShareSplitJoin(st, RelationGetRelid(child->ss_currentRelation)))
+		return;
+	while (PitShareNextBlocks(st, &first, &nblocks))
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (nblocks > 0)
+			PitSplitChunk(st, first, nblocks);
+	}
+	PitSplitSend(st);
+	PitShareSplitArrive(st);
+}
+
+/*
+ * PitSplitChunk files the rows of a block range of the history.  The
+ * child's scan is the node's own, without synchronized scanning (which
+ * would move its start), restarted and limited to the range, so the
+ * child's quals and projection still apply to every row.
+ */
+static void
+PitSplitChunk(PitScanState *st, BlockNumber first, BlockNumber nblocks)
+{
+	SeqScanState *child = (SeqScanState *) lsecond(st->css.custom_ps);
+	TableScanDesc scan;
+	HeapScanDesc hscan;
+
+	ExecReScan((PlanState *) child);
+	scan = child->ss.ss_currentScanDesc;
+	if (scan != NULL && (scan->rs_flags & SO_ALLOW_SYNC) != 0)
+	{
+		table_endscan(scan);
+		scan = NULL;
+	}
+	if (scan == NULL)
+	{
+		scan = table_beginscan_strat(child->ss.ss_currentRelation,
+									 st->css.ss.ps.state->es_snapshot, 0, NULL,
+									 true, false);
+		child->ss.ss_currentScanDesc = scan;
+	}
+	hscan = (HeapScanDesc) scan;
+	/* the table cannot shrink under the query's lock; be safe anyway */
+	if (first >= hscan->rs_nblocks)
+		return;
+	heap_setscanlimits(scan, first, Min(nblocks, hscan->rs_nblocks - first));
+	(void) PitHashFileChild(st);
+}
+
+/*
+ * PitSplitSend sends, for every position of a partition this participant
+ * does not hold, the row it filed there, in position order.
+ */
+static void
+PitSplitSend(PitScanState *st)
+{
+	for (int64 i = 0; i < st->nentries; i++)
+	{
+		PitPos	   *p = &st->pos_sorted[i];
+
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (p->best != NULL && p->part != st->cur_part)
+			PitShareSend(st, p->part, p->best);
+	}
+}
+
+/* PitSplitReceive files the rows the others sent to the held partition */
+static void
+PitSplitReceive(PitScanState *st)
+{
+	Datum	   *keys = palloc(sizeof(Datum) * Max(st->nkeys, 1));
+	MinimalTuple tup;
+
+	PitShareInOpen(st, st->cur_part);
+	while ((tup = PitShareInNext(st)) != NULL)
+	{
+		CHECK_FOR_INTERRUPTS();
+		ExecStoreMinimalTuple(tup, st->feat_slot, false);
+		PitFileRow(st, st->feat_slot, tup, keys);
+	}
+	PitShareInClose(st);
+	ExecClearTuple(st->feat_slot);
+	pfree(keys);
+}
+
+/*
+ * PitSplitNextPartition makes a split read emit another partition, claimed
+ * after the reading (a planned worker that never ran): every row of it is
+ * in this participant's positions or in the partition's tuplestore.
+ */
+void
+PitSplitNextPartition(PitScanState *st)
+{
+	PitSplitReceive(st);
+	PitHashSweep(st);
+	st->pos = 0;
+	st->phase = PIT_EMIT_HASH;
+}
+
 /* PitHashSweep carries the best row forward within each key's run */
 static void
 PitHashSweep(PitScanState *st)
@@ -468,6 +752,9 @@ PitHashSweep(PitScanState *st)
 		TimestampTz run_cat = 0;
 
 		if (st->table[g].end == 0)
+			continue;
+		/* a split read sweeps a partition when it emits it, not before */
+		if (st->split && PitHashPart(st, st->table[g].hash) != st->cur_part)
 			continue;
 		for (int64 i = st->table[g].start; i < st->table[g].end; i++)
 		{
@@ -509,16 +796,6 @@ PitArenaAlloc(PitScanState *st, Size size)
 	st->arena_free -= size;
 	return p;
 }
-
-/* A spine entry's sort key, by value, for one integer-like key */
-typedef struct PitSortItem
-{
-	uint32		never;
-	uint32		hash;
-	int64		key;
-	TimestampTz ts;
-	PitSpineEntry *entry;
-} PitSortItem;
 
 /*
  * PitSortItems sorts PitSortItems in place, checking for interrupts as it

@@ -101,9 +101,15 @@ PitExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 			par = psprintf("not run in parallel, %d %s planned",
 						   st->planned_workers, workers);
 		else
-			par = psprintf("key-hash partitions, %d %s planned",
+			par = psprintf("key-hash partitions%s, %d %s planned",
+						   PitSplitUsable(st) ? ", history read split" : "",
 						   st->planned_workers, workers);
 		ExplainPropertyText("Parallel", par, es);
+		/* the split read (pit_exec_hash.c): what the participants exchanged */
+		if (es->analyze && st->ever_split)
+			ExplainPropertyText("History Read",
+								psprintf("split between participants, " INT64_FORMAT " candidates exchanged",
+										 st->split_sent), es);
 	}
 	PitPruneExplain(st, es);
 	if (es->analyze)

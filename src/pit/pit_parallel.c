@@ -7,6 +7,12 @@
  *		spine row's result depends only on its own key and the whole history,
  *		so every spine row is emitted exactly once.  The EXPLAIN ANALYZE
  *		counts are summed in the DSM segment.
+ *
+ * A hash join whose history is a plain heap table reads it split instead
+ * (pit_exec_hash.c, "the split read"): each participant holds the whole
+ * spine, reads a share of the history's blocks and exchanges candidates
+ * through the tuplestores of pit_share.c, so the history is read once in
+ * all rather than once per participant.
  */
 #include "postgres.h"
 
@@ -79,6 +85,12 @@ PitNextPartition(PitScanState *st)
 	{
 		ListCell   *lc;
 
+		/* a split read holds every partition's positions: no rereading */
+		if (st->split)
+		{
+			PitSplitNextPartition(st);
+			return true;
+		}
 		PitResetRun(st);
 		foreach(lc, st->css.custom_ps)
 			ExecReScan((PlanState *) lfirst(lc));
@@ -102,11 +114,15 @@ PitPublishCounts(PitScanState *st)
 	pg_atomic_fetch_add_u64(&st->pshared->n_matched, st->n_matched - st->pub_matched);
 	pg_atomic_fetch_add_u64(&st->pshared->n_nomatch, st->n_nomatch - st->pub_nomatch);
 	pg_atomic_fetch_add_u64(&st->pshared->n_expired, st->n_expired - st->pub_expired);
+	pg_atomic_fetch_add_u64(&st->pshared->n_sent, st->split_sent - st->pub_split_sent);
 	st->pub_matched = st->n_matched;
 	st->pub_nomatch = st->n_nomatch;
 	st->pub_expired = st->n_expired;
+	st->pub_split_sent = st->split_sent;
 	if (st->ever_spilled)
 		pg_atomic_write_u32(&st->pshared->spilled, 1);
+	if (st->ever_split)
+		pg_atomic_write_u32(&st->pshared->split, 1);
 }
 
 /* PitEstimateDSM sizes the shared state of a parallel PitJoin */
@@ -116,8 +132,11 @@ PitEstimateDSM(CustomScanState *node, ParallelContext *pcxt)
 	PitScanState *st = (PitScanState *) node;
 	Size		size = MAXALIGN(sizeof(PitShared));
 
-	/* a window join reads its source once, between the participants */
-	if (st->strategy == PIT_WINDOW)
+	/*
+	 * A window join reads its source once, between the participants; so
+	 * does a hash join whose history can be split.
+	 */
+	if (st->strategy == PIT_WINDOW || PitSplitUsable(st))
 		size = add_size(size, PitShareEstimate(pcxt));
 	return size;
 }
@@ -140,14 +159,17 @@ PitInitializeDSM(CustomScanState *node, ParallelContext *pcxt, void *coordinate)
 	pg_atomic_init_u64(&sh->n_nomatch, (uint64) st->n_nomatch);
 	pg_atomic_init_u64(&sh->n_expired, (uint64) st->n_expired);
 	pg_atomic_init_u32(&sh->spilled, st->ever_spilled ? 1 : 0);
+	pg_atomic_init_u32(&sh->split, st->ever_split ? 1 : 0);
+	pg_atomic_init_u64(&sh->n_sent, (uint64) st->split_sent);
 	sh->has_share = false;
-	if (st->strategy == PIT_WINDOW)
+	if (st->strategy == PIT_WINDOW || PitSplitUsable(st))
 		PitShareInitialize(sh, pcxt);
 	st->pshared = sh;
 	st->nparts = (int) sh->nparts;
 	st->pub_matched = st->n_matched;
 	st->pub_nomatch = st->n_nomatch;
 	st->pub_expired = st->n_expired;
+	st->pub_split_sent = st->split_sent;
 }
 
 /*
@@ -195,6 +217,8 @@ PitShutdown(CustomScanState *node)
 		st->n_nomatch = st->pub_nomatch = (int64) pg_atomic_read_u64(&st->pshared->n_nomatch);
 		st->n_expired = st->pub_expired = (int64) pg_atomic_read_u64(&st->pshared->n_expired);
 		st->ever_spilled = pg_atomic_read_u32(&st->pshared->spilled) != 0;
+		st->split_sent = st->pub_split_sent = (int64) pg_atomic_read_u64(&st->pshared->n_sent);
+		st->ever_split = pg_atomic_read_u32(&st->pshared->split) != 0;
 	}
 	st->pshared = NULL;
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "access/genam.h"
+#include "access/table.h"
 #include "access/transam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
@@ -43,6 +44,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
@@ -59,6 +61,7 @@ PG_FUNCTION_INFO_V1(pit_match_support);
 
 int			pit_strategy_guc = PIT_AUTO;
 int			pit_parallel_guc = PIT_PARALLEL_AUTO;
+int			pit_parallel_split_guc = PIT_PARALLEL_AUTO;
 
 static const struct config_enum_entry pit_strategy_options[] = {
 	{"auto", PIT_AUTO, false},
@@ -105,6 +108,7 @@ typedef enum PitPathField
 	PIT_PATH_KEY_CLAUSES,
 	PIT_PATH_KEY_COLLS,
 	PIT_PATH_QUALS,
+	PIT_PATH_SPLIT,				/* parallel hash: the history read split */
 	/* index probe only */
 	PIT_PATH_INDEX,
 	PIT_PATH_FEAT_RELID,
@@ -165,6 +169,10 @@ static bool IsKeyEquality(OpExpr *op, RelOptInfo *spinerel, RelOptInfo *featrel,
 static bool IsFeatureColumn(Node *node, RelOptInfo *featrel);
 static bool IsSpineExpr(Node *node, RelOptInfo *spinerel);
 static Path *SpineInputPath(PlannerInfo *root, Path *path, PitJoinInfo *info);
+static Cost PitStrategyCost(PlannerInfo *root, Path *spine_path, Path *feat_path,
+							PitStrategy strategy, double nparts, bool *split);
+static bool PitSplitPlanned(PlannerInfo *root, Path *feat_path, double nspine,
+							double spine_bytes);
 static CustomPath *MakeProbePath(PlannerInfo *root, RelOptInfo *joinrel,
 								 Path *spine_path, RelOptInfo *featrel,
 								 PitJoinInfo *info);
@@ -231,6 +239,16 @@ PitInit(void)
 							 "Parallel point-in-time joins, partitioned by key hash: off, auto (by cost) or force.",
 							 "force disables the serial PitJoin plans whenever the parallel one is possible; meant for tests and benchmarks.",
 							 &pit_parallel_guc,
+							 PIT_PARALLEL_AUTO,
+							 pit_parallel_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("featstore.pit_parallel_split",
+							 "Parallel point-in-time hash joins reading the history split between the participants: off, auto (by cost) or force.",
+							 "Off, each participant reads the whole history and keeps its own keys' rows; force and off are meant for tests and benchmarks.",
+							 &pit_parallel_split_guc,
 							 PIT_PARALLEL_AUTO,
 							 pit_parallel_options,
 							 PGC_USERSET,
@@ -861,6 +879,14 @@ CheapestParallelSafe(RelOptInfo *rel)
 #define PIT_CACHE_BYTES (8.0 * 1024 * 1024)
 
 /*
+ * What a split read costs per spine row in each participant beyond its
+ * share, times 1 / (1 - 1 / participants) (PitSplitPlanned): measured, 390
+ * ns on 2 participants where a history row's scan costs 58 ns, that is 26
+ * times cpu_tuple_cost at the defaults
+ */
+#define PIT_SPLIT_SPINE_COST (26.0 * cpu_tuple_cost)
+
+/*
  * PitPlannedWorkers is the number of workers a parallel PitJoin plans for
  * a feature side of the given pages.  The planner's choice assumes idle
  * cores: without featstore.pit_parallel = force it is capped so that the
@@ -1253,12 +1279,13 @@ MakePitPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 	int			nkeys = list_length(info->spine_keys);
 	Cost		startup;
 	Cost		run;
-	Cost		shared;
+	bool		split = false;
 
 	/*
 	 * A parallel-aware node divides the spine, and the history rows it
 	 * keeps, among nworkers + 1 partitions (the leader takes one too); each
-	 * participant still reads both children in full.
+	 * participant still reads both children in full, unless a hash join
+	 * reads its history split (PitSplitPlanned).
 	 */
 	double		nparts = nworkers > 0 ? nworkers + 1.0 : 1.0;
 
@@ -1281,7 +1308,32 @@ MakePitPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 	/* both strategies read both children to the end before the first row */
 	startup = spine_path->total_cost + feat_path->total_cost;
 	startup += nfeat * cpu_operator_cost * (nkeys + 3);
-	shared = 0.0;
+	startup += PitStrategyCost(root, spine_path, feat_path, strategy, nparts, &split);
+	run = nspine / nparts * (cpu_tuple_cost + cpu_operator_cost * (nkeys + 2));
+	cpath->path.startup_cost = startup;
+	cpath->path.total_cost = startup + run;
+
+	cpath->custom_private = PitPathPrivate(info, strategy);
+	lfirst(list_nth_cell(cpath->custom_private, PIT_PATH_SPLIT)) = makeInteger(split);
+	return cpath;
+}
+
+/*
+ * PitStrategyCost is what a strategy adds, per participant, to reading both
+ * children: for hash, sorting the spine and filing the history (and the
+ * split read's trade, *split saying whether it is planned); for merge, the
+ * two sorts.  nparts is the number of participants, 1 when serial.
+ */
+static Cost
+PitStrategyCost(PlannerInfo *root, Path *spine_path, Path *feat_path,
+				PitStrategy strategy, double nparts, bool *split)
+{
+	double		nspine = clamp_row_est(spine_path->rows);
+	double		nfeat = clamp_row_est(feat_path->rows);
+	Cost		startup = 0.0;
+	Cost		shared = 0.0;
+
+	*split = false;
 	if (strategy == PIT_HASH)
 	{
 		/*
@@ -1290,6 +1342,12 @@ MakePitPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 		 */
 		double		spine_bytes = nspine * (spine_path->pathtarget->width + 160.0) +
 			Min(nspine, nfeat) * (feat_path->pathtarget->width + 32.0);
+
+		/* a split read: each participant a share of the history, all the spine */
+		*split = nparts > 1.0 && PitSplitPlanned(root, feat_path, nspine, spine_bytes);
+		if (*split)
+			startup += (nspine * PIT_SPLIT_SPINE_COST - feat_path->total_cost) *
+				(1.0 - 1.0 / nparts);
 
 		/*
 		 * Sort the spine in memory, then one hash probe and a short binary
@@ -1307,7 +1365,7 @@ MakePitPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 		if (spine_bytes > PIT_CACHE_BYTES)
 			shared += nfeat * cpu_tuple_cost * 1.5;
 		/* a spine larger than work_mem falls back to merge at run time */
-		if (spine_bytes / nparts > work_mem * 1024.0)
+		if (spine_bytes / (*split ? 1.0 : nparts) > work_mem * 1024.0)
 			startup += disable_cost;
 	}
 	else
@@ -1322,13 +1380,47 @@ MakePitPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 		shared += sort_path.total_cost;
 		shared *= nparts;
 	}
-	startup += shared / nparts;
-	run = nspine / nparts * (cpu_tuple_cost + cpu_operator_cost * (nkeys + 2));
-	cpath->path.startup_cost = startup;
-	cpath->path.total_cost = startup + run;
+	return startup + shared / nparts;
+}
 
-	cpath->custom_private = PitPathPrivate(info, strategy);
-	return cpath;
+/*
+ * PitSplitPlanned says whether a parallel hash join should read its history
+ * split (pit_exec_hash.c, "the split read"): the history is a plain heap
+ * table of fixed-width rows read by a sequential scan, the whole spine fits
+ * in work_mem in every participant, and the scan it divides costs more than
+ * what each participant then does for the whole spine instead of its share
+ * (copying, sorting and indexing it, and exchanging candidates).  Measured
+ * at M (1M spine rows, 10M history rows, 2 participants), that is 390 ns
+ * more per spine row in each participant, while each saves half of the
+ * scan's 58 ns per history row: the split read lost there, and won by 22%
+ * with a spine ten times smaller (docs/performance.md).  Both sides scale
+ * with 1 - 1 / participants, so the rule does not depend on their number.
+ */
+static bool
+PitSplitPlanned(PlannerInfo *root, Path *feat_path, double nspine, double spine_bytes)
+{
+	RelOptInfo *featrel = feat_path->parent;
+	RangeTblEntry *rte;
+	Relation	rel;
+	bool		fixed;
+
+	if (pit_parallel_split_guc == PIT_PARALLEL_OFF || feat_path->pathtype != T_SeqScan ||
+		feat_path->parallel_aware || featrel->reloptkind != RELOPT_BASEREL ||
+		featrel->rtekind != RTE_RELATION)
+		return false;
+	rte = planner_rt_fetch(featrel->relid, root);
+	if (rte->inh || rte->relkind != RELKIND_RELATION)
+		return false;
+	/* the planner holds the table's lock */
+	rel = table_open(rte->relid, NoLock);
+	fixed = rel->rd_rel->relam == HEAP_TABLE_AM_OID;
+	for (int i = 0; fixed && i < RelationGetDescr(rel)->natts; i++)
+		fixed = TupleDescAttr(RelationGetDescr(rel), i)->attlen > 0;
+	table_close(rel, NoLock);
+	if (!fixed || spine_bytes > work_mem * 1024.0)
+		return false;
+	return pit_parallel_split_guc == PIT_PARALLEL_FORCE ||
+		feat_path->total_cost > nspine * PIT_SPLIT_SPINE_COST;
 }
 
 /* PitPathPrivate lays out what a PitJoin path carries to PlanPitPath */
@@ -1345,6 +1437,7 @@ PitPathPrivate(PitJoinInfo *info, PitStrategy strategy)
 	priv = lappend(priv, info->key_clauses);
 	priv = lappend(priv, info->key_colls);
 	priv = lappend(priv, info->quals);
+	priv = lappend(priv, makeInteger(0));
 	return priv;
 }
 
@@ -1528,6 +1621,9 @@ PitPlanPrivate(PitPlanParts *parts, PitPrivateField f)
 		case PIT_PRIV_PARALLEL:
 			return (Node *) makeInteger(parts->path->path.parallel_aware ?
 										parts->path->path.parallel_workers : 0);
+		case PIT_PRIV_SPLIT:
+			return (Node *) makeInteger(parts->path->path.parallel_aware &&
+										intVal(list_nth(priv, PIT_PATH_SPLIT)));
 		case PIT_PRIV_PII_MAP:
 			return (Node *) parts->pii_map;
 		case PIT_PRIV_PII_NAMES:

@@ -23,6 +23,15 @@
  *
  * The exchange happens once per node: a rescan under Gather disables it
  * (PitShareDisable), and the participants then read the source in full.
+ *
+ * A parallel hash join (pit_exec_hash.c, "the split read") shares the same
+ * chunks, barrier and tuplestores differently: each participant files the
+ * rows of the chunks it reads at its own copy of the whole spine, and then
+ * sends to each other partition's tuplestore only the best row it filed at
+ * each of that partition's positions (PitShareSend), so what crosses is
+ * bounded by the spine, not the history.  The argument above carries over:
+ * a participant sends every partition's rows but the one it holds while
+ * reading, so a partition claimed later finds them all in its tuplestore.
  */
 #include "postgres.h"
 
@@ -67,6 +76,14 @@ typedef struct PitShare
 /* How many chunks, at least, each participant should find to take */
 #define PIT_SHARE_CHUNKS_EACH 16
 
+/* A split read's accessors of the tuplestores, in the run's memory */
+typedef struct PitSplitIO
+{
+	SharedTuplestoreAccessor **out; /* per partition, while reading */
+	SharedTuplestoreAccessor *in;	/* the partition being received */
+	bool		reading;		/* attached to the barrier in phase 0 */
+} PitSplitIO;
+
 /* The receiver routing a chunk's rows: this partition's, or another's */
 typedef struct PitRouter
 {
@@ -83,6 +100,7 @@ static int	PitShareMe(PitShare *share);
 static bool PitShareChunked(SPIPlanPtr splan, Oid relid);
 static bool PitShareScanTree(Plan *plan, List *rtable, Oid relid);
 static void PitShareSize(PitShare *share, Oid relid);
+static bool PitShareTakeChunk(PitShare *share, BlockNumber *first, bool *last);
 static void PitShareRead(PitScanState *st, PitShare *share, PitRouter *router,
 						 SPIPlanPtr splan, TimestampTz as_of);
 static void PitShareReceive(PitShare *share, int part, DestReceiver *store,
@@ -359,27 +377,46 @@ PitShareRead(PitScanState *st, PitShare *share, PitRouter *router,
 
 	for (;;)
 	{
-		uint64		chunk = pg_atomic_fetch_add_u32(&share->next_chunk, 1);
-		uint64		first = chunk * share->chunk_blocks;
+		BlockNumber first;
+		bool		last;
 		int			ret;
 
 		CHECK_FOR_INTERRUPTS();
-		if (first >= share->nblocks && chunk > 0)
+		if (!PitShareTakeChunk(share, &first, &last))
 			break;
-		ItemPointerSet(&lo, (BlockNumber) first, 0);
+		ItemPointerSet(&lo, first, 0);
 		/* the last chunk reaches past the end: no row is left behind */
-		if (first + share->chunk_blocks >= share->nblocks)
+		if (last)
 			ItemPointerSet(&hi, MaxBlockNumber, MaxOffsetNumber);
 		else
-			ItemPointerSet(&hi, (BlockNumber) (first + share->chunk_blocks), 0);
+			ItemPointerSet(&hi, first + share->chunk_blocks, 0);
 		ret = SPI_execute_plan_extended(splan, &options);
 		if (ret < 0)
-			elog(ERROR, "featstore: could not read the events' chunk %u: %s",
-				 (uint32) chunk, SPI_result_code_string(ret));
+			elog(ERROR, "featstore: could not read the events' chunk at block %u: %s",
+				 first, SPI_result_code_string(ret));
 		router->stats->chunks++;
-		if (first + share->chunk_blocks >= share->nblocks)
+		if (last)
 			break;
 	}
+}
+
+/*
+ * PitShareTakeChunk takes the next chunk from the counter: its first block,
+ * and whether it is the last one.  It returns false when none is left.  The
+ * first chunk is handed out even from an empty table, so that a reader
+ * whose upper bound is open still looks.
+ */
+static bool
+PitShareTakeChunk(PitShare *share, BlockNumber *first, bool *last)
+{
+	uint64		chunk = pg_atomic_fetch_add_u32(&share->next_chunk, 1);
+	uint64		start = chunk * share->chunk_blocks;
+
+	if (start >= share->nblocks && chunk > 0)
+		return false;
+	*first = (BlockNumber) start;
+	*last = start + share->chunk_blocks >= share->nblocks;
+	return true;
 }
 
 /*
@@ -464,4 +501,131 @@ PitRouterStartup(DestReceiver *self, int operation, TupleDesc typeinfo)
 static void
 PitRouterNoop(DestReceiver *self)
 {
+}
+
+/*
+ * PitShareSplitUsable says whether a hash join's participant can read the
+ * history split: the node has an exchange, not spent by a rescan, laid out
+ * for the partitions this participant knows, and it holds one of them.
+ */
+bool
+PitShareSplitUsable(PitScanState *st)
+{
+	PitShare   *share = PitShareOf(st->pshared);
+
+	return share != NULL && !share->disabled && st->cur_part >= 0 &&
+		st->cur_part < share->nparts && share->nparts == st->nparts;
+}
+
+/*
+ * PitShareSplitJoin attaches a split read's participant to the exchange.
+ * It returns true when the history is still being read (phase 0): the
+ * caller then reads chunks (PitShareNextBlocks), sends its candidates and
+ * arrives (PitShareSplitArrive).  It returns false for a participant that
+ * came after the reading ended: it files nothing, and finds its
+ * partition's rows in the tuplestore.  relid is the history table.
+ */
+bool
+PitShareSplitJoin(PitScanState *st, Oid relid)
+{
+	PitShare   *share = PitShareOf(st->pshared);
+	MemoryContext old = MemoryContextSwitchTo(st->runcxt);
+	PitSplitIO *io = palloc0(sizeof(PitSplitIO));
+
+	st->split_io = io;
+	if (BarrierAttach(&share->barrier) != 0)
+	{
+		BarrierDetach(&share->barrier);
+		MemoryContextSwitchTo(old);
+		return false;
+	}
+	io->out = palloc0(sizeof(SharedTuplestoreAccessor *) * share->nparts);
+	for (int p = 0; p < share->nparts; p++)
+		io->out[p] = sts_attach((SharedTuplestore *) (share->sts + p * share->sts_size),
+								PitShareMe(share), &share->fileset);
+	io->reading = true;
+	MemoryContextSwitchTo(old);
+	PitShareSize(share, relid);
+	return true;
+}
+
+/*
+ * PitShareNextBlocks takes the next chunk of the history for a split read:
+ * *first and *nblocks, the block range to scan.  The last chunk ends at the
+ * size read once for all (PitShareSize): a block added since holds no row
+ * the query's snapshot can see.  It returns false when none is left.
+ */
+bool
+PitShareNextBlocks(PitScanState *st, BlockNumber *first, BlockNumber *nblocks)
+{
+	PitShare   *share = PitShareOf(st->pshared);
+	bool		last;
+
+	if (!PitShareTakeChunk(share, first, &last))
+		return false;
+	if (*first >= share->nblocks)
+		*nblocks = 0;
+	else
+		*nblocks = last ? share->nblocks - *first : share->chunk_blocks;
+	return true;
+}
+
+/* PitShareSend writes a candidate row to another partition's tuplestore */
+void
+PitShareSend(PitScanState *st, int part, MinimalTuple tup)
+{
+	/* a writer's first tuple opens its file: in the run's memory */
+	MemoryContext old = MemoryContextSwitchTo(st->runcxt);
+
+	sts_puttuple(st->split_io->out[part], NULL, tup);
+	MemoryContextSwitchTo(old);
+	st->split_sent++;
+}
+
+/*
+ * PitShareSplitArrive ends a reading participant's writes and waits at the
+ * barrier until every participant reading the history has sent its
+ * candidates; from then on each partition's tuplestore is complete.
+ */
+void
+PitShareSplitArrive(PitScanState *st)
+{
+	PitShare   *share = PitShareOf(st->pshared);
+	PitSplitIO *io = st->split_io;
+
+	if (io == NULL || !io->reading)
+		return;
+	for (int p = 0; p < share->nparts; p++)
+		sts_end_write(io->out[p]);
+	(void) BarrierArriveAndWait(&share->barrier, PG_WAIT_EXTENSION);
+	BarrierDetach(&share->barrier);
+	io->reading = false;
+}
+
+/* PitShareInOpen starts reading the candidates sent to a partition */
+void
+PitShareInOpen(PitScanState *st, int part)
+{
+	PitShare   *share = PitShareOf(st->pshared);
+	MemoryContext old = MemoryContextSwitchTo(st->runcxt);
+
+	st->split_io->in = sts_attach((SharedTuplestore *) (share->sts + part * share->sts_size),
+								  PitShareMe(share), &share->fileset);
+	sts_begin_parallel_scan(st->split_io->in);
+	MemoryContextSwitchTo(old);
+}
+
+/* PitShareInNext is the next candidate sent to the partition, or NULL */
+MinimalTuple
+PitShareInNext(PitScanState *st)
+{
+	return sts_parallel_scan_next(st->split_io->in, NULL);
+}
+
+/* PitShareInClose ends reading a partition's candidates */
+void
+PitShareInClose(PitScanState *st)
+{
+	sts_end_parallel_scan(st->split_io->in);
+	st->split_io->in = NULL;
 }
