@@ -17,7 +17,7 @@ use Time::HiRes qw(usleep time);
 use FeatstoreOnline qw(poll_until);
 
 our @EXPORT = qw(start_cluster start_cluster_node stop_cluster_node cluster_cli
-  cluster_ok cluster_masters cluster_dbsize fs_key cluster_get_exists cluster_features);
+  cluster_ok cluster_agreed cluster_masters cluster_dbsize fs_key cluster_get_exists cluster_features);
 
 # cluster nodes this test started, killed at exit even if the test dies
 my %started;
@@ -138,6 +138,21 @@ sub cluster_ok
 			return 0 unless $info =~ /cluster_state:ok/ && $info =~ /cluster_slots_ok:16384/;
 		}
 		return 1;
+	}, $seconds);
+}
+
+# cluster_agreed(port, seconds) waits until every node reports the same slot
+# map, as redis-cli --cluster check sees it: a reshard started before the
+# last one's configuration reached every node refuses with "Nodes don't
+# agree about configuration!"
+sub cluster_agreed
+{
+	my ($port, $seconds) = @_;
+	return poll_until(sub {
+		my ($out, $err) = ('', '');
+		my $ok = IPC::Run::run([ 'redis-cli', '--cluster', 'check', "127.0.0.1:$port" ],
+			'>', \$out, '2>', \$err, IPC::Run::timeout(30));
+		return $ok && $out !~ /don't agree|\[ERR\]|\[WARNING\]/;
 	}, $seconds);
 }
 

@@ -137,6 +137,8 @@ my $commits = 0;
 my $start = time();
 for my $round ([ $masters[0], $masters[1], 3000 ], [ $masters[1], $masters[2], 2500 ])
 {
+	# the previous round's slot map must have reached every node first
+	ok(cluster_agreed($round->[0], 60), "the nodes agree on the slots before moving $round->[2]");
 	my ($h, $out, $err) = reshard(@$round);
 	while ($h->pumpable)
 	{
