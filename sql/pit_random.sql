@@ -52,11 +52,20 @@ BEGIN
 	ANALYZE rnd_spine;
 END $$;
 
+-- rnd_sym_diff counts the rows two queries do not share, both ways
+CREATE FUNCTION rnd_sym_diff(a text, b text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+	n bigint;
+BEGIN
+	EXECUTE format('SELECT count(*) FROM ((%s EXCEPT ALL %s) UNION ALL (%s EXCEPT ALL %s)) d',
+				   a, b, b, a) INTO n;
+	RETURN n;
+END $$;
+
 -- rnd_diff counts the rows where the node and the oracle disagree
 CREATE FUNCTION rnd_diff(ttl interval, as_of timestamptz, strict boolean, inner_join boolean)
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
-	n bigint;
 	node text;
 	oracle text;
 BEGIN
@@ -77,9 +86,7 @@ BEGIN
 			   AND (NOT %L::boolean OR r.created_at <= s.ts)
 			 ORDER BY r.event_timestamp DESC, r.created_at DESC LIMIT 1) w ON true$q$,
 		CASE WHEN inner_join THEN 'INNER' ELSE 'LEFT' END, ttl, ttl, as_of, as_of, strict);
-	EXECUTE format('SELECT count(*) FROM ((%s EXCEPT ALL %s) UNION ALL (%s EXCEPT ALL %s)) d',
-				   node, oracle, oracle, node) INTO n;
-	RETURN n;
+	RETURN rnd_sym_diff(node, oracle);
 END $$;
 
 -- every seed, every strategy, several option sets; report any disagreement
@@ -270,6 +277,14 @@ BEGIN
 	  INTO n;
 	RETURN n;
 END $$;
+-- rnd_participants varies the participants with the seed: two workers, no
+-- worker launched, no leader, force_parallel_mode (for the transaction)
+CREATE FUNCTION rnd_participants(seed int) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM set_config('max_parallel_workers', CASE WHEN seed % 4 = 1 THEN '0' ELSE '8' END, true);
+	PERFORM set_config('parallel_leader_participation', CASE WHEN seed % 4 = 2 THEN 'off' ELSE 'on' END, true);
+	PERFORM set_config('force_parallel_mode', CASE WHEN seed % 4 = 3 THEN 'regress' ELSE 'off' END, true);
+END $$;
 -- rnd_parallel_plan tells whether the join below runs as a parallel PitJoin
 CREATE FUNCTION rnd_parallel_plan() RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
@@ -301,9 +316,7 @@ BEGIN
 		  FROM rnd_hist ORDER BY k1, event_timestamp, created_at, f_num;
 		ANALYZE rnd_hist1;
 		-- the participants vary with the seed
-		PERFORM set_config('max_parallel_workers', CASE WHEN seed % 4 = 1 THEN '0' ELSE '8' END, true);
-		PERFORM set_config('parallel_leader_participation', CASE WHEN seed % 4 = 2 THEN 'off' ELSE 'on' END, true);
-		PERFORM set_config('force_parallel_mode', CASE WHEN seed % 4 = 3 THEN 'regress' ELSE 'off' END, true);
+		PERFORM rnd_participants(seed);
 		FOREACH strat IN ARRAY ARRAY['hash', 'merge'] LOOP
 			PERFORM set_config('featstore.pit_strategy', strat, true);
 			-- seeds divisible by 3 run with the smallest work_mem: hash spills to merge
@@ -409,7 +422,6 @@ DECLARE
 	rkeys text := CASE WHEN compound THEN 'AND r.k2 = s.k2' ELSE '' END;
 	node text;
 	oracle text;
-	n bigint;
 BEGIN
 	node := format($q$SELECT s.id, f.f_num, f.f_dbl FROM %s s LEFT JOIN rnd_hist2 f
 		ON f.k1 = s.k1 %s AND featstore.pit_match(f.event_timestamp, f.created_at, s.ts, %L::interval)$q$,
@@ -419,9 +431,7 @@ BEGIN
 		   AND (%L::interval IS NULL OR r.event_timestamp >= s.ts - %L::interval)
 		 ORDER BY r.event_timestamp DESC, r.created_at DESC LIMIT 1) w ON true$q$,
 		spine, rkeys, ttl, ttl);
-	EXECUTE format('SELECT count(*) FROM ((%s EXCEPT ALL %s) UNION ALL (%s EXCEPT ALL %s)) d',
-				   node, oracle, oracle, node) INTO n;
-	RETURN n;
+	RETURN rnd_sym_diff(node, oracle);
 END $$;
 -- rnd_split_used runs the join under EXPLAIN ANALYZE: did a participant read split?
 CREATE FUNCTION rnd_split_used(compound boolean, spine text) RETURNS boolean
@@ -455,9 +465,7 @@ BEGIN
 		INSERT INTO rnd_spine2 SELECT id, k1, length(k2), ts, label FROM rnd_spine;
 		ANALYZE rnd_hist2;
 		ANALYZE rnd_spine2;
-		PERFORM set_config('max_parallel_workers', CASE WHEN seed % 4 = 1 THEN '0' ELSE '8' END, true);
-		PERFORM set_config('parallel_leader_participation', CASE WHEN seed % 4 = 2 THEN 'off' ELSE 'on' END, true);
-		PERFORM set_config('force_parallel_mode', CASE WHEN seed % 4 = 3 THEN 'regress' ELSE 'off' END, true);
+		PERFORM rnd_participants(seed);
 		PERFORM set_config('featstore.pit_strategy', 'hash', true);
 		FOREACH compound IN ARRAY ARRAY[false, true] LOOP
 			FOREACH spine IN ARRAY ARRAY['rnd_spine2', '(SELECT * FROM rnd_spine2 WHERE label % 1 = 0)'] LOOP
@@ -528,8 +536,10 @@ RESET max_parallel_workers_per_gather;
 DROP TABLE rnd_rescan, rnd_hist1;
 DROP FUNCTION rnd_diff1(interval);
 DROP FUNCTION rnd_parallel_plan();
+DROP FUNCTION rnd_participants(int);
 
 DROP FUNCTION rnd_diff(interval, timestamptz, boolean, boolean);
+DROP FUNCTION rnd_sym_diff(text, text);
 DROP FUNCTION rnd_fill(float8, int, int);
 DROP TABLE rnd_hist, rnd_spine;
 DROP SCHEMA pit_rnd;

@@ -390,6 +390,20 @@ PitHashMine(PitScanState *st, uint32 hash)
 }
 
 /*
+ * PitRowsFixedWidth says whether rows of a descriptor have a bounded size,
+ * as the split read needs (pit_exec_hash.c): no variable-length column,
+ * dropped ones included, since old rows still carry their bytes.
+ */
+static inline bool
+PitRowsFixedWidth(TupleDesc desc)
+{
+	for (int i = 0; i < desc->natts; i++)
+		if (TupleDescAttr(desc, i)->attlen < 0)
+			return false;
+	return true;
+}
+
+/*
  * PitFeatureTimes reads a history row's event_timestamp and created_at.  It
  * returns false for a row that is no candidate for any spine row: a NULL
  * timestamp, or written after as_of (PitWrittenBy).

@@ -546,7 +546,6 @@ PitSplitUsable(PitScanState *st)
 {
 	PlanState  *child;
 	Relation	rel;
-	TupleDesc	desc;
 
 	if (!st->split_planned || st->strategy != PIT_HASH || st->prune != NULL)
 		return false;
@@ -554,14 +553,8 @@ PitSplitUsable(PitScanState *st)
 	if (!IsA(child, SeqScanState) || child->plan->parallel_aware)
 		return false;
 	rel = ((ScanState *) child)->ss_currentRelation;
-	if (rel == NULL || rel->rd_rel->relam != HEAP_TABLE_AM_OID)
-		return false;
-	/* dropped columns too: old rows still carry their bytes */
-	desc = ExecGetResultType(child);
-	for (int i = 0; i < desc->natts; i++)
-		if (TupleDescAttr(desc, i)->attlen < 0)
-			return false;
-	return true;
+	return rel != NULL && rel->rd_rel->relam == HEAP_TABLE_AM_OID &&
+		PitRowsFixedWidth(ExecGetResultType(child));
 }
 
 /* PitSplitRowBytes is the largest minimal tuple of a fixed-width descriptor */
@@ -595,22 +588,26 @@ PitSplitLoad(PitScanState *st)
 		return false;
 	st->split = true;
 	st->row_max = PitSplitRowBytes(ExecGetResultType((PlanState *) lsecond(st->css.custom_ps)));
-	if (!PitHashLoadSpine(st) || (PitHashBuildTable(st), !PitSplitFits(st)))
+	if (PitHashLoadSpine(st))
 	{
-		/* its partition's spine rows and the whole history, as without */
-		PitHashRelease(st);
-		st->split = false;
-		st->row_max = 0;
-		ExecReScan(spine);
-		st->spine_done = false;
-		return false;
+		PitHashBuildTable(st);
+		if (PitSplitFits(st))
+		{
+			PitSplitRead(st);
+			PitSplitReceive(st);
+			PitHashSweep(st);
+			st->pos = 0;
+			st->ever_split = true;
+			return true;
+		}
 	}
-	PitSplitRead(st);
-	PitSplitReceive(st);
-	PitHashSweep(st);
-	st->pos = 0;
-	st->ever_split = true;
-	return true;
+	/* its partition's spine rows and the whole history, as without */
+	PitHashRelease(st);
+	st->split = false;
+	st->row_max = 0;
+	ExecReScan(spine);
+	st->spine_done = false;
+	return false;
 }
 
 /*

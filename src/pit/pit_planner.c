@@ -1413,9 +1413,8 @@ PitSplitPlanned(PlannerInfo *root, Path *feat_path, double nspine, double spine_
 		return false;
 	/* the planner holds the table's lock */
 	rel = table_open(rte->relid, NoLock);
-	fixed = rel->rd_rel->relam == HEAP_TABLE_AM_OID;
-	for (int i = 0; fixed && i < RelationGetDescr(rel)->natts; i++)
-		fixed = TupleDescAttr(RelationGetDescr(rel), i)->attlen > 0;
+	fixed = rel->rd_rel->relam == HEAP_TABLE_AM_OID &&
+		PitRowsFixedWidth(RelationGetDescr(rel));
 	table_close(rel, NoLock);
 	if (!fixed || spine_bytes > work_mem * 1024.0)
 		return false;
