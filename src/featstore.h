@@ -20,6 +20,7 @@
 
 #include "datatype/timestamp.h"
 #include "nodes/pg_list.h"
+#include "utils/palloc.h"
 
 /* Columns every group history table has besides keys and features */
 /*
@@ -31,6 +32,13 @@
 #else
 #define FeatstorePrefetch(addr) ((void) 0)
 #endif
+
+/*
+ * FeatstoreHugeAlloc allocates an array that is read at random (a key
+ * table, positions), on transparent huge pages where the kernel has them
+ * (featstore.c).
+ */
+extern void *FeatstoreHugeAlloc(MemoryContext cxt, Size size, bool zero);
 
 #define FS_EVENT_TS_COLUMN "event_timestamp"
 #define FS_CREATED_AT_COLUMN "created_at"

@@ -45,13 +45,13 @@ typedef struct PitSpineEntry
 } PitSpineEntry;
 
 /*
- * What the feature stream needs at one spine position (in sorted order),
- * kept flat so that the binary search and the "is it better" test touch
- * the same cache line.
+ * What filing a history row needs at one spine position (in sorted order):
+ * 32 bytes, two to a cache line.  The positions' ts are a separate dense
+ * array (pos_ts), so that the binary search over a key's run touches few
+ * cache lines.
  */
 typedef struct PitPos
 {
-	TimestampTz ts;
 	TimestampTz best_ets;
 	TimestampTz best_cat;
 	MinimalTuple best;			/* best feature row filed here, then winner */
@@ -173,6 +173,7 @@ typedef struct PitScanState
 	int64		nentries;
 	int64		maxentries;
 	PitPos	   *pos_sorted;		/* per entry, in entry order */
+	TimestampTz *pos_ts;		/* per entry, its spine ts */
 	int64		ngroups;
 	PitSlot    *table;
 	uint64		table_mask;

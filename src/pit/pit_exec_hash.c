@@ -48,6 +48,7 @@ typedef struct PitBatchRow
 	uint32		hash;
 	uint32		cap;
 	PitSlot    *grp;
+	int64		at;				/* its position, -1 if none */
 	MinimalTuple image;
 } PitBatchRow;
 
@@ -141,6 +142,7 @@ PitHashRelease(PitScanState *st)
 	st->arena_free = 0;
 	st->table = NULL;
 	st->pos_sorted = NULL;
+	st->pos_ts = NULL;
 	st->mem_used = 0;
 }
 
@@ -230,12 +232,18 @@ PitHashBuildTable(PitScanState *st)
 	/* load factor at most 0.7: linear probing stays short */
 	while (nslots * 7 < st->ngroups * 10)
 		nslots *= 2;
-	st->table = MemoryContextAllocHuge(st->hashcxt, sizeof(PitSlot) * nslots);
-	memset(st->table, 0, sizeof(PitSlot) * nslots);
+	/* both are probed at random for every history row: on huge pages */
+	st->table = FeatstoreHugeAlloc(st->hashcxt, sizeof(PitSlot) * nslots, true);
 	st->table_mask = nslots - 1;
-	st->pos_sorted = MemoryContextAllocHuge(st->hashcxt, sizeof(PitPos) * Max(st->nentries, 1));
-	memset(st->pos_sorted, 0, sizeof(PitPos) * Max(st->nentries, 1));
-	st->mem_used += sizeof(PitSlot) * nslots + sizeof(PitPos) * Max(st->nentries, 1);
+	/* cache-line aligned, so that no position straddles two lines */
+	st->pos_sorted = (PitPos *)
+		TYPEALIGN(PG_CACHE_LINE_SIZE,
+				  FeatstoreHugeAlloc(st->hashcxt, sizeof(PitPos) * Max(st->nentries, 1) +
+									 PG_CACHE_LINE_SIZE, true));
+	st->pos_ts = FeatstoreHugeAlloc(st->hashcxt,
+									sizeof(TimestampTz) * Max(st->nentries, 1), false);
+	st->mem_used += sizeof(PitSlot) * nslots +
+		(sizeof(PitPos) + sizeof(TimestampTz)) * Max(st->nentries, 1) + PG_CACHE_LINE_SIZE;
 
 	for (int64 i = 0; i < st->nentries; i++)
 	{
@@ -243,7 +251,7 @@ PitHashBuildTable(PitScanState *st)
 
 		/* a cache miss per entry once sorted: seconds at scale */
 		CHECK_FOR_INTERRUPTS();
-		st->pos_sorted[i].ts = e->ts;
+		st->pos_ts[i] = e->ts;
 		/* rows that never match are partition 0's, as PitRowMine has it */
 		if (st->split && !e->never)
 			st->pos_sorted[i].part = PitHashPart(st, e->hash);
@@ -269,32 +277,42 @@ PitHashBuildTable(PitScanState *st)
 }
 
 /*
- * PitCandidatePos is the filing step both readers of the history share: the
- * position in its key's run grp where a history row goes, the first whose
- * spine ts is at or after the row's availability, or NULL when the row
- * feeds none there (available after every position of its key, or not
- * better than the row already filed).
+ * PitCandidateIndex is the filing step both readers of the history share:
+ * the position in its key's run grp where a history row available at avail
+ * goes, the first whose spine ts is at or after it, or -1 when the row is
+ * available after every position of its key.
  */
-static inline PitPos *
-PitCandidatePos(PitScanState *st, PitSlot *grp, TimestampTz avail,
-				TimestampTz ets, TimestampTz cat)
+static inline int64
+PitCandidateIndex(PitScanState *st, PitSlot *grp, TimestampTz avail)
 {
 	int64		lo = grp->start;
 	int64		hi = grp->end;
-	PitPos	   *e;
 
 	while (lo < hi)
 	{
 		int64		mid = lo + (hi - lo) / 2;
 
-		if (st->pos_sorted[mid].ts < avail)
+		if (st->pos_ts[mid] < avail)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo >= grp->end)
+	return lo < grp->end ? lo : -1;
+}
+
+/*
+ * PitPositionFor is the position at index at when a history row with these
+ * times is better than the one filed there, NULL when it is not (or at is
+ * -1).
+ */
+static inline PitPos *
+PitPositionFor(PitScanState *st, int64 at, TimestampTz ets, TimestampTz cat)
+{
+	PitPos	   *e;
+
+	if (at < 0)
 		return NULL;
-	e = &st->pos_sorted[lo];
+	e = &st->pos_sorted[at];
 	if (e->best != NULL && !PitBetter(ets, cat, e->best_ets, e->best_cat))
 		return NULL;
 	return e;
@@ -401,7 +419,8 @@ PitFileRow(PitScanState *st, TupleTableSlot *slot, MinimalTuple tup, Datum *keys
 		PitHashLookup(st, hash, keys) : NULL;
 	MemoryContextSwitchTo(old);
 	if (grp == NULL ||
-		(e = PitCandidatePos(st, grp, PitAvailable(st->strict, ets, cat), ets, cat)) == NULL)
+		(e = PitPositionFor(st, PitCandidateIndex(st, grp, PitAvailable(st->strict, ets, cat)),
+							ets, cat)) == NULL)
 		return;
 
 	if (tup != NULL)
@@ -419,9 +438,11 @@ PitFileRow(PitScanState *st, TupleTableSlot *slot, MinimalTuple tup, Datum *keys
 /*
  * PitHashFileBatched is PitHashFileFeatures for one integer-like key, in
  * batches: at scale the key table and the positions do not fit in cache,
- * and every feature row costs two memory round trips.  Reading PIT_BATCH
- * rows (their tuples copied aside), then looking them all up, then filing
- * them all, with prefetches between the stages, overlaps those misses.
+ * and every feature row costs three memory round trips (its key's slot, the
+ * ts of its key's run, the position it goes to).  Reading PIT_BATCH rows
+ * (their tuples copied aside), then looking them all up, then finding all
+ * their positions, then filing them all, with prefetches between the
+ * stages, overlaps those misses.
  */
 static bool
 PitHashFileBatched(PitScanState *st)
@@ -434,20 +455,32 @@ PitHashFileBatched(PitScanState *st)
 	{
 		int			n = PitBatchRead(st, rows, &done);
 
-		/* find each row's key run, prefetch its first position */
+		/* find each row's key run, prefetch the binary search's first probe */
 		for (int i = 0; i < n; i++)
 		{
-			rows[i].grp = PitHashLookup(st, rows[i].hash, &rows[i].key);
-			if (rows[i].grp != NULL)
-				FeatstorePrefetch(&st->pos_sorted[rows[i].grp->start]);
+			PitSlot    *grp = PitHashLookup(st, rows[i].hash, &rows[i].key);
+
+			rows[i].grp = grp;
+			if (grp == NULL)
+				continue;
+			FeatstorePrefetch(&st->pos_ts[grp->start + (grp->end - grp->start) / 2]);
+			/* a short run: its position is likely the first, fetch it too */
+			if (grp->end - grp->start <= 2)
+				FeatstorePrefetch(&st->pos_sorted[grp->start]);
+		}
+		/* find each row's position, prefetch it */
+		for (int i = 0; i < n; i++)
+		{
+			rows[i].at = rows[i].grp == NULL ? -1 :
+				PitCandidateIndex(st, rows[i].grp, rows[i].avail);
+			if (rows[i].at >= 0)
+				FeatstorePrefetch(&st->pos_sorted[rows[i].at]);
 		}
 		for (int i = 0; i < n; i++)
 		{
-			PitPos	   *e;
+			PitPos	   *e = PitPositionFor(st, rows[i].at, rows[i].ets, rows[i].cat);
 
-			if (rows[i].grp != NULL &&
-				(e = PitCandidatePos(st, rows[i].grp, rows[i].avail,
-									 rows[i].ets, rows[i].cat)) != NULL)
+			if (e != NULL)
 				PitFileAt(st, e, rows[i].ets, rows[i].cat,
 						  (char *) rows[i].image, rows[i].image->t_len);
 		}

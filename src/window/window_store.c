@@ -28,7 +28,6 @@
  */
 #include "postgres.h"
 
-#include <sys/mman.h>
 
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
@@ -130,8 +129,6 @@ static bool StoreEqual(struct storekey_hash *tb, const Datum *a, const Datum *b)
 #define STORE_BLOCK (64 * 1024)
 /* and double up to this size */
 #define STORE_RECORD_BLOCK_MAX (8 * 1024 * 1024)
-/* Allocations this large are advised to use transparent huge pages */
-#define STORE_HUGE_PAGE (2 * 1024 * 1024)
 /* Memory is checked at each block and after this many copied values */
 #define STORE_CHECK_EVERY 1024
 /*
@@ -302,40 +299,12 @@ WinStoreBegin(WinPlan *plan, Size max_bytes, MemoryContext cxt)
 	return st;
 }
 
-/*
- * StoreHugeAlloc allocates size bytes in cxt (zeroed if asked), advising
- * the kernel to back the whole huge pages inside them with transparent
- * huge pages before anything touches them.  The key table, the records
- * and the arrays over them are read at random: with 4 kB pages nearly
- * every probe of millions of keys also misses the TLB, and on a virtual
- * machine a page walk costs as much as the miss itself.
- */
-static void *
-StoreHugeAlloc(MemoryContext cxt, Size size, bool zero)
-{
-	char	   *p = MemoryContextAllocExtended(cxt, size, MCXT_ALLOC_HUGE);
-
-#ifdef MADV_HUGEPAGE
-	if (size >= 2 * STORE_HUGE_PAGE)
-	{
-		uintptr_t	lo = TYPEALIGN(STORE_HUGE_PAGE, (uintptr_t) p);
-		uintptr_t	hi = TYPEALIGN_DOWN(STORE_HUGE_PAGE, (uintptr_t) p + size);
-
-		if (hi > lo)
-			(void) madvise((void *) lo, hi - lo, MADV_HUGEPAGE);
-	}
-#endif
-	if (zero)
-		memset(p, 0, size);
-	return p;
-}
-
 /* StoreTableAlloc is the key tables' allocator: zeroed, in store_table_cxt */
 static void *
 StoreTableAlloc(Size size)
 {
 	Assert(store_table_cxt != NULL);
-	return StoreHugeAlloc(store_table_cxt, size, true);
+	return FeatstoreHugeAlloc(store_table_cxt, size, true);
 }
 
 /* StoreCopy copies a value into the store (a by-value one is itself) */
@@ -683,7 +652,7 @@ StoreGroup(WinStore *st)
 	uint64		start = 0;
 	int64		left = st->nkept;
 
-	st->sorted = StoreHugeAlloc(st->cxt, sizeof(StoreEvent *) * Max(st->nkept, 1), false);
+	st->sorted = FeatstoreHugeAlloc(st->cxt, sizeof(StoreEvent *) * Max(st->nkept, 1), false);
 	if (!StoreCheckMemory(st) || !StoreCollectCounts(st))
 		return false;
 	for (uint32 i = 0; i < st->nslots; i++)
