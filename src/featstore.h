@@ -4,7 +4,7 @@
  *
  * Each subsystem lives in its own folder under src/ and names what the
  * others may call in its own header (docs/architecture.md):
- *	featstore.c			module entry point (_PG_init)
+ *	featstore.c			module entry point (_PG_init), FeatstoreHugeAlloc
  *	extension.h			the extension's owner, schema, version, restricted sections
  *	registry/registry.h	lookups, registry operations, group-change events
  *	ddl/ddl.h			the featstore statement language
