@@ -60,17 +60,23 @@ typedef struct PitPos
 } PitPos;
 
 /*
- * A slot of the key table: one run of spine entries sharing a key.  It is
- * self-contained (hash, first key, bounds), so a probe costs one cache miss
- * when the key is a plain integer-like value.
+ * A slot of the key table: one run of spine entries sharing a key.  16
+ * bytes, four to a cache line, so that the table of a million keys stays
+ * in the last-level cache as far as it can.  For a plain integer-like key
+ * (key_fast) the slot holds the key itself, and a probe costs one cache
+ * miss; otherwise it holds the key's hash, and the keys are compared in
+ * the run's first entry.  A spine of more entries than a uint32 counts is
+ * never held in memory (PitHashLoadSpine).
  */
 typedef struct PitSlot
 {
-	Datum		key0;			/* first key column of the run */
-	int64		start;
-	int64		end;			/* 0: empty slot */
-	uint32		hash;
+	Datum		key0;			/* key_fast: the key; otherwise its hash */
+	uint32		start;
+	uint32		end;			/* 0: empty slot */
 } PitSlot;
+
+/* The most spine entries the hash strategy holds: PitSlot's bounds */
+#define PIT_MAX_ENTRIES ((int64) PG_UINT32_MAX - 1)
 
 /*
  * Shared state of a parallel-aware PitJoin, in the DSM segment.  Spine rows

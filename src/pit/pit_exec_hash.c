@@ -192,7 +192,7 @@ PitHashLoadSpine(PitScanState *st)
 		e->hash = e->never ? 0 : PitHashKeys(st, e->keys);
 		st->entries[st->nentries++] = e;
 
-		if (st->mem_used > st->mem_limit)
+		if (st->mem_used > st->mem_limit || st->nentries >= PIT_MAX_ENTRIES)
 			return false;
 	}
 	return true;
@@ -268,10 +268,9 @@ PitHashBuildTable(PitScanState *st)
 			j++;
 		for (h = first->hash & st->table_mask; st->table[h].end != 0; h = (h + 1) & st->table_mask)
 			;
-		st->table[h].key0 = first->keys[0];
-		st->table[h].start = i;
-		st->table[h].end = j;
-		st->table[h].hash = first->hash;
+		st->table[h].key0 = st->key_fast ? first->keys[0] : UInt32GetDatum(first->hash);
+		st->table[h].start = (uint32) i;
+		st->table[h].end = (uint32) j;
 		i = j;
 	}
 }
@@ -558,10 +557,9 @@ PitHashLookup(PitScanState *st, uint32 hash, const Datum *keys)
 	{
 		PitSlot    *slotp = &st->table[h];
 
-		if (slotp->hash != hash)
-			continue;
 		if (st->key_fast ? slotp->key0 == keys[0] :
-			PitCompareKeys(st, st->entries[slotp->start]->keys, keys) == 0)
+			(DatumGetUInt32(slotp->key0) == hash &&
+			 PitCompareKeys(st, st->entries[slotp->start]->keys, keys) == 0))
 			return slotp;
 	}
 	return NULL;
@@ -784,7 +782,8 @@ PitHashSweep(PitScanState *st)
 		if (st->table[g].end == 0)
 			continue;
 		/* a split read sweeps a partition when it emits it, not before */
-		if (st->split && PitHashPart(st, st->table[g].hash) != st->cur_part)
+		if (st->split &&
+			PitHashPart(st, st->entries[st->table[g].start]->hash) != st->cur_part)
 			continue;
 		for (int64 i = st->table[g].start; i < st->table[g].end; i++)
 		{
