@@ -64,6 +64,8 @@ typedef struct PitSortItem
 
 static bool PitHashLoadSpine(PitScanState *st);
 static void PitHashBuildTable(PitScanState *st);
+static void PitHashAllocArrays(PitScanState *st);
+static void PitHashIndexRuns(PitScanState *st, int64 nmatchable);
 static bool PitHashFileFeatures(PitScanState *st);
 static bool PitHashFileChild(PitScanState *st);
 static bool PitHashFileBatched(PitScanState *st);
@@ -202,7 +204,6 @@ PitHashLoadSpine(PitScanState *st)
 static void
 PitHashBuildTable(PitScanState *st)
 {
-	int64		nslots = 16;
 	int64		nmatchable = 0;
 
 	/*
@@ -229,21 +230,35 @@ PitHashBuildTable(PitScanState *st)
 			PitCompareKeys(st, e->keys, st->entries[i - 1]->keys) != 0)
 			st->ngroups++;
 	}
+	PitHashAllocArrays(st);
+	PitHashIndexRuns(st, nmatchable);
+}
+
+/*
+ * PitHashAllocArrays allocates the key table and the positions for the
+ * sorted spine, and fills in each position's ts (and partition, under a
+ * split read).
+ */
+static void
+PitHashAllocArrays(PitScanState *st)
+{
+	int64		nslots = 16;
+	Size		npos = Max(st->nentries, 1);
+
 	/* load factor at most 0.7: linear probing stays short */
 	while (nslots * 7 < st->ngroups * 10)
 		nslots *= 2;
-	/* both are probed at random for every history row: on huge pages */
+	/* all three are read at random for every history row: on huge pages */
 	st->table = FeatstoreHugeAlloc(st->hashcxt, sizeof(PitSlot) * nslots, true);
 	st->table_mask = nslots - 1;
 	/* cache-line aligned, so that no position straddles two lines */
 	st->pos_sorted = (PitPos *)
 		TYPEALIGN(PG_CACHE_LINE_SIZE,
-				  FeatstoreHugeAlloc(st->hashcxt, sizeof(PitPos) * Max(st->nentries, 1) +
-									 PG_CACHE_LINE_SIZE, true));
-	st->pos_ts = FeatstoreHugeAlloc(st->hashcxt,
-									sizeof(TimestampTz) * Max(st->nentries, 1), false);
+				  FeatstoreHugeAlloc(st->hashcxt, sizeof(PitPos) * npos + PG_CACHE_LINE_SIZE,
+									 true));
+	st->pos_ts = FeatstoreHugeAlloc(st->hashcxt, sizeof(TimestampTz) * npos, false);
 	st->mem_used += sizeof(PitSlot) * nslots +
-		(sizeof(PitPos) + sizeof(TimestampTz)) * Max(st->nentries, 1) + PG_CACHE_LINE_SIZE;
+		(sizeof(PitPos) + sizeof(TimestampTz)) * npos + PG_CACHE_LINE_SIZE;
 
 	for (int64 i = 0; i < st->nentries; i++)
 	{
@@ -256,6 +271,15 @@ PitHashBuildTable(PitScanState *st)
 		if (st->split && !e->never)
 			st->pos_sorted[i].part = PitHashPart(st, e->hash);
 	}
+}
+
+/*
+ * PitHashIndexRuns gives each run of equal keys among the first nmatchable
+ * sorted entries its slot in the key table.
+ */
+static void
+PitHashIndexRuns(PitScanState *st, int64 nmatchable)
+{
 	for (int64 i = 0; i < nmatchable;)
 	{
 		PitSpineEntry *first = st->entries[i];
