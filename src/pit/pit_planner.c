@@ -169,6 +169,7 @@ static bool IsKeyEquality(OpExpr *op, RelOptInfo *spinerel, RelOptInfo *featrel,
 static bool IsFeatureColumn(Node *node, RelOptInfo *featrel);
 static bool IsSpineExpr(Node *node, RelOptInfo *spinerel);
 static Path *SpineInputPath(PlannerInfo *root, Path *path, PitJoinInfo *info);
+static Relation PitPlainTableScan(PlannerInfo *root, Path *path);
 static Path *PitPhysicalPath(PlannerInfo *root, Path *path);
 static Cost PitStrategyCost(PlannerInfo *root, Path *spine_path, Path *feat_path,
 							PitStrategy strategy, double nparts, bool *split);
@@ -1320,6 +1321,27 @@ MakePitPath(PlannerInfo *root, RelOptInfo *joinrel, Path *spine_path,
 }
 
 /*
+ * PitPlainTableScan opens the table that path scans when path is a serial
+ * sequential scan of one plain table (no inheritance, no partitions, not a
+ * view or foreign table), and returns NULL otherwise.  The caller closes it
+ * with NoLock: the planner holds the table's lock.
+ */
+static Relation
+PitPlainTableScan(PlannerInfo *root, Path *path)
+{
+	RelOptInfo *rel = path->parent;
+	RangeTblEntry *rte;
+
+	if (!IsA(path, Path) || path->pathtype != T_SeqScan || path->parallel_aware ||
+		rel->reloptkind != RELOPT_BASEREL || rel->rtekind != RTE_RELATION)
+		return NULL;
+	rte = planner_rt_fetch(rel->relid, root);
+	if (rte->inh || rte->relkind != RELKIND_RELATION)
+		return NULL;
+	return table_open(rte->relid, NoLock);
+}
+
+/*
  * PitPhysicalPath returns a sequential scan of the history that yields the
  * table's own rows when the join needs every column of it: the same path
  * with its target in column order.  A custom scan's children are planned
@@ -1335,27 +1357,21 @@ static Path *
 PitPhysicalPath(PlannerInfo *root, Path *path)
 {
 	RelOptInfo *rel = path->parent;
-	RangeTblEntry *rte;
 	Relation	relation;
+	TupleDesc	desc;
 	PathTarget *target;
 	Path	   *copy;
 	int			natts;
 	bool		plain = true;
 
-	if (!IsA(path, Path) || path->pathtype != T_SeqScan || path->parallel_aware ||
-		path->param_info != NULL || rel->reloptkind != RELOPT_BASEREL ||
-		rel->rtekind != RTE_RELATION)
+	if (path->param_info != NULL || (relation = PitPlainTableScan(root, path)) == NULL)
 		return path;
-	rte = planner_rt_fetch(rel->relid, root);
-	if (rte->inh || rte->relkind != RELKIND_RELATION)
-		return path;
-	/* the planner holds the table's lock */
-	relation = table_open(rte->relid, NoLock);
-	natts = RelationGetDescr(relation)->natts;
+	desc = RelationGetDescr(relation);
+	natts = desc->natts;
 	/* a dropped or added-with-default column makes the executor project */
 	for (int i = 0; plain && i < natts; i++)
-		plain = !TupleDescAttr(RelationGetDescr(relation), i)->attisdropped &&
-			!TupleDescAttr(RelationGetDescr(relation), i)->atthasmissing;
+		plain = !TupleDescAttr(desc, i)->attisdropped &&
+			!TupleDescAttr(desc, i)->atthasmissing;
 	table_close(relation, NoLock);
 	if (!plain || list_length(path->pathtarget->exprs) != natts)
 		return path;
@@ -1466,20 +1482,12 @@ PitStrategyCost(PlannerInfo *root, Path *spine_path, Path *feat_path,
 static bool
 PitSplitPlanned(PlannerInfo *root, Path *feat_path, double nspine, double spine_bytes)
 {
-	RelOptInfo *featrel = feat_path->parent;
-	RangeTblEntry *rte;
 	Relation	rel;
 	bool		fixed;
 
-	if (pit_parallel_split_guc == PIT_PARALLEL_OFF || feat_path->pathtype != T_SeqScan ||
-		feat_path->parallel_aware || featrel->reloptkind != RELOPT_BASEREL ||
-		featrel->rtekind != RTE_RELATION)
+	if (pit_parallel_split_guc == PIT_PARALLEL_OFF ||
+		(rel = PitPlainTableScan(root, feat_path)) == NULL)
 		return false;
-	rte = planner_rt_fetch(featrel->relid, root);
-	if (rte->inh || rte->relkind != RELKIND_RELATION)
-		return false;
-	/* the planner holds the table's lock */
-	rel = table_open(rte->relid, NoLock);
 	fixed = rel->rd_rel->relam == HEAP_TABLE_AM_OID &&
 		PitRowsFixedWidth(RelationGetDescr(rel));
 	table_close(rel, NoLock);
