@@ -104,7 +104,7 @@ BEGIN
 						 CASE WHEN seed % 5 = 0 THEN 1000 ELSE 20 + (seed * 53) % 400 END);
 		FOR strat IN SELECT unnest(ARRAY['hash', 'merge', 'probe', 'auto']) LOOP
 			PERFORM set_config('featstore.pit_strategy', strat, true);
-			-- seeds divisible by 5 run with the smallest work_mem: hash spills to merge
+			-- seeds divisible by 5 run with the smallest work_mem: hash runs in batches
 			PERFORM set_config('work_mem', CASE WHEN seed % 5 = 0 THEN '64kB' ELSE '4MB' END, true);
 			FOR opt IN
 				SELECT * FROM (VALUES
@@ -129,7 +129,7 @@ BEGIN
 END $$;
 
 -- one integer key takes the batched, prefetching path of the hash strategy;
--- work_mem 64kB makes it spill to merge midway through the history.  The
+-- work_mem 64kB makes it go to batches midway through the history.  The
 -- table is unique on (k1, event_timestamp, created_at), as a group's is.
 CREATE TABLE rnd_hist1 (LIKE rnd_hist, UNIQUE (k1, event_timestamp, created_at));
 DO $$
@@ -243,7 +243,7 @@ RESET featstore.pit_strategy;
 
 -- the parallel-aware node (Gather over a Parallel PitJoin: each participant
 -- reads both inputs and joins the key-hash partitions it claims) against
--- the oracle: hash and merge (and hash spilling to merge), compound and
+-- the oracle: hash and merge (and hash in batches), compound and
 -- single integer keys, with two workers, with no worker launched (the
 -- leader joins every partition), without the leader, and under
 -- force_parallel_mode
@@ -319,7 +319,7 @@ BEGIN
 		PERFORM rnd_participants(seed);
 		FOREACH strat IN ARRAY ARRAY['hash', 'merge'] LOOP
 			PERFORM set_config('featstore.pit_strategy', strat, true);
-			-- seeds divisible by 3 run with the smallest work_mem: hash spills to merge
+			-- seeds divisible by 3 run with the smallest work_mem: hash runs in batches
 			PERFORM set_config('work_mem', CASE WHEN seed % 3 = 0 THEN '64kB' ELSE '4MB' END, true);
 			IF NOT rnd_parallel_plan() THEN
 				notpar := notpar + 1;

@@ -406,7 +406,6 @@ static void
 PitLoad(PitScanState *st)
 {
 	PitEvalOptions(st);
-	st->spilled = false;
 	if (st->strategy == PIT_WINDOW)
 	{
 		PitWindowLoad(st);
@@ -420,12 +419,9 @@ PitLoad(PitScanState *st)
 	}
 	if (st->strategy == PIT_HASH)
 	{
-		if (PitHashLoad(st))
-		{
-			st->phase = PIT_EMIT_HASH;
-			return;
-		}
-		st->spilled = st->ever_spilled = true;
+		PitHashLoad(st);
+		st->phase = PIT_EMIT_HASH;
+		return;
 	}
 	PitMergeLoad(st);
 	st->phase = PIT_EMIT_MERGE;
@@ -516,6 +512,8 @@ PitResetRun(PitScanState *st)
 	ExecClearTuple(st->best);
 	st->best_valid = false;
 	PitWindowRelease(st);
+	/* the batch files first: their buffers are in runcxt */
+	PitGraceEnd(st);
 	MemoryContextReset(st->runcxt);
 	st->split_io = NULL;
 	st->split = false;

@@ -5,7 +5,9 @@
  *	pit_exec.c			the node's callbacks, the dispatch between phases, the
  *						output row, the key functions and the spine reader
  *	pit_exec_hash.c		the hash strategy (spine in memory, history streamed)
- *	pit_exec_merge.c	the merge strategy (both sides sorted), hash's fallback
+ *	pit_exec_grace.c	the hash strategy's batches, when the spine outgrows
+ *						work_mem (temporary files by key hash)
+ *	pit_exec_merge.c	the merge strategy (both sides sorted)
  *	pit_exec_probe.c	the index-probe strategy (one descent per spine row)
  *	pit_exec_window.c	the window strategy (a source group's aggregates)
  *	pit_parallel.c		the parallel-aware node: partitions, DSM, shared counts
@@ -26,6 +28,7 @@
 #include "executor/tuptable.h"
 #include "nodes/execnodes.h"
 #include "port/atomics.h"
+#include "storage/buffile.h"
 #include "storage/dsm.h"
 #include "utils/tuplesort.h"
 
@@ -92,7 +95,8 @@ typedef struct PitShared
 	pg_atomic_uint64 n_matched;
 	pg_atomic_uint64 n_nomatch;
 	pg_atomic_uint64 n_expired;
-	pg_atomic_uint32 spilled;	/* some participant's hash spilled to merge */
+	pg_atomic_uint32 batches;	/* the most batches a participant's hash used */
+	pg_atomic_uint64 n_written;	/* rows batched hash joins wrote out */
 	pg_atomic_uint32 split;		/* some participant read the history split */
 	pg_atomic_uint64 n_sent;	/* candidates exchanged by split reads */
 	dsm_handle	seg;			/* the segment, for workers to attach files */
@@ -121,6 +125,41 @@ typedef struct PitPrune
 	int			nread;
 	int			pruned;
 } PitPrune;
+
+/*
+ * A hash join in batches (pit_exec_grace.c): nbatch batches by key hash,
+ * each with a temporary file of its spine rows and one of its history rows.
+ * The current batch's rows are held in memory while live; other rows, and
+ * every row once the batch went back to its files, are written out.
+ */
+typedef struct PitGrace
+{
+	int			nbatch;			/* a power of two */
+	int			cur;			/* the batch being joined */
+	bool		live;			/* the current batch's rows are held, not written */
+	bool		reading;		/* history rows come from src, not the child */
+	bool		growth_off;		/* doubling stopped dividing the batch */
+	BufFile   **spine;			/* per batch, NULL while it has no rows */
+	BufFile   **hist;
+	int64	   *spine_rows;		/* rows in each spine file */
+	int		   *hist_nbatch;	/* nbatch when each history file was begun */
+	BufFile    *src;			/* the file being read, taken out of its batch */
+	int64		src_rows;		/* its rows, when a spine file */
+	MinimalTuple buf;			/* a history row read back, row by row */
+	uint32		bufcap;
+
+	/*
+	 * The written rows' filter: per bucket of key hashes, the latest spine
+	 * ts, in whole seconds rounded up (PIT_GRACE_EMPTY: no spine row).  A
+	 * history row available after it is no candidate of any spine row and
+	 * is not written.
+	 */
+	int32	   *fmax;
+	uint32		fmask;
+	Size		base_limit;		/* work_mem, before the filter took its share */
+} PitGrace;
+
+#define PIT_GRACE_EMPTY PG_INT32_MIN
 
 typedef enum PitPhase
 {
@@ -168,9 +207,7 @@ typedef struct PitScanState
 	MemoryContext runcxt;
 	MemoryContext hashcxt;		/* the hash strategy's data, freed on spilling */
 	PitPhase	phase;
-	bool		spilled;		/* hash switched to merge this scan */
 	bool		spine_done;		/* the spine child returned its last row */
-	bool		ever_spilled;
 	Size		mem_used;
 	Size		mem_limit;
 
@@ -187,6 +224,12 @@ typedef struct PitScanState
 	int64		pos;
 	char	   *arena;
 	Size		arena_free;
+
+	/* batches, when the spine outgrows work_mem; NULL: all in memory */
+	PitGrace   *grace;
+	int			ever_batches;	/* EXPLAIN ANALYZE: the most batches used */
+	int64		n_written;		/* rows written to batch files, summed */
+	int64		pub_written;
 
 	/*
 	 * The split read of a parallel hash join (pit_exec_hash.c): the whole
@@ -270,11 +313,71 @@ extern void PitResetRun(PitScanState *st);
 extern void PitPiiBegin(PitScanState *st, CustomScan *cscan, int eflags);
 
 /* pit_exec_hash.c */
-extern bool PitHashLoad(PitScanState *st);
+extern void PitHashLoad(PitScanState *st);
 extern void PitHashRelease(PitScanState *st);
+extern uint32 PitSpineHash(PitScanState *st, TupleTableSlot *slot, Datum *keys,
+						   bool *never);
 extern TupleTableSlot *PitHashNext(PitScanState *st);
 extern bool PitSplitUsable(PitScanState *st);
 extern void PitSplitNextPartition(PitScanState *st);
+
+/* pit_exec_grace.c */
+extern void PitGraceOverflow(PitScanState *st);
+extern bool PitGraceRoute(PitScanState *st, uint32 hash, const char *data,
+						  uint32 len, bool spine);
+extern void PitGraceOpen(PitScanState *st, bool spine);
+extern MinimalTuple PitGraceRead(PitScanState *st, uint32 *hash, MinimalTuple *buf,
+								 uint32 *cap);
+extern bool PitGraceNext(PitScanState *st);
+extern void PitGraceNoteSpine(PitScanState *st, uint32 hash, TimestampTz ts);
+extern void PitGraceEnd(PitScanState *st);
+
+/*
+ * PitGraceWanted says whether a history row available at avail can be a
+ * candidate of some spine row of its key hash, by the filter: false only
+ * when every spine row of the hash's bucket comes before it (whole seconds,
+ * rounded so that the filter never drops a candidate).
+ */
+static inline bool
+PitGraceWanted(PitGrace *g, uint32 hash, TimestampTz avail)
+{
+	int64		sec;
+
+	if (g->fmax == NULL)
+		return true;
+	sec = avail / USECS_PER_SEC - (avail % USECS_PER_SEC < 0 ? 1 : 0);
+	sec = Max(Min(sec, (int64) PG_INT32_MAX), (int64) PIT_GRACE_EMPTY + 1);
+	return sec <= g->fmax[hash & g->fmask];
+}
+
+/* PitGraceLive says whether the current batch's rows are held in memory */
+static inline bool
+PitGraceLive(PitScanState *st)
+{
+	return st->grace == NULL || st->grace->live;
+}
+
+/* PitGraceReading says whether history rows come from a batch file */
+static inline bool
+PitGraceReading(PitScanState *st)
+{
+	return st->grace != NULL && st->grace->reading;
+}
+
+/*
+ * PitHashOverLimit says whether the hash strategy's memory must go back to
+ * batch files: past work_mem, unless doubling the batches stopped helping
+ * (then the batch is joined over it, as PostgreSQL's hash join does), or
+ * past what PitSlot's bounds can count.
+ */
+static inline bool
+PitHashOverLimit(PitScanState *st)
+{
+	if (st->nentries >= PIT_MAX_ENTRIES)
+		return true;
+	return st->mem_used > st->mem_limit &&
+		(st->grace == NULL || !st->grace->growth_off);
+}
 
 /* pit_exec_merge.c */
 extern void PitMergeLoad(PitScanState *st);

@@ -6,8 +6,10 @@
  *		the first position it is available for; a per-key sweep carrying the
  *		best row forward.  Which row is better is PitBetter (pit_rule.h).
  *
- * When the spine or the filed rows outgrow work_mem, PitHashLoad returns
- * false and the merge strategy takes over the spine rows read so far.
+ * When the spine or the filed rows outgrow work_mem, the join goes on in
+ * batches by key hash (pit_exec_grace.c): batch 0 is joined as the history
+ * streams, the others' rows go to temporary files, and each later batch is
+ * read back and joined alone, as the whole spine would be.
  *
  * The split read.  Under Gather, a participant otherwise keeps its
  * partition's spine rows and reads the whole history, so the history is
@@ -63,12 +65,17 @@ typedef struct PitSortItem
 } PitSortItem;
 
 static bool PitHashLoadSpine(PitScanState *st);
+static void PitHashAddSpine(PitScanState *st, TupleTableSlot *slot);
+static void PitHashLoadSpineBatch(PitScanState *st);
+static void PitHashJoinBatch(PitScanState *st);
 static void PitHashBuildTable(PitScanState *st);
 static void PitHashAllocArrays(PitScanState *st);
 static void PitHashIndexRuns(PitScanState *st, int64 nmatchable);
-static bool PitHashFileFeatures(PitScanState *st);
-static bool PitHashFileChild(PitScanState *st);
-static bool PitHashFileBatched(PitScanState *st);
+static void PitHashFileFeatures(PitScanState *st);
+static void PitHashFileChild(PitScanState *st);
+static void PitHashFileBatched(PitScanState *st);
+static TupleTableSlot *PitNextHistoryRow(PitScanState *st, MinimalTuple *buf,
+										 uint32 *cap, MinimalTuple *tup);
 static void PitFileRow(PitScanState *st, TupleTableSlot *slot, MinimalTuple tup,
 					   Datum *keys);
 static bool PitSplitLoad(PitScanState *st);
@@ -78,6 +85,8 @@ static void PitSplitChunk(PitScanState *st, BlockNumber first, BlockNumber nbloc
 static void PitSplitSend(PitScanState *st);
 static void PitSplitReceive(PitScanState *st);
 static int	PitBatchRead(PitScanState *st, PitBatchRow *rows, bool *done);
+static void PitBatchCopy(PitScanState *st, TupleTableSlot *slot, PitBatchRow *row);
+static int	PitBatchRoute(PitScanState *st, PitBatchRow *rows, int n);
 static void PitHashSweep(PitScanState *st);
 static PitSlot *PitHashLookup(PitScanState *st, uint32 hash, const Datum *keys);
 static void *PitArenaAlloc(PitScanState *st, Size size);
@@ -87,22 +96,25 @@ static int	PitCompareSortItems(const void *a, const void *b);
 
 /*
  * PitHashLoad reads both children for the hash strategy and gives every
- * spine position its winner.  It returns false when the data outgrew
- * work_mem (the merge strategy then takes over).
+ * spine position of the first batch (all of them, without batches) its
+ * winner.
  */
-bool
+void
 PitHashLoad(PitScanState *st)
 {
 	if (PitSplitLoad(st))
-		return true;
-	if (!PitHashLoadSpine(st))
-		return false;
+		return;
+	(void) PitHashLoadSpine(st);
+	/* the spine went to batch files: batch 0's rows come back */
+	if (!PitGraceLive(st))
+		PitHashLoadSpineBatch(st);
 	PitHashBuildTable(st);
-	if (!PitHashFileFeatures(st))
-		return false;
+	PitHashFileFeatures(st);
+	/* batch 0 went back to its files while the history streamed */
+	if (!PitGraceLive(st))
+		PitHashJoinBatch(st);
 	PitHashSweep(st);
 	st->pos = 0;
-	return true;
 }
 
 /* PitHashNext emits the next spine row with its winner, NULL if not emitted */
@@ -118,6 +130,14 @@ PitHashNext(PitScanState *st)
 		st->pos++;
 	if (st->pos >= st->nentries)
 	{
+		/* the next batch with spine rows, if any */
+		if (st->grace != NULL && PitGraceNext(st))
+		{
+			PitHashJoinBatch(st);
+			PitHashSweep(st);
+			st->pos = 0;
+			return NULL;
+		}
 		st->phase = PIT_DONE;
 		return NULL;
 	}
@@ -149,55 +169,151 @@ PitHashRelease(PitScanState *st)
 }
 
 /*
- * PitHashLoadSpine reads the spine child into memory.  It returns false
- * when the spine outgrows work_mem; the rows read so far stay in entries
- * for the merge strategy to take over.
+ * PitHashLoadSpine reads the spine child into memory.  Once it outgrows
+ * work_mem, the join goes to batches and the rest of the spine is written
+ * to their files; under a split read, which needs the whole spine, it
+ * returns false instead.
  */
 static bool
 PitHashLoadSpine(PitScanState *st)
 {
-	Size		entry_size = offsetof(PitSpineEntry, keys) + sizeof(Datum) * st->nkeys;
 	TupleTableSlot *slot;
 
 	while ((slot = PitNextSpineRow(st)) != NULL)
 	{
-		MinimalTuple mt;
-		bool		shouldfree;
-		PitSpineEntry *e;
-		MemoryContext old;
-		bool		isnull;
-
-		old = MemoryContextSwitchTo(st->hashcxt);
-		if (st->nentries >= st->maxentries)
+		if (!PitGraceLive(st))
 		{
-			int64		newmax = Max(st->maxentries * 2, 1024);
+			bool		never;
+			uint32		hash = PitSpineHash(st, slot, st->rowkeys, &never);
+			bool		shouldfree;
+			MinimalTuple mt;
 
-			if (st->entries == NULL)
-				st->entries = MemoryContextAllocHuge(st->hashcxt, newmax * sizeof(PitSpineEntry *));
-			else
-				st->entries = repalloc_huge(st->entries, newmax * sizeof(PitSpineEntry *));
-			st->mem_used += (newmax - st->maxentries) * sizeof(PitSpineEntry *);
-			st->maxentries = newmax;
+			if (!never)
+			{
+				bool		isnull;
+
+				PitGraceNoteSpine(st, hash,
+								  DatumGetTimestampTz(slot_getattr(slot, st->spine_ts, &isnull)));
+			}
+			mt = ExecFetchSlotMinimalTuple(slot, &shouldfree);
+
+			(void) PitGraceRoute(st, hash, (char *) mt, mt->t_len, true);
+			if (shouldfree)
+				pfree(mt);
+			continue;
 		}
-		mt = ExecFetchSlotMinimalTuple(slot, &shouldfree);
-		e = PitArenaAlloc(st, entry_size);
-		e->tup = PitArenaAlloc(st, mt->t_len);
-		memcpy(e->tup, mt, mt->t_len);
-		if (shouldfree)
-			pfree(mt);
-		MemoryContextSwitchTo(old);
-
-		ExecStoreMinimalTuple(e->tup, st->spine_slot, false);
-		e->ts = DatumGetTimestampTz(slot_getattr(st->spine_slot, st->spine_ts, &isnull));
-		e->never = isnull ||
-			!PitFetchKeys(st->spine_slot, st->nkeys, st->spine_keys, e->keys);
-		e->hash = e->never ? 0 : PitHashKeys(st, e->keys);
-		st->entries[st->nentries++] = e;
-
-		if (st->mem_used > st->mem_limit || st->nentries >= PIT_MAX_ENTRIES)
-			return false;
+		PitHashAddSpine(st, slot);
+		if (PitHashOverLimit(st))
+		{
+			if (st->split)
+				return false;
+			PitGraceOverflow(st);
+		}
 	}
 	return true;
+}
+
+/*
+ * PitHashLoadSpineBatch loads the current batch's spine rows from its file,
+ * sending on the rows of later batches, and starts again each time the
+ * batch outgrows work_mem and is split.
+ */
+static void
+PitHashLoadSpineBatch(PitScanState *st)
+{
+	MinimalTuple buf = NULL;
+	uint32		cap = 0;
+
+	do
+	{
+		MinimalTuple tup;
+		uint32		hash;
+
+		PitHashRelease(st);
+		PitGraceOpen(st, true);
+		while ((tup = PitGraceRead(st, &hash, &buf, &cap)) != NULL)
+		{
+			CHECK_FOR_INTERRUPTS();
+			if (PitGraceRoute(st, hash, (char *) tup, tup->t_len, true))
+				continue;
+			ExecStoreMinimalTuple(tup, st->spine_slot, false);
+			PitHashAddSpine(st, st->spine_slot);
+			if (PitHashOverLimit(st))
+				PitGraceOverflow(st);
+		}
+	} while (!PitGraceLive(st));
+	ExecClearTuple(st->spine_slot);
+	if (buf != NULL)
+		pfree(buf);
+}
+
+/*
+ * PitHashJoinBatch joins the current batch from its files: its spine rows,
+ * then its history rows, starting again whenever the batch outgrows
+ * work_mem and is split.
+ */
+static void
+PitHashJoinBatch(PitScanState *st)
+{
+	do
+	{
+		PitHashLoadSpineBatch(st);
+		PitHashBuildTable(st);
+		PitGraceOpen(st, false);
+		PitHashFileChild(st);
+		st->grace->reading = false;
+	} while (!PitGraceLive(st));
+}
+
+/*
+ * PitSpineHash is a spine row's key hash, with its keys read into keys; a
+ * row with a NULL key or ts never matches and hashes to 0.
+ */
+uint32
+PitSpineHash(PitScanState *st, TupleTableSlot *slot, Datum *keys, bool *never)
+{
+	bool		isnull;
+
+	(void) slot_getattr(slot, st->spine_ts, &isnull);
+	*never = isnull || !PitFetchKeys(slot, st->nkeys, st->spine_keys, keys);
+	return *never ? 0 : PitHashKeys(st, keys);
+}
+
+/* PitHashAddSpine copies a spine row into memory as an entry */
+static void
+PitHashAddSpine(PitScanState *st, TupleTableSlot *slot)
+{
+	Size		entry_size = offsetof(PitSpineEntry, keys) + sizeof(Datum) * st->nkeys;
+	MinimalTuple mt;
+	bool		shouldfree;
+	PitSpineEntry *e;
+	MemoryContext old;
+	bool		isnull;
+
+	old = MemoryContextSwitchTo(st->hashcxt);
+	if (st->nentries >= st->maxentries)
+	{
+		int64		newmax = Max(st->maxentries * 2, 1024);
+
+		if (st->entries == NULL)
+			st->entries = MemoryContextAllocHuge(st->hashcxt, newmax * sizeof(PitSpineEntry *));
+		else
+			st->entries = repalloc_huge(st->entries, newmax * sizeof(PitSpineEntry *));
+		st->mem_used += (newmax - st->maxentries) * sizeof(PitSpineEntry *);
+		st->maxentries = newmax;
+	}
+	mt = ExecFetchSlotMinimalTuple(slot, &shouldfree);
+	e = PitArenaAlloc(st, entry_size);
+	e->tup = PitArenaAlloc(st, mt->t_len);
+	memcpy(e->tup, mt, mt->t_len);
+	if (shouldfree)
+		pfree(mt);
+	MemoryContextSwitchTo(old);
+
+	ExecStoreMinimalTuple(e->tup, st->spine_slot, false);
+	e->ts = DatumGetTimestampTz(slot_getattr(st->spine_slot, st->spine_ts, &isnull));
+	e->hash = PitSpineHash(st, st->spine_slot, e->keys, &e->never);
+	st->entries[st->nentries++] = e;
 }
 
 /* PitHashBuildTable sorts the spine and indexes its runs of equal keys */
@@ -367,55 +483,85 @@ PitFileAt(PitScanState *st, PitPos *e, TimestampTz ets, TimestampTz cat,
 
 /*
  * PitHashFileFeatures reads the feature child once and files each row at
- * the first spine position it is available for.  It returns false, with the
- * feature child rewound, when the filed rows outgrow work_mem.
+ * the first spine position it is available for (rows of other batches are
+ * written to their files).
  */
-static bool
+static void
 PitHashFileFeatures(PitScanState *st)
 {
 	/* a partitioned history: only the partitions that can hold candidates */
 	if (!PitPruneApply(st))
-		return true;
-	return PitHashFileChild(st);
+		return;
+	PitHashFileChild(st);
 }
 
 /*
- * PitHashFileChild files the feature child's rows, to its end.  It returns
- * false, with the child rewound, when the filed rows outgrow work_mem; a
- * split read never does (PitSplitFits bounded them).
+ * PitHashFileChild files the history rows, to the end of the feature child
+ * or, when reading a batch back, of the batch's file.  Past work_mem the
+ * batch goes back to its files (a split read never gets there:
+ * PitSplitFits bounded its rows).
  */
-static bool
+static void
 PitHashFileChild(PitScanState *st)
 {
-	PlanState  *child = (PlanState *) lsecond(st->css.custom_ps);
 	Datum	   *keys;
+	MinimalTuple buf = NULL;
+	uint32		cap = 0;
 
 	if (st->key_fast)
-		return PitHashFileBatched(st);
+	{
+		PitHashFileBatched(st);
+		return;
+	}
 
 	keys = palloc(sizeof(Datum) * Max(st->nkeys, 1));
 	for (;;)
 	{
-		TupleTableSlot *slot = ExecProcNode(child);
+		TupleTableSlot *slot;
+		MinimalTuple tup;
 
-		if (TupIsNull(slot))
+		if ((slot = PitNextHistoryRow(st, &buf, &cap, &tup)) == NULL)
 			break;
 		CHECK_FOR_INTERRUPTS();
-		PitFileRow(st, slot, NULL, keys);
-		if (st->mem_used > st->mem_limit && !st->split)
-		{
-			ExecReScan(child);
-			return false;
-		}
+		PitFileRow(st, slot, tup, keys);
+		if (!st->split && PitHashOverLimit(st))
+			PitGraceOverflow(st);
 	}
+	ExecClearTuple(st->feat_slot);
+	if (buf != NULL)
+		pfree(buf);
 	pfree(keys);
-	return true;
+}
+
+/*
+ * PitNextHistoryRow is the next history row to file: read back from the
+ * current batch's file into *buf (of *cap bytes; *tup is then that row), or
+ * the feature child's next row (*tup NULL).  NULL at the end of either.
+ */
+static TupleTableSlot *
+PitNextHistoryRow(PitScanState *st, MinimalTuple *buf, uint32 *cap,
+				  MinimalTuple *tup)
+{
+	TupleTableSlot *slot;
+	uint32		hash;
+
+	*tup = NULL;
+	if (PitGraceReading(st))
+	{
+		if ((*tup = PitGraceRead(st, &hash, buf, cap)) == NULL)
+			return NULL;
+		return ExecStoreMinimalTuple(*tup, st->feat_slot, false);
+	}
+	/* TupIsNull evaluates its argument twice */
+	slot = ExecProcNode((PlanState *) lsecond(st->css.custom_ps));
+	return TupIsNull(slot) ? NULL : slot;
 }
 
 /*
  * PitFileRow files one history row, row by row: the slot's row, whose bytes
  * are tup when it is a minimal tuple already (a row sent by another
- * participant), or the slot's heap tuple.  keys is a buffer for the keys.
+ * participant, or read back from a batch file), or the slot's heap tuple.
+ * keys is a buffer for the keys.
  */
 static void
 PitFileRow(PitScanState *st, TupleTableSlot *slot, MinimalTuple tup, Datum *keys)
@@ -427,8 +573,10 @@ PitFileRow(PitScanState *st, TupleTableSlot *slot, MinimalTuple tup, Datum *keys
 	PitSlot    *grp;
 	PitPos	   *e;
 	MemoryContext old;
-	HeapTuple	ht;
-	bool		shouldfree;
+	HeapTuple	ht = NULL;
+	bool		shouldfree = false;
+	const char *data;
+	uint32		len;
 
 	ResetExprContext(econtext);
 	if (!PitFeatureTimes(st, slot, &ets, &cat) ||
@@ -437,29 +585,42 @@ PitFileRow(PitScanState *st, TupleTableSlot *slot, MinimalTuple tup, Datum *keys
 
 	old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 	hash = PitHashKeys(st, keys);
-	/* another partition's key: its spine rows are not here */
-	grp = (st->pshared == NULL || st->split || PitHashMine(st, hash)) ?
-		PitHashLookup(st, hash, keys) : NULL;
 	MemoryContextSwitchTo(old);
-	if (grp == NULL ||
-		(e = PitPositionFor(st, PitCandidateIndex(st, grp, PitAvailable(st->strict, ets, cat)),
-							ets, cat)) == NULL)
+	/* another partition's key: its spine rows are not here */
+	if (st->pshared != NULL && !st->split && !PitHashMine(st, hash))
 		return;
 
 	if (tup != NULL)
 	{
-		PitFileAt(st, e, ets, cat, (char *) tup, tup->t_len);
-		return;
+		data = (char *) tup;
+		len = tup->t_len;
 	}
-	ht = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
-	PitFileAt(st, e, ets, cat, (char *) ht->t_data + MINIMAL_TUPLE_OFFSET,
-			  ht->t_len - MINIMAL_TUPLE_OFFSET);
+	else
+	{
+		ht = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
+		data = (char *) ht->t_data + MINIMAL_TUPLE_OFFSET;
+		len = ht->t_len - MINIMAL_TUPLE_OFFSET;
+	}
+
+	/* another batch's key, or a batch gone back to its files */
+	if (st->grace == NULL ||
+		(PitGraceWanted(st->grace, hash, PitAvailable(st->strict, ets, cat)) &&
+		 !PitGraceRoute(st, hash, data, len, false)))
+	{
+		old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+		grp = PitHashLookup(st, hash, keys);
+		MemoryContextSwitchTo(old);
+		if (grp != NULL &&
+			(e = PitPositionFor(st, PitCandidateIndex(st, grp, PitAvailable(st->strict, ets, cat)),
+								ets, cat)) != NULL)
+			PitFileAt(st, e, ets, cat, data, len);
+	}
 	if (shouldfree)
 		heap_freetuple(ht);
 }
 
 /*
- * PitHashFileBatched is PitHashFileFeatures for one integer-like key, in
+ * PitHashFileBatched is PitHashFileChild for one integer-like key, in
  * batches: at scale the key table and the positions do not fit in cache,
  * and every feature row costs three memory round trips (its key's slot, the
  * ts of its key's run, the position it goes to).  Reading PIT_BATCH rows
@@ -467,7 +628,7 @@ PitFileRow(PitScanState *st, TupleTableSlot *slot, MinimalTuple tup, Datum *keys
  * their positions, then filing them all, with prefetches between the
  * stages, overlaps those misses.
  */
-static bool
+static void
 PitHashFileBatched(PitScanState *st)
 {
 	PitBatchRow rows[PIT_BATCH];
@@ -508,36 +669,37 @@ PitHashFileBatched(PitScanState *st)
 						  (char *) rows[i].image, rows[i].image->t_len);
 		}
 
-		if (st->mem_used > st->mem_limit && !st->split)
-		{
-			ExecReScan((PlanState *) lsecond(st->css.custom_ps));
-			return false;
-		}
+		if (!st->split && PitHashOverLimit(st))
+			PitGraceOverflow(st);
 	}
-	return true;
+	ExecClearTuple(st->feat_slot);
+	for (int i = 0; i < PIT_BATCH; i++)
+		if (rows[i].image != NULL)
+			pfree(rows[i].image);
 }
 
 /*
  * PitBatchRead is PitHashFileBatched's first stage: it reads up to
- * PIT_BATCH candidate rows of this participant, hashes their key, prefetches
- * their table slot and copies their tuple into the row's own buffer.  It
- * returns how many it read, setting *done at the end of the child.
+ * PIT_BATCH rows of this participant to file, hashes their key, copies
+ * their tuple into the row's own buffer (a row read back from a batch file
+ * is read into it) and prefetches their table slot.  Under batches, rows
+ * of other batches are written to their files instead (PitBatchRoute).
+ * It returns how many rows are left to file, setting *done at the end of
+ * the rows.
  */
 static int
 PitBatchRead(PitScanState *st, PitBatchRow *rows, bool *done)
 {
-	PlanState  *child = (PlanState *) lsecond(st->css.custom_ps);
+	bool		from_file = PitGraceReading(st);
 	int			n = 0;
 
 	while (n < PIT_BATCH)
 	{
-		TupleTableSlot *slot = ExecProcNode(child);
+		MinimalTuple tup;
+		TupleTableSlot *slot = PitNextHistoryRow(st, &rows[n].image, &rows[n].cap, &tup);
 		bool		knull;
-		HeapTuple	ht;
-		bool		shouldfree;
-		uint32		len;
 
-		if (TupIsNull(slot))
+		if (slot == NULL)
 		{
 			*done = true;
 			break;
@@ -553,24 +715,64 @@ PitBatchRead(PitScanState *st, PitBatchRow *rows, bool *done)
 		/* another partition's key: its spine rows are not here */
 		if (st->pshared != NULL && !st->split && !PitHashMine(st, rows[n].hash))
 			continue;
-		FeatstorePrefetch(&st->table[rows[n].hash & st->table_mask]);
-
-		ht = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
-		len = ht->t_len - MINIMAL_TUPLE_OFFSET;
-		if (rows[n].cap < len)
-		{
-			if (rows[n].image != NULL)
-				pfree(rows[n].image);
-			rows[n].cap = MAXALIGN(len);
-			rows[n].image = MemoryContextAlloc(st->runcxt, rows[n].cap);
-		}
-		memcpy(rows[n].image, (char *) ht->t_data + MINIMAL_TUPLE_OFFSET, len);
-		rows[n].image->t_len = len;
-		if (shouldfree)
-			heap_freetuple(ht);
+		if (!from_file)
+			PitBatchCopy(st, slot, &rows[n]);
+		if (st->grace == NULL)
+			FeatstorePrefetch(&st->table[rows[n].hash & st->table_mask]);
+		else if (st->grace->fmax != NULL)
+			FeatstorePrefetch(&st->grace->fmax[rows[n].hash & st->grace->fmask]);
 		n++;
 	}
-	return n;
+	return st->grace == NULL ? n : PitBatchRoute(st, rows, n);
+}
+
+/* PitBatchCopy copies a heap row into a batch row's own buffer */
+static void
+PitBatchCopy(PitScanState *st, TupleTableSlot *slot, PitBatchRow *row)
+{
+	bool		shouldfree;
+	HeapTuple	ht = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
+	uint32		len = ht->t_len - MINIMAL_TUPLE_OFFSET;
+
+	if (row->cap < len)
+	{
+		if (row->image != NULL)
+			pfree(row->image);
+		row->cap = MAXALIGN(len);
+		row->image = MemoryContextAlloc(st->runcxt, row->cap);
+	}
+	memcpy(row->image, (char *) ht->t_data + MINIMAL_TUPLE_OFFSET, len);
+	row->image->t_len = len;
+	if (shouldfree)
+		heap_freetuple(ht);
+}
+
+/*
+ * PitBatchRoute is PitBatchRead's second stage under batches, once the
+ * filter's buckets of the n rows read have been fetched: it drops the rows
+ * no spine row can take (PitGraceWanted), writes those of other batches (or
+ * all, once the batch went back to its files) and keeps the rest first in
+ * rows, swapping buffers.  It returns how many it kept.
+ */
+static int
+PitBatchRoute(PitScanState *st, PitBatchRow *rows, int n)
+{
+	int			kept = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		PitBatchRow tmp;
+
+		if (!PitGraceWanted(st->grace, rows[i].hash, rows[i].avail) ||
+			PitGraceRoute(st, rows[i].hash, (char *) rows[i].image,
+						  rows[i].image->t_len, false))
+			continue;
+		FeatstorePrefetch(&st->table[rows[i].hash & st->table_mask]);
+		tmp = rows[kept];
+		rows[kept++] = rows[i];
+		rows[i] = tmp;
+	}
+	return kept;
 }
 
 /* PitHashLookup finds the run of spine entries with the given key */
@@ -739,7 +941,7 @@ PitSplitChunk(PitScanState *st, BlockNumber first, BlockNumber nblocks)
 	if (first >= hscan->rs_nblocks)
 		return;
 	heap_setscanlimits(scan, first, Min(nblocks, hscan->rs_nblocks - first));
-	(void) PitHashFileChild(st);
+	PitHashFileChild(st);
 }
 
 /*

@@ -2,8 +2,7 @@
  * pit_exec_merge.c
  *		The merge strategy of PitJoin (pit_exec.c has the overview): both
  *		sides through a tuplesort, which spills like any sort, then one pass
- *		carrying the best row so far per key.  It is also where the hash
- *		strategy goes when its data outgrows work_mem.
+ *		carrying the best row so far per key.
  *
  * The spine is sorted by (key, ts), the history by (key, availability,
  * event_timestamp, created_at), availability being PitAvailable
@@ -27,17 +26,12 @@ static void PitMergeSortFeatures(PitScanState *st);
 static void PitMergeTake(PitScanState *st, TimestampTz ts);
 static void PitMergeNextFeature(PitScanState *st);
 
-/*
- * PitMergeLoad sorts both sides, taking over any spine rows the hash
- * strategy already holds.
- */
+/* PitMergeLoad sorts both sides */
 void
 PitMergeLoad(PitScanState *st)
 {
 	PitMergeBeginSorts(st);
 	PitMergeSortSpine(st);
-	/* the hash strategy's memory goes back before the sorts fill theirs */
-	PitHashRelease(st);
 	PitMergeSortFeatures(st);
 
 	tuplesort_performsort(st->spine_sort);
@@ -95,22 +89,12 @@ PitMergeBeginSorts(PitScanState *st)
 	MemoryContextSwitchTo(old);
 }
 
-/*
- * PitMergeSortSpine feeds the spine sort: the rows the hash strategy read
- * before giving up, then the rest of the spine child.
- */
+/* PitMergeSortSpine feeds the spine sort with the spine child's rows */
 static void
 PitMergeSortSpine(PitScanState *st)
 {
 	TupleTableSlot *slot;
 
-	for (int64 i = 0; i < st->nentries; i++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		ExecStoreMinimalTuple(st->entries[i]->tup, st->spine_slot, false);
-		tuplesort_puttupleslot(st->spine_sort, st->spine_slot);
-	}
-	ExecClearTuple(st->spine_slot);
 	while (!st->spine_done && (slot = PitNextSpineRow(st)) != NULL)
 		tuplesort_puttupleslot(st->spine_sort, slot);
 }

@@ -62,9 +62,12 @@ PitExplain(CustomScanState *node, List *ancestors, ExplainState *es)
 	strategy = st->strategy == PIT_HASH ? "hash" :
 		st->strategy == PIT_MERGE ? "merge" :
 		st->strategy == PIT_WINDOW ? "window" : "index probe";
-	if (es->analyze && st->ever_spilled)
-		strategy = "hash, spilled to merge";
+	if (es->analyze && st->ever_batches > 1)
+		strategy = psprintf("hash, %d batches", st->ever_batches);
 	ExplainPropertyText("Strategy", strategy, es);
+	/* what the batches wrote to temporary files: the spilling's cost */
+	if (es->analyze && st->ever_batches > 1)
+		ExplainPropertyInteger("Rows Written", NULL, st->n_written, es);
 	ExplainPropertyText("Join Type", st->left ? "Left" : "Inner", es);
 	if (st->strategy == PIT_PROBE)
 		ExplainPropertyText("Index", RelationGetRelationName(st->index_rel), es);

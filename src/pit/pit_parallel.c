@@ -107,6 +107,17 @@ PitNextPartition(PitScanState *st)
 	return false;
 }
 
+/* PitPublishMax raises a shared maximum to at least v */
+static void
+PitPublishMax(pg_atomic_uint32 *max, uint32 v)
+{
+	uint32		cur = pg_atomic_read_u32(max);
+
+	/* a failed exchange reloads cur */
+	while (cur < v && !pg_atomic_compare_exchange_u32(max, &cur, v))
+		;
+}
+
 /* PitPublishCounts adds this participant's new counts to the shared sums */
 void
 PitPublishCounts(PitScanState *st)
@@ -119,8 +130,9 @@ PitPublishCounts(PitScanState *st)
 	st->pub_nomatch = st->n_nomatch;
 	st->pub_expired = st->n_expired;
 	st->pub_split_sent = st->split_sent;
-	if (st->ever_spilled)
-		pg_atomic_write_u32(&st->pshared->spilled, 1);
+	pg_atomic_fetch_add_u64(&st->pshared->n_written, st->n_written - st->pub_written);
+	st->pub_written = st->n_written;
+	PitPublishMax(&st->pshared->batches, (uint32) st->ever_batches);
 	if (st->ever_split)
 		pg_atomic_write_u32(&st->pshared->split, 1);
 }
@@ -158,7 +170,8 @@ PitInitializeDSM(CustomScanState *node, ParallelContext *pcxt, void *coordinate)
 	pg_atomic_init_u64(&sh->n_matched, (uint64) st->n_matched);
 	pg_atomic_init_u64(&sh->n_nomatch, (uint64) st->n_nomatch);
 	pg_atomic_init_u64(&sh->n_expired, (uint64) st->n_expired);
-	pg_atomic_init_u32(&sh->spilled, st->ever_spilled ? 1 : 0);
+	pg_atomic_init_u32(&sh->batches, (uint32) st->ever_batches);
+	pg_atomic_init_u64(&sh->n_written, (uint64) st->n_written);
 	pg_atomic_init_u32(&sh->split, st->ever_split ? 1 : 0);
 	pg_atomic_init_u64(&sh->n_sent, (uint64) st->split_sent);
 	sh->has_share = false;
@@ -170,6 +183,7 @@ PitInitializeDSM(CustomScanState *node, ParallelContext *pcxt, void *coordinate)
 	st->pub_nomatch = st->n_nomatch;
 	st->pub_expired = st->n_expired;
 	st->pub_split_sent = st->split_sent;
+	st->pub_written = st->n_written;
 }
 
 /*
@@ -216,7 +230,8 @@ PitShutdown(CustomScanState *node)
 		st->n_matched = st->pub_matched = (int64) pg_atomic_read_u64(&st->pshared->n_matched);
 		st->n_nomatch = st->pub_nomatch = (int64) pg_atomic_read_u64(&st->pshared->n_nomatch);
 		st->n_expired = st->pub_expired = (int64) pg_atomic_read_u64(&st->pshared->n_expired);
-		st->ever_spilled = pg_atomic_read_u32(&st->pshared->spilled) != 0;
+		st->ever_batches = (int) pg_atomic_read_u32(&st->pshared->batches);
+		st->n_written = st->pub_written = (int64) pg_atomic_read_u64(&st->pshared->n_written);
 		st->split_sent = st->pub_split_sent = (int64) pg_atomic_read_u64(&st->pshared->n_sent);
 		st->ever_split = pg_atomic_read_u32(&st->pshared->split) != 0;
 	}

@@ -1401,6 +1401,13 @@ PitPhysicalPath(PlannerInfo *root, Path *path)
 	return copy;
 }
 
+/* PitPages is how many pages rows of a width take, as costsize.c counts */
+static double
+PitPages(double rows, int width)
+{
+	return ceil(rows * (MAXALIGN(width) + MAXALIGN(SizeofHeapTupleHeader)) / BLCKSZ);
+}
+
 /*
  * PitStrategyCost is what a strategy adds, per participant, to reading both
  * children: for hash, sorting the spine and filing the history (and the
@@ -1447,9 +1454,22 @@ PitStrategyCost(PlannerInfo *root, Path *spine_path, Path *feat_path,
 		 */
 		if (spine_bytes > PIT_CACHE_BYTES)
 			shared += nfeat * cpu_tuple_cost * 1.5;
-		/* a spine larger than work_mem falls back to merge at run time */
-		if (spine_bytes / (*split ? 1.0 : nparts) > work_mem * 1024.0)
-			startup += disable_cost;
+		/*
+		 * A spine larger than work_mem (never under a split read,
+		 * PitSplitPlanned): the join runs in batches (pit_exec_grace.c),
+		 * writing and reading back all but one batch's rows of both sides,
+		 * as cost_hashjoin charges its batches.
+		 */
+		if (spine_bytes / nparts > work_mem * 1024.0)
+		{
+			double		nbatch = ceil(spine_bytes / nparts / (0.7 * work_mem * 1024.0));
+			double		out = 1.0 - 1.0 / Max(nbatch, 2.0);
+
+			shared += out * 2.0 * seq_page_cost *
+				(PitPages(nspine, spine_path->pathtarget->width) +
+				 PitPages(nfeat, feat_path->pathtarget->width));
+			shared += out * (nspine + nfeat) * cpu_tuple_cost;
+		}
 	}
 	else
 	{
