@@ -218,6 +218,8 @@ PitGraceFilterBegin(PitScanState *st)
 	{
 		PitSpineEntry *e = st->entries[i];
 
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 		if (!e->never)
 			PitGraceNoteSpine(st, e->hash, e->ts);
 	}
