@@ -145,8 +145,6 @@ typedef struct PitGrace
 	int		   *hist_nbatch;	/* nbatch when each history file was begun */
 	BufFile    *src;			/* the file being read, taken out of its batch */
 	int64		src_rows;		/* its rows, when a spine file */
-	MinimalTuple buf;			/* a history row read back, row by row */
-	uint32		bufcap;
 
 	/*
 	 * The written rows' filter: per bucket of key hashes, the latest spine
@@ -160,6 +158,9 @@ typedef struct PitGrace
 } PitGrace;
 
 #define PIT_GRACE_EMPTY PG_INT32_MIN
+
+/* what a batch is filled to, of work_mem, when nbatch is chosen (and costed) */
+#define PIT_GRACE_FILL 0.7
 
 typedef enum PitPhase
 {
@@ -315,8 +316,6 @@ extern void PitPiiBegin(PitScanState *st, CustomScan *cscan, int eflags);
 /* pit_exec_hash.c */
 extern void PitHashLoad(PitScanState *st);
 extern void PitHashRelease(PitScanState *st);
-extern uint32 PitSpineHash(PitScanState *st, TupleTableSlot *slot, Datum *keys,
-						   bool *never);
 extern TupleTableSlot *PitHashNext(PitScanState *st);
 extern bool PitSplitUsable(PitScanState *st);
 extern void PitSplitNextPartition(PitScanState *st);
@@ -343,8 +342,6 @@ PitGraceWanted(PitGrace *g, uint32 hash, TimestampTz avail)
 {
 	int64		sec;
 
-	if (g->fmax == NULL)
-		return true;
 	sec = avail / USECS_PER_SEC - (avail % USECS_PER_SEC < 0 ? 1 : 0);
 	sec = Max(Min(sec, (int64) PG_INT32_MAX), (int64) PIT_GRACE_EMPTY + 1);
 	return sec <= g->fmax[hash & g->fmask];

@@ -56,9 +56,6 @@
  */
 #define PIT_GRACE_MAX_BATCHES 1024
 
-/* what a batch is filled to, of work_mem, when nbatch is chosen */
-#define PIT_GRACE_FILL 0.7
-
 static PitGrace *PitGraceCreate(PitScanState *st);
 static int	PitGraceBatchesFor(PitScanState *st, bool first);
 static void PitGraceFilterBegin(PitScanState *st);
@@ -103,6 +100,7 @@ PitGraceOverflow(PitScanState *st)
 				 errmsg("featstore: point-in-time join has more than " INT64_FORMAT " spine rows of one key hash",
 						PIT_MAX_ENTRIES),
 				 errhint("Split the spine into several joins.")));
+	/* batches begin: the filter is built at once, before any row is written */
 	if (first)
 	{
 		g = PitGraceCreate(st);
@@ -496,7 +494,6 @@ PitGraceEnd(PitScanState *st)
 	}
 	if (g->src != NULL)
 		BufFileClose(g->src);
-	if (g->fmax != NULL)
-		st->mem_limit = g->base_limit;
+	st->mem_limit = g->base_limit;
 	st->grace = NULL;
 }

@@ -66,6 +66,9 @@ typedef struct PitSortItem
 
 static bool PitHashLoadSpine(PitScanState *st);
 static void PitHashAddSpine(PitScanState *st, TupleTableSlot *slot);
+static void PitHashWriteSpine(PitScanState *st, TupleTableSlot *slot);
+static uint32 PitSpineHash(PitScanState *st, TupleTableSlot *slot, Datum *keys,
+						   TimestampTz *ts, bool *never);
 static void PitHashLoadSpineBatch(PitScanState *st);
 static void PitHashJoinBatch(PitScanState *st);
 static void PitHashBuildTable(PitScanState *st);
@@ -183,23 +186,7 @@ PitHashLoadSpine(PitScanState *st)
 	{
 		if (!PitGraceLive(st))
 		{
-			bool		never;
-			uint32		hash = PitSpineHash(st, slot, st->rowkeys, &never);
-			bool		shouldfree;
-			MinimalTuple mt;
-
-			if (!never)
-			{
-				bool		isnull;
-
-				PitGraceNoteSpine(st, hash,
-								  DatumGetTimestampTz(slot_getattr(slot, st->spine_ts, &isnull)));
-			}
-			mt = ExecFetchSlotMinimalTuple(slot, &shouldfree);
-
-			(void) PitGraceRoute(st, hash, (char *) mt, mt->t_len, true);
-			if (shouldfree)
-				pfree(mt);
+			PitHashWriteSpine(st, slot);
 			continue;
 		}
 		PitHashAddSpine(st, slot);
@@ -266,17 +253,40 @@ PitHashJoinBatch(PitScanState *st)
 }
 
 /*
- * PitSpineHash is a spine row's key hash, with its keys read into keys; a
- * row with a NULL key or ts never matches and hashes to 0.
+ * PitSpineHash is a spine row's key hash, with its keys read into keys and
+ * its ts into *ts; a row with a NULL key or ts never matches and hashes to
+ * 0.
  */
-uint32
-PitSpineHash(PitScanState *st, TupleTableSlot *slot, Datum *keys, bool *never)
+static uint32
+PitSpineHash(PitScanState *st, TupleTableSlot *slot, Datum *keys, TimestampTz *ts,
+			 bool *never)
 {
 	bool		isnull;
 
-	(void) slot_getattr(slot, st->spine_ts, &isnull);
+	*ts = DatumGetTimestampTz(slot_getattr(slot, st->spine_ts, &isnull));
 	*never = isnull || !PitFetchKeys(slot, st->nkeys, st->spine_keys, keys);
 	return *never ? 0 : PitHashKeys(st, keys);
+}
+
+/*
+ * PitHashWriteSpine writes a spine row of the child's first pass to its
+ * batch file, once the join is in batches, noting it in the filter.
+ */
+static void
+PitHashWriteSpine(PitScanState *st, TupleTableSlot *slot)
+{
+	bool		never;
+	TimestampTz ts;
+	uint32		hash = PitSpineHash(st, slot, st->rowkeys, &ts, &never);
+	bool		shouldfree;
+	MinimalTuple mt;
+
+	if (!never)
+		PitGraceNoteSpine(st, hash, ts);
+	mt = ExecFetchSlotMinimalTuple(slot, &shouldfree);
+	(void) PitGraceRoute(st, hash, (char *) mt, mt->t_len, true);
+	if (shouldfree)
+		pfree(mt);
 }
 
 /* PitHashAddSpine copies a spine row into memory as an entry */
@@ -288,7 +298,6 @@ PitHashAddSpine(PitScanState *st, TupleTableSlot *slot)
 	bool		shouldfree;
 	PitSpineEntry *e;
 	MemoryContext old;
-	bool		isnull;
 
 	old = MemoryContextSwitchTo(st->hashcxt);
 	if (st->nentries >= st->maxentries)
@@ -311,8 +320,7 @@ PitHashAddSpine(PitScanState *st, TupleTableSlot *slot)
 	MemoryContextSwitchTo(old);
 
 	ExecStoreMinimalTuple(e->tup, st->spine_slot, false);
-	e->ts = DatumGetTimestampTz(slot_getattr(st->spine_slot, st->spine_ts, &isnull));
-	e->hash = PitSpineHash(st, st->spine_slot, e->keys, &e->never);
+	e->hash = PitSpineHash(st, st->spine_slot, e->keys, &e->ts, &e->never);
 	st->entries[st->nentries++] = e;
 }
 
@@ -719,7 +727,7 @@ PitBatchRead(PitScanState *st, PitBatchRow *rows, bool *done)
 			PitBatchCopy(st, slot, &rows[n]);
 		if (st->grace == NULL)
 			FeatstorePrefetch(&st->table[rows[n].hash & st->table_mask]);
-		else if (st->grace->fmax != NULL)
+		else
 			FeatstorePrefetch(&st->grace->fmax[rows[n].hash & st->grace->fmask]);
 		n++;
 	}

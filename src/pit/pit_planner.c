@@ -1470,7 +1470,7 @@ PitStrategyCost(PlannerInfo *root, Path *spine_path, Path *feat_path,
 		 */
 		if (spine_bytes / nparts > work_mem * 1024.0)
 		{
-			double		nbatch = ceil(spine_bytes / nparts / (0.7 * work_mem * 1024.0));
+			double		nbatch = ceil(spine_bytes / nparts / (PIT_GRACE_FILL * work_mem * 1024.0));
 			double		out = 1.0 - 1.0 / Max(nbatch, 2.0);
 
 			shared += out * 2.0 * seq_page_cost *
